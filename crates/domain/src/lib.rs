@@ -1,0 +1,13 @@
+//! suqiu's domain core. Pure: no IO, no async, no clock, no SQL, no HTTP.
+//!
+//! - [`org`]: the unit tree, people and roles (DOMAIN.md §1)
+//! - [`case`]: channels (§2), the event journal, decide/apply
+//! - [`validate`]: parsing of personal data (phone, GB 11643 ID number) and masking (§10)
+
+pub mod case;
+pub mod org;
+pub mod validate;
+
+pub use case::{Actor, CaseState, Channel, Event, Millis, Status};
+pub use org::{Level, OrgTree, Person, Role, Unit};
+pub use validate::{FieldError, FieldErrorKind};

@@ -1,0 +1,134 @@
+//! Case list filters, rendered to SQL for either backend's placeholder style.
+
+use suqiu_domain::case::Millis;
+
+/// Filters for a case list. All conditions are ANDed; within `scopes`,
+/// `statuses` and `channels` the values are ORed.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    /// Unit paths the caller may see (`/D/S1/`); `None` means everything.
+    pub scopes: Option<Vec<String>>,
+    /// Only cases at a place within this unit path.
+    pub subtree: Option<String>,
+    pub statuses: Vec<String>,
+    pub channels: Vec<String>,
+    /// Received at or after (inclusive).
+    pub from: Option<Millis>,
+    /// Received before (exclusive).
+    pub to: Option<Millis>,
+    /// Keyset cursor: only ids strictly below this one.
+    pub before_id: Option<i64>,
+    pub limit: u32,
+}
+
+pub(crate) enum CaseKey {
+    Id(i64),
+    Tracking(String),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Param {
+    Text(String),
+    Int(i64),
+}
+
+/// Upper bound of a path prefix range: every path starting with `prefix`
+/// (which ends in '/') is >= prefix and < this ('/' + 1 == '0').
+fn upper(prefix: &str) -> String {
+    let mut s = prefix.trim_end_matches('/').to_string();
+    s.push('0');
+    s
+}
+
+impl CaseFilter {
+    /// Builds `WHERE … ORDER BY id DESC LIMIT n`, with `ph(i)` producing the
+    /// i-th (1-based) placeholder.
+    pub(crate) fn to_sql(&self, ph: fn(usize) -> String) -> (String, Vec<Param>) {
+        let mut conds: Vec<String> = Vec::new();
+        let mut params: Vec<Param> = Vec::new();
+        let push = |p: Param, params: &mut Vec<Param>| {
+            params.push(p);
+            ph(params.len())
+        };
+        let range = |prefix: &str, params: &mut Vec<Param>| {
+            let lo = push(Param::Text(prefix.to_string()), params);
+            let hi = push(Param::Text(upper(prefix)), params);
+            format!("(place_path >= {lo} AND place_path < {hi})")
+        };
+        if let Some(scopes) = &self.scopes {
+            if scopes.is_empty() {
+                conds.push("1 = 0".into());
+            } else {
+                let parts: Vec<String> = scopes.iter().map(|s| range(s, &mut params)).collect();
+                conds.push(format!("({})", parts.join(" OR ")));
+            }
+        }
+        if let Some(sub) = &self.subtree {
+            let c = range(sub, &mut params);
+            conds.push(c);
+        }
+        let in_list = |col: &str, vals: &[String], params: &mut Vec<Param>| {
+            let phs: Vec<String> = vals.iter().map(|v| push(Param::Text(v.clone()), params)).collect();
+            format!("{col} IN ({})", phs.join(", "))
+        };
+        if !self.statuses.is_empty() {
+            let c = in_list("status", &self.statuses, &mut params);
+            conds.push(c);
+        }
+        if !self.channels.is_empty() {
+            let c = in_list("channel", &self.channels, &mut params);
+            conds.push(c);
+        }
+        let int_cond = |expr: &str, v: Option<i64>, params: &mut Vec<Param>| {
+            v.map(|v| {
+                params.push(Param::Int(v));
+                format!("{expr} {}", ph(params.len()))
+            })
+        };
+        conds.extend(int_cond("received_at >=", self.from, &mut params));
+        conds.extend(int_cond("received_at <", self.to, &mut params));
+        conds.extend(int_cond("id <", self.before_id, &mut params));
+        let where_ = if conds.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conds.join(" AND "))
+        };
+        params.push(Param::Int(i64::from(self.limit.clamp(1, 500))));
+        let sql = format!(
+            "SELECT {} FROM cases {where_} ORDER BY id DESC LIMIT {}",
+            CASE_COLUMNS,
+            ph(params.len())
+        );
+        (sql, params)
+    }
+}
+
+pub(crate) const CASE_COLUMNS: &str = "id, tracking_code, status, channel, place_unit, place_path, current_unit, title, \
+     reporter_name, reporter_phone, received_at, updated_at, version";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_upper_bound() {
+        assert_eq!(upper("/D/S1/"), "/D/S10");
+        assert!("/D/S1/C1/" >= "/D/S1/" && "/D/S1/C1/" < upper("/D/S1/").as_str());
+        assert!("/D/S10/" >= upper("/D/S1/").as_str());
+    }
+
+    #[test]
+    fn sql_shape() {
+        let f = CaseFilter {
+            scopes: Some(vec!["/D/S1/".into()]),
+            statuses: vec!["received".into()],
+            before_id: Some(10),
+            limit: 20,
+            ..Default::default()
+        };
+        let (sql, params) = f.to_sql(|i| format!("${i}"));
+        assert!(sql.contains("place_path >= $1 AND place_path < $2"), "{sql}");
+        assert!(sql.contains("status IN ($3)") && sql.contains("id < $4") && sql.ends_with("LIMIT $5"));
+        assert_eq!(params.len(), 5);
+    }
+}

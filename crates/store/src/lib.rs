@@ -1,0 +1,277 @@
+//! The only crate that speaks SQL. Two backends behind one type, [`Store`]:
+//! embedded SQLite (one file, WAL, group commit on one writer thread) and
+//! PostgreSQL (a connection pool). Each backend has its own embedded migrations.
+//!
+//! The case journal: `events (case_id, seq)` is the source of truth; `cases`
+//! and `case_queues` are projections written in the same transaction as the
+//! events. A write names the version it expects; a concurrent write that got
+//! there first makes it fail with [`StoreError::Conflict`].
+
+mod filter;
+mod pg;
+mod sqlite;
+pub mod testing;
+
+pub use filter::CaseFilter;
+
+use suqiu_domain::case::{Actor, Event, Millis};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// Another write to the same case got there first.
+    #[error("conflict: case {case_id} is no longer at version {expected}")]
+    Conflict { case_id: i64, expected: u64 },
+    #[error("case {0} not found")]
+    CaseNotFound(i64),
+    #[error("tracking code already taken")]
+    DuplicateTrackingCode,
+    #[error("unsupported database url {0:?}: use sqlite://PATH, sqlite::memory: or postgres://…")]
+    BadUrl(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(String),
+    #[error("the storage writer has stopped")]
+    WriterGone,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Database(e.to_string())
+    }
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        StoreError::Database(e.to_string())
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        StoreError::Database(e.to_string())
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitRow {
+    pub code: String,
+    pub name: String,
+    pub level: String,
+    pub parent: Option<String>,
+    pub path: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRow {
+    pub login: String,
+    pub name: String,
+    pub role: String,
+    pub unit: String,
+    pub linked_units: Vec<String>,
+    pub password_hash: String,
+    pub disabled: bool,
+}
+
+/// The `cases` projection: what lists and filters read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseRow {
+    pub id: i64,
+    pub tracking_code: String,
+    pub status: String,
+    pub channel: String,
+    pub place_unit: String,
+    pub place_path: String,
+    pub current_unit: String,
+    pub title: String,
+    pub reporter_name: String,
+    pub reporter_phone: String,
+    pub received_at: Millis,
+    pub updated_at: Millis,
+    pub version: u64,
+}
+
+/// One journal entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRow {
+    pub case_id: i64,
+    pub seq: u64,
+    pub at: Millis,
+    pub actor: Actor,
+    pub event: Event,
+}
+
+/// A write to one case: new events plus the projections they lead to.
+#[derive(Debug, Clone)]
+pub struct CaseWrite {
+    /// `None` creates a new case (its row's `id` is ignored and assigned).
+    pub case_id: Option<i64>,
+    /// Version the writer read; 0 for a new case.
+    pub expected_version: u64,
+    pub events: Vec<(Millis, Actor, Event)>,
+    /// The projected row after the events (its `version` must be
+    /// `expected_version + events.len()`).
+    pub row: CaseRow,
+    /// Queue memberships after the events: (unit, queue).
+    pub queues: Vec<(String, String)>,
+}
+
+/// Identity of a written case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseRef {
+    pub id: i64,
+    pub tracking_code: String,
+    pub version: u64,
+}
+
+/// Encodes journal columns; shared by both backends.
+pub(crate) fn encode_event(actor: &Actor, event: &Event) -> Result<(String, String)> {
+    let a = serde_json::to_string(actor).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let p = serde_json::to_string(event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok((a, p))
+}
+
+pub(crate) fn decode_event(case_id: i64, seq: i64, at: i64, actor: &str, payload: &str) -> Result<EventRow> {
+    let actor: Actor = serde_json::from_str(actor).map_err(|e| StoreError::Corrupt(format!("actor of {case_id}/{seq}: {e}")))?;
+    let event: Event =
+        serde_json::from_str(payload).map_err(|e| StoreError::Corrupt(format!("event {case_id}/{seq}: {e}")))?;
+    Ok(EventRow {
+        case_id,
+        seq: seq as u64,
+        at,
+        actor,
+        event,
+    })
+}
+
+fn check_write(w: &CaseWrite) -> Result<()> {
+    if w.events.is_empty() || w.row.version != w.expected_version + w.events.len() as u64 {
+        return Err(StoreError::Corrupt(format!(
+            "write of {} events from version {} claims version {}",
+            w.events.len(),
+            w.expected_version,
+            w.row.version
+        )));
+    }
+    if (w.case_id.is_none()) != (w.expected_version == 0) {
+        return Err(StoreError::Corrupt("a new case starts at version 0".into()));
+    }
+    Ok(())
+}
+
+/// The storage backend in use.
+#[derive(Clone)]
+pub enum Store {
+    Sqlite(sqlite::SqliteStore),
+    Postgres(pg::PgStore),
+}
+
+macro_rules! dispatch {
+    ($self:ident, $s:ident => $e:expr) => {
+        match $self {
+            Store::Sqlite($s) => $e,
+            Store::Postgres($s) => $e,
+        }
+    };
+}
+
+impl Store {
+    /// Opens a database by URL (`sqlite://PATH`, `sqlite::memory:`, `postgres://…`)
+    /// and applies the embedded migrations.
+    pub async fn open(url: &str) -> Result<Store> {
+        let store = if let Some(rest) = url.strip_prefix("sqlite:") {
+            let path = rest.trim_start_matches("//");
+            if path.is_empty() {
+                return Err(StoreError::BadUrl(url.to_string()));
+            }
+            let path = if path == ":memory:" { None } else { Some(path.to_string()) };
+            Store::Sqlite(sqlite::SqliteStore::open(path).await?)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Store::Postgres(pg::PgStore::open(url).await?)
+        } else {
+            return Err(StoreError::BadUrl(url.to_string()));
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Applies the embedded migrations not yet applied; returns how many ran.
+    pub async fn migrate(&self) -> Result<usize> {
+        dispatch!(self, s => s.migrate().await)
+    }
+
+    /// Upserts units; inserts users that do not exist and updates the name, role
+    /// and units of those that do (their password hash is kept).
+    pub async fn put_org(&self, units: Vec<UnitRow>, users: Vec<UserRow>) -> Result<()> {
+        dispatch!(self, s => s.put_org(units, users).await)
+    }
+
+    pub async fn units(&self) -> Result<Vec<UnitRow>> {
+        dispatch!(self, s => s.units().await)
+    }
+
+    pub async fn logins(&self) -> Result<Vec<String>> {
+        dispatch!(self, s => s.logins().await)
+    }
+
+    pub async fn user(&self, login: &str) -> Result<Option<UserRow>> {
+        dispatch!(self, s => s.user(login.to_string()).await)
+    }
+
+    pub async fn insert_session(&self, token_hash: &str, login: &str, now: Millis, expires_at: Millis) -> Result<()> {
+        dispatch!(self, s => s.insert_session(token_hash.to_string(), login.to_string(), now, expires_at).await)
+    }
+
+    /// The user of an unexpired session whose account is not disabled.
+    pub async fn session_user(&self, token_hash: &str, now: Millis) -> Result<Option<UserRow>> {
+        dispatch!(self, s => s.session_user(token_hash.to_string(), now).await)
+    }
+
+    pub async fn delete_session(&self, token_hash: &str) -> Result<bool> {
+        dispatch!(self, s => s.delete_session(token_hash.to_string()).await)
+    }
+
+    /// Appends events to a case (or creates it) and writes its projections, atomically.
+    pub async fn write_case(&self, w: CaseWrite) -> Result<CaseRef> {
+        check_write(&w)?;
+        dispatch!(self, s => s.write_case(w).await)
+    }
+
+    pub async fn case_by_id(&self, id: i64) -> Result<Option<CaseRow>> {
+        dispatch!(self, s => s.case_by(filter::CaseKey::Id(id)).await)
+    }
+
+    pub async fn case_by_tracking_code(&self, code: &str) -> Result<Option<CaseRow>> {
+        dispatch!(self, s => s.case_by(filter::CaseKey::Tracking(code.to_string())).await)
+    }
+
+    /// The journal of one case in sequence order.
+    pub async fn events(&self, case_id: i64) -> Result<Vec<EventRow>> {
+        dispatch!(self, s => s.events(case_id).await)
+    }
+
+    /// Cases matching a filter, newest first, keyset-paginated by id.
+    pub async fn list_cases(&self, f: CaseFilter) -> Result<Vec<CaseRow>> {
+        dispatch!(self, s => s.list_cases(f).await)
+    }
+
+    /// Cases in one unit's queue, oldest first.
+    pub async fn queue(&self, unit: &str, queue: &str, limit: u32) -> Result<Vec<CaseRow>> {
+        dispatch!(self, s => s.queue(unit.to_string(), queue.to_string(), limit).await)
+    }
+
+    /// Number of cases stored (for reports and tests).
+    pub async fn count_cases(&self) -> Result<i64> {
+        dispatch!(self, s => s.count_cases().await)
+    }
+}

@@ -1,0 +1,523 @@
+//! Embedded SQLite: one file in WAL mode with `synchronous=FULL` (a commit is on
+//! disk before it is acknowledged). All writes go to one writer thread that
+//! drains whatever has queued up and commits it as one transaction (group
+//! commit); each write runs in its own savepoint so a failing write does not
+//! take the others with it. Reads use a small pool of read connections.
+
+use crate::filter::{CaseKey, Param, CASE_COLUMNS};
+use crate::{decode_event, encode_event, CaseFilter, CaseRef, CaseRow, CaseWrite, EventRow, Result, StoreError, UnitRow, UserRow};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use suqiu_domain::case::Millis;
+use tokio::sync::oneshot;
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
+
+/// Largest number of writes committed together.
+const MAX_BATCH: usize = 1024;
+
+type Completer = Box<dyn FnOnce(Result<()>) + Send>;
+type Job = Box<dyn WriteJob>;
+
+/// A write waiting for the writer thread: it either runs inside the group
+/// transaction (and is told the commit's outcome), or fails without running.
+trait WriteJob: Send {
+    /// Runs the write; returns whether it succeeded and how to report the commit.
+    fn run(self: Box<Self>, conn: &Connection) -> (bool, Completer);
+    fn fail(self: Box<Self>, err: StoreError);
+}
+
+struct Pending<F, T> {
+    f: F,
+    reply: oneshot::Sender<Result<T>>,
+}
+
+impl<F, T> WriteJob for Pending<F, T>
+where
+    F: FnOnce(&Connection) -> Result<T> + Send,
+    T: Send + 'static,
+{
+    fn run(self: Box<Self>, conn: &Connection) -> (bool, Completer) {
+        let reply = self.reply;
+        match (self.f)(conn) {
+            Ok(v) => (
+                true,
+                Box::new(move |commit: Result<()>| {
+                    let _ = reply.send(commit.map(|()| v));
+                }),
+            ),
+            Err(e) => (
+                false,
+                Box::new(move |_| {
+                    let _ = reply.send(Err(e));
+                }),
+            ),
+        }
+    }
+
+    fn fail(self: Box<Self>, err: StoreError) {
+        let _ = self.reply.send(Err(err));
+    }
+}
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    jobs: Mutex<mpsc::Sender<Job>>,
+    /// File path; `None` for an in-memory database, whose reads go to the writer.
+    path: Option<String>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+static MEMORY_DB: AtomicU64 = AtomicU64::new(0);
+
+fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
+    Ok(())
+}
+
+impl SqliteStore {
+    pub async fn open(path: Option<String>) -> Result<SqliteStore> {
+        let writer = match &path {
+            Some(p) => {
+                if let Some(dir) = std::path::Path::new(p).parent() {
+                    if !dir.as_os_str().is_empty() {
+                        std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(format!("{p}: {e}")))?;
+                    }
+                }
+                let c = Connection::open(p)?;
+                let mode: String = c.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+                if mode.to_lowercase() != "wal" {
+                    return Err(StoreError::Database(format!("could not enable WAL (got {mode})")));
+                }
+                c.pragma_update(None, "synchronous", "FULL")?;
+                c
+            }
+            None => {
+                let n = MEMORY_DB.fetch_add(1, Ordering::Relaxed);
+                Connection::open(format!("file:suqiu-mem-{}-{n}?mode=memory", std::process::id()))?
+            }
+        };
+        configure(&writer)?;
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || writer_loop(writer, rx))
+            .map_err(|e| StoreError::Database(e.to_string()))?;
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                jobs: Mutex::new(tx),
+                path,
+                readers: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// Runs `f` on the writer thread inside the next group transaction.
+    async fn write<T: Send + 'static>(&self, f: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
+        let (tx, rx) = oneshot::channel::<Result<T>>();
+        let job: Job = Box::new(Pending { f, reply: tx });
+        self.inner
+            .jobs
+            .lock()
+            .map_err(|_| StoreError::WriterGone)?
+            .send(job)
+            .map_err(|_| StoreError::WriterGone)?;
+        rx.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Runs `f` on a read connection (or on the writer for an in-memory database).
+    async fn read<T: Send + 'static>(&self, f: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
+        let Some(path) = self.inner.path.clone() else {
+            return self.write(f).await;
+        };
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let pooled = inner.readers.lock().ok().and_then(|mut v| v.pop());
+            let conn = match pooled {
+                Some(c) => c,
+                None => {
+                    let c = Connection::open_with_flags(
+                        &path,
+                        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    )?;
+                    configure(&c)?;
+                    c
+                }
+            };
+            let out = f(&conn);
+            if let Ok(mut v) = inner.readers.lock() {
+                if v.len() < 8 {
+                    v.push(conn);
+                }
+            }
+            out
+        })
+        .await
+        .map_err(|e| StoreError::Database(e.to_string()))?
+    }
+
+    pub async fn migrate(&self) -> Result<usize> {
+        self.write(|c| {
+            c.execute_batch(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+            )?;
+            let mut ran = 0;
+            for (version, sql) in MIGRATIONS {
+                let done: Option<i64> = c
+                    .query_row("SELECT version FROM schema_migrations WHERE version = ?1", [version], |r| r.get(0))
+                    .optional()?;
+                if done.is_none() {
+                    c.execute_batch(sql)?;
+                    c.execute(
+                        "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, strftime('%s','now'))",
+                        [version],
+                    )?;
+                    ran += 1;
+                }
+            }
+            Ok(ran)
+        })
+        .await
+    }
+
+    pub async fn put_org(&self, units: Vec<UnitRow>, users: Vec<UserRow>) -> Result<()> {
+        self.write(move |c| {
+            let mut up = c.prepare_cached(
+                "INSERT INTO units (code, name, level, parent, path) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level,
+                 parent = excluded.parent, path = excluded.path",
+            )?;
+            for u in &units {
+                up.execute(params![u.code, u.name, u.level, u.parent, u.path])?;
+            }
+            let mut us = c.prepare_cached(
+                "INSERT INTO users (login, name, role, unit, linked_units, password_hash, disabled)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (login) DO UPDATE SET name = excluded.name, role = excluded.role,
+                 unit = excluded.unit, linked_units = excluded.linked_units",
+            )?;
+            for u in &users {
+                let linked = serde_json::to_string(&u.linked_units).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                us.execute(params![u.login, u.name, u.role, u.unit, linked, u.password_hash, u.disabled])?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn units(&self) -> Result<Vec<UnitRow>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached("SELECT code, name, level, parent, path FROM units ORDER BY path")?;
+            let rows = st.query_map([], |r| {
+                Ok(UnitRow {
+                    code: r.get(0)?,
+                    name: r.get(1)?,
+                    level: r.get(2)?,
+                    parent: r.get(3)?,
+                    path: r.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    pub async fn logins(&self) -> Result<Vec<String>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached("SELECT login FROM users ORDER BY login")?;
+            let rows = st.query_map([], |r| r.get(0))?;
+            Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    pub async fn user(&self, login: String) -> Result<Option<UserRow>> {
+        self.read(move |c| {
+            c.query_row(
+                "SELECT login, name, role, unit, linked_units, password_hash, disabled FROM users WHERE login = ?1",
+                [login],
+                user_row,
+            )
+            .optional()?
+            .transpose()
+        })
+        .await
+    }
+
+    pub async fn insert_session(&self, token_hash: String, login: String, now: Millis, expires_at: Millis) -> Result<()> {
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO sessions (token_hash, login, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                params![token_hash, login, now, expires_at],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn session_user(&self, token_hash: String, now: Millis) -> Result<Option<UserRow>> {
+        self.read(move |c| {
+            c.query_row(
+                "SELECT u.login, u.name, u.role, u.unit, u.linked_units, u.password_hash, u.disabled
+                 FROM sessions s JOIN users u ON u.login = s.login
+                 WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled = 0",
+                params![token_hash, now],
+                user_row,
+            )
+            .optional()?
+            .transpose()
+        })
+        .await
+    }
+
+    pub async fn delete_session(&self, token_hash: String) -> Result<bool> {
+        self.write(move |c| Ok(c.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])? > 0))
+            .await
+    }
+
+    pub async fn write_case(&self, w: CaseWrite) -> Result<CaseRef> {
+        self.write(move |c| write_case(c, &w)).await
+    }
+
+    pub(crate) async fn case_by(&self, key: CaseKey) -> Result<Option<CaseRow>> {
+        self.read(move |c| {
+            let r = match key {
+                CaseKey::Id(id) => c
+                    .query_row(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = ?1"), [id], case_row)
+                    .optional()?,
+                CaseKey::Tracking(code) => c
+                    .query_row(
+                        &format!("SELECT {CASE_COLUMNS} FROM cases WHERE tracking_code = ?1"),
+                        [code],
+                        case_row,
+                    )
+                    .optional()?,
+            };
+            Ok(r)
+        })
+        .await
+    }
+
+    pub async fn events(&self, case_id: i64) -> Result<Vec<EventRow>> {
+        self.read(move |c| {
+            let mut st =
+                c.prepare_cached("SELECT seq, at, actor, payload FROM events WHERE case_id = ?1 ORDER BY seq")?;
+            let mut rows = st.query([case_id])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                let (seq, at, actor, payload): (i64, i64, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+                out.push(decode_event(case_id, seq, at, &actor, &payload)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    pub async fn list_cases(&self, f: CaseFilter) -> Result<Vec<CaseRow>> {
+        self.read(move |c| {
+            let (sql, params) = f.to_sql(|i| format!("?{i}"));
+            let mut st = c.prepare_cached(&sql)?;
+            let bound: Vec<rusqlite::types::Value> = params
+                .into_iter()
+                .map(|p| match p {
+                    Param::Text(s) => rusqlite::types::Value::Text(s),
+                    Param::Int(i) => rusqlite::types::Value::Integer(i),
+                })
+                .collect();
+            let rows = st.query_map(rusqlite::params_from_iter(bound), case_row)?;
+            Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    pub async fn queue(&self, unit: String, queue: String, limit: u32) -> Result<Vec<CaseRow>> {
+        self.read(move |c| {
+            let cols: String = CASE_COLUMNS.split(", ").map(|col| format!("c.{col}")).collect::<Vec<_>>().join(", ");
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {cols} FROM case_queues q JOIN cases c ON c.id = q.case_id
+                 WHERE q.unit = ?1 AND q.queue = ?2 ORDER BY q.since, q.case_id LIMIT ?3"
+            ))?;
+            let rows = st.query_map(params![unit, queue, limit], case_row)?;
+            Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    pub async fn count_cases(&self) -> Result<i64> {
+        self.read(|c| Ok(c.query_row("SELECT count(*) FROM cases", [], |r| r.get(0))?))
+            .await
+    }
+}
+
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(j) => batch.push(j),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            // Run nothing; tell every waiter the transaction could not start.
+            let msg = e.to_string();
+            for job in batch {
+                job.fail(StoreError::Database(format!("begin failed: {msg}")));
+            }
+            continue;
+        }
+        let mut done = Vec::with_capacity(batch.len());
+        for job in batch {
+            if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+                job.fail(e.into());
+                continue;
+            }
+            let (ok, completer) = job.run(&conn);
+            let end = if ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+            let _ = conn.execute_batch(end);
+            done.push(completer);
+        }
+        match conn.execute_batch("COMMIT") {
+            Ok(()) => {
+                for d in done {
+                    d(Ok(()));
+                }
+            }
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                let msg = e.to_string();
+                for d in done {
+                    d(Err(StoreError::Database(format!("commit failed: {msg}"))));
+                }
+            }
+        }
+    }
+}
+
+fn write_case(c: &Connection, w: &CaseWrite) -> Result<CaseRef> {
+    let r = &w.row;
+    let id = match w.case_id {
+        None => {
+            let res = c.prepare_cached(
+                "INSERT INTO cases (tracking_code, status, channel, place_unit, place_path, current_unit, title,
+                 reporter_name, reporter_phone, received_at, updated_at, version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )?
+            .execute(params![
+                r.tracking_code,
+                r.status,
+                r.channel,
+                r.place_unit,
+                r.place_path,
+                r.current_unit,
+                r.title,
+                r.reporter_name,
+                r.reporter_phone,
+                r.received_at,
+                r.updated_at,
+                r.version as i64
+            ]);
+            match res {
+                Ok(_) => c.last_insert_rowid(),
+                Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
+                    return Err(StoreError::DuplicateTrackingCode)
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Some(id) => {
+            let n = c
+                .prepare_cached(
+                    "UPDATE cases SET status = ?1, current_unit = ?2, title = ?3, updated_at = ?4, version = ?5
+                     WHERE id = ?6 AND version = ?7",
+                )?
+                .execute(params![
+                    r.status,
+                    r.current_unit,
+                    r.title,
+                    r.updated_at,
+                    r.version as i64,
+                    id,
+                    w.expected_version as i64
+                ])?;
+            if n == 0 {
+                let exists: Option<i64> =
+                    c.query_row("SELECT id FROM cases WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+                return Err(match exists {
+                    Some(_) => StoreError::Conflict {
+                        case_id: id,
+                        expected: w.expected_version,
+                    },
+                    None => StoreError::CaseNotFound(id),
+                });
+            }
+            c.prepare_cached("DELETE FROM case_queues WHERE case_id = ?1")?.execute([id])?;
+            id
+        }
+    };
+    let mut ins = c.prepare_cached("INSERT INTO events (case_id, seq, at, actor, kind, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?;
+    for (i, (at, actor, event)) in w.events.iter().enumerate() {
+        let (a, p) = encode_event(actor, event)?;
+        let seq = w.expected_version as i64 + 1 + i as i64;
+        match ins.execute(params![id, seq, at, a, event.kind(), p]) {
+            Ok(_) => {}
+            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
+                return Err(StoreError::Conflict {
+                    case_id: id,
+                    expected: w.expected_version,
+                })
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let mut q = c.prepare_cached("INSERT INTO case_queues (unit, queue, case_id, since) VALUES (?1, ?2, ?3, ?4)")?;
+    for (unit, queue) in &w.queues {
+        q.execute(params![unit, queue, id, r.updated_at])?;
+    }
+    Ok(CaseRef {
+        id,
+        tracking_code: r.tracking_code.clone(),
+        version: r.version,
+    })
+}
+
+fn user_row(r: &Row<'_>) -> rusqlite::Result<Result<UserRow>> {
+    let linked: String = r.get(4)?;
+    let linked_units = match serde_json::from_str(&linked) {
+        Ok(v) => v,
+        Err(e) => return Ok(Err(StoreError::Corrupt(format!("linked_units: {e}")))),
+    };
+    Ok(Ok(UserRow {
+        login: r.get(0)?,
+        name: r.get(1)?,
+        role: r.get(2)?,
+        unit: r.get(3)?,
+        linked_units,
+        password_hash: r.get(5)?,
+        disabled: r.get(6)?,
+    }))
+}
+
+fn case_row(r: &Row<'_>) -> rusqlite::Result<CaseRow> {
+    Ok(CaseRow {
+        id: r.get(0)?,
+        tracking_code: r.get(1)?,
+        status: r.get(2)?,
+        channel: r.get(3)?,
+        place_unit: r.get(4)?,
+        place_path: r.get(5)?,
+        current_unit: r.get(6)?,
+        title: r.get(7)?,
+        reporter_name: r.get(8)?,
+        reporter_phone: r.get(9)?,
+        received_at: r.get(10)?,
+        updated_at: r.get(11)?,
+        version: r.get::<_, i64>(12)? as u64,
+    })
+}

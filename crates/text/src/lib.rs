@@ -1,0 +1,46 @@
+//! Text processing for suqiu: normalisation of citizens' messages and the routing
+//! classifier that proposes the first-level category (城乡建设, 劳动和社会保障, …).
+//!
+//! * [`normalize`] — full-width → half-width, lower-case Latin, masking of phone and ID
+//!   numbers, whitespace collapse.
+//! * [`Model`] — TF-IDF over hashed character 1–3-grams (+ word 1–2-grams for segmented
+//!   text) and a one-vs-rest linear SVM; deterministic, serialisable with
+//!   [`Model::to_bytes`] / [`Model::from_bytes`].
+//! * [`evaluate`] — the evaluation contract used by `suqiu routing evaluate`.
+
+mod eval;
+mod features;
+mod model;
+pub mod normalize;
+
+pub use eval::{
+    cross_validate, cross_validate_data, cross_validate_with, evaluate, evaluate_with, metrics,
+    near_duplicate_groups, read_jsonl,
+};
+pub use features::FeatureConfig;
+pub use model::{Model, TrainConfig, MODEL_FORMAT_VERSION};
+
+/// Errors of this crate.
+#[derive(Debug, thiserror::Error)]
+pub enum TextError {
+    /// A file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A JSON Lines record is malformed.
+    #[error("{path}, line {line}: {message}")]
+    BadLine {
+        path: String,
+        line: usize,
+        message: String,
+    },
+    /// A data file holds no record.
+    #[error("{0}: no records")]
+    Empty(String),
+    /// Model bytes are not a valid model.
+    #[error("invalid model bytes: {0}")]
+    ModelFormat(String),
+}
