@@ -1,1 +1,186 @@
-fn main() {}
+//! `suqiu`: the one binary. Subcommands: serve, migrate, bench, routing.
+
+mod bench;
+mod http1;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::sync::Arc;
+use suqiu_app::{orgconfig, App, Store, SystemClock};
+
+#[derive(Parser)]
+#[command(name = "suqiu", version, about = "诉求 suqiu — requests, petitions and disputes of a district")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+const DEFAULT_DB: &str = "sqlite://suqiu-data/suqiu.db";
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        /// Load the demo district (芙蓉湾区) and its demo logins.
+        #[arg(long)]
+        demo: bool,
+        /// Organisation config file (TOML) to load at start.
+        #[arg(long)]
+        org: Option<std::path::PathBuf>,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// sqlite://PATH (default, embedded) or postgres://USER@HOST:PORT/DB
+        #[arg(long, default_value = DEFAULT_DB)]
+        database_url: String,
+    },
+    /// Apply the embedded migrations and exit.
+    Migrate {
+        #[arg(long, default_value = DEFAULT_DB)]
+        database_url: String,
+    },
+    /// Benchmarks that print JSON.
+    Bench {
+        #[command(subcommand)]
+        which: BenchCommand,
+    },
+    /// The routing classifier.
+    Routing {
+        #[command(subcommand)]
+        which: RoutingCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Case creation over HTTP on loopback with concurrent clients.
+    Intake {
+        /// Concurrent keep-alive connections.
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
+        /// Cases to create per backend (after a warm-up of 1,000).
+        #[arg(long, default_value_t = 60_000)]
+        requests: usize,
+        /// Also run against this PostgreSQL server (a fresh database is created on it).
+        #[arg(long)]
+        postgres_url: Option<String>,
+        /// Skip the SQLite run.
+        #[arg(long)]
+        no_sqlite: bool,
+        /// Repetitions per backend; the median run is reported with all runs.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum RoutingCommand {
+    /// Train on one JSON Lines file, predict another, print metrics as JSON.
+    Evaluate {
+        #[arg(long)]
+        train: std::path::PathBuf,
+        #[arg(long)]
+        test: std::path::PathBuf,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve {
+            demo,
+            org,
+            listen,
+            database_url,
+        } => serve(demo, org, &listen, &database_url).await,
+        Command::Migrate { database_url } => {
+            let store = Store::open(&database_url).await?;
+            println!("migrations applied ({} backend)", store.backend());
+            Ok(())
+        }
+        Command::Bench {
+            which:
+                BenchCommand::Intake {
+                    clients,
+                    requests,
+                    postgres_url,
+                    no_sqlite,
+                    runs,
+                },
+        } => bench::intake(clients, requests, postgres_url, !no_sqlite, runs).await,
+        Command::Routing {
+            which: RoutingCommand::Evaluate { train, test },
+        } => {
+            let out = tokio::task::spawn_blocking(move || suqiu_text::evaluate(&train, &test)).await??;
+            println!("{}", serde_json::to_string(&out)?);
+            Ok(())
+        }
+    }
+}
+
+async fn serve(demo: bool, org: Option<std::path::PathBuf>, listen: &str, database_url: &str) -> anyhow::Result<()> {
+    let store = Store::open(database_url)
+        .await
+        .with_context(|| format!("opening {database_url}"))?;
+    let app = App::new(store, Arc::new(SystemClock)).await?;
+    if demo {
+        app.load_org(orgconfig::DEMO_DISTRICT).await?;
+    }
+    if let Some(path) = org {
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        app.load_org(&text).await?;
+    }
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    let addr = listener.local_addr()?;
+    println!("suqiu 诉求 is serving on http://{addr}/  (database: {})", app.store().backend());
+    println!("  API description: http://{addr}/api/v1/openapi.json");
+    println!("  resident tracking: http://{addr}/api/v1/track/<tracking code>");
+    if demo {
+        let org = app.org();
+        let district = org
+            .units()
+            .find(|(u, _)| u.level == suqiu_domain::Level::District)
+            .map(|(u, _)| u.name.clone())
+            .unwrap_or_default();
+        println!(
+            "demo district 演示区县: {district} — password for every demo login: {}",
+            orgconfig::DEMO_PASSWORD
+        );
+        for p in org.people() {
+            let unit = org.unit(&p.unit).map(|u| u.name.as_str()).unwrap_or("");
+            println!("  {:<14} {:<6} {} ({})", p.login, p.name, p.role.zh(), unit);
+        }
+    }
+    suqiu_web::serve(app, listener, shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

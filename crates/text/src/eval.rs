@@ -163,9 +163,7 @@ pub fn near_duplicate_groups(texts: &[String]) -> Vec<usize> {
             } else {
                 u.windows(3)
                     .map(|w| {
-                        mix64(
-                            (u64::from(w[0]) << 42) ^ (u64::from(w[1]) << 21) ^ u64::from(w[2]),
-                        )
+                        mix64((u64::from(w[0]) << 42) ^ (u64::from(w[1]) << 21) ^ u64::from(w[2]))
                     })
                     .collect()
             };

@@ -50,6 +50,19 @@ pub(crate) fn mix64(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// `char::is_alphanumeric` with fast paths for ASCII and the CJK Unified Ideographs block.
+#[inline]
+pub(crate) fn is_alnum(c: char) -> bool {
+    let u = c as u32;
+    if u < 0x80 {
+        c.is_ascii_alphanumeric()
+    } else if (0x4E00..=0x9FFF).contains(&u) {
+        true
+    } else {
+        c.is_alphanumeric()
+    }
+}
+
 /// Whether a normalised text looks word-segmented: several tokens, short on average.
 fn looks_segmented(tokens: &[&str]) -> bool {
     if tokens.len() < 4 {
@@ -86,7 +99,7 @@ pub(crate) fn extract_hashes(
             continue;
         }
         for c in token.chars() {
-            if c.is_alphanumeric() {
+            if is_alnum(c) {
                 let c = if cfg.fold_digits && c.is_ascii_digit() {
                     '0'
                 } else {
@@ -117,7 +130,7 @@ pub(crate) fn extract_hashes(
             let mut h = SEED_WORD;
             let mut any = false;
             for c in token.chars() {
-                if c.is_alphanumeric() || c == '<' || c == '>' {
+                if is_alnum(c) || c == '<' || c == '>' {
                     h = (h ^ u64::from(c as u32)).wrapping_mul(FNV_PRIME);
                     any = true;
                 }
@@ -162,12 +175,7 @@ pub(crate) fn plain_units(text: &str) -> Vec<u32> {
             units.push(u);
             continue;
         }
-        units.extend(
-            token
-                .chars()
-                .filter(|c| c.is_alphanumeric())
-                .map(|c| c as u32),
-        );
+        units.extend(token.chars().filter(|&c| is_alnum(c)).map(|c| c as u32));
     }
     units
 }

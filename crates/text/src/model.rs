@@ -44,10 +44,10 @@ impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
             features: FeatureConfig::default(),
-            min_df: 2,
+            min_df: 8,
             sublinear_tf: true,
-            c: 0.5,
-            balanced: false,
+            c: 1.0,
+            balanced: true,
             epochs: 30,
             tolerance: 0.1,
             confidence_scale: 4.0,
@@ -76,6 +76,20 @@ impl Hasher for IdHasher {
 }
 
 type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
+
+/// Per-thread buffers reused by [`Model::scores`]: `counts` is indexed by feature and is
+/// all zeros between calls (only the `touched` entries are ever set).
+#[derive(Default)]
+struct Scratch {
+    units: Vec<u32>,
+    hashes: Vec<u64>,
+    counts: Vec<u16>,
+    touched: Vec<usize>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
 
 /// Small deterministic PRNG (splitmix64).
 #[derive(Clone)]
@@ -114,11 +128,80 @@ pub struct Model {
     header: Header,
     /// Feature hashes, sorted ascending.
     hashes: Vec<u64>,
-    idf: Vec<f32>,
-    /// Feature-major weights: `weights[f * n_labels + k]`.
-    weights: Vec<f32>,
+    /// One row per feature, `n_labels + 1` wide: the idf, then the class weights (kept
+    /// together so that a prediction touches one cache line per feature).
+    table: Vec<f32>,
     bias: Vec<f32>,
-    index: IdMap<u32>,
+    /// Open-addressing lookup table built from `hashes` and `table` (not serialised).
+    probe: ProbeTable,
+}
+
+/// Linear-probing hash table whose slots hold the feature row inline, `n_labels + 2` u32
+/// wide: a 32-bit fingerprint of the feature hash (0 = empty slot), the idf and the class
+/// weights as f32 bits. One lookup touches one or two cache lines.
+#[derive(Clone, Default)]
+struct ProbeTable {
+    mask: usize,
+    stride: usize,
+    slots: Vec<u32>,
+}
+
+impl ProbeTable {
+    fn build(hashes: &[u64], table: &[f32], n_labels: usize) -> ProbeTable {
+        let stride = n_labels + 2;
+        let capacity = (hashes.len() * 4 / 3 + 1).next_power_of_two().max(16);
+        let mask = capacity - 1;
+        let mut slots = vec![0u32; capacity * stride];
+        for (f, &h) in hashes.iter().enumerate() {
+            let fp = fingerprint(h);
+            let mut i = h as usize & mask;
+            while slots[i * stride] != 0 {
+                i = (i + 1) & mask;
+            }
+            let slot = &mut slots[i * stride..(i + 1) * stride];
+            slot[0] = fp;
+            for (dst, src) in slot[1..]
+                .iter_mut()
+                .zip(&table[f * (n_labels + 1)..(f + 1) * (n_labels + 1)])
+            {
+                *dst = src.to_bits();
+            }
+        }
+        ProbeTable {
+            mask,
+            stride,
+            slots,
+        }
+    }
+
+    /// Slot number of a feature hash, if present.
+    #[inline]
+    fn find(&self, h: u64) -> Option<usize> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let fp = fingerprint(h);
+        let mut i = h as usize & self.mask;
+        loop {
+            let s = self.slots[i * self.stride];
+            if s == fp {
+                return Some(i);
+            }
+            if s == 0 {
+                return None;
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
+    fn n_slots(&self) -> usize {
+        self.mask + 1
+    }
+}
+
+#[inline]
+fn fingerprint(h: u64) -> u32 {
+    ((h >> 32) as u32) | 1
 }
 
 impl std::fmt::Debug for Model {
@@ -130,6 +213,9 @@ impl std::fmt::Debug for Model {
             .finish()
     }
 }
+
+/// Weights and bias of one class.
+type ClassWeights = (Vec<f32>, f32);
 
 /// Sparse rows: `(feature index, value)` sorted by index.
 struct Rows {
@@ -220,7 +306,8 @@ impl Model {
             for &(h, n) in doc {
                 if let Some(&f) = index.get(&h) {
                     rows.idx.push(f);
-                    rows.val.push(tf_weight(n, config.sublinear_tf) * idf[f as usize]);
+                    rows.val
+                        .push(tf_weight(n, config.sublinear_tf) * idf[f as usize]);
                 }
             }
             // Hash order is not index order once rare features are dropped: sort by index.
@@ -255,13 +342,13 @@ impl Model {
             t => t,
         }
         .clamp(1, n_labels.max(1));
-        let mut per_class: Vec<(Vec<f32>, f32)> = Vec::with_capacity(n_labels);
+        let mut per_class: Vec<ClassWeights> = Vec::with_capacity(n_labels);
         if threads <= 1 {
             for k in 0..n_labels {
                 per_class.push(train_binary(&rows, &y, k, &counts, n_features, config));
             }
         } else {
-            let results: Vec<Vec<(usize, (Vec<f32>, f32))>> = std::thread::scope(|s| {
+            let results: Vec<Vec<(usize, ClassWeights)>> = std::thread::scope(|s| {
                 let handles: Vec<_> = (0..threads)
                     .map(|t| {
                         let (rows, y, counts) = (&rows, &y, &counts);
@@ -278,7 +365,7 @@ impl Model {
                     .map(|h| h.join().unwrap_or_default())
                     .collect()
             });
-            let mut flat: Vec<(usize, (Vec<f32>, f32))> = results.into_iter().flatten().collect();
+            let mut flat: Vec<(usize, ClassWeights)> = results.into_iter().flatten().collect();
             flat.sort_by_key(|r| r.0);
             per_class = flat.into_iter().map(|r| r.1).collect();
             if per_class.len() != n_labels {
@@ -289,11 +376,15 @@ impl Model {
             }
         }
 
-        let mut weights = vec![0f32; n_features * n_labels];
+        let stride = n_labels + 1;
+        let mut table = vec![0f32; n_features * stride];
+        for (f, &v) in idf.iter().enumerate() {
+            table[f * stride] = v;
+        }
         let mut bias = vec![0f32; n_labels];
         for (k, (w, b)) in per_class.into_iter().enumerate() {
             for (f, v) in w.into_iter().enumerate() {
-                weights[f * n_labels + k] = v;
+                table[f * stride + 1 + k] = v;
             }
             bias[k] = b;
         }
@@ -301,14 +392,17 @@ impl Model {
         Model {
             header: Header {
                 labels,
-                config: config.clone(),
+                // The thread count does not change the model: keep it out of the bytes.
+                config: TrainConfig {
+                    threads: 0,
+                    ..config.clone()
+                },
                 n_features,
             },
+            probe: ProbeTable::build(&hashes, &table, n_labels),
             hashes,
-            idf,
-            weights,
+            table,
             bias,
-            index,
         }
     }
 
@@ -335,30 +429,41 @@ impl Model {
             return scores;
         }
         let cfg = &self.header.config;
-        let mut units = Vec::new();
-        let mut hashes = Vec::new();
-        extract_hashes(text, &cfg.features, &mut units, &mut hashes);
-        let mut idx: Vec<u32> = hashes
-            .iter()
-            .filter_map(|h| self.index.get(h).copied())
-            .collect();
-        idx.sort_unstable();
         let mut norm2 = 0f32;
-        let mut i = 0;
-        while i < idx.len() {
-            let f = idx[i];
-            let mut j = i + 1;
-            while j < idx.len() && idx[j] == f {
-                j += 1;
+        SCRATCH.with(|cell| {
+            let mut scratch = cell.borrow_mut();
+            let Scratch {
+                units,
+                hashes,
+                counts,
+                touched,
+            } = &mut *scratch;
+            hashes.clear();
+            extract_hashes(text, &cfg.features, units, hashes);
+            let probe = &self.probe;
+            if counts.len() < probe.n_slots() {
+                counts.resize(probe.n_slots(), 0);
             }
-            let v = tf_weight((j - i) as u32, cfg.sublinear_tf) * self.idf[f as usize];
-            norm2 += v * v;
-            let w = &self.weights[f as usize * k..f as usize * k + k];
-            for (s, wk) in scores.iter_mut().zip(w) {
-                *s += v * wk;
+            touched.clear();
+            for &h in hashes.iter() {
+                if let Some(f) = probe.find(h) {
+                    let c = &mut counts[f];
+                    if *c == 0 {
+                        touched.push(f);
+                    }
+                    *c = c.saturating_add(1);
+                }
             }
-            i = j;
-        }
+            for &f in touched.iter() {
+                let count = std::mem::take(&mut counts[f]);
+                let slot = &probe.slots[f * probe.stride..(f + 1) * probe.stride];
+                let v = tf_weight(u32::from(count), cfg.sublinear_tf) * f32::from_bits(slot[1]);
+                norm2 += v * v;
+                for (s, wk) in scores.iter_mut().zip(&slot[2..]) {
+                    *s += v * f32::from_bits(*wk);
+                }
+            }
+        });
         let inv = if norm2 > 0.0 { 1.0 / norm2.sqrt() } else { 0.0 };
         for (s, b) in scores.iter_mut().zip(&self.bias) {
             *s = *s * inv + b;
@@ -398,13 +503,12 @@ impl Model {
     }
 
     /// Serialises the model: magic `SUQIUTXT`, format version (u32), a JSON header (labels,
-    /// configuration, feature count), then little-endian arrays (hashes u64, idf f32,
-    /// weights f32, bias f32) and an FNV-1a checksum (u64) of everything before it.
+    /// configuration, feature count), then little-endian arrays (hashes u64; per feature the
+    /// idf and the class weights, f32; the class biases, f32) and an FNV-1a checksum (u64) of everything before it.
     pub fn to_bytes(&self) -> Vec<u8> {
         let header = serde_json::to_vec(&self.header).unwrap_or_default();
-        let mut out = Vec::with_capacity(
-            24 + header.len() + self.hashes.len() * 12 + self.weights.len() * 4,
-        );
+        let mut out =
+            Vec::with_capacity(24 + header.len() + self.hashes.len() * 8 + self.table.len() * 4);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&MODEL_FORMAT_VERSION.to_le_bytes());
         out.extend_from_slice(&(header.len() as u32).to_le_bytes());
@@ -412,7 +516,7 @@ impl Model {
         for h in &self.hashes {
             out.extend_from_slice(&h.to_le_bytes());
         }
-        for v in self.idf.iter().chain(&self.weights).chain(&self.bias) {
+        for v in self.table.iter().chain(&self.bias) {
             out.extend_from_slice(&v.to_le_bytes());
         }
         let sum = fnv1a(&out);
@@ -447,24 +551,17 @@ impl Model {
         for _ in 0..f {
             hashes.push(r.u64()?);
         }
-        let idf = r.f32s(f)?;
-        let weights = r.f32s(f.checked_mul(k).ok_or_else(|| bad("too large"))?)?;
+        let table = r.f32s(f.checked_mul(k + 1).ok_or_else(|| bad("too large"))?)?;
         let bias = r.f32s(k)?;
         if r.pos != body.len() {
             return Err(bad("trailing bytes"));
         }
-        let index: IdMap<u32> = hashes
-            .iter()
-            .enumerate()
-            .map(|(i, &h)| (h, i as u32))
-            .collect();
         Ok(Model {
+            probe: ProbeTable::build(&hashes, &table, k),
             header,
             hashes,
-            idf,
-            weights,
+            table,
             bias,
-            index,
         })
     }
 }
@@ -504,9 +601,10 @@ impl<'a> Reader<'a> {
         Ok(u64::from_le_bytes(a))
     }
     fn f32s(&mut self, n: usize) -> Result<Vec<f32>, TextError> {
-        let b = self.take(n.checked_mul(4).ok_or_else(|| {
-            TextError::ModelFormat("too large".to_string())
-        })?)?;
+        let b = self.take(
+            n.checked_mul(4)
+                .ok_or_else(|| TextError::ModelFormat("too large".to_string()))?,
+        )?;
         Ok(b.chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect())
@@ -522,7 +620,7 @@ fn train_binary(
     counts: &[usize],
     n_features: usize,
     cfg: &TrainConfig,
-) -> (Vec<f32>, f32) {
+) -> ClassWeights {
     let n = y.len();
     let mut w = vec![0f32; n_features];
     let mut b = 0f32;

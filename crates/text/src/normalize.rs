@@ -53,7 +53,7 @@ pub fn normalize(text: &str) -> String {
         let c = to_half_width(c);
         if c.is_ascii_uppercase() {
             chars.push(c.to_ascii_lowercase());
-        } else if c.is_uppercase() && (c as u32) < 0x0250 {
+        } else if (c as u32) < 0x0250 && c.is_uppercase() {
             // Latin-1 / Latin Extended letters (e.g. accented capitals).
             chars.extend(c.to_lowercase());
         } else {
@@ -138,8 +138,7 @@ fn match_identifier(chars: &[char], i: usize) -> Option<(&'static str, usize)> {
     if matches!(sep, Some('-') | Some(' ')) && is_digit(chars.get(i + n + 1)) {
         let j = i + n + 1;
         let m = digit_run(chars, j);
-        if n == 3 && m == 4 && chars.get(j + m) == sep.as_ref() && is_digit(chars.get(j + m + 1))
-        {
+        if n == 3 && m == 4 && chars.get(j + m) == sep.as_ref() && is_digit(chars.get(j + m + 1)) {
             let k = j + m + 1;
             let l = digit_run(chars, k);
             if l == 4 {

@@ -1,1 +1,316 @@
+//! The HTTP edge: the JSON API, problem documents, the OpenAPI document.
+//!
+//! Architecture invariant: the only crate that knows HTTP and JSON shapes; it
+//! translates requests into `suqiu_app` calls and results into DTOs. No SQL.
 
+mod dto;
+mod problem;
+
+pub use problem::Problem;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+use suqiu_app::{App, AppError, StaffUser};
+use suqiu_app::CaseFilter;
+
+/// Largest request body accepted.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// Every route of the API: (method, path). The OpenAPI document must list
+/// exactly these (a test checks it).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/healthz"),
+    ("get", "/api/v1/openapi.json"),
+    ("get", "/api/v1/channels"),
+    ("get", "/api/v1/units"),
+    ("post", "/api/v1/cases"),
+    ("get", "/api/v1/cases"),
+    ("get", "/api/v1/cases/{id}"),
+    ("post", "/api/v1/cases/{id}/notes"),
+    ("get", "/api/v1/track/{tracking_code}"),
+    ("post", "/api/v1/auth/login"),
+    ("post", "/api/v1/auth/logout"),
+    ("get", "/api/v1/me"),
+];
+
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// Error type of handlers: always a problem document.
+pub struct ApiError(pub Problem);
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl From<Problem> for ApiError {
+    fn from(p: Problem) -> Self {
+        ApiError(p)
+    }
+}
+
+type ApiResult<T> = std::result::Result<T, ApiError>;
+
+/// Builds the router over an application.
+pub fn router(app: App) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/api/v1/openapi.json", get(openapi))
+        .route("/api/v1/channels", get(channels))
+        .route("/api/v1/units", get(units))
+        .route("/api/v1/cases", post(create_case).get(list_cases))
+        .route("/api/v1/cases/{id}", get(get_case))
+        .route("/api/v1/cases/{id}/notes", post(add_note))
+        .route("/api/v1/track/{tracking_code}", get(track))
+        .route("/api/v1/auth/login", post(login))
+        .route("/api/v1/auth/logout", post(logout))
+        .route("/api/v1/me", get(me))
+        .fallback(fallback)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::map_response(security_headers))
+        .with_state(app)
+}
+
+async fn security_headers(mut res: Response) -> Response {
+    let h = res.headers_mut();
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    h.insert("cache-control", HeaderValue::from_static("no-store"));
+    res
+}
+
+async fn fallback() -> ApiError {
+    ApiError(Problem::not_found())
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError(Problem::method_not_allowed())
+}
+
+async fn healthz(State(app): State<App>) -> Json<Value> {
+    Json(json!({"status": "ok", "backend": app.store().backend()}))
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+/// A JSON body: content type checked, size limited, UTF-8 checked, then parsed;
+/// each failure is its own problem.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let ok_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                let mut parts = v.split(';');
+                let mime = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+                let charset_ok = parts.all(|p| {
+                    let p = p.trim().to_ascii_lowercase();
+                    !p.starts_with("charset=") || p == "charset=utf-8" || p == "charset=\"utf-8\""
+                });
+                mime == "application/json" && charset_ok
+            })
+            .unwrap_or(false);
+        if !ok_type {
+            return Err(Problem::unsupported_media_type().into());
+        }
+        let bytes: Bytes = axum::body::to_bytes(req.into_body(), BODY_LIMIT)
+            .await
+            .map_err(|_| Problem::payload_too_large(BODY_LIMIT))?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| Problem::invalid_utf8())?;
+        match serde_json::from_str::<T>(text) {
+            Ok(v) => Ok(JsonBody(v)),
+            Err(e) if e.classify() == serde_json::error::Category::Data => {
+                Err(Problem::invalid_json_shape(&e.to_string()).into())
+            }
+            Err(e) => Err(Problem::malformed_json(&e.to_string()).into()),
+        }
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
+}
+
+/// A logged-in staff member (401 otherwise).
+pub struct Staff(pub StaffUser, pub String);
+
+impl FromRequestParts<App> for Staff {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let token = bearer(&parts.headers).ok_or(AppError::Unauthenticated)?;
+        let user = app.authenticate(&token).await?;
+        Ok(Staff(user, token))
+    }
+}
+
+/// Staff if a token is given (which must then be valid), else an anonymous resident.
+pub struct MaybeStaff(pub Option<StaffUser>);
+
+impl FromRequestParts<App> for MaybeStaff {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        match bearer(&parts.headers) {
+            None => Ok(MaybeStaff(None)),
+            Some(token) => Ok(MaybeStaff(Some(app.authenticate(&token).await?))),
+        }
+    }
+}
+
+async fn channels() -> Json<Value> {
+    Json(dto::channels())
+}
+
+async fn units(State(app): State<App>) -> Json<Value> {
+    Json(dto::units(&app.org()))
+}
+
+async fn create_case(
+    State(app): State<App>,
+    MaybeStaff(staff): MaybeStaff,
+    JsonBody(body): JsonBody<dto::NewCase>,
+) -> ApiResult<Response> {
+    let input = body.into_input();
+    let r = app.file_case(&input, staff.as_ref()).await?;
+    let location = format!("/api/v1/track/{}", r.tracking_code);
+    let body = json!({
+        "id": r.id,
+        "tracking_code": r.tracking_code,
+        "version": r.version,
+        "track_url": location,
+    });
+    let mut res = (StatusCode::CREATED, Json(body)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(res)
+}
+
+async fn list_cases(
+    State(app): State<App>,
+    Staff(user, _): Staff,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> ApiResult<Json<Value>> {
+    let q = dto::ListQuery::parse(query.as_deref().unwrap_or(""))?;
+    let filter = CaseFilter {
+        statuses: q.statuses,
+        channels: q.channels,
+        from: q.from,
+        to: q.to,
+        before_id: q.cursor,
+        limit: q.limit + 1,
+        ..Default::default()
+    };
+    let mut rows = app.list_cases(&user, q.unit.as_deref(), filter).await?;
+    let next = if rows.len() > q.limit as usize {
+        rows.truncate(q.limit as usize);
+        rows.last().map(|r| r.id.to_string())
+    } else {
+        None
+    };
+    let org = app.org();
+    Ok(Json(json!({
+        "items": rows.iter().map(|r| dto::case_summary(r, &org)).collect::<Vec<_>>(),
+        "next_cursor": next,
+    })))
+}
+
+fn parse_id(raw: &str) -> ApiResult<i64> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|i| *i > 0)
+        .ok_or_else(|| ApiError(Problem::from(AppError::CaseNotFound)))
+}
+
+async fn get_case(State(app): State<App>, Staff(user, _): Staff, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let view = app.case_for(&user, parse_id(&id)?).await?;
+    Ok(Json(dto::case_detail(&view, &app.org())))
+}
+
+#[derive(serde::Deserialize)]
+struct NoteBody {
+    text: Option<String>,
+    expected_version: Option<u64>,
+}
+
+async fn add_note(
+    State(app): State<App>,
+    Staff(user, _): Staff,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<NoteBody>,
+) -> ApiResult<Response> {
+    let id = parse_id(&id)?;
+    let expected = body
+        .expected_version
+        .ok_or_else(|| AppError::Invalid(suqiu_domain::FieldError::new("expected_version", suqiu_domain::FieldErrorKind::Missing)))?;
+    let r = app.add_note(&user, id, expected, body.text.as_deref()).await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": r.id, "version": r.version}))).into_response())
+}
+
+async fn track(State(app): State<App>, Path(code): Path<String>) -> ApiResult<Json<Value>> {
+    let v = app.track(&code).await?;
+    Ok(Json(dto::track(&v)))
+}
+
+#[derive(serde::Deserialize)]
+struct LoginBody {
+    login: Option<String>,
+    password: Option<String>,
+}
+
+async fn login(State(app): State<App>, JsonBody(body): JsonBody<LoginBody>) -> ApiResult<Json<Value>> {
+    use suqiu_domain::{FieldError, FieldErrorKind};
+    let login = body
+        .login
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| AppError::Invalid(FieldError::new("login", FieldErrorKind::Missing)))?;
+    let password = body
+        .password
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| AppError::Invalid(FieldError::new("password", FieldErrorKind::Missing)))?;
+    let (token, user, expires) = app.login(login.trim(), &password).await?;
+    Ok(Json(json!({
+        "token": token,
+        "expires_at": dto::time(expires),
+        "user": dto::user(&user),
+    })))
+}
+
+async fn logout(State(app): State<App>, Staff(_, token): Staff) -> ApiResult<StatusCode> {
+    app.logout(&token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn me(Staff(user, _): Staff) -> Json<Value> {
+    Json(dto::user(&user))
+}
+
+/// Serves until `shutdown` resolves.
+pub async fn serve(
+    app: App,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(app))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,185 @@
+//! `suqiu bench intake`: case creation over HTTP on loopback, with concurrent
+//! keep-alive clients, against a fresh database per run. Prints one JSON object
+//! per backend (median run by throughput, plus every run), then a summary line.
+
+use crate::http1::Conn;
+use anyhow::{bail, Context};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use suqiu_app::{orgconfig, App, Store, SystemClock};
+use suqiu_domain::Level;
+
+const TITLES: &[&str] = &[
+    "小区门口路灯不亮",
+    "楼上装修噪音扰民",
+    "道路积水无法通行",
+    "垃圾清运不及时",
+    "物业费收费不透明",
+    "农村低保申请咨询",
+    "河道有人倾倒建筑垃圾",
+    "邻里宅基地边界纠纷",
+];
+
+/// Peak resident set size of this process (VmHWM), in KiB.
+pub fn peak_rss_kib() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    s.lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn body(i: usize, places: &[String]) -> Vec<u8> {
+    let title = TITLES[i % TITLES.len()];
+    json!({
+        "channel": "web",
+        "unit": places[i % places.len()],
+        "title": title,
+        "content": format!("{title}，已经持续一段时间，影响居民正常生活，请有关部门尽快处理。（第{i}件）"),
+        "address": "幸福路 18 号",
+        "reporter": {"name": "王小明", "phone": format!("139{:08}", i % 100_000_000)},
+    })
+    .to_string()
+    .into_bytes()
+}
+
+async fn one_run(url: &str, clients: usize, requests: usize) -> anyhow::Result<Value> {
+    let store = Store::open(url).await?;
+    let app = App::new(store.clone(), Arc::new(SystemClock)).await?;
+    app.load_org(orgconfig::DEMO_DISTRICT).await?;
+    let org = app.org();
+    let places: Arc<Vec<String>> = Arc::new(
+        org.units()
+            .filter(|(u, _)| matches!(u.level, Level::Community | Level::Grid))
+            .map(|(u, _)| u.code.clone())
+            .collect(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(suqiu_web::serve(app, listener, async {
+        let _ = stop_rx.await;
+    }));
+
+    // Warm-up: connections, prepared statements, page cache.
+    let warm = 1_000.min(requests);
+    drive(addr, clients, warm, places.clone(), 0).await?;
+
+    let started = Instant::now();
+    let mut lat = drive(addr, clients, requests, places.clone(), warm).await?;
+    let elapsed = started.elapsed();
+    let stored = store.count_cases().await?;
+    let _ = stop_tx.send(());
+    let _ = server.await;
+    if stored != (warm + requests) as i64 {
+        bail!("expected {} stored cases, found {stored}", warm + requests);
+    }
+    lat.sort_unstable();
+    let pct = |p: f64| {
+        let i = ((lat.len() as f64 * p).ceil() as usize).clamp(1, lat.len()) - 1;
+        lat[i].as_secs_f64() * 1000.0
+    };
+    Ok(json!({
+        "cases_per_second": (requests as f64 / elapsed.as_secs_f64()).round(),
+        "p50_ms": (pct(0.50) * 100.0).round() / 100.0,
+        "p99_ms": (pct(0.99) * 100.0).round() / 100.0,
+        "max_ms": (pct(1.0) * 100.0).round() / 100.0,
+        "cases": requests,
+        "seconds": (elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
+    }))
+}
+
+/// Sends `n` creations over `clients` connections; returns each latency.
+async fn drive(
+    addr: std::net::SocketAddr,
+    clients: usize,
+    n: usize,
+    places: Arc<Vec<String>>,
+    offset: usize,
+) -> anyhow::Result<Vec<Duration>> {
+    let clients = clients.max(1);
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let places = places.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut conn = Conn::connect(addr).await?;
+            let mut lat = Vec::with_capacity(n / clients + 1);
+            let mut i = c;
+            while i < n {
+                let b = body(offset + i, &places);
+                let t = Instant::now();
+                let r = conn.request("POST", "/api/v1/cases", Some(&b)).await?;
+                lat.push(t.elapsed());
+                if r.status != 201 {
+                    bail!("status {}: {}", r.status, String::from_utf8_lossy(&r.body));
+                }
+                i += clients;
+            }
+            anyhow::Ok(lat)
+        }));
+    }
+    let mut all = Vec::with_capacity(n);
+    for t in tasks {
+        all.extend(t.await.context("client task")??);
+    }
+    Ok(all)
+}
+
+pub async fn intake(
+    clients: usize,
+    requests: usize,
+    postgres_url: Option<String>,
+    sqlite: bool,
+    runs: usize,
+) -> anyhow::Result<()> {
+    let mut backends: Vec<&str> = Vec::new();
+    if sqlite {
+        backends.push("sqlite");
+    }
+    if postgres_url.is_some() {
+        backends.push("postgres");
+    }
+    let mut summary = Vec::new();
+    for backend in backends {
+        let mut results = Vec::new();
+        for _ in 0..runs.max(1) {
+            // Keep the database alive for the run; it is removed afterwards.
+            let (_keep, url) = match backend {
+                "sqlite" => {
+                    let dir = tempfile::tempdir()?;
+                    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+                    (Some(dir), url)
+                }
+                _ => {
+                    let server = postgres_url.clone().unwrap_or_default();
+                    let db = suqiu_store::testing::postgres(&server).await?;
+                    (None, db.url.clone())
+                }
+            };
+            results.push(one_run(&url, clients, requests).await?);
+        }
+        results.sort_by(|a, b| {
+            a["cases_per_second"]
+                .as_f64()
+                .unwrap_or(0.0)
+                .total_cmp(&b["cases_per_second"].as_f64().unwrap_or(0.0))
+        });
+        let median = results[results.len() / 2].clone();
+        let out = json!({
+            "bench": "intake",
+            "backend": backend,
+            "durable": if backend == "sqlite" { "WAL, synchronous=FULL, group commit" } else { "synchronous_commit as configured on the server" },
+            "clients": clients,
+            "median": median,
+            "runs": results,
+            "peak_rss_mib": peak_rss_kib().map(|k| (k as f64 / 1024.0 * 10.0).round() / 10.0),
+            "peak_rss_note": "whole process: server, clients and database together",
+        });
+        println!("{out}");
+        summary.push(out);
+    }
+    Ok(())
+}

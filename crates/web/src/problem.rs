@@ -1,0 +1,236 @@
+//! One table maps every refusal to (HTTP status, stable code, Chinese, English),
+//! returned as `application/problem+json` (RFC 9457).
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use suqiu_app::AppError;
+use suqiu_domain::FieldError;
+
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub zh: String,
+    pub en: String,
+    pub field: Option<String>,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> Problem {
+        Problem {
+            status,
+            code,
+            zh: zh.into(),
+            en: en.into(),
+            field: None,
+        }
+    }
+
+    pub fn field(e: &FieldError) -> Problem {
+        Problem {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: e.kind.code(),
+            zh: e.message_zh(),
+            en: e.message_en(),
+            field: Some(e.field.clone()),
+        }
+    }
+
+    pub fn malformed_json(detail: &str) -> Problem {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("请求内容不是有效的 JSON：{detail}"),
+            format!("the request body is not valid JSON: {detail}"),
+        )
+    }
+
+    pub fn invalid_json_shape(detail: &str) -> Problem {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_json_shape",
+            format!("请求内容的字段类型不正确：{detail}"),
+            format!("a field of the request has the wrong type: {detail}"),
+        )
+    }
+
+    pub fn invalid_utf8() -> Problem {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_utf8",
+            "请求内容不是有效的 UTF-8 编码",
+            "the request body is not valid UTF-8",
+        )
+    }
+
+    pub fn unsupported_media_type() -> Problem {
+        Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "请求的内容类型须为 application/json",
+            "the request content type must be application/json",
+        )
+    }
+
+    pub fn payload_too_large(limit: usize) -> Problem {
+        Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("请求内容过大，最多 {} KB", limit / 1024),
+            format!("the request body is too large (at most {} KiB)", limit / 1024),
+        )
+    }
+
+    pub fn bad_query(param: &str) -> Problem {
+        Problem {
+            field: Some(param.to_string()),
+            ..Problem::new(
+                StatusCode::BAD_REQUEST,
+                "bad_query",
+                format!("查询参数「{param}」不正确"),
+                format!("query parameter '{param}' is invalid"),
+            )
+        }
+    }
+
+    pub fn not_found() -> Problem {
+        Problem::new(StatusCode::NOT_FOUND, "not_found", "没有这个地址", "no such resource")
+    }
+
+    pub fn method_not_allowed() -> Problem {
+        Problem::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "此地址不支持该请求方法",
+            "this resource does not support that method",
+        )
+    }
+
+    pub fn internal() -> Problem {
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "服务器内部错误，请稍后重试",
+            "internal server error; please retry later",
+        )
+    }
+
+    pub fn unavailable() -> Problem {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_unavailable",
+            "数据库暂时不可用，请稍后重试；您的诉求尚未提交",
+            "the database is unavailable; nothing was saved, please retry",
+        )
+    }
+}
+
+impl From<AppError> for Problem {
+    fn from(e: AppError) -> Problem {
+        use StatusCode as S;
+        match e {
+            AppError::Invalid(f) => Problem::field(&f),
+            AppError::UnknownUnit(c) => Problem {
+                field: Some("unit".into()),
+                ..Problem::new(
+                    S::UNPROCESSABLE_ENTITY,
+                    "unknown_unit",
+                    format!("没有编码为「{c}」的单位"),
+                    format!("there is no unit with code '{c}'"),
+                )
+            },
+            AppError::UnitNotAPlace(c) => Problem {
+                field: Some("unit".into()),
+                ..Problem::new(
+                    S::UNPROCESSABLE_ENTITY,
+                    "unit_not_a_place",
+                    format!("单位「{c}」不是村（社区）、网格或屋场，诉求须提交到具体地点"),
+                    format!("unit '{c}' is not a village/community, grid or hamlet; matters are filed at a place"),
+                )
+            },
+            AppError::ChannelNeedsStaff(c) => Problem {
+                field: Some("channel".into()),
+                ..Problem::new(
+                    S::FORBIDDEN,
+                    "channel_requires_staff",
+                    format!("渠道「{c}」须由工作人员登录后录入；群众网上提交请使用 web"),
+                    format!("channel '{c}' is entered by logged-in staff; residents filing online use 'web'"),
+                )
+            },
+            AppError::ProxyNeedsGridWorker => Problem {
+                field: Some("channel".into()),
+                ..Problem::new(
+                    S::FORBIDDEN,
+                    "proxy_requires_grid_worker",
+                    "代办（proxy）渠道仅限网格员为群众代为提交",
+                    "the proxy channel is for grid workers filing on a resident's behalf",
+                )
+            },
+            AppError::Unauthenticated => Problem::new(
+                S::UNAUTHORIZED,
+                "unauthenticated",
+                "请先登录（缺少或无效的会话令牌）",
+                "please log in (missing or invalid session token)",
+            ),
+            AppError::BadCredentials => Problem::new(
+                S::UNAUTHORIZED,
+                "bad_credentials",
+                "账号或密码错误",
+                "wrong login or password",
+            ),
+            AppError::Forbidden => Problem::new(S::FORBIDDEN, "forbidden", "您无权进行此操作", "you may not do this"),
+            AppError::CaseNotFound => Problem::new(
+                S::NOT_FOUND,
+                "case_not_found",
+                "没有找到这件诉求（或您无权查看）",
+                "case not found (or not visible to you)",
+            ),
+            AppError::Conflict { expected } => Problem::new(
+                S::CONFLICT,
+                "version_conflict",
+                format!("这件诉求已被他人更新（您看到的是第 {expected} 版），请刷新后重试"),
+                format!("the case was changed by someone else (you saw version {expected}); reload and retry"),
+            ),
+            AppError::BadQuery(p) => Problem::bad_query(p),
+            AppError::OrgConfig(e) => {
+                tracing::error!(error = %e, "organisation config");
+                Problem::internal()
+            }
+            AppError::Store(e) => {
+                tracing::error!(error = %e, "storage error");
+                Problem::unavailable()
+            }
+            AppError::Journal(e) => {
+                tracing::error!(error = %e, "journal error");
+                Problem::internal()
+            }
+        }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "type": format!("urn:suqiu:problem:{}", self.code),
+            "title": self.en,
+            "status": self.status.as_u16(),
+            "code": self.code,
+            "message_zh": self.zh,
+            "message_en": self.en,
+            "field": self.field,
+        });
+        let mut res = (self.status, body.to_string()).into_response();
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        res
+    }
+}
+
+impl IntoResponse for crate::ApiError {
+    fn into_response(self) -> Response {
+        self.0.into_response()
+    }
+}
