@@ -57,5 +57,6 @@ else
   "${RUN[@]}" "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/log" -w \
     -o "-h 127.0.0.1 -p $PORT -k $DIR -c fsync=on -c max_connections=300 -c shared_buffers=256MB" start >&2
   log "started PostgreSQL ($BIN) on 127.0.0.1:$PORT, data in $DIR"
+  echo "export SUQIU_PG_STOP='${RUN[*]} $BIN/pg_ctl -D $DIR/data -m fast stop'"
 fi
 echo "export SUQIU_TEST_DATABASE_URL='postgres://postgres@127.0.0.1:$PORT/postgres'"

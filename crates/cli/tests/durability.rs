@@ -1,0 +1,141 @@
+//! A case acknowledged with 201 survives `kill -9` of the server: a real
+//! `suqiu serve` process, clients posting concurrently, SIGKILL mid-stream,
+//! restart on the same database, every acknowledged tracking code is there.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+fn start(database_url: &str) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_suqiu"))
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--database-url", database_url])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn suqiu");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let addr = loop {
+        line.clear();
+        assert!(Instant::now() < deadline, "server did not start");
+        assert!(out.read_line(&mut line).expect("read") > 0, "server exited before serving");
+        if let Some(rest) = line.split("http://").nth(1) {
+            break rest.split('/').next().expect("addr").parse().expect("socket addr");
+        }
+    };
+    // keep draining stdout so the server never blocks on a full pipe
+    std::thread::spawn(move || {
+        let mut sink = Vec::new();
+        let _ = out.read_to_end(&mut sink);
+    });
+    let s = Server { child, addr };
+    let (status, _) = request(s.addr, "GET", "/healthz", None).expect("healthz");
+    assert_eq!(status, 200);
+    s
+}
+
+fn request(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -> std::io::Result<(u16, String)> {
+    let mut s = TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let b = body.unwrap_or("");
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{b}",
+        b.len()
+    )?;
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp)?;
+    let text = String::from_utf8_lossy(&resp).to_string();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| std::io::Error::other("no status line"))?;
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    Ok((status, body))
+}
+
+fn kill_and_check(database_url: &str) {
+    let server = start(database_url);
+    let addr = server.addr;
+    let acked = Arc::new(Mutex::new(Vec::<String>::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut threads = Vec::new();
+    for t in 0..8 {
+        let acked = acked.clone();
+        let stop = stop.clone();
+        threads.push(std::thread::spawn(move || {
+            let mut i = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let body = format!(
+                    r#"{{"channel":"web","unit":"430799001002-01","title":"路灯不亮 {t}-{i}","content":"幸福路口路灯坏了","reporter":{{"name":"王小明","phone":"13912345678"}}}}"#
+                );
+                match request(addr, "POST", "/api/v1/cases", Some(&body)) {
+                    Ok((201, b)) => {
+                        let v: serde_json::Value = serde_json::from_str(&b).expect("json");
+                        let code = v["tracking_code"].as_str().expect("code").to_string();
+                        acked.lock().expect("lock").push(code);
+                    }
+                    Ok((s, b)) => panic!("unexpected {s}: {b}"),
+                    Err(_) => break, // the server is gone
+                }
+                i += 1;
+            }
+        }));
+    }
+    // let some cases through, then SIGKILL while clients are mid-request
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while acked.lock().expect("lock").len() < 200 {
+        assert!(Instant::now() < deadline, "too slow to acknowledge 200 cases");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let mut child = server.child;
+    child.kill().expect("SIGKILL"); // Child::kill sends SIGKILL on Unix
+    let _ = child.wait();
+    stop.store(true, Ordering::Relaxed);
+    for t in threads {
+        t.join().expect("client thread");
+    }
+    let acked = acked.lock().expect("lock").clone();
+    assert!(acked.len() >= 200);
+
+    let server = start(database_url);
+    let mut missing = Vec::new();
+    for code in &acked {
+        let (status, _) = request(server.addr, "GET", &format!("/api/v1/track/{code}"), None).expect("track");
+        if status != 200 {
+            missing.push(code.clone());
+        }
+    }
+    let mut child = server.child;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(missing.is_empty(), "{} of {} acknowledged cases lost: {:?}", missing.len(), acked.len(), &missing[..missing.len().min(5)]);
+    eprintln!("kill -9: all {} acknowledged cases survived ({database_url})", acked.len());
+}
+
+#[test]
+fn acknowledged_cases_survive_kill_9_sqlite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    kill_and_check(&format!("sqlite://{}", dir.path().join("suqiu.db").display()));
+}
+
+#[test]
+fn acknowledged_cases_survive_kill_9_postgres() {
+    let Some(server) = suqiu_store::testing::postgres_server_url() else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let db = rt.block_on(suqiu_store::testing::postgres(&server)).expect("fresh database");
+    kill_and_check(&db.url);
+}
