@@ -3,7 +3,7 @@
 //! scope of what a person may see in the unit tree.
 
 use crate::{App, AppError, Result};
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use sha2::{Digest, Sha256};
 use suqiu_domain::case::{Actor, Millis};
@@ -52,29 +52,161 @@ fn scope_paths(org: &OrgTree, role: Role, unit: &str, linked: &[String]) -> Opti
         Role::PetitionBureau | Role::Admin => None,
         Role::Leader => Some(linked.iter().filter_map(|c| path(c)).collect()),
         Role::DepartmentHandler => Some(vec![]),
-        Role::GridWorker | Role::CommunityStaff | Role::StreetStaff => Some(path(unit).into_iter().collect()),
+        Role::GridWorker | Role::CommunityStaff | Role::StreetStaff => {
+            Some(path(unit).into_iter().collect())
+        }
     }
 }
 
-pub async fn hash_password(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| AppError::Journal(format!("password hashing failed: {e}")))
+/// Argon2id with the crate's default parameters (19 MiB, 2 passes, 1 lane).
+///
+/// Every hash and check runs on one worker thread that owns one 19 MiB block
+/// buffer and reuses it: allocating it per call made glibc keep a copy per
+/// call (its mmap threshold adapts upward), so a dozen logins cost ~180 MB.
+/// One at a time is also a natural brake on password guessing.
+struct PasswordJob {
+    password: String,
+    /// `None`: hash the password; `Some(phc)`: check it against this hash.
+    check: Option<String>,
+    reply: tokio::sync::oneshot::Sender<Result<PasswordOutcome>>,
+}
+
+enum PasswordOutcome {
+    Hashed(String),
+    Checked(bool),
+}
+
+fn password_worker() -> &'static std::sync::Mutex<std::sync::mpsc::Sender<PasswordJob>> {
+    static WORKER: std::sync::OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<PasswordJob>>> =
+        std::sync::OnceLock::new();
+    WORKER.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<PasswordJob>();
+        let _ = std::thread::Builder::new()
+            .name("passwords".into())
+            .spawn(move || {
+                let mut blocks: Vec<argon2::Block> = Vec::new();
+                while let Ok(job) = rx.recv() {
+                    let out = match &job.check {
+                        None => hash_with(&mut blocks, &job.password).map(PasswordOutcome::Hashed),
+                        Some(phc) => Ok(PasswordOutcome::Checked(check_with(
+                            &mut blocks,
+                            &job.password,
+                            phc,
+                        ))),
+                    };
+                    let _ = job.reply.send(out);
+                }
+            });
+        std::sync::Mutex::new(tx)
     })
-    .await
-    .map_err(|e| AppError::Journal(e.to_string()))?
+}
+
+fn run_argon2(
+    blocks: &mut Vec<argon2::Block>,
+    params: argon2::Params,
+    password: &str,
+    salt: &[u8],
+    out: &mut [u8],
+) -> std::result::Result<(), argon2::Error> {
+    let a = Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    let need = a.params().block_count();
+    if blocks.len() < need {
+        blocks.resize(need, argon2::Block::default());
+    }
+    a.hash_password_into_with_memory(password.as_bytes(), salt, out, &mut blocks[..need])
+}
+
+fn hash_with(blocks: &mut Vec<argon2::Block>, password: &str) -> Result<String> {
+    let fail = |e: String| AppError::Journal(format!("password hashing failed: {e}"));
+    let salt = SaltString::generate(&mut OsRng);
+    let mut raw_salt = [0u8; 64];
+    let salt_bytes = salt
+        .as_salt()
+        .decode_b64(&mut raw_salt)
+        .map_err(|e| fail(e.to_string()))?;
+    let params = argon2::Params::default();
+    let mut out = [0u8; 32];
+    run_argon2(blocks, params.clone(), password, salt_bytes, &mut out)
+        .map_err(|e| fail(e.to_string()))?;
+    let hash = PasswordHash {
+        algorithm: argon2::Algorithm::Argon2id.ident(),
+        version: Some(argon2::Version::V0x13.into()),
+        params: argon2::password_hash::ParamsString::try_from(&params)
+            .map_err(|e| fail(e.to_string()))?,
+        salt: Some(salt.as_salt()),
+        hash: Some(argon2::password_hash::Output::new(&out).map_err(|e| fail(e.to_string()))?),
+    };
+    Ok(hash.to_string())
+}
+
+fn check_with(blocks: &mut Vec<argon2::Block>, password: &str, phc: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    if parsed.algorithm != argon2::Algorithm::Argon2id.ident() {
+        // Other algorithms: the library's own check (allocates per call).
+        return Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok();
+    }
+    let Ok(params) = argon2::Params::try_from(&parsed) else {
+        return false;
+    };
+    let mut raw_salt = [0u8; 64];
+    let Ok(salt_bytes) = salt.decode_b64(&mut raw_salt) else {
+        return false;
+    };
+    let mut out = vec![0u8; expected.len()];
+    if run_argon2(blocks, params, password, salt_bytes, &mut out).is_err() {
+        return false;
+    }
+    // Output's equality is constant-time.
+    argon2::password_hash::Output::new(&out)
+        .map(|o| o == expected)
+        .unwrap_or(false)
+}
+
+async fn password_job(password: String, check: Option<String>) -> Result<PasswordOutcome> {
+    let (reply, rx) = tokio::sync::oneshot::channel();
+    password_worker()
+        .lock()
+        .map_err(|_| AppError::Journal("password worker poisoned".into()))?
+        .send(PasswordJob {
+            password,
+            check,
+            reply,
+        })
+        .map_err(|_| AppError::Journal("password worker stopped".into()))?;
+    rx.await
+        .map_err(|_| AppError::Journal("password worker stopped".into()))?
+}
+
+pub async fn hash_password(password: String) -> Result<String> {
+    match password_job(password, None).await? {
+        PasswordOutcome::Hashed(h) => Ok(h),
+        PasswordOutcome::Checked(_) => {
+            Err(AppError::Journal("password worker answered a check".into()))
+        }
+    }
+}
+
+/// Hashes several passwords, one after the other.
+pub async fn hash_passwords(passwords: Vec<String>) -> Result<Vec<String>> {
+    let mut out = Vec::with_capacity(passwords.len());
+    for p in passwords {
+        out.push(hash_password(p).await?);
+    }
+    Ok(out)
 }
 
 async fn verify_password(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || match PasswordHash::new(&hash) {
-        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
-        Err(_) => false,
-    })
-    .await
-    .unwrap_or(false)
+    matches!(
+        password_job(password, Some(hash)).await,
+        Ok(PasswordOutcome::Checked(true))
+    )
 }
 
 fn token_hash(token: &str) -> String {
@@ -83,7 +215,8 @@ fn token_hash(token: &str) -> String {
 
 impl App {
     fn staff_user(&self, u: UserRow) -> Result<StaffUser> {
-        let role = Role::parse(&u.role).ok_or_else(|| AppError::Journal(format!("unknown role {}", u.role)))?;
+        let role = Role::parse(&u.role)
+            .ok_or_else(|| AppError::Journal(format!("unknown role {}", u.role)))?;
         let org = self.org();
         let scope_paths = scope_paths(&org, role, &u.unit, &u.linked_units);
         Ok(StaffUser {
@@ -130,5 +263,31 @@ impl App {
     pub async fn logout(&self, token: &str) -> Result<()> {
         self.store().delete_session(&token_hash(token)).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hashes_verify_and_match_the_library() {
+        let h = hash_password("Suqiu@2026".into()).await.unwrap();
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
+        assert!(verify_password("Suqiu@2026".into(), h.clone()).await);
+        assert!(!verify_password("suqiu@2026".into(), h.clone()).await);
+        assert!(!verify_password("x".into(), "!".into()).await);
+        // our hash verifies with the library's own verifier, and the library's with ours
+        let parsed = PasswordHash::new(&h).unwrap();
+        assert!(Argon2::default()
+            .verify_password(b"Suqiu@2026", &parsed)
+            .is_ok());
+        use argon2::password_hash::PasswordHasher;
+        let salt = SaltString::generate(&mut OsRng);
+        let lib = Argon2::default()
+            .hash_password(b"pw", &salt)
+            .unwrap()
+            .to_string();
+        assert!(verify_password("pw".into(), lib).await);
     }
 }

@@ -120,7 +120,8 @@ fn tree_from_rows(units: Vec<UnitRow>, users: Vec<UserRow>) -> Result<OrgTree> {
         .into_iter()
         .map(|u| {
             Ok(Unit {
-                level: Level::parse(&u.level).ok_or_else(|| AppError::Journal(format!("unit level {}", u.level)))?,
+                level: Level::parse(&u.level)
+                    .ok_or_else(|| AppError::Journal(format!("unit level {}", u.level)))?,
                 code: u.code,
                 name: u.name,
                 parent: u.parent,
@@ -131,7 +132,8 @@ fn tree_from_rows(units: Vec<UnitRow>, users: Vec<UserRow>) -> Result<OrgTree> {
         .into_iter()
         .map(|u| {
             Ok(Person {
-                role: Role::parse(&u.role).ok_or_else(|| AppError::Journal(format!("role {}", u.role)))?,
+                role: Role::parse(&u.role)
+                    .ok_or_else(|| AppError::Journal(format!("role {}", u.role)))?,
                 login: u.login,
                 name: u.name,
                 unit: u.unit,
@@ -193,7 +195,8 @@ impl App {
     /// Passwords are hashed for users that do not exist yet.
     pub async fn load_org(&self, text: &str) -> Result<()> {
         let cfg = orgconfig::parse(text)?;
-        let existing: std::collections::BTreeSet<String> = self.store.logins().await?.into_iter().collect();
+        let existing: std::collections::BTreeSet<String> =
+            self.store.logins().await?.into_iter().collect();
         let units = cfg
             .tree
             .units()
@@ -205,13 +208,34 @@ impl App {
                 path: path.to_string(),
             })
             .collect();
+        // New users with a configured password get it hashed; others get an
+        // unusable hash (the account cannot log in until a password is set);
+        // existing users keep theirs (the store does not overwrite it).
+        let new_with_password: Vec<(String, String)> = cfg
+            .tree
+            .people()
+            .iter()
+            .filter(|p| !existing.contains(&p.login))
+            .filter_map(|p| {
+                cfg.passwords
+                    .get(&p.login)
+                    .map(|pw| (p.login.clone(), pw.clone()))
+            })
+            .collect();
+        let hashes =
+            auth::hash_passwords(new_with_password.iter().map(|(_, pw)| pw.clone()).collect())
+                .await?;
+        let hashed: std::collections::BTreeMap<String, String> = new_with_password
+            .into_iter()
+            .map(|(login, _)| login)
+            .zip(hashes)
+            .collect();
         let mut users = Vec::new();
         for p in cfg.tree.people() {
-            let password_hash = match (existing.contains(&p.login), cfg.passwords.get(&p.login)) {
-                (false, Some(pw)) => auth::hash_password(pw.clone()).await?,
-                // No usable password: the account exists but cannot log in until one is set.
-                _ => "!".to_string(),
-            };
+            let password_hash = hashed
+                .get(&p.login)
+                .cloned()
+                .unwrap_or_else(|| "!".to_string());
             users.push(UserRow {
                 login: p.login.clone(),
                 name: p.name.clone(),
@@ -239,7 +263,11 @@ impl App {
     }
 
     /// 点单: files a new case from any channel. `staff` is the logged-in user, if any.
-    pub async fn file_case(&self, input: &IntakeInput, staff: Option<&StaffUser>) -> Result<CaseRef> {
+    pub async fn file_case(
+        &self,
+        input: &IntakeInput,
+        staff: Option<&StaffUser>,
+    ) -> Result<CaseRef> {
         let parsed = case::parse_intake(input)?;
         let org = self.org();
         let place = org
@@ -257,7 +285,9 @@ impl App {
         let (actor, proxy) = match (parsed.channel, staff) {
             (c, None) if !c.is_public() => return Err(AppError::ChannelNeedsStaff(c.as_str())),
             (_, None) => (Actor::Resident, None),
-            (Channel::Proxy, Some(s)) if s.role != Role::GridWorker => return Err(AppError::ProxyNeedsGridWorker),
+            (Channel::Proxy, Some(s)) if s.role != Role::GridWorker => {
+                return Err(AppError::ProxyNeedsGridWorker)
+            }
             (Channel::Proxy, Some(s)) => (
                 s.actor(),
                 Some(Proxy {
@@ -299,7 +329,13 @@ impl App {
     }
 
     /// Adds a staff note to a case the user may act on, at the version they read.
-    pub async fn add_note(&self, user: &StaffUser, id: i64, expected_version: u64, text: Option<&str>) -> Result<CaseRef> {
+    pub async fn add_note(
+        &self,
+        user: &StaffUser,
+        id: i64,
+        expected_version: u64,
+        text: Option<&str>,
+    ) -> Result<CaseRef> {
         let text = case::parse_note(text)?;
         let view = self.case_for(user, id).await?;
         if view.state.version != expected_version {
@@ -309,7 +345,8 @@ impl App {
         }
         let now = self.clock.now();
         let event = Event::NoteAdded { text };
-        let state = case::apply(Some(view.state), &event, now).map_err(|e| AppError::Journal(e.to_string()))?;
+        let state = case::apply(Some(view.state), &event, now)
+            .map_err(|e| AppError::Journal(e.to_string()))?;
         let write = CaseWrite {
             case_id: Some(id),
             expected_version,
@@ -323,7 +360,11 @@ impl App {
     /// A case with its full journal, if the user may see it (else not found:
     /// the existence of cases outside one's scope is not revealed).
     pub async fn case_for(&self, user: &StaffUser, id: i64) -> Result<CaseView> {
-        let row = self.store.case_by_id(id).await?.ok_or(AppError::CaseNotFound)?;
+        let row = self
+            .store
+            .case_by_id(id)
+            .await?
+            .ok_or(AppError::CaseNotFound)?;
         if !user.can_see(&row.place_path) {
             return Err(AppError::CaseNotFound);
         }
@@ -335,10 +376,17 @@ impl App {
     }
 
     /// Lists cases within the user's scope. `unit` narrows to a subtree.
-    pub async fn list_cases(&self, user: &StaffUser, unit: Option<&str>, mut filter: CaseFilter) -> Result<Vec<CaseRow>> {
+    pub async fn list_cases(
+        &self,
+        user: &StaffUser,
+        unit: Option<&str>,
+        mut filter: CaseFilter,
+    ) -> Result<Vec<CaseRow>> {
         let org = self.org();
         if let Some(code) = unit {
-            let path = org.path(code).ok_or_else(|| AppError::UnknownUnit(code.to_string()))?;
+            let path = org
+                .path(code)
+                .ok_or_else(|| AppError::UnknownUnit(code.to_string()))?;
             filter.subtree = Some(path.to_string());
         }
         filter.scopes = user.scope_paths.clone();

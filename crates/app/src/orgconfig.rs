@@ -112,10 +112,13 @@ pub fn parse(text: &str) -> Result<OrgConfig, OrgConfigError> {
                 });
             }
             for (grid, hamlets) in &c.hamlets {
-                let gcode = grid_codes.get(grid).ok_or_else(|| OrgConfigError::UnknownHamletGrid {
-                    community: c.code.clone(),
-                    grid: grid.clone(),
-                })?;
+                let gcode =
+                    grid_codes
+                        .get(grid)
+                        .ok_or_else(|| OrgConfigError::UnknownHamletGrid {
+                            community: c.code.clone(),
+                            grid: grid.clone(),
+                        })?;
                 for (i, h) in hamlets.iter().enumerate() {
                     units.push(Unit {
                         code: format!("{gcode}-H{}", i + 1),
@@ -180,9 +183,15 @@ mod tests {
         assert_eq!(t.count(Level::Department), 15);
         assert!(t.count(Level::Hamlet) >= 10);
         for role in Role::ALL {
-            assert!(t.people().iter().any(|p| p.role == role), "no demo user for {role:?}");
+            assert!(
+                t.people().iter().any(|p| p.role == role),
+                "no demo user for {role:?}"
+            );
         }
-        assert!(t.people().iter().all(|p| cfg.passwords.get(&p.login).map(String::as_str) == Some(DEMO_PASSWORD)));
+        assert!(t
+            .people()
+            .iter()
+            .all(|p| cfg.passwords.get(&p.login).map(String::as_str) == Some(DEMO_PASSWORD)));
         assert!(t
             .people()
             .iter()
@@ -197,6 +206,9 @@ mod tests {
             .unwrap_err();
         assert!(matches!(e, OrgConfigError::UnknownRole { .. }), "{e}");
         let e = parse("[district]\ncode = \"D\"\nname = \"区\"\n[[department]]\ncode = \"D\"\nname = \"局\"\n").unwrap_err();
-        assert!(matches!(e, OrgConfigError::Org(OrgError::DuplicateUnit(_))), "{e}");
+        assert!(
+            matches!(e, OrgConfigError::Org(OrgError::DuplicateUnit(_))),
+            "{e}"
+        );
     }
 }

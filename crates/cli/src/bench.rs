@@ -64,13 +64,31 @@ async fn one_run(url: &str, clients: usize, requests: usize) -> anyhow::Result<V
         let _ = stop_rx.await;
     }));
 
-    // Warm-up: connections, prepared statements, page cache.
+    // Request bodies are made before the clock starts: the clients' own work
+    // shares the machine's cores with the server.
     let warm = 1_000.min(requests);
-    drive(addr, clients, warm, places.clone(), 0).await?;
+    let warm_bodies: Arc<Vec<Vec<u8>>> = Arc::new((0..warm).map(|i| body(i, &places)).collect());
+    let bodies: Arc<Vec<Vec<u8>>> =
+        Arc::new((warm..warm + requests).map(|i| body(i, &places)).collect());
+    // Warm-up: connections, prepared statements, page cache.
+    drive(addr, clients, warm_bodies).await?;
 
     let started = Instant::now();
-    let mut lat = drive(addr, clients, requests, places.clone(), warm).await?;
+    let mut lat = drive(addr, clients, bodies).await?;
     let elapsed = started.elapsed();
+    // Baseline in the same run: the HTTP stack alone (GET /healthz, no storage).
+    let n_base = requests / 2;
+    let base_started = Instant::now();
+    drive_requests(
+        addr,
+        clients,
+        Arc::new(vec![Vec::new(); n_base]),
+        "GET",
+        "/healthz",
+        200,
+    )
+    .await?;
+    let base_per_second = n_base as f64 / base_started.elapsed().as_secs_f64();
     let stored = store.count_cases().await?;
     let _ = stop_tx.send(());
     let _ = server.await;
@@ -89,31 +107,45 @@ async fn one_run(url: &str, clients: usize, requests: usize) -> anyhow::Result<V
         "max_ms": (pct(1.0) * 100.0).round() / 100.0,
         "cases": requests,
         "seconds": (elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
+        "baseline_healthz_per_second": base_per_second.round(),
     }))
 }
 
-/// Sends `n` creations over `clients` connections; returns each latency.
+/// Sends every body as a case creation over `clients` connections; returns each latency.
 async fn drive(
     addr: std::net::SocketAddr,
     clients: usize,
-    n: usize,
-    places: Arc<Vec<String>>,
-    offset: usize,
+    bodies: Arc<Vec<Vec<u8>>>,
+) -> anyhow::Result<Vec<Duration>> {
+    drive_requests(addr, clients, bodies, "POST", "/api/v1/cases", 201).await
+}
+
+/// Sends one request per body (an empty body means a GET without one).
+async fn drive_requests(
+    addr: std::net::SocketAddr,
+    clients: usize,
+    bodies: Arc<Vec<Vec<u8>>>,
+    method: &'static str,
+    path: &'static str,
+    expect: u16,
 ) -> anyhow::Result<Vec<Duration>> {
     let clients = clients.max(1);
+    let n = bodies.len();
     let mut tasks = Vec::new();
     for c in 0..clients {
-        let places = places.clone();
+        let bodies = bodies.clone();
         tasks.push(tokio::spawn(async move {
             let mut conn = Conn::connect(addr).await?;
             let mut lat = Vec::with_capacity(n / clients + 1);
             let mut i = c;
             while i < n {
-                let b = body(offset + i, &places);
                 let t = Instant::now();
-                let r = conn.request("POST", "/api/v1/cases", Some(&b)).await?;
+                let b = &bodies[i];
+                let r = conn
+                    .request(method, path, (!b.is_empty()).then_some(b.as_slice()))
+                    .await?;
                 lat.push(t.elapsed());
-                if r.status != 201 {
+                if r.status != expect {
                     bail!("status {}: {}", r.status, String::from_utf8_lossy(&r.body));
                 }
                 i += clients;

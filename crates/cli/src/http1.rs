@@ -26,11 +26,20 @@ impl Conn {
         })
     }
 
-    pub async fn request(&mut self, method: &str, path: &str, json: Option<&[u8]>) -> anyhow::Result<Reply> {
+    pub async fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        json: Option<&[u8]>,
+    ) -> anyhow::Result<Reply> {
         let mut req = format!("{method} {path} HTTP/1.1\r\nhost: {}\r\n", self.host).into_bytes();
         if let Some(body) = json {
             req.extend_from_slice(
-                format!("content-type: application/json\r\ncontent-length: {}\r\n", body.len()).as_bytes(),
+                format!(
+                    "content-type: application/json\r\ncontent-length: {}\r\n",
+                    body.len()
+                )
+                .as_bytes(),
             );
             req.extend_from_slice(b"\r\n");
             req.extend_from_slice(body);

@@ -9,7 +9,11 @@ use std::sync::Arc;
 use suqiu_app::{orgconfig, App, Store, SystemClock};
 
 #[derive(Parser)]
-#[command(name = "suqiu", version, about = "诉求 suqiu — requests, petitions and disputes of a district")]
+#[command(
+    name = "suqiu",
+    version,
+    about = "诉求 suqiu — requests, petitions and disputes of a district"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -91,7 +95,9 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(run(cli))
 }
 
@@ -121,14 +127,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Routing {
             which: RoutingCommand::Evaluate { train, test },
         } => {
-            let out = tokio::task::spawn_blocking(move || suqiu_text::evaluate(&train, &test)).await??;
+            let out =
+                tokio::task::spawn_blocking(move || suqiu_text::evaluate(&train, &test)).await??;
             println!("{}", serde_json::to_string(&out)?);
             Ok(())
         }
     }
 }
 
-async fn serve(demo: bool, org: Option<std::path::PathBuf>, listen: &str, database_url: &str) -> anyhow::Result<()> {
+async fn serve(
+    demo: bool,
+    org: Option<std::path::PathBuf>,
+    listen: &str,
+    database_url: &str,
+) -> anyhow::Result<()> {
     let store = Store::open(database_url)
         .await
         .with_context(|| format!("opening {database_url}"))?;
@@ -137,14 +149,18 @@ async fn serve(demo: bool, org: Option<std::path::PathBuf>, listen: &str, databa
         app.load_org(orgconfig::DEMO_DISTRICT).await?;
     }
     if let Some(path) = org {
-        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
         app.load_org(&text).await?;
     }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;
     let addr = listener.local_addr()?;
-    println!("suqiu 诉求 is serving on http://{addr}/  (database: {})", app.store().backend());
+    println!(
+        "suqiu 诉求 is serving on http://{addr}/  (database: {})",
+        app.store().backend()
+    );
     println!("  API description: http://{addr}/api/v1/openapi.json");
     println!("  resident tracking: http://{addr}/api/v1/track/<tracking code>");
     if demo {

@@ -16,7 +16,14 @@ struct Server {
 
 fn start(database_url: &str) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_suqiu"))
-        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--database-url", database_url])
+        .args([
+            "serve",
+            "--demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            database_url,
+        ])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -28,9 +35,17 @@ fn start(database_url: &str) -> Server {
     let addr = loop {
         line.clear();
         assert!(Instant::now() < deadline, "server did not start");
-        assert!(out.read_line(&mut line).expect("read") > 0, "server exited before serving");
+        assert!(
+            out.read_line(&mut line).expect("read") > 0,
+            "server exited before serving"
+        );
         if let Some(rest) = line.split("http://").nth(1) {
-            break rest.split('/').next().expect("addr").parse().expect("socket addr");
+            break rest
+                .split('/')
+                .next()
+                .expect("addr")
+                .parse()
+                .expect("socket addr");
         }
     };
     // keep draining stdout so the server never blocks on a full pipe
@@ -44,7 +59,12 @@ fn start(database_url: &str) -> Server {
     s
 }
 
-fn request(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -> std::io::Result<(u16, String)> {
+fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> std::io::Result<(u16, String)> {
     let mut s = TcpStream::connect(addr)?;
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
     let b = body.unwrap_or("");
@@ -61,7 +81,10 @@ fn request(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -> st
         .nth(1)
         .and_then(|c| c.parse().ok())
         .ok_or_else(|| std::io::Error::other("no status line"))?;
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     Ok((status, body))
 }
 
@@ -96,7 +119,10 @@ fn kill_and_check(database_url: &str) {
     // let some cases through, then SIGKILL while clients are mid-request
     let deadline = Instant::now() + Duration::from_secs(60);
     while acked.lock().expect("lock").len() < 200 {
-        assert!(Instant::now() < deadline, "too slow to acknowledge 200 cases");
+        assert!(
+            Instant::now() < deadline,
+            "too slow to acknowledge 200 cases"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     let mut child = server.child;
@@ -112,7 +138,8 @@ fn kill_and_check(database_url: &str) {
     let server = start(database_url);
     let mut missing = Vec::new();
     for code in &acked {
-        let (status, _) = request(server.addr, "GET", &format!("/api/v1/track/{code}"), None).expect("track");
+        let (status, _) =
+            request(server.addr, "GET", &format!("/api/v1/track/{code}"), None).expect("track");
         if status != 200 {
             missing.push(code.clone());
         }
@@ -120,14 +147,26 @@ fn kill_and_check(database_url: &str) {
     let mut child = server.child;
     let _ = child.kill();
     let _ = child.wait();
-    assert!(missing.is_empty(), "{} of {} acknowledged cases lost: {:?}", missing.len(), acked.len(), &missing[..missing.len().min(5)]);
-    eprintln!("kill -9: all {} acknowledged cases survived ({database_url})", acked.len());
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged cases lost: {:?}",
+        missing.len(),
+        acked.len(),
+        &missing[..missing.len().min(5)]
+    );
+    eprintln!(
+        "kill -9: all {} acknowledged cases survived ({database_url})",
+        acked.len()
+    );
 }
 
 #[test]
 fn acknowledged_cases_survive_kill_9_sqlite() {
     let dir = tempfile::tempdir().expect("tempdir");
-    kill_and_check(&format!("sqlite://{}", dir.path().join("suqiu.db").display()));
+    kill_and_check(&format!(
+        "sqlite://{}",
+        dir.path().join("suqiu.db").display()
+    ));
 }
 
 #[test]
@@ -136,6 +175,8 @@ fn acknowledged_cases_survive_kill_9_postgres() {
         return;
     };
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let db = rt.block_on(suqiu_store::testing::postgres(&server)).expect("fresh database");
+    let db = rt
+        .block_on(suqiu_store::testing::postgres(&server))
+        .expect("fresh database");
     kill_and_check(&db.url);
 }

@@ -4,6 +4,7 @@
 //! types) they derive serde; a change to them is a change to stored data.
 
 use crate::validate::{bounded_text, FieldError, FieldErrorKind, IdNumber, PhoneNumber};
+pub use crate::workflow::{Difficulty, Rating, RatingVia, Urgency};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -102,20 +103,62 @@ impl Channel {
     }
 }
 
-/// Where a case stands. The six-order workflow extends this list.
+/// Where a case stands in the six orders (DOMAIN.md §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
-    /// 待研判: received, waiting for the community's triage
+    /// 待研判: received, waiting for the community's same-day triage
     Received,
+    /// 已研判: triaged by the community, to resolve, report or explain
+    Triaged,
+    /// 待签收: reported to the township/street, waiting for it to sign
+    Reported,
+    /// 街道跟单: signed by the street, to handle or dispatch (also after a return)
+    AtStreet,
+    /// 街道办理: the street handles it itself with a responsible person
+    StreetHandling,
+    /// 待接单: dispatched to departments, waiting for the lead to accept
+    Dispatched,
+    /// 办理中: the lead department handles it
+    InProgress,
+    /// 待定时限: an especially difficult matter waiting for the leader's deadline
+    AwaitingLeaderDeadline,
+    /// 已答复，待评价: replied (or explained), waiting for the rating
+    Replied,
+    /// 不满意，待决定: rated unsatisfied, to re-handle or close
+    Unsatisfied,
+    /// 已办结
+    Closed,
 }
 
 impl Status {
-    pub const ALL: [Status; 1] = [Status::Received];
+    pub const ALL: [Status; 11] = [
+        Status::Received,
+        Status::Triaged,
+        Status::Reported,
+        Status::AtStreet,
+        Status::StreetHandling,
+        Status::Dispatched,
+        Status::InProgress,
+        Status::AwaitingLeaderDeadline,
+        Status::Replied,
+        Status::Unsatisfied,
+        Status::Closed,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Received => "received",
+            Status::Triaged => "triaged",
+            Status::Reported => "reported",
+            Status::AtStreet => "at_street",
+            Status::StreetHandling => "street_handling",
+            Status::Dispatched => "dispatched",
+            Status::InProgress => "in_progress",
+            Status::AwaitingLeaderDeadline => "awaiting_leader_deadline",
+            Status::Replied => "replied",
+            Status::Unsatisfied => "unsatisfied",
+            Status::Closed => "closed",
         }
     }
 
@@ -126,7 +169,21 @@ impl Status {
     pub fn zh(self) -> &'static str {
         match self {
             Status::Received => "已受理，待研判",
+            Status::Triaged => "已研判，村（社区）办理中",
+            Status::Reported => "已上报乡镇（街道），待签收",
+            Status::AtStreet => "乡镇（街道）跟单中",
+            Status::StreetHandling => "乡镇（街道）办理中",
+            Status::Dispatched => "已派单，待部门接单",
+            Status::InProgress => "部门办理中",
+            Status::AwaitingLeaderDeadline => "待领导确定办理时限",
+            Status::Replied => "已答复，待评价",
+            Status::Unsatisfied => "评价不满意，待研究",
+            Status::Closed => "已办结",
         }
+    }
+
+    pub fn is_open(self) -> bool {
+        self != Status::Closed
     }
 }
 
@@ -134,7 +191,7 @@ impl Status {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Actor {
-    /// A resident, unauthenticated (identified by the case's reporter data).
+    /// A resident, unauthenticated (identified by the case's tracking code).
     Resident,
     /// A staff member, by login, with their unit at the time.
     Staff { login: String, name: String, unit: String },
@@ -161,95 +218,442 @@ pub struct Proxy {
     pub unit: String,
 }
 
+/// What was received: the content of the `received` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Intake {
+    pub channel: Channel,
+    /// The place the matter concerns (community, grid or hamlet).
+    pub place_unit: String,
+    /// The village/community that triages it.
+    pub triage_unit: String,
+    /// The township/street above the triage unit.
+    pub street: String,
+    pub title: String,
+    pub content: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    pub reporter: Reporter,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<Proxy>,
+}
+
+/// A running deadline, as set by a `deadline_set` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadlineInfo {
+    pub rule: String,
+    /// The unit that must act.
+    pub unit: String,
+    pub due_at: Millis,
+    pub warn_at: Millis,
+    /// A date outside the holiday data was examined (see the calendar crate).
+    pub provisional: bool,
+    /// Event kinds that end this deadline.
+    pub ends: Vec<String>,
+}
+
 /// One fact in a case's journal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Event {
     /// 点单: the matter was received.
-    Received {
-        channel: Channel,
-        /// The place the matter concerns (community, grid or hamlet).
-        place_unit: String,
-        /// The village/community that triages it.
-        triage_unit: String,
-        title: String,
-        content: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        address: Option<String>,
-        reporter: Reporter,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        proxy: Option<Proxy>,
-    },
-    /// A staff member's note (visit note, phone call); internal, not shown to the resident.
+    Received(Box<Intake>),
+    /// A staff member's note (visit note, phone call); internal.
     NoteAdded { text: String },
+    /// 报单: the community's triage: urgency tier and category.
+    Triaged { urgency: Urgency, category: String },
+    /// Reported to the township/street.
+    ReportedToStreet { street: String, note: Option<String> },
+    /// 签收: the street signed for it.
+    Signed { street: String },
+    /// 跟单: the street handles it itself with a responsible person.
+    StreetAssigned { responsible: String },
+    /// 派单: dispatched to a lead unit and cooperating units.
+    Dispatched {
+        lead: String,
+        cooperating: Vec<String>,
+        difficulty: Difficulty,
+    },
+    /// 接单: the lead department accepted and contacted the resident.
+    Accepted { unit: String, contact_note: String },
+    /// 退单: a department returned the order to the dispatcher.
+    Returned { unit: String, reason: String },
+    /// A cooperating unit reported to the lead unit.
+    CooperationReported { unit: String, text: String },
+    /// The department asked the linked leader to set a deadline.
+    LeaderDeadlineRequested {
+        unit: String,
+        reason: String,
+        leader: Option<String>,
+    },
+    /// The leader set the deadline (a `deadline_set` event carries it).
+    LeaderDeadlineSet { leader: String },
+    /// Reply with result and policy basis.
+    Replied {
+        unit: String,
+        result: String,
+        policy_basis: Option<String>,
+    },
+    /// An unreasonable demand: the explanation visit (政策解答、思想疏导).
+    Explained {
+        unit: String,
+        visited_by: String,
+        visited_at: Millis,
+        policy_basis: String,
+        note: Option<String>,
+    },
+    /// 评单: the rating.
+    Rated {
+        rating: Rating,
+        comment: Option<String>,
+        via: RatingVia,
+    },
+    /// After 不满意: handled again by `unit`.
+    Reopened { reason: String, unit: String },
+    /// Closed (after a rating, or with an explanation after 不满意).
+    Closed { explanation: Option<String> },
+    /// 包案: a leader takes personal ownership.
+    OwnershipTaken { leader: String },
+    /// 督单: on-site supervision by the leader (a `deadline_set` carries the new deadline).
+    Supervised { leader: String, note: String },
+    /// 约谈: an interview of a unit's head.
+    InterviewRecorded {
+        leader: String,
+        unit: String,
+        head: String,
+        note: String,
+    },
+    /// A deadline started.
+    DeadlineSet(Box<DeadlineInfo>),
+    /// A deadline ended because the step it measured was done (or replaced).
+    DeadlineCleared { rule: String },
+    /// The sweeper: the deadline is near.
+    DeadlineWarned { rule: String },
+    /// The sweeper: the deadline passed; supervision is raised to the leader.
+    DeadlineOverdue { rule: String, leader: Option<String> },
 }
 
 impl Event {
     pub fn kind(&self) -> &'static str {
         match self {
-            Event::Received { .. } => "received",
+            Event::Received(_) => "received",
             Event::NoteAdded { .. } => "note_added",
+            Event::Triaged { .. } => "triaged",
+            Event::ReportedToStreet { .. } => "reported_to_street",
+            Event::Signed { .. } => "signed",
+            Event::StreetAssigned { .. } => "street_assigned",
+            Event::Dispatched { .. } => "dispatched",
+            Event::Accepted { .. } => "accepted",
+            Event::Returned { .. } => "returned",
+            Event::CooperationReported { .. } => "cooperation_reported",
+            Event::LeaderDeadlineRequested { .. } => "leader_deadline_requested",
+            Event::LeaderDeadlineSet { .. } => "leader_deadline_set",
+            Event::Replied { .. } => "replied",
+            Event::Explained { .. } => "explained",
+            Event::Rated { .. } => "rated",
+            Event::Reopened { .. } => "reopened",
+            Event::Closed { .. } => "closed",
+            Event::OwnershipTaken { .. } => "ownership_taken",
+            Event::Supervised { .. } => "supervised",
+            Event::InterviewRecorded { .. } => "interview_recorded",
+            Event::DeadlineSet(_) => "deadline_set",
+            Event::DeadlineCleared { .. } => "deadline_cleared",
+            Event::DeadlineWarned { .. } => "deadline_warned",
+            Event::DeadlineOverdue { .. } => "deadline_overdue",
         }
     }
 
     /// Plain words for the resident's tracking page, or None for internal events.
     /// Never contains personal data. `unit_name` resolves a unit code to its name.
     pub fn public_text(&self, unit_name: &dyn Fn(&str) -> String) -> Option<(String, String)> {
+        let t = |zh: String, en: String| Some((zh, en));
         match self {
-            Event::Received { triage_unit, .. } => {
-                let name = unit_name(triage_unit);
-                Some((
+            Event::Received(i) => {
+                let name = unit_name(&i.triage_unit);
+                t(
                     format!("您的诉求已受理，正由{name}研判处理。"),
                     format!("Your request was received; {name} is reviewing it."),
-                ))
+                )
             }
-            Event::NoteAdded { .. } => None,
+            Event::Triaged { urgency, .. } => t(
+                format!("村（社区）已研判您的诉求（{}）。", urgency.zh()),
+                format!("The community reviewed your request ({}).", urgency.en()),
+            ),
+            Event::ReportedToStreet { street, .. } => {
+                let name = unit_name(street);
+                t(
+                    format!("村（社区）已将您的诉求上报{name}。"),
+                    format!("The community reported your request to {name}."),
+                )
+            }
+            Event::Signed { street } => {
+                let name = unit_name(street);
+                t(
+                    format!("{name}已签收，正在跟进。"),
+                    format!("{name} signed for it and is following it up."),
+                )
+            }
+            Event::StreetAssigned { .. } => t(
+                "乡镇（街道）已明确责任人办理。".into(),
+                "The township/street assigned a responsible person.".into(),
+            ),
+            Event::Dispatched { lead, .. } => {
+                let name = unit_name(lead);
+                t(format!("已派{name}办理。"), format!("It was dispatched to {name}."))
+            }
+            Event::Accepted { unit, .. } => {
+                let name = unit_name(unit);
+                t(
+                    format!("{name}已接单，正在办理。"),
+                    format!("{name} accepted it and is working on it."),
+                )
+            }
+            Event::Returned { .. } => t(
+                "承办单位认为不属其职责，正在重新派单。".into(),
+                "The department found it is not responsible; it is being re-dispatched.".into(),
+            ),
+            Event::Replied { unit, result, .. } => {
+                let name = unit_name(unit);
+                t(format!("{name}已答复：{result}"), format!("{name} replied: {result}"))
+            }
+            Event::Explained { policy_basis, .. } => t(
+                format!("工作人员已上门向您解释相关政策：{policy_basis}"),
+                format!("Staff visited you to explain the policy: {policy_basis}"),
+            ),
+            Event::Rated { rating, .. } => t(
+                format!("评价：{}。", rating.zh()),
+                format!("Rating: {}.", rating.en()),
+            ),
+            Event::Reopened { unit, .. } => {
+                let name = unit_name(unit);
+                t(format!("已安排{name}重新办理。"), format!("{name} is handling it again."))
+            }
+            Event::Closed { .. } => t("您的诉求已办结。".into(), "Your request is closed.".into()),
+            Event::OwnershipTaken { .. } => t(
+                "区领导已包案负责您的诉求。".into(),
+                "A district leader took personal charge of your request.".into(),
+            ),
+            Event::Supervised { .. } => t(
+                "领导已现场督办，并确定了新的办理时限。".into(),
+                "A leader supervised it on site and set a new deadline.".into(),
+            ),
+            Event::NoteAdded { .. }
+            | Event::CooperationReported { .. }
+            | Event::LeaderDeadlineRequested { .. }
+            | Event::LeaderDeadlineSet { .. }
+            | Event::InterviewRecorded { .. }
+            | Event::DeadlineSet(_)
+            | Event::DeadlineCleared { .. }
+            | Event::DeadlineWarned { .. }
+            | Event::DeadlineOverdue { .. } => None,
         }
     }
+}
+
+/// A deadline in the state, with the sweeper's marks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveDeadline {
+    pub info: DeadlineInfo,
+    pub warned: bool,
+    pub overdue: bool,
+    /// The leader supervision was raised to when it became overdue.
+    pub leader: Option<String>,
+}
+
+/// Which level handled the case last (who re-handles after 不满意).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handler {
+    Community,
+    Street,
+    Department,
 }
 
 /// The current state of a case: a pure fold of its events.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseState {
     pub status: Status,
-    pub channel: Channel,
-    pub place_unit: String,
-    pub triage_unit: String,
+    pub intake: Intake,
     /// The unit currently responsible (whose queue holds the case).
     pub current_unit: String,
-    pub title: String,
-    pub content: String,
-    pub address: Option<String>,
-    pub reporter: Reporter,
-    pub proxy: Option<Proxy>,
+    pub urgency: Option<Urgency>,
+    pub category: Option<String>,
+    pub difficulty: Option<Difficulty>,
+    /// Lead department, when dispatched.
+    pub lead: Option<String>,
+    pub cooperating: Vec<String>,
+    /// Cooperating units that have reported to the lead.
+    pub cooperation_reported: Vec<String>,
+    /// Every unit the case was ever dispatched to (they may see it).
+    pub involved: Vec<String>,
+    /// Returns per unit (退单).
+    pub returns: Vec<(String, u32)>,
+    pub responsible: Option<String>,
+    pub handler: Option<Handler>,
+    pub owner: Option<String>,
+    /// The leader asked to set a deadline, while waiting.
+    pub deadline_leader: Option<String>,
+    pub deadlines: Vec<ActiveDeadline>,
+    pub rating: Option<Rating>,
+    pub replied_at: Option<Millis>,
     pub received_at: Millis,
     pub updated_at: Millis,
+    pub closed_at: Option<Millis>,
     pub notes: u32,
     /// Number of events applied; the next event gets sequence `version + 1`.
     pub version: u64,
 }
 
-/// Work queues a case can sit in (a projection, rebuilt from state).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Work queues (a projection, rebuilt from state). A queue belongs to a unit,
+/// or to a person (`@login`) for leaders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Queue {
     /// 今日研判: waiting for the community's triage
     Triage,
+    /// triaged, the community resolves, reports or explains
+    Resolve,
+    /// 待签收
+    Sign,
+    /// 待派单 (also after a return)
+    Dispatch,
+    /// 待接单
+    Accept,
+    /// 办理中 (street or lead department)
+    Handling,
+    /// cooperating unit, not yet reported to the lead
+    Cooperate,
+    /// 待定时限 (leader)
+    SetDeadline,
+    /// 待回访评价 (callback staff of the district)
+    Callback,
+    /// 不满意，待决定
+    Decide,
+    /// 即将到期
+    DueSoon,
+    /// 已超期
+    Overdue,
+    /// 督办 (leader)
+    Supervise,
+    /// 我包案的 (leader)
+    Owned,
 }
 
 impl Queue {
+    pub const ALL: [Queue; 14] = [
+        Queue::Triage,
+        Queue::Resolve,
+        Queue::Sign,
+        Queue::Dispatch,
+        Queue::Accept,
+        Queue::Handling,
+        Queue::Cooperate,
+        Queue::SetDeadline,
+        Queue::Callback,
+        Queue::Decide,
+        Queue::DueSoon,
+        Queue::Overdue,
+        Queue::Supervise,
+        Queue::Owned,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Queue::Triage => "triage",
+            Queue::Resolve => "resolve",
+            Queue::Sign => "sign",
+            Queue::Dispatch => "dispatch",
+            Queue::Accept => "accept",
+            Queue::Handling => "handling",
+            Queue::Cooperate => "cooperate",
+            Queue::SetDeadline => "set_deadline",
+            Queue::Callback => "callback",
+            Queue::Decide => "decide",
+            Queue::DueSoon => "due_soon",
+            Queue::Overdue => "overdue",
+            Queue::Supervise => "supervise",
+            Queue::Owned => "owned",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Queue> {
+        Queue::ALL.into_iter().find(|q| q.as_str() == s)
+    }
+
+    pub fn zh(self) -> &'static str {
+        match self {
+            Queue::Triage => "今日研判",
+            Queue::Resolve => "待办理或上报",
+            Queue::Sign => "待签收",
+            Queue::Dispatch => "待派单",
+            Queue::Accept => "待接单",
+            Queue::Handling => "办理中",
+            Queue::Cooperate => "待协办反馈",
+            Queue::SetDeadline => "待定时限",
+            Queue::Callback => "待回访评价",
+            Queue::Decide => "不满意待决定",
+            Queue::DueSoon => "即将到期",
+            Queue::Overdue => "已超期",
+            Queue::Supervise => "待督办",
+            Queue::Owned => "我包案的",
         }
     }
 }
 
+/// The owner of a person's queue (leaders' queues are personal).
+pub fn person_queue(login: &str) -> String {
+    format!("@{login}")
+}
+
 impl CaseState {
-    /// Queue memberships implied by the state: (unit code, queue).
-    pub fn queues(&self) -> Vec<(String, Queue)> {
+    /// Queue memberships implied by the state: (unit or `@login`, queue).
+    /// `district` is the code of the district (callback staff's queue).
+    pub fn queues(&self, district: &str) -> Vec<(String, Queue)> {
+        let mut q: Vec<(String, Queue)> = Vec::new();
+        let cur = self.current_unit.clone();
         match self.status {
-            Status::Received => vec![(self.current_unit.clone(), Queue::Triage)],
+            Status::Received => q.push((cur, Queue::Triage)),
+            Status::Triaged => q.push((cur, Queue::Resolve)),
+            Status::Reported => q.push((cur, Queue::Sign)),
+            Status::AtStreet => q.push((cur, Queue::Dispatch)),
+            Status::StreetHandling => q.push((cur, Queue::Handling)),
+            Status::Dispatched => q.push((cur, Queue::Accept)),
+            Status::InProgress => q.push((cur, Queue::Handling)),
+            Status::AwaitingLeaderDeadline => {
+                q.push((cur, Queue::Handling));
+                if let Some(l) = &self.deadline_leader {
+                    q.push((person_queue(l), Queue::SetDeadline));
+                }
+            }
+            Status::Replied => q.push((district.to_string(), Queue::Callback)),
+            Status::Unsatisfied => q.push((cur, Queue::Decide)),
+            Status::Closed => {}
         }
+        if matches!(self.status, Status::Dispatched | Status::InProgress | Status::AwaitingLeaderDeadline) {
+            for c in &self.cooperating {
+                if !self.cooperation_reported.contains(c) {
+                    q.push((c.clone(), Queue::Cooperate));
+                }
+            }
+        }
+        for d in &self.deadlines {
+            if d.overdue {
+                q.push((d.info.unit.clone(), Queue::Overdue));
+                if let Some(l) = &d.leader {
+                    q.push((person_queue(l), Queue::Supervise));
+                }
+            } else if d.warned {
+                q.push((d.info.unit.clone(), Queue::DueSoon));
+            }
+        }
+        if let (Some(o), true) = (&self.owner, self.status.is_open()) {
+            q.push((person_queue(o), Queue::Owned));
+        }
+        q.sort();
+        q.dedup();
+        q
+    }
+
+    /// Returns counted for a unit.
+    pub fn returns_of(&self, unit: &str) -> u32 {
+        self.returns.iter().find(|(u, _)| u == unit).map(|(_, n)| *n).unwrap_or(0)
     }
 }
 
@@ -261,46 +665,167 @@ pub enum ApplyError {
     AlreadyReceived,
 }
 
-/// Folds one event into the state. Pure; the same events always give the same state.
+fn push_unique(v: &mut Vec<String>, s: &str) {
+    if !v.iter().any(|x| x == s) {
+        v.push(s.to_string());
+    }
+}
+
+/// Folds one event into the state. Pure and total over any event sequence
+/// that starts with `received`: `decide` guarantees the order is legal, and
+/// replaying the journal gives back exactly the state that was projected.
 pub fn apply(state: Option<CaseState>, event: &Event, at: Millis) -> Result<CaseState, ApplyError> {
-    match (state, event) {
-        (
-            None,
-            Event::Received {
-                channel,
-                place_unit,
-                triage_unit,
-                title,
-                content,
-                address,
-                reporter,
-                proxy,
-            },
-        ) => Ok(CaseState {
-            status: Status::Received,
-            channel: *channel,
-            place_unit: place_unit.clone(),
-            triage_unit: triage_unit.clone(),
-            current_unit: triage_unit.clone(),
-            title: title.clone(),
-            content: content.clone(),
-            address: address.clone(),
-            reporter: reporter.clone(),
-            proxy: proxy.clone(),
-            received_at: at,
-            updated_at: at,
-            notes: 0,
-            version: 1,
-        }),
-        (None, _) => Err(ApplyError::NotStarted),
-        (Some(_), Event::Received { .. }) => Err(ApplyError::AlreadyReceived),
-        (Some(mut s), Event::NoteAdded { .. }) => {
-            s.notes += 1;
-            s.updated_at = at;
-            s.version += 1;
-            Ok(s)
+    let mut s = match (state, event) {
+        (None, Event::Received(i)) => {
+            return Ok(CaseState {
+                status: Status::Received,
+                intake: (**i).clone(),
+                current_unit: i.triage_unit.clone(),
+                urgency: None,
+                category: None,
+                difficulty: None,
+                lead: None,
+                cooperating: vec![],
+                cooperation_reported: vec![],
+                involved: vec![],
+                returns: vec![],
+                responsible: None,
+                handler: None,
+                owner: None,
+                deadline_leader: None,
+                deadlines: vec![],
+                rating: None,
+                replied_at: None,
+                received_at: at,
+                updated_at: at,
+                closed_at: None,
+                notes: 0,
+                version: 1,
+            })
+        }
+        (None, _) => return Err(ApplyError::NotStarted),
+        (Some(_), Event::Received(_)) => return Err(ApplyError::AlreadyReceived),
+        (Some(s), _) => s,
+    };
+    s.version += 1;
+    s.updated_at = at;
+    match event {
+        Event::Received(_) => {}
+        Event::NoteAdded { .. } => s.notes += 1,
+        Event::Triaged { urgency, category } => {
+            s.status = Status::Triaged;
+            s.urgency = Some(*urgency);
+            s.category = Some(category.clone());
+            s.handler = Some(Handler::Community);
+        }
+        Event::ReportedToStreet { street, .. } => {
+            s.status = Status::Reported;
+            s.current_unit = street.clone();
+        }
+        Event::Signed { street } => {
+            s.status = Status::AtStreet;
+            s.current_unit = street.clone();
+            s.handler = Some(Handler::Street);
+        }
+        Event::StreetAssigned { responsible } => {
+            s.status = Status::StreetHandling;
+            s.responsible = Some(responsible.clone());
+            s.handler = Some(Handler::Street);
+        }
+        Event::Dispatched {
+            lead,
+            cooperating,
+            difficulty,
+        } => {
+            s.status = Status::Dispatched;
+            s.current_unit = lead.clone();
+            s.lead = Some(lead.clone());
+            s.cooperating = cooperating.clone();
+            s.cooperation_reported.clear();
+            s.difficulty = Some(*difficulty);
+            push_unique(&mut s.involved, lead);
+            for c in cooperating {
+                push_unique(&mut s.involved, c);
+            }
+            s.handler = Some(Handler::Department);
+        }
+        Event::Accepted { .. } => s.status = Status::InProgress,
+        Event::Returned { unit, .. } => {
+            s.status = Status::AtStreet;
+            s.current_unit = s.intake.street.clone();
+            s.lead = None;
+            s.cooperating.clear();
+            s.cooperation_reported.clear();
+            s.handler = Some(Handler::Street);
+            match s.returns.iter_mut().find(|(u, _)| u == unit) {
+                Some((_, n)) => *n += 1,
+                None => s.returns.push((unit.clone(), 1)),
+            }
+        }
+        Event::CooperationReported { unit, .. } => push_unique(&mut s.cooperation_reported, unit),
+        Event::LeaderDeadlineRequested { leader, .. } => {
+            s.status = Status::AwaitingLeaderDeadline;
+            s.deadline_leader = leader.clone();
+        }
+        Event::LeaderDeadlineSet { .. } => {
+            s.status = Status::InProgress;
+            s.deadline_leader = None;
+        }
+        Event::Replied { .. } | Event::Explained { .. } => {
+            s.status = Status::Replied;
+            s.replied_at = Some(at);
+        }
+        Event::Rated { rating, .. } => {
+            s.rating = Some(*rating);
+            if *rating == Rating::Unsatisfied {
+                s.status = Status::Unsatisfied;
+                s.current_unit = match s.handler {
+                    Some(Handler::Community) | None => s.intake.triage_unit.clone(),
+                    _ => s.intake.street.clone(),
+                };
+            } else {
+                s.status = Status::Closed;
+                s.closed_at = Some(at);
+            }
+        }
+        Event::Reopened { unit, .. } => {
+            s.current_unit = unit.clone();
+            s.rating = None;
+            s.status = match s.handler {
+                Some(Handler::Department) => Status::InProgress,
+                Some(Handler::Street) => Status::StreetHandling,
+                Some(Handler::Community) | None => Status::Triaged,
+            };
+        }
+        Event::Closed { .. } => {
+            s.status = Status::Closed;
+            s.closed_at = Some(at);
+        }
+        Event::OwnershipTaken { leader } => s.owner = Some(leader.clone()),
+        Event::Supervised { .. } | Event::InterviewRecorded { .. } => {}
+        Event::DeadlineSet(info) => {
+            s.deadlines.retain(|d| d.info.rule != info.rule);
+            s.deadlines.push(ActiveDeadline {
+                info: (**info).clone(),
+                warned: false,
+                overdue: false,
+                leader: None,
+            });
+        }
+        Event::DeadlineCleared { rule } => s.deadlines.retain(|d| &d.info.rule != rule),
+        Event::DeadlineWarned { rule } => {
+            if let Some(d) = s.deadlines.iter_mut().find(|d| &d.info.rule == rule) {
+                d.warned = true;
+            }
+        }
+        Event::DeadlineOverdue { rule, leader } => {
+            if let Some(d) = s.deadlines.iter_mut().find(|d| &d.info.rule == rule) {
+                d.overdue = true;
+                d.leader = leader.clone();
+            }
         }
     }
+    Ok(s)
 }
 
 /// Replays a journal from the start.
@@ -346,11 +871,16 @@ fn required<'a>(field: &str, v: &'a Option<String>) -> Result<&'a str, FieldErro
 /// Parses intake input, reporting the first invalid field.
 pub fn parse_intake(input: &IntakeInput) -> Result<ParsedIntake, FieldError> {
     let channel_raw = required("channel", &input.channel)?;
-    let channel =
-        Channel::parse(channel_raw.trim()).ok_or_else(|| FieldError::new("channel", FieldErrorKind::InvalidChannel))?;
+    let channel = Channel::parse(channel_raw.trim())
+        .ok_or_else(|| FieldError::new("channel", FieldErrorKind::InvalidChannel))?;
     let unit = bounded_text("unit", required("unit", &input.unit)?, 32, false)?;
     let title = bounded_text("title", required("title", &input.title)?, MAX_TITLE, false)?;
-    let content = bounded_text("content", required("content", &input.content)?, MAX_CONTENT, true)?;
+    let content = bounded_text(
+        "content",
+        required("content", &input.content)?,
+        MAX_CONTENT,
+        true,
+    )?;
     let address = match input.address.as_deref() {
         None => None,
         Some(a) if a.trim().is_empty() => None,
@@ -362,7 +892,10 @@ pub fn parse_intake(input: &IntakeInput) -> Result<ParsedIntake, FieldError> {
         MAX_NAME,
         false,
     )?;
-    let phone = PhoneNumber::parse("reporter.phone", required("reporter.phone", &input.reporter_phone)?)?;
+    let phone = PhoneNumber::parse(
+        "reporter.phone",
+        required("reporter.phone", &input.reporter_phone)?,
+    )?;
     let id_number = match input.reporter_id_number.as_deref() {
         None => None,
         Some(s) if s.trim().is_empty() => None,
@@ -413,7 +946,10 @@ mod tests {
         assert_eq!(parse_intake(&i).unwrap_err().field, "title");
         let mut i = input();
         i.channel = Some("fax".into());
-        assert_eq!(parse_intake(&i).unwrap_err().kind, FieldErrorKind::InvalidChannel);
+        assert_eq!(
+            parse_intake(&i).unwrap_err().kind,
+            FieldErrorKind::InvalidChannel
+        );
         let mut i = input();
         i.reporter_phone = Some("123".into());
         assert_eq!(parse_intake(&i).unwrap_err().field, "reporter.phone");
@@ -436,30 +972,39 @@ mod tests {
 
     fn received() -> Event {
         let p = parse_intake(&input()).unwrap();
-        Event::Received {
+        Event::Received(Box::new(Intake {
             channel: p.channel,
             place_unit: "G1".into(),
             triage_unit: "C1".into(),
+            street: "S1".into(),
             title: p.title,
             content: p.content,
             address: None,
             reporter: p.reporter,
             proxy: None,
-        }
+        }))
     }
 
     #[test]
     fn apply_and_replay() {
         let e1 = received();
-        let e2 = Event::NoteAdded { text: "已电话联系".into() };
+        let e2 = Event::NoteAdded {
+            text: "已电话联系".into(),
+        };
         let s1 = apply(None, &e1, 1000).unwrap();
         assert_eq!(s1.version, 1);
-        assert_eq!(s1.queues(), vec![("C1".to_string(), Queue::Triage)]);
+        assert_eq!(s1.queues("D"), vec![("C1".to_string(), Queue::Triage)]);
         let s2 = apply(Some(s1.clone()), &e2, 2000).unwrap();
         assert_eq!((s2.version, s2.notes, s2.updated_at), (2, 1, 2000));
-        assert_eq!(replay([(&e1, 1000), (&e2, 2000)]).unwrap(), Some(s2.clone()));
+        assert_eq!(
+            replay([(&e1, 1000), (&e2, 2000)]).unwrap(),
+            Some(s2.clone())
+        );
         assert_eq!(apply(None, &e2, 0).unwrap_err(), ApplyError::NotStarted);
-        assert_eq!(apply(Some(s2), &e1, 0).unwrap_err(), ApplyError::AlreadyReceived);
+        assert_eq!(
+            apply(Some(s2), &e1, 0).unwrap_err(),
+            ApplyError::AlreadyReceived
+        );
     }
 
     #[test]

@@ -219,13 +219,18 @@ impl OrgTree {
             }
             by_code.insert(u.code.clone(), u);
         }
-        let districts = by_code.values().filter(|u| u.level == Level::District).count();
+        let districts = by_code
+            .values()
+            .filter(|u| u.level == Level::District)
+            .count();
         if districts != 1 {
             return Err(OrgError::DistrictCount(districts));
         }
         for u in by_code.values() {
             match &u.parent {
-                None if u.level != Level::District => return Err(OrgError::MissingParent(u.code.clone())),
+                None if u.level != Level::District => {
+                    return Err(OrgError::MissingParent(u.code.clone()))
+                }
                 None => {}
                 Some(p) => {
                     let parent = by_code.get(p).ok_or_else(|| OrgError::UnknownParent {
@@ -272,7 +277,10 @@ impl OrgTree {
                     });
                 }
             }
-            let level = units.get(&p.unit).map(|(u, _)| u.level).unwrap_or(Level::District);
+            let level = units
+                .get(&p.unit)
+                .map(|(u, _)| u.level)
+                .unwrap_or(Level::District);
             if !p.role.allowed_levels().contains(&level) {
                 return Err(OrgError::RoleLevel {
                     login: p.login.clone(),
@@ -316,7 +324,10 @@ impl OrgTree {
 
     /// Counts per level, for reports and tests.
     pub fn count(&self, level: Level) -> usize {
-        self.units.values().filter(|(u, _)| u.level == level).count()
+        self.units
+            .values()
+            .filter(|(u, _)| u.level == level)
+            .count()
     }
 }
 
@@ -359,7 +370,10 @@ mod tests {
     fn rejects_bad_trees() {
         let mut units = small();
         units.push(u("C2", Level::Community, Some("D")));
-        assert!(matches!(OrgTree::new(units, vec![]), Err(OrgError::BadNesting { .. })));
+        assert!(matches!(
+            OrgTree::new(units, vec![]),
+            Err(OrgError::BadNesting { .. })
+        ));
         let mut units = small();
         units.push(u("C1", Level::Community, Some("S1")));
         assert_eq!(
@@ -368,10 +382,16 @@ mod tests {
         );
         let mut units = small();
         units.push(u("X", Level::Grid, Some("NOPE")));
-        assert!(matches!(OrgTree::new(units, vec![]), Err(OrgError::UnknownParent { .. })));
+        assert!(matches!(
+            OrgTree::new(units, vec![]),
+            Err(OrgError::UnknownParent { .. })
+        ));
         let mut units = small();
         units.push(u("D2", Level::District, None));
-        assert_eq!(OrgTree::new(units, vec![]).unwrap_err(), OrgError::DistrictCount(2));
+        assert_eq!(
+            OrgTree::new(units, vec![]).unwrap_err(),
+            OrgError::DistrictCount(2)
+        );
     }
 
     #[test]
@@ -383,6 +403,9 @@ mod tests {
             unit: "C1".into(),
             linked_units: vec![],
         };
-        assert!(matches!(OrgTree::new(small(), vec![p]), Err(OrgError::RoleLevel { .. })));
+        assert!(matches!(
+            OrgTree::new(small(), vec![p]),
+            Err(OrgError::RoleLevel { .. })
+        ));
     }
 }

@@ -96,7 +96,12 @@ impl std::error::Error for FieldError {}
 
 /// Trimmed, non-empty text of bounded length (counted in characters, not bytes),
 /// without control characters other than newline and tab.
-pub fn bounded_text(field: &str, raw: &str, max: usize, multiline: bool) -> Result<String, FieldError> {
+pub fn bounded_text(
+    field: &str,
+    raw: &str,
+    max: usize,
+    multiline: bool,
+) -> Result<String, FieldError> {
     let trimmed = raw.trim();
     if trimmed.is_empty() {
         return Err(FieldError::new(field, FieldErrorKind::Empty));
@@ -145,7 +150,11 @@ impl PhoneNumber {
             Some((a, n)) => (a.to_string(), n.to_string()),
             None if s.starts_with('0') && all_digits(&s) && (10..=12).contains(&s.len()) => {
                 // 3-digit area codes start with 01x/02x (010, 020–029), else 4 digits
-                let alen = if s.starts_with("01") || s.starts_with("02") { 3 } else { 4 };
+                let alen = if s.starts_with("01") || s.starts_with("02") {
+                    3
+                } else {
+                    4
+                };
                 (s[..alen].to_string(), s[alen..].to_string())
             }
             None => return Err(err()),
@@ -238,7 +247,12 @@ pub fn mask_id_number(s: &str) -> String {
     if s.len() < 10 || !s.is_ascii() {
         return "*".repeat(s.chars().count());
     }
-    format!("{}{}{}", &s[..6], "*".repeat(s.len() - 10), &s[s.len() - 4..])
+    format!(
+        "{}{}{}",
+        &s[..6],
+        "*".repeat(s.len() - 10),
+        &s[s.len() - 4..]
+    )
 }
 
 /// A name shows only its first character: `张**`.
@@ -254,7 +268,7 @@ pub fn mask_name(s: &str) -> String {
 }
 
 fn valid_date(y: u32, m: u32, d: u32) -> bool {
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let leap = (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
     let days = match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
@@ -280,15 +294,39 @@ mod tests {
 
     #[test]
     fn phone_numbers() {
-        assert_eq!(PhoneNumber::parse("p", "13812341234").unwrap().as_str(), "13812341234");
-        assert_eq!(PhoneNumber::parse("p", "+86 138 1234 1234").unwrap().as_str(), "13812341234");
-        assert_eq!(PhoneNumber::parse("p", "0736-7221234").unwrap().as_str(), "0736-7221234");
-        assert_eq!(PhoneNumber::parse("p", "01088886666").unwrap().as_str(), "010-88886666");
-        for bad in ["1381234123", "12812341234", "abc", "138123412345", "0736-0221234", "12345"] {
+        assert_eq!(
+            PhoneNumber::parse("p", "13812341234").unwrap().as_str(),
+            "13812341234"
+        );
+        assert_eq!(
+            PhoneNumber::parse("p", "+86 138 1234 1234")
+                .unwrap()
+                .as_str(),
+            "13812341234"
+        );
+        assert_eq!(
+            PhoneNumber::parse("p", "0736-7221234").unwrap().as_str(),
+            "0736-7221234"
+        );
+        assert_eq!(
+            PhoneNumber::parse("p", "01088886666").unwrap().as_str(),
+            "010-88886666"
+        );
+        for bad in [
+            "1381234123",
+            "12812341234",
+            "abc",
+            "138123412345",
+            "0736-0221234",
+            "12345",
+        ] {
             let e = PhoneNumber::parse("p", bad).unwrap_err();
             assert_eq!(e.kind, FieldErrorKind::InvalidPhone, "{bad}");
         }
-        assert_eq!(PhoneNumber::parse("p", " ").unwrap_err().kind, FieldErrorKind::Empty);
+        assert_eq!(
+            PhoneNumber::parse("p", " ").unwrap_err().kind,
+            FieldErrorKind::Empty
+        );
     }
 
     #[test]
@@ -319,12 +357,20 @@ mod tests {
 
     #[test]
     fn bounded() {
-        assert_eq!(bounded_text("t", "  路灯坏了 ", 10, false).unwrap(), "路灯坏了");
         assert_eq!(
-            bounded_text("t", "一二三四五六", 5, false).unwrap_err().kind,
+            bounded_text("t", "  路灯坏了 ", 10, false).unwrap(),
+            "路灯坏了"
+        );
+        assert_eq!(
+            bounded_text("t", "一二三四五六", 5, false)
+                .unwrap_err()
+                .kind,
             FieldErrorKind::TooLong { max: 5 }
         );
-        assert_eq!(bounded_text("t", "a\u{0}b", 5, true).unwrap_err().kind, FieldErrorKind::ControlCharacters);
+        assert_eq!(
+            bounded_text("t", "a\u{0}b", 5, true).unwrap_err().kind,
+            FieldErrorKind::ControlCharacters
+        );
         assert!(bounded_text("t", "a\nb", 5, true).is_ok());
         assert!(bounded_text("t", "a\nb", 5, false).is_err());
     }

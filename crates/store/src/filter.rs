@@ -68,7 +68,10 @@ impl CaseFilter {
             conds.push(c);
         }
         let in_list = |col: &str, vals: &[String], params: &mut Vec<Param>| {
-            let phs: Vec<String> = vals.iter().map(|v| push(Param::Text(v.clone()), params)).collect();
+            let phs: Vec<String> = vals
+                .iter()
+                .map(|v| push(Param::Text(v.clone()), params))
+                .collect();
             format!("{col} IN ({})", phs.join(", "))
         };
         if !self.statuses.is_empty() {
@@ -103,7 +106,8 @@ impl CaseFilter {
     }
 }
 
-pub(crate) const CASE_COLUMNS: &str = "id, tracking_code, status, channel, place_unit, place_path, current_unit, title, \
+pub(crate) const CASE_COLUMNS: &str =
+    "id, tracking_code, status, channel, place_unit, place_path, current_unit, title, \
      reporter_name, reporter_phone, received_at, updated_at, version";
 
 #[cfg(test)]
@@ -127,8 +131,13 @@ mod tests {
             ..Default::default()
         };
         let (sql, params) = f.to_sql(|i| format!("${i}"));
-        assert!(sql.contains("place_path >= $1 AND place_path < $2"), "{sql}");
-        assert!(sql.contains("status IN ($3)") && sql.contains("id < $4") && sql.ends_with("LIMIT $5"));
+        assert!(
+            sql.contains("place_path >= $1 AND place_path < $2"),
+            "{sql}"
+        );
+        assert!(
+            sql.contains("status IN ($3)") && sql.contains("id < $4") && sql.ends_with("LIMIT $5")
+        );
         assert_eq!(params.len(), 5);
     }
 }

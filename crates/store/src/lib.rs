@@ -127,17 +127,58 @@ pub struct CaseRef {
     pub version: u64,
 }
 
-/// Encodes journal columns; shared by both backends.
-pub(crate) fn encode_event(actor: &Actor, event: &Event) -> Result<(String, String)> {
-    let a = serde_json::to_string(actor).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let p = serde_json::to_string(event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    Ok((a, p))
+/// A journal entry encoded for storage.
+pub(crate) struct EncodedEvent {
+    pub at: Millis,
+    pub kind: &'static str,
+    pub actor: String,
+    pub payload: String,
 }
 
-pub(crate) fn decode_event(case_id: i64, seq: i64, at: i64, actor: &str, payload: &str) -> Result<EventRow> {
-    let actor: Actor = serde_json::from_str(actor).map_err(|e| StoreError::Corrupt(format!("actor of {case_id}/{seq}: {e}")))?;
-    let event: Event =
-        serde_json::from_str(payload).map_err(|e| StoreError::Corrupt(format!("event {case_id}/{seq}: {e}")))?;
+/// A [`CaseWrite`] with its events already encoded, so the encoding is done by
+/// the caller's task and not on SQLite's single writer thread.
+pub(crate) struct EncodedWrite {
+    pub case_id: Option<i64>,
+    pub expected_version: u64,
+    pub events: Vec<EncodedEvent>,
+    pub row: CaseRow,
+    pub queues: Vec<(String, String)>,
+}
+
+fn encode(w: CaseWrite) -> Result<EncodedWrite> {
+    let corrupt = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
+    let events = w
+        .events
+        .iter()
+        .map(|(at, actor, event)| {
+            Ok(EncodedEvent {
+                at: *at,
+                kind: event.kind(),
+                actor: serde_json::to_string(actor).map_err(corrupt)?,
+                payload: serde_json::to_string(event).map_err(corrupt)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(EncodedWrite {
+        case_id: w.case_id,
+        expected_version: w.expected_version,
+        events,
+        row: w.row,
+        queues: w.queues,
+    })
+}
+
+pub(crate) fn decode_event(
+    case_id: i64,
+    seq: i64,
+    at: i64,
+    actor: &str,
+    payload: &str,
+) -> Result<EventRow> {
+    let actor: Actor = serde_json::from_str(actor)
+        .map_err(|e| StoreError::Corrupt(format!("actor of {case_id}/{seq}: {e}")))?;
+    let event: Event = serde_json::from_str(payload)
+        .map_err(|e| StoreError::Corrupt(format!("event {case_id}/{seq}: {e}")))?;
     Ok(EventRow {
         case_id,
         seq: seq as u64,
@@ -187,7 +228,11 @@ impl Store {
             if path.is_empty() {
                 return Err(StoreError::BadUrl(url.to_string()));
             }
-            let path = if path == ":memory:" { None } else { Some(path.to_string()) };
+            let path = if path == ":memory:" {
+                None
+            } else {
+                Some(path.to_string())
+            };
             Store::Sqlite(sqlite::SqliteStore::open(path).await?)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Store::Postgres(pg::PgStore::open(url).await?)
@@ -228,7 +273,13 @@ impl Store {
         dispatch!(self, s => s.user(login.to_string()).await)
     }
 
-    pub async fn insert_session(&self, token_hash: &str, login: &str, now: Millis, expires_at: Millis) -> Result<()> {
+    pub async fn insert_session(
+        &self,
+        token_hash: &str,
+        login: &str,
+        now: Millis,
+        expires_at: Millis,
+    ) -> Result<()> {
         dispatch!(self, s => s.insert_session(token_hash.to_string(), login.to_string(), now, expires_at).await)
     }
 
@@ -244,6 +295,7 @@ impl Store {
     /// Appends events to a case (or creates it) and writes its projections, atomically.
     pub async fn write_case(&self, w: CaseWrite) -> Result<CaseRef> {
         check_write(&w)?;
+        let w = encode(w)?;
         dispatch!(self, s => s.write_case(w).await)
     }
 

@@ -3,7 +3,10 @@
 //! so the second sees the new version and fails with a conflict.
 
 use crate::filter::{CaseKey, Param, CASE_COLUMNS};
-use crate::{decode_event, encode_event, CaseFilter, CaseRef, CaseRow, CaseWrite, EventRow, Result, StoreError, UnitRow, UserRow};
+use crate::{
+    decode_event, CaseFilter, CaseRef, CaseRow, EncodedWrite, EventRow, Result, StoreError,
+    UnitRow, UserRow,
+};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use std::str::FromStr;
 use suqiu_domain::case::Millis;
@@ -24,7 +27,8 @@ fn is_unique_violation(e: &tokio_postgres::Error) -> bool {
 
 impl PgStore {
     pub async fn open(url: &str) -> Result<PgStore> {
-        let cfg = tokio_postgres::Config::from_str(url).map_err(|e| StoreError::BadUrl(format!("{url}: {e}")))?;
+        let cfg = tokio_postgres::Config::from_str(url)
+            .map_err(|e| StoreError::BadUrl(format!("{url}: {e}")))?;
         let mgr = Manager::from_config(
             cfg,
             NoTls,
@@ -45,7 +49,8 @@ impl PgStore {
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
         // One instance migrates at a time.
-        tx.execute("SELECT pg_advisory_xact_lock(7012345)", &[]).await?;
+        tx.execute("SELECT pg_advisory_xact_lock(7012345)", &[])
+            .await?;
         tx.batch_execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
         )
@@ -53,7 +58,10 @@ impl PgStore {
         let mut ran = 0;
         for (version, sql) in MIGRATIONS {
             let done = tx
-                .query_opt("SELECT version FROM schema_migrations WHERE version = $1", &[version])
+                .query_opt(
+                    "SELECT version FROM schema_migrations WHERE version = $1",
+                    &[version],
+                )
                 .await?;
             if done.is_none() {
                 tx.batch_execute(sql).await?;
@@ -80,7 +88,8 @@ impl PgStore {
             )
             .await?;
         for u in &units {
-            tx.execute(&up, &[&u.code, &u.name, &u.level, &u.parent, &u.path]).await?;
+            tx.execute(&up, &[&u.code, &u.name, &u.level, &u.parent, &u.path])
+                .await?;
         }
         let us = tx
             .prepare(
@@ -91,10 +100,19 @@ impl PgStore {
             )
             .await?;
         for u in &users {
-            let linked = serde_json::to_string(&u.linked_units).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let linked = serde_json::to_string(&u.linked_units)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             tx.execute(
                 &us,
-                &[&u.login, &u.name, &u.role, &u.unit, &linked, &u.password_hash, &u.disabled],
+                &[
+                    &u.login,
+                    &u.name,
+                    &u.role,
+                    &u.unit,
+                    &linked,
+                    &u.password_hash,
+                    &u.disabled,
+                ],
             )
             .await?;
         }
@@ -105,7 +123,10 @@ impl PgStore {
     pub async fn units(&self) -> Result<Vec<UnitRow>> {
         let c = self.pool.get().await?;
         let rows = c
-            .query("SELECT code, name, level, parent, path FROM units ORDER BY path", &[])
+            .query(
+                "SELECT code, name, level, parent, path FROM units ORDER BY path",
+                &[],
+            )
             .await?;
         Ok(rows
             .iter()
@@ -121,7 +142,9 @@ impl PgStore {
 
     pub async fn logins(&self) -> Result<Vec<String>> {
         let c = self.pool.get().await?;
-        let rows = c.query("SELECT login FROM users ORDER BY login", &[]).await?;
+        let rows = c
+            .query("SELECT login FROM users ORDER BY login", &[])
+            .await?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
@@ -136,7 +159,13 @@ impl PgStore {
         row.map(|r| user_row(&r)).transpose()
     }
 
-    pub async fn insert_session(&self, token_hash: String, login: String, now: Millis, expires_at: Millis) -> Result<()> {
+    pub async fn insert_session(
+        &self,
+        token_hash: String,
+        login: String,
+        now: Millis,
+        expires_at: Millis,
+    ) -> Result<()> {
         let c = self.pool.get().await?;
         c.execute(
             "INSERT INTO sessions (token_hash, login, created_at, expires_at) VALUES ($1, $2, $3, $4)",
@@ -161,10 +190,14 @@ impl PgStore {
 
     pub async fn delete_session(&self, token_hash: String) -> Result<bool> {
         let c = self.pool.get().await?;
-        Ok(c.execute("DELETE FROM sessions WHERE token_hash = $1", &[&token_hash]).await? > 0)
+        Ok(
+            c.execute("DELETE FROM sessions WHERE token_hash = $1", &[&token_hash])
+                .await?
+                > 0,
+        )
     }
 
-    pub async fn write_case(&self, w: CaseWrite) -> Result<CaseRef> {
+    pub(crate) async fn write_case(&self, w: EncodedWrite) -> Result<CaseRef> {
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
         let r = &w.row;
@@ -194,7 +227,9 @@ impl PgStore {
                     .await;
                 match res {
                     Ok(row) => row.get(0),
-                    Err(e) if is_unique_violation(&e) => return Err(StoreError::DuplicateTrackingCode),
+                    Err(e) if is_unique_violation(&e) => {
+                        return Err(StoreError::DuplicateTrackingCode)
+                    }
                     Err(e) => return Err(e.into()),
                 }
             }
@@ -208,7 +243,9 @@ impl PgStore {
                     )
                     .await?;
                 if n == 0 {
-                    let exists = tx.query_opt("SELECT id FROM cases WHERE id = $1", &[&id]).await?;
+                    let exists = tx
+                        .query_opt("SELECT id FROM cases WHERE id = $1", &[&id])
+                        .await?;
                     return Err(match exists {
                         Some(_) => StoreError::Conflict {
                             case_id: id,
@@ -217,18 +254,20 @@ impl PgStore {
                         None => StoreError::CaseNotFound(id),
                     });
                 }
-                tx.execute("DELETE FROM case_queues WHERE case_id = $1", &[&id]).await?;
+                tx.execute("DELETE FROM case_queues WHERE case_id = $1", &[&id])
+                    .await?;
                 id
             }
         };
         let ins = tx
             .prepare("INSERT INTO events (case_id, seq, at, actor, kind, payload) VALUES ($1, $2, $3, $4, $5, $6)")
             .await?;
-        for (i, (at, actor, event)) in w.events.iter().enumerate() {
-            let (a, p) = encode_event(actor, event)?;
+        for (i, e) in w.events.iter().enumerate() {
             let seq = w.expected_version as i64 + 1 + i as i64;
-            let kind = event.kind();
-            match tx.execute(&ins, &[&id, &seq, at, &a, &kind, &p]).await {
+            match tx
+                .execute(&ins, &[&id, &seq, &e.at, &e.actor, &e.kind, &e.payload])
+                .await
+            {
                 Ok(_) => {}
                 Err(e) if is_unique_violation(&e) => {
                     return Err(StoreError::Conflict {
@@ -241,7 +280,9 @@ impl PgStore {
         }
         if !w.queues.is_empty() {
             let q = tx
-                .prepare("INSERT INTO case_queues (unit, queue, case_id, since) VALUES ($1, $2, $3, $4)")
+                .prepare(
+                    "INSERT INTO case_queues (unit, queue, case_id, since) VALUES ($1, $2, $3, $4)",
+                )
                 .await?;
             for (unit, queue) in &w.queues {
                 tx.execute(&q, &[unit, queue, &id, &r.updated_at]).await?;
@@ -259,12 +300,18 @@ impl PgStore {
         let c = self.pool.get().await?;
         let row = match key {
             CaseKey::Id(id) => {
-                c.query_opt(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = $1"), &[&id])
-                    .await?
+                c.query_opt(
+                    &format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = $1"),
+                    &[&id],
+                )
+                .await?
             }
             CaseKey::Tracking(code) => {
-                c.query_opt(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE tracking_code = $1"), &[&code])
-                    .await?
+                c.query_opt(
+                    &format!("SELECT {CASE_COLUMNS} FROM cases WHERE tracking_code = $1"),
+                    &[&code],
+                )
+                .await?
             }
         };
         Ok(row.map(|r| case_row(&r)))
@@ -280,7 +327,8 @@ impl PgStore {
             .await?;
         rows.iter()
             .map(|r| {
-                let (seq, at, actor, payload): (i64, i64, String, String) = (r.get(0), r.get(1), r.get(2), r.get(3));
+                let (seq, at, actor, payload): (i64, i64, String, String) =
+                    (r.get(0), r.get(1), r.get(2), r.get(3));
                 decode_event(case_id, seq, at, &actor, &payload)
             })
             .collect()
@@ -297,7 +345,10 @@ impl PgStore {
                 }
             })
             .collect();
-        let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|b| b.as_ref() as &(dyn ToSql + Sync)).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> = bound
+            .iter()
+            .map(|b| b.as_ref() as &(dyn ToSql + Sync))
+            .collect();
         let c = self.pool.get().await?;
         let rows = c.query(&sql, &refs).await?;
         Ok(rows.iter().map(case_row).collect())
@@ -335,7 +386,8 @@ fn user_row(r: &Row) -> Result<UserRow> {
         name: r.get(1),
         role: r.get(2),
         unit: r.get(3),
-        linked_units: serde_json::from_str(&linked).map_err(|e| StoreError::Corrupt(format!("linked_units: {e}")))?,
+        linked_units: serde_json::from_str(&linked)
+            .map_err(|e| StoreError::Corrupt(format!("linked_units: {e}")))?,
         password_hash: r.get(5),
         disabled: r.get(6),
     })

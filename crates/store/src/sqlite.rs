@@ -5,7 +5,10 @@
 //! take the others with it. Reads use a small pool of read connections.
 
 use crate::filter::{CaseKey, Param, CASE_COLUMNS};
-use crate::{decode_event, encode_event, CaseFilter, CaseRef, CaseRow, CaseWrite, EventRow, Result, StoreError, UnitRow, UserRow};
+use crate::{
+    decode_event, CaseFilter, CaseRef, CaseRow, EncodedWrite, EventRow, Result, StoreError,
+    UnitRow, UserRow,
+};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
@@ -87,20 +90,26 @@ impl SqliteStore {
             Some(p) => {
                 if let Some(dir) = std::path::Path::new(p).parent() {
                     if !dir.as_os_str().is_empty() {
-                        std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(format!("{p}: {e}")))?;
+                        std::fs::create_dir_all(dir)
+                            .map_err(|e| StoreError::Database(format!("{p}: {e}")))?;
                     }
                 }
                 let c = Connection::open(p)?;
                 let mode: String = c.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
                 if mode.to_lowercase() != "wal" {
-                    return Err(StoreError::Database(format!("could not enable WAL (got {mode})")));
+                    return Err(StoreError::Database(format!(
+                        "could not enable WAL (got {mode})"
+                    )));
                 }
                 c.pragma_update(None, "synchronous", "FULL")?;
                 c
             }
             None => {
                 let n = MEMORY_DB.fetch_add(1, Ordering::Relaxed);
-                Connection::open(format!("file:suqiu-mem-{}-{n}?mode=memory", std::process::id()))?
+                Connection::open(format!(
+                    "file:suqiu-mem-{}-{n}?mode=memory",
+                    std::process::id()
+                ))?
             }
         };
         configure(&writer)?;
@@ -119,7 +128,10 @@ impl SqliteStore {
     }
 
     /// Runs `f` on the writer thread inside the next group transaction.
-    async fn write<T: Send + 'static>(&self, f: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
         let (tx, rx) = oneshot::channel::<Result<T>>();
         let job: Job = Box::new(Pending { f, reply: tx });
         self.inner
@@ -132,7 +144,10 @@ impl SqliteStore {
     }
 
     /// Runs `f` on a read connection (or on the writer for an in-memory database).
-    async fn read<T: Send + 'static>(&self, f: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
         let Some(path) = self.inner.path.clone() else {
             return self.write(f).await;
         };
@@ -144,7 +159,8 @@ impl SqliteStore {
                 None => {
                     let c = Connection::open_with_flags(
                         &path,
-                        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                            | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
                     )?;
                     configure(&c)?;
                     c
@@ -203,8 +219,17 @@ impl SqliteStore {
                  unit = excluded.unit, linked_units = excluded.linked_units",
             )?;
             for u in &users {
-                let linked = serde_json::to_string(&u.linked_units).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                us.execute(params![u.login, u.name, u.role, u.unit, linked, u.password_hash, u.disabled])?;
+                let linked = serde_json::to_string(&u.linked_units)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                us.execute(params![
+                    u.login,
+                    u.name,
+                    u.role,
+                    u.unit,
+                    linked,
+                    u.password_hash,
+                    u.disabled
+                ])?;
             }
             Ok(())
         })
@@ -213,7 +238,9 @@ impl SqliteStore {
 
     pub async fn units(&self) -> Result<Vec<UnitRow>> {
         self.read(|c| {
-            let mut st = c.prepare_cached("SELECT code, name, level, parent, path FROM units ORDER BY path")?;
+            let mut st = c.prepare_cached(
+                "SELECT code, name, level, parent, path FROM units ORDER BY path",
+            )?;
             let rows = st.query_map([], |r| {
                 Ok(UnitRow {
                     code: r.get(0)?,
@@ -250,7 +277,13 @@ impl SqliteStore {
         .await
     }
 
-    pub async fn insert_session(&self, token_hash: String, login: String, now: Millis, expires_at: Millis) -> Result<()> {
+    pub async fn insert_session(
+        &self,
+        token_hash: String,
+        login: String,
+        now: Millis,
+        expires_at: Millis,
+    ) -> Result<()> {
         self.write(move |c| {
             c.execute(
                 "INSERT INTO sessions (token_hash, login, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
@@ -277,11 +310,13 @@ impl SqliteStore {
     }
 
     pub async fn delete_session(&self, token_hash: String) -> Result<bool> {
-        self.write(move |c| Ok(c.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])? > 0))
-            .await
+        self.write(move |c| {
+            Ok(c.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])? > 0)
+        })
+        .await
     }
 
-    pub async fn write_case(&self, w: CaseWrite) -> Result<CaseRef> {
+    pub(crate) async fn write_case(&self, w: EncodedWrite) -> Result<CaseRef> {
         self.write(move |c| write_case(c, &w)).await
     }
 
@@ -289,7 +324,11 @@ impl SqliteStore {
         self.read(move |c| {
             let r = match key {
                 CaseKey::Id(id) => c
-                    .query_row(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = ?1"), [id], case_row)
+                    .query_row(
+                        &format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = ?1"),
+                        [id],
+                        case_row,
+                    )
                     .optional()?,
                 CaseKey::Tracking(code) => c
                     .query_row(
@@ -306,12 +345,14 @@ impl SqliteStore {
 
     pub async fn events(&self, case_id: i64) -> Result<Vec<EventRow>> {
         self.read(move |c| {
-            let mut st =
-                c.prepare_cached("SELECT seq, at, actor, payload FROM events WHERE case_id = ?1 ORDER BY seq")?;
+            let mut st = c.prepare_cached(
+                "SELECT seq, at, actor, payload FROM events WHERE case_id = ?1 ORDER BY seq",
+            )?;
             let mut rows = st.query([case_id])?;
             let mut out = Vec::new();
             while let Some(r) = rows.next()? {
-                let (seq, at, actor, payload): (i64, i64, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+                let (seq, at, actor, payload): (i64, i64, String, String) =
+                    (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
                 out.push(decode_event(case_id, seq, at, &actor, &payload)?);
             }
             Ok(out)
@@ -338,7 +379,11 @@ impl SqliteStore {
 
     pub async fn queue(&self, unit: String, queue: String, limit: u32) -> Result<Vec<CaseRow>> {
         self.read(move |c| {
-            let cols: String = CASE_COLUMNS.split(", ").map(|col| format!("c.{col}")).collect::<Vec<_>>().join(", ");
+            let cols: String = CASE_COLUMNS
+                .split(", ")
+                .map(|col| format!("c.{col}"))
+                .collect::<Vec<_>>()
+                .join(", ");
             let mut st = c.prepare_cached(&format!(
                 "SELECT {cols} FROM case_queues q JOIN cases c ON c.id = q.case_id
                  WHERE q.unit = ?1 AND q.queue = ?2 ORDER BY q.since, q.case_id LIMIT ?3"
@@ -374,13 +419,20 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
         }
         let mut done = Vec::with_capacity(batch.len());
         for job in batch {
-            if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+            if let Err(e) = conn
+                .prepare_cached("SAVEPOINT job")
+                .and_then(|mut s| s.execute([]))
+            {
                 job.fail(e.into());
                 continue;
             }
             let (ok, completer) = job.run(&conn);
-            let end = if ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
-            let _ = conn.execute_batch(end);
+            if !ok {
+                let _ = conn.execute_batch("ROLLBACK TO job");
+            }
+            let _ = conn
+                .prepare_cached("RELEASE job")
+                .and_then(|mut s| s.execute([]));
             done.push(completer);
         }
         match conn.execute_batch("COMMIT") {
@@ -400,7 +452,7 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
     }
 }
 
-fn write_case(c: &Connection, w: &CaseWrite) -> Result<CaseRef> {
+fn write_case(c: &Connection, w: &EncodedWrite) -> Result<CaseRef> {
     let r = &w.row;
     let id = match w.case_id {
         None => {
@@ -425,7 +477,9 @@ fn write_case(c: &Connection, w: &CaseWrite) -> Result<CaseRef> {
             ]);
             match res {
                 Ok(_) => c.last_insert_rowid(),
-                Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
                     return Err(StoreError::DuplicateTrackingCode)
                 }
                 Err(e) => return Err(e.into()),
@@ -447,8 +501,9 @@ fn write_case(c: &Connection, w: &CaseWrite) -> Result<CaseRef> {
                     w.expected_version as i64
                 ])?;
             if n == 0 {
-                let exists: Option<i64> =
-                    c.query_row("SELECT id FROM cases WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+                let exists: Option<i64> = c
+                    .query_row("SELECT id FROM cases WHERE id = ?1", [id], |r| r.get(0))
+                    .optional()?;
                 return Err(match exists {
                     Some(_) => StoreError::Conflict {
                         case_id: id,
@@ -457,17 +512,19 @@ fn write_case(c: &Connection, w: &CaseWrite) -> Result<CaseRef> {
                     None => StoreError::CaseNotFound(id),
                 });
             }
-            c.prepare_cached("DELETE FROM case_queues WHERE case_id = ?1")?.execute([id])?;
+            c.prepare_cached("DELETE FROM case_queues WHERE case_id = ?1")?
+                .execute([id])?;
             id
         }
     };
     let mut ins = c.prepare_cached("INSERT INTO events (case_id, seq, at, actor, kind, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?;
-    for (i, (at, actor, event)) in w.events.iter().enumerate() {
-        let (a, p) = encode_event(actor, event)?;
+    for (i, e) in w.events.iter().enumerate() {
         let seq = w.expected_version as i64 + 1 + i as i64;
-        match ins.execute(params![id, seq, at, a, event.kind(), p]) {
+        match ins.execute(params![id, seq, e.at, e.actor, e.kind, e.payload]) {
             Ok(_) => {}
-            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
                 return Err(StoreError::Conflict {
                     case_id: id,
                     expected: w.expected_version,
@@ -476,7 +533,9 @@ fn write_case(c: &Connection, w: &CaseWrite) -> Result<CaseRef> {
             Err(e) => return Err(e.into()),
         }
     }
-    let mut q = c.prepare_cached("INSERT INTO case_queues (unit, queue, case_id, since) VALUES (?1, ?2, ?3, ?4)")?;
+    let mut q = c.prepare_cached(
+        "INSERT INTO case_queues (unit, queue, case_id, since) VALUES (?1, ?2, ?3, ?4)",
+    )?;
     for (unit, queue) in &w.queues {
         q.execute(params![unit, queue, id, r.updated_at])?;
     }

@@ -56,12 +56,16 @@ pub fn postgres_server_url() -> Option<String> {
     match std::env::var("SUQIU_TEST_DATABASE_URL") {
         Ok(u) if !u.is_empty() => Some(u),
         _ => {
-            let required = std::env::var("SUQIU_REQUIRE_POSTGRES").map(|v| v == "1").unwrap_or(false);
+            let required = std::env::var("SUQIU_REQUIRE_POSTGRES")
+                .map(|v| v == "1")
+                .unwrap_or(false);
             assert!(
                 !required,
                 "SUQIU_REQUIRE_POSTGRES=1 but SUQIU_TEST_DATABASE_URL is not set"
             );
-            eprintln!("note: SUQIU_TEST_DATABASE_URL not set; skipping the PostgreSQL half of this test");
+            eprintln!(
+                "note: SUQIU_TEST_DATABASE_URL not set; skipping the PostgreSQL half of this test"
+            );
             None
         }
     }
@@ -69,14 +73,21 @@ pub fn postgres_server_url() -> Option<String> {
 
 /// A fresh PostgreSQL database (CREATE DATABASE with a random name) on the test server.
 pub async fn postgres(server_url: &str) -> Result<TestDb> {
-    let cfg = tokio_postgres::Config::from_str(server_url).map_err(|e| StoreError::BadUrl(e.to_string()))?;
+    let cfg = tokio_postgres::Config::from_str(server_url)
+        .map_err(|e| StoreError::BadUrl(e.to_string()))?;
     let (client, conn) = cfg.connect(tokio_postgres::NoTls).await?;
     tokio::spawn(conn);
     let name = format!("suqiu_t_{:016x}", rand::random::<u64>());
-    client.batch_execute(&format!("CREATE DATABASE {name}")).await?;
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await?;
     let url = with_dbname(server_url, &name);
     let store = Store::open(&url).await?;
-    Ok(TestDb { url, store, _dir: None })
+    Ok(TestDb {
+        url,
+        store,
+        _dir: None,
+    })
 }
 
 /// Replaces the database name in a postgres:// URL.
@@ -101,7 +112,10 @@ mod tests {
     #[test]
     fn dbname_replacement() {
         use super::with_dbname;
-        assert_eq!(with_dbname("postgres://u@h:5/postgres", "x"), "postgres://u@h:5/x");
+        assert_eq!(
+            with_dbname("postgres://u@h:5/postgres", "x"),
+            "postgres://u@h:5/x"
+        );
         assert_eq!(with_dbname("postgres://u@h:5", "x"), "postgres://u@h:5/x");
         assert_eq!(
             with_dbname("postgres://u@h/p?sslmode=disable", "x"),

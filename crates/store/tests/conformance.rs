@@ -5,7 +5,9 @@ use suqiu_domain::case::{Actor, Channel, Event, Reporter};
 use suqiu_store::testing::{self, TestDb};
 use suqiu_store::{CaseFilter, CaseRow, CaseWrite, Store, StoreError, UnitRow, UserRow};
 
-async fn both(story: impl Fn(Store) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>) {
+async fn both(
+    story: impl Fn(Store) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+) {
     let db: TestDb = testing::sqlite().await.expect("sqlite");
     story(db.store.clone()).await;
     if let Some(server) = testing::postgres_server_url() {
@@ -126,14 +128,23 @@ async fn org_users_and_sessions() {
             renamed.password_hash = "other".into();
             s.put_org(org(), vec![renamed]).await.unwrap();
             let got = s.user("li").await.unwrap().unwrap();
-            assert_eq!((got.name.as_str(), got.password_hash.as_str()), ("李芳芳", "hash-1"));
+            assert_eq!(
+                (got.name.as_str(), got.password_hash.as_str()),
+                ("李芳芳", "hash-1")
+            );
             assert_eq!(got.linked_units, vec!["S1".to_string()]);
             assert_eq!(s.logins().await.unwrap(), vec!["li".to_string()]);
             assert!(s.user("nobody").await.unwrap().is_none());
 
             s.insert_session("tok", "li", 100, 200).await.unwrap();
-            assert_eq!(s.session_user("tok", 150).await.unwrap().unwrap().login, "li");
-            assert!(s.session_user("tok", 200).await.unwrap().is_none(), "expired");
+            assert_eq!(
+                s.session_user("tok", 150).await.unwrap().unwrap().login,
+                "li"
+            );
+            assert!(
+                s.session_user("tok", 200).await.unwrap().is_none(),
+                "expired"
+            );
             assert!(s.session_user("nope", 150).await.unwrap().is_none());
             assert!(s.delete_session("tok").await.unwrap());
             assert!(s.session_user("tok", 150).await.unwrap().is_none());
@@ -147,35 +158,66 @@ async fn org_users_and_sessions() {
 async fn journal_and_projections() {
     both(|s| {
         Box::pin(async move {
-            let r = s.write_case(new_case("AAAAAAAAAA", "C1", "/D/S1/C1/", 1000, "web")).await.unwrap();
+            let r = s
+                .write_case(new_case("AAAAAAAAAA", "C1", "/D/S1/C1/", 1000, "web"))
+                .await
+                .unwrap();
             assert_eq!(r.version, 1);
             let got = s.case_by_id(r.id).await.unwrap().unwrap();
             assert_eq!(got.tracking_code, "AAAAAAAAAA");
             assert_eq!(got.id, r.id);
-            assert_eq!(s.case_by_tracking_code("AAAAAAAAAA").await.unwrap().unwrap().id, r.id);
-            assert!(s.case_by_tracking_code("BBBBBBBBBB").await.unwrap().is_none());
+            assert_eq!(
+                s.case_by_tracking_code("AAAAAAAAAA")
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .id,
+                r.id
+            );
+            assert!(s
+                .case_by_tracking_code("BBBBBBBBBB")
+                .await
+                .unwrap()
+                .is_none());
             assert_eq!(s.queue("C1", "triage", 10).await.unwrap().len(), 1);
 
-            let r2 = s.write_case(note(r.id, "AAAAAAAAAA", 1, 2000, "已联系")).await.unwrap();
+            let r2 = s
+                .write_case(note(r.id, "AAAAAAAAAA", 1, 2000, "已联系"))
+                .await
+                .unwrap();
             assert_eq!(r2.version, 2);
             let events = s.events(r.id).await.unwrap();
             assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2]);
-            assert_eq!(events[1].event, Event::NoteAdded { text: "已联系".into() });
+            assert_eq!(
+                events[1].event,
+                Event::NoteAdded {
+                    text: "已联系".into()
+                }
+            );
             assert_eq!(events[1].at, 2000);
             assert_eq!(s.case_by_id(r.id).await.unwrap().unwrap().version, 2);
             // the note write replaced queue memberships with none
             assert!(s.queue("C1", "triage", 10).await.unwrap().is_empty());
 
             // a stale write is refused and changes nothing
-            let e = s.write_case(note(r.id, "AAAAAAAAAA", 1, 3000, "stale")).await.unwrap_err();
+            let e = s
+                .write_case(note(r.id, "AAAAAAAAAA", 1, 3000, "stale"))
+                .await
+                .unwrap_err();
             assert!(matches!(e, StoreError::Conflict { expected: 1, .. }), "{e}");
             assert_eq!(s.events(r.id).await.unwrap().len(), 2);
-            let e = s.write_case(note(999_999, "X", 1, 3000, "x")).await.unwrap_err();
+            let e = s
+                .write_case(note(999_999, "X", 1, 3000, "x"))
+                .await
+                .unwrap_err();
             assert!(matches!(e, StoreError::CaseNotFound(999_999)), "{e}");
 
             // duplicate tracking codes are refused, nothing half-written
             let before = s.count_cases().await.unwrap();
-            let e = s.write_case(new_case("AAAAAAAAAA", "C1", "/D/S1/C1/", 1000, "web")).await.unwrap_err();
+            let e = s
+                .write_case(new_case("AAAAAAAAAA", "C1", "/D/S1/C1/", 1000, "web"))
+                .await
+                .unwrap_err();
             assert!(matches!(e, StoreError::DuplicateTrackingCode), "{e}");
             assert_eq!(s.count_cases().await.unwrap(), before);
         })
@@ -187,14 +229,24 @@ async fn journal_and_projections() {
 async fn concurrent_writes_to_one_case_exactly_one_wins() {
     both(|s| {
         Box::pin(async move {
-            let r = s.write_case(new_case("CCCCCCCCCC", "C1", "/D/S1/C1/", 1000, "web")).await.unwrap();
+            let r = s
+                .write_case(new_case("CCCCCCCCCC", "C1", "/D/S1/C1/", 1000, "web"))
+                .await
+                .unwrap();
             for round in 0..5u64 {
                 let from = 1 + round;
                 let mut tasks = Vec::new();
                 for i in 0..8 {
                     let s = s.clone();
                     tasks.push(tokio::spawn(async move {
-                        s.write_case(note(r.id, "CCCCCCCCCC", from, 2000 + i, &format!("writer {i}"))).await
+                        s.write_case(note(
+                            r.id,
+                            "CCCCCCCCCC",
+                            from,
+                            2000 + i,
+                            &format!("writer {i}"),
+                        ))
+                        .await
                     }));
                 }
                 let mut wins = 0;
@@ -220,46 +272,87 @@ async fn list_filters_and_keyset_pages() {
     both(|s| {
         Box::pin(async move {
             for i in 0..25i64 {
-                let (place, path) = if i % 2 == 0 { ("C1", "/D/S1/C1/") } else { ("C2", "/D/S10/C2/") };
+                let (place, path) = if i % 2 == 0 {
+                    ("C1", "/D/S1/C1/")
+                } else {
+                    ("C2", "/D/S10/C2/")
+                };
                 let channel = if i % 5 == 0 { "hotline_12345" } else { "web" };
-                s.write_case(new_case(&format!("L{i:09}"), place, path, 10_000 + i, channel))
-                    .await
-                    .unwrap();
+                s.write_case(new_case(
+                    &format!("L{i:09}"),
+                    place,
+                    path,
+                    10_000 + i,
+                    channel,
+                ))
+                .await
+                .unwrap();
             }
-            let all = s.list_cases(CaseFilter { limit: 100, ..Default::default() }).await.unwrap();
+            let all = s
+                .list_cases(CaseFilter {
+                    limit: 100,
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
             assert_eq!(all.len(), 25);
             assert!(all.windows(2).all(|w| w[0].id > w[1].id), "newest first");
 
             // subtree: S1 must not match S10 (prefix trap)
             let s1 = s
-                .list_cases(CaseFilter { subtree: Some("/D/S1/".into()), limit: 100, ..Default::default() })
+                .list_cases(CaseFilter {
+                    subtree: Some("/D/S1/".into()),
+                    limit: 100,
+                    ..Default::default()
+                })
                 .await
                 .unwrap();
             assert_eq!(s1.len(), 13);
             assert!(s1.iter().all(|r| r.place_unit == "C1"));
             let scoped = s
-                .list_cases(CaseFilter { scopes: Some(vec!["/D/S10/".into()]), limit: 100, ..Default::default() })
+                .list_cases(CaseFilter {
+                    scopes: Some(vec!["/D/S10/".into()]),
+                    limit: 100,
+                    ..Default::default()
+                })
                 .await
                 .unwrap();
             assert_eq!(scoped.len(), 12);
             let none = s
-                .list_cases(CaseFilter { scopes: Some(vec![]), limit: 100, ..Default::default() })
+                .list_cases(CaseFilter {
+                    scopes: Some(vec![]),
+                    limit: 100,
+                    ..Default::default()
+                })
                 .await
                 .unwrap();
             assert!(none.is_empty());
 
             let hotline = s
-                .list_cases(CaseFilter { channels: vec!["hotline_12345".into()], limit: 100, ..Default::default() })
+                .list_cases(CaseFilter {
+                    channels: vec!["hotline_12345".into()],
+                    limit: 100,
+                    ..Default::default()
+                })
                 .await
                 .unwrap();
             assert_eq!(hotline.len(), 5);
             let ranged = s
-                .list_cases(CaseFilter { from: Some(10_005), to: Some(10_010), limit: 100, ..Default::default() })
+                .list_cases(CaseFilter {
+                    from: Some(10_005),
+                    to: Some(10_010),
+                    limit: 100,
+                    ..Default::default()
+                })
                 .await
                 .unwrap();
             assert_eq!(ranged.len(), 5);
             let status = s
-                .list_cases(CaseFilter { statuses: vec!["closed".into()], limit: 100, ..Default::default() })
+                .list_cases(CaseFilter {
+                    statuses: vec!["closed".into()],
+                    limit: 100,
+                    ..Default::default()
+                })
                 .await
                 .unwrap();
             assert!(status.is_empty());
@@ -269,7 +362,11 @@ async fn list_filters_and_keyset_pages() {
             let mut cursor = None;
             loop {
                 let page = s
-                    .list_cases(CaseFilter { before_id: cursor, limit: 7, ..Default::default() })
+                    .list_cases(CaseFilter {
+                        before_id: cursor,
+                        limit: 7,
+                        ..Default::default()
+                    })
                     .await
                     .unwrap();
                 if page.is_empty() {

@@ -7,11 +7,15 @@
 //!   text) and a one-vs-rest linear SVM; deterministic, serialisable with
 //!   [`Model::to_bytes`] / [`Model::from_bytes`].
 //! * [`evaluate`] — the evaluation contract used by `suqiu routing evaluate`.
+//! * [`topics`] — hot topics (热点问题): [`hot_topics`] groups messages about one local
+//!   problem and ranks the groups by a heat index; [`hot_topics_from_path`] is the
+//!   JSON contract used by `suqiu topics`.
 
 mod eval;
 mod features;
 mod model;
 pub mod normalize;
+pub mod topics;
 
 pub use eval::{
     cross_validate, cross_validate_data, cross_validate_with, evaluate, evaluate_with, metrics,
@@ -19,6 +23,7 @@ pub use eval::{
 };
 pub use features::FeatureConfig;
 pub use model::{Model, TrainConfig, MODEL_FORMAT_VERSION};
+pub use topics::{hot_topics, hot_topics_from_path, Topic, TopicMessage};
 
 /// Errors of this crate.
 #[derive(Debug, thiserror::Error)]

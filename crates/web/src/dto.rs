@@ -3,11 +3,11 @@
 use crate::problem::Problem;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use suqiu_app::CaseRow;
 use suqiu_app::{CaseView, StaffUser, TrackView};
 use suqiu_domain::case::{Actor, Channel, Event, IntakeInput, Millis, Status};
 use suqiu_domain::org::{Level, OrgTree};
 use suqiu_domain::validate::{mask_id_number, mask_name, mask_phone};
-use suqiu_app::CaseRow;
 use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
 
@@ -86,7 +86,8 @@ fn decode_component(param: &str, s: &str) -> Result<String, Problem> {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).map_err(|_| Problem::bad_query(param))?;
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .map_err(|_| Problem::bad_query(param))?;
                 out.push(u8::from_str_radix(hex, 16).map_err(|_| Problem::bad_query(param))?);
                 i += 2;
             }
@@ -113,7 +114,12 @@ impl ListQuery {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             let key = decode_component("query", k)?;
             let val = decode_component(&key, v)?;
-            let list = || val.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+            let list = || {
+                val.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+            };
             match key.as_str() {
                 "unit" => q.unit = Some(val.clone()),
                 "status" => {
@@ -180,7 +186,9 @@ fn actor(a: &Actor) -> Value {
     match a {
         Actor::Resident => json!({"type": "resident"}),
         Actor::System => json!({"type": "system"}),
-        Actor::Staff { login, name, unit } => json!({"type": "staff", "login": login, "name": name, "unit": unit}),
+        Actor::Staff { login, name, unit } => {
+            json!({"type": "staff", "login": login, "name": name, "unit": unit})
+        }
     }
 }
 
@@ -193,11 +201,23 @@ fn event_summary(e: &Event, org: &OrgTree) -> (String, Value) {
             proxy,
             ..
         } => {
-            let place = org.unit(place_unit).map(|u| u.name.as_str()).unwrap_or(place_unit);
-            let triage = org.unit(triage_unit).map(|u| u.name.as_str()).unwrap_or(triage_unit);
-            let by = proxy.as_ref().map(|p| format!("，网格员{}代办", p.name)).unwrap_or_default();
+            let place = org
+                .unit(place_unit)
+                .map(|u| u.name.as_str())
+                .unwrap_or(place_unit);
+            let triage = org
+                .unit(triage_unit)
+                .map(|u| u.name.as_str())
+                .unwrap_or(triage_unit);
+            let by = proxy
+                .as_ref()
+                .map(|p| format!("，网格员{}代办", p.name))
+                .unwrap_or_default();
             (
-                format!("经{}受理（地点：{place}{by}），转{triage}研判", channel.zh()),
+                format!(
+                    "经{}受理（地点：{place}{by}），转{triage}研判",
+                    channel.zh()
+                ),
                 json!({"channel": channel.as_str(), "place_unit": place_unit, "triage_unit": triage_unit}),
             )
         }
@@ -227,7 +247,10 @@ pub fn case_detail(v: &CaseView, org: &OrgTree) -> Value {
         m.insert("reporter".into(), reporter);
         m.insert(
             "proxy".into(),
-            json!(s.proxy.as_ref().map(|p| json!({"login": p.login, "name": p.name, "unit": p.unit}))),
+            json!(s
+                .proxy
+                .as_ref()
+                .map(|p| json!({"login": p.login, "name": p.name, "unit": p.unit}))),
         );
         m.insert("triage_unit".into(), unit_ref(org, &s.triage_unit));
         m.insert(
@@ -312,14 +335,23 @@ mod tests {
 
     #[test]
     fn query_parsing() {
-        let q = ListQuery::parse("unit=430799001&status=received&limit=10&from=2026-11-01T00%3A00%3A00%2B08%3A00").unwrap();
+        let q = ListQuery::parse(
+            "unit=430799001&status=received&limit=10&from=2026-11-01T00%3A00%3A00%2B08%3A00",
+        )
+        .unwrap();
         assert_eq!(q.unit.as_deref(), Some("430799001"));
         assert_eq!(q.limit, 10);
         assert!(q.from.is_some());
         assert_eq!(ListQuery::parse("limit=0").err().unwrap().code, "bad_query");
-        assert_eq!(ListQuery::parse("status=nope").err().unwrap().code, "bad_query");
+        assert_eq!(
+            ListQuery::parse("status=nope").err().unwrap().code,
+            "bad_query"
+        );
         assert_eq!(ListQuery::parse("bogus=1").err().unwrap().code, "bad_query");
-        assert_eq!(ListQuery::parse("unit=%E4%B8%8").err().unwrap().code, "bad_query");
+        assert_eq!(
+            ListQuery::parse("unit=%E4%B8%8").err().unwrap().code,
+            "bad_query"
+        );
         assert_eq!(ListQuery::parse("unit=%").err().unwrap().code, "bad_query");
         assert_eq!(
             ListQuery::parse("unit=%E7%99%BD").unwrap().unit.as_deref(),

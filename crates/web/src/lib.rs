@@ -17,8 +17,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
-use suqiu_app::{App, AppError, StaffUser};
 use suqiu_app::CaseFilter;
+use suqiu_app::{App, AppError, StaffUser};
 
 /// Largest request body accepted.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -81,7 +81,10 @@ pub fn router(app: App) -> Router {
 
 async fn security_headers(mut res: Response) -> Response {
     let h = res.headers_mut();
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     h.insert("cache-control", HeaderValue::from_static("no-store"));
@@ -146,7 +149,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 fn bearer(headers: &HeaderMap) -> Option<String> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
 }
 
 /// A logged-in staff member (401 otherwise).
@@ -241,7 +246,11 @@ fn parse_id(raw: &str) -> ApiResult<i64> {
         .ok_or_else(|| ApiError(Problem::from(AppError::CaseNotFound)))
 }
 
-async fn get_case(State(app): State<App>, Staff(user, _): Staff, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn get_case(
+    State(app): State<App>,
+    Staff(user, _): Staff,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     let view = app.case_for(&user, parse_id(&id)?).await?;
     Ok(Json(dto::case_detail(&view, &app.org())))
 }
@@ -259,11 +268,20 @@ async fn add_note(
     JsonBody(body): JsonBody<NoteBody>,
 ) -> ApiResult<Response> {
     let id = parse_id(&id)?;
-    let expected = body
-        .expected_version
-        .ok_or_else(|| AppError::Invalid(suqiu_domain::FieldError::new("expected_version", suqiu_domain::FieldErrorKind::Missing)))?;
-    let r = app.add_note(&user, id, expected, body.text.as_deref()).await?;
-    Ok((StatusCode::CREATED, Json(json!({"id": r.id, "version": r.version}))).into_response())
+    let expected = body.expected_version.ok_or_else(|| {
+        AppError::Invalid(suqiu_domain::FieldError::new(
+            "expected_version",
+            suqiu_domain::FieldErrorKind::Missing,
+        ))
+    })?;
+    let r = app
+        .add_note(&user, id, expected, body.text.as_deref())
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": r.id, "version": r.version})),
+    )
+        .into_response())
 }
 
 async fn track(State(app): State<App>, Path(code): Path<String>) -> ApiResult<Json<Value>> {
@@ -277,7 +295,10 @@ struct LoginBody {
     password: Option<String>,
 }
 
-async fn login(State(app): State<App>, JsonBody(body): JsonBody<LoginBody>) -> ApiResult<Json<Value>> {
+async fn login(
+    State(app): State<App>,
+    JsonBody(body): JsonBody<LoginBody>,
+) -> ApiResult<Json<Value>> {
     use suqiu_domain::{FieldError, FieldErrorKind};
     let login = body
         .login

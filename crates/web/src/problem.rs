@@ -17,7 +17,12 @@ pub struct Problem {
 }
 
 impl Problem {
-    pub fn new(status: StatusCode, code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> Problem {
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        zh: impl Into<String>,
+        en: impl Into<String>,
+    ) -> Problem {
         Problem {
             status,
             code,
@@ -78,7 +83,10 @@ impl Problem {
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
             format!("请求内容过大，最多 {} KB", limit / 1024),
-            format!("the request body is too large (at most {} KiB)", limit / 1024),
+            format!(
+                "the request body is too large (at most {} KiB)",
+                limit / 1024
+            ),
         )
     }
 
@@ -95,7 +103,12 @@ impl Problem {
     }
 
     pub fn not_found() -> Problem {
-        Problem::new(StatusCode::NOT_FOUND, "not_found", "没有这个地址", "no such resource")
+        Problem::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "没有这个地址",
+            "no such resource",
+        )
     }
 
     pub fn method_not_allowed() -> Problem {

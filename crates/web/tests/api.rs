@@ -43,16 +43,26 @@ impl Api {
             .map(|v| v.to_str().unwrap().to_string())
             .unwrap_or_default();
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        let v = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap() };
+        let v = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap()
+        };
         (status, ctype, v)
     }
 
-    async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> (StatusCode, String, Value) {
+    async fn post(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> (StatusCode, String, Value) {
         let mut b = Request::post(path).header(header::CONTENT_TYPE, "application/json");
         if let Some(t) = token {
             b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
         }
-        self.send(b.body(Body::from(body.to_string())).unwrap()).await
+        self.send(b.body(Body::from(body.to_string())).unwrap())
+            .await
     }
 
     async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
@@ -66,7 +76,11 @@ impl Api {
 
     async fn login(&self, login: &str) -> String {
         let (s, _, v) = self
-            .post("/api/v1/auth/login", None, &json!({"login": login, "password": orgconfig::DEMO_PASSWORD}))
+            .post(
+                "/api/v1/auth/login",
+                None,
+                &json!({"login": login, "password": orgconfig::DEMO_PASSWORD}),
+            )
             .await;
         assert_eq!(s, StatusCode::OK, "{v}");
         v["token"].as_str().unwrap().to_string()
@@ -112,17 +126,28 @@ async fn resident_files_and_tracks_without_personal_data() {
         assert_eq!(s, StatusCode::OK);
         assert_eq!(t["status"], "received");
         assert_eq!(t["timeline"].as_array().unwrap().len(), 1);
-        assert!(t["timeline"][0]["text_zh"].as_str().unwrap().contains("丹阳社区"));
+        assert!(t["timeline"][0]["text_zh"]
+            .as_str()
+            .unwrap()
+            .contains("丹阳社区"));
         assert_eq!(t["received_at"], "2026-11-23T09:00:00+08:00");
         let text = t.to_string();
         for secret in ["王小明", "13912345678", "11010519491231002X", "幸福路口"] {
             assert!(!text.contains(secret), "track view leaks {secret}: {text}");
         }
         // lower case and hyphens are accepted; unknown codes are 404
-        let (s, _) = api.get(&format!("/api/v1/track/{}-{}", &code[..5].to_lowercase(), &code[5..]), None).await;
+        let (s, _) = api
+            .get(
+                &format!("/api/v1/track/{}-{}", &code[..5].to_lowercase(), &code[5..]),
+                None,
+            )
+            .await;
         assert_eq!(s, StatusCode::OK);
         let (s, p) = api.get("/api/v1/track/ZZZZZZZZZZ", None).await;
-        assert_eq!((s, p["code"].as_str()), (StatusCode::NOT_FOUND, Some("case_not_found")));
+        assert_eq!(
+            (s, p["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("case_not_found"))
+        );
     }
 }
 
@@ -137,19 +162,83 @@ async fn bad_input_gets_a_problem_and_writes_nothing() {
                 v.push((b, status, code, field));
             };
             let u = StatusCode::UNPROCESSABLE_ENTITY;
-            with(&|b| { b.as_object_mut().unwrap().remove("title"); }, u, "field_missing", Some("title"));
-            with(&|b| b["content"] = json!("   "), u, "field_empty", Some("content"));
-            with(&|b| b["title"] = json!("长".repeat(101)), u, "field_too_long", Some("title"));
-            with(&|b| b["content"] = json!("字".repeat(5001)), u, "field_too_long", Some("content"));
-            with(&|b| b["reporter"]["phone"] = json!("1391234567"), u, "invalid_phone", Some("reporter.phone"));
-            with(&|b| b["reporter"]["id_number"] = json!("110105194912310021"), u, "invalid_id_number", Some("reporter.id_number"));
-            with(&|b| { b.as_object_mut().unwrap().remove("reporter"); }, u, "field_missing", Some("reporter.name"));
-            with(&|b| b["unit"] = json!("NO-SUCH-UNIT"), u, "unknown_unit", Some("unit"));
-            with(&|b| b["unit"] = json!("430799-D01"), u, "unit_not_a_place", Some("unit"));
-            with(&|b| b["channel"] = json!("carrier_pigeon"), u, "invalid_channel", Some("channel"));
-            with(&|b| b["channel"] = json!("hotline_12345"), StatusCode::FORBIDDEN, "channel_requires_staff", Some("channel"));
+            with(
+                &|b| {
+                    b.as_object_mut().unwrap().remove("title");
+                },
+                u,
+                "field_missing",
+                Some("title"),
+            );
+            with(
+                &|b| b["content"] = json!("   "),
+                u,
+                "field_empty",
+                Some("content"),
+            );
+            with(
+                &|b| b["title"] = json!("长".repeat(101)),
+                u,
+                "field_too_long",
+                Some("title"),
+            );
+            with(
+                &|b| b["content"] = json!("字".repeat(5001)),
+                u,
+                "field_too_long",
+                Some("content"),
+            );
+            with(
+                &|b| b["reporter"]["phone"] = json!("1391234567"),
+                u,
+                "invalid_phone",
+                Some("reporter.phone"),
+            );
+            with(
+                &|b| b["reporter"]["id_number"] = json!("110105194912310021"),
+                u,
+                "invalid_id_number",
+                Some("reporter.id_number"),
+            );
+            with(
+                &|b| {
+                    b.as_object_mut().unwrap().remove("reporter");
+                },
+                u,
+                "field_missing",
+                Some("reporter.name"),
+            );
+            with(
+                &|b| b["unit"] = json!("NO-SUCH-UNIT"),
+                u,
+                "unknown_unit",
+                Some("unit"),
+            );
+            with(
+                &|b| b["unit"] = json!("430799-D01"),
+                u,
+                "unit_not_a_place",
+                Some("unit"),
+            );
+            with(
+                &|b| b["channel"] = json!("carrier_pigeon"),
+                u,
+                "invalid_channel",
+                Some("channel"),
+            );
+            with(
+                &|b| b["channel"] = json!("hotline_12345"),
+                StatusCode::FORBIDDEN,
+                "channel_requires_staff",
+                Some("channel"),
+            );
             with(&|b| b["title"] = json!(42), u, "invalid_json_shape", None);
-            with(&|b| b["title"] = json!("标题\u{0007}"), u, "field_control_characters", Some("title"));
+            with(
+                &|b| b["title"] = json!("标题\u{0007}"),
+                u,
+                "field_control_characters",
+                Some("title"),
+            );
             v
         };
         for (body, status, code, field) in cases {
@@ -161,7 +250,10 @@ async fn bad_input_gets_a_problem_and_writes_nothing() {
             if let Some(f) = field {
                 assert_eq!(p["field"], f, "{p}");
             }
-            assert!(!p["message_zh"].as_str().unwrap().is_empty() && !p["message_en"].as_str().unwrap().is_empty());
+            assert!(
+                !p["message_zh"].as_str().unwrap().is_empty()
+                    && !p["message_en"].as_str().unwrap().is_empty()
+            );
         }
 
         let raw = |ctype: &str, body: Vec<u8>| {
@@ -171,14 +263,43 @@ async fn bad_input_gets_a_problem_and_writes_nothing() {
                 .unwrap()
         };
         let checks = vec![
-            (raw("application/json", b"{\"channel\": \"web\",".to_vec()), StatusCode::BAD_REQUEST, "malformed_json"),
-            (raw("application/json", b"".to_vec()), StatusCode::BAD_REQUEST, "malformed_json"),
-            (raw("application/json", b"{\"title\": \"\xff\xfe\"}".to_vec()), StatusCode::BAD_REQUEST, "invalid_utf8"),
-            (raw("text/plain", valid().to_string().into_bytes()), StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
-            (raw("application/json; charset=gbk", valid().to_string().into_bytes()), StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
-            (raw("application/json", vec![b' '; 70 * 1024]), StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             (
-                Request::post("/api/v1/cases").body(Body::from(valid().to_string())).unwrap(),
+                raw("application/json", b"{\"channel\": \"web\",".to_vec()),
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+            ),
+            (
+                raw("application/json", b"".to_vec()),
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+            ),
+            (
+                raw("application/json", b"{\"title\": \"\xff\xfe\"}".to_vec()),
+                StatusCode::BAD_REQUEST,
+                "invalid_utf8",
+            ),
+            (
+                raw("text/plain", valid().to_string().into_bytes()),
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+            ),
+            (
+                raw(
+                    "application/json; charset=gbk",
+                    valid().to_string().into_bytes(),
+                ),
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+            ),
+            (
+                raw("application/json", vec![b' '; 70 * 1024]),
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+            ),
+            (
+                Request::post("/api/v1/cases")
+                    .body(Body::from(valid().to_string()))
+                    .unwrap(),
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
             ),
@@ -192,11 +313,21 @@ async fn bad_input_gets_a_problem_and_writes_nothing() {
 
         // unknown routes and methods are problems too
         let (s, p) = api.get("/api/v1/nope", None).await;
-        assert_eq!((s, p["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+        assert_eq!(
+            (s, p["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("not_found"))
+        );
         let (s, _, p) = api
-            .send(Request::delete("/api/v1/cases").body(Body::empty()).unwrap())
+            .send(
+                Request::delete("/api/v1/cases")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
             .await;
-        assert_eq!((s, p["code"].as_str()), (StatusCode::METHOD_NOT_ALLOWED, Some("method_not_allowed")));
+        assert_eq!(
+            (s, p["code"].as_str()),
+            (StatusCode::METHOD_NOT_ALLOWED, Some("method_not_allowed"))
+        );
     }
 }
 
@@ -211,29 +342,54 @@ async fn staff_login_scope_and_timeline() {
         assert_eq!(s, StatusCode::CREATED, "{b}");
 
         let (s, p) = api.get("/api/v1/cases", None).await;
-        assert_eq!((s, p["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthenticated")));
+        assert_eq!(
+            (s, p["code"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("unauthenticated"))
+        );
         let (s, _, p) = api
-            .post("/api/v1/auth/login", None, &json!({"login": "shequ.chen", "password": "wrong"}))
+            .post(
+                "/api/v1/auth/login",
+                None,
+                &json!({"login": "shequ.chen", "password": "wrong"}),
+            )
             .await;
-        assert_eq!((s, p["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("bad_credentials")));
+        assert_eq!(
+            (s, p["code"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("bad_credentials"))
+        );
 
         let community = api.login("shequ.chen").await;
         let (s, me) = api.get("/api/v1/me", Some(&community)).await;
-        assert_eq!((s, me["role"].as_str()), (StatusCode::OK, Some("community_staff")));
+        assert_eq!(
+            (s, me["role"].as_str()),
+            (StatusCode::OK, Some("community_staff"))
+        );
         let (_, list) = api.get("/api/v1/cases", Some(&community)).await;
         let items = list["items"].as_array().unwrap();
-        assert_eq!(items.len(), 1, "community staff see their subtree only: {list}");
+        assert_eq!(
+            items.len(),
+            1,
+            "community staff see their subtree only: {list}"
+        );
         assert_eq!(items[0]["id"], a["id"]);
         assert_eq!(items[0]["reporter"]["phone"], "139****5678", "lists mask");
         assert_eq!(items[0]["reporter"]["name"], "王**");
 
-        let (s, detail) = api.get(&format!("/api/v1/cases/{}", a["id"]), Some(&community)).await;
+        let (s, detail) = api
+            .get(&format!("/api/v1/cases/{}", a["id"]), Some(&community))
+            .await;
         assert_eq!(s, StatusCode::OK);
         assert_eq!(detail["timeline"][0]["kind"], "received");
         assert_eq!(detail["timeline"][0]["actor"]["type"], "resident");
         assert_eq!(detail["triage_unit"]["code"], COMMUNITY);
-        let (s, p) = api.get(&format!("/api/v1/cases/{}", b["id"]), Some(&community)).await;
-        assert_eq!((s, p["code"].as_str()), (StatusCode::NOT_FOUND, Some("case_not_found")), "out of scope");
+        let (s, p) = api
+            .get(&format!("/api/v1/cases/{}", b["id"]), Some(&community))
+            .await;
+        assert_eq!(
+            (s, p["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("case_not_found")),
+            "out of scope"
+        );
 
         // leaders see the streets they are linked to; the petition bureau everything
         let leader = api.login("lingdao.xu").await; // linked to 金霞镇
@@ -246,12 +402,21 @@ async fn staff_login_scope_and_timeline() {
         let (_, list) = api.get("/api/v1/cases?unit=430799004", Some(&bureau)).await;
         assert_eq!(list["items"].as_array().unwrap().len(), 1);
         let (s, p) = api.get("/api/v1/cases?unit=NOPE", Some(&bureau)).await;
-        assert_eq!((s, p["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_unit")));
+        assert_eq!(
+            (s, p["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_unit"))
+        );
         let (s, p) = api.get("/api/v1/cases?limit=9999", Some(&bureau)).await;
-        assert_eq!((s, p["field"].as_str()), (StatusCode::BAD_REQUEST, Some("limit")));
+        assert_eq!(
+            (s, p["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("limit"))
+        );
         let dept = api.login("bumen.zhang").await;
         let (_, list) = api.get("/api/v1/cases", Some(&dept)).await;
-        assert!(list["items"].as_array().unwrap().is_empty(), "nothing dispatched to the department yet");
+        assert!(
+            list["items"].as_array().unwrap().is_empty(),
+            "nothing dispatched to the department yet"
+        );
 
         // notes: optimistic concurrency through the API
         let note = |v: u64| json!({"text": "已电话联系居民", "expected_version": v});
@@ -259,16 +424,28 @@ async fn staff_login_scope_and_timeline() {
         let (s, _, r) = api.post(&path, Some(&community), &note(1)).await;
         assert_eq!((s, r["version"].as_u64()), (StatusCode::CREATED, Some(2)));
         let (s, _, p) = api.post(&path, Some(&community), &note(1)).await;
-        assert_eq!((s, p["code"].as_str()), (StatusCode::CONFLICT, Some("version_conflict")));
-        let (_, detail) = api.get(&format!("/api/v1/cases/{}", a["id"]), Some(&community)).await;
+        assert_eq!(
+            (s, p["code"].as_str()),
+            (StatusCode::CONFLICT, Some("version_conflict"))
+        );
+        let (_, detail) = api
+            .get(&format!("/api/v1/cases/{}", a["id"]), Some(&community))
+            .await;
         assert_eq!(detail["timeline"].as_array().unwrap().len(), 2);
         assert_eq!(detail["timeline"][1]["actor"]["login"], "shequ.chen");
         // the resident's timeline does not show internal notes
-        let (_, t) = api.get(&format!("/api/v1/track/{}", a["tracking_code"].as_str().unwrap()), None).await;
+        let (_, t) = api
+            .get(
+                &format!("/api/v1/track/{}", a["tracking_code"].as_str().unwrap()),
+                None,
+            )
+            .await;
         assert_eq!(t["timeline"].as_array().unwrap().len(), 1);
 
         // logout ends the session at once
-        let (s, _, _) = api.post("/api/v1/auth/logout", Some(&community), &json!({})).await;
+        let (s, _, _) = api
+            .post("/api/v1/auth/logout", Some(&community), &json!({}))
+            .await;
         assert_eq!(s, StatusCode::NO_CONTENT);
         let (s, _) = api.get("/api/v1/me", Some(&community)).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED);
@@ -287,7 +464,11 @@ async fn every_channel_and_proxy_filing() {
         for ch in suqiu_domain::Channel::ALL {
             let mut b = valid();
             b["channel"] = json!(ch.as_str());
-            let token = if ch == suqiu_domain::Channel::Proxy { &grid } else { &street };
+            let token = if ch == suqiu_domain::Channel::Proxy {
+                &grid
+            } else {
+                &street
+            };
             let (s, _, v) = api.post("/api/v1/cases", Some(token), &b).await;
             assert_eq!(s, StatusCode::CREATED, "{ch:?}: {v}");
         }
@@ -302,7 +483,10 @@ async fn every_channel_and_proxy_filing() {
         let mut b = valid();
         b["channel"] = json!("proxy");
         let (s, _, p) = api.post("/api/v1/cases", Some(&street), &b).await;
-        assert_eq!((s, p["code"].as_str()), (StatusCode::FORBIDDEN, Some("proxy_requires_grid_worker")));
+        assert_eq!(
+            (s, p["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("proxy_requires_grid_worker"))
+        );
         // a bad token is refused rather than treated as anonymous
         let (s, _, _) = api.post("/api/v1/cases", Some("bogus"), &valid()).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED);
@@ -311,11 +495,24 @@ async fn every_channel_and_proxy_filing() {
         let (_, page1) = api.get("/api/v1/cases?limit=4", Some(&street)).await;
         assert_eq!(page1["items"].as_array().unwrap().len(), 4);
         let cursor = page1["next_cursor"].as_str().unwrap();
-        let mut seen: Vec<i64> = page1["items"].as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()).collect();
+        let mut seen: Vec<i64> = page1["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_i64().unwrap())
+            .collect();
         let mut next = Some(cursor.to_string());
         while let Some(c) = next {
-            let (_, p) = api.get(&format!("/api/v1/cases?limit=4&cursor={c}"), Some(&street)).await;
-            seen.extend(p["items"].as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()));
+            let (_, p) = api
+                .get(&format!("/api/v1/cases?limit=4&cursor={c}"), Some(&street))
+                .await;
+            seen.extend(
+                p["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|i| i["id"].as_i64().unwrap()),
+            );
             next = p["next_cursor"].as_str().map(str::to_string);
         }
         assert_eq!(seen.len(), suqiu_domain::Channel::ALL.len());
@@ -334,7 +531,10 @@ async fn units_channels_and_openapi() {
     assert_eq!(u["counts"]["grid"], 120);
     assert_eq!(u["counts"]["community"], 25);
     let first = &u["units"][0];
-    assert_eq!((first["level"].as_str(), first["parent"].is_null()), (Some("district"), true));
+    assert_eq!(
+        (first["level"].as_str(), first["parent"].is_null()),
+        (Some("district"), true)
+    );
     let (_, c) = api.get("/api/v1/channels", None).await;
     assert_eq!(c.as_array().unwrap().len(), 11);
     let (s, h) = api.get("/healthz", None).await;
@@ -345,16 +545,33 @@ async fn units_channels_and_openapi() {
     let paths = doc["paths"].as_object().unwrap();
     let mut documented: Vec<(String, String)> = paths
         .iter()
-        .flat_map(|(p, ops)| ops.as_object().unwrap().keys().map(move |m| (m.clone(), p.clone())))
+        .flat_map(|(p, ops)| {
+            ops.as_object()
+                .unwrap()
+                .keys()
+                .map(move |m| (m.clone(), p.clone()))
+        })
         .collect();
-    let mut routed: Vec<(String, String)> = suqiu_web::ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+    let mut routed: Vec<(String, String)> = suqiu_web::ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
     documented.sort();
     routed.sort();
-    assert_eq!(documented, routed, "the OpenAPI document lists exactly the routes");
+    assert_eq!(
+        documented, routed,
+        "the OpenAPI document lists exactly the routes"
+    );
     // and every listed route is really served (not the 404 fallback)
     for (m, p) in suqiu_web::ROUTES {
-        let path = p.replace("{id}", "1").replace("{tracking_code}", "ZZZZZZZZZZ");
-        let req = Request::builder().method(m.to_uppercase().as_str()).uri(&path).body(Body::empty()).unwrap();
+        let path = p
+            .replace("{id}", "1")
+            .replace("{tracking_code}", "ZZZZZZZZZZ");
+        let req = Request::builder()
+            .method(m.to_uppercase().as_str())
+            .uri(&path)
+            .body(Body::empty())
+            .unwrap();
         let (_, _, v) = api.send(req).await;
         assert_ne!(v["code"], "not_found", "{m} {p}");
         assert_ne!(v["code"], "method_not_allowed", "{m} {p}");

@@ -1,0 +1,413 @@
+//! The six orders, given–when–then, and properties over random command sequences.
+
+use proptest::prelude::*;
+use suqiu_calendar::Calendar;
+use suqiu_domain::case::{apply, replay, CaseState, Channel, Event, Intake, Queue, Reporter, Status};
+use suqiu_domain::org::{Level, OrgTree, Person, Role, Unit};
+use suqiu_domain::workflow::{
+    china_date, decide, sweep, Command, Ctx, DeadlineRules, Difficulty, Rating, RatingVia, Refusal, Urgency, Who,
+};
+
+fn org() -> OrgTree {
+    let u = |code: &str, level, parent: Option<&str>| Unit {
+        code: code.into(),
+        name: code.into(),
+        level,
+        parent: parent.map(Into::into),
+    };
+    let p = |login: &str, role, unit: &str, linked: &[&str]| Person {
+        login: login.into(),
+        name: login.into(),
+        role,
+        unit: unit.into(),
+        linked_units: linked.iter().map(|s| s.to_string()).collect(),
+    };
+    OrgTree::new(
+        vec![
+            u("D", Level::District, None),
+            u("S1", Level::Street, Some("D")),
+            u("C1", Level::Community, Some("S1")),
+            u("G1", Level::Grid, Some("C1")),
+            u("DEP1", Level::Department, Some("D")),
+            u("DEP2", Level::Department, Some("D")),
+            u("DEP3", Level::Department, Some("D")),
+        ],
+        vec![
+            p("c", Role::CommunityStaff, "C1", &[]),
+            p("s", Role::StreetStaff, "S1", &[]),
+            p("d1", Role::DepartmentHandler, "DEP1", &[]),
+            p("d2", Role::DepartmentHandler, "DEP2", &[]),
+            p("d3", Role::DepartmentHandler, "DEP3", &[]),
+            p("L", Role::Leader, "D", &["S1"]),
+            p("b", Role::PetitionBureau, "D", &[]),
+        ],
+    )
+    .unwrap()
+}
+
+fn who(org: &OrgTree, login: &str) -> Who {
+    if login == "resident" {
+        return Who::Resident;
+    }
+    let p = org.people().iter().find(|p| p.login == login).unwrap();
+    Who::Staff {
+        login: p.login.clone(),
+        role: p.role,
+        unit: p.unit.clone(),
+        linked_units: p.linked_units.clone(),
+    }
+}
+
+/// 2026-09-28 (Monday) 10:00 +08:00
+const MON_0928: i64 = 1_790_560_800_000;
+const HOUR: i64 = 3_600_000;
+const DAY: i64 = 24 * HOUR;
+
+struct Case {
+    org: OrgTree,
+    cal: Calendar,
+    rules: DeadlineRules,
+    state: CaseState,
+    journal: Vec<(Event, i64)>,
+    now: i64,
+}
+
+impl Case {
+    fn new(at: i64) -> Case {
+        let org = org();
+        let cal = Calendar::official();
+        let rules = DeadlineRules::default();
+        let received = Event::Received(Box::new(Intake {
+            channel: Channel::Web,
+            place_unit: "G1".into(),
+            triage_unit: "C1".into(),
+            street: "S1".into(),
+            title: "路灯不亮".into(),
+            content: "门口路灯坏了".into(),
+            address: None,
+            reporter: Reporter {
+                name: "张三".into(),
+                phone: "13812341234".into(),
+                id_number: None,
+                confidential: false,
+            },
+            proxy: None,
+        }));
+        let state = apply(None, &received, at).unwrap();
+        let ctx = Ctx {
+            now: at,
+            calendar: &cal,
+            rules: &rules,
+            org: &org,
+        };
+        let mut journal = vec![(received.clone(), at)];
+        let extra = suqiu_domain::workflow::intake_deadlines(&state, &received, &ctx);
+        let mut state = state;
+        for e in extra {
+            state = apply(Some(state), &e, at).unwrap();
+            journal.push((e, at));
+        }
+        Case {
+            org,
+            cal,
+            rules,
+            state,
+            journal,
+            now: at,
+        }
+    }
+
+    fn try_do(&mut self, login: &str, cmd: Command) -> Result<Vec<Event>, Refusal> {
+        let ctx = Ctx {
+            now: self.now,
+            calendar: &self.cal,
+            rules: &self.rules,
+            org: &self.org,
+        };
+        let events = decide(&self.state, &cmd, &who(&self.org, login), &ctx)?;
+        for e in &events {
+            self.state = apply(Some(self.state.clone()), e, self.now).unwrap();
+            self.journal.push((e.clone(), self.now));
+        }
+        Ok(events)
+    }
+
+    fn ok(&mut self, login: &str, cmd: Command) -> Vec<Event> {
+        self.try_do(login, cmd).unwrap_or_else(|e| panic!("{login}: {e}"))
+    }
+
+    fn sweep(&mut self) -> Vec<Event> {
+        let events = sweep(&self.state, self.now, &self.org);
+        for e in &events {
+            self.state = apply(Some(self.state.clone()), e, self.now).unwrap();
+            self.journal.push((e.clone(), self.now));
+        }
+        events
+    }
+
+    fn due(&self, rule: &str) -> time::Date {
+        let d = self.state.deadlines.iter().find(|d| d.info.rule == rule).unwrap();
+        china_date(d.info.due_at - 1)
+    }
+
+    fn queues(&self) -> Vec<(String, Queue)> {
+        self.state.queues("D")
+    }
+}
+
+fn date(y: i32, m: u8, d: u8) -> time::Date {
+    time::Date::from_calendar_date(y, time::Month::try_from(m).unwrap(), d).unwrap()
+}
+
+#[test]
+fn dispatched_across_national_day_with_make_up_saturday() {
+    let mut c = Case::new(MON_0928);
+    assert_eq!(c.due("triage"), date(2026, 9, 28), "same working day");
+    c.ok("c", Command::Triage { urgency: Urgency::Urgent, category: "基础建设".into() });
+    assert_eq!(c.queues(), vec![("C1".into(), Queue::Resolve)]);
+    c.ok("c", Command::ReportToStreet { note: None });
+    assert_eq!(c.queues(), vec![("S1".into(), Queue::Sign)]);
+    c.ok("s", Command::Sign);
+    c.now = MON_0928 + 2 * DAY; // Wednesday 09-30
+    c.ok(
+        "s",
+        Command::Dispatch {
+            lead: "DEP1".into(),
+            cooperating: vec!["DEP2".into()],
+            difficulty: Difficulty::Ordinary,
+        },
+    );
+    // 10-01..10-07 National Day; 10-10 (Saturday) is a make-up working day:
+    // working days after 09-30: 10-08, 10-09, 10-10.
+    assert_eq!(c.due("finish"), date(2026, 10, 10));
+    assert_eq!(c.due("accept"), date(2026, 9, 30));
+    assert!(c.queues().contains(&("DEP1".into(), Queue::Accept)));
+    assert!(c.queues().contains(&("DEP2".into(), Queue::Cooperate)));
+    // cooperating units cannot accept; leads cannot cooperate-report
+    assert!(matches!(c.try_do("d2", Command::Accept { contact_note: "x".into() }), Err(Refusal::NotYourCase { .. })));
+    c.ok("d1", Command::Accept { contact_note: "已电话联系居民".into() });
+    assert!(c.state.deadlines.iter().all(|d| d.info.rule != "accept"));
+    c.ok("d2", Command::CooperationReport { text: "已配合查勘".into() });
+    assert!(!c.queues().contains(&("DEP2".into(), Queue::Cooperate)));
+    c.ok("d1", Command::Reply { result: "路灯已修复".into(), policy_basis: Some("城市照明管理规定".into()) });
+    assert_eq!(c.state.status, Status::Replied);
+    assert!(c.state.deadlines.is_empty());
+    assert_eq!(c.queues(), vec![("D".into(), Queue::Callback)]);
+    c.ok("resident", Command::Rate { rating: Rating::Satisfied, comment: None, via: RatingVia::Resident });
+    assert_eq!(c.state.status, Status::Closed);
+    assert!(c.queues().is_empty());
+    assert_eq!(replay(c.journal.iter().map(|(e, a)| (e, *a))).unwrap().unwrap(), c.state);
+}
+
+#[test]
+fn difficult_is_fifteen_working_days() {
+    let mut c = Case::new(MON_0928);
+    c.ok("c", Command::Triage { urgency: Urgency::Deferred, category: "民生保障".into() });
+    c.ok("c", Command::ReportToStreet { note: None });
+    c.ok("s", Command::Sign);
+    c.ok("s", Command::Dispatch { lead: "DEP1".into(), cooperating: vec![], difficulty: Difficulty::Difficult });
+    // from Mon 09-28: 09-29, 09-30, 10-08, 10-09, 10-10 (Sat, make-up) = 5,
+    // 10-12..10-16 = 10, 10-19..10-23 = 15
+    assert_eq!(c.due("finish"), date(2026, 10, 23));
+}
+
+#[test]
+fn illegal_commands_are_refused_and_change_nothing() {
+    let mut c = Case::new(MON_0928);
+    let before = c.state.clone();
+    assert!(matches!(c.try_do("s", Command::Sign), Err(Refusal::WrongState { .. })));
+    assert!(matches!(
+        c.try_do("s", Command::Triage { urgency: Urgency::Urgent, category: "基础建设".into() }),
+        Err(Refusal::NotYourCase { .. })
+    ));
+    assert!(matches!(
+        c.try_do("c", Command::Triage { urgency: Urgency::Urgent, category: "天气".into() }),
+        Err(Refusal::Invalid { field: "category", .. })
+    ));
+    assert!(matches!(
+        c.try_do("resident", Command::Rate { rating: Rating::Satisfied, comment: None, via: RatingVia::Resident }),
+        Err(Refusal::WrongState { .. })
+    ));
+    assert_eq!(c.state, before);
+    c.ok("c", Command::Triage { urgency: Urgency::Urgent, category: "基础建设".into() });
+    c.ok("c", Command::ReportToStreet { note: None });
+    c.ok("s", Command::Sign);
+    assert!(matches!(
+        c.try_do("s", Command::Dispatch { lead: "C1".into(), cooperating: vec![], difficulty: Difficulty::Ordinary }),
+        Err(Refusal::Invalid { field: "lead", .. })
+    ));
+}
+
+#[test]
+fn return_goes_back_to_the_dispatcher_and_is_counted() {
+    let mut c = Case::new(MON_0928);
+    c.ok("c", Command::Triage { urgency: Urgency::Urgent, category: "基础建设".into() });
+    c.ok("c", Command::ReportToStreet { note: None });
+    c.ok("s", Command::Sign);
+    c.ok("s", Command::Dispatch { lead: "DEP1".into(), cooperating: vec![], difficulty: Difficulty::Ordinary });
+    c.ok("d1", Command::Return { reason: "属供电公司职责".into() });
+    assert_eq!(c.state.status, Status::AtStreet);
+    assert_eq!(c.state.returns_of("DEP1"), 1);
+    assert!(c.queues().contains(&("S1".into(), Queue::Dispatch)));
+    assert!(c.state.deadlines.iter().any(|d| d.info.rule == "redispatch"));
+    c.ok("s", Command::Dispatch { lead: "DEP3".into(), cooperating: vec![], difficulty: Difficulty::Ordinary });
+    assert!(c.state.deadlines.iter().all(|d| d.info.rule != "redispatch"));
+    assert!(c.state.involved.contains(&"DEP1".to_string()) && c.state.involved.contains(&"DEP3".to_string()));
+    assert!(matches!(c.try_do("d1", Command::Accept { contact_note: "x".into() }), Err(Refusal::NotYourCase { .. })));
+    c.ok("d3", Command::Accept { contact_note: "已联系".into() });
+}
+
+#[test]
+fn overdue_raises_supervision_to_the_linked_leader() {
+    let mut c = Case::new(MON_0928);
+    c.now += 4 * HOUR; // 14:00
+    assert!(c.sweep().is_empty());
+    c.now += 3 * HOUR; // 17:00: warn at 16:00
+    let ev = c.sweep();
+    assert_eq!(ev, vec![Event::DeadlineWarned { rule: "triage".into() }]);
+    assert!(c.queues().contains(&("C1".into(), Queue::DueSoon)));
+    assert!(c.sweep().is_empty(), "a warning is given once");
+    c.now += 8 * HOUR; // next day 01:00
+    let ev = c.sweep();
+    assert_eq!(ev, vec![Event::DeadlineOverdue { rule: "triage".into(), leader: Some("L".into()) }]);
+    assert!(c.queues().contains(&("C1".into(), Queue::Overdue)));
+    assert!(c.queues().contains(&("@L".into(), Queue::Supervise)));
+    assert!(matches!(
+        c.try_do("b", Command::Supervise { note: "x".into(), days: 1 }),
+        Err(Refusal::NotYourCase { .. })
+    ));
+    c.ok("L", Command::Supervise { note: "现场督办，明确当日研判".into(), days: 1 });
+    assert!(!c.queues().iter().any(|(_, q)| *q == Queue::Overdue));
+    assert!(c.state.deadlines.iter().any(|d| d.info.rule == "supervised"));
+    c.ok("c", Command::Triage { urgency: Urgency::Urgent, category: "基础建设".into() });
+    assert!(c.state.deadlines.iter().all(|d| d.info.rule != "supervised"), "supervised deadline met");
+}
+
+#[test]
+fn unsatisfied_then_reopen_and_unreasonable_explained() {
+    let mut c = Case::new(MON_0928);
+    c.ok("c", Command::Triage { urgency: Urgency::Urgent, category: "基础建设".into() });
+    c.ok("c", Command::Reply { result: "已协调物业修复".into(), policy_basis: None });
+    c.ok("b", Command::Rate { rating: Rating::Unsatisfied, comment: Some("还是不亮".into()), via: RatingVia::Phone });
+    assert_eq!(c.state.status, Status::Unsatisfied);
+    assert!(c.queues().contains(&("C1".into(), Queue::Decide)));
+    c.ok("c", Command::Reopen { reason: "群众反映仍未修好".into(), days: 2 });
+    assert_eq!(c.state.status, Status::Triaged);
+    c.ok("c", Command::Reply { result: "更换灯具".into(), policy_basis: None });
+    assert!(c.state.deadlines.is_empty());
+    c.ok("resident", Command::Rate { rating: Rating::Average, comment: None, via: RatingVia::Resident });
+    assert_eq!(c.state.status, Status::Closed);
+
+    let mut u = Case::new(MON_0928);
+    u.ok("c", Command::Triage { urgency: Urgency::Unreasonable, category: "信访舆情".into() });
+    assert!(matches!(u.try_do("c", Command::ReportToStreet { note: None }), Err(Refusal::WrongState { .. })));
+    u.ok(
+        "c",
+        Command::Explain {
+            visited_by: "党员 王建国".into(),
+            visited_at: MON_0928 + HOUR,
+            policy_basis: "《土地管理法》第六十二条".into(),
+            note: None,
+        },
+    );
+    assert_eq!(u.state.status, Status::Replied, "a rating is still asked for");
+}
+
+#[test]
+fn leader_sets_deadline_for_especially_difficult() {
+    let mut c = Case::new(MON_0928);
+    c.ok("c", Command::Triage { urgency: Urgency::Urgent, category: "矛盾纠纷".into() });
+    c.ok("c", Command::ReportToStreet { note: None });
+    c.ok("s", Command::Sign);
+    c.ok("s", Command::Dispatch { lead: "DEP1".into(), cooperating: vec![], difficulty: Difficulty::VeryDifficult });
+    c.ok("d1", Command::Accept { contact_note: "已联系".into() });
+    c.ok("d1", Command::RequestLeaderDeadline { reason: "涉及多方历史遗留问题".into() });
+    assert!(c.queues().contains(&("@L".into(), Queue::SetDeadline)));
+    c.ok("L", Command::SetLeaderDeadline { days: 30 });
+    assert_eq!(c.state.status, Status::InProgress);
+    let rules: Vec<&str> = c.state.deadlines.iter().map(|d| d.info.rule.as_str()).collect();
+    assert_eq!(rules, vec!["leader_set"]);
+}
+
+fn arb_command() -> impl Strategy<Value = (usize, Command)> {
+    let logins = 0..8usize;
+    let cmd = prop_oneof![
+        prop_oneof![Just(Urgency::Urgent), Just(Urgency::Deferred), Just(Urgency::Unreasonable)]
+            .prop_map(|u| Command::Triage { urgency: u, category: "基础建设".into() }),
+        Just(Command::ReportToStreet { note: None }),
+        Just(Command::Sign),
+        Just(Command::Assign { responsible: "李主任".into(), days: 2 }),
+        (0..3usize, prop_oneof![Just(Difficulty::Ordinary), Just(Difficulty::Difficult), Just(Difficulty::VeryDifficult)])
+            .prop_map(|(i, d)| Command::Dispatch {
+                lead: ["DEP1", "DEP2", "DEP3"][i].into(),
+                cooperating: if i == 0 { vec!["DEP2".into()] } else { vec![] },
+                difficulty: d
+            }),
+        Just(Command::Accept { contact_note: "已联系".into() }),
+        Just(Command::Return { reason: "非本单位职责".into() }),
+        Just(Command::CooperationReport { text: "已配合".into() }),
+        Just(Command::RequestLeaderDeadline { reason: "疑难".into() }),
+        Just(Command::SetLeaderDeadline { days: 20 }),
+        Just(Command::Reply { result: "已办结".into(), policy_basis: None }),
+        Just(Command::Explain { visited_by: "王".into(), visited_at: 0, policy_basis: "政策".into(), note: None }),
+        prop_oneof![Just(Rating::Satisfied), Just(Rating::Average), Just(Rating::Unsatisfied)]
+            .prop_map(|r| Command::Rate { rating: r, comment: None, via: RatingVia::Phone }),
+        Just(Command::Rate { rating: Rating::Unsatisfied, comment: None, via: RatingVia::Resident }),
+        Just(Command::Reopen { reason: "再办".into(), days: 3 }),
+        Just(Command::Close { explanation: "已解释".into() }),
+        Just(Command::TakeOwnership),
+        Just(Command::Supervise { note: "督办".into(), days: 2 }),
+        Just(Command::AddNote { text: "记录".into() }),
+    ];
+    (logins, cmd)
+}
+
+const LOGINS: [&str; 8] = ["c", "s", "d1", "d2", "d3", "L", "b", "resident"];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Random command sequences, with clock jumps and sweeps: apply never
+    /// fails, the invariants hold after every step, and replaying the journal
+    /// gives back exactly the state.
+    #[test]
+    fn random_sequences_keep_invariants(steps in proptest::collection::vec((arb_command(), 0..30i64), 1..60)) {
+        let mut c = Case::new(MON_0928);
+        for ((who, cmd), hours) in steps {
+            c.now += hours * HOUR;
+            let _ = c.sweep();
+            let before = c.state.clone();
+            match c.try_do(LOGINS[who], cmd) {
+                Ok(events) => prop_assert!(!events.is_empty()),
+                Err(_) => prop_assert_eq!(&c.state, &before),
+            }
+            let s = &c.state;
+            // one deadline per rule
+            let mut rules: Vec<&str> = s.deadlines.iter().map(|d| d.info.rule.as_str()).collect();
+            rules.sort();
+            let n = rules.len();
+            rules.dedup();
+            prop_assert_eq!(n, rules.len());
+            // a closed case has no running deadline and sits in no queue
+            if s.status == Status::Closed {
+                prop_assert!(s.deadlines.is_empty(), "closed with deadlines {:?}", s.deadlines);
+                prop_assert!(c.queues().is_empty());
+            }
+            // a dispatched phase always has a lead
+            if matches!(s.status, Status::Dispatched | Status::InProgress | Status::AwaitingLeaderDeadline) {
+                prop_assert!(s.lead.is_some());
+            }
+            // every open case is in at least one queue
+            if s.status.is_open() {
+                prop_assert!(!c.queues().is_empty());
+            }
+            // the due date of a working-day deadline is a working day
+            for d in &s.deadlines {
+                let day = china_date(d.info.due_at - 1);
+                prop_assert!(c.cal.is_working_day(day).unwrap_or(true), "{:?} due on a rest day {}", d.info.rule, day);
+            }
+        }
+        let replayed = replay(c.journal.iter().map(|(e, a)| (e, *a))).unwrap().unwrap();
+        prop_assert_eq!(replayed, c.state.clone());
+    }
+}
