@@ -4,8 +4,14 @@
 //! ([`Clock`]), randomness only mints tracking codes and session tokens.
 
 pub mod auth;
+mod cases;
 pub mod clock;
+pub mod commands;
 pub mod orgconfig;
+mod sweeper;
+
+pub use cases::{CaseView, TrackView};
+pub use sweeper::SweepReport;
 
 pub use auth::StaffUser;
 pub use clock::{Clock, FixedClock, SystemClock};
@@ -13,10 +19,12 @@ pub use clock::{Clock, FixedClock, SystemClock};
 pub use suqiu_store::{CaseFilter, CaseRow, Store};
 
 use std::sync::{Arc, RwLock};
-use suqiu_domain::case::{self, Actor, CaseState, Channel, Event, IntakeInput, Millis, Proxy};
+use suqiu_calendar::Calendar;
+use suqiu_domain::case::Millis;
 use suqiu_domain::org::{Level, OrgTree, Person, Role, Unit};
+use suqiu_domain::workflow::{DeadlineRules, Refusal};
 use suqiu_domain::FieldError;
-use suqiu_store::{CaseRef, CaseWrite, EventRow, StoreError, UnitRow, UserRow};
+use suqiu_store::{StoreError, UnitRow, UserRow};
 use thiserror::Error;
 
 /// Everything a use case can refuse. The web crate maps each to a stable code.
@@ -42,6 +50,10 @@ pub enum AppError {
     CaseNotFound,
     #[error("case changed meanwhile (expected version {expected})")]
     Conflict { expected: u64 },
+    #[error("refused: {0}")]
+    Refused(#[from] Refusal),
+    #[error("unknown command {0}")]
+    UnknownCommand(String),
     #[error("invalid query parameter {0}")]
     BadQuery(&'static str),
     #[error("organisation config: {0}")]
@@ -70,26 +82,8 @@ pub struct App {
     store: Store,
     org: Arc<RwLock<Arc<OrgTree>>>,
     clock: Arc<dyn Clock>,
-}
-
-/// A case as staff see it: the projection, the replayed state, and the journal.
-#[derive(Debug, Clone)]
-pub struct CaseView {
-    pub row: CaseRow,
-    pub state: CaseState,
-    pub events: Vec<EventRow>,
-}
-
-/// What a resident sees with the tracking code: no personal data.
-#[derive(Debug, Clone)]
-pub struct TrackView {
-    pub tracking_code: String,
-    pub status: case::Status,
-    pub title: String,
-    pub received_at: Millis,
-    pub unit_name: String,
-    /// (time, Chinese text, English text)
-    pub timeline: Vec<(Millis, String, String)>,
+    calendar: Arc<RwLock<Arc<Calendar>>>,
+    rules: Arc<DeadlineRules>,
 }
 
 /// Alphabet of tracking codes: no 0/O, 1/I.
@@ -173,6 +167,8 @@ impl App {
             store,
             org: Arc::new(RwLock::new(Arc::new(tree))),
             clock,
+            calendar: Arc::new(RwLock::new(Arc::new(Calendar::official()))),
+            rules: Arc::new(DeadlineRules::default()),
         })
     }
 
@@ -182,6 +178,41 @@ impl App {
 
     pub fn now(&self) -> Millis {
         self.clock.now()
+    }
+
+    pub fn calendar(&self) -> Arc<Calendar> {
+        match self.calendar.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Adds (or replaces) a year of the holiday calendar, from the calendar
+    /// crate's format or holiday-cn JSON. Returns the years covered.
+    pub fn add_calendar_year(&self, text: &str) -> std::result::Result<Vec<i32>, suqiu_calendar::CalendarError> {
+        let year = Calendar::parse_year(text)?;
+        let mut cal = (*self.calendar()).clone();
+        cal.add_year(year)?;
+        let years = cal.years_covered();
+        let mut guard = match self.calendar.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        *guard = Arc::new(cal);
+        Ok(years)
+    }
+
+    pub fn rules(&self) -> &DeadlineRules {
+        &self.rules
+    }
+
+    /// The district's unit code (callback staff's queue).
+    pub fn district(&self) -> String {
+        self.org()
+            .units()
+            .find(|(u, _)| u.level == Level::District)
+            .map(|(u, _)| u.code.clone())
+            .unwrap_or_default()
     }
 
     pub fn org(&self) -> Arc<OrgTree> {
@@ -254,194 +285,4 @@ impl App {
         *guard = Arc::new(cfg.tree);
         Ok(())
     }
-
-    fn unit_name(&self, code: &str) -> String {
-        self.org()
-            .unit(code)
-            .map(|u| u.name.clone())
-            .unwrap_or_else(|| code.to_string())
-    }
-
-    /// 点单: files a new case from any channel. `staff` is the logged-in user, if any.
-    pub async fn file_case(
-        &self,
-        input: &IntakeInput,
-        staff: Option<&StaffUser>,
-    ) -> Result<CaseRef> {
-        let parsed = case::parse_intake(input)?;
-        let org = self.org();
-        let place = org
-            .unit(&parsed.unit)
-            .ok_or_else(|| AppError::UnknownUnit(parsed.unit.clone()))?;
-        if !place.level.is_place() {
-            return Err(AppError::UnitNotAPlace(parsed.unit.clone()));
-        }
-        let triage = org
-            .triage_unit(&place.code)
-            .ok_or_else(|| AppError::UnitNotAPlace(parsed.unit.clone()))?
-            .code
-            .clone();
-        let place_path = org.path(&place.code).unwrap_or("/").to_string();
-        let (actor, proxy) = match (parsed.channel, staff) {
-            (c, None) if !c.is_public() => return Err(AppError::ChannelNeedsStaff(c.as_str())),
-            (_, None) => (Actor::Resident, None),
-            (Channel::Proxy, Some(s)) if s.role != Role::GridWorker => {
-                return Err(AppError::ProxyNeedsGridWorker)
-            }
-            (Channel::Proxy, Some(s)) => (
-                s.actor(),
-                Some(Proxy {
-                    login: s.login.clone(),
-                    name: s.name.clone(),
-                    unit: s.unit.clone(),
-                }),
-            ),
-            (_, Some(s)) => (s.actor(), None),
-        };
-        let now = self.clock.now();
-        let event = Event::Received {
-            channel: parsed.channel,
-            place_unit: place.code.clone(),
-            triage_unit: triage,
-            title: parsed.title,
-            content: parsed.content,
-            address: parsed.address,
-            reporter: parsed.reporter,
-            proxy,
-        };
-        let state = case::apply(None, &event, now).map_err(|e| AppError::Journal(e.to_string()))?;
-        // A collision of 50-bit codes is vanishingly rare; retry a few times anyway.
-        let mut attempts = 0;
-        loop {
-            let code = new_tracking_code();
-            let write = CaseWrite {
-                case_id: None,
-                expected_version: 0,
-                events: vec![(now, actor.clone(), event.clone())],
-                row: project(0, &code, &place_path, &state),
-                queues: queues(&state),
-            };
-            match self.store.write_case(write).await {
-                Err(StoreError::DuplicateTrackingCode) if attempts < 5 => attempts += 1,
-                other => return Ok(other?),
-            }
-        }
-    }
-
-    /// Adds a staff note to a case the user may act on, at the version they read.
-    pub async fn add_note(
-        &self,
-        user: &StaffUser,
-        id: i64,
-        expected_version: u64,
-        text: Option<&str>,
-    ) -> Result<CaseRef> {
-        let text = case::parse_note(text)?;
-        let view = self.case_for(user, id).await?;
-        if view.state.version != expected_version {
-            return Err(AppError::Conflict {
-                expected: expected_version,
-            });
-        }
-        let now = self.clock.now();
-        let event = Event::NoteAdded { text };
-        let state = case::apply(Some(view.state), &event, now)
-            .map_err(|e| AppError::Journal(e.to_string()))?;
-        let write = CaseWrite {
-            case_id: Some(id),
-            expected_version,
-            events: vec![(now, user.actor(), event)],
-            row: project(id, &view.row.tracking_code, &view.row.place_path, &state),
-            queues: queues(&state),
-        };
-        Ok(self.store.write_case(write).await?)
-    }
-
-    /// A case with its full journal, if the user may see it (else not found:
-    /// the existence of cases outside one's scope is not revealed).
-    pub async fn case_for(&self, user: &StaffUser, id: i64) -> Result<CaseView> {
-        let row = self
-            .store
-            .case_by_id(id)
-            .await?
-            .ok_or(AppError::CaseNotFound)?;
-        if !user.can_see(&row.place_path) {
-            return Err(AppError::CaseNotFound);
-        }
-        let events = self.store.events(id).await?;
-        let state = case::replay(events.iter().map(|e| (&e.event, e.at)))
-            .map_err(|e| AppError::Journal(e.to_string()))?
-            .ok_or_else(|| AppError::Journal(format!("case {id} has no events")))?;
-        Ok(CaseView { row, state, events })
-    }
-
-    /// Lists cases within the user's scope. `unit` narrows to a subtree.
-    pub async fn list_cases(
-        &self,
-        user: &StaffUser,
-        unit: Option<&str>,
-        mut filter: CaseFilter,
-    ) -> Result<Vec<CaseRow>> {
-        let org = self.org();
-        if let Some(code) = unit {
-            let path = org
-                .path(code)
-                .ok_or_else(|| AppError::UnknownUnit(code.to_string()))?;
-            filter.subtree = Some(path.to_string());
-        }
-        filter.scopes = user.scope_paths.clone();
-        Ok(self.store.list_cases(filter).await?)
-    }
-
-    /// The resident's view by tracking code.
-    pub async fn track(&self, raw_code: &str) -> Result<TrackView> {
-        let code = normalise_tracking_code(raw_code).ok_or(AppError::CaseNotFound)?;
-        let row = self
-            .store
-            .case_by_tracking_code(&code)
-            .await?
-            .ok_or(AppError::CaseNotFound)?;
-        let events = self.store.events(row.id).await?;
-        let state = case::replay(events.iter().map(|e| (&e.event, e.at)))
-            .map_err(|e| AppError::Journal(e.to_string()))?
-            .ok_or(AppError::CaseNotFound)?;
-        let name = |c: &str| self.unit_name(c);
-        let timeline = events
-            .iter()
-            .filter_map(|e| e.event.public_text(&name).map(|(zh, en)| (e.at, zh, en)))
-            .collect();
-        Ok(TrackView {
-            tracking_code: row.tracking_code,
-            status: state.status,
-            title: state.title,
-            received_at: state.received_at,
-            unit_name: self.unit_name(&state.current_unit),
-            timeline,
-        })
-    }
-}
-
-fn project(id: i64, code: &str, place_path: &str, s: &CaseState) -> CaseRow {
-    CaseRow {
-        id,
-        tracking_code: code.to_string(),
-        status: s.status.as_str().to_string(),
-        channel: s.channel.as_str().to_string(),
-        place_unit: s.place_unit.clone(),
-        place_path: place_path.to_string(),
-        current_unit: s.current_unit.clone(),
-        title: s.title.clone(),
-        reporter_name: s.reporter.name.clone(),
-        reporter_phone: s.reporter.phone.clone(),
-        received_at: s.received_at,
-        updated_at: s.updated_at,
-        version: s.version,
-    }
-}
-
-fn queues(s: &CaseState) -> Vec<(String, String)> {
-    s.queues()
-        .into_iter()
-        .map(|(u, q)| (u, q.as_str().to_string()))
-        .collect()
 }

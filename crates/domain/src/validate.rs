@@ -22,6 +22,8 @@ pub enum FieldErrorKind {
     InvalidIdNumber,
     InvalidChannel,
     ControlCharacters,
+    /// A value of the wrong type or outside its allowed set.
+    InvalidValue,
 }
 
 impl FieldErrorKind {
@@ -35,6 +37,7 @@ impl FieldErrorKind {
             FieldErrorKind::InvalidIdNumber => "invalid_id_number",
             FieldErrorKind::InvalidChannel => "invalid_channel",
             FieldErrorKind::ControlCharacters => "field_control_characters",
+            FieldErrorKind::InvalidValue => "invalid_value",
         }
     }
 }
@@ -61,6 +64,7 @@ impl FieldError {
             }
             FieldErrorKind::InvalidChannel => format!("「{f}」不是已知的受理渠道"),
             FieldErrorKind::ControlCharacters => format!("「{f}」含有不可见的控制字符"),
+            FieldErrorKind::InvalidValue => format!("「{f}」的取值不正确"),
         }
     }
 
@@ -82,6 +86,7 @@ impl FieldError {
             FieldErrorKind::ControlCharacters => {
                 format!("field '{f}' contains control characters")
             }
+            FieldErrorKind::InvalidValue => format!("field '{f}' has an invalid value"),
         }
     }
 }

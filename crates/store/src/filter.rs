@@ -8,6 +8,8 @@ use suqiu_domain::case::Millis;
 pub struct CaseFilter {
     /// Unit paths the caller may see (`/D/S1/`); `None` means everything.
     pub scopes: Option<Vec<String>>,
+    /// Cases dispatched to this unit are visible too (ORed with `scopes`).
+    pub involved_unit: Option<String>,
     /// Only cases at a place within this unit path.
     pub subtree: Option<String>,
     pub statuses: Vec<String>,
@@ -56,10 +58,14 @@ impl CaseFilter {
             format!("(place_path >= {lo} AND place_path < {hi})")
         };
         if let Some(scopes) = &self.scopes {
-            if scopes.is_empty() {
+            let mut parts: Vec<String> = scopes.iter().map(|s| range(s, &mut params)).collect();
+            if let Some(u) = &self.involved_unit {
+                let p = push(Param::Text(u.clone()), &mut params);
+                parts.push(format!("id IN (SELECT case_id FROM case_units WHERE unit = {p})"));
+            }
+            if parts.is_empty() {
                 conds.push("1 = 0".into());
             } else {
-                let parts: Vec<String> = scopes.iter().map(|s| range(s, &mut params)).collect();
                 conds.push(format!("({})", parts.join(" OR ")));
             }
         }
@@ -108,7 +114,7 @@ impl CaseFilter {
 
 pub(crate) const CASE_COLUMNS: &str =
     "id, tracking_code, status, channel, place_unit, place_path, current_unit, title, \
-     reporter_name, reporter_phone, received_at, updated_at, version";
+     reporter_name, reporter_phone, received_at, updated_at, version, category, urgency";
 
 #[cfg(test)]
 mod tests {

@@ -92,6 +92,34 @@ pub struct CaseRow {
     pub received_at: Millis,
     pub updated_at: Millis,
     pub version: u64,
+    pub category: Option<String>,
+    pub urgency: Option<String>,
+}
+
+/// A running deadline of a case (projection for the sweeper and the queues).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadlineRow {
+    pub rule: String,
+    pub unit: String,
+    pub due_at: Millis,
+    pub warn_at: Millis,
+    pub warned: bool,
+    pub overdue: bool,
+}
+
+/// A notification intent, stored with the event that caused it (outbox).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotificationRow {
+    pub id: i64,
+    pub case_id: i64,
+    /// Sequence of the event that caused it.
+    pub seq: u64,
+    /// JSON of the recipient.
+    pub recipient: String,
+    pub template: String,
+    pub text_zh: String,
+    pub created_at: Millis,
+    pub status: String,
 }
 
 /// One journal entry.
@@ -117,6 +145,12 @@ pub struct CaseWrite {
     pub row: CaseRow,
     /// Queue memberships after the events: (unit, queue).
     pub queues: Vec<(String, String)>,
+    /// Running deadlines after the events (replace the stored ones).
+    pub deadlines: Vec<DeadlineRow>,
+    /// Units the case was ever dispatched to (added; never removed).
+    pub involved: Vec<String>,
+    /// Notification intents: (index of the causing event in `events`, recipient JSON, template, text).
+    pub notifications: Vec<(usize, String, String, String)>,
 }
 
 /// Identity of a written case.
@@ -143,6 +177,9 @@ pub(crate) struct EncodedWrite {
     pub events: Vec<EncodedEvent>,
     pub row: CaseRow,
     pub queues: Vec<(String, String)>,
+    pub deadlines: Vec<DeadlineRow>,
+    pub involved: Vec<String>,
+    pub notifications: Vec<(usize, String, String, String)>,
 }
 
 fn encode(w: CaseWrite) -> Result<EncodedWrite> {
@@ -165,6 +202,9 @@ fn encode(w: CaseWrite) -> Result<EncodedWrite> {
         events,
         row: w.row,
         queues: w.queues,
+        deadlines: w.deadlines,
+        involved: w.involved,
+        notifications: w.notifications,
     })
 }
 
@@ -320,6 +360,26 @@ impl Store {
     /// Cases in one unit's queue, oldest first.
     pub async fn queue(&self, unit: &str, queue: &str, limit: u32) -> Result<Vec<CaseRow>> {
         dispatch!(self, s => s.queue(unit.to_string(), queue.to_string(), limit).await)
+    }
+
+    /// Cases with a deadline to warn about or mark overdue at `now`.
+    pub async fn due_cases(&self, now: Millis, limit: u32) -> Result<Vec<i64>> {
+        dispatch!(self, s => s.due_cases(now, limit).await)
+    }
+
+    /// The journals of several cases, grouped by case in sequence order.
+    pub async fn events_of(&self, ids: Vec<i64>) -> Result<Vec<EventRow>> {
+        dispatch!(self, s => s.events_of(ids).await)
+    }
+
+    /// Running deadlines of a case.
+    pub async fn deadlines(&self, case_id: i64) -> Result<Vec<DeadlineRow>> {
+        dispatch!(self, s => s.deadlines(case_id).await)
+    }
+
+    /// Notification intents of a case, oldest first.
+    pub async fn notifications(&self, case_id: i64) -> Result<Vec<NotificationRow>> {
+        dispatch!(self, s => s.notifications(case_id).await)
     }
 
     /// Number of cases stored (for reports and tests).

@@ -2,6 +2,7 @@
 //! to one case serialise on the case row (`UPDATE … WHERE version = expected`),
 //! so the second sees the new version and fails with a conflict.
 
+use crate::{DeadlineRow, NotificationRow};
 use crate::filter::{CaseKey, Param, CASE_COLUMNS};
 use crate::{
     decode_event, CaseFilter, CaseRef, CaseRow, EncodedWrite, EventRow, Result, StoreError,
@@ -14,7 +15,10 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/postgres/0001_init.sql")),
+    (2, include_str!("../migrations/postgres/0002_workflow.sql")),
+];
 
 #[derive(Clone)]
 pub struct PgStore {
@@ -207,8 +211,8 @@ impl PgStore {
                 let res = tx
                     .query_one(
                         "INSERT INTO cases (tracking_code, status, channel, place_unit, place_path, current_unit, title,
-                         reporter_name, reporter_phone, received_at, updated_at, version)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+                         reporter_name, reporter_phone, received_at, updated_at, version, category, urgency)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
                         &[
                             &r.tracking_code,
                             &r.status,
@@ -222,6 +226,8 @@ impl PgStore {
                             &r.received_at,
                             &r.updated_at,
                             &version,
+                            &r.category,
+                            &r.urgency,
                         ],
                     )
                     .await;
@@ -237,9 +243,20 @@ impl PgStore {
                 let expected = w.expected_version as i64;
                 let n = tx
                     .execute(
-                        "UPDATE cases SET status = $1, current_unit = $2, title = $3, updated_at = $4, version = $5
+                        "UPDATE cases SET status = $1, current_unit = $2, title = $3, updated_at = $4, version = $5,
+                         category = $8, urgency = $9
                          WHERE id = $6 AND version = $7",
-                        &[&r.status, &r.current_unit, &r.title, &r.updated_at, &version, &id, &expected],
+                        &[
+                            &r.status,
+                            &r.current_unit,
+                            &r.title,
+                            &r.updated_at,
+                            &version,
+                            &id,
+                            &expected,
+                            &r.category,
+                            &r.urgency,
+                        ],
                     )
                     .await?;
                 if n == 0 {
@@ -255,6 +272,8 @@ impl PgStore {
                     });
                 }
                 tx.execute("DELETE FROM case_queues WHERE case_id = $1", &[&id])
+                    .await?;
+                tx.execute("DELETE FROM case_deadlines WHERE case_id = $1", &[&id])
                     .await?;
                 id
             }
@@ -286,6 +305,39 @@ impl PgStore {
                 .await?;
             for (unit, queue) in &w.queues {
                 tx.execute(&q, &[unit, queue, &id, &r.updated_at]).await?;
+            }
+        }
+        if !w.deadlines.is_empty() {
+            let d = tx
+                .prepare(
+                    "INSERT INTO case_deadlines (case_id, rule, unit, due_at, warn_at, warned, overdue)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .await?;
+            for x in &w.deadlines {
+                tx.execute(&d, &[&id, &x.rule, &x.unit, &x.due_at, &x.warn_at, &x.warned, &x.overdue])
+                    .await?;
+            }
+        }
+        if !w.involved.is_empty() {
+            let u = tx
+                .prepare("INSERT INTO case_units (unit, case_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .await?;
+            for unit in &w.involved {
+                tx.execute(&u, &[unit, &id]).await?;
+            }
+        }
+        if !w.notifications.is_empty() {
+            let n = tx
+                .prepare(
+                    "INSERT INTO notifications (case_id, seq, recipient, template, text_zh, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .await?;
+            for (i, recipient, template, text) in &w.notifications {
+                let seq = w.expected_version as i64 + 1 + *i as i64;
+                tx.execute(&n, &[&id, &seq, recipient, template, text, &r.updated_at])
+                    .await?;
             }
         }
         tx.commit().await?;
@@ -373,6 +425,83 @@ impl PgStore {
         Ok(rows.iter().map(case_row).collect())
     }
 
+    pub async fn due_cases(&self, now: Millis, limit: u32) -> Result<Vec<i64>> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .query(
+                "SELECT case_id FROM (
+                    SELECT case_id FROM case_deadlines WHERE NOT warned AND warn_at <= $1
+                    UNION
+                    SELECT case_id FROM case_deadlines WHERE NOT overdue AND due_at <= $1
+                 ) d ORDER BY case_id LIMIT $2",
+                &[&now, &i64::from(limit)],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    pub async fn events_of(&self, ids: Vec<i64>) -> Result<Vec<EventRow>> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .query(
+                "SELECT case_id, seq, at, actor, payload FROM events WHERE case_id = ANY($1) ORDER BY case_id, seq",
+                &[&ids],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let (id, seq, at, actor, payload): (i64, i64, i64, String, String) =
+                    (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
+                decode_event(id, seq, at, &actor, &payload)
+            })
+            .collect()
+    }
+
+    pub async fn deadlines(&self, case_id: i64) -> Result<Vec<DeadlineRow>> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .query(
+                "SELECT rule, unit, due_at, warn_at, warned, overdue FROM case_deadlines WHERE case_id = $1 ORDER BY due_at, rule",
+                &[&case_id],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| DeadlineRow {
+                rule: r.get(0),
+                unit: r.get(1),
+                due_at: r.get(2),
+                warn_at: r.get(3),
+                warned: r.get(4),
+                overdue: r.get(5),
+            })
+            .collect())
+    }
+
+    pub async fn notifications(&self, case_id: i64) -> Result<Vec<NotificationRow>> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .query(
+                "SELECT id, case_id, seq, recipient, template, text_zh, created_at, status FROM notifications
+                 WHERE case_id = $1 ORDER BY id",
+                &[&case_id],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| NotificationRow {
+                id: r.get(0),
+                case_id: r.get(1),
+                seq: r.get::<_, i64>(2) as u64,
+                recipient: r.get(3),
+                template: r.get(4),
+                text_zh: r.get(5),
+                created_at: r.get(6),
+                status: r.get(7),
+            })
+            .collect())
+    }
+
     pub async fn count_cases(&self) -> Result<i64> {
         let c = self.pool.get().await?;
         Ok(c.query_one("SELECT count(*) FROM cases", &[]).await?.get(0))
@@ -408,5 +537,7 @@ fn case_row(r: &Row) -> CaseRow {
         received_at: r.get(10),
         updated_at: r.get(11),
         version: r.get::<_, i64>(12) as u64,
+        category: r.get(13),
+        urgency: r.get(14),
     }
 }

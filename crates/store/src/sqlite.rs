@@ -4,6 +4,7 @@
 //! commit); each write runs in its own savepoint so a failing write does not
 //! take the others with it. Reads use a small pool of read connections.
 
+use crate::{DeadlineRow, NotificationRow};
 use crate::filter::{CaseKey, Param, CASE_COLUMNS};
 use crate::{
     decode_event, CaseFilter, CaseRef, CaseRow, EncodedWrite, EventRow, Result, StoreError,
@@ -15,7 +16,10 @@ use std::sync::{mpsc, Arc, Mutex};
 use suqiu_domain::case::Millis;
 use tokio::sync::oneshot;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/sqlite/0001_init.sql")),
+    (2, include_str!("../migrations/sqlite/0002_workflow.sql")),
+];
 
 /// Largest number of writes committed together.
 const MAX_BATCH: usize = 1024;
@@ -394,6 +398,82 @@ impl SqliteStore {
         .await
     }
 
+    pub async fn due_cases(&self, now: Millis, limit: u32) -> Result<Vec<i64>> {
+        self.read(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT case_id FROM (
+                    SELECT case_id FROM case_deadlines WHERE warned = 0 AND warn_at <= ?1
+                    UNION
+                    SELECT case_id FROM case_deadlines WHERE overdue = 0 AND due_at <= ?1
+                 ) ORDER BY case_id LIMIT ?2",
+            )?;
+            let rows = st.query_map(params![now, limit], |r| r.get(0))?;
+            Ok(rows.collect::<std::result::Result<Vec<i64>, _>>()?)
+        })
+        .await
+    }
+
+    pub async fn events_of(&self, ids: Vec<i64>) -> Result<Vec<EventRow>> {
+        self.read(move |c| {
+            let mut st =
+                c.prepare_cached("SELECT seq, at, actor, payload FROM events WHERE case_id = ?1 ORDER BY seq")?;
+            let mut out = Vec::new();
+            for id in ids {
+                let mut rows = st.query([id])?;
+                while let Some(r) = rows.next()? {
+                    let (seq, at, actor, payload): (i64, i64, String, String) =
+                        (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+                    out.push(decode_event(id, seq, at, &actor, &payload)?);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    pub async fn deadlines(&self, case_id: i64) -> Result<Vec<DeadlineRow>> {
+        self.read(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT rule, unit, due_at, warn_at, warned, overdue FROM case_deadlines WHERE case_id = ?1 ORDER BY due_at, rule",
+            )?;
+            let rows = st.query_map([case_id], |r| {
+                Ok(DeadlineRow {
+                    rule: r.get(0)?,
+                    unit: r.get(1)?,
+                    due_at: r.get(2)?,
+                    warn_at: r.get(3)?,
+                    warned: r.get(4)?,
+                    overdue: r.get(5)?,
+                })
+            })?;
+            Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    pub async fn notifications(&self, case_id: i64) -> Result<Vec<NotificationRow>> {
+        self.read(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT id, case_id, seq, recipient, template, text_zh, created_at, status FROM notifications
+                 WHERE case_id = ?1 ORDER BY id",
+            )?;
+            let rows = st.query_map([case_id], |r| {
+                Ok(NotificationRow {
+                    id: r.get(0)?,
+                    case_id: r.get(1)?,
+                    seq: r.get::<_, i64>(2)? as u64,
+                    recipient: r.get(3)?,
+                    template: r.get(4)?,
+                    text_zh: r.get(5)?,
+                    created_at: r.get(6)?,
+                    status: r.get(7)?,
+                })
+            })?;
+            Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
     pub async fn count_cases(&self) -> Result<i64> {
         self.read(|c| Ok(c.query_row("SELECT count(*) FROM cases", [], |r| r.get(0))?))
             .await
@@ -458,8 +538,8 @@ fn write_case(c: &Connection, w: &EncodedWrite) -> Result<CaseRef> {
         None => {
             let res = c.prepare_cached(
                 "INSERT INTO cases (tracking_code, status, channel, place_unit, place_path, current_unit, title,
-                 reporter_name, reporter_phone, received_at, updated_at, version)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                 reporter_name, reporter_phone, received_at, updated_at, version, category, urgency)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             )?
             .execute(params![
                 r.tracking_code,
@@ -473,7 +553,9 @@ fn write_case(c: &Connection, w: &EncodedWrite) -> Result<CaseRef> {
                 r.reporter_phone,
                 r.received_at,
                 r.updated_at,
-                r.version as i64
+                r.version as i64,
+                r.category,
+                r.urgency
             ]);
             match res {
                 Ok(_) => c.last_insert_rowid(),
@@ -488,7 +570,8 @@ fn write_case(c: &Connection, w: &EncodedWrite) -> Result<CaseRef> {
         Some(id) => {
             let n = c
                 .prepare_cached(
-                    "UPDATE cases SET status = ?1, current_unit = ?2, title = ?3, updated_at = ?4, version = ?5
+                    "UPDATE cases SET status = ?1, current_unit = ?2, title = ?3, updated_at = ?4, version = ?5,
+                     category = ?8, urgency = ?9
                      WHERE id = ?6 AND version = ?7",
                 )?
                 .execute(params![
@@ -498,7 +581,9 @@ fn write_case(c: &Connection, w: &EncodedWrite) -> Result<CaseRef> {
                     r.updated_at,
                     r.version as i64,
                     id,
-                    w.expected_version as i64
+                    w.expected_version as i64,
+                    r.category,
+                    r.urgency
                 ])?;
             if n == 0 {
                 let exists: Option<i64> = c
@@ -513,6 +598,8 @@ fn write_case(c: &Connection, w: &EncodedWrite) -> Result<CaseRef> {
                 });
             }
             c.prepare_cached("DELETE FROM case_queues WHERE case_id = ?1")?
+                .execute([id])?;
+            c.prepare_cached("DELETE FROM case_deadlines WHERE case_id = ?1")?
                 .execute([id])?;
             id
         }
@@ -538,6 +625,29 @@ fn write_case(c: &Connection, w: &EncodedWrite) -> Result<CaseRef> {
     )?;
     for (unit, queue) in &w.queues {
         q.execute(params![unit, queue, id, r.updated_at])?;
+    }
+    if !w.deadlines.is_empty() {
+        let mut d = c.prepare_cached(
+            "INSERT INTO case_deadlines (case_id, rule, unit, due_at, warn_at, warned, overdue) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for x in &w.deadlines {
+            d.execute(params![id, x.rule, x.unit, x.due_at, x.warn_at, x.warned, x.overdue])?;
+        }
+    }
+    if !w.involved.is_empty() {
+        let mut u = c.prepare_cached("INSERT OR IGNORE INTO case_units (unit, case_id) VALUES (?1, ?2)")?;
+        for unit in &w.involved {
+            u.execute(params![unit, id])?;
+        }
+    }
+    if !w.notifications.is_empty() {
+        let mut n = c.prepare_cached(
+            "INSERT INTO notifications (case_id, seq, recipient, template, text_zh, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for (i, recipient, template, text) in &w.notifications {
+            let seq = w.expected_version as i64 + 1 + *i as i64;
+            n.execute(params![id, seq, recipient, template, text, r.updated_at])?;
+        }
     }
     Ok(CaseRef {
         id,
@@ -578,5 +688,7 @@ fn case_row(r: &Row<'_>) -> rusqlite::Result<CaseRow> {
         received_at: r.get(10)?,
         updated_at: r.get(11)?,
         version: r.get::<_, i64>(12)? as u64,
+        category: r.get(13)?,
+        urgency: r.get(14)?,
     })
 }

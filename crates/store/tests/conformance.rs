@@ -1,9 +1,9 @@
 //! One storage story, run on SQLite always and on PostgreSQL when the test
 //! script provides a server (CI requires it: SUQIU_REQUIRE_POSTGRES=1).
 
-use suqiu_domain::case::{Actor, Channel, Event, Reporter};
+use suqiu_domain::case::{Actor, Channel, Event, Intake, Reporter};
 use suqiu_store::testing::{self, TestDb};
-use suqiu_store::{CaseFilter, CaseRow, CaseWrite, Store, StoreError, UnitRow, UserRow};
+use suqiu_store::{CaseFilter, CaseRow, CaseWrite, DeadlineRow, Store, StoreError, UnitRow, UserRow};
 
 async fn both(
     story: impl Fn(Store) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
@@ -37,10 +37,11 @@ fn org() -> Vec<UnitRow> {
 }
 
 fn received(place: &str) -> Event {
-    Event::Received {
+    Event::Received(Box::new(Intake {
         channel: Channel::Web,
         place_unit: place.into(),
         triage_unit: place.into(),
+        street: "S1".into(),
         title: "路灯不亮".into(),
         content: "门口路灯坏了".into(),
         address: None,
@@ -51,7 +52,7 @@ fn received(place: &str) -> Event {
             confidential: false,
         },
         proxy: None,
-    }
+    }))
 }
 
 fn row(code: &str, place: &str, path: &str, at: i64, version: u64, channel: &str) -> CaseRow {
@@ -69,6 +70,8 @@ fn row(code: &str, place: &str, path: &str, at: i64, version: u64, channel: &str
         received_at: at,
         updated_at: at,
         version,
+        category: None,
+        urgency: None,
     }
 }
 
@@ -79,6 +82,16 @@ fn new_case(code: &str, place: &str, path: &str, at: i64, channel: &str) -> Case
         events: vec![(at, Actor::Resident, received(place))],
         row: row(code, place, path, at, 1, channel),
         queues: vec![(place.into(), "triage".into())],
+        deadlines: vec![DeadlineRow {
+            rule: "triage".into(),
+            unit: place.into(),
+            due_at: at + 100,
+            warn_at: at + 50,
+            warned: false,
+            overdue: false,
+        }],
+        involved: vec![],
+        notifications: vec![(0, r#"{"type":"resident"}"#.into(), "received".into(), "已受理".into())],
     }
 }
 
@@ -92,6 +105,9 @@ fn note(id: i64, code: &str, from: u64, at: i64, text: &str) -> CaseWrite {
         events: vec![(at, Actor::System, Event::NoteAdded { text: text.into() })],
         row: r,
         queues: vec![],
+        deadlines: vec![],
+        involved: vec![],
+        notifications: vec![],
     }
 }
 
@@ -377,6 +393,61 @@ async fn list_filters_and_keyset_pages() {
             }
             assert_eq!(seen, all.iter().map(|r| r.id).collect::<Vec<_>>());
             assert_eq!(s.queue("C2", "triage", 5).await.unwrap().len(), 5);
+        })
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn deadlines_involvement_and_notifications() {
+    both(|s| {
+        Box::pin(async move {
+            let a = s.write_case(new_case("DDDDDDDDDA", "C1", "/D/S1/C1/", 1000, "web")).await.unwrap();
+            let b = s.write_case(new_case("DDDDDDDDDB", "C2", "/D/S10/C2/", 5000, "web")).await.unwrap();
+            assert_eq!(s.deadlines(a.id).await.unwrap().len(), 1);
+            let n = s.notifications(a.id).await.unwrap();
+            assert_eq!((n.len(), n[0].seq, n[0].status.as_str()), (1, 1, "pending"));
+
+            // due_cases: warn time of a passed at 1050, b at 5050
+            assert!(s.due_cases(1049, 10).await.unwrap().is_empty());
+            assert_eq!(s.due_cases(1050, 10).await.unwrap(), vec![a.id]);
+            assert_eq!(s.due_cases(6000, 10).await.unwrap(), vec![a.id, b.id]);
+            assert_eq!(s.due_cases(6000, 1).await.unwrap(), vec![a.id]);
+
+            // a write replaces deadlines, adds involvement
+            let mut w = note(a.id, "DDDDDDDDDA", 1, 2000, "派单");
+            w.deadlines = vec![DeadlineRow {
+                rule: "triage".into(),
+                unit: "C1".into(),
+                due_at: 1100,
+                warn_at: 1050,
+                warned: true,
+                overdue: false,
+            }];
+            w.involved = vec!["DEP1".into()];
+            w.notifications = vec![(0, r#"{"type":"unit","code":"DEP1"}"#.into(), "dispatched".into(), "新派单".into())];
+            s.write_case(w).await.unwrap();
+            let d = s.deadlines(a.id).await.unwrap();
+            assert!(d[0].warned && !d[0].overdue);
+            assert_eq!(s.due_cases(1099, 10).await.unwrap(), Vec::<i64>::new(), "warned already");
+            assert_eq!(s.due_cases(1100, 10).await.unwrap(), vec![a.id], "now overdue");
+            let n = s.notifications(a.id).await.unwrap();
+            assert_eq!((n.len(), n[1].seq), (2, 2));
+
+            // a department sees what was dispatched to it, and nothing else
+            let f = |unit: &str| CaseFilter {
+                scopes: Some(vec![]),
+                involved_unit: Some(unit.into()),
+                limit: 10,
+                ..Default::default()
+            };
+            let seen = s.list_cases(f("DEP1")).await.unwrap();
+            assert_eq!(seen.iter().map(|r| r.id).collect::<Vec<_>>(), vec![a.id]);
+            assert!(s.list_cases(f("DEP2")).await.unwrap().is_empty());
+
+            let ev = s.events_of(vec![a.id, b.id]).await.unwrap();
+            assert_eq!(ev.iter().filter(|e| e.case_id == a.id).count(), 2);
+            assert_eq!(ev.iter().filter(|e| e.case_id == b.id).count(), 1);
         })
     })
     .await;

@@ -23,22 +23,35 @@ use suqiu_app::{App, AppError, StaffUser};
 /// Largest request body accepted.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-/// Every route of the API: (method, path). The OpenAPI document must list
-/// exactly these (a test checks it).
-pub const ROUTES: &[(&str, &str)] = &[
+/// Routes of the API other than the case commands: (method, path).
+const BASE_ROUTES: &[(&str, &str)] = &[
     ("get", "/healthz"),
     ("get", "/api/v1/openapi.json"),
     ("get", "/api/v1/channels"),
     ("get", "/api/v1/units"),
+    ("get", "/api/v1/deadline-rules"),
+    ("get", "/api/v1/calendar"),
+    ("post", "/api/v1/calendar"),
     ("post", "/api/v1/cases"),
     ("get", "/api/v1/cases"),
     ("get", "/api/v1/cases/{id}"),
-    ("post", "/api/v1/cases/{id}/notes"),
+    ("get", "/api/v1/queues/{queue}"),
     ("get", "/api/v1/track/{tracking_code}"),
+    ("post", "/api/v1/track/{tracking_code}/rating"),
     ("post", "/api/v1/auth/login"),
     ("post", "/api/v1/auth/logout"),
     ("get", "/api/v1/me"),
 ];
+
+/// Every route of the API: (method, path). The OpenAPI document must list
+/// exactly these (a test checks it).
+pub fn routes() -> Vec<(&'static str, String)> {
+    let mut v: Vec<(&'static str, String)> = BASE_ROUTES.iter().map(|(m, p)| (*m, p.to_string())).collect();
+    for name in suqiu_app::commands::NAMES {
+        v.push(("post", format!("/api/v1/cases/{{id}}/{name}")));
+    }
+    v
+}
 
 pub const OPENAPI: &str = include_str!("openapi.json");
 
@@ -61,15 +74,26 @@ type ApiResult<T> = std::result::Result<T, ApiError>;
 
 /// Builds the router over an application.
 pub fn router(app: App) -> Router {
-    Router::new()
+    let mut r = Router::new();
+    for name in suqiu_app::commands::NAMES {
+        let name: &'static str = name;
+        r = r.route(
+            &format!("/api/v1/cases/{{id}}/{name}"),
+            post(move |state, staff, path, body| command(name, state, staff, path, body)),
+        );
+    }
+    r
         .route("/healthz", get(healthz))
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/channels", get(channels))
         .route("/api/v1/units", get(units))
         .route("/api/v1/cases", post(create_case).get(list_cases))
         .route("/api/v1/cases/{id}", get(get_case))
-        .route("/api/v1/cases/{id}/notes", post(add_note))
+        .route("/api/v1/queues/{queue}", get(queue))
+        .route("/api/v1/deadline-rules", get(deadline_rules))
+        .route("/api/v1/calendar", get(calendar).post(add_calendar_year))
         .route("/api/v1/track/{tracking_code}", get(track))
+        .route("/api/v1/track/{tracking_code}/rating", post(rate))
         .route("/api/v1/auth/login", post(login))
         .route("/api/v1/auth/logout", post(logout))
         .route("/api/v1/me", get(me))
@@ -255,33 +279,91 @@ async fn get_case(
     Ok(Json(dto::case_detail(&view, &app.org())))
 }
 
-#[derive(serde::Deserialize)]
-struct NoteBody {
-    text: Option<String>,
-    expected_version: Option<u64>,
-}
-
-async fn add_note(
+async fn command(
+    name: &'static str,
     State(app): State<App>,
     Staff(user, _): Staff,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<NoteBody>,
+    JsonBody(body): JsonBody<Value>,
 ) -> ApiResult<Response> {
     let id = parse_id(&id)?;
-    let expected = body.expected_version.ok_or_else(|| {
-        AppError::Invalid(suqiu_domain::FieldError::new(
-            "expected_version",
-            suqiu_domain::FieldErrorKind::Missing,
-        ))
-    })?;
-    let r = app
-        .add_note(&user, id, expected, body.text.as_deref())
-        .await?;
+    let cmd = suqiu_app::commands::parse(name, &body, app.now())?;
+    let expected = suqiu_app::commands::expected_version(&body)?;
+    let r = app.execute(&user, id, expected, &cmd).await?;
+    let view = app.case_for(&user, id).await?;
     Ok((
-        StatusCode::CREATED,
-        Json(json!({"id": r.id, "version": r.version})),
+        StatusCode::OK,
+        Json(json!({"id": r.id, "version": r.version, "status": view.state.status.as_str(), "status_zh": view.state.status.zh()})),
     )
         .into_response())
+}
+
+async fn queue(
+    State(app): State<App>,
+    Staff(user, _): Staff,
+    Path(queue): Path<String>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> ApiResult<Json<Value>> {
+    let q = suqiu_domain::case::Queue::parse(&queue).ok_or_else(|| Problem::bad_query("queue"))?;
+    let limit = dto::limit_param(query.as_deref().unwrap_or(""))?;
+    let rows = app.queue(&user, q, limit).await?;
+    let org = app.org();
+    Ok(Json(json!({
+        "queue": q.as_str(),
+        "queue_zh": q.zh(),
+        "owner": app.queue_owner(&user, q),
+        "items": rows.iter().map(|r| dto::case_summary(r, &org)).collect::<Vec<_>>(),
+    })))
+}
+
+async fn deadline_rules(State(app): State<App>) -> Json<Value> {
+    Json(dto::rules(app.rules()))
+}
+
+async fn calendar(State(app): State<App>) -> Json<Value> {
+    Json(json!({"years": app.calendar().years_covered()}))
+}
+
+/// An administrator adds a year of the holiday calendar: the body is the
+/// holiday-cn JSON of the year, or `{"text": "…"}` in the calendar's own format.
+async fn add_calendar_year(
+    State(app): State<App>,
+    Staff(user, _): Staff,
+    JsonBody(body): JsonBody<Value>,
+) -> ApiResult<Json<Value>> {
+    if user.role != suqiu_domain::Role::Admin {
+        return Err(AppError::Forbidden.into());
+    }
+    let text = match body.get("text").and_then(Value::as_str) {
+        Some(t) => t.to_string(),
+        None => body.to_string(),
+    };
+    let years = app.add_calendar_year(&text).map_err(|e| {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_calendar",
+            format!("节假日数据不正确：{e}"),
+            format!("invalid holiday data: {e}"),
+        )
+    })?;
+    Ok(Json(json!({"years": years})))
+}
+
+async fn rate(
+    State(app): State<App>,
+    Path(code): Path<String>,
+    JsonBody(body): JsonBody<Value>,
+) -> ApiResult<Json<Value>> {
+    let rating = body
+        .get("rating")
+        .and_then(Value::as_str)
+        .and_then(|r| suqiu_app::commands::RATINGS.iter().find(|(k, _)| *k == r))
+        .map(|(_, v)| *v)
+        .ok_or_else(|| AppError::Invalid(suqiu_domain::FieldError::new("rating", suqiu_domain::FieldErrorKind::InvalidValue)))?;
+    let comment = body.get("comment").and_then(Value::as_str).map(str::to_string);
+    app.rate_by_code(&code, rating, comment).await?;
+    let v = app.track(&code).await?;
+    Ok(Json(dto::track(&v)))
 }
 
 async fn track(State(app): State<App>, Path(code): Path<String>) -> ApiResult<Json<Value>> {

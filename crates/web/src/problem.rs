@@ -206,6 +206,41 @@ impl From<AppError> for Problem {
                 format!("the case was changed by someone else (you saw version {expected}); reload and retry"),
             ),
             AppError::BadQuery(p) => Problem::bad_query(p),
+            AppError::Refused(r) => {
+                use suqiu_domain::workflow::Refusal;
+                match r {
+                    Refusal::WrongState { command, status } => {
+                        let st = suqiu_domain::case::Status::parse(status).map(|s| s.zh()).unwrap_or(status);
+                        Problem::new(
+                            S::CONFLICT,
+                            "illegal_transition",
+                            format!("这件诉求当前状态为「{st}」，不能进行「{command}」操作"),
+                            format!("'{command}' is not allowed while the case is {status}"),
+                        )
+                    }
+                    Refusal::NotYourCase { command } => Problem::new(
+                        S::FORBIDDEN,
+                        "not_permitted",
+                        format!("您的角色或单位不能对这件诉求进行「{command}」操作"),
+                        format!("your role or unit may not do '{command}' on this case"),
+                    ),
+                    Refusal::Invalid { field, reason } => Problem {
+                        field: Some(field.to_string()),
+                        ..Problem::new(
+                            S::UNPROCESSABLE_ENTITY,
+                            "invalid_command",
+                            format!("「{field}」不正确：{reason}"),
+                            format!("invalid {field}: {reason}"),
+                        )
+                    },
+                }
+            }
+            AppError::UnknownCommand(c) => Problem::new(
+                S::NOT_FOUND,
+                "unknown_command",
+                format!("没有「{c}」这个操作"),
+                format!("there is no command '{c}'"),
+            ),
             AppError::OrgConfig(e) => {
                 tracing::error!(error = %e, "organisation config");
                 Problem::internal()

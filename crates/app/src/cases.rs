@@ -1,0 +1,342 @@
+//! Case use cases: intake, commands of the six orders, reading, lists,
+//! queues and the resident's tracking view.
+
+use crate::{normalise_tracking_code, new_tracking_code, App, AppError, Result, StaffUser};
+use suqiu_domain::case::{
+    self, person_queue, Actor, CaseState, Channel, Event, Intake, IntakeInput, Millis, Proxy, Queue, Status,
+};
+use suqiu_domain::org::{Level, Role};
+use suqiu_domain::workflow::{self, Command, Ctx, Rating, RatingVia, Who};
+use suqiu_store::{CaseFilter, CaseRef, CaseRow, CaseWrite, DeadlineRow, EventRow, StoreError};
+
+/// A case as staff see it: the projection, the replayed state, and the journal.
+#[derive(Debug, Clone)]
+pub struct CaseView {
+    pub row: CaseRow,
+    pub state: CaseState,
+    pub events: Vec<EventRow>,
+}
+
+/// What a resident sees with the tracking code: no personal data.
+#[derive(Debug, Clone)]
+pub struct TrackView {
+    pub tracking_code: String,
+    pub status: Status,
+    pub title: String,
+    pub received_at: Millis,
+    pub unit_name: String,
+    /// (time, Chinese text, English text)
+    pub timeline: Vec<(Millis, String, String)>,
+    /// Whether the resident can rate now.
+    pub can_rate: bool,
+}
+
+impl StaffUser {
+    pub fn who(&self) -> Who {
+        Who::Staff {
+            login: self.login.clone(),
+            role: self.role,
+            unit: self.unit.clone(),
+            linked_units: self.linked_units.clone(),
+        }
+    }
+
+    /// Whether the user may see a case: filed in their part of the tree,
+    /// dispatched to their unit, or owned by them (leaders).
+    pub fn may_see(&self, place_path: &str, s: &CaseState) -> bool {
+        self.can_see(place_path) || s.involved.iter().any(|u| u == &self.unit) || s.owner.as_deref() == Some(&self.login)
+    }
+}
+
+pub(crate) fn replay(events: &[EventRow]) -> Result<CaseState> {
+    case::replay(events.iter().map(|e| (&e.event, e.at)))
+        .map_err(|e| AppError::Journal(e.to_string()))?
+        .ok_or_else(|| AppError::Journal("case without events".into()))
+}
+
+impl App {
+    pub(crate) fn unit_name(&self, code: &str) -> String {
+        self.org()
+            .unit(code)
+            .map(|u| u.name.clone())
+            .unwrap_or_else(|| code.to_string())
+    }
+
+    /// Builds the write of `events` (already applied into `after`) to a case.
+    pub(crate) fn case_write(
+        &self,
+        case_id: Option<i64>,
+        expected_version: u64,
+        code: &str,
+        place_path: &str,
+        actor: &Actor,
+        events: &[Event],
+        after: &CaseState,
+        now: Millis,
+    ) -> CaseWrite {
+        let name = |c: &str| self.unit_name(c);
+        let mut notifications = Vec::new();
+        for (i, e) in events.iter().enumerate() {
+            for n in workflow::notifications(after, std::slice::from_ref(e), &name) {
+                let recipient = serde_json::to_string(&n.recipient).unwrap_or_default();
+                notifications.push((i, recipient, n.template, n.text_zh));
+            }
+        }
+        CaseWrite {
+            case_id,
+            expected_version,
+            events: events.iter().map(|e| (now, actor.clone(), e.clone())).collect(),
+            row: project(case_id.unwrap_or(0), code, place_path, after),
+            queues: after
+                .queues(&self.district())
+                .into_iter()
+                .map(|(u, q)| (u, q.as_str().to_string()))
+                .collect(),
+            deadlines: after
+                .deadlines
+                .iter()
+                .map(|d| DeadlineRow {
+                    rule: d.info.rule.clone(),
+                    unit: d.info.unit.clone(),
+                    due_at: d.info.due_at,
+                    warn_at: d.info.warn_at,
+                    warned: d.warned,
+                    overdue: d.overdue,
+                })
+                .collect(),
+            involved: after.involved.clone(),
+            notifications,
+        }
+    }
+
+    /// 点单: files a new case from any channel. `staff` is the logged-in user, if any.
+    pub async fn file_case(&self, input: &IntakeInput, staff: Option<&StaffUser>) -> Result<CaseRef> {
+        let parsed = case::parse_intake(input)?;
+        let org = self.org();
+        let place = org
+            .unit(&parsed.unit)
+            .ok_or_else(|| AppError::UnknownUnit(parsed.unit.clone()))?;
+        if !place.level.is_place() {
+            return Err(AppError::UnitNotAPlace(parsed.unit.clone()));
+        }
+        let triage = org
+            .triage_unit(&place.code)
+            .ok_or_else(|| AppError::UnitNotAPlace(parsed.unit.clone()))?;
+        let street = triage.parent.clone().unwrap_or_default();
+        let triage = triage.code.clone();
+        let place_path = org.path(&place.code).unwrap_or("/").to_string();
+        let (actor, proxy) = match (parsed.channel, staff) {
+            (c, None) if !c.is_public() => return Err(AppError::ChannelNeedsStaff(c.as_str())),
+            (_, None) => (Actor::Resident, None),
+            (Channel::Proxy, Some(s)) if s.role != Role::GridWorker => return Err(AppError::ProxyNeedsGridWorker),
+            (Channel::Proxy, Some(s)) => (
+                s.actor(),
+                Some(Proxy {
+                    login: s.login.clone(),
+                    name: s.name.clone(),
+                    unit: s.unit.clone(),
+                }),
+            ),
+            (_, Some(s)) => (s.actor(), None),
+        };
+        let now = self.now();
+        let received = Event::Received(Box::new(Intake {
+            channel: parsed.channel,
+            place_unit: place.code.clone(),
+            triage_unit: triage,
+            street,
+            title: parsed.title,
+            content: parsed.content,
+            address: parsed.address,
+            reporter: parsed.reporter,
+            proxy,
+        }));
+        let mut state = case::apply(None, &received, now).map_err(|e| AppError::Journal(e.to_string()))?;
+        let cal = self.calendar();
+        let ctx = Ctx {
+            now,
+            calendar: &cal,
+            rules: self.rules(),
+            org: &org,
+        };
+        let mut events = vec![received];
+        for e in workflow::intake_deadlines(&state, &events[0], &ctx) {
+            state = case::apply(Some(state), &e, now).map_err(|e| AppError::Journal(e.to_string()))?;
+            events.push(e);
+        }
+        // A collision of 50-bit codes is vanishingly rare; retry a few times anyway.
+        let mut attempts = 0;
+        loop {
+            let code = new_tracking_code();
+            let write = self.case_write(None, 0, &code, &place_path, &actor, &events, &state, now);
+            match self.store().write_case(write).await {
+                Err(StoreError::DuplicateTrackingCode) if attempts < 5 => attempts += 1,
+                other => return Ok(other?),
+            }
+        }
+    }
+
+    /// Loads a case and its state (no visibility check).
+    pub(crate) async fn load(&self, id: i64) -> Result<CaseView> {
+        let row = self.store().case_by_id(id).await?.ok_or(AppError::CaseNotFound)?;
+        let events = self.store().events(id).await?;
+        let state = replay(&events)?;
+        Ok(CaseView { row, state, events })
+    }
+
+    /// Runs a command of the six orders for `who` on a loaded case.
+    /// `expected_version`, when given, must be the version the caller read.
+    pub(crate) async fn run(
+        &self,
+        view: CaseView,
+        who: &Who,
+        actor: Actor,
+        expected_version: Option<u64>,
+        cmd: &Command,
+    ) -> Result<CaseRef> {
+        let version = view.state.version;
+        if let Some(v) = expected_version {
+            if v != version {
+                return Err(AppError::Conflict { expected: v });
+            }
+        }
+        let now = self.now();
+        let org = self.org();
+        let cal = self.calendar();
+        let ctx = Ctx {
+            now,
+            calendar: &cal,
+            rules: self.rules(),
+            org: &org,
+        };
+        let events = workflow::decide(&view.state, cmd, who, &ctx)?;
+        let mut state = view.state;
+        for e in &events {
+            state = case::apply(Some(state), e, now).map_err(|e| AppError::Journal(e.to_string()))?;
+        }
+        let write = self.case_write(
+            Some(view.row.id),
+            version,
+            &view.row.tracking_code,
+            &view.row.place_path,
+            &actor,
+            &events,
+            &state,
+            now,
+        );
+        Ok(self.store().write_case(write).await?)
+    }
+
+    /// A staff member's command on a case they may see.
+    pub async fn execute(&self, user: &StaffUser, id: i64, expected_version: Option<u64>, cmd: &Command) -> Result<CaseRef> {
+        let view = self.case_for(user, id).await?;
+        self.run(view, &user.who(), user.actor(), expected_version, cmd).await
+    }
+
+    /// The resident rates the reply, with the tracking code.
+    pub async fn rate_by_code(&self, raw_code: &str, rating: Rating, comment: Option<String>) -> Result<CaseRef> {
+        let code = normalise_tracking_code(raw_code).ok_or(AppError::CaseNotFound)?;
+        let row = self
+            .store()
+            .case_by_tracking_code(&code)
+            .await?
+            .ok_or(AppError::CaseNotFound)?;
+        let view = self.load(row.id).await?;
+        let cmd = Command::Rate {
+            rating,
+            comment,
+            via: RatingVia::Resident,
+        };
+        self.run(view, &Who::Resident, Actor::Resident, None, &cmd).await
+    }
+
+    /// A case with its full journal, if the user may see it (else not found:
+    /// the existence of cases outside one's scope is not revealed).
+    pub async fn case_for(&self, user: &StaffUser, id: i64) -> Result<CaseView> {
+        let view = self.load(id).await?;
+        if !user.may_see(&view.row.place_path, &view.state) {
+            return Err(AppError::CaseNotFound);
+        }
+        Ok(view)
+    }
+
+    /// Lists cases within the user's scope. `unit` narrows to a subtree.
+    pub async fn list_cases(&self, user: &StaffUser, unit: Option<&str>, mut filter: CaseFilter) -> Result<Vec<CaseRow>> {
+        let org = self.org();
+        if let Some(code) = unit {
+            let path = org.path(code).ok_or_else(|| AppError::UnknownUnit(code.to_string()))?;
+            filter.subtree = Some(path.to_string());
+        }
+        filter.scopes = user.scope_paths.clone();
+        if user.role == Role::DepartmentHandler || user.scope_paths.is_some() {
+            filter.involved_unit = Some(user.unit.clone());
+        }
+        Ok(self.store().list_cases(filter).await?)
+    }
+
+    /// The owner of the user's queue: a leader's queues are personal.
+    pub fn queue_owner(&self, user: &StaffUser, queue: Queue) -> String {
+        match queue {
+            Queue::SetDeadline | Queue::Supervise | Queue::Owned => person_queue(&user.login),
+            Queue::Callback if matches!(user.role, Role::PetitionBureau | Role::Admin) => self.district(),
+            _ => user.unit.clone(),
+        }
+    }
+
+    /// One of the user's work queues, oldest first.
+    pub async fn queue(&self, user: &StaffUser, queue: Queue, limit: u32) -> Result<Vec<CaseRow>> {
+        let owner = self.queue_owner(user, queue);
+        Ok(self.store().queue(&owner, queue.as_str(), limit).await?)
+    }
+
+    /// The resident's view by tracking code.
+    pub async fn track(&self, raw_code: &str) -> Result<TrackView> {
+        let code = normalise_tracking_code(raw_code).ok_or(AppError::CaseNotFound)?;
+        let row = self
+            .store()
+            .case_by_tracking_code(&code)
+            .await?
+            .ok_or(AppError::CaseNotFound)?;
+        let events = self.store().events(row.id).await?;
+        let state = replay(&events)?;
+        let name = |c: &str| self.unit_name(c);
+        let timeline = events
+            .iter()
+            .filter_map(|e| e.event.public_text(&name).map(|(zh, en)| (e.at, zh, en)))
+            .collect();
+        Ok(TrackView {
+            tracking_code: row.tracking_code,
+            status: state.status,
+            title: state.intake.title.clone(),
+            received_at: state.received_at,
+            unit_name: self.unit_name(&state.current_unit),
+            timeline,
+            can_rate: state.status == Status::Replied,
+        })
+    }
+
+    /// Whether a unit code names a department (for the web's dispatch form).
+    pub fn is_department(&self, code: &str) -> bool {
+        self.org().unit(code).map(|u| u.level == Level::Department).unwrap_or(false)
+    }
+}
+
+pub(crate) fn project(id: i64, code: &str, place_path: &str, s: &CaseState) -> CaseRow {
+    CaseRow {
+        id,
+        tracking_code: code.to_string(),
+        status: s.status.as_str().to_string(),
+        channel: s.intake.channel.as_str().to_string(),
+        place_unit: s.intake.place_unit.clone(),
+        place_path: place_path.to_string(),
+        current_unit: s.current_unit.clone(),
+        title: s.intake.title.clone(),
+        reporter_name: s.intake.reporter.name.clone(),
+        reporter_phone: s.intake.reporter.phone.clone(),
+        received_at: s.received_at,
+        updated_at: s.updated_at,
+        version: s.version,
+        category: s.category.clone(),
+        urgency: s.urgency.map(|u| u.as_str().to_string()),
+    }
+}
