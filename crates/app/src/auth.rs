@@ -229,6 +229,17 @@ impl App {
         })
     }
 
+    /// A staff member by login, without a password check (scenario runner,
+    /// internal jobs). Never exposed over HTTP.
+    pub async fn staff_by_login(&self, login: &str) -> Result<StaffUser> {
+        let u = self
+            .store()
+            .user(login)
+            .await?
+            .ok_or(AppError::BadCredentials)?;
+        self.staff_user(u)
+    }
+
     /// Checks a password and opens a session; returns (token, user, expiry).
     pub async fn login(&self, login: &str, password: &str) -> Result<(String, StaffUser, Millis)> {
         let user = self.store().user(login).await?;

@@ -1,13 +1,23 @@
 //! Case use cases: intake, commands of the six orders, reading, lists,
 //! queues and the resident's tracking view.
 
-use crate::{normalise_tracking_code, new_tracking_code, App, AppError, Result, StaffUser};
+use crate::{new_tracking_code, normalise_tracking_code, App, AppError, Result, StaffUser};
 use suqiu_domain::case::{
-    self, person_queue, Actor, CaseState, Channel, Event, Intake, IntakeInput, Millis, Proxy, Queue, Status,
+    self, person_queue, Actor, CaseState, Channel, Event, Intake, IntakeInput, Millis, Proxy,
+    Queue, Status,
 };
 use suqiu_domain::org::{Level, Role};
 use suqiu_domain::workflow::{self, Command, Ctx, Rating, RatingVia, Who};
 use suqiu_store::{CaseFilter, CaseRef, CaseRow, CaseWrite, DeadlineRow, EventRow, StoreError};
+
+/// Which case a write goes to: a new one (`case_id` None, version 0) or an
+/// existing one at the version read.
+pub(crate) struct WriteTarget<'a> {
+    pub case_id: Option<i64>,
+    pub version: u64,
+    pub code: &'a str,
+    pub place_path: &'a str,
+}
 
 /// A case as staff see it: the projection, the replayed state, and the journal.
 #[derive(Debug, Clone)]
@@ -44,7 +54,9 @@ impl StaffUser {
     /// Whether the user may see a case: filed in their part of the tree,
     /// dispatched to their unit, or owned by them (leaders).
     pub fn may_see(&self, place_path: &str, s: &CaseState) -> bool {
-        self.can_see(place_path) || s.involved.iter().any(|u| u == &self.unit) || s.owner.as_deref() == Some(&self.login)
+        self.can_see(place_path)
+            || s.involved.iter().any(|u| u == &self.unit)
+            || s.owner.as_deref() == Some(&self.login)
     }
 }
 
@@ -65,10 +77,7 @@ impl App {
     /// Builds the write of `events` (already applied into `after`) to a case.
     pub(crate) fn case_write(
         &self,
-        case_id: Option<i64>,
-        expected_version: u64,
-        code: &str,
-        place_path: &str,
+        t: WriteTarget<'_>,
         actor: &Actor,
         events: &[Event],
         after: &CaseState,
@@ -83,10 +92,13 @@ impl App {
             }
         }
         CaseWrite {
-            case_id,
-            expected_version,
-            events: events.iter().map(|e| (now, actor.clone(), e.clone())).collect(),
-            row: project(case_id.unwrap_or(0), code, place_path, after),
+            case_id: t.case_id,
+            expected_version: t.version,
+            events: events
+                .iter()
+                .map(|e| (now, actor.clone(), e.clone()))
+                .collect(),
+            row: project(t.case_id.unwrap_or(0), t.code, t.place_path, after),
             queues: after
                 .queues(&self.district())
                 .into_iter()
@@ -110,7 +122,28 @@ impl App {
     }
 
     /// 点单: files a new case from any channel. `staff` is the logged-in user, if any.
-    pub async fn file_case(&self, input: &IntakeInput, staff: Option<&StaffUser>) -> Result<CaseRef> {
+    pub async fn file_case(
+        &self,
+        input: &IntakeInput,
+        staff: Option<&StaffUser>,
+    ) -> Result<CaseRef> {
+        // A collision of 50-bit codes is vanishingly rare; retry a few times anyway.
+        let mut attempts = 0;
+        loop {
+            let write = self.intake_write(input, staff)?;
+            match self.store().write_case(write).await {
+                Err(StoreError::DuplicateTrackingCode) if attempts < 5 => attempts += 1,
+                other => return Ok(other?),
+            }
+        }
+    }
+
+    /// The write that files a case (with a fresh tracking code), without storing it.
+    pub fn intake_write(
+        &self,
+        input: &IntakeInput,
+        staff: Option<&StaffUser>,
+    ) -> Result<CaseWrite> {
         let parsed = case::parse_intake(input)?;
         let org = self.org();
         let place = org
@@ -128,7 +161,9 @@ impl App {
         let (actor, proxy) = match (parsed.channel, staff) {
             (c, None) if !c.is_public() => return Err(AppError::ChannelNeedsStaff(c.as_str())),
             (_, None) => (Actor::Resident, None),
-            (Channel::Proxy, Some(s)) if s.role != Role::GridWorker => return Err(AppError::ProxyNeedsGridWorker),
+            (Channel::Proxy, Some(s)) if s.role != Role::GridWorker => {
+                return Err(AppError::ProxyNeedsGridWorker)
+            }
             (Channel::Proxy, Some(s)) => (
                 s.actor(),
                 Some(Proxy {
@@ -151,7 +186,8 @@ impl App {
             reporter: parsed.reporter,
             proxy,
         }));
-        let mut state = case::apply(None, &received, now).map_err(|e| AppError::Journal(e.to_string()))?;
+        let mut state =
+            case::apply(None, &received, now).map_err(|e| AppError::Journal(e.to_string()))?;
         let cal = self.calendar();
         let ctx = Ctx {
             now,
@@ -161,24 +197,27 @@ impl App {
         };
         let mut events = vec![received];
         for e in workflow::intake_deadlines(&state, &events[0], &ctx) {
-            state = case::apply(Some(state), &e, now).map_err(|e| AppError::Journal(e.to_string()))?;
+            state =
+                case::apply(Some(state), &e, now).map_err(|e| AppError::Journal(e.to_string()))?;
             events.push(e);
         }
-        // A collision of 50-bit codes is vanishingly rare; retry a few times anyway.
-        let mut attempts = 0;
-        loop {
-            let code = new_tracking_code();
-            let write = self.case_write(None, 0, &code, &place_path, &actor, &events, &state, now);
-            match self.store().write_case(write).await {
-                Err(StoreError::DuplicateTrackingCode) if attempts < 5 => attempts += 1,
-                other => return Ok(other?),
-            }
-        }
+        let code = new_tracking_code();
+        let target = WriteTarget {
+            case_id: None,
+            version: 0,
+            code: &code,
+            place_path: &place_path,
+        };
+        Ok(self.case_write(target, &actor, &events, &state, now))
     }
 
     /// Loads a case and its state (no visibility check).
     pub(crate) async fn load(&self, id: i64) -> Result<CaseView> {
-        let row = self.store().case_by_id(id).await?.ok_or(AppError::CaseNotFound)?;
+        let row = self
+            .store()
+            .case_by_id(id)
+            .await?
+            .ok_or(AppError::CaseNotFound)?;
         let events = self.store().events(id).await?;
         let state = replay(&events)?;
         Ok(CaseView { row, state, events })
@@ -212,29 +251,39 @@ impl App {
         let events = workflow::decide(&view.state, cmd, who, &ctx)?;
         let mut state = view.state;
         for e in &events {
-            state = case::apply(Some(state), e, now).map_err(|e| AppError::Journal(e.to_string()))?;
+            state =
+                case::apply(Some(state), e, now).map_err(|e| AppError::Journal(e.to_string()))?;
         }
-        let write = self.case_write(
-            Some(view.row.id),
+        let target = WriteTarget {
+            case_id: Some(view.row.id),
             version,
-            &view.row.tracking_code,
-            &view.row.place_path,
-            &actor,
-            &events,
-            &state,
-            now,
-        );
+            code: &view.row.tracking_code,
+            place_path: &view.row.place_path,
+        };
+        let write = self.case_write(target, &actor, &events, &state, now);
         Ok(self.store().write_case(write).await?)
     }
 
     /// A staff member's command on a case they may see.
-    pub async fn execute(&self, user: &StaffUser, id: i64, expected_version: Option<u64>, cmd: &Command) -> Result<CaseRef> {
+    pub async fn execute(
+        &self,
+        user: &StaffUser,
+        id: i64,
+        expected_version: Option<u64>,
+        cmd: &Command,
+    ) -> Result<CaseRef> {
         let view = self.case_for(user, id).await?;
-        self.run(view, &user.who(), user.actor(), expected_version, cmd).await
+        self.run(view, &user.who(), user.actor(), expected_version, cmd)
+            .await
     }
 
     /// The resident rates the reply, with the tracking code.
-    pub async fn rate_by_code(&self, raw_code: &str, rating: Rating, comment: Option<String>) -> Result<CaseRef> {
+    pub async fn rate_by_code(
+        &self,
+        raw_code: &str,
+        rating: Rating,
+        comment: Option<String>,
+    ) -> Result<CaseRef> {
         let code = normalise_tracking_code(raw_code).ok_or(AppError::CaseNotFound)?;
         let row = self
             .store()
@@ -247,7 +296,8 @@ impl App {
             comment,
             via: RatingVia::Resident,
         };
-        self.run(view, &Who::Resident, Actor::Resident, None, &cmd).await
+        self.run(view, &Who::Resident, Actor::Resident, None, &cmd)
+            .await
     }
 
     /// A case with its full journal, if the user may see it (else not found:
@@ -261,10 +311,17 @@ impl App {
     }
 
     /// Lists cases within the user's scope. `unit` narrows to a subtree.
-    pub async fn list_cases(&self, user: &StaffUser, unit: Option<&str>, mut filter: CaseFilter) -> Result<Vec<CaseRow>> {
+    pub async fn list_cases(
+        &self,
+        user: &StaffUser,
+        unit: Option<&str>,
+        mut filter: CaseFilter,
+    ) -> Result<Vec<CaseRow>> {
         let org = self.org();
         if let Some(code) = unit {
-            let path = org.path(code).ok_or_else(|| AppError::UnknownUnit(code.to_string()))?;
+            let path = org
+                .path(code)
+                .ok_or_else(|| AppError::UnknownUnit(code.to_string()))?;
             filter.subtree = Some(path.to_string());
         }
         filter.scopes = user.scope_paths.clone();
@@ -278,7 +335,9 @@ impl App {
     pub fn queue_owner(&self, user: &StaffUser, queue: Queue) -> String {
         match queue {
             Queue::SetDeadline | Queue::Supervise | Queue::Owned => person_queue(&user.login),
-            Queue::Callback if matches!(user.role, Role::PetitionBureau | Role::Admin) => self.district(),
+            Queue::Callback if matches!(user.role, Role::PetitionBureau | Role::Admin) => {
+                self.district()
+            }
             _ => user.unit.clone(),
         }
     }
@@ -317,7 +376,10 @@ impl App {
 
     /// Whether a unit code names a department (for the web's dispatch form).
     pub fn is_department(&self, code: &str) -> bool {
-        self.org().unit(code).map(|u| u.level == Level::Department).unwrap_or(false)
+        self.org()
+            .unit(code)
+            .map(|u| u.level == Level::Department)
+            .unwrap_or(false)
     }
 }
 

@@ -58,7 +58,10 @@ fn opt_string(v: &Value, f: &str) -> Result<Option<String>> {
 fn number(v: &Value, f: &str) -> Result<u32> {
     match v.get(f) {
         None | Some(Value::Null) => Err(missing(f)),
-        Some(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or_else(|| bad(f)),
+        Some(n) => n
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| bad(f)),
     }
 }
 
@@ -125,11 +128,15 @@ pub fn parse(name: &str, v: &Value, now: Millis) -> Result<Command> {
         "return" => Command::Return {
             reason: string(v, "reason")?,
         },
-        "cooperation-report" => Command::CooperationReport { text: string(v, "text")? },
+        "cooperation-report" => Command::CooperationReport {
+            text: string(v, "text")?,
+        },
         "request-deadline" => Command::RequestLeaderDeadline {
             reason: string(v, "reason")?,
         },
-        "set-deadline" => Command::SetLeaderDeadline { days: number(v, "days")? },
+        "set-deadline" => Command::SetLeaderDeadline {
+            days: number(v, "days")?,
+        },
         "reply" => Command::Reply {
             result: string(v, "result")?,
             policy_basis: opt_string(v, "policy_basis")?,
@@ -165,7 +172,9 @@ pub fn parse(name: &str, v: &Value, now: Millis) -> Result<Command> {
             head: string(v, "head")?,
             note: string(v, "note")?,
         },
-        "notes" => Command::AddNote { text: string(v, "text")? },
+        "notes" => Command::AddNote {
+            text: string(v, "text")?,
+        },
         other => return Err(AppError::UnknownCommand(other.to_string())),
     })
 }
@@ -192,13 +201,31 @@ mod tests {
                 Err(e) => panic!("{name}: {e}"),
             }
         }
-        assert!(matches!(parse("fly", &json!({}), 0), Err(AppError::UnknownCommand(_))));
-        let c = parse("dispatch", &json!({"lead": "X", "cooperating": ["Y"], "difficulty": "difficult"}), 0).unwrap();
+        assert!(matches!(
+            parse("fly", &json!({}), 0),
+            Err(AppError::UnknownCommand(_))
+        ));
+        let c = parse(
+            "dispatch",
+            &json!({"lead": "X", "cooperating": ["Y"], "difficulty": "difficult"}),
+            0,
+        )
+        .unwrap();
         assert_eq!(
             c,
-            Command::Dispatch { lead: "X".into(), cooperating: vec!["Y".into()], difficulty: Difficulty::Difficult }
+            Command::Dispatch {
+                lead: "X".into(),
+                cooperating: vec!["Y".into()],
+                difficulty: Difficulty::Difficult
+            }
         );
-        assert!(matches!(parse("triage", &json!({"urgency": "now", "category": "x"}), 0), Err(AppError::Invalid(_))));
-        assert!(matches!(parse("assign", &json!({"responsible": "x", "days": -1}), 0), Err(AppError::Invalid(_))));
+        assert!(matches!(
+            parse("triage", &json!({"urgency": "now", "category": "x"}), 0),
+            Err(AppError::Invalid(_))
+        ));
+        assert!(matches!(
+            parse("assign", &json!({"responsible": "x", "days": -1}), 0),
+            Err(AppError::Invalid(_))
+        ));
     }
 }

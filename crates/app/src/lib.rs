@@ -189,7 +189,10 @@ impl App {
 
     /// Adds (or replaces) a year of the holiday calendar, from the calendar
     /// crate's format or holiday-cn JSON. Returns the years covered.
-    pub fn add_calendar_year(&self, text: &str) -> std::result::Result<Vec<i32>, suqiu_calendar::CalendarError> {
+    pub fn add_calendar_year(
+        &self,
+        text: &str,
+    ) -> std::result::Result<Vec<i32>, suqiu_calendar::CalendarError> {
         let year = Calendar::parse_year(text)?;
         let mut cal = (*self.calendar()).clone();
         cal.add_year(year)?;

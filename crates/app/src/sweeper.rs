@@ -2,7 +2,7 @@
 //! (raising supervision to the linked leader), written like any other step,
 //! with the version read so a concurrent step wins and the sweep retries later.
 
-use crate::cases::replay;
+use crate::cases::{replay, WriteTarget};
 use crate::{App, AppError, Result};
 use suqiu_domain::case::{self, Actor};
 use suqiu_domain::workflow;
@@ -39,46 +39,63 @@ impl App {
             }
             report.due += ids.len();
             let events = self.store().events_of(ids.clone()).await?;
+            let rows = self.store().cases_by_ids(ids.clone()).await?;
             let mut writes = Vec::new();
-            for id in &ids {
-                let journal: Vec<_> = events.iter().filter(|e| e.case_id == *id).cloned().collect();
-                if journal.is_empty() {
+            let mut at = 0;
+            for row in &rows {
+                // events_of returns journals grouped by case in id order
+                while at < events.len() && events[at].case_id < row.id {
+                    at += 1;
+                }
+                let from = at;
+                while at < events.len() && events[at].case_id == row.id {
+                    at += 1;
+                }
+                if from == at {
                     continue;
                 }
-                let state = replay(&journal)?;
+                let state = replay(&events[from..at])?;
                 let marks = workflow::sweep(&state, now, &org);
                 if marks.is_empty() {
                     continue;
                 }
-                report.warnings += marks.iter().filter(|e| e.kind() == "deadline_warned").count();
-                report.overdue += marks.iter().filter(|e| e.kind() == "deadline_overdue").count();
-                let Some(row) = self.store().case_by_id(*id).await? else {
-                    continue;
-                };
+                report.warnings += marks
+                    .iter()
+                    .filter(|e| e.kind() == "deadline_warned")
+                    .count();
+                report.overdue += marks
+                    .iter()
+                    .filter(|e| e.kind() == "deadline_overdue")
+                    .count();
                 let version = state.version;
                 let mut after = state;
                 for e in &marks {
-                    after = case::apply(Some(after), e, now).map_err(|e| AppError::Journal(e.to_string()))?;
+                    after = case::apply(Some(after), e, now)
+                        .map_err(|e| AppError::Journal(e.to_string()))?;
                 }
-                writes.push(self.case_write(
-                    Some(*id),
+                let target = WriteTarget {
+                    case_id: Some(row.id),
                     version,
-                    &row.tracking_code,
-                    &row.place_path,
-                    &Actor::System,
-                    &marks,
-                    &after,
-                    now,
-                ));
+                    code: &row.tracking_code,
+                    place_path: &row.place_path,
+                };
+                writes.push(self.case_write(target, &Actor::System, &marks, &after, now));
             }
-            // All writes of a round go to the store together (one group commit on SQLite).
-            let results = futures_join(self, writes).await;
-            for r in results {
-                match r {
-                    Ok(_) => report.written += 1,
-                    Err(StoreError::Conflict { .. }) => report.conflicts += 1,
-                    Err(e) => return Err(e.into()),
+            // One transaction for the round; if a case changed meanwhile the
+            // round is retried case by case, so only that case waits.
+            let n = writes.len();
+            match self.store().write_cases(writes.clone()).await {
+                Ok(_) => report.written += n,
+                Err(StoreError::Conflict { .. }) => {
+                    for r in futures_join(self, writes).await {
+                        match r {
+                            Ok(_) => report.written += 1,
+                            Err(StoreError::Conflict { .. }) => report.conflicts += 1,
+                            Err(e) => return Err(e.into()),
+                        }
+                    }
                 }
+                Err(e) => return Err(e.into()),
             }
             last_batch = ids;
         }
@@ -95,7 +112,12 @@ impl App {
                 tick.tick().await;
                 match app.sweep_once().await {
                     Ok(r) if r.written > 0 => {
-                        tracing::info!(warnings = r.warnings, overdue = r.overdue, cases = r.written, "deadline sweep")
+                        tracing::info!(
+                            warnings = r.warnings,
+                            overdue = r.overdue,
+                            cases = r.written,
+                            "deadline sweep"
+                        )
                     }
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "deadline sweep failed"),
@@ -105,7 +127,10 @@ impl App {
     }
 }
 
-async fn futures_join(app: &App, writes: Vec<suqiu_store::CaseWrite>) -> Vec<std::result::Result<suqiu_store::CaseRef, StoreError>> {
+async fn futures_join(
+    app: &App,
+    writes: Vec<suqiu_store::CaseWrite>,
+) -> Vec<std::result::Result<suqiu_store::CaseRef, StoreError>> {
     let mut handles = Vec::with_capacity(writes.len());
     for w in writes {
         let store = app.store().clone();

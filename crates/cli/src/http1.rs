@@ -32,7 +32,30 @@ impl Conn {
         path: &str,
         json: Option<&[u8]>,
     ) -> anyhow::Result<Reply> {
+        self.send(method, path, json, None).await
+    }
+
+    /// A request with a bearer token and no body.
+    pub async fn request_auth(
+        &mut self,
+        method: &str,
+        path: &str,
+        token: &str,
+    ) -> anyhow::Result<Reply> {
+        self.send(method, path, None, Some(token)).await
+    }
+
+    async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        json: Option<&[u8]>,
+        token: Option<&str>,
+    ) -> anyhow::Result<Reply> {
         let mut req = format!("{method} {path} HTTP/1.1\r\nhost: {}\r\n", self.host).into_bytes();
+        if let Some(t) = token {
+            req.extend_from_slice(format!("authorization: Bearer {t}\r\n").as_bytes());
+        }
         if let Some(body) = json {
             req.extend_from_slice(
                 format!(

@@ -2,6 +2,7 @@
 
 mod bench;
 mod http1;
+mod scenario;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -52,10 +53,49 @@ enum Command {
         #[command(subcommand)]
         which: RoutingCommand,
     },
+    /// Declarative YAML stories of the six orders (docs/scenarios.md).
+    Scenario {
+        #[command(subcommand)]
+        which: ScenarioCommand,
+    },
+    /// Hot topics: groups of messages about one local problem, by heat.
+    Topics {
+        /// JSON Lines {id, time, title, detail, likes?, dislikes?}
+        #[arg(long)]
+        input: std::path::PathBuf,
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+        /// Print JSON (the only output format).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ScenarioCommand {
+    /// Run scenario files against a fresh instance each.
+    Run {
+        files: Vec<std::path::PathBuf>,
+        /// A PostgreSQL server (a fresh database per file); default in-memory SQLite.
+        #[arg(long)]
+        database_url: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// Deadline sweep over many open cases, and one unit's queue over HTTP.
+    Sweep {
+        /// Open cases to create.
+        #[arg(long, default_value_t = 1_000_000)]
+        cases: usize,
+        /// Also run against this PostgreSQL server (a fresh database is created on it).
+        #[arg(long)]
+        postgres_url: Option<String>,
+        /// Skip the SQLite run.
+        #[arg(long)]
+        no_sqlite: bool,
+    },
     /// Case creation over HTTP on loopback with concurrent clients.
     Intake {
         /// Concurrent keep-alive connections.
@@ -124,6 +164,32 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     runs,
                 },
         } => bench::intake(clients, requests, postgres_url, !no_sqlite, runs).await,
+        Command::Bench {
+            which:
+                BenchCommand::Sweep {
+                    cases,
+                    postgres_url,
+                    no_sqlite,
+                },
+        } => bench::sweep(cases, postgres_url, !no_sqlite).await,
+        Command::Scenario {
+            which:
+                ScenarioCommand::Run {
+                    files,
+                    database_url,
+                },
+        } => scenario::run_all(&files, database_url.as_deref()).await,
+        Command::Topics {
+            input,
+            top,
+            json: _,
+        } => {
+            let out =
+                tokio::task::spawn_blocking(move || suqiu_text::hot_topics_from_path(&input, top))
+                    .await??;
+            println!("{}", serde_json::to_string(&out)?);
+            Ok(())
+        }
         Command::Routing {
             which: RoutingCommand::Evaluate { train, test },
         } => {
@@ -179,7 +245,9 @@ async fn serve(
             println!("  {:<14} {:<6} {} ({})", p.login, p.name, p.role.zh(), unit);
         }
     }
+    let sweeper = app.spawn_sweeper(std::time::Duration::from_secs(30));
     suqiu_web::serve(app, listener, shutdown_signal()).await?;
+    sweeper.abort();
     Ok(())
 }
 

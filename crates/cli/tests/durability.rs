@@ -2,6 +2,8 @@
 //! `suqiu serve` process, clients posting concurrently, SIGKILL mid-stream,
 //! restart on the same database, every acknowledged tracking code is there.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};

@@ -194,7 +194,11 @@ pub enum Actor {
     /// A resident, unauthenticated (identified by the case's tracking code).
     Resident,
     /// A staff member, by login, with their unit at the time.
-    Staff { login: String, name: String, unit: String },
+    Staff {
+        login: String,
+        name: String,
+        unit: String,
+    },
     /// The system itself (sweeper, importer).
     System,
 }
@@ -262,7 +266,10 @@ pub enum Event {
     /// 报单: the community's triage: urgency tier and category.
     Triaged { urgency: Urgency, category: String },
     /// Reported to the township/street.
-    ReportedToStreet { street: String, note: Option<String> },
+    ReportedToStreet {
+        street: String,
+        note: Option<String>,
+    },
     /// 签收: the street signed for it.
     Signed { street: String },
     /// 跟单: the street handles it itself with a responsible person.
@@ -329,7 +336,10 @@ pub enum Event {
     /// The sweeper: the deadline is near.
     DeadlineWarned { rule: String },
     /// The sweeper: the deadline passed; supervision is raised to the leader.
-    DeadlineOverdue { rule: String, leader: Option<String> },
+    DeadlineOverdue {
+        rule: String,
+        leader: Option<String>,
+    },
 }
 
 impl Event {
@@ -398,7 +408,10 @@ impl Event {
             ),
             Event::Dispatched { lead, .. } => {
                 let name = unit_name(lead);
-                t(format!("已派{name}办理。"), format!("It was dispatched to {name}."))
+                t(
+                    format!("已派{name}办理。"),
+                    format!("It was dispatched to {name}."),
+                )
             }
             Event::Accepted { unit, .. } => {
                 let name = unit_name(unit);
@@ -413,7 +426,10 @@ impl Event {
             ),
             Event::Replied { unit, result, .. } => {
                 let name = unit_name(unit);
-                t(format!("{name}已答复：{result}"), format!("{name} replied: {result}"))
+                t(
+                    format!("{name}已答复：{result}"),
+                    format!("{name} replied: {result}"),
+                )
             }
             Event::Explained { policy_basis, .. } => t(
                 format!("工作人员已上门向您解释相关政策：{policy_basis}"),
@@ -425,7 +441,10 @@ impl Event {
             ),
             Event::Reopened { unit, .. } => {
                 let name = unit_name(unit);
-                t(format!("已安排{name}重新办理。"), format!("{name} is handling it again."))
+                t(
+                    format!("已安排{name}重新办理。"),
+                    format!("{name} is handling it again."),
+                )
             }
             Event::Closed { .. } => t("您的诉求已办结。".into(), "Your request is closed.".into()),
             Event::OwnershipTaken { .. } => t(
@@ -626,7 +645,10 @@ impl CaseState {
             Status::Unsatisfied => q.push((cur, Queue::Decide)),
             Status::Closed => {}
         }
-        if matches!(self.status, Status::Dispatched | Status::InProgress | Status::AwaitingLeaderDeadline) {
+        if matches!(
+            self.status,
+            Status::Dispatched | Status::InProgress | Status::AwaitingLeaderDeadline
+        ) {
             for c in &self.cooperating {
                 if !self.cooperation_reported.contains(c) {
                     q.push((c.clone(), Queue::Cooperate));
@@ -653,7 +675,11 @@ impl CaseState {
 
     /// Returns counted for a unit.
     pub fn returns_of(&self, unit: &str) -> u32 {
-        self.returns.iter().find(|(u, _)| u == unit).map(|(_, n)| *n).unwrap_or(0)
+        self.returns
+            .iter()
+            .find(|(u, _)| u == unit)
+            .map(|(_, n)| *n)
+            .unwrap_or(0)
     }
 }
 
@@ -829,7 +855,9 @@ pub fn apply(state: Option<CaseState>, event: &Event, at: Millis) -> Result<Case
 }
 
 /// Replays a journal from the start.
-pub fn replay<'a>(events: impl IntoIterator<Item = (&'a Event, Millis)>) -> Result<Option<CaseState>, ApplyError> {
+pub fn replay<'a>(
+    events: impl IntoIterator<Item = (&'a Event, Millis)>,
+) -> Result<Option<CaseState>, ApplyError> {
     let mut state = None;
     for (e, at) in events {
         state = Some(apply(state, e, at)?);

@@ -17,7 +17,9 @@ pub struct FieldError {
 pub enum FieldErrorKind {
     Missing,
     Empty,
-    TooLong { max: usize },
+    TooLong {
+        max: usize,
+    },
     InvalidPhone,
     InvalidIdNumber,
     InvalidChannel,

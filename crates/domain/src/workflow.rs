@@ -104,21 +104,42 @@ pub enum RatingVia {
 /// Everything a person can ask of a case. Parsed at the edge; checked here.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    Triage { urgency: Urgency, category: String },
-    ReportToStreet { note: Option<String> },
+    Triage {
+        urgency: Urgency,
+        category: String,
+    },
+    ReportToStreet {
+        note: Option<String>,
+    },
     Sign,
-    Assign { responsible: String, days: u32 },
+    Assign {
+        responsible: String,
+        days: u32,
+    },
     Dispatch {
         lead: String,
         cooperating: Vec<String>,
         difficulty: Difficulty,
     },
-    Accept { contact_note: String },
-    Return { reason: String },
-    CooperationReport { text: String },
-    RequestLeaderDeadline { reason: String },
-    SetLeaderDeadline { days: u32 },
-    Reply { result: String, policy_basis: Option<String> },
+    Accept {
+        contact_note: String,
+    },
+    Return {
+        reason: String,
+    },
+    CooperationReport {
+        text: String,
+    },
+    RequestLeaderDeadline {
+        reason: String,
+    },
+    SetLeaderDeadline {
+        days: u32,
+    },
+    Reply {
+        result: String,
+        policy_basis: Option<String>,
+    },
     Explain {
         visited_by: String,
         visited_at: Millis,
@@ -130,12 +151,26 @@ pub enum Command {
         comment: Option<String>,
         via: RatingVia,
     },
-    Reopen { reason: String, days: u32 },
-    Close { explanation: String },
+    Reopen {
+        reason: String,
+        days: u32,
+    },
+    Close {
+        explanation: String,
+    },
     TakeOwnership,
-    Supervise { note: String, days: u32 },
-    RecordInterview { unit: String, head: String, note: String },
-    AddNote { text: String },
+    Supervise {
+        note: String,
+        days: u32,
+    },
+    RecordInterview {
+        unit: String,
+        head: String,
+        note: String,
+    },
+    AddNote {
+        text: String,
+    },
 }
 
 impl Command {
@@ -205,7 +240,14 @@ pub struct DeadlineRules {
     pub categories: Vec<String>,
 }
 
-fn rule(id: &str, start: &str, when: &[&str], length: u32, unit: DayUnit, ends: &[&str]) -> DeadlineRule {
+fn rule(
+    id: &str,
+    start: &str,
+    when: &[&str],
+    length: u32,
+    unit: DayUnit,
+    ends: &[&str],
+) -> DeadlineRule {
     DeadlineRule {
         id: id.into(),
         start: start.into(),
@@ -234,10 +276,38 @@ impl Default for DeadlineRules {
                     SameWorkingDay,
                     &["replied", "reported_to_street"],
                 ),
-                rule("explain", "triaged", &["unreasonable"], 3, Working, &["explained"]),
-                rule("sign", "reported_to_street", &[], 0, SameWorkingDay, &["signed"]),
-                rule("accept", "dispatched", &[], 0, SameWorkingDay, &["accepted", "returned"]),
-                rule("finish", "dispatched", &["ordinary"], 3, Working, &["replied", "returned"]),
+                rule(
+                    "explain",
+                    "triaged",
+                    &["unreasonable"],
+                    3,
+                    Working,
+                    &["explained"],
+                ),
+                rule(
+                    "sign",
+                    "reported_to_street",
+                    &[],
+                    0,
+                    SameWorkingDay,
+                    &["signed"],
+                ),
+                rule(
+                    "accept",
+                    "dispatched",
+                    &[],
+                    0,
+                    SameWorkingDay,
+                    &["accepted", "returned"],
+                ),
+                rule(
+                    "finish",
+                    "dispatched",
+                    &["ordinary"],
+                    3,
+                    Working,
+                    &["replied", "returned"],
+                ),
                 rule(
                     "finish",
                     "dispatched",
@@ -246,7 +316,14 @@ impl Default for DeadlineRules {
                     Working,
                     &["replied", "returned"],
                 ),
-                rule("redispatch", "returned", &[], 1, Working, &["dispatched", "street_assigned"]),
+                rule(
+                    "redispatch",
+                    "returned",
+                    &[],
+                    1,
+                    Working,
+                    &["dispatched", "street_assigned"],
+                ),
             ],
             categories: ["基础建设", "民生保障", "生态环境", "矛盾纠纷", "信访舆情"]
                 .iter()
@@ -269,7 +346,10 @@ pub struct Ctx<'a> {
 pub enum Refusal {
     /// The command does not apply in the case's current status.
     #[error("command {command} is not allowed while the case is {status}")]
-    WrongState { command: &'static str, status: &'static str },
+    WrongState {
+        command: &'static str,
+        status: &'static str,
+    },
     /// The actor's role or unit may not give this command on this case.
     #[error("{command} is not for this role or unit")]
     NotYourCase { command: &'static str },
@@ -377,7 +457,12 @@ fn is_case_leader(org: &OrgTree, s: &CaseState, login: &str, linked: &[String]) 
 }
 
 /// Decides what a command means for a case: the events, or a refusal.
-pub fn decide(s: &CaseState, cmd: &Command, who: &Who, ctx: &Ctx<'_>) -> Result<Vec<Event>, Refusal> {
+pub fn decide(
+    s: &CaseState,
+    cmd: &Command,
+    who: &Who,
+    ctx: &Ctx<'_>,
+) -> Result<Vec<Event>, Refusal> {
     let name = cmd.name();
     let wrong = || Refusal::WrongState {
         command: name,
@@ -390,7 +475,12 @@ pub fn decide(s: &CaseState, cmd: &Command, who: &Who, ctx: &Ctx<'_>) -> Result<
             role,
             unit,
             linked_units,
-        } => (login.as_str(), Some(*role), unit.as_str(), linked_units.as_slice()),
+        } => (
+            login.as_str(),
+            Some(*role),
+            unit.as_str(),
+            linked_units.as_slice(),
+        ),
         Who::Resident => ("", None, "", &[][..]),
         Who::System => return Err(deny()),
     };
@@ -446,7 +536,10 @@ pub fn decide(s: &CaseState, cmd: &Command, who: &Who, ctx: &Ctx<'_>) -> Result<
                 street: street.to_string(),
             });
         }
-        Command::Assign { responsible, days: d } => {
+        Command::Assign {
+            responsible,
+            days: d,
+        } => {
             if s.status != Status::AtStreet {
                 return Err(wrong());
             }
@@ -456,7 +549,15 @@ pub fn decide(s: &CaseState, cmd: &Command, who: &Who, ctx: &Ctx<'_>) -> Result<
             let responsible = text("responsible", responsible, 100)?;
             let d = days("days", *d)?;
             main.push(Event::StreetAssigned { responsible });
-            explicit.push(compute_deadline(ctx, "street_handling", street, d, DayUnit::Working, None, &handling_ends));
+            explicit.push(compute_deadline(
+                ctx,
+                "street_handling",
+                street,
+                d,
+                DayUnit::Working,
+                None,
+                &handling_ends,
+            ));
         }
         Command::Dispatch {
             lead,
@@ -469,7 +570,9 @@ pub fn decide(s: &CaseState, cmd: &Command, who: &Who, ctx: &Ctx<'_>) -> Result<
             if !staff_of(Role::StreetStaff, street) {
                 return Err(deny());
             }
-            for (field, u) in std::iter::once(("lead", lead)).chain(cooperating.iter().map(|c| ("cooperating", c))) {
+            for (field, u) in std::iter::once(("lead", lead))
+                .chain(cooperating.iter().map(|c| ("cooperating", c)))
+            {
                 match ctx.org.unit(u) {
                     Some(x) if x.level == Level::Department => {}
                     _ => {
@@ -567,15 +670,29 @@ pub fn decide(s: &CaseState, cmd: &Command, who: &Who, ctx: &Ctx<'_>) -> Result<
                     .map(|x| x.info.rule.clone()),
             );
             let lead = s.lead.clone().unwrap_or_default();
-            explicit.push(compute_deadline(ctx, "leader_set", &lead, d, DayUnit::Working, None, &handling_ends));
+            explicit.push(compute_deadline(
+                ctx,
+                "leader_set",
+                &lead,
+                d,
+                DayUnit::Working,
+                None,
+                &handling_ends,
+            ));
         }
-        Command::Reply { result, policy_basis } => {
+        Command::Reply {
+            result,
+            policy_basis,
+        } => {
             let may = match s.status {
                 Status::Triaged => {
-                    s.urgency != Some(Urgency::Unreasonable) && staff_of(Role::CommunityStaff, community)
+                    s.urgency != Some(Urgency::Unreasonable)
+                        && staff_of(Role::CommunityStaff, community)
                 }
                 Status::StreetHandling => staff_of(Role::StreetStaff, street),
-                Status::InProgress => staff_of(Role::DepartmentHandler, s.lead.as_deref().unwrap_or("")),
+                Status::InProgress => {
+                    staff_of(Role::DepartmentHandler, s.lead.as_deref().unwrap_or(""))
+                }
                 _ => return Err(wrong()),
             };
             if s.status == Status::Triaged && s.urgency == Some(Urgency::Unreasonable) {
@@ -587,7 +704,10 @@ pub fn decide(s: &CaseState, cmd: &Command, who: &Who, ctx: &Ctx<'_>) -> Result<
             main.push(Event::Replied {
                 unit: unit.to_string(),
                 result: text("result", result, 5000)?,
-                policy_basis: policy_basis.as_deref().map(|p| text("policy_basis", p, 2000)).transpose()?,
+                policy_basis: policy_basis
+                    .as_deref()
+                    .map(|p| text("policy_basis", p, 2000))
+                    .transpose()?,
             });
         }
         Command::Explain {
@@ -610,7 +730,11 @@ pub fn decide(s: &CaseState, cmd: &Command, who: &Who, ctx: &Ctx<'_>) -> Result<
                 note: note.as_deref().map(|n| text("note", n, 2000)).transpose()?,
             });
         }
-        Command::Rate { rating, comment, via } => {
+        Command::Rate {
+            rating,
+            comment,
+            via,
+        } => {
             if s.status != Status::Replied {
                 return Err(wrong());
             }
@@ -618,7 +742,12 @@ pub fn decide(s: &CaseState, cmd: &Command, who: &Who, ctx: &Ctx<'_>) -> Result<
                 (Who::Resident, RatingVia::Resident) => true,
                 (Who::Staff { .. }, RatingVia::Phone | RatingVia::Visit) => matches!(
                     role,
-                    Some(Role::PetitionBureau | Role::CommunityStaff | Role::GridWorker | Role::Admin)
+                    Some(
+                        Role::PetitionBureau
+                            | Role::CommunityStaff
+                            | Role::GridWorker
+                            | Role::Admin
+                    )
                 ),
                 _ => false,
             };
@@ -627,7 +756,10 @@ pub fn decide(s: &CaseState, cmd: &Command, who: &Who, ctx: &Ctx<'_>) -> Result<
             }
             main.push(Event::Rated {
                 rating: *rating,
-                comment: comment.as_deref().map(|c| text("comment", c, 2000)).transpose()?,
+                comment: comment
+                    .as_deref()
+                    .map(|c| text("comment", c, 2000))
+                    .transpose()?,
                 via: *via,
             });
         }
@@ -652,7 +784,15 @@ pub fn decide(s: &CaseState, cmd: &Command, who: &Who, ctx: &Ctx<'_>) -> Result<
                 reason: text("reason", reason, 2000)?,
                 unit: handler_unit.clone(),
             });
-            explicit.push(compute_deadline(ctx, "reopened", &handler_unit, d, DayUnit::Working, None, &handling_ends));
+            explicit.push(compute_deadline(
+                ctx,
+                "reopened",
+                &handler_unit,
+                d,
+                DayUnit::Working,
+                None,
+                &handling_ends,
+            ));
         }
         Command::Close { explanation } => {
             if s.status != Status::Unsatisfied {
@@ -684,7 +824,8 @@ pub fn decide(s: &CaseState, cmd: &Command, who: &Who, ctx: &Ctx<'_>) -> Result<
             });
         }
         Command::Supervise { note, days: d } => {
-            let overdue: Vec<&crate::case::ActiveDeadline> = s.deadlines.iter().filter(|x| x.overdue).collect();
+            let overdue: Vec<&crate::case::ActiveDeadline> =
+                s.deadlines.iter().filter(|x| x.overdue).collect();
             if !s.status.is_open() || (overdue.is_empty() && s.owner.as_deref() != Some(login)) {
                 return Err(wrong());
             }
@@ -720,7 +861,11 @@ pub fn decide(s: &CaseState, cmd: &Command, who: &Who, ctx: &Ctx<'_>) -> Result<
                 ],
             ));
         }
-        Command::RecordInterview { unit: u, head, note } => {
+        Command::RecordInterview {
+            unit: u,
+            head,
+            note,
+        } => {
             if !is_leader {
                 return Err(deny());
             }
@@ -798,7 +943,11 @@ fn with_deadlines(
     for e in &main {
         out.extend(rule_deadlines(s, e, ctx));
     }
-    out.extend(explicit.into_iter().map(|d| Event::DeadlineSet(Box::new(d))));
+    out.extend(
+        explicit
+            .into_iter()
+            .map(|d| Event::DeadlineSet(Box::new(d))),
+    );
     out
 }
 
@@ -809,7 +958,10 @@ pub fn rule_deadlines(s: &CaseState, e: &Event, ctx: &Ctx<'_>) -> Vec<Event> {
     ctx.rules
         .rules
         .iter()
-        .filter(|r| r.start == kind && (r.when.is_empty() || t.is_some_and(|t| r.when.iter().any(|w| w == t))))
+        .filter(|r| {
+            r.start == kind
+                && (r.when.is_empty() || t.is_some_and(|t| r.when.iter().any(|w| w == t)))
+        })
         .map(|r| {
             Event::DeadlineSet(Box::new(compute_deadline(
                 ctx,
@@ -879,7 +1031,11 @@ pub struct Intent {
 
 /// The notification intents of a step: the resident in plain Chinese for
 /// every public step, the unit that must act next, and the leader concerned.
-pub fn notifications(after: &CaseState, events: &[Event], unit_name: &dyn Fn(&str) -> String) -> Vec<Intent> {
+pub fn notifications(
+    after: &CaseState,
+    events: &[Event],
+    unit_name: &dyn Fn(&str) -> String,
+) -> Vec<Intent> {
     let mut out = Vec::new();
     let title = &after.intake.title;
     for e in events {
@@ -896,14 +1052,20 @@ pub fn notifications(after: &CaseState, events: &[Event], unit_name: &dyn Fn(&st
             text_zh: format!("【{what}】“{title}”"),
         };
         let person = |login: &str, what: &str| Intent {
-            recipient: Recipient::Person { login: login.into() },
+            recipient: Recipient::Person {
+                login: login.into(),
+            },
             template: e.kind().into(),
             text_zh: format!("【{what}】“{title}”"),
         };
         match e {
             Event::Received(i) => out.push(unit(&i.triage_unit, "新诉求待研判")),
-            Event::ReportedToStreet { street, .. } => out.push(unit(street, "村（社区）上报，待签收")),
-            Event::Dispatched { lead, cooperating, .. } => {
+            Event::ReportedToStreet { street, .. } => {
+                out.push(unit(street, "村（社区）上报，待签收"))
+            }
+            Event::Dispatched {
+                lead, cooperating, ..
+            } => {
                 out.push(unit(lead, "新派单，请当日接单并联系群众"));
                 for c in cooperating {
                     out.push(unit(c, "协办通知"));
@@ -915,7 +1077,9 @@ pub fn notifications(after: &CaseState, events: &[Event], unit_name: &dyn Fn(&st
                     out.push(unit(l, "协办单位已反馈"));
                 }
             }
-            Event::LeaderDeadlineRequested { leader: Some(l), .. } => out.push(person(l, "请确定办理时限")),
+            Event::LeaderDeadlineRequested {
+                leader: Some(l), ..
+            } => out.push(person(l, "请确定办理时限")),
             Event::Rated {
                 rating: Rating::Unsatisfied,
                 ..

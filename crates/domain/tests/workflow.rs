@@ -1,11 +1,16 @@
 //! The six orders, given–when–then, and properties over random command sequences.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+
 use proptest::prelude::*;
 use suqiu_calendar::Calendar;
-use suqiu_domain::case::{apply, replay, CaseState, Channel, Event, Intake, Queue, Reporter, Status};
+use suqiu_domain::case::{
+    apply, replay, CaseState, Channel, Event, Intake, Queue, Reporter, Status,
+};
 use suqiu_domain::org::{Level, OrgTree, Person, Role, Unit};
 use suqiu_domain::workflow::{
-    china_date, decide, sweep, Command, Ctx, DeadlineRules, Difficulty, Rating, RatingVia, Refusal, Urgency, Who,
+    china_date, decide, sweep, Command, Ctx, DeadlineRules, Difficulty, Rating, RatingVia, Refusal,
+    Urgency, Who,
 };
 
 fn org() -> OrgTree {
@@ -133,7 +138,8 @@ impl Case {
     }
 
     fn ok(&mut self, login: &str, cmd: Command) -> Vec<Event> {
-        self.try_do(login, cmd).unwrap_or_else(|e| panic!("{login}: {e}"))
+        self.try_do(login, cmd)
+            .unwrap_or_else(|e| panic!("{login}: {e}"))
     }
 
     fn sweep(&mut self) -> Vec<Event> {
@@ -146,7 +152,12 @@ impl Case {
     }
 
     fn due(&self, rule: &str) -> time::Date {
-        let d = self.state.deadlines.iter().find(|d| d.info.rule == rule).unwrap();
+        let d = self
+            .state
+            .deadlines
+            .iter()
+            .find(|d| d.info.rule == rule)
+            .unwrap();
         china_date(d.info.due_at - 1)
     }
 
@@ -163,7 +174,13 @@ fn date(y: i32, m: u8, d: u8) -> time::Date {
 fn dispatched_across_national_day_with_make_up_saturday() {
     let mut c = Case::new(MON_0928);
     assert_eq!(c.due("triage"), date(2026, 9, 28), "same working day");
-    c.ok("c", Command::Triage { urgency: Urgency::Urgent, category: "基础建设".into() });
+    c.ok(
+        "c",
+        Command::Triage {
+            urgency: Urgency::Urgent,
+            category: "基础建设".into(),
+        },
+    );
     assert_eq!(c.queues(), vec![("C1".into(), Queue::Resolve)]);
     c.ok("c", Command::ReportToStreet { note: None });
     assert_eq!(c.queues(), vec![("S1".into(), Queue::Sign)]);
@@ -184,28 +201,77 @@ fn dispatched_across_national_day_with_make_up_saturday() {
     assert!(c.queues().contains(&("DEP1".into(), Queue::Accept)));
     assert!(c.queues().contains(&("DEP2".into(), Queue::Cooperate)));
     // cooperating units cannot accept; leads cannot cooperate-report
-    assert!(matches!(c.try_do("d2", Command::Accept { contact_note: "x".into() }), Err(Refusal::NotYourCase { .. })));
-    c.ok("d1", Command::Accept { contact_note: "已电话联系居民".into() });
+    assert!(matches!(
+        c.try_do(
+            "d2",
+            Command::Accept {
+                contact_note: "x".into()
+            }
+        ),
+        Err(Refusal::NotYourCase { .. })
+    ));
+    c.ok(
+        "d1",
+        Command::Accept {
+            contact_note: "已电话联系居民".into(),
+        },
+    );
     assert!(c.state.deadlines.iter().all(|d| d.info.rule != "accept"));
-    c.ok("d2", Command::CooperationReport { text: "已配合查勘".into() });
+    c.ok(
+        "d2",
+        Command::CooperationReport {
+            text: "已配合查勘".into(),
+        },
+    );
     assert!(!c.queues().contains(&("DEP2".into(), Queue::Cooperate)));
-    c.ok("d1", Command::Reply { result: "路灯已修复".into(), policy_basis: Some("城市照明管理规定".into()) });
+    c.ok(
+        "d1",
+        Command::Reply {
+            result: "路灯已修复".into(),
+            policy_basis: Some("城市照明管理规定".into()),
+        },
+    );
     assert_eq!(c.state.status, Status::Replied);
     assert!(c.state.deadlines.is_empty());
     assert_eq!(c.queues(), vec![("D".into(), Queue::Callback)]);
-    c.ok("resident", Command::Rate { rating: Rating::Satisfied, comment: None, via: RatingVia::Resident });
+    c.ok(
+        "resident",
+        Command::Rate {
+            rating: Rating::Satisfied,
+            comment: None,
+            via: RatingVia::Resident,
+        },
+    );
     assert_eq!(c.state.status, Status::Closed);
     assert!(c.queues().is_empty());
-    assert_eq!(replay(c.journal.iter().map(|(e, a)| (e, *a))).unwrap().unwrap(), c.state);
+    assert_eq!(
+        replay(c.journal.iter().map(|(e, a)| (e, *a)))
+            .unwrap()
+            .unwrap(),
+        c.state
+    );
 }
 
 #[test]
 fn difficult_is_fifteen_working_days() {
     let mut c = Case::new(MON_0928);
-    c.ok("c", Command::Triage { urgency: Urgency::Deferred, category: "民生保障".into() });
+    c.ok(
+        "c",
+        Command::Triage {
+            urgency: Urgency::Deferred,
+            category: "民生保障".into(),
+        },
+    );
     c.ok("c", Command::ReportToStreet { note: None });
     c.ok("s", Command::Sign);
-    c.ok("s", Command::Dispatch { lead: "DEP1".into(), cooperating: vec![], difficulty: Difficulty::Difficult });
+    c.ok(
+        "s",
+        Command::Dispatch {
+            lead: "DEP1".into(),
+            cooperating: vec![],
+            difficulty: Difficulty::Difficult,
+        },
+    );
     // from Mon 09-28: 09-29, 09-30, 10-08, 10-09, 10-10 (Sat, make-up) = 5,
     // 10-12..10-16 = 10, 10-19..10-23 = 15
     assert_eq!(c.due("finish"), date(2026, 10, 23));
@@ -215,25 +281,63 @@ fn difficult_is_fifteen_working_days() {
 fn illegal_commands_are_refused_and_change_nothing() {
     let mut c = Case::new(MON_0928);
     let before = c.state.clone();
-    assert!(matches!(c.try_do("s", Command::Sign), Err(Refusal::WrongState { .. })));
     assert!(matches!(
-        c.try_do("s", Command::Triage { urgency: Urgency::Urgent, category: "基础建设".into() }),
+        c.try_do("s", Command::Sign),
+        Err(Refusal::WrongState { .. })
+    ));
+    assert!(matches!(
+        c.try_do(
+            "s",
+            Command::Triage {
+                urgency: Urgency::Urgent,
+                category: "基础建设".into()
+            }
+        ),
         Err(Refusal::NotYourCase { .. })
     ));
     assert!(matches!(
-        c.try_do("c", Command::Triage { urgency: Urgency::Urgent, category: "天气".into() }),
-        Err(Refusal::Invalid { field: "category", .. })
+        c.try_do(
+            "c",
+            Command::Triage {
+                urgency: Urgency::Urgent,
+                category: "天气".into()
+            }
+        ),
+        Err(Refusal::Invalid {
+            field: "category",
+            ..
+        })
     ));
     assert!(matches!(
-        c.try_do("resident", Command::Rate { rating: Rating::Satisfied, comment: None, via: RatingVia::Resident }),
+        c.try_do(
+            "resident",
+            Command::Rate {
+                rating: Rating::Satisfied,
+                comment: None,
+                via: RatingVia::Resident
+            }
+        ),
         Err(Refusal::WrongState { .. })
     ));
     assert_eq!(c.state, before);
-    c.ok("c", Command::Triage { urgency: Urgency::Urgent, category: "基础建设".into() });
+    c.ok(
+        "c",
+        Command::Triage {
+            urgency: Urgency::Urgent,
+            category: "基础建设".into(),
+        },
+    );
     c.ok("c", Command::ReportToStreet { note: None });
     c.ok("s", Command::Sign);
     assert!(matches!(
-        c.try_do("s", Command::Dispatch { lead: "C1".into(), cooperating: vec![], difficulty: Difficulty::Ordinary }),
+        c.try_do(
+            "s",
+            Command::Dispatch {
+                lead: "C1".into(),
+                cooperating: vec![],
+                difficulty: Difficulty::Ordinary
+            }
+        ),
         Err(Refusal::Invalid { field: "lead", .. })
     ));
 }
@@ -241,20 +345,69 @@ fn illegal_commands_are_refused_and_change_nothing() {
 #[test]
 fn return_goes_back_to_the_dispatcher_and_is_counted() {
     let mut c = Case::new(MON_0928);
-    c.ok("c", Command::Triage { urgency: Urgency::Urgent, category: "基础建设".into() });
+    c.ok(
+        "c",
+        Command::Triage {
+            urgency: Urgency::Urgent,
+            category: "基础建设".into(),
+        },
+    );
     c.ok("c", Command::ReportToStreet { note: None });
     c.ok("s", Command::Sign);
-    c.ok("s", Command::Dispatch { lead: "DEP1".into(), cooperating: vec![], difficulty: Difficulty::Ordinary });
-    c.ok("d1", Command::Return { reason: "属供电公司职责".into() });
+    c.ok(
+        "s",
+        Command::Dispatch {
+            lead: "DEP1".into(),
+            cooperating: vec![],
+            difficulty: Difficulty::Ordinary,
+        },
+    );
+    c.ok(
+        "d1",
+        Command::Return {
+            reason: "属供电公司职责".into(),
+        },
+    );
     assert_eq!(c.state.status, Status::AtStreet);
     assert_eq!(c.state.returns_of("DEP1"), 1);
     assert!(c.queues().contains(&("S1".into(), Queue::Dispatch)));
-    assert!(c.state.deadlines.iter().any(|d| d.info.rule == "redispatch"));
-    c.ok("s", Command::Dispatch { lead: "DEP3".into(), cooperating: vec![], difficulty: Difficulty::Ordinary });
-    assert!(c.state.deadlines.iter().all(|d| d.info.rule != "redispatch"));
-    assert!(c.state.involved.contains(&"DEP1".to_string()) && c.state.involved.contains(&"DEP3".to_string()));
-    assert!(matches!(c.try_do("d1", Command::Accept { contact_note: "x".into() }), Err(Refusal::NotYourCase { .. })));
-    c.ok("d3", Command::Accept { contact_note: "已联系".into() });
+    assert!(c
+        .state
+        .deadlines
+        .iter()
+        .any(|d| d.info.rule == "redispatch"));
+    c.ok(
+        "s",
+        Command::Dispatch {
+            lead: "DEP3".into(),
+            cooperating: vec![],
+            difficulty: Difficulty::Ordinary,
+        },
+    );
+    assert!(c
+        .state
+        .deadlines
+        .iter()
+        .all(|d| d.info.rule != "redispatch"));
+    assert!(
+        c.state.involved.contains(&"DEP1".to_string())
+            && c.state.involved.contains(&"DEP3".to_string())
+    );
+    assert!(matches!(
+        c.try_do(
+            "d1",
+            Command::Accept {
+                contact_note: "x".into()
+            }
+        ),
+        Err(Refusal::NotYourCase { .. })
+    ));
+    c.ok(
+        "d3",
+        Command::Accept {
+            contact_note: "已联系".into(),
+        },
+    );
 }
 
 #[test]
@@ -264,43 +417,129 @@ fn overdue_raises_supervision_to_the_linked_leader() {
     assert!(c.sweep().is_empty());
     c.now += 3 * HOUR; // 17:00: warn at 16:00
     let ev = c.sweep();
-    assert_eq!(ev, vec![Event::DeadlineWarned { rule: "triage".into() }]);
+    assert_eq!(
+        ev,
+        vec![Event::DeadlineWarned {
+            rule: "triage".into()
+        }]
+    );
     assert!(c.queues().contains(&("C1".into(), Queue::DueSoon)));
     assert!(c.sweep().is_empty(), "a warning is given once");
     c.now += 8 * HOUR; // next day 01:00
     let ev = c.sweep();
-    assert_eq!(ev, vec![Event::DeadlineOverdue { rule: "triage".into(), leader: Some("L".into()) }]);
+    assert_eq!(
+        ev,
+        vec![Event::DeadlineOverdue {
+            rule: "triage".into(),
+            leader: Some("L".into())
+        }]
+    );
     assert!(c.queues().contains(&("C1".into(), Queue::Overdue)));
     assert!(c.queues().contains(&("@L".into(), Queue::Supervise)));
     assert!(matches!(
-        c.try_do("b", Command::Supervise { note: "x".into(), days: 1 }),
+        c.try_do(
+            "b",
+            Command::Supervise {
+                note: "x".into(),
+                days: 1
+            }
+        ),
         Err(Refusal::NotYourCase { .. })
     ));
-    c.ok("L", Command::Supervise { note: "现场督办，明确当日研判".into(), days: 1 });
+    c.ok(
+        "L",
+        Command::Supervise {
+            note: "现场督办，明确当日研判".into(),
+            days: 1,
+        },
+    );
     assert!(!c.queues().iter().any(|(_, q)| *q == Queue::Overdue));
-    assert!(c.state.deadlines.iter().any(|d| d.info.rule == "supervised"));
-    c.ok("c", Command::Triage { urgency: Urgency::Urgent, category: "基础建设".into() });
-    assert!(c.state.deadlines.iter().all(|d| d.info.rule != "supervised"), "supervised deadline met");
+    assert!(c
+        .state
+        .deadlines
+        .iter()
+        .any(|d| d.info.rule == "supervised"));
+    c.ok(
+        "c",
+        Command::Triage {
+            urgency: Urgency::Urgent,
+            category: "基础建设".into(),
+        },
+    );
+    assert!(
+        c.state
+            .deadlines
+            .iter()
+            .all(|d| d.info.rule != "supervised"),
+        "supervised deadline met"
+    );
 }
 
 #[test]
 fn unsatisfied_then_reopen_and_unreasonable_explained() {
     let mut c = Case::new(MON_0928);
-    c.ok("c", Command::Triage { urgency: Urgency::Urgent, category: "基础建设".into() });
-    c.ok("c", Command::Reply { result: "已协调物业修复".into(), policy_basis: None });
-    c.ok("b", Command::Rate { rating: Rating::Unsatisfied, comment: Some("还是不亮".into()), via: RatingVia::Phone });
+    c.ok(
+        "c",
+        Command::Triage {
+            urgency: Urgency::Urgent,
+            category: "基础建设".into(),
+        },
+    );
+    c.ok(
+        "c",
+        Command::Reply {
+            result: "已协调物业修复".into(),
+            policy_basis: None,
+        },
+    );
+    c.ok(
+        "b",
+        Command::Rate {
+            rating: Rating::Unsatisfied,
+            comment: Some("还是不亮".into()),
+            via: RatingVia::Phone,
+        },
+    );
     assert_eq!(c.state.status, Status::Unsatisfied);
     assert!(c.queues().contains(&("C1".into(), Queue::Decide)));
-    c.ok("c", Command::Reopen { reason: "群众反映仍未修好".into(), days: 2 });
+    c.ok(
+        "c",
+        Command::Reopen {
+            reason: "群众反映仍未修好".into(),
+            days: 2,
+        },
+    );
     assert_eq!(c.state.status, Status::Triaged);
-    c.ok("c", Command::Reply { result: "更换灯具".into(), policy_basis: None });
+    c.ok(
+        "c",
+        Command::Reply {
+            result: "更换灯具".into(),
+            policy_basis: None,
+        },
+    );
     assert!(c.state.deadlines.is_empty());
-    c.ok("resident", Command::Rate { rating: Rating::Average, comment: None, via: RatingVia::Resident });
+    c.ok(
+        "resident",
+        Command::Rate {
+            rating: Rating::Average,
+            comment: None,
+            via: RatingVia::Resident,
+        },
+    );
     assert_eq!(c.state.status, Status::Closed);
 
     let mut u = Case::new(MON_0928);
-    u.ok("c", Command::Triage { urgency: Urgency::Unreasonable, category: "信访舆情".into() });
-    assert!(matches!(u.try_do("c", Command::ReportToStreet { note: None }), Err(Refusal::WrongState { .. })));
+    u.ok(
+        "c",
+        Command::Triage {
+            urgency: Urgency::Unreasonable,
+            category: "信访舆情".into(),
+        },
+    );
+    assert!(matches!(
+        u.try_do("c", Command::ReportToStreet { note: None }),
+        Err(Refusal::WrongState { .. })
+    ));
     u.ok(
         "c",
         Command::Explain {
@@ -310,54 +549,141 @@ fn unsatisfied_then_reopen_and_unreasonable_explained() {
             note: None,
         },
     );
-    assert_eq!(u.state.status, Status::Replied, "a rating is still asked for");
+    assert_eq!(
+        u.state.status,
+        Status::Replied,
+        "a rating is still asked for"
+    );
 }
 
 #[test]
 fn leader_sets_deadline_for_especially_difficult() {
     let mut c = Case::new(MON_0928);
-    c.ok("c", Command::Triage { urgency: Urgency::Urgent, category: "矛盾纠纷".into() });
+    c.ok(
+        "c",
+        Command::Triage {
+            urgency: Urgency::Urgent,
+            category: "矛盾纠纷".into(),
+        },
+    );
     c.ok("c", Command::ReportToStreet { note: None });
     c.ok("s", Command::Sign);
-    c.ok("s", Command::Dispatch { lead: "DEP1".into(), cooperating: vec![], difficulty: Difficulty::VeryDifficult });
-    c.ok("d1", Command::Accept { contact_note: "已联系".into() });
-    c.ok("d1", Command::RequestLeaderDeadline { reason: "涉及多方历史遗留问题".into() });
+    c.ok(
+        "s",
+        Command::Dispatch {
+            lead: "DEP1".into(),
+            cooperating: vec![],
+            difficulty: Difficulty::VeryDifficult,
+        },
+    );
+    c.ok(
+        "d1",
+        Command::Accept {
+            contact_note: "已联系".into(),
+        },
+    );
+    c.ok(
+        "d1",
+        Command::RequestLeaderDeadline {
+            reason: "涉及多方历史遗留问题".into(),
+        },
+    );
     assert!(c.queues().contains(&("@L".into(), Queue::SetDeadline)));
     c.ok("L", Command::SetLeaderDeadline { days: 30 });
     assert_eq!(c.state.status, Status::InProgress);
-    let rules: Vec<&str> = c.state.deadlines.iter().map(|d| d.info.rule.as_str()).collect();
+    let rules: Vec<&str> = c
+        .state
+        .deadlines
+        .iter()
+        .map(|d| d.info.rule.as_str())
+        .collect();
     assert_eq!(rules, vec!["leader_set"]);
 }
 
 fn arb_command() -> impl Strategy<Value = (usize, Command)> {
     let logins = 0..8usize;
     let cmd = prop_oneof![
-        prop_oneof![Just(Urgency::Urgent), Just(Urgency::Deferred), Just(Urgency::Unreasonable)]
-            .prop_map(|u| Command::Triage { urgency: u, category: "基础建设".into() }),
+        prop_oneof![
+            Just(Urgency::Urgent),
+            Just(Urgency::Deferred),
+            Just(Urgency::Unreasonable)
+        ]
+        .prop_map(|u| Command::Triage {
+            urgency: u,
+            category: "基础建设".into()
+        }),
         Just(Command::ReportToStreet { note: None }),
         Just(Command::Sign),
-        Just(Command::Assign { responsible: "李主任".into(), days: 2 }),
-        (0..3usize, prop_oneof![Just(Difficulty::Ordinary), Just(Difficulty::Difficult), Just(Difficulty::VeryDifficult)])
+        Just(Command::Assign {
+            responsible: "李主任".into(),
+            days: 2
+        }),
+        (
+            0..3usize,
+            prop_oneof![
+                Just(Difficulty::Ordinary),
+                Just(Difficulty::Difficult),
+                Just(Difficulty::VeryDifficult)
+            ]
+        )
             .prop_map(|(i, d)| Command::Dispatch {
                 lead: ["DEP1", "DEP2", "DEP3"][i].into(),
                 cooperating: if i == 0 { vec!["DEP2".into()] } else { vec![] },
                 difficulty: d
             }),
-        Just(Command::Accept { contact_note: "已联系".into() }),
-        Just(Command::Return { reason: "非本单位职责".into() }),
-        Just(Command::CooperationReport { text: "已配合".into() }),
-        Just(Command::RequestLeaderDeadline { reason: "疑难".into() }),
+        Just(Command::Accept {
+            contact_note: "已联系".into()
+        }),
+        Just(Command::Return {
+            reason: "非本单位职责".into()
+        }),
+        Just(Command::CooperationReport {
+            text: "已配合".into()
+        }),
+        Just(Command::RequestLeaderDeadline {
+            reason: "疑难".into()
+        }),
         Just(Command::SetLeaderDeadline { days: 20 }),
-        Just(Command::Reply { result: "已办结".into(), policy_basis: None }),
-        Just(Command::Explain { visited_by: "王".into(), visited_at: 0, policy_basis: "政策".into(), note: None }),
-        prop_oneof![Just(Rating::Satisfied), Just(Rating::Average), Just(Rating::Unsatisfied)]
-            .prop_map(|r| Command::Rate { rating: r, comment: None, via: RatingVia::Phone }),
-        Just(Command::Rate { rating: Rating::Unsatisfied, comment: None, via: RatingVia::Resident }),
-        Just(Command::Reopen { reason: "再办".into(), days: 3 }),
-        Just(Command::Close { explanation: "已解释".into() }),
+        Just(Command::Reply {
+            result: "已办结".into(),
+            policy_basis: None
+        }),
+        Just(Command::Explain {
+            visited_by: "王".into(),
+            visited_at: 0,
+            policy_basis: "政策".into(),
+            note: None
+        }),
+        prop_oneof![
+            Just(Rating::Satisfied),
+            Just(Rating::Average),
+            Just(Rating::Unsatisfied)
+        ]
+        .prop_map(|r| Command::Rate {
+            rating: r,
+            comment: None,
+            via: RatingVia::Phone
+        }),
+        Just(Command::Rate {
+            rating: Rating::Unsatisfied,
+            comment: None,
+            via: RatingVia::Resident
+        }),
+        Just(Command::Reopen {
+            reason: "再办".into(),
+            days: 3
+        }),
+        Just(Command::Close {
+            explanation: "已解释".into()
+        }),
         Just(Command::TakeOwnership),
-        Just(Command::Supervise { note: "督办".into(), days: 2 }),
-        Just(Command::AddNote { text: "记录".into() }),
+        Just(Command::Supervise {
+            note: "督办".into(),
+            days: 2
+        }),
+        Just(Command::AddNote {
+            text: "记录".into()
+        }),
     ];
     (logins, cmd)
 }

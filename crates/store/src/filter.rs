@@ -61,7 +61,9 @@ impl CaseFilter {
             let mut parts: Vec<String> = scopes.iter().map(|s| range(s, &mut params)).collect();
             if let Some(u) = &self.involved_unit {
                 let p = push(Param::Text(u.clone()), &mut params);
-                parts.push(format!("id IN (SELECT case_id FROM case_units WHERE unit = {p})"));
+                parts.push(format!(
+                    "id IN (SELECT case_id FROM case_units WHERE unit = {p})"
+                ));
             }
             if parts.is_empty() {
                 conds.push("1 = 0".into());

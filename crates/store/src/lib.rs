@@ -339,8 +339,24 @@ impl Store {
         dispatch!(self, s => s.write_case(w).await)
     }
 
+    /// Writes several cases in one transaction: all or nothing (bulk import,
+    /// benchmarks). Each write is checked as by [`Store::write_case`].
+    pub async fn write_cases(&self, writes: Vec<CaseWrite>) -> Result<Vec<CaseRef>> {
+        let mut enc = Vec::with_capacity(writes.len());
+        for w in writes {
+            check_write(&w)?;
+            enc.push(encode(w)?);
+        }
+        dispatch!(self, s => s.write_cases(enc).await)
+    }
+
     pub async fn case_by_id(&self, id: i64) -> Result<Option<CaseRow>> {
         dispatch!(self, s => s.case_by(filter::CaseKey::Id(id)).await)
+    }
+
+    /// Projections of several cases (missing ids are skipped), in id order.
+    pub async fn cases_by_ids(&self, ids: Vec<i64>) -> Result<Vec<CaseRow>> {
+        dispatch!(self, s => s.cases_by_ids(ids).await)
     }
 
     pub async fn case_by_tracking_code(&self, code: &str) -> Result<Option<CaseRow>> {
@@ -380,6 +396,11 @@ impl Store {
     /// Notification intents of a case, oldest first.
     pub async fn notifications(&self, case_id: i64) -> Result<Vec<NotificationRow>> {
         dispatch!(self, s => s.notifications(case_id).await)
+    }
+
+    /// Queue memberships of one case: (unit or @login, queue), sorted.
+    pub async fn case_queues(&self, case_id: i64) -> Result<Vec<(String, String)>> {
+        dispatch!(self, s => s.case_queues(case_id).await)
     }
 
     /// Number of cases stored (for reports and tests).

@@ -2,12 +2,12 @@
 //! to one case serialise on the case row (`UPDATE … WHERE version = expected`),
 //! so the second sees the new version and fails with a conflict.
 
-use crate::{DeadlineRow, NotificationRow};
 use crate::filter::{CaseKey, Param, CASE_COLUMNS};
 use crate::{
     decode_event, CaseFilter, CaseRef, CaseRow, EncodedWrite, EventRow, Result, StoreError,
     UnitRow, UserRow,
 };
+use crate::{DeadlineRow, NotificationRow};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use std::str::FromStr;
 use suqiu_domain::case::Millis;
@@ -204,6 +204,25 @@ impl PgStore {
     pub(crate) async fn write_case(&self, w: EncodedWrite) -> Result<CaseRef> {
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
+        let r = write_in(&tx, &w).await?;
+        tx.commit().await?;
+        Ok(r)
+    }
+
+    pub(crate) async fn write_cases(&self, ws: Vec<EncodedWrite>) -> Result<Vec<CaseRef>> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        let mut out = Vec::with_capacity(ws.len());
+        for w in &ws {
+            out.push(write_in(&tx, w).await?);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+}
+
+async fn write_in(tx: &deadpool_postgres::Transaction<'_>, w: &EncodedWrite) -> Result<CaseRef> {
+    {
         let r = &w.row;
         let version = r.version as i64;
         let id: i64 = match w.case_id {
@@ -315,13 +334,20 @@ impl PgStore {
                 )
                 .await?;
             for x in &w.deadlines {
-                tx.execute(&d, &[&id, &x.rule, &x.unit, &x.due_at, &x.warn_at, &x.warned, &x.overdue])
-                    .await?;
+                tx.execute(
+                    &d,
+                    &[
+                        &id, &x.rule, &x.unit, &x.due_at, &x.warn_at, &x.warned, &x.overdue,
+                    ],
+                )
+                .await?;
             }
         }
         if !w.involved.is_empty() {
             let u = tx
-                .prepare("INSERT INTO case_units (unit, case_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .prepare(
+                    "INSERT INTO case_units (unit, case_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                )
                 .await?;
             for unit in &w.involved {
                 tx.execute(&u, &[unit, &id]).await?;
@@ -340,12 +366,24 @@ impl PgStore {
                     .await?;
             }
         }
-        tx.commit().await?;
         Ok(CaseRef {
             id,
             tracking_code: r.tracking_code.clone(),
             version: r.version,
         })
+    }
+}
+
+impl PgStore {
+    pub(crate) async fn cases_by_ids(&self, ids: Vec<i64>) -> Result<Vec<CaseRow>> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .query(
+                &format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = ANY($1) ORDER BY id"),
+                &[&ids],
+            )
+            .await?;
+        Ok(rows.iter().map(case_row).collect())
     }
 
     pub(crate) async fn case_by(&self, key: CaseKey) -> Result<Option<CaseRow>> {
@@ -500,6 +538,17 @@ impl PgStore {
                 status: r.get(7),
             })
             .collect())
+    }
+
+    pub async fn case_queues(&self, case_id: i64) -> Result<Vec<(String, String)>> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .query(
+                "SELECT unit, queue FROM case_queues WHERE case_id = $1 ORDER BY unit COLLATE \"C\", queue COLLATE \"C\"",
+                &[&case_id],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
     pub async fn count_cases(&self) -> Result<i64> {

@@ -4,12 +4,12 @@
 //! commit); each write runs in its own savepoint so a failing write does not
 //! take the others with it. Reads use a small pool of read connections.
 
-use crate::{DeadlineRow, NotificationRow};
 use crate::filter::{CaseKey, Param, CASE_COLUMNS};
 use crate::{
     decode_event, CaseFilter, CaseRef, CaseRow, EncodedWrite, EventRow, Result, StoreError,
     UnitRow, UserRow,
 };
+use crate::{DeadlineRow, NotificationRow};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
@@ -324,6 +324,28 @@ impl SqliteStore {
         self.write(move |c| write_case(c, &w)).await
     }
 
+    pub(crate) async fn cases_by_ids(&self, ids: Vec<i64>) -> Result<Vec<CaseRow>> {
+        self.read(move |c| {
+            let mut st =
+                c.prepare_cached(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = ?1"))?;
+            let mut out = Vec::with_capacity(ids.len());
+            let mut sorted = ids;
+            sorted.sort_unstable();
+            for id in sorted {
+                if let Some(r) = st.query_row([id], case_row).optional()? {
+                    out.push(r);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    pub(crate) async fn write_cases(&self, ws: Vec<EncodedWrite>) -> Result<Vec<CaseRef>> {
+        self.write(move |c| ws.iter().map(|w| write_case(c, w)).collect())
+            .await
+    }
+
     pub(crate) async fn case_by(&self, key: CaseKey) -> Result<Option<CaseRow>> {
         self.read(move |c| {
             let r = match key {
@@ -414,9 +436,12 @@ impl SqliteStore {
     }
 
     pub async fn events_of(&self, ids: Vec<i64>) -> Result<Vec<EventRow>> {
+        let mut ids = ids;
+        ids.sort_unstable();
         self.read(move |c| {
-            let mut st =
-                c.prepare_cached("SELECT seq, at, actor, payload FROM events WHERE case_id = ?1 ORDER BY seq")?;
+            let mut st = c.prepare_cached(
+                "SELECT seq, at, actor, payload FROM events WHERE case_id = ?1 ORDER BY seq",
+            )?;
             let mut out = Vec::new();
             for id in ids {
                 let mut rows = st.query([id])?;
@@ -469,6 +494,17 @@ impl SqliteStore {
                     status: r.get(7)?,
                 })
             })?;
+            Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    pub async fn case_queues(&self, case_id: i64) -> Result<Vec<(String, String)>> {
+        self.read(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT unit, queue FROM case_queues WHERE case_id = ?1 ORDER BY unit, queue",
+            )?;
+            let rows = st.query_map([case_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
             Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
         })
         .await
@@ -631,11 +667,14 @@ fn write_case(c: &Connection, w: &EncodedWrite) -> Result<CaseRef> {
             "INSERT INTO case_deadlines (case_id, rule, unit, due_at, warn_at, warned, overdue) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
         for x in &w.deadlines {
-            d.execute(params![id, x.rule, x.unit, x.due_at, x.warn_at, x.warned, x.overdue])?;
+            d.execute(params![
+                id, x.rule, x.unit, x.due_at, x.warn_at, x.warned, x.overdue
+            ])?;
         }
     }
     if !w.involved.is_empty() {
-        let mut u = c.prepare_cached("INSERT OR IGNORE INTO case_units (unit, case_id) VALUES (?1, ?2)")?;
+        let mut u =
+            c.prepare_cached("INSERT OR IGNORE INTO case_units (unit, case_id) VALUES (?1, ?2)")?;
         for unit in &w.involved {
             u.execute(params![unit, id])?;
         }

@@ -1,9 +1,13 @@
 //! One storage story, run on SQLite always and on PostgreSQL when the test
 //! script provides a server (CI requires it: SUQIU_REQUIRE_POSTGRES=1).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+
 use suqiu_domain::case::{Actor, Channel, Event, Intake, Reporter};
 use suqiu_store::testing::{self, TestDb};
-use suqiu_store::{CaseFilter, CaseRow, CaseWrite, DeadlineRow, Store, StoreError, UnitRow, UserRow};
+use suqiu_store::{
+    CaseFilter, CaseRow, CaseWrite, DeadlineRow, Store, StoreError, UnitRow, UserRow,
+};
 
 async fn both(
     story: impl Fn(Store) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
@@ -91,7 +95,12 @@ fn new_case(code: &str, place: &str, path: &str, at: i64, channel: &str) -> Case
             overdue: false,
         }],
         involved: vec![],
-        notifications: vec![(0, r#"{"type":"resident"}"#.into(), "received".into(), "已受理".into())],
+        notifications: vec![(
+            0,
+            r#"{"type":"resident"}"#.into(),
+            "received".into(),
+            "已受理".into(),
+        )],
     }
 }
 
@@ -402,8 +411,14 @@ async fn list_filters_and_keyset_pages() {
 async fn deadlines_involvement_and_notifications() {
     both(|s| {
         Box::pin(async move {
-            let a = s.write_case(new_case("DDDDDDDDDA", "C1", "/D/S1/C1/", 1000, "web")).await.unwrap();
-            let b = s.write_case(new_case("DDDDDDDDDB", "C2", "/D/S10/C2/", 5000, "web")).await.unwrap();
+            let a = s
+                .write_case(new_case("DDDDDDDDDA", "C1", "/D/S1/C1/", 1000, "web"))
+                .await
+                .unwrap();
+            let b = s
+                .write_case(new_case("DDDDDDDDDB", "C2", "/D/S10/C2/", 5000, "web"))
+                .await
+                .unwrap();
             assert_eq!(s.deadlines(a.id).await.unwrap().len(), 1);
             let n = s.notifications(a.id).await.unwrap();
             assert_eq!((n.len(), n[0].seq, n[0].status.as_str()), (1, 1, "pending"));
@@ -425,12 +440,25 @@ async fn deadlines_involvement_and_notifications() {
                 overdue: false,
             }];
             w.involved = vec!["DEP1".into()];
-            w.notifications = vec![(0, r#"{"type":"unit","code":"DEP1"}"#.into(), "dispatched".into(), "新派单".into())];
+            w.notifications = vec![(
+                0,
+                r#"{"type":"unit","code":"DEP1"}"#.into(),
+                "dispatched".into(),
+                "新派单".into(),
+            )];
             s.write_case(w).await.unwrap();
             let d = s.deadlines(a.id).await.unwrap();
             assert!(d[0].warned && !d[0].overdue);
-            assert_eq!(s.due_cases(1099, 10).await.unwrap(), Vec::<i64>::new(), "warned already");
-            assert_eq!(s.due_cases(1100, 10).await.unwrap(), vec![a.id], "now overdue");
+            assert_eq!(
+                s.due_cases(1099, 10).await.unwrap(),
+                Vec::<i64>::new(),
+                "warned already"
+            );
+            assert_eq!(
+                s.due_cases(1100, 10).await.unwrap(),
+                vec![a.id],
+                "now overdue"
+            );
             let n = s.notifications(a.id).await.unwrap();
             assert_eq!((n.len(), n[1].seq), (2, 2));
 

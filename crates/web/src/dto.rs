@@ -195,10 +195,18 @@ fn actor(a: &Actor) -> Value {
 }
 
 fn event_summary(e: &Event, org: &OrgTree) -> String {
-    let name = |c: &str| org.unit(c).map(|u| u.name.clone()).unwrap_or_else(|| c.to_string());
+    let name = |c: &str| {
+        org.unit(c)
+            .map(|u| u.name.clone())
+            .unwrap_or_else(|| c.to_string())
+    };
     match e {
         Event::Received(i) => {
-            let by = i.proxy.as_ref().map(|p| format!("，网格员{}代办", p.name)).unwrap_or_default();
+            let by = i
+                .proxy
+                .as_ref()
+                .map(|p| format!("，网格员{}代办", p.name))
+                .unwrap_or_default();
             format!(
                 "经{}受理（地点：{}{by}），转{}研判",
                 i.channel.zh(),
@@ -209,11 +217,19 @@ fn event_summary(e: &Event, org: &OrgTree) -> String {
         Event::NoteAdded { text } => format!("工作记录：{text}"),
         Event::Triaged { urgency, category } => format!("研判：{}，{category}", urgency.zh()),
         Event::ReportedToStreet { street, note } => {
-            format!("上报{}{}", name(street), note.as_ref().map(|n| format!("：{n}")).unwrap_or_default())
+            format!(
+                "上报{}{}",
+                name(street),
+                note.as_ref().map(|n| format!("：{n}")).unwrap_or_default()
+            )
         }
         Event::Signed { street } => format!("{}签收", name(street)),
         Event::StreetAssigned { responsible } => format!("街道自办，责任人：{responsible}"),
-        Event::Dispatched { lead, cooperating, difficulty } => {
+        Event::Dispatched {
+            lead,
+            cooperating,
+            difficulty,
+        } => {
             let coop: Vec<String> = cooperating.iter().map(|c| name(c)).collect();
             let d = match difficulty {
                 suqiu_domain::workflow::Difficulty::Ordinary => "一般事项",
@@ -229,33 +245,76 @@ fn event_summary(e: &Event, org: &OrgTree) -> String {
         Event::Accepted { unit, contact_note } => format!("{}接单：{contact_note}", name(unit)),
         Event::Returned { unit, reason } => format!("{}退单：{reason}", name(unit)),
         Event::CooperationReported { unit, text } => format!("协办单位{}反馈：{text}", name(unit)),
-        Event::LeaderDeadlineRequested { unit, reason, .. } => format!("{}申请领导确定时限：{reason}", name(unit)),
+        Event::LeaderDeadlineRequested { unit, reason, .. } => {
+            format!("{}申请领导确定时限：{reason}", name(unit))
+        }
         Event::LeaderDeadlineSet { leader } => format!("领导{leader}确定办理时限"),
-        Event::Replied { unit, result, policy_basis } => format!(
+        Event::Replied {
+            unit,
+            result,
+            policy_basis,
+        } => format!(
             "{}答复：{result}{}",
             name(unit),
-            policy_basis.as_ref().map(|p| format!("（依据：{p}）")).unwrap_or_default()
+            policy_basis
+                .as_ref()
+                .map(|p| format!("（依据：{p}）"))
+                .unwrap_or_default()
         ),
-        Event::Explained { visited_by, policy_basis, .. } => format!("{visited_by}上门解释政策：{policy_basis}"),
-        Event::Rated { rating, comment, via } => {
+        Event::Explained {
+            visited_by,
+            policy_basis,
+            ..
+        } => format!("{visited_by}上门解释政策：{policy_basis}"),
+        Event::Rated {
+            rating,
+            comment,
+            via,
+        } => {
             let via = match via {
                 suqiu_domain::workflow::RatingVia::Resident => "群众自评",
                 suqiu_domain::workflow::RatingVia::Phone => "电话回访",
                 suqiu_domain::workflow::RatingVia::Visit => "上门回访",
             };
-            format!("评价（{via}）：{}{}", rating.zh(), comment.as_ref().map(|c| format!("，{c}")).unwrap_or_default())
+            format!(
+                "评价（{via}）：{}{}",
+                rating.zh(),
+                comment
+                    .as_ref()
+                    .map(|c| format!("，{c}"))
+                    .unwrap_or_default()
+            )
         }
         Event::Reopened { reason, unit } => format!("重新办理（{}）：{reason}", name(unit)),
-        Event::Closed { explanation } => format!("办结{}", explanation.as_ref().map(|e| format!("：{e}")).unwrap_or_default()),
+        Event::Closed { explanation } => format!(
+            "办结{}",
+            explanation
+                .as_ref()
+                .map(|e| format!("：{e}"))
+                .unwrap_or_default()
+        ),
         Event::OwnershipTaken { leader } => format!("领导{leader}包案"),
         Event::Supervised { leader, note } => format!("领导{leader}督办：{note}"),
-        Event::InterviewRecorded { leader, unit, head, note } => format!("领导{leader}约谈{}负责人{head}：{note}", name(unit)),
-        Event::DeadlineSet(d) => format!("时限（{}）：{}前由{}办理", d.rule, time(d.due_at), name(&d.unit)),
+        Event::InterviewRecorded {
+            leader,
+            unit,
+            head,
+            note,
+        } => format!("领导{leader}约谈{}负责人{head}：{note}", name(unit)),
+        Event::DeadlineSet(d) => format!(
+            "时限（{}）：{}前由{}办理",
+            d.rule,
+            time(d.due_at),
+            name(&d.unit)
+        ),
         Event::DeadlineCleared { rule } => format!("时限（{rule}）已满足"),
         Event::DeadlineWarned { rule } => format!("时限（{rule}）即将到期"),
         Event::DeadlineOverdue { rule, leader } => format!(
             "时限（{rule}）已超期{}",
-            leader.as_ref().map(|l| format!("，提请领导{l}督办")).unwrap_or_default()
+            leader
+                .as_ref()
+                .map(|l| format!("，提请领导{l}督办"))
+                .unwrap_or_default()
         ),
     }
 }
@@ -282,7 +341,11 @@ pub fn case_detail(v: &CaseView, org: &OrgTree) -> Value {
         m.insert("reporter".into(), reporter);
         m.insert(
             "proxy".into(),
-            json!(s.intake.proxy.as_ref().map(|p| json!({"login": p.login, "name": p.name, "unit": p.unit}))),
+            json!(s
+                .intake
+                .proxy
+                .as_ref()
+                .map(|p| json!({"login": p.login, "name": p.name, "unit": p.unit}))),
         );
         m.insert("triage_unit".into(), unit_ref(org, &s.intake.triage_unit));
         m.insert("street".into(), unit_ref(org, &s.intake.street));
@@ -290,7 +353,10 @@ pub fn case_detail(v: &CaseView, org: &OrgTree) -> Value {
         m.insert("urgency_zh".into(), json!(s.urgency.map(|u| u.zh())));
         m.insert("category".into(), json!(s.category));
         m.insert("difficulty".into(), json!(s.difficulty.map(|d| d.as_str())));
-        m.insert("lead".into(), json!(s.lead.as_deref().map(|l| unit_ref(org, l))));
+        m.insert(
+            "lead".into(),
+            json!(s.lead.as_deref().map(|l| unit_ref(org, l))),
+        );
         m.insert(
             "cooperating".into(),
             Value::Array(
@@ -309,7 +375,12 @@ pub fn case_detail(v: &CaseView, org: &OrgTree) -> Value {
         m.insert("rating".into(), json!(s.rating.map(|r| r.zh())));
         m.insert(
             "returns".into(),
-            Value::Object(s.returns.iter().map(|(u, n)| (u.clone(), json!(n))).collect()),
+            Value::Object(
+                s.returns
+                    .iter()
+                    .map(|(u, n)| (u.clone(), json!(n)))
+                    .collect(),
+            ),
         );
         m.insert(
             "deadlines".into(),
@@ -405,6 +476,41 @@ pub fn channels() -> Value {
     )
 }
 
+/// `limit` of a queue query (1–200, default 50).
+pub fn limit_param(raw: &str) -> Result<u32, Problem> {
+    let mut limit = 50;
+    for pair in raw.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        match k {
+            "limit" => {
+                limit = v
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|l| (1..=200).contains(l))
+                    .ok_or_else(|| Problem::bad_query("limit"))?
+            }
+            other => return Err(Problem::bad_query(other)),
+        }
+    }
+    Ok(limit)
+}
+
+pub fn rules(r: &suqiu_domain::workflow::DeadlineRules) -> Value {
+    json!({
+        "warn_before_hours": r.warn_before_hours,
+        "categories": r.categories,
+        "rules": r.rules.iter().map(|x| json!({
+            "id": x.id,
+            "start": x.start,
+            "when": x.when,
+            "length": x.length,
+            "unit": serde_json::to_value(x.unit).unwrap_or(Value::Null),
+            "ends": x.ends,
+            "warn_before_hours": x.warn_before_hours,
+        })).collect::<Vec<_>>(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -439,39 +545,4 @@ mod tests {
     fn times_are_china_time() {
         assert_eq!(time(0), "1970-01-01T08:00:00+08:00");
     }
-}
-
-/// `limit` of a queue query (1–200, default 50).
-pub fn limit_param(raw: &str) -> Result<u32, Problem> {
-    let mut limit = 50;
-    for pair in raw.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        match k {
-            "limit" => {
-                limit = v
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|l| (1..=200).contains(l))
-                    .ok_or_else(|| Problem::bad_query("limit"))?
-            }
-            other => return Err(Problem::bad_query(other)),
-        }
-    }
-    Ok(limit)
-}
-
-pub fn rules(r: &suqiu_domain::workflow::DeadlineRules) -> Value {
-    json!({
-        "warn_before_hours": r.warn_before_hours,
-        "categories": r.categories,
-        "rules": r.rules.iter().map(|x| json!({
-            "id": x.id,
-            "start": x.start,
-            "when": x.when,
-            "length": x.length,
-            "unit": serde_json::to_value(x.unit).unwrap_or(Value::Null),
-            "ends": x.ends,
-            "warn_before_hours": x.warn_before_hours,
-        })).collect::<Vec<_>>(),
-    })
 }

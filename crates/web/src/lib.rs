@@ -46,7 +46,10 @@ const BASE_ROUTES: &[(&str, &str)] = &[
 /// Every route of the API: (method, path). The OpenAPI document must list
 /// exactly these (a test checks it).
 pub fn routes() -> Vec<(&'static str, String)> {
-    let mut v: Vec<(&'static str, String)> = BASE_ROUTES.iter().map(|(m, p)| (*m, p.to_string())).collect();
+    let mut v: Vec<(&'static str, String)> = BASE_ROUTES
+        .iter()
+        .map(|(m, p)| (*m, p.to_string()))
+        .collect();
     for name in suqiu_app::commands::NAMES {
         v.push(("post", format!("/api/v1/cases/{{id}}/{name}")));
     }
@@ -82,8 +85,7 @@ pub fn router(app: App) -> Router {
             post(move |state, staff, path, body| command(name, state, staff, path, body)),
         );
     }
-    r
-        .route("/healthz", get(healthz))
+    r.route("/healthz", get(healthz))
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/channels", get(channels))
         .route("/api/v1/units", get(units))
@@ -359,8 +361,16 @@ async fn rate(
         .and_then(Value::as_str)
         .and_then(|r| suqiu_app::commands::RATINGS.iter().find(|(k, _)| *k == r))
         .map(|(_, v)| *v)
-        .ok_or_else(|| AppError::Invalid(suqiu_domain::FieldError::new("rating", suqiu_domain::FieldErrorKind::InvalidValue)))?;
-    let comment = body.get("comment").and_then(Value::as_str).map(str::to_string);
+        .ok_or_else(|| {
+            AppError::Invalid(suqiu_domain::FieldError::new(
+                "rating",
+                suqiu_domain::FieldErrorKind::InvalidValue,
+            ))
+        })?;
+    let comment = body
+        .get("comment")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     app.rate_by_code(&code, rating, comment).await?;
     let v = app.track(&code).await?;
     Ok(Json(dto::track(&v)))

@@ -1,6 +1,8 @@
 //! The HTTP API, end to end through the router, on SQLite and (when the test
 //! script provides it) PostgreSQL. One test binary for all API tests.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
