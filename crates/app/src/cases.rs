@@ -114,6 +114,7 @@ impl App {
                     warn_at: d.info.warn_at,
                     warned: d.warned,
                     overdue: d.overdue,
+                    provisional: d.info.provisional,
                 })
                 .collect(),
             involved: after.involved.clone(),

@@ -52,6 +52,8 @@ pub enum AppError {
     Conflict { expected: u64 },
     #[error("refused: {0}")]
     Refused(#[from] Refusal),
+    #[error("calendar data: {0}")]
+    Calendar(suqiu_calendar::CalendarError),
     #[error("unknown command {0}")]
     UnknownCommand(String),
     #[error("invalid query parameter {0}")]
@@ -163,13 +165,33 @@ impl App {
             }
             tree_from_rows(units, users)?
         };
+        // The built-in years, plus those administrators added.
+        let mut calendar = Calendar::official();
+        for (year, data) in store.calendar_years().await? {
+            let parsed = Calendar::parse_year(&data)
+                .map_err(|e| AppError::Journal(format!("stored calendar year {year}: {e}")))?;
+            calendar
+                .add_year(parsed)
+                .map_err(|e| AppError::Journal(format!("stored calendar year {year}: {e}")))?;
+        }
         Ok(App {
             store,
             org: Arc::new(RwLock::new(Arc::new(tree))),
             clock,
-            calendar: Arc::new(RwLock::new(Arc::new(Calendar::official()))),
+            calendar: Arc::new(RwLock::new(Arc::new(calendar))),
             rules: Arc::new(DeadlineRules::default()),
         })
+    }
+
+    /// Parses a deadline rules file (TOML, see `config/deadline-rules.toml`).
+    pub fn parse_rules(text: &str) -> Result<DeadlineRules> {
+        toml::from_str(text).map_err(|e| AppError::Journal(format!("deadline rules: {e}")))
+    }
+
+    /// Replaces the deadline rules (a deployment's rules file).
+    pub fn with_rules(mut self, rules: DeadlineRules) -> App {
+        self.rules = Arc::new(rules);
+        self
     }
 
     pub fn store(&self) -> &Store {
@@ -188,14 +210,17 @@ impl App {
     }
 
     /// Adds (or replaces) a year of the holiday calendar, from the calendar
-    /// crate's format or holiday-cn JSON. Returns the years covered.
-    pub fn add_calendar_year(
-        &self,
-        text: &str,
-    ) -> std::result::Result<Vec<i32>, suqiu_calendar::CalendarError> {
-        let year = Calendar::parse_year(text)?;
+    /// crate's format or holiday-cn JSON, and stores it so every restart (and
+    /// every instance at its next start) uses it. Returns the years covered.
+    /// Deadlines already running keep their computed dates.
+    pub async fn add_calendar_year(&self, text: &str, by: &str) -> Result<Vec<i32>> {
+        let year = Calendar::parse_year(text).map_err(AppError::Calendar)?;
         let mut cal = (*self.calendar()).clone();
-        cal.add_year(year)?;
+        let (number, data) = (year.year, year.to_text());
+        cal.add_year(year).map_err(AppError::Calendar)?;
+        self.store()
+            .put_calendar_year(number, &data, self.now(), by)
+            .await?;
         let years = cal.years_covered();
         let mut guard = match self.calendar.write() {
             Ok(g) => g,

@@ -199,6 +199,13 @@ mod tests {
     }
 
     #[test]
+    fn shipped_rules_file_is_the_default() {
+        let text = include_str!("../../../config/deadline-rules.toml");
+        let rules = crate::App::parse_rules(text).unwrap();
+        assert_eq!(rules, suqiu_domain::workflow::DeadlineRules::default());
+    }
+
+    #[test]
     fn errors_are_clear() {
         let e = parse("[district]\ncode = \"D\"\n").unwrap_err();
         assert!(matches!(e, OrgConfigError::Toml(_)), "{e}");

@@ -32,6 +32,9 @@ enum Command {
         /// Organisation config file (TOML) to load at start.
         #[arg(long)]
         org: Option<std::path::PathBuf>,
+        /// Deadline rules file (TOML, see config/deadline-rules.toml); default: built in.
+        #[arg(long)]
+        rules: Option<std::path::PathBuf>,
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
         /// sqlite://PATH (default, embedded) or postgres://USER@HOST:PORT/DB
@@ -146,9 +149,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve {
             demo,
             org,
+            rules,
             listen,
             database_url,
-        } => serve(demo, org, &listen, &database_url).await,
+        } => serve(demo, org, rules, &listen, &database_url).await,
         Command::Migrate { database_url } => {
             let store = Store::open(&database_url).await?;
             println!("migrations applied ({} backend)", store.backend());
@@ -204,13 +208,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn serve(
     demo: bool,
     org: Option<std::path::PathBuf>,
+    rules: Option<std::path::PathBuf>,
     listen: &str,
     database_url: &str,
 ) -> anyhow::Result<()> {
     let store = Store::open(database_url)
         .await
         .with_context(|| format!("opening {database_url}"))?;
-    let app = App::new(store, Arc::new(SystemClock)).await?;
+    let mut app = App::new(store, Arc::new(SystemClock)).await?;
+    if let Some(path) = rules {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        app = app.with_rules(App::parse_rules(&text)?);
+    }
     if demo {
         app.load_org(orgconfig::DEMO_DISTRICT).await?;
     }

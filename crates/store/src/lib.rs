@@ -105,6 +105,8 @@ pub struct DeadlineRow {
     pub warn_at: Millis,
     pub warned: bool,
     pub overdue: bool,
+    /// Computed over a year without holiday data (see the calendar crate).
+    pub provisional: bool,
 }
 
 /// A notification intent, stored with the event that caused it (outbox).
@@ -401,6 +403,27 @@ impl Store {
     /// Queue memberships of one case: (unit or @login, queue), sorted.
     pub async fn case_queues(&self, case_id: i64) -> Result<Vec<(String, String)>> {
         dispatch!(self, s => s.case_queues(case_id).await)
+    }
+
+    /// Stores (or replaces) an administrator's calendar year, in the calendar's text format.
+    pub async fn put_calendar_year(
+        &self,
+        year: i32,
+        data: &str,
+        at: Millis,
+        by: &str,
+    ) -> Result<()> {
+        dispatch!(self, s => s.put_calendar_year(i64::from(year), data.to_string(), at, by.to_string()).await)
+    }
+
+    /// Calendar years added by administrators: (year, data).
+    pub async fn calendar_years(&self) -> Result<Vec<(i64, String)>> {
+        dispatch!(self, s => s.calendar_years().await)
+    }
+
+    /// Running deadlines computed over a year without holiday data: (case id, rule, due).
+    pub async fn provisional_deadlines(&self, limit: u32) -> Result<Vec<(i64, String, Millis)>> {
+        dispatch!(self, s => s.provisional_deadlines(limit).await)
     }
 
     /// Number of cases stored (for reports and tests).

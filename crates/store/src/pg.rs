@@ -329,15 +329,22 @@ async fn write_in(tx: &deadpool_postgres::Transaction<'_>, w: &EncodedWrite) -> 
         if !w.deadlines.is_empty() {
             let d = tx
                 .prepare(
-                    "INSERT INTO case_deadlines (case_id, rule, unit, due_at, warn_at, warned, overdue)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    "INSERT INTO case_deadlines (case_id, rule, unit, due_at, warn_at, warned, overdue, provisional)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
                 .await?;
             for x in &w.deadlines {
                 tx.execute(
                     &d,
                     &[
-                        &id, &x.rule, &x.unit, &x.due_at, &x.warn_at, &x.warned, &x.overdue,
+                        &id,
+                        &x.rule,
+                        &x.unit,
+                        &x.due_at,
+                        &x.warn_at,
+                        &x.warned,
+                        &x.overdue,
+                        &x.provisional,
                     ],
                 )
                 .await?;
@@ -499,7 +506,7 @@ impl PgStore {
         let c = self.pool.get().await?;
         let rows = c
             .query(
-                "SELECT rule, unit, due_at, warn_at, warned, overdue FROM case_deadlines WHERE case_id = $1 ORDER BY due_at, rule",
+                "SELECT rule, unit, due_at, warn_at, warned, overdue, provisional FROM case_deadlines WHERE case_id = $1 ORDER BY due_at, rule",
                 &[&case_id],
             )
             .await?;
@@ -512,6 +519,7 @@ impl PgStore {
                 warn_at: r.get(3),
                 warned: r.get(4),
                 overdue: r.get(5),
+                provisional: r.get(6),
             })
             .collect())
     }
@@ -549,6 +557,45 @@ impl PgStore {
             )
             .await?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    pub async fn put_calendar_year(
+        &self,
+        year: i64,
+        data: String,
+        at: Millis,
+        by: String,
+    ) -> Result<()> {
+        let c = self.pool.get().await?;
+        c.execute(
+            "INSERT INTO calendar_years (year, data, added_at, added_by) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (year) DO UPDATE SET data = excluded.data, added_at = excluded.added_at, added_by = excluded.added_by",
+            &[&year, &data, &at, &by],
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn calendar_years(&self) -> Result<Vec<(i64, String)>> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .query("SELECT year, data FROM calendar_years ORDER BY year", &[])
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    pub async fn provisional_deadlines(&self, limit: u32) -> Result<Vec<(i64, String, Millis)>> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .query(
+                "SELECT case_id, rule, due_at FROM case_deadlines WHERE provisional ORDER BY due_at, case_id LIMIT $1",
+                &[&i64::from(limit)],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect())
     }
 
     pub async fn count_cases(&self) -> Result<i64> {

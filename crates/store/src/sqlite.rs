@@ -459,7 +459,7 @@ impl SqliteStore {
     pub async fn deadlines(&self, case_id: i64) -> Result<Vec<DeadlineRow>> {
         self.read(move |c| {
             let mut st = c.prepare_cached(
-                "SELECT rule, unit, due_at, warn_at, warned, overdue FROM case_deadlines WHERE case_id = ?1 ORDER BY due_at, rule",
+                "SELECT rule, unit, due_at, warn_at, warned, overdue, provisional FROM case_deadlines WHERE case_id = ?1 ORDER BY due_at, rule",
             )?;
             let rows = st.query_map([case_id], |r| {
                 Ok(DeadlineRow {
@@ -469,6 +469,7 @@ impl SqliteStore {
                     warn_at: r.get(3)?,
                     warned: r.get(4)?,
                     overdue: r.get(5)?,
+                    provisional: r.get(6)?,
                 })
             })?;
             Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
@@ -505,6 +506,44 @@ impl SqliteStore {
                 "SELECT unit, queue FROM case_queues WHERE case_id = ?1 ORDER BY unit, queue",
             )?;
             let rows = st.query_map([case_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    pub async fn put_calendar_year(
+        &self,
+        year: i64,
+        data: String,
+        at: Millis,
+        by: String,
+    ) -> Result<()> {
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO calendar_years (year, data, added_at, added_by) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (year) DO UPDATE SET data = excluded.data, added_at = excluded.added_at, added_by = excluded.added_by",
+                params![year, data, at, by],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn calendar_years(&self) -> Result<Vec<(i64, String)>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached("SELECT year, data FROM calendar_years ORDER BY year")?;
+            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    pub async fn provisional_deadlines(&self, limit: u32) -> Result<Vec<(i64, String, Millis)>> {
+        self.read(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT case_id, rule, due_at FROM case_deadlines WHERE provisional = 1 ORDER BY due_at, case_id LIMIT ?1",
+            )?;
+            let rows = st.query_map([limit], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
             Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
         })
         .await
@@ -664,11 +703,19 @@ fn write_case(c: &Connection, w: &EncodedWrite) -> Result<CaseRef> {
     }
     if !w.deadlines.is_empty() {
         let mut d = c.prepare_cached(
-            "INSERT INTO case_deadlines (case_id, rule, unit, due_at, warn_at, warned, overdue) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO case_deadlines (case_id, rule, unit, due_at, warn_at, warned, overdue, provisional)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?;
         for x in &w.deadlines {
             d.execute(params![
-                id, x.rule, x.unit, x.due_at, x.warn_at, x.warned, x.overdue
+                id,
+                x.rule,
+                x.unit,
+                x.due_at,
+                x.warn_at,
+                x.warned,
+                x.overdue,
+                x.provisional
             ])?;
         }
     }

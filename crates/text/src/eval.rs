@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use serde_json::{json, Value};
 
-use crate::features::{mix64, plain_units};
+use crate::features::{mix64, plain_units, shingle_hashes};
 use crate::model::{Model, Rng, TrainConfig};
 use crate::TextError;
 
@@ -156,21 +156,7 @@ pub fn near_duplicate_groups(texts: &[String]) -> Vec<usize> {
     const ROWS: usize = 3;
     let shingles: Vec<Vec<u64>> = texts
         .iter()
-        .map(|t| {
-            let u = plain_units(t);
-            let mut s: Vec<u64> = if u.len() < 3 {
-                vec![mix64(u.iter().fold(7u64, |h, &c| h * 31 + u64::from(c)))]
-            } else {
-                u.windows(3)
-                    .map(|w| {
-                        mix64((u64::from(w[0]) << 42) ^ (u64::from(w[1]) << 21) ^ u64::from(w[2]))
-                    })
-                    .collect()
-            };
-            s.sort_unstable();
-            s.dedup();
-            s
-        })
+        .map(|t| shingle_hashes(&plain_units(t), 3))
         .collect();
     let seeds: Vec<u64> = (0..HASHES as u64).map(|j| mix64(j + 0xabcdef)).collect();
     let mut buckets: HashMap<(usize, u64), Vec<usize>> = HashMap::new();

@@ -180,6 +180,25 @@ pub(crate) fn plain_units(text: &str) -> Vec<u32> {
     units
 }
 
+/// Sorted, de-duplicated hashes of the character `n`-grams (shingles) of `units`; a text
+/// shorter than `n` units gives one hash of the whole text. Shared by the near-duplicate
+/// grouping of cross-validation and the related-case index.
+pub(crate) fn shingle_hashes(units: &[u32], n: usize) -> Vec<u64> {
+    let mut s: Vec<u64> = if units.len() < n.max(1) {
+        vec![mix64(units.iter().fold(7u64, |h, &c| {
+            h.wrapping_mul(31).wrapping_add(u64::from(c))
+        }))]
+    } else {
+        units
+            .windows(n.max(1))
+            .map(|w| mix64(w.iter().fold(0u64, |h, &c| (h << 21) ^ u64::from(c))))
+            .collect()
+    };
+    s.sort_unstable();
+    s.dedup();
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

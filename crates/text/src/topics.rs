@@ -515,7 +515,7 @@ pub fn scan_places(text: &str) -> Places {
 
 /// [`scan_places`], plus the text with the administrative tokens and place names
 /// replaced by spaces (what the text says about the problem, not where).
-fn scan(text: &str) -> (Places, String) {
+pub(crate) fn scan(text: &str) -> (Places, String) {
     let chars: Vec<char> = text
         .chars()
         .map(to_half_width)

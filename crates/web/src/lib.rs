@@ -322,8 +322,23 @@ async fn deadline_rules(State(app): State<App>) -> Json<Value> {
     Json(dto::rules(app.rules()))
 }
 
-async fn calendar(State(app): State<App>) -> Json<Value> {
-    Json(json!({"years": app.calendar().years_covered()}))
+/// The years the holiday data covers, and the running deadlines that reach
+/// beyond them (provisional: counted with weekends only until the notice is added).
+/// Administrators also see the running deadlines that reach beyond the data.
+async fn calendar(State(app): State<App>, MaybeStaff(user): MaybeStaff) -> ApiResult<Json<Value>> {
+    let mut out = json!({"years": app.calendar().years_covered()});
+    if user.is_some_and(|u| u.role == suqiu_domain::Role::Admin) {
+        let provisional = app
+            .store()
+            .provisional_deadlines(200)
+            .await
+            .map_err(AppError::from)?;
+        out["provisional_deadlines"] = provisional
+            .iter()
+            .map(|(id, rule, due)| json!({"case_id": id, "rule": rule, "due_at": dto::time(*due)}))
+            .collect();
+    }
+    Ok(Json(out))
 }
 
 /// An administrator adds a year of the holiday calendar: the body is the
@@ -340,14 +355,7 @@ async fn add_calendar_year(
         Some(t) => t.to_string(),
         None => body.to_string(),
     };
-    let years = app.add_calendar_year(&text).map_err(|e| {
-        Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_calendar",
-            format!("节假日数据不正确：{e}"),
-            format!("invalid holiday data: {e}"),
-        )
-    })?;
+    let years = app.add_calendar_year(&text, &user.login).await?;
     Ok(Json(json!({"years": years})))
 }
 

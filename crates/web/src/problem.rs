@@ -235,6 +235,12 @@ impl From<AppError> for Problem {
                     },
                 }
             }
+            AppError::Calendar(e) => Problem::new(
+                S::UNPROCESSABLE_ENTITY,
+                "invalid_calendar",
+                format!("节假日数据不正确：{e}"),
+                format!("invalid holiday data: {e}"),
+            ),
             AppError::UnknownCommand(c) => Problem::new(
                 S::NOT_FOUND,
                 "unknown_command",

@@ -582,3 +582,239 @@ async fn units_channels_and_openapi() {
         assert_ne!(v["code"], "method_not_allowed", "{m} {p}");
     }
 }
+
+#[tokio::test]
+async fn six_orders_through_the_api() {
+    for api in backends().await {
+        let (_, _, c) = api.post("/api/v1/cases", None, &valid()).await;
+        let id = c["id"].as_i64().unwrap();
+        let code = c["tracking_code"].as_str().unwrap().to_string();
+        let community = api.login("shequ.chen").await;
+        let street = api.login("jiedao.liu").await;
+        let dept = api.login("bumen.zhang").await;
+        let leader = api.login("lingdao.yang").await;
+        let cmd = |name: &str| format!("/api/v1/cases/{id}/{name}");
+
+        let (_, q) = api.get("/api/v1/queues/triage", Some(&community)).await;
+        assert_eq!(q["items"][0]["id"], id, "{q}");
+        let (s, _, p) = api.post(&cmd("sign"), Some(&street), &json!({})).await;
+        assert_eq!(
+            (s, p["code"].as_str()),
+            (StatusCode::CONFLICT, Some("illegal_transition")),
+            "{p}"
+        );
+        let (s, _, p) = api
+            .post(
+                &cmd("triage"),
+                Some(&community),
+                &json!({"urgency": "soon", "category": "基础建设"}),
+            )
+            .await;
+        assert_eq!(
+            (s, p["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("urgency")),
+            "{p}"
+        );
+        let (s, _, r) = api
+            .post(
+                &cmd("triage"),
+                Some(&community),
+                &json!({"urgency": "urgent", "category": "基础建设"}),
+            )
+            .await;
+        assert_eq!(
+            (s, r["status"].as_str()),
+            (StatusCode::OK, Some("triaged")),
+            "{r}"
+        );
+        let (s, _, r) = api.post(&cmd("report"), Some(&community), &json!({})).await;
+        assert_eq!(
+            (s, r["status"].as_str()),
+            (StatusCode::OK, Some("reported")),
+            "{r}"
+        );
+        let (_, q) = api.get("/api/v1/queues/sign", Some(&street)).await;
+        assert_eq!(q["items"].as_array().unwrap().len(), 1);
+        api.post(&cmd("sign"), Some(&street), &json!({})).await;
+        // before dispatch the department cannot see the case
+        let (s, _) = api.get(&format!("/api/v1/cases/{id}"), Some(&dept)).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        let (s, _, p) = api
+            .post(
+                &cmd("dispatch"),
+                Some(&street),
+                &json!({"lead": "430799001002", "difficulty": "ordinary"}),
+            )
+            .await;
+        assert_eq!(
+            (s, p["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_command")),
+            "{p}"
+        );
+        let (s, _, r) = api
+            .post(
+                &cmd("dispatch"),
+                Some(&street),
+                &json!({"lead": "430799-D01", "difficulty": "ordinary"}),
+            )
+            .await;
+        assert_eq!(
+            (s, r["status"].as_str()),
+            (StatusCode::OK, Some("dispatched")),
+            "{r}"
+        );
+        let (_, q) = api.get("/api/v1/queues/accept", Some(&dept)).await;
+        assert_eq!(q["items"][0]["id"], id);
+        let (_, list) = api.get("/api/v1/cases", Some(&dept)).await;
+        assert_eq!(
+            list["items"].as_array().unwrap().len(),
+            1,
+            "dispatched cases are listed for the department"
+        );
+        // a stale version is a conflict
+        let (_, d) = api.get(&format!("/api/v1/cases/{id}"), Some(&dept)).await;
+        let v = d["version"].as_u64().unwrap();
+        assert_eq!(d["deadlines"].as_array().unwrap().len(), 2, "{d}");
+        let (s, _, p) = api
+            .post(
+                &cmd("accept"),
+                Some(&dept),
+                &json!({"contact_note": "已联系", "expected_version": v - 1}),
+            )
+            .await;
+        assert_eq!(
+            (s, p["code"].as_str()),
+            (StatusCode::CONFLICT, Some("version_conflict"))
+        );
+        api.post(
+            &cmd("accept"),
+            Some(&dept),
+            &json!({"contact_note": "已电话联系王先生", "expected_version": v}),
+        )
+        .await;
+        let (s, _, _) = api.post(&cmd("own"), Some(&leader), &json!({})).await;
+        assert_eq!(s, StatusCode::OK);
+        let (_, q) = api.get("/api/v1/queues/owned", Some(&leader)).await;
+        assert_eq!(q["owner"], "@lingdao.yang");
+        assert_eq!(q["items"][0]["id"], id);
+        let (s, _, r) = api
+            .post(
+                &cmd("reply"),
+                Some(&dept),
+                &json!({"result": "路灯已修复", "policy_basis": "城市照明管理规定"}),
+            )
+            .await;
+        assert_eq!((s, r["status"].as_str()), (StatusCode::OK, Some("replied")));
+
+        // the resident rates with the tracking code
+        let (_, t) = api.get(&format!("/api/v1/track/{code}"), None).await;
+        assert_eq!(t["can_rate"], true);
+        let (s, _, p) = api
+            .post(
+                &format!("/api/v1/track/{code}/rating"),
+                None,
+                &json!({"rating": "great"}),
+            )
+            .await;
+        assert_eq!(
+            (s, p["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("rating"))
+        );
+        let (s, _, t) = api
+            .post(
+                &format!("/api/v1/track/{code}/rating"),
+                None,
+                &json!({"rating": "satisfied", "comment": "谢谢"}),
+            )
+            .await;
+        assert_eq!(
+            (s, t["status"].as_str()),
+            (StatusCode::OK, Some("closed")),
+            "{t}"
+        );
+        let texts: Vec<&str> = t["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["text_zh"].as_str().unwrap())
+            .collect();
+        assert!(texts.iter().any(|x| x.contains("已答复")), "{texts:?}");
+        let (s, _, p) = api
+            .post(
+                &format!("/api/v1/track/{code}/rating"),
+                None,
+                &json!({"rating": "satisfied"}),
+            )
+            .await;
+        assert_eq!(
+            (s, p["code"].as_str()),
+            (StatusCode::CONFLICT, Some("illegal_transition"))
+        );
+        let n = api.app.store().notifications(id).await.unwrap();
+        assert!(n
+            .iter()
+            .any(|x| x.template == "dispatched" && x.recipient.contains("430799-D01")));
+        assert!(
+            n.iter()
+                .filter(|x| x.recipient.contains("resident"))
+                .count()
+                >= 5
+        );
+    }
+}
+
+#[tokio::test]
+async fn administrators_add_a_calendar_year() {
+    let api = Api::new(testing::sqlite().await.unwrap()).await;
+    let (_, c) = api.get("/api/v1/calendar", None).await;
+    assert_eq!(c["years"].as_array().unwrap().last().unwrap(), 2026);
+    assert!(
+        c.get("provisional_deadlines").is_none(),
+        "only administrators see them"
+    );
+    // a deadline reaching into 2027 is provisional
+    let (_, _, created) = api.post("/api/v1/cases", None, &valid()).await;
+    let id = created["id"].as_i64().unwrap();
+    api.clock.set(1_798_500_000_000); // 2026-12-29
+    let community = api.login("shequ.chen").await;
+    api.post(
+        &format!("/api/v1/cases/{id}/triage"),
+        Some(&community),
+        &json!({"urgency": "unreasonable", "category": "信访舆情"}),
+    )
+    .await;
+    let admin = api.login("admin").await; // the earlier session expired with the clock
+    let street = api.login("jiedao.liu").await;
+    let (_, c) = api.get("/api/v1/calendar", Some(&admin)).await;
+    assert_eq!(c["provisional_deadlines"][0]["case_id"], id, "{c}");
+    assert_eq!(c["provisional_deadlines"][0]["rule"], "explain");
+
+    let year = json!({"year": 2027, "papers": [], "days": [
+        {"name": "元旦", "date": "2027-01-01", "isOffDay": true}
+    ]});
+    let (s, _, p) = api.post("/api/v1/calendar", Some(&street), &year).await;
+    assert_eq!(
+        (s, p["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden"))
+    );
+    let (s, _, p) = api
+        .post(
+            "/api/v1/calendar",
+            Some(&admin),
+            &json!({"text": "year 2027\noff 2026-01-01 元旦\n"}),
+        )
+        .await;
+    assert_eq!(
+        (s, p["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_calendar")),
+        "{p}"
+    );
+    let (s, _, r) = api.post("/api/v1/calendar", Some(&admin), &year).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["years"].as_array().unwrap().last().unwrap(), 2027);
+    // stored: a new app over the same store knows 2027
+    let again = App::new(api.app.store().clone(), api.clock.clone())
+        .await
+        .unwrap();
+    assert!(again.calendar().years_covered().contains(&2027));
+}

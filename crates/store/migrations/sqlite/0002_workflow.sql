@@ -14,6 +14,7 @@ CREATE TABLE case_deadlines (
     warn_at INTEGER NOT NULL,
     warned  INTEGER NOT NULL,
     overdue INTEGER NOT NULL,
+    provisional INTEGER NOT NULL,
     PRIMARY KEY (case_id, rule)
 ) WITHOUT ROWID;
 CREATE INDEX case_deadlines_warn ON case_deadlines (warn_at) WHERE warned = 0;
@@ -37,3 +38,11 @@ CREATE TABLE notifications (
 );
 CREATE INDEX notifications_case ON notifications (case_id, id);
 CREATE INDEX notifications_pending ON notifications (status, id);
+
+-- Holiday calendar years added by administrators (the built-in years are in the binary).
+CREATE TABLE calendar_years (
+    year     INTEGER PRIMARY KEY,
+    data     TEXT NOT NULL,
+    added_at INTEGER NOT NULL,
+    added_by TEXT NOT NULL
+);
