@@ -22,82 +22,110 @@ pub struct SweepReport {
 }
 
 /// Cases read and written per round.
-const BATCH: u32 = 2000;
+const BATCH: usize = 2000;
+/// Most cases one sweep looks at; the rest wait for the next sweep.
+const MAX_PER_SWEEP: u32 = 500_000;
+/// Rounds in flight: one reads and replays while another commits.
+const IN_FLIGHT: usize = 2;
+
+impl SweepReport {
+    fn add(&mut self, o: &SweepReport) {
+        self.due += o.due;
+        self.written += o.written;
+        self.warnings += o.warnings;
+        self.overdue += o.overdue;
+        self.conflicts += o.conflicts;
+    }
+}
 
 impl App {
     /// One sweep at the app's current time.
     pub async fn sweep_once(&self) -> Result<SweepReport> {
         let now = self.now();
-        let org = self.org();
+        let ids = self.store().due_cases(now, MAX_PER_SWEEP).await?;
         let mut report = SweepReport::default();
-        let mut last_batch: Vec<i64> = Vec::new();
-        loop {
-            let ids = self.store().due_cases(now, BATCH).await?;
-            // A batch that only holds cases that conflicted last round ends the sweep.
-            if ids.is_empty() || ids == last_batch {
-                break;
+        let mut rounds = tokio::task::JoinSet::new();
+        for chunk in ids.chunks(BATCH) {
+            if rounds.len() >= IN_FLIGHT {
+                if let Some(r) = rounds.join_next().await {
+                    report.add(&r.map_err(|e| AppError::Journal(e.to_string()))??);
+                }
             }
-            report.due += ids.len();
-            let events = self.store().events_of(ids.clone()).await?;
-            let rows = self.store().cases_by_ids(ids.clone()).await?;
-            let mut writes = Vec::new();
-            let mut at = 0;
-            for row in &rows {
-                // events_of returns journals grouped by case in id order
-                while at < events.len() && events[at].case_id < row.id {
-                    at += 1;
-                }
-                let from = at;
-                while at < events.len() && events[at].case_id == row.id {
-                    at += 1;
-                }
-                if from == at {
-                    continue;
-                }
-                let state = replay(&events[from..at])?;
-                let marks = workflow::sweep(&state, now, &org);
-                if marks.is_empty() {
-                    continue;
-                }
-                report.warnings += marks
-                    .iter()
-                    .filter(|e| e.kind() == "deadline_warned")
-                    .count();
-                report.overdue += marks
-                    .iter()
-                    .filter(|e| e.kind() == "deadline_overdue")
-                    .count();
-                let version = state.version;
-                let mut after = state;
-                for e in &marks {
-                    after = case::apply(Some(after), e, now)
-                        .map_err(|e| AppError::Journal(e.to_string()))?;
-                }
-                let target = WriteTarget {
-                    case_id: Some(row.id),
-                    version,
-                    code: &row.tracking_code,
-                    place_path: &row.place_path,
-                };
-                writes.push(self.case_write(target, &Actor::System, &marks, &after, now));
+            let app = self.clone();
+            let chunk = chunk.to_vec();
+            rounds.spawn(async move { app.sweep_round(chunk, now).await });
+        }
+        while let Some(r) = rounds.join_next().await {
+            report.add(&r.map_err(|e| AppError::Journal(e.to_string()))??);
+        }
+        Ok(report)
+    }
+
+    /// Marks the due deadlines of some cases, in one transaction; if a case
+    /// changed meanwhile the round is retried case by case, so only that case
+    /// waits for the next sweep.
+    async fn sweep_round(&self, ids: Vec<i64>, now: suqiu_domain::Millis) -> Result<SweepReport> {
+        let org = self.org();
+        let mut report = SweepReport {
+            due: ids.len(),
+            ..SweepReport::default()
+        };
+        let events = self.store().events_of(ids.clone()).await?;
+        let rows = self.store().cases_by_ids(ids).await?;
+        let mut writes = Vec::new();
+        let mut at = 0;
+        for row in &rows {
+            // events_of returns journals grouped by case in id order
+            while at < events.len() && events[at].case_id < row.id {
+                at += 1;
             }
-            // One transaction for the round; if a case changed meanwhile the
-            // round is retried case by case, so only that case waits.
-            let n = writes.len();
-            match self.store().write_cases(writes.clone()).await {
-                Ok(_) => report.written += n,
-                Err(StoreError::Conflict { .. }) => {
-                    for r in futures_join(self, writes).await {
-                        match r {
-                            Ok(_) => report.written += 1,
-                            Err(StoreError::Conflict { .. }) => report.conflicts += 1,
-                            Err(e) => return Err(e.into()),
-                        }
+            let from = at;
+            while at < events.len() && events[at].case_id == row.id {
+                at += 1;
+            }
+            if from == at {
+                continue;
+            }
+            let state = replay(&events[from..at])?;
+            let marks = workflow::sweep(&state, now, &org);
+            if marks.is_empty() {
+                continue;
+            }
+            report.warnings += marks
+                .iter()
+                .filter(|e| e.kind() == "deadline_warned")
+                .count();
+            report.overdue += marks
+                .iter()
+                .filter(|e| e.kind() == "deadline_overdue")
+                .count();
+            let version = state.version;
+            let mut after = state;
+            for e in &marks {
+                after = case::apply(Some(after), e, now)
+                    .map_err(|e| AppError::Journal(e.to_string()))?;
+            }
+            let target = WriteTarget {
+                case_id: Some(row.id),
+                version,
+                code: &row.tracking_code,
+                place_path: &row.place_path,
+            };
+            writes.push(self.case_write(target, &Actor::System, &marks, &after, now));
+        }
+        let n = writes.len();
+        match self.store().write_cases(writes.clone()).await {
+            Ok(_) => report.written += n,
+            Err(StoreError::Conflict { .. }) => {
+                for r in futures_join(self, writes).await {
+                    match r {
+                        Ok(_) => report.written += 1,
+                        Err(StoreError::Conflict { .. }) => report.conflicts += 1,
+                        Err(e) => return Err(e.into()),
                     }
                 }
-                Err(e) => return Err(e.into()),
             }
-            last_batch = ids;
+            Err(e) => return Err(e.into()),
         }
         Ok(report)
     }

@@ -115,14 +115,21 @@ mod tests {
     #[test]
     fn longest_needle_and_adjacent_merge() {
         assert_eq!(
-            highlight("噪音扰民严重", &n(&["噪音", "噪音扰民", "扰民", "严重"]), 100),
+            highlight(
+                "噪音扰民严重",
+                &n(&["噪音", "噪音扰民", "扰民", "严重"]),
+                100
+            ),
             "<mark>噪音扰民严重</mark>"
         );
     }
 
     #[test]
     fn full_width_matches_half_width_needle() {
-        assert_eq!(highlight("ＷＩＦＩ坏了", &n(&["wifi"]), 100), "<mark>ＷＩＦＩ</mark>坏了");
+        assert_eq!(
+            highlight("ＷＩＦＩ坏了", &n(&["wifi"]), 100),
+            "<mark>ＷＩＦＩ</mark>坏了"
+        );
     }
 
     #[test]

@@ -10,12 +10,19 @@
 //! * [`topics`] — hot topics (热点问题): [`hot_topics`] groups messages about one local
 //!   problem and ranks the groups by a heat index; [`hot_topics_from_path`] is the
 //!   JSON contract used by `suqiu topics`.
+//! * [`related`] — related cases at intake (duplicates): MinHash signatures
+//!   ([`signature`], serialisable [`Sig`]) and an incremental [`RelatedIndex`] with LSH
+//!   candidate lookup, reporter / place / time-window rules.
+//! * [`urgent`] — urgent signals at intake: configurable keyword rules ([`UrgentRules`])
+//!   for threats to life, gas leaks, collapse, fire, wage arrears of groups of workers, …
 
 mod eval;
 mod features;
 mod model;
 pub mod normalize;
+pub mod related;
 pub mod topics;
+pub mod urgent;
 
 pub use eval::{
     cross_validate, cross_validate_data, cross_validate_with, evaluate, evaluate_with, metrics,
@@ -23,7 +30,11 @@ pub use eval::{
 };
 pub use features::FeatureConfig;
 pub use model::{Model, TrainConfig, MODEL_FORMAT_VERSION};
+pub use related::{
+    signature, CaseMeta, CaseSig, Related, RelatedConfig, RelatedIndex, RelatedReason, Sig,
+};
 pub use topics::{hot_topics, hot_topics_from_path, Topic, TopicMessage};
+pub use urgent::{Signal, SignalRule, UrgentRules};
 
 /// Errors of this crate.
 #[derive(Debug, thiserror::Error)]

@@ -38,6 +38,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::OnceLock;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -431,16 +432,34 @@ fn admin_at(chars: &[char], i: usize) -> Option<(String, usize, bool)> {
     Some((token, len, kind == '市'))
 }
 
-/// The longest suffix from the space-separated `list` starting at `i`.
-fn suffix_at(chars: &[char], i: usize, list: &str) -> Option<usize> {
-    let c = *chars.get(i)?;
-    // Cheap pre-check: does any word of the list contain this character at all?
-    if !list.contains(c) {
-        return None;
-    }
-    list.split(' ')
-        .filter(|s| starts_with_at(chars, i, s))
-        .map(|s| s.chars().count())
+/// The words of a space-separated list as character slices, computed once per list (the
+/// scanner checks them at every place suffix of every text).
+fn words(cell: &'static OnceLock<Vec<Vec<char>>>, list: &str) -> &'static [Vec<char>] {
+    cell.get_or_init(|| list.split(' ').map(|w| w.chars().collect()).collect())
+}
+
+fn fine_suffixes() -> &'static [Vec<char>] {
+    static CELL: OnceLock<Vec<Vec<char>>> = OnceLock::new();
+    words(&CELL, FINE_SUFFIXES)
+}
+
+fn coarse_suffixes() -> &'static [Vec<char>] {
+    static CELL: OnceLock<Vec<Vec<char>>> = OnceLock::new();
+    words(&CELL, COARSE_SUFFIXES)
+}
+
+fn cut_words() -> &'static [Vec<char>] {
+    static CELL: OnceLock<Vec<Vec<char>>> = OnceLock::new();
+    words(&CELL, CUT_WORDS)
+}
+
+/// The longest suffix from `list` starting at `i`.
+fn suffix_at(chars: &[char], i: usize, list: &[Vec<char>]) -> Option<usize> {
+    let rest = chars.get(i..)?;
+    let c = rest.first()?;
+    list.iter()
+        .filter(|w| w.first() == Some(c) && rest.starts_with(w))
+        .map(Vec::len)
         .max()
 }
 
@@ -479,9 +498,9 @@ fn strip_name(name: &[char]) -> &[char] {
     // Then after the last verb / generic word (投诉, 附近, 建设, …).
     let first = start;
     for k in first..name.len() {
-        for w in CUT_WORDS.split(' ') {
-            if starts_with_at(name, k, w) {
-                start = start.max(k + w.chars().count());
+        for w in cut_words() {
+            if w.first() == Some(&name[k]) && name[k..].starts_with(w) {
+                start = start.max(k + w.len());
             }
         }
     }
@@ -586,8 +605,8 @@ pub(crate) fn scan(text: &str) -> (Places, String) {
                 }
             }
         }
-        let fine = suffix_at(&chars, i, FINE_SUFFIXES);
-        let coarse = suffix_at(&chars, i, COARSE_SUFFIXES);
+        let fine = suffix_at(&chars, i, fine_suffixes());
+        let coarse = suffix_at(&chars, i, coarse_suffixes());
         let (len, is_fine) = match (fine, coarse) {
             (Some(f), Some(c)) if c > f => (c, false),
             (Some(f), _) => (f, true),
@@ -599,7 +618,7 @@ pub(crate) fn scan(text: &str) -> (Places, String) {
         };
         // A one-character suffix directly followed by a fine suffix is part of a longer
         // name (`金桥花园`, `湘府路小区`).
-        let continues = len == 1 && suffix_at(&chars, i + 1, FINE_SUFFIXES).is_some();
+        let continues = len == 1 && suffix_at(&chars, i + 1, fine_suffixes()).is_some();
         if false_suffix(&chars, i, len) || i == region_start || continues {
             i += 1;
             continue;

@@ -1,0 +1,277 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use suqiu_search::{CaseDoc, Query, SearchError, SearchIndex};
+
+fn case(id: i64, path: &str, status: &str, at: i64, title: &str, content: &str) -> CaseDoc {
+    CaseDoc {
+        id,
+        unit_path: path.to_string(),
+        status: status.to_string(),
+        received_at: at,
+        title: title.to_string(),
+        content: content.to_string(),
+        extra: Vec::new(),
+    }
+}
+
+fn q(text: &str) -> Query {
+    Query {
+        text: text.to_string(),
+        limit: 20,
+        ..Query::default()
+    }
+}
+
+fn ids(index: &SearchIndex, query: &Query) -> Vec<i64> {
+    index
+        .search(query)
+        .unwrap()
+        .hits
+        .iter()
+        .map(|h| h.id)
+        .collect()
+}
+
+fn corpus() -> Vec<CaseDoc> {
+    vec![
+        case(
+            1,
+            "/D/S1/G1/",
+            "received",
+            1_000,
+            "楼下烧烤店",
+            "噪音扰民严重，晚上睡不着",
+        ),
+        case(
+            2,
+            "/D/S1/G2/",
+            "closed",
+            2_000,
+            "路灯不亮",
+            "网格员上门看过了，还是没修",
+        ),
+        case(
+            3,
+            "/D/S10/G1/",
+            "received",
+            3_000,
+            "广场舞",
+            "广场舞音响噪音太大",
+        ),
+        case(
+            4,
+            "/D/S2/",
+            "processing",
+            4_000,
+            "垃圾清运",
+            "小区垃圾三天没人清运",
+        ),
+        case(
+            5,
+            "/D/S1/",
+            "received",
+            5_000,
+            "ＷＩＦＩ信号",
+            "社区图书室wifi连不上",
+        ),
+    ]
+}
+
+fn loaded() -> SearchIndex {
+    let index = SearchIndex::in_memory().unwrap();
+    index.upsert(&corpus()).unwrap();
+    index.commit().unwrap();
+    index
+}
+
+#[test]
+fn sub_word_matches() {
+    let index = loaded();
+    assert_eq!(ids(&index, &q("扰民")), vec![1]);
+    assert_eq!(ids(&index, &q("噪音")), vec![3, 1]);
+    assert_eq!(ids(&index, &q("网格")), vec![2]);
+    assert_eq!(ids(&index, &q("噪音扰民")), vec![1]);
+    // One character: a prefix search on the bigrams, including the last one of a run.
+    assert_eq!(ids(&index, &q("修")), vec![2]);
+    assert_eq!(ids(&index, &q("灯")), vec![2]);
+}
+
+#[test]
+fn and_semantics_and_no_syntax() {
+    let index = loaded();
+    assert_eq!(ids(&index, &q("噪音 广场舞")), vec![3]);
+    assert_eq!(ids(&index, &q("噪音，烧烤")), vec![1]);
+    assert!(ids(&index, &q("噪音 垃圾")).is_empty());
+    // Query-parser syntax is plain text, never an error.
+    assert_eq!(ids(&index, &q("\"噪音\" +烧烤 (")), vec![1]);
+    assert!(ids(&index, &q("噪音 AND 垃圾")).is_empty());
+    assert!(ids(&index, &q("title:噪音 OR")).is_empty());
+}
+
+#[test]
+fn normalises_width_and_case() {
+    let index = loaded();
+    assert_eq!(ids(&index, &q("wifi")), vec![5]);
+    assert_eq!(ids(&index, &q("ＷiＦi")), vec![5]);
+    let hit = &index.search(&q("wifi")).unwrap().hits[0];
+    assert_eq!(hit.title_snippet, "<mark>ＷＩＦＩ</mark>信号");
+}
+
+#[test]
+fn empty_and_invalid_queries() {
+    let index = loaded();
+    for text in ["", "   ", "，。！", "\"\""] {
+        assert!(matches!(
+            index.search(&q(text)),
+            Err(SearchError::EmptyQuery)
+        ));
+    }
+    let mut page = q("噪音");
+    page.limit = 0;
+    assert!(matches!(
+        index.search(&page),
+        Err(SearchError::InvalidPaging)
+    ));
+    assert!(matches!(
+        index.search(&q(&"噪".repeat(300))),
+        Err(SearchError::QueryTooLong)
+    ));
+}
+
+#[test]
+fn scope_prefix_filter() {
+    let index = loaded();
+    let mut query = q("噪音");
+    query.scopes = Some(vec!["/D/S1/".into()]);
+    assert_eq!(ids(&index, &query), vec![1]);
+    query.scopes = Some(vec!["/D/S10".into()]);
+    assert_eq!(ids(&index, &query), vec![3]);
+    query.scopes = Some(vec!["/D/S1/".into(), "/D/S10/".into()]);
+    assert_eq!(ids(&index, &query), vec![3, 1]);
+    query.scopes = Some(Vec::new());
+    assert_eq!(index.search(&query).unwrap().total, 0);
+    query.scopes = Some(vec!["/D/".into()]);
+    query.subtree = Some("/D/S1/G1/".into());
+    assert_eq!(ids(&index, &query), vec![1]);
+    query.subtree = Some("/D/S1/G2/".into());
+    assert!(ids(&index, &query).is_empty());
+    query.scopes = None;
+    query.subtree = Some("/D/S".into());
+    assert!(ids(&index, &query).is_empty());
+}
+
+#[test]
+fn status_and_time_filters() {
+    let index = loaded();
+    let mut query = q("噪音");
+    query.statuses = vec!["received".into()];
+    assert_eq!(ids(&index, &query), vec![3, 1]);
+    query.statuses = vec!["closed".into(), "processing".into()];
+    assert!(ids(&index, &query).is_empty());
+    let mut query = q("噪音");
+    query.from = Some(2_000);
+    assert_eq!(ids(&index, &query), vec![3]);
+    query.from = Some(1_000);
+    query.to = Some(3_000);
+    assert_eq!(ids(&index, &query), vec![1]);
+    query.from = Some(3_000);
+    query.to = Some(3_000);
+    assert!(ids(&index, &query).is_empty());
+}
+
+#[test]
+fn upsert_replaces_and_delete_removes() {
+    let index = loaded();
+    let mut changed = case(1, "/D/S1/G1/", "closed", 1_000, "楼下烧烤店", "油烟很大");
+    changed.extra = vec!["已联系城管执法".into()];
+    index.upsert(&[changed]).unwrap();
+    // Not visible before the commit.
+    assert_eq!(ids(&index, &q("扰民")), vec![1]);
+    index.commit().unwrap();
+    assert!(ids(&index, &q("扰民")).is_empty());
+    assert_eq!(ids(&index, &q("油烟")), vec![1]);
+    // Replies and notes are searched.
+    assert_eq!(ids(&index, &q("城管")), vec![1]);
+    assert_eq!(index.num_docs(), 5);
+    index.delete(1).unwrap();
+    index.commit().unwrap();
+    assert!(ids(&index, &q("油烟")).is_empty());
+    assert_eq!(index.num_docs(), 4);
+}
+
+#[test]
+fn snippets_mark_and_escape() {
+    let index = SearchIndex::in_memory().unwrap();
+    let long = format!("{}<b>噪音</b>扰民&{}", "前".repeat(200), "后".repeat(200));
+    index
+        .upsert(&[case(9, "/D/", "received", 0, "噪音问题", &long)])
+        .unwrap();
+    index.commit().unwrap();
+    let hit = &index.search(&q("噪音")).unwrap().hits[0];
+    assert_eq!(hit.title_snippet, "<mark>噪音</mark>问题");
+    assert!(hit
+        .content_snippet
+        .contains("&lt;b&gt;<mark>噪音</mark>&lt;/b&gt;"));
+    assert!(hit.content_snippet.starts_with('…') && hit.content_snippet.ends_with('…'));
+    assert!(!hit.content_snippet.contains("<b>"));
+}
+
+#[test]
+fn title_hit_ranks_above_content_hit_and_ties_by_id() {
+    let index = SearchIndex::in_memory().unwrap();
+    index
+        .upsert(&[
+            case(1, "/D/", "r", 0, "路面积水", "下雨后噪音很大的那条路积水"),
+            case(2, "/D/", "r", 0, "噪音", "晚上很吵"),
+            case(3, "/D/", "r", 0, "路灯", "路灯坏了"),
+            case(4, "/D/", "r", 0, "路灯", "路灯坏了"),
+            case(5, "/D/", "r", 0, "路灯", "路灯坏了"),
+        ])
+        .unwrap();
+    index.commit().unwrap();
+    assert_eq!(ids(&index, &q("噪音")), vec![2, 1]);
+    assert_eq!(ids(&index, &q("路灯")), vec![5, 4, 3]);
+    let mut page = q("路灯");
+    page.limit = 1;
+    page.offset = 1;
+    assert_eq!(ids(&index, &page), vec![4]);
+    assert_eq!(index.search(&page).unwrap().total, 3);
+}
+
+#[test]
+fn rebuild_gives_the_same_results() {
+    let incremental = SearchIndex::in_memory().unwrap();
+    for doc in corpus() {
+        incremental.upsert(&[doc]).unwrap();
+        incremental.commit().unwrap();
+    }
+    let rebuilt = SearchIndex::in_memory().unwrap();
+    rebuilt
+        .upsert(&[case(99, "/X/", "x", 0, "噪音", "会被重建清掉")])
+        .unwrap();
+    rebuilt.commit().unwrap();
+    assert_eq!(rebuilt.rebuild(corpus()).unwrap(), 5);
+    assert_eq!(rebuilt.num_docs(), 5);
+    for text in ["噪音", "扰民", "网格", "wifi", "垃圾 清运", "修"] {
+        let a = incremental.search(&q(text)).unwrap();
+        let b = rebuilt.search(&q(text)).unwrap();
+        assert_eq!(a, b, "{text}");
+    }
+}
+
+#[test]
+fn persists_across_reopen() {
+    let dir = std::env::temp_dir().join(format!("suqiu-search-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let before = {
+        let index = SearchIndex::open(&dir).unwrap();
+        index.upsert(&corpus()).unwrap();
+        index.commit().unwrap();
+        index.search(&q("噪音")).unwrap()
+    };
+    let index = SearchIndex::open(&dir).unwrap();
+    assert_eq!(index.num_docs(), 5);
+    assert_eq!(index.search(&q("噪音")).unwrap(), before);
+    drop(index);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

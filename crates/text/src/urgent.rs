@@ -1,0 +1,4 @@
+//! placeholder
+pub struct Signal;
+pub struct SignalRule;
+pub struct UrgentRules;
