@@ -23,9 +23,23 @@ pub struct StaffUser {
     pub linked_units: Vec<String>,
     /// Unit paths the user may see; `None` means the whole district.
     pub scope_paths: Option<Vec<String>>,
+    /// The paths of the user's own unit and linked units: an accusation
+    /// against any unit containing one of them is hidden from the user.
+    pub viewer_paths: Vec<String>,
 }
 
 impl StaffUser {
+    /// Whether a case is an accusation against the user or a unit of their chain
+    /// (the unit accused, or any unit above the user's own): then the user may
+    /// never see it (信访工作条例 §30, §46).
+    pub fn accused_in(&self, row: &suqiu_store::CaseRow) -> bool {
+        row.accused_login.as_deref() == Some(self.login.as_str())
+            || row
+                .accused_path
+                .as_deref()
+                .is_some_and(|a| self.viewer_paths.iter().any(|p| p.starts_with(a)))
+    }
+
     pub fn actor(&self) -> Actor {
         Actor::Staff {
             login: self.login.clone(),
@@ -202,6 +216,11 @@ pub async fn hash_passwords(passwords: Vec<String>) -> Result<Vec<String>> {
     Ok(out)
 }
 
+/// Checks a password against a stored hash (on the password worker).
+pub async fn verify(password: &str, hash: &str) -> bool {
+    verify_password(password.to_string(), hash.to_string()).await
+}
+
 async fn verify_password(password: String, hash: String) -> bool {
     matches!(
         password_job(password, Some(hash)).await,
@@ -219,6 +238,10 @@ impl App {
             .ok_or_else(|| AppError::Journal(format!("unknown role {}", u.role)))?;
         let org = self.org();
         let scope_paths = scope_paths(&org, role, &u.unit, &u.linked_units);
+        let viewer_paths = std::iter::once(&u.unit)
+            .chain(u.linked_units.iter())
+            .filter_map(|c| org.path(c).map(str::to_string))
+            .collect();
         Ok(StaffUser {
             login: u.login,
             name: u.name,
@@ -226,6 +249,7 @@ impl App {
             unit: u.unit,
             linked_units: u.linked_units,
             scope_paths,
+            viewer_paths,
         })
     }
 
@@ -242,6 +266,52 @@ impl App {
 
     /// Checks a password and opens a session; returns (token, user, expiry).
     pub async fn login(&self, login: &str, password: &str) -> Result<(String, StaffUser, Millis)> {
+        let now = self.now();
+        let since = now - crate::privacy::THROTTLE_WINDOW_MS;
+        if self.store().login_failures_since(login, since).await?
+            >= crate::privacy::THROTTLE_MAX_FAILURES
+        {
+            self.audit_quietly(
+                login,
+                "login.throttled",
+                &format!("user:{login}"),
+                serde_json::json!({}),
+            )
+            .await;
+            return Err(AppError::TooManyAttempts);
+        }
+        let result = self.login_checked(login, password).await;
+        match &result {
+            Ok(_) => {
+                self.store().clear_login_failures(login).await?;
+                self.audit_quietly(
+                    login,
+                    "login",
+                    &format!("user:{login}"),
+                    serde_json::json!({}),
+                )
+                .await;
+            }
+            Err(AppError::BadCredentials) => {
+                self.store().record_login_failure(login, now).await?;
+                self.audit_quietly(
+                    login,
+                    "login.failed",
+                    &format!("user:{login}"),
+                    serde_json::json!({}),
+                )
+                .await;
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    async fn login_checked(
+        &self,
+        login: &str,
+        password: &str,
+    ) -> Result<(String, StaffUser, Millis)> {
         let user = self.store().user(login).await?;
         let Some(user) = user.filter(|u| !u.disabled) else {
             // Spend the same time as a real check so logins cannot be probed by timing.
@@ -272,6 +342,15 @@ impl App {
     }
 
     pub async fn logout(&self, token: &str) -> Result<()> {
+        if let Ok(u) = self.authenticate(token).await {
+            self.audit_quietly(
+                &u.login,
+                "logout",
+                &format!("user:{}", u.login),
+                serde_json::json!({}),
+            )
+            .await;
+        }
         self.store().delete_session(&token_hash(token)).await?;
         Ok(())
     }

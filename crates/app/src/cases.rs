@@ -98,7 +98,24 @@ impl App {
                 .iter()
                 .map(|e| (now, actor.clone(), e.clone()))
                 .collect(),
-            row: project(t.case_id.unwrap_or(0), t.code, t.place_path, after),
+            row: {
+                let mut row = project(t.case_id.unwrap_or(0), t.code, t.place_path, after);
+                let org = self.org();
+                row.accused_path = after
+                    .intake
+                    .accused_unit
+                    .as_deref()
+                    .and_then(|u| org.path(u))
+                    .map(str::to_string);
+                // the accused person, if a staff member named by login or name
+                row.accused_login = after.intake.accused_person.as_deref().and_then(|p| {
+                    org.people()
+                        .iter()
+                        .find(|x| x.login == p || x.name == p)
+                        .map(|x| x.login.clone())
+                });
+                row
+            },
             queues: after
                 .queues(&self.district())
                 .into_iter()
@@ -134,7 +151,18 @@ impl App {
             let write = self.intake_write(input, staff)?;
             match self.store().write_case(write).await {
                 Err(StoreError::DuplicateTrackingCode) if attempts < 5 => attempts += 1,
-                other => return Ok(other?),
+                Ok(r) => {
+                    let actor = staff.map(|s| s.login.as_str()).unwrap_or("resident");
+                    self.audit_quietly(
+                        actor,
+                        "case.file",
+                        &format!("case:{}", r.id),
+                        serde_json::json!({}),
+                    )
+                    .await;
+                    return Ok(r);
+                }
+                Err(e) => return Err(e.into()),
             }
         }
     }
@@ -157,7 +185,18 @@ impl App {
             .triage_unit(&place.code)
             .ok_or_else(|| AppError::UnitNotAPlace(parsed.unit.clone()))?;
         let street = triage.parent.clone().unwrap_or_default();
-        let triage = triage.code.clone();
+        // An accusation is triaged by the district's petition bureau, never by
+        // the community (which may be the accused or under it).
+        let triage = if parsed.accused_unit.is_some() || parsed.accused_person.is_some() {
+            self.district()
+        } else {
+            triage.code.clone()
+        };
+        if let Some(a) = &parsed.accused_unit {
+            if org.unit(a).is_none() {
+                return Err(AppError::UnknownAccusedUnit(a.clone()));
+            }
+        }
         let place_path = org.path(&place.code).unwrap_or("/").to_string();
         let (actor, proxy) = match (parsed.channel, staff) {
             (c, None) if !c.is_public() => return Err(AppError::ChannelNeedsStaff(c.as_str())),
@@ -186,6 +225,8 @@ impl App {
             address: parsed.address,
             reporter: parsed.reporter,
             proxy,
+            accused_unit: parsed.accused_unit,
+            accused_person: parsed.accused_person,
         }));
         let mut state =
             case::apply(None, &received, now).map_err(|e| AppError::Journal(e.to_string()))?;
@@ -262,7 +303,20 @@ impl App {
             place_path: &view.row.place_path,
         };
         let write = self.case_write(target, &actor, &events, &state, now);
-        Ok(self.store().write_case(write).await?)
+        let r = self.store().write_case(write).await?;
+        let who = match &actor {
+            Actor::Staff { login, .. } => login.as_str(),
+            Actor::Resident => "resident",
+            Actor::System => "system",
+        };
+        self.audit_quietly(
+            who,
+            &format!("case.{}", cmd.name()),
+            &format!("case:{}", r.id),
+            serde_json::json!({"version": r.version}),
+        )
+        .await;
+        Ok(r)
     }
 
     /// A staff member's command on a case they may see.
@@ -305,7 +359,7 @@ impl App {
     /// the existence of cases outside one's scope is not revealed).
     pub async fn case_for(&self, user: &StaffUser, id: i64) -> Result<CaseView> {
         let view = self.load(id).await?;
-        if !user.may_see(&view.row.place_path, &view.state) {
+        if !user.may_see(&view.row.place_path, &view.state) || user.accused_in(&view.row) {
             return Err(AppError::CaseNotFound);
         }
         Ok(view)
@@ -326,6 +380,8 @@ impl App {
             filter.subtree = Some(path.to_string());
         }
         filter.scopes = user.scope_paths.clone();
+        filter.viewer_paths = user.viewer_paths.clone();
+        filter.viewer_login = Some(user.login.clone());
         if user.role == Role::DepartmentHandler || user.scope_paths.is_some() {
             filter.involved_unit = Some(user.unit.clone());
         }
@@ -346,7 +402,8 @@ impl App {
     /// One of the user's work queues, oldest first.
     pub async fn queue(&self, user: &StaffUser, queue: Queue, limit: u32) -> Result<Vec<CaseRow>> {
         let owner = self.queue_owner(user, queue);
-        Ok(self.store().queue(&owner, queue.as_str(), limit).await?)
+        let rows = self.store().queue(&owner, queue.as_str(), limit).await?;
+        Ok(rows.into_iter().filter(|r| !user.accused_in(r)).collect())
     }
 
     /// The resident's view by tracking code.
@@ -401,5 +458,7 @@ pub(crate) fn project(id: i64, code: &str, place_path: &str, s: &CaseState) -> C
         version: s.version,
         category: s.category.clone(),
         urgency: s.urgency.map(|u| u.as_str().to_string()),
+        accused_path: None,
+        accused_login: None,
     }
 }

@@ -7,7 +7,9 @@ pub mod auth;
 mod cases;
 pub mod clock;
 pub mod commands;
+pub mod limits;
 pub mod orgconfig;
+pub mod privacy;
 mod sweeper;
 
 pub use cases::{CaseView, TrackView};
@@ -34,6 +36,14 @@ pub enum AppError {
     Invalid(#[from] FieldError),
     #[error("unknown unit {0}")]
     UnknownUnit(String),
+    #[error("unknown accused unit {0}")]
+    UnknownAccusedUnit(String),
+    #[error("unknown user {0}")]
+    UnknownUser(String),
+    #[error("too many failed logins")]
+    TooManyAttempts,
+    #[error("too many requests")]
+    RateLimited,
     #[error("unit {0} is not a place where matters are filed")]
     UnitNotAPlace(String),
     #[error("channel {0} is for staff only")]
@@ -86,6 +96,8 @@ pub struct App {
     clock: Arc<dyn Clock>,
     calendar: Arc<RwLock<Arc<Calendar>>>,
     rules: Arc<DeadlineRules>,
+    limits: limits::Limits,
+    counters: Arc<limits::Counters>,
 }
 
 /// Alphabet of tracking codes: no 0/O, 1/I.
@@ -180,12 +192,28 @@ impl App {
             clock,
             calendar: Arc::new(RwLock::new(Arc::new(calendar))),
             rules: Arc::new(DeadlineRules::default()),
+            limits: limits::Limits::default(),
+            counters: Arc::new(limits::Counters::default()),
         })
     }
 
     /// Parses a deadline rules file (TOML, see `config/deadline-rules.toml`).
     pub fn parse_rules(text: &str) -> Result<DeadlineRules> {
         toml::from_str(text).map_err(|e| AppError::Journal(format!("deadline rules: {e}")))
+    }
+
+    pub fn limits(&self) -> limits::Limits {
+        self.limits
+    }
+
+    pub(crate) fn counters(&self) -> &limits::Counters {
+        &self.counters
+    }
+
+    /// Replaces the abuse limits of the public endpoints.
+    pub fn with_limits(mut self, limits: limits::Limits) -> App {
+        self.limits = limits;
+        self
     }
 
     /// Replaces the deadline rules (a deployment's rules file).
@@ -222,6 +250,13 @@ impl App {
             .put_calendar_year(number, &data, self.now(), by)
             .await?;
         let years = cal.years_covered();
+        self.audit_quietly(
+            by,
+            "calendar.add_year",
+            &format!("calendar:{number}"),
+            serde_json::json!({}),
+        )
+        .await;
         let mut guard = match self.calendar.write() {
             Ok(g) => g,
             Err(p) => p.into_inner(),

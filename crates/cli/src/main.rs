@@ -35,6 +35,15 @@ enum Command {
         /// Deadline rules file (TOML, see config/deadline-rules.toml); default: built in.
         #[arg(long)]
         rules: Option<std::path::PathBuf>,
+        /// Residents' submissions allowed per client address per day.
+        #[arg(long, default_value_t = 200)]
+        intake_per_address_per_day: u32,
+        /// Residents' submissions allowed per phone number per day.
+        #[arg(long, default_value_t = 10)]
+        intake_per_phone_per_day: u32,
+        /// Tracking lookups allowed per client address per minute.
+        #[arg(long, default_value_t = 120)]
+        track_per_address_per_minute: u32,
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
         /// sqlite://PATH (default, embedded) or postgres://USER@HOST:PORT/DB
@@ -150,9 +159,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             demo,
             org,
             rules,
+            intake_per_address_per_day,
+            intake_per_phone_per_day,
+            track_per_address_per_minute,
             listen,
             database_url,
-        } => serve(demo, org, rules, &listen, &database_url).await,
+        } => {
+            let limits = suqiu_app::limits::Limits {
+                intake_per_address_per_day,
+                intake_per_phone_per_day,
+                track_per_address_per_minute,
+            };
+            serve(demo, org, rules, limits, &listen, &database_url).await
+        }
         Command::Migrate { database_url } => {
             let store = Store::open(&database_url).await?;
             println!("migrations applied ({} backend)", store.backend());
@@ -209,13 +228,16 @@ async fn serve(
     demo: bool,
     org: Option<std::path::PathBuf>,
     rules: Option<std::path::PathBuf>,
+    limits: suqiu_app::limits::Limits,
     listen: &str,
     database_url: &str,
 ) -> anyhow::Result<()> {
     let store = Store::open(database_url)
         .await
         .with_context(|| format!("opening {database_url}"))?;
-    let mut app = App::new(store, Arc::new(SystemClock)).await?;
+    let mut app = App::new(store, Arc::new(SystemClock))
+        .await?
+        .with_limits(limits);
     if let Some(path) = rules {
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("reading {}", path.display()))?;

@@ -76,6 +76,14 @@ impl Run {
                     .get("confidential")
                     .and_then(Value::as_bool)
                     .unwrap_or(false),
+                accused_unit: step
+                    .get("accused")
+                    .and_then(|a| as_str(a, "unit"))
+                    .map(str::to_string),
+                accused_person: step
+                    .get("accused")
+                    .and_then(|a| as_str(a, "person"))
+                    .map(str::to_string),
             };
             let staff = match as_str(step, "as") {
                 None | Some("resident") => None,

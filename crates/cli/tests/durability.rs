@@ -12,8 +12,25 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 struct Server {
-    child: Child,
+    child: Option<Child>,
     addr: SocketAddr,
+}
+
+impl Server {
+    /// SIGKILL (Child::kill sends SIGKILL on Unix) and reap.
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A failing test never leaves a server behind.
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }
 
 fn start(database_url: &str) -> Server {
@@ -25,6 +42,10 @@ fn start(database_url: &str) -> Server {
             "127.0.0.1:0",
             "--database-url",
             database_url,
+            "--intake-per-address-per-day",
+            "1000000",
+            "--track-per-address-per-minute",
+            "1000000",
         ])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
@@ -55,7 +76,10 @@ fn start(database_url: &str) -> Server {
         let mut sink = Vec::new();
         let _ = out.read_to_end(&mut sink);
     });
-    let s = Server { child, addr };
+    let s = Server {
+        child: Some(child),
+        addr,
+    };
     let (status, _) = request(s.addr, "GET", "/healthz", None).expect("healthz");
     assert_eq!(status, 200);
     s
@@ -103,7 +127,7 @@ fn kill_and_check(database_url: &str) {
             let mut i = 0;
             while !stop.load(Ordering::Relaxed) {
                 let body = format!(
-                    r#"{{"channel":"web","unit":"430799001002-01","title":"路灯不亮 {t}-{i}","content":"幸福路口路灯坏了","reporter":{{"name":"王小明","phone":"13912345678"}}}}"#
+                    r#"{{"channel":"web","unit":"430799001002-01","title":"路灯不亮 {t}-{i}","content":"幸福路口路灯坏了","reporter":{{"name":"王小明","phone":"139{t:02}{i:06}"}}}}"#
                 );
                 match request(addr, "POST", "/api/v1/cases", Some(&body)) {
                     Ok((201, b)) => {
@@ -127,9 +151,8 @@ fn kill_and_check(database_url: &str) {
         );
         std::thread::sleep(Duration::from_millis(5));
     }
-    let mut child = server.child;
-    child.kill().expect("SIGKILL"); // Child::kill sends SIGKILL on Unix
-    let _ = child.wait();
+    let mut server = server;
+    server.kill();
     stop.store(true, Ordering::Relaxed);
     for t in threads {
         t.join().expect("client thread");
@@ -146,9 +169,8 @@ fn kill_and_check(database_url: &str) {
             missing.push(code.clone());
         }
     }
-    let mut child = server.child;
-    let _ = child.kill();
-    let _ = child.wait();
+    let mut server = server;
+    server.kill();
     assert!(
         missing.is_empty(),
         "{} of {} acknowledged cases lost: {:?}",

@@ -239,6 +239,18 @@ pub struct Intake {
     pub reporter: Reporter,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy: Option<Proxy>,
+    /// An accusation (检举控告): the accused unit (never shown to it or its subtree).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accused_unit: Option<String>,
+    /// The accused person (login or name; never shown to them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accused_person: Option<String>,
+}
+
+impl Intake {
+    pub fn is_accusation(&self) -> bool {
+        self.accused_unit.is_some() || self.accused_person.is_some()
+    }
 }
 
 /// A running deadline, as set by a `deadline_set` event.
@@ -877,6 +889,10 @@ pub struct IntakeInput {
     pub reporter_phone: Option<String>,
     pub reporter_id_number: Option<String>,
     pub confidential: bool,
+    /// An accusation (检举控告): the accused unit's code …
+    pub accused_unit: Option<String>,
+    /// … and/or the accused person (a staff login or a name).
+    pub accused_person: Option<String>,
 }
 
 /// Intake after parsing: every field valid, except that the unit is not yet
@@ -889,6 +905,8 @@ pub struct ParsedIntake {
     pub content: String,
     pub address: Option<String>,
     pub reporter: Reporter,
+    pub accused_unit: Option<String>,
+    pub accused_person: Option<String>,
 }
 
 fn required<'a>(field: &str, v: &'a Option<String>) -> Result<&'a str, FieldError> {
@@ -941,7 +959,17 @@ pub fn parse_intake(input: &IntakeInput) -> Result<ParsedIntake, FieldError> {
             id_number: id_number.map(|i| i.as_str().to_string()),
             confidential: input.confidential,
         },
+        accused_unit: optional("accused.unit", &input.accused_unit, 32)?,
+        accused_person: optional("accused.person", &input.accused_person, MAX_NAME)?,
     })
+}
+
+fn optional(field: &str, v: &Option<String>, max: usize) -> Result<Option<String>, FieldError> {
+    match v.as_deref() {
+        None => Ok(None),
+        Some(s) if s.trim().is_empty() => Ok(None),
+        Some(s) => Ok(Some(bounded_text(field, s, max, false)?)),
+    }
 }
 
 /// Parses a note's text.
@@ -1010,6 +1038,8 @@ mod tests {
             address: None,
             reporter: p.reporter,
             proxy: None,
+            accused_unit: None,
+            accused_person: None,
         }))
     }
 

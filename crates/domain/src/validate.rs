@@ -26,6 +26,8 @@ pub enum FieldErrorKind {
     ControlCharacters,
     /// A value of the wrong type or outside its allowed set.
     InvalidValue,
+    /// A password that does not meet the policy.
+    WeakPassword,
 }
 
 impl FieldErrorKind {
@@ -40,6 +42,7 @@ impl FieldErrorKind {
             FieldErrorKind::InvalidChannel => "invalid_channel",
             FieldErrorKind::ControlCharacters => "field_control_characters",
             FieldErrorKind::InvalidValue => "invalid_value",
+            FieldErrorKind::WeakPassword => "weak_password",
         }
     }
 }
@@ -67,6 +70,10 @@ impl FieldError {
             FieldErrorKind::InvalidChannel => format!("「{f}」不是已知的受理渠道"),
             FieldErrorKind::ControlCharacters => format!("「{f}」含有不可见的控制字符"),
             FieldErrorKind::InvalidValue => format!("「{f}」的取值不正确"),
+            FieldErrorKind::WeakPassword => {
+                "密码至少 10 位，须包含大写字母、小写字母、数字、符号中的三类，且不能包含账号"
+                    .to_string()
+            }
         }
     }
 
@@ -89,6 +96,7 @@ impl FieldError {
                 format!("field '{f}' contains control characters")
             }
             FieldErrorKind::InvalidValue => format!("field '{f}' has an invalid value"),
+            FieldErrorKind::WeakPassword => "the password needs at least 10 characters, three of upper case, lower case, digits and symbols, and must not contain the login".to_string(),
         }
     }
 }

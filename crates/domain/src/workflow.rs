@@ -486,6 +486,17 @@ pub fn decide(
     };
     let staff_of = |r: Role, u: &str| role == Some(r) && unit == u;
     let community = s.intake.triage_unit.as_str();
+    // The first stop triages, resolves or explains: the village/community, or
+    // for an accusation (检举控告) the petition bureau of the district, whose
+    // code the app puts in `triage_unit`.
+    let accusation = s.intake.is_accusation();
+    let first_stop = || {
+        if accusation {
+            staff_of(Role::PetitionBureau, community)
+        } else {
+            staff_of(Role::CommunityStaff, community)
+        }
+    };
     let street = s.intake.street.as_str();
     let is_leader = role == Some(Role::Leader) && is_case_leader(ctx.org, s, login, linked);
     let mut main: Vec<Event> = Vec::new();
@@ -498,7 +509,7 @@ pub fn decide(
             if s.status != Status::Received {
                 return Err(wrong());
             }
-            if !staff_of(Role::CommunityStaff, community) {
+            if !first_stop() {
                 return Err(deny());
             }
             if !ctx.rules.categories.iter().any(|c| c == category) {
@@ -513,10 +524,11 @@ pub fn decide(
             });
         }
         Command::ReportToStreet { note } => {
-            if s.status != Status::Triaged || s.urgency == Some(Urgency::Unreasonable) {
+            if s.status != Status::Triaged || s.urgency == Some(Urgency::Unreasonable) || accusation
+            {
                 return Err(wrong());
             }
-            if !staff_of(Role::CommunityStaff, community) {
+            if !first_stop() {
                 return Err(deny());
             }
             let note = note.as_deref().map(|n| text("note", n, 2000)).transpose()?;
@@ -581,6 +593,20 @@ pub fn decide(
                             reason: format!("{u} is not a department"),
                         })
                     }
+                }
+            }
+            if let Some(accused) = s
+                .intake
+                .accused_unit
+                .as_deref()
+                .and_then(|a| ctx.org.path(a))
+            {
+                let in_chain = |u: &str| ctx.org.path(u).is_some_and(|p| p.starts_with(accused));
+                if in_chain(lead) || cooperating.iter().any(|c| in_chain(c)) {
+                    return Err(Refusal::Invalid {
+                        field: "lead",
+                        reason: "an accusation is never sent to the accused unit".into(),
+                    });
                 }
             }
             if cooperating.iter().any(|c| c == lead) {
@@ -685,10 +711,7 @@ pub fn decide(
             policy_basis,
         } => {
             let may = match s.status {
-                Status::Triaged => {
-                    s.urgency != Some(Urgency::Unreasonable)
-                        && staff_of(Role::CommunityStaff, community)
-                }
+                Status::Triaged => s.urgency != Some(Urgency::Unreasonable) && first_stop(),
                 Status::StreetHandling => staff_of(Role::StreetStaff, street),
                 Status::InProgress => {
                     staff_of(Role::DepartmentHandler, s.lead.as_deref().unwrap_or(""))
@@ -719,7 +742,7 @@ pub fn decide(
             if s.status != Status::Triaged || s.urgency != Some(Urgency::Unreasonable) {
                 return Err(wrong());
             }
-            if !staff_of(Role::CommunityStaff, community) {
+            if !first_stop() {
                 return Err(deny());
             }
             main.push(Event::Explained {
@@ -768,7 +791,7 @@ pub fn decide(
                 return Err(wrong());
             }
             let decider_ok = match s.handler {
-                Some(Handler::Community) | None => staff_of(Role::CommunityStaff, community),
+                Some(Handler::Community) | None => first_stop(),
                 _ => staff_of(Role::StreetStaff, street),
             };
             if !decider_ok {
@@ -799,7 +822,7 @@ pub fn decide(
                 return Err(wrong());
             }
             let decider_ok = match s.handler {
-                Some(Handler::Community) | None => staff_of(Role::CommunityStaff, community),
+                Some(Handler::Community) | None => first_stop(),
                 _ => staff_of(Role::StreetStaff, street),
             };
             if !decider_ok {

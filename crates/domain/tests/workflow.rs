@@ -97,6 +97,8 @@ impl Case {
                 confidential: false,
             },
             proxy: None,
+            accused_unit: None,
+            accused_person: None,
         }));
         let state = apply(None, &received, at).unwrap();
         let ctx = Ctx {

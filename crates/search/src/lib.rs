@@ -644,6 +644,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn index_is_shareable_between_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<SearchIndex>();
+    }
+
+    #[test]
     fn unit_paths() {
         assert_eq!(unit_key("D/S1"), "/D/S1/");
         assert_eq!(unit_key("/"), "/");

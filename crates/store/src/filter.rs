@@ -10,6 +10,11 @@ pub struct CaseFilter {
     pub scopes: Option<Vec<String>>,
     /// Cases dispatched to this unit are visible too (ORed with `scopes`).
     pub involved_unit: Option<String>,
+    /// The viewer's own unit paths (unit and linked units): accusations whose
+    /// accused unit contains one of them are never listed (检举控告).
+    pub viewer_paths: Vec<String>,
+    /// The viewer's login: accusations against this person are never listed.
+    pub viewer_login: Option<String>,
     /// Only cases at a place within this unit path.
     pub subtree: Option<String>,
     pub statuses: Vec<String>,
@@ -71,6 +76,17 @@ impl CaseFilter {
                 conds.push(format!("({})", parts.join(" OR ")));
             }
         }
+        // An accusation is invisible to the accused unit's subtree and person.
+        for p in &self.viewer_paths {
+            let v = push(Param::Text(p.clone()), &mut params);
+            conds.push(format!(
+                "(accused_path IS NULL OR substr({v}, 1, length(accused_path)) <> accused_path)"
+            ));
+        }
+        if let Some(l) = &self.viewer_login {
+            let v = push(Param::Text(l.clone()), &mut params);
+            conds.push(format!("(accused_login IS NULL OR accused_login <> {v})"));
+        }
         if let Some(sub) = &self.subtree {
             let c = range(sub, &mut params);
             conds.push(c);
@@ -116,7 +132,8 @@ impl CaseFilter {
 
 pub(crate) const CASE_COLUMNS: &str =
     "id, tracking_code, status, channel, place_unit, place_path, current_unit, title, \
-     reporter_name, reporter_phone, received_at, updated_at, version, category, urgency";
+     reporter_name, reporter_phone, received_at, updated_at, version, category, urgency, \
+     accused_path, accused_login";
 
 #[cfg(test)]
 mod tests {

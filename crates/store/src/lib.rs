@@ -94,7 +94,58 @@ pub struct CaseRow {
     pub version: u64,
     pub category: Option<String>,
     pub urgency: Option<String>,
+    /// Path of the accused unit of an accusation (检举控告), if any.
+    pub accused_path: Option<String>,
+    /// Login of the accused person, if a staff member.
+    pub accused_login: Option<String>,
 }
+
+/// An audit record to append (the store chains it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub at: Millis,
+    /// Login, `resident` or `system`.
+    pub actor: String,
+    /// e.g. `login`, `case.dispatch`, `case.unmask`, `calendar.add_year`.
+    pub action: String,
+    /// e.g. `case:42`, `user:li`.
+    pub target: String,
+    pub reason: String,
+    /// JSON with further facts.
+    pub detail: String,
+}
+
+/// A stored audit record with its chain hashes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRow {
+    pub seq: i64,
+    pub entry: AuditEntry,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// The hash of an audit record: SHA-256 over the previous hash and every field.
+pub fn audit_hash(prev_hash: &str, seq: i64, e: &AuditEntry) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in [
+        prev_hash,
+        &seq.to_string(),
+        &e.at.to_string(),
+        &e.actor,
+        &e.action,
+        &e.target,
+        &e.reason,
+        &e.detail,
+    ] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+/// The hash the first record of an empty log chains to.
+pub const AUDIT_GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// A running deadline of a case (projection for the sweeper and the queues).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -424,6 +475,52 @@ impl Store {
     /// Running deadlines computed over a year without holiday data: (case id, rule, due).
     pub async fn provisional_deadlines(&self, limit: u32) -> Result<Vec<(i64, String, Millis)>> {
         dispatch!(self, s => s.provisional_deadlines(limit).await)
+    }
+
+    /// Appends an audit record, chained to the last one; returns its sequence number.
+    pub async fn append_audit(&self, e: AuditEntry) -> Result<i64> {
+        dispatch!(self, s => s.append_audit(e).await)
+    }
+
+    /// Audit records from `from_seq` on, in order.
+    pub async fn audit_rows(&self, from_seq: i64, limit: u32) -> Result<Vec<AuditRow>> {
+        dispatch!(self, s => s.audit_rows(from_seq, limit).await)
+    }
+
+    /// Deletes audit records older than `before` (retention), keeping at least the last one.
+    pub async fn purge_audit_before(&self, before: Millis, dry_run: bool) -> Result<u64> {
+        dispatch!(self, s => s.purge_audit_before(before, dry_run).await)
+    }
+
+    pub async fn record_login_failure(&self, login: &str, at: Millis) -> Result<()> {
+        dispatch!(self, s => s.record_login_failure(login.to_string(), at).await)
+    }
+
+    pub async fn login_failures_since(&self, login: &str, since: Millis) -> Result<i64> {
+        dispatch!(self, s => s.login_failures_since(login.to_string(), since).await)
+    }
+
+    pub async fn clear_login_failures(&self, login: &str) -> Result<()> {
+        dispatch!(self, s => s.clear_login_failures(login.to_string()).await)
+    }
+
+    /// Ends every session of a user; returns how many.
+    pub async fn delete_sessions_of(&self, login: &str) -> Result<u64> {
+        dispatch!(self, s => s.delete_sessions_of(login.to_string()).await)
+    }
+
+    /// Disables or enables a user (a disabled user's sessions stop at once).
+    pub async fn set_user_disabled(&self, login: &str, disabled: bool) -> Result<bool> {
+        dispatch!(self, s => s.set_user_disabled(login.to_string(), disabled).await)
+    }
+
+    pub async fn set_password_hash(&self, login: &str, hash: &str) -> Result<bool> {
+        dispatch!(self, s => s.set_password_hash(login.to_string(), hash.to_string()).await)
+    }
+
+    /// Cases filed with this reporter phone since `since` (intake limits).
+    pub async fn count_by_phone_since(&self, phone: &str, since: Millis) -> Result<i64> {
+        dispatch!(self, s => s.count_by_phone_since(phone.to_string(), since).await)
     }
 
     /// Number of cases stored (for reports and tests).

@@ -3,11 +3,11 @@
 //! so the second sees the new version and fails with a conflict.
 
 use crate::filter::{CaseKey, Param, CASE_COLUMNS};
+use crate::{audit_hash, AuditEntry, AuditRow, DeadlineRow, NotificationRow, AUDIT_GENESIS};
 use crate::{
     decode_event, CaseFilter, CaseRef, CaseRow, EncodedWrite, EventRow, Result, StoreError,
     UnitRow, UserRow,
 };
-use crate::{DeadlineRow, NotificationRow};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use std::str::FromStr;
 use suqiu_domain::case::Millis;
@@ -18,6 +18,10 @@ use tokio_postgres::{NoTls, Row};
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
     (2, include_str!("../migrations/postgres/0002_workflow.sql")),
+    (
+        3,
+        include_str!("../migrations/postgres/0003_privacy_audit.sql"),
+    ),
 ];
 
 #[derive(Clone)]
@@ -230,8 +234,9 @@ async fn write_in(tx: &deadpool_postgres::Transaction<'_>, w: &EncodedWrite) -> 
                 let res = tx
                     .query_one(
                         "INSERT INTO cases (tracking_code, status, channel, place_unit, place_path, current_unit, title,
-                         reporter_name, reporter_phone, received_at, updated_at, version, category, urgency)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+                         reporter_name, reporter_phone, received_at, updated_at, version, category, urgency,
+                         accused_path, accused_login)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
                         &[
                             &r.tracking_code,
                             &r.status,
@@ -247,6 +252,8 @@ async fn write_in(tx: &deadpool_postgres::Transaction<'_>, w: &EncodedWrite) -> 
                             &version,
                             &r.category,
                             &r.urgency,
+                            &r.accused_path,
+                            &r.accused_login,
                         ],
                     )
                     .await;
@@ -598,6 +605,149 @@ impl PgStore {
             .collect())
     }
 
+    pub async fn append_audit(&self, e: AuditEntry) -> Result<i64> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        // one appender at a time across every instance
+        tx.execute("SELECT pg_advisory_xact_lock(7012346)", &[])
+            .await?;
+        let last = tx
+            .query_opt(
+                "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+                &[],
+            )
+            .await?;
+        let (seq, prev): (i64, String) = match last {
+            Some(r) => (r.get::<_, i64>(0) + 1, r.get(1)),
+            None => (1, AUDIT_GENESIS.to_string()),
+        };
+        let hash = audit_hash(&prev, seq, &e);
+        tx.execute(
+            "INSERT INTO audit_log (seq, at, actor, action, target, reason, detail, prev_hash, hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            &[&seq, &e.at, &e.actor, &e.action, &e.target, &e.reason, &e.detail, &prev, &hash],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(seq)
+    }
+
+    pub async fn audit_rows(&self, from_seq: i64, limit: u32) -> Result<Vec<AuditRow>> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .query(
+                "SELECT seq, at, actor, action, target, reason, detail, prev_hash, hash FROM audit_log
+                 WHERE seq >= $1 ORDER BY seq LIMIT $2",
+                &[&from_seq, &i64::from(limit)],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| AuditRow {
+                seq: r.get(0),
+                entry: AuditEntry {
+                    at: r.get(1),
+                    actor: r.get(2),
+                    action: r.get(3),
+                    target: r.get(4),
+                    reason: r.get(5),
+                    detail: r.get(6),
+                },
+                prev_hash: r.get(7),
+                hash: r.get(8),
+            })
+            .collect())
+    }
+
+    pub async fn purge_audit_before(&self, before: Millis, dry_run: bool) -> Result<u64> {
+        let c = self.pool.get().await?;
+        let keep: Option<i64> = c
+            .query_one("SELECT max(seq) FROM audit_log", &[])
+            .await?
+            .get(0);
+        let keep = keep.unwrap_or(0);
+        let n: i64 = c
+            .query_one(
+                "SELECT count(*) FROM audit_log WHERE at < $1 AND seq < $2",
+                &[&before, &keep],
+            )
+            .await?
+            .get(0);
+        if !dry_run {
+            c.execute(
+                "DELETE FROM audit_log WHERE at < $1 AND seq < $2",
+                &[&before, &keep],
+            )
+            .await?;
+        }
+        Ok(n as u64)
+    }
+
+    pub async fn record_login_failure(&self, login: String, at: Millis) -> Result<()> {
+        let c = self.pool.get().await?;
+        c.execute(
+            "INSERT INTO login_failures (login, at) VALUES ($1, $2)",
+            &[&login, &at],
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn login_failures_since(&self, login: String, since: Millis) -> Result<i64> {
+        let c = self.pool.get().await?;
+        Ok(c.query_one(
+            "SELECT count(*) FROM login_failures WHERE login = $1 AND at >= $2",
+            &[&login, &since],
+        )
+        .await?
+        .get(0))
+    }
+
+    pub async fn clear_login_failures(&self, login: String) -> Result<()> {
+        let c = self.pool.get().await?;
+        c.execute("DELETE FROM login_failures WHERE login = $1", &[&login])
+            .await?;
+        Ok(())
+    }
+
+    pub async fn delete_sessions_of(&self, login: String) -> Result<u64> {
+        let c = self.pool.get().await?;
+        Ok(
+            c.execute("DELETE FROM sessions WHERE login = $1", &[&login])
+                .await?,
+        )
+    }
+
+    pub async fn set_user_disabled(&self, login: String, disabled: bool) -> Result<bool> {
+        let c = self.pool.get().await?;
+        Ok(c.execute(
+            "UPDATE users SET disabled = $2 WHERE login = $1",
+            &[&login, &disabled],
+        )
+        .await?
+            > 0)
+    }
+
+    pub async fn set_password_hash(&self, login: String, hash: String) -> Result<bool> {
+        let c = self.pool.get().await?;
+        Ok(c.execute(
+            "UPDATE users SET password_hash = $2 WHERE login = $1",
+            &[&login, &hash],
+        )
+        .await?
+            > 0)
+    }
+
+    pub async fn count_by_phone_since(&self, phone: String, since: Millis) -> Result<i64> {
+        let c = self.pool.get().await?;
+        Ok(c.query_one(
+            "SELECT count(*) FROM cases WHERE reporter_phone = $1 AND received_at >= $2",
+            &[&phone, &since],
+        )
+        .await?
+        .get(0))
+    }
+
     pub async fn count_cases(&self) -> Result<i64> {
         let c = self.pool.get().await?;
         Ok(c.query_one("SELECT count(*) FROM cases", &[]).await?.get(0))
@@ -635,5 +785,7 @@ fn case_row(r: &Row) -> CaseRow {
         version: r.get::<_, i64>(12) as u64,
         category: r.get(13),
         urgency: r.get(14),
+        accused_path: r.get(15),
+        accused_login: r.get(16),
     }
 }

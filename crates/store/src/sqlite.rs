@@ -5,11 +5,11 @@
 //! take the others with it. Reads use a small pool of read connections.
 
 use crate::filter::{CaseKey, Param, CASE_COLUMNS};
+use crate::{audit_hash, AuditEntry, AuditRow, DeadlineRow, NotificationRow, AUDIT_GENESIS};
 use crate::{
     decode_event, CaseFilter, CaseRef, CaseRow, EncodedWrite, EventRow, Result, StoreError,
     UnitRow, UserRow,
 };
-use crate::{DeadlineRow, NotificationRow};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
@@ -19,6 +19,10 @@ use tokio::sync::oneshot;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../migrations/sqlite/0002_workflow.sql")),
+    (
+        3,
+        include_str!("../migrations/sqlite/0003_privacy_audit.sql"),
+    ),
 ];
 
 /// Largest number of writes committed together.
@@ -549,6 +553,141 @@ impl SqliteStore {
         .await
     }
 
+    pub async fn append_audit(&self, e: AuditEntry) -> Result<i64> {
+        self.write(move |c| {
+            let last: Option<(i64, String)> = c
+                .query_row("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()?;
+            let (seq, prev) = match last {
+                Some((s, h)) => (s + 1, h),
+                None => (1, AUDIT_GENESIS.to_string()),
+            };
+            let hash = audit_hash(&prev, seq, &e);
+            c.prepare_cached(
+                "INSERT INTO audit_log (seq, at, actor, action, target, reason, detail, prev_hash, hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![seq, e.at, e.actor, e.action, e.target, e.reason, e.detail, prev, hash])?;
+            Ok(seq)
+        })
+        .await
+    }
+
+    pub async fn audit_rows(&self, from_seq: i64, limit: u32) -> Result<Vec<AuditRow>> {
+        self.read(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT seq, at, actor, action, target, reason, detail, prev_hash, hash FROM audit_log
+                 WHERE seq >= ?1 ORDER BY seq LIMIT ?2",
+            )?;
+            let rows = st.query_map(params![from_seq, limit], |r| {
+                Ok(AuditRow {
+                    seq: r.get(0)?,
+                    entry: AuditEntry {
+                        at: r.get(1)?,
+                        actor: r.get(2)?,
+                        action: r.get(3)?,
+                        target: r.get(4)?,
+                        reason: r.get(5)?,
+                        detail: r.get(6)?,
+                    },
+                    prev_hash: r.get(7)?,
+                    hash: r.get(8)?,
+                })
+            })?;
+            Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    pub async fn purge_audit_before(&self, before: Millis, dry_run: bool) -> Result<u64> {
+        self.write(move |c| {
+            let keep: Option<i64> =
+                c.query_row("SELECT max(seq) FROM audit_log", [], |r| r.get(0))?;
+            let keep = keep.unwrap_or(0);
+            let n: i64 = c.query_row(
+                "SELECT count(*) FROM audit_log WHERE at < ?1 AND seq < ?2",
+                params![before, keep],
+                |r| r.get(0),
+            )?;
+            if !dry_run {
+                c.execute(
+                    "DELETE FROM audit_log WHERE at < ?1 AND seq < ?2",
+                    params![before, keep],
+                )?;
+            }
+            Ok(n as u64)
+        })
+        .await
+    }
+
+    pub async fn record_login_failure(&self, login: String, at: Millis) -> Result<()> {
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO login_failures (login, at) VALUES (?1, ?2)",
+                params![login, at],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn login_failures_since(&self, login: String, since: Millis) -> Result<i64> {
+        self.read(move |c| {
+            Ok(c.query_row(
+                "SELECT count(*) FROM login_failures WHERE login = ?1 AND at >= ?2",
+                params![login, since],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+    }
+
+    pub async fn clear_login_failures(&self, login: String) -> Result<()> {
+        self.write(move |c| {
+            c.execute("DELETE FROM login_failures WHERE login = ?1", [login])?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn delete_sessions_of(&self, login: String) -> Result<u64> {
+        self.write(move |c| Ok(c.execute("DELETE FROM sessions WHERE login = ?1", [login])? as u64))
+            .await
+    }
+
+    pub async fn set_user_disabled(&self, login: String, disabled: bool) -> Result<bool> {
+        self.write(move |c| {
+            Ok(c.execute(
+                "UPDATE users SET disabled = ?2 WHERE login = ?1",
+                params![login, disabled],
+            )? > 0)
+        })
+        .await
+    }
+
+    pub async fn set_password_hash(&self, login: String, hash: String) -> Result<bool> {
+        self.write(move |c| {
+            Ok(c.execute(
+                "UPDATE users SET password_hash = ?2 WHERE login = ?1",
+                params![login, hash],
+            )? > 0)
+        })
+        .await
+    }
+
+    pub async fn count_by_phone_since(&self, phone: String, since: Millis) -> Result<i64> {
+        self.read(move |c| {
+            Ok(c.query_row(
+                "SELECT count(*) FROM cases WHERE reporter_phone = ?1 AND received_at >= ?2",
+                params![phone, since],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+    }
+
     pub async fn count_cases(&self) -> Result<i64> {
         self.read(|c| Ok(c.query_row("SELECT count(*) FROM cases", [], |r| r.get(0))?))
             .await
@@ -613,8 +752,9 @@ fn write_case(c: &Connection, w: &EncodedWrite) -> Result<CaseRef> {
         None => {
             let res = c.prepare_cached(
                 "INSERT INTO cases (tracking_code, status, channel, place_unit, place_path, current_unit, title,
-                 reporter_name, reporter_phone, received_at, updated_at, version, category, urgency)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                 reporter_name, reporter_phone, received_at, updated_at, version, category, urgency,
+                 accused_path, accused_login)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
             )?
             .execute(params![
                 r.tracking_code,
@@ -630,7 +770,9 @@ fn write_case(c: &Connection, w: &EncodedWrite) -> Result<CaseRef> {
                 r.updated_at,
                 r.version as i64,
                 r.category,
-                r.urgency
+                r.urgency,
+                r.accused_path,
+                r.accused_login
             ]);
             match res {
                 Ok(_) => c.last_insert_rowid(),
@@ -776,5 +918,7 @@ fn case_row(r: &Row<'_>) -> rusqlite::Result<CaseRow> {
         version: r.get::<_, i64>(12)? as u64,
         category: r.get(13)?,
         urgency: r.get(14)?,
+        accused_path: r.get(15)?,
+        accused_login: r.get(16)?,
     })
 }

@@ -56,6 +56,8 @@ fn received(place: &str) -> Event {
             confidential: false,
         },
         proxy: None,
+        accused_unit: None,
+        accused_person: None,
     }))
 }
 
@@ -76,6 +78,8 @@ fn row(code: &str, place: &str, path: &str, at: i64, version: u64, channel: &str
         version,
         category: None,
         urgency: None,
+        accused_path: None,
+        accused_login: None,
     }
 }
 
@@ -93,6 +97,7 @@ fn new_case(code: &str, place: &str, path: &str, at: i64, channel: &str) -> Case
             warn_at: at + 50,
             warned: false,
             overdue: false,
+            provisional: false,
         }],
         involved: vec![],
         notifications: vec![(
@@ -438,6 +443,7 @@ async fn deadlines_involvement_and_notifications() {
                 warn_at: 1050,
                 warned: true,
                 overdue: false,
+                provisional: false,
             }];
             w.involved = vec!["DEP1".into()];
             w.notifications = vec![(
@@ -476,6 +482,116 @@ async fn deadlines_involvement_and_notifications() {
             let ev = s.events_of(vec![a.id, b.id]).await.unwrap();
             assert_eq!(ev.iter().filter(|e| e.case_id == a.id).count(), 2);
             assert_eq!(ev.iter().filter(|e| e.case_id == b.id).count(), 1);
+        })
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn audit_chain_sessions_and_throttle_records() {
+    both(|s| {
+        Box::pin(async move {
+            let e = |i: i64| suqiu_store::AuditEntry {
+                at: 1000 + i,
+                actor: "li".into(),
+                action: "case.unmask".into(),
+                target: format!("case:{i}"),
+                reason: "回访".into(),
+                detail: "{}".into(),
+            };
+            for i in 0..5 {
+                assert_eq!(s.append_audit(e(i)).await.unwrap(), i + 1);
+            }
+            let rows = s.audit_rows(0, 100).await.unwrap();
+            assert_eq!(rows.len(), 5);
+            assert_eq!(rows[0].prev_hash, suqiu_store::AUDIT_GENESIS);
+            for w in rows.windows(2) {
+                assert_eq!(w[1].prev_hash, w[0].hash);
+            }
+            for r in &rows {
+                assert_eq!(
+                    suqiu_store::audit_hash(&r.prev_hash, r.seq, &r.entry),
+                    r.hash
+                );
+            }
+            // retention keeps the newest record
+            assert_eq!(s.purge_audit_before(1003, true).await.unwrap(), 3);
+            assert_eq!(s.audit_rows(0, 100).await.unwrap().len(), 5, "dry run");
+            assert_eq!(s.purge_audit_before(1003, false).await.unwrap(), 3);
+            assert_eq!(s.audit_rows(0, 100).await.unwrap()[0].seq, 4);
+
+            s.record_login_failure("li", 100).await.unwrap();
+            s.record_login_failure("li", 200).await.unwrap();
+            assert_eq!(s.login_failures_since("li", 150).await.unwrap(), 1);
+            s.clear_login_failures("li").await.unwrap();
+            assert_eq!(s.login_failures_since("li", 0).await.unwrap(), 0);
+
+            s.put_org(
+                org(),
+                vec![UserRow {
+                    login: "li".into(),
+                    name: "李".into(),
+                    role: "grid_worker".into(),
+                    unit: "C1".into(),
+                    linked_units: vec![],
+                    password_hash: "h".into(),
+                    disabled: false,
+                }],
+            )
+            .await
+            .unwrap();
+            s.insert_session("a", "li", 0, 10_000).await.unwrap();
+            s.insert_session("b", "li", 0, 10_000).await.unwrap();
+            assert!(s.set_user_disabled("li", true).await.unwrap());
+            assert!(
+                s.session_user("a", 1).await.unwrap().is_none(),
+                "disabled at once"
+            );
+            assert!(s.set_user_disabled("li", false).await.unwrap());
+            assert_eq!(s.delete_sessions_of("li").await.unwrap(), 2);
+            assert!(!s.set_user_disabled("nobody", true).await.unwrap());
+        })
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn accusations_are_filtered_for_the_accused() {
+    both(|s| {
+        Box::pin(async move {
+            let mut w = new_case("ACCUSED001", "C1", "/D/S1/C1/", 1000, "web");
+            w.row.accused_path = Some("/D/S1/".into());
+            w.row.accused_login = Some("boss".into());
+            let a = s.write_case(w).await.unwrap();
+            let f = |paths: Vec<&str>, login: &str| CaseFilter {
+                viewer_paths: paths.into_iter().map(String::from).collect(),
+                viewer_login: Some(login.into()),
+                limit: 10,
+                ..Default::default()
+            };
+            // a viewer inside the accused street (its community) and the street itself: hidden
+            assert!(s
+                .list_cases(f(vec!["/D/S1/C1/"], "x"))
+                .await
+                .unwrap()
+                .is_empty());
+            assert!(s
+                .list_cases(f(vec!["/D/S1/"], "x"))
+                .await
+                .unwrap()
+                .is_empty());
+            // the accused person: hidden wherever they sit
+            assert!(s
+                .list_cases(f(vec!["/D/"], "boss"))
+                .await
+                .unwrap()
+                .is_empty());
+            // the district above, and the neighbouring street S10 (prefix trap): visible
+            assert_eq!(s.list_cases(f(vec!["/D/"], "x")).await.unwrap()[0].id, a.id);
+            assert_eq!(
+                s.list_cases(f(vec!["/D/S10/"], "x")).await.unwrap()[0].id,
+                a.id
+            );
         })
     })
     .await;

@@ -43,6 +43,6 @@ fn main() -> ExitCode {
     for (reason, score, a, b) in &report.unlabelled_examples {
         eprintln!("{reason:?} {score:.2}\n  {a}\n  {b}");
     }
-    println!("{}", json!(report).to_string());
+    println!("{}", json!(report));
     ExitCode::SUCCESS
 }

@@ -59,4 +59,7 @@ pub enum TextError {
     /// Model bytes are not a valid model.
     #[error("invalid model bytes: {0}")]
     ModelFormat(String),
+    /// Urgent-signal rules could not be parsed.
+    #[error("invalid urgent rules: {0}")]
+    Rules(String),
 }

@@ -39,6 +39,14 @@ pub struct NewCase {
     content: Option<String>,
     address: Option<String>,
     reporter: Option<NewReporter>,
+    /// An accusation (检举控告): who or which unit is accused.
+    accused: Option<Accused>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Accused {
+    unit: Option<String>,
+    person: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -63,6 +71,8 @@ impl NewCase {
             reporter_phone: r.as_ref().and_then(|r| r.phone.clone()),
             reporter_id_number: r.as_ref().and_then(|r| r.id_number.clone()),
             confidential: r.map(|r| r.confidential).unwrap_or(false),
+            accused_unit: self.accused.as_ref().and_then(|a| a.unit.clone()),
+            accused_person: self.accused.as_ref().and_then(|a| a.person.clone()),
         }
     }
 }
@@ -322,19 +332,16 @@ fn event_summary(e: &Event, org: &OrgTree) -> String {
 pub fn case_detail(v: &CaseView, org: &OrgTree) -> Value {
     let s = &v.state;
     let mut out = case_summary(&v.row, org);
-    // In-scope staff see the reporter in full unless the reporter asked for
-    // confidentiality; lists always mask (DOMAIN.md §10).
+    // Personal data is masked everywhere; the full reporter is a separate,
+    // audited request (POST /api/v1/cases/{id}/unmask) (DOMAIN.md §10).
     let rep = &s.intake.reporter;
-    let reporter = if rep.confidential {
-        json!({
-            "name": mask_name(&rep.name),
-            "phone": mask_phone(&rep.phone),
-            "id_number": rep.id_number.as_deref().map(mask_id_number),
-            "confidential": true,
-        })
-    } else {
-        json!({"name": rep.name, "phone": rep.phone, "id_number": rep.id_number, "confidential": false})
-    };
+    let reporter = json!({
+        "name": mask_name(&rep.name),
+        "phone": mask_phone(&rep.phone),
+        "id_number": rep.id_number.as_deref().map(mask_id_number),
+        "confidential": rep.confidential,
+        "masked": true,
+    });
     if let Value::Object(m) = &mut out {
         m.insert("content".into(), json!(s.intake.content));
         m.insert("address".into(), json!(s.intake.address));
@@ -348,6 +355,14 @@ pub fn case_detail(v: &CaseView, org: &OrgTree) -> Value {
                 .map(|p| json!({"login": p.login, "name": p.name, "unit": p.unit}))),
         );
         m.insert("triage_unit".into(), unit_ref(org, &s.intake.triage_unit));
+        m.insert("accusation".into(), json!(s.intake.is_accusation()));
+        m.insert(
+            "accused".into(),
+            json!(s.intake.is_accusation().then(|| json!({
+                "unit": s.intake.accused_unit.as_deref().map(|u| unit_ref(org, u)),
+                "person": s.intake.accused_person,
+            }))),
+        );
         m.insert("street".into(), unit_ref(org, &s.intake.street));
         m.insert("urgency".into(), json!(s.urgency.map(|u| u.as_str())));
         m.insert("urgency_zh".into(), json!(s.urgency.map(|u| u.zh())));

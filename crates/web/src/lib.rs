@@ -40,7 +40,14 @@ const BASE_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/track/{tracking_code}/rating"),
     ("post", "/api/v1/auth/login"),
     ("post", "/api/v1/auth/logout"),
+    ("post", "/api/v1/auth/logout-all"),
     ("get", "/api/v1/me"),
+    ("post", "/api/v1/me/password"),
+    ("post", "/api/v1/cases/{id}/unmask"),
+    ("post", "/api/v1/admin/users/{login}/disable"),
+    ("post", "/api/v1/admin/users/{login}/enable"),
+    ("post", "/api/v1/admin/users/{login}/logout-all"),
+    ("get", "/api/v1/admin/audit"),
 ];
 
 /// Every route of the API: (method, path). The OpenAPI document must list
@@ -96,6 +103,16 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/calendar", get(calendar).post(add_calendar_year))
         .route("/api/v1/track/{tracking_code}", get(track))
         .route("/api/v1/track/{tracking_code}/rating", post(rate))
+        .route("/api/v1/cases/{id}/unmask", post(unmask))
+        .route("/api/v1/auth/logout-all", post(logout_all))
+        .route("/api/v1/me/password", post(change_password))
+        .route("/api/v1/admin/users/{login}/disable", post(disable_user))
+        .route("/api/v1/admin/users/{login}/enable", post(enable_user))
+        .route(
+            "/api/v1/admin/users/{login}/logout-all",
+            post(admin_logout_all),
+        )
+        .route("/api/v1/admin/audit", get(audit))
         .route("/api/v1/auth/login", post(login))
         .route("/api/v1/auth/logout", post(logout))
         .route("/api/v1/me", get(me))
@@ -114,6 +131,12 @@ async fn security_headers(mut res: Response) -> Response {
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     h.insert("cache-control", HeaderValue::from_static("no-store"));
+    h.insert(
+        "content-security-policy",
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+        ),
+    );
     res
 }
 
@@ -207,6 +230,159 @@ impl FromRequestParts<App> for MaybeStaff {
     }
 }
 
+/// The client's address, when the server knows it (not behind a test harness).
+pub struct ClientIp(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct ReasonBody {
+    reason: Option<String>,
+}
+
+/// The reporter in full: needs the permission and a reason; audited.
+async fn unmask(
+    State(app): State<App>,
+    Staff(user, _): Staff,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<ReasonBody>,
+) -> ApiResult<Json<Value>> {
+    let id = parse_id(&id)?;
+    let reason = body.reason.ok_or_else(|| {
+        AppError::Invalid(suqiu_domain::FieldError::new(
+            "reason",
+            suqiu_domain::FieldErrorKind::Missing,
+        ))
+    })?;
+    let r = app.unmask(&user, id, &reason).await?;
+    Ok(Json(json!({
+        "name": r.name,
+        "phone": r.phone,
+        "id_number": r.id_number,
+        "confidential": r.confidential,
+    })))
+}
+
+async fn logout_all(State(app): State<App>, Staff(user, _): Staff) -> ApiResult<Json<Value>> {
+    let n = app.logout_everywhere(&user, &user.login).await?;
+    Ok(Json(json!({"sessions_ended": n})))
+}
+
+#[derive(serde::Deserialize)]
+struct PasswordBody {
+    old_password: Option<String>,
+    new_password: Option<String>,
+}
+
+async fn change_password(
+    State(app): State<App>,
+    Staff(user, _): Staff,
+    JsonBody(body): JsonBody<PasswordBody>,
+) -> ApiResult<StatusCode> {
+    use suqiu_domain::{FieldError, FieldErrorKind};
+    let old = body.old_password.ok_or_else(|| {
+        AppError::Invalid(FieldError::new("old_password", FieldErrorKind::Missing))
+    })?;
+    let new = body.new_password.ok_or_else(|| {
+        AppError::Invalid(FieldError::new("new_password", FieldErrorKind::Missing))
+    })?;
+    app.change_password(&user, &old, &new).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn disable_user(
+    State(app): State<App>,
+    Staff(user, _): Staff,
+    Path(login): Path<String>,
+) -> ApiResult<StatusCode> {
+    app.set_disabled(&user, &login, true).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn enable_user(
+    State(app): State<App>,
+    Staff(user, _): Staff,
+    Path(login): Path<String>,
+) -> ApiResult<StatusCode> {
+    app.set_disabled(&user, &login, false).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn admin_logout_all(
+    State(app): State<App>,
+    Staff(user, _): Staff,
+    Path(login): Path<String>,
+) -> ApiResult<Json<Value>> {
+    if !suqiu_app::privacy::allowed(user.role, suqiu_app::privacy::Permission::ManageUsers) {
+        return Err(AppError::Forbidden.into());
+    }
+    let n = app.logout_everywhere(&user, &login).await?;
+    Ok(Json(json!({"sessions_ended": n})))
+}
+
+/// The audit log (administrators): records from `from`, and whether the chain verifies.
+async fn audit(
+    State(app): State<App>,
+    Staff(user, _): Staff,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> ApiResult<Json<Value>> {
+    if !suqiu_app::privacy::allowed(user.role, suqiu_app::privacy::Permission::ReadAudit) {
+        return Err(AppError::Forbidden.into());
+    }
+    let mut from = 0i64;
+    let mut limit = 500u32;
+    for pair in query
+        .as_deref()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        match k {
+            "from" => from = v.parse().map_err(|_| Problem::bad_query("from"))?,
+            "limit" => {
+                limit = v
+                    .parse()
+                    .ok()
+                    .filter(|l| (1..=5000).contains(l))
+                    .ok_or_else(|| Problem::bad_query("limit"))?
+            }
+            other => return Err(Problem::bad_query(other).into()),
+        }
+    }
+    let rows = app
+        .store()
+        .audit_rows(from, limit)
+        .await
+        .map_err(AppError::from)?;
+    let check = app.verify_audit().await?;
+    Ok(Json(json!({
+        "chain_ok": check.first_bad.is_none(),
+        "first_bad": check.first_bad,
+        "records": rows.iter().map(|r| json!({
+            "seq": r.seq,
+            "at": dto::time(r.entry.at),
+            "actor": r.entry.actor,
+            "action": r.entry.action,
+            "target": r.entry.target,
+            "reason": r.entry.reason,
+            "detail": serde_json::from_str::<Value>(&r.entry.detail).unwrap_or(Value::Null),
+            "hash": r.hash,
+        })).collect::<Vec<_>>(),
+    })))
+}
+
 async fn channels() -> Json<Value> {
     Json(dto::channels())
 }
@@ -218,9 +394,14 @@ async fn units(State(app): State<App>) -> Json<Value> {
 async fn create_case(
     State(app): State<App>,
     MaybeStaff(staff): MaybeStaff,
+    ClientIp(ip): ClientIp,
     JsonBody(body): JsonBody<dto::NewCase>,
 ) -> ApiResult<Response> {
     let input = body.into_input();
+    if staff.is_none() {
+        app.check_intake_limits(ip, input.reporter_phone.as_deref())
+            .await?;
+    }
     let r = app.file_case(&input, staff.as_ref()).await?;
     let location = format!("/api/v1/track/{}", r.tracking_code);
     let body = json!({
@@ -348,7 +529,7 @@ async fn add_calendar_year(
     Staff(user, _): Staff,
     JsonBody(body): JsonBody<Value>,
 ) -> ApiResult<Json<Value>> {
-    if user.role != suqiu_domain::Role::Admin {
+    if !suqiu_app::privacy::allowed(user.role, suqiu_app::privacy::Permission::ManageCalendar) {
         return Err(AppError::Forbidden.into());
     }
     let text = match body.get("text").and_then(Value::as_str) {
@@ -384,7 +565,12 @@ async fn rate(
     Ok(Json(dto::track(&v)))
 }
 
-async fn track(State(app): State<App>, Path(code): Path<String>) -> ApiResult<Json<Value>> {
+async fn track(
+    State(app): State<App>,
+    ClientIp(ip): ClientIp,
+    Path(code): Path<String>,
+) -> ApiResult<Json<Value>> {
+    app.check_track_limit(ip)?;
     let v = app.track(&code).await?;
     Ok(Json(dto::track(&v)))
 }
@@ -431,7 +617,10 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router(app).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -235,6 +235,33 @@ impl From<AppError> for Problem {
                     },
                 }
             }
+            AppError::UnknownAccusedUnit(c) => Problem {
+                field: Some("accused.unit".into()),
+                ..Problem::new(
+                    S::UNPROCESSABLE_ENTITY,
+                    "unknown_unit",
+                    format!("没有编码为「{c}」的单位"),
+                    format!("there is no unit with code '{c}'"),
+                )
+            },
+            AppError::UnknownUser(l) => Problem::new(
+                S::NOT_FOUND,
+                "unknown_user",
+                format!("没有账号「{l}」"),
+                format!("there is no user '{l}'"),
+            ),
+            AppError::TooManyAttempts => Problem::new(
+                S::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                "登录失败次数过多，请 15 分钟后再试",
+                "too many failed logins; try again in 15 minutes",
+            ),
+            AppError::RateLimited => Problem::new(
+                S::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "请求过于频繁，请稍后再试；同一手机号每天提交的诉求数量有限",
+                "too many requests; please retry later (submissions per phone number per day are limited)",
+            ),
             AppError::Calendar(e) => Problem::new(
                 S::UNPROCESSABLE_ENTITY,
                 "invalid_calendar",

@@ -481,7 +481,16 @@ async fn every_channel_and_proxy_filing() {
         let id = list["items"][0]["id"].clone();
         let (_, d) = api.get(&format!("/api/v1/cases/{id}"), Some(&grid)).await;
         assert_eq!(d["proxy"]["login"], "wangge.li");
-        assert_eq!(d["reporter"]["name"], "王小明");
+        assert_eq!(d["reporter"]["name"], "王**", "detail masks too");
+        let (s, _, full) = api
+            .post(
+                &format!("/api/v1/cases/{id}/unmask"),
+                Some(&grid),
+                &json!({"reason": "上门回访需联系"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{full}");
+        assert_eq!(full["name"], "王小明");
         assert_eq!(d["timeline"][0]["actor"]["login"], "wangge.li");
         // only grid workers file as proxy
         let mut b = valid();
@@ -817,4 +826,294 @@ async fn administrators_add_a_calendar_year() {
         .await
         .unwrap();
     assert!(again.calendar().years_covered().contains(&2027));
+}
+
+#[tokio::test]
+async fn unmasking_is_a_permission_and_is_audited() {
+    for api in backends().await {
+        let mut confidential = valid();
+        confidential["reporter"]["confidential"] = json!(true);
+        let (_, _, a) = api.post("/api/v1/cases", None, &valid()).await;
+        let (_, _, b) = api.post("/api/v1/cases", None, &confidential).await;
+        let community = api.login("shequ.chen").await;
+        let bureau = api.login("xinfang.he").await;
+        let admin = api.login("admin").await;
+        let unmask = |id: &Value| format!("/api/v1/cases/{id}/unmask");
+        let (s, _, p) = api
+            .post(&unmask(&a["id"]), Some(&community), &json!({}))
+            .await;
+        assert_eq!(
+            (s, p["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("reason"))
+        );
+        let (s, _, r) = api
+            .post(
+                &unmask(&a["id"]),
+                Some(&community),
+                &json!({"reason": "电话联系群众"}),
+            )
+            .await;
+        assert_eq!(
+            (s, r["phone"].as_str()),
+            (StatusCode::OK, Some("13912345678"))
+        );
+        // a confidential reporter: only the petition bureau
+        let (s, _, p) = api
+            .post(
+                &unmask(&b["id"]),
+                Some(&community),
+                &json!({"reason": "联系"}),
+            )
+            .await;
+        assert_eq!(
+            (s, p["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("forbidden"))
+        );
+        let (s, _, _) = api
+            .post(&unmask(&b["id"]), Some(&bureau), &json!({"reason": "回访"}))
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        // administrators run the system; they do not read reporters
+        let (s, _, _) = api
+            .post(&unmask(&a["id"]), Some(&admin), &json!({"reason": "看看"}))
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+
+        let (s, log) = api.get("/api/v1/admin/audit", Some(&admin)).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(log["chain_ok"], true, "{log}");
+        let unmasks: Vec<&Value> = log["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["action"] == "case.unmask")
+            .collect();
+        assert_eq!(unmasks.len(), 2, "{log}");
+        assert_eq!(unmasks[0]["actor"], "shequ.chen");
+        assert_eq!(unmasks[0]["reason"], "电话联系群众");
+        assert_eq!(unmasks[0]["target"], format!("case:{}", a["id"]));
+        let (s, _) = api.get("/api/v1/admin/audit", Some(&community)).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+    }
+}
+
+#[tokio::test]
+async fn an_accusation_never_reaches_the_accused() {
+    for api in backends().await {
+        // a resident accuses 白沙街道 (the street) and its head 刘志强 (jiedao.liu)
+        let mut acc = valid();
+        acc["title"] = json!("举报街道干部违规收费");
+        acc["content"] = json!("白沙街道刘志强在拆迁中违规收费，我有收据。");
+        acc["accused"] = json!({"unit": "430799001", "person": "jiedao.liu"});
+        let (s, _, a) = api.post("/api/v1/cases", None, &acc).await;
+        assert_eq!(s, StatusCode::CREATED, "{a}");
+        let id = a["id"].clone();
+        let mut bad = acc.clone();
+        bad["accused"] = json!({"unit": "NOPE"});
+        let (s, _, p) = api.post("/api/v1/cases", None, &bad).await;
+        assert_eq!(
+            (s, p["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("accused.unit"))
+        );
+
+        // the accused street, the community and grid under it, and its linked leader see nothing
+        for login in ["jiedao.liu", "shequ.chen", "wangge.li", "lingdao.yang"] {
+            let t = api.login(login).await;
+            let (s, _) = api.get(&format!("/api/v1/cases/{id}"), Some(&t)).await;
+            assert_eq!(s, StatusCode::NOT_FOUND, "{login} must not see it");
+            let (_, list) = api.get("/api/v1/cases", Some(&t)).await;
+            assert!(
+                list["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|i| i["id"] != id),
+                "{login} lists it"
+            );
+            for q in ["triage", "owned", "supervise"] {
+                let (_, queue) = api.get(&format!("/api/v1/queues/{q}"), Some(&t)).await;
+                assert!(queue["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|i| i["id"] != id));
+            }
+            let (s, _, _) = api
+                .post(
+                    &format!("/api/v1/cases/{id}/unmask"),
+                    Some(&t),
+                    &json!({"reason": "核实"}),
+                )
+                .await;
+            assert_eq!(s, StatusCode::NOT_FOUND);
+        }
+        // the petition bureau triages it
+        let bureau = api.login("xinfang.he").await;
+        let (_, q) = api.get("/api/v1/queues/triage", Some(&bureau)).await;
+        assert!(
+            q["items"].as_array().unwrap().iter().any(|i| i["id"] == id),
+            "{q}"
+        );
+        let (s, d) = api.get(&format!("/api/v1/cases/{id}"), Some(&bureau)).await;
+        assert_eq!((s, d["accusation"].as_bool()), (StatusCode::OK, Some(true)));
+        let (s, _, r) = api
+            .post(
+                &format!("/api/v1/cases/{id}/triage"),
+                Some(&bureau),
+                &json!({"urgency": "urgent", "category": "信访舆情"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        let (s, _, p) = api
+            .post(
+                &format!("/api/v1/cases/{id}/report"),
+                Some(&bureau),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(
+            (s, p["code"].as_str()),
+            (StatusCode::CONFLICT, Some("illegal_transition")),
+            "stays at district level"
+        );
+        // the other leader (not linked to the accused street) sees it in the district? no: not in his subtree either
+        let xu = api.login("lingdao.xu").await;
+        let (s, _) = api.get(&format!("/api/v1/cases/{id}"), Some(&xu)).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+    }
+}
+
+#[tokio::test]
+async fn accounts_throttling_disabling_and_sessions() {
+    let api = Api::new(testing::sqlite().await.unwrap()).await;
+    for _ in 0..5 {
+        let (s, _, p) = api
+            .post(
+                "/api/v1/auth/login",
+                None,
+                &json!({"login": "bumen.wu", "password": "wrong-password"}),
+            )
+            .await;
+        assert_eq!(
+            (s, p["code"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("bad_credentials"))
+        );
+    }
+    let (s, _, p) = api
+        .post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"login": "bumen.wu", "password": orgconfig::DEMO_PASSWORD}),
+        )
+        .await;
+    assert_eq!(
+        (s, p["code"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("too_many_attempts"))
+    );
+    api.clock.advance(16 * 60 * 1000);
+    let wu = api.login("bumen.wu").await;
+
+    // disabling takes effect at once
+    let admin = api.login("admin").await;
+    let (s, _, _) = api
+        .post(
+            "/api/v1/admin/users/bumen.wu/disable",
+            Some(&wu),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _, _) = api
+        .post(
+            "/api/v1/admin/users/bumen.wu/disable",
+            Some(&admin),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = api.get("/api/v1/me", Some(&wu)).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _, _) = api
+        .post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"login": "bumen.wu", "password": orgconfig::DEMO_PASSWORD}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    api.post(
+        "/api/v1/admin/users/bumen.wu/enable",
+        Some(&admin),
+        &json!({}),
+    )
+    .await;
+    let wu = api.login("bumen.wu").await;
+
+    // logout everywhere
+    let wu2 = api.login("bumen.wu").await;
+    let (s, _, r) = api
+        .post("/api/v1/auth/logout-all", Some(&wu), &json!({}))
+        .await;
+    assert_eq!((s, r["sessions_ended"].as_u64()), (StatusCode::OK, Some(2)));
+    let (s, _) = api.get("/api/v1/me", Some(&wu2)).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+
+    // password policy
+    let wu = api.login("bumen.wu").await;
+    let (s, _, p) = api
+        .post(
+            "/api/v1/me/password",
+            Some(&wu),
+            &json!({"old_password": orgconfig::DEMO_PASSWORD, "new_password": "short"}),
+        )
+        .await;
+    assert_eq!(
+        (s, p["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("weak_password"))
+    );
+    let (s, _, _) = api
+        .post(
+            "/api/v1/me/password",
+            Some(&wu),
+            &json!({"old_password": orgconfig::DEMO_PASSWORD, "new_password": "Xinmima#2027"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _, _) = api
+        .post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"login": "bumen.wu", "password": "Xinmima#2027"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let check = api.app.verify_audit().await.unwrap();
+    assert!(check.first_bad.is_none() && check.rows > 10, "{check:?}");
+}
+
+#[tokio::test]
+async fn intake_is_limited_per_phone_per_day() {
+    let api = Api::new(testing::sqlite().await.unwrap()).await;
+    for i in 0..10 {
+        let (s, _, _) = api.post("/api/v1/cases", None, &valid()).await;
+        assert_eq!(s, StatusCode::CREATED, "case {i}");
+    }
+    let (s, _, p) = api.post("/api/v1/cases", None, &valid()).await;
+    assert_eq!(
+        (s, p["code"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited"))
+    );
+    let mut other = valid();
+    other["reporter"]["phone"] = json!("13700001111");
+    let (s, _, _) = api.post("/api/v1/cases", None, &other).await;
+    assert_eq!(s, StatusCode::CREATED, "another phone is fine");
+    // staff entering hotline calls are not limited by the resident limit
+    let street = api.login("jiedao.liu").await;
+    let mut hotline = valid();
+    hotline["channel"] = json!("hotline_12345");
+    let (s, _, _) = api.post("/api/v1/cases", Some(&street), &hotline).await;
+    assert_eq!(s, StatusCode::CREATED);
+    api.clock.advance(86_400_000 + 1000); // a rolling 24 hours
+    let (s, _, _) = api.post("/api/v1/cases", None, &valid()).await;
+    assert_eq!(s, StatusCode::CREATED, "a new day");
 }

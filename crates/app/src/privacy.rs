@@ -1,0 +1,313 @@
+//! Permissions as data, unmasking of personal data (always audited), the
+//! hash-chained audit log, login throttling, the password policy, retention.
+
+use crate::{App, AppError, Result, StaffUser};
+use serde_json::json;
+use suqiu_domain::case::{Millis, Reporter};
+use suqiu_domain::org::Role;
+use suqiu_domain::validate::bounded_text;
+use suqiu_domain::{FieldError, FieldErrorKind};
+use suqiu_store::{audit_hash, AuditEntry, AUDIT_GENESIS};
+
+/// What a role may do beyond reading its part of the tree. The six-order
+/// commands are decided per state by the domain (`workflow::decide`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// Enter matters from staff channels (hotline, visit, letter, …).
+    FileStaffChannels,
+    /// See the reporter's name, phone and ID number (each time audited).
+    Unmask,
+    /// … also of a reporter who asked for confidentiality.
+    UnmaskConfidential,
+    /// Add holiday calendar years.
+    ManageCalendar,
+    /// Disable and enable users, end their sessions.
+    ManageUsers,
+    /// Read and export the audit log.
+    ReadAudit,
+}
+
+/// The permission table (printed in ARCHITECTURE.md).
+pub const PERMISSIONS: &[(Permission, &[Role])] = &[
+    (
+        Permission::FileStaffChannels,
+        &[
+            Role::GridWorker,
+            Role::CommunityStaff,
+            Role::StreetStaff,
+            Role::DepartmentHandler,
+            Role::Leader,
+            Role::PetitionBureau,
+            Role::Admin,
+        ],
+    ),
+    (
+        Permission::Unmask,
+        &[
+            Role::GridWorker,
+            Role::CommunityStaff,
+            Role::StreetStaff,
+            Role::DepartmentHandler,
+            Role::Leader,
+            Role::PetitionBureau,
+        ],
+    ),
+    (Permission::UnmaskConfidential, &[Role::PetitionBureau]),
+    (Permission::ManageCalendar, &[Role::Admin]),
+    (Permission::ManageUsers, &[Role::Admin]),
+    (Permission::ReadAudit, &[Role::Admin]),
+];
+
+pub fn allowed(role: Role, p: Permission) -> bool {
+    PERMISSIONS
+        .iter()
+        .any(|(q, roles)| *q == p && roles.contains(&role))
+}
+
+/// Failed logins within this window count towards the lock.
+pub const THROTTLE_WINDOW_MS: Millis = 15 * 60 * 1000;
+/// Failed logins allowed within the window.
+pub const THROTTLE_MAX_FAILURES: i64 = 5;
+
+/// At least 10 characters, three of lower case, upper case, digits and
+/// symbols, and not containing the login.
+pub fn check_password_policy(login: &str, password: &str) -> std::result::Result<(), FieldError> {
+    let weak = || FieldError::new("password", FieldErrorKind::WeakPassword);
+    if password.chars().count() < 10 || password.chars().count() > 128 {
+        return Err(weak());
+    }
+    let classes = [
+        password.chars().any(|c| c.is_lowercase()),
+        password.chars().any(|c| c.is_uppercase()),
+        password.chars().any(|c| c.is_ascii_digit()),
+        // symbols, and characters beyond ASCII (汉字) count as "other"
+        password.chars().any(|c| !c.is_ascii_alphanumeric()),
+    ];
+    if classes.iter().filter(|x| **x).count() < 3 {
+        return Err(weak());
+    }
+    if !login.is_empty() && password.to_lowercase().contains(&login.to_lowercase()) {
+        return Err(weak());
+    }
+    Ok(())
+}
+
+/// The outcome of checking the audit chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditCheck {
+    pub rows: u64,
+    /// The first record whose hash does not match, if any.
+    pub first_bad: Option<i64>,
+}
+
+impl App {
+    /// Appends to the audit log. Callers that reveal data fail closed on error.
+    pub async fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        target: &str,
+        reason: &str,
+        detail: serde_json::Value,
+    ) -> Result<()> {
+        self.store()
+            .append_audit(AuditEntry {
+                at: self.now(),
+                actor: actor.to_string(),
+                action: action.to_string(),
+                target: target.to_string(),
+                reason: reason.to_string(),
+                detail: detail.to_string(),
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Audit of a step that already happened: a failure is logged, not returned
+    /// (the step itself is in the case journal).
+    pub(crate) async fn audit_quietly(
+        &self,
+        actor: &str,
+        action: &str,
+        target: &str,
+        detail: serde_json::Value,
+    ) {
+        if let Err(e) = self.audit(actor, action, target, "", detail).await {
+            tracing::error!(error = %e, action, target, "audit append failed");
+        }
+    }
+
+    /// The reporter of a case in full, for a user with the permission and a
+    /// reason; the view is audited before anything is returned.
+    pub async fn unmask(&self, user: &StaffUser, id: i64, reason: &str) -> Result<Reporter> {
+        let reason = bounded_text("reason", reason, 200, false)?;
+        let view = self.case_for(user, id).await?;
+        let r = view.state.intake.reporter.clone();
+        let permitted = if r.confidential {
+            allowed(user.role, Permission::UnmaskConfidential)
+        } else {
+            allowed(user.role, Permission::Unmask)
+        };
+        if !permitted {
+            return Err(AppError::Forbidden);
+        }
+        self.audit(
+            &user.login,
+            "case.unmask",
+            &format!("case:{id}"),
+            &reason,
+            json!({"fields": ["name", "phone", "id_number"], "confidential": r.confidential}),
+        )
+        .await?;
+        Ok(r)
+    }
+
+    /// Checks the whole audit chain from its first remaining record.
+    pub async fn verify_audit(&self) -> Result<AuditCheck> {
+        let mut from = 0;
+        let mut prev: Option<String> = None;
+        let mut rows = 0u64;
+        loop {
+            let page = self.store().audit_rows(from, 5000).await?;
+            if page.is_empty() {
+                return Ok(AuditCheck {
+                    rows,
+                    first_bad: None,
+                });
+            }
+            for r in &page {
+                // The first remaining record anchors the chain (older ones may
+                // have been purged by retention); after it, every link must hold.
+                let expected_prev = prev.clone().unwrap_or_else(|| {
+                    if r.seq == 1 {
+                        AUDIT_GENESIS.to_string()
+                    } else {
+                        r.prev_hash.clone()
+                    }
+                });
+                if r.prev_hash != expected_prev
+                    || audit_hash(&r.prev_hash, r.seq, &r.entry) != r.hash
+                {
+                    return Ok(AuditCheck {
+                        rows,
+                        first_bad: Some(r.seq),
+                    });
+                }
+                prev = Some(r.hash.clone());
+                rows += 1;
+                from = r.seq + 1;
+            }
+        }
+    }
+
+    /// Ends every session of a user (logout everywhere).
+    pub async fn logout_everywhere(&self, actor: &StaffUser, login: &str) -> Result<u64> {
+        if actor.login != login && !allowed(actor.role, Permission::ManageUsers) {
+            return Err(AppError::Forbidden);
+        }
+        let n = self.store().delete_sessions_of(login).await?;
+        self.audit_quietly(
+            &actor.login,
+            "user.logout_all",
+            &format!("user:{login}"),
+            json!({"sessions": n}),
+        )
+        .await;
+        Ok(n)
+    }
+
+    /// Disables (or enables) a user; a disabled user's sessions stop at once.
+    pub async fn set_disabled(&self, actor: &StaffUser, login: &str, disabled: bool) -> Result<()> {
+        if !allowed(actor.role, Permission::ManageUsers) {
+            return Err(AppError::Forbidden);
+        }
+        if !self.store().set_user_disabled(login, disabled).await? {
+            return Err(AppError::UnknownUser(login.to_string()));
+        }
+        if disabled {
+            self.store().delete_sessions_of(login).await?;
+        }
+        let action = if disabled {
+            "user.disable"
+        } else {
+            "user.enable"
+        };
+        self.audit_quietly(&actor.login, action, &format!("user:{login}"), json!({}))
+            .await;
+        Ok(())
+    }
+
+    /// Changes one's own password (policy checked; other sessions end).
+    pub async fn change_password(&self, user: &StaffUser, old: &str, new: &str) -> Result<()> {
+        let row = self
+            .store()
+            .user(&user.login)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        if !crate::auth::verify(old, &row.password_hash).await {
+            return Err(AppError::BadCredentials);
+        }
+        check_password_policy(&user.login, new)?;
+        let hash = crate::auth::hash_password(new.to_string()).await?;
+        self.store().set_password_hash(&user.login, &hash).await?;
+        self.store().delete_sessions_of(&user.login).await?;
+        self.audit_quietly(
+            &user.login,
+            "user.password",
+            &format!("user:{}", user.login),
+            json!({}),
+        )
+        .await;
+        Ok(())
+    }
+
+    /// Retention: audit records older than `audit_days` (never less than 180,
+    /// Cybersecurity Law §21) are purged; expired sessions and old login
+    /// failures go too. With `dry_run`, only counts.
+    pub async fn retention(&self, audit_days: u32, dry_run: bool) -> Result<serde_json::Value> {
+        let days = i64::from(audit_days.max(180));
+        let before = self.now() - days * 86_400_000;
+        let audit = self.store().purge_audit_before(before, dry_run).await?;
+        if !dry_run {
+            self.audit_quietly(
+                "system",
+                "retention.run",
+                "audit_log",
+                json!({"purged": audit, "days": days}),
+            )
+            .await;
+        }
+        Ok(json!({"dry_run": dry_run, "audit_days": days, "audit_records": audit}))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_policy() {
+        assert!(check_password_policy("li", "Suqiu@2026").is_ok());
+        assert!(check_password_policy("li", "short1A!").is_err());
+        assert!(check_password_policy("li", "alllowercaseletters").is_err());
+        assert!(check_password_policy("zhangsan", "Zhangsan@2026").is_err());
+        assert!(check_password_policy("li", "长密码长密码长密码1A").is_ok());
+    }
+
+    #[test]
+    fn permission_table() {
+        assert!(allowed(
+            Role::PetitionBureau,
+            Permission::UnmaskConfidential
+        ));
+        assert!(!allowed(
+            Role::CommunityStaff,
+            Permission::UnmaskConfidential
+        ));
+        assert!(
+            !allowed(Role::Admin, Permission::Unmask),
+            "administrators run the system, not cases"
+        );
+        assert!(allowed(Role::Admin, Permission::ReadAudit));
+    }
+}
