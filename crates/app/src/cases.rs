@@ -152,6 +152,7 @@ impl App {
             match self.store().write_case(write).await {
                 Err(StoreError::DuplicateTrackingCode) if attempts < 5 => attempts += 1,
                 Ok(r) => {
+                    self.reindex(r.id);
                     let actor = staff.map(|s| s.login.as_str()).unwrap_or("resident");
                     self.audit_quietly(
                         actor,
@@ -304,6 +305,7 @@ impl App {
         };
         let write = self.case_write(target, &actor, &events, &state, now);
         let r = self.store().write_case(write).await?;
+        self.reindex(r.id);
         let who = match &actor {
             Actor::Staff { login, .. } => login.as_str(),
             Actor::Resident => "resident",

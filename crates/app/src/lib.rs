@@ -10,6 +10,7 @@ pub mod commands;
 pub mod limits;
 pub mod orgconfig;
 pub mod privacy;
+pub mod search;
 mod sweeper;
 
 pub use cases::{CaseView, TrackView};
@@ -17,6 +18,7 @@ pub use sweeper::SweepReport;
 
 pub use auth::StaffUser;
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use suqiu_search::{SearchError, SearchIndex};
 /// Read models the web crate renders (re-exported so it never depends on the store).
 pub use suqiu_store::{CaseFilter, CaseRow, Store};
 
@@ -44,6 +46,10 @@ pub enum AppError {
     TooManyAttempts,
     #[error("too many requests")]
     RateLimited,
+    #[error("search: {0}")]
+    Search(suqiu_search::SearchError),
+    #[error("search is not enabled on this server")]
+    SearchUnavailable,
     #[error("unit {0} is not a place where matters are filed")]
     UnitNotAPlace(String),
     #[error("channel {0} is for staff only")]
@@ -98,6 +104,7 @@ pub struct App {
     rules: Arc<DeadlineRules>,
     limits: limits::Limits,
     counters: Arc<limits::Counters>,
+    search: Option<search::Search>,
 }
 
 /// Alphabet of tracking codes: no 0/O, 1/I.
@@ -194,6 +201,7 @@ impl App {
             rules: Arc::new(DeadlineRules::default()),
             limits: limits::Limits::default(),
             counters: Arc::new(limits::Counters::default()),
+            search: None,
         })
     }
 

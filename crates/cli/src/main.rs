@@ -41,6 +41,10 @@ enum Command {
         /// Residents' submissions allowed per phone number per day.
         #[arg(long, default_value_t = 10)]
         intake_per_phone_per_day: u32,
+        /// Directory of the full-text search index (default: next to a SQLite
+        /// database, else ./suqiu-data/search-index). Rebuilt from the journal when empty.
+        #[arg(long)]
+        search_dir: Option<std::path::PathBuf>,
         /// Tracking lookups allowed per client address per minute.
         #[arg(long, default_value_t = 120)]
         track_per_address_per_minute: u32,
@@ -162,6 +166,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             intake_per_address_per_day,
             intake_per_phone_per_day,
             track_per_address_per_minute,
+            search_dir,
             listen,
             database_url,
         } => {
@@ -170,7 +175,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 intake_per_phone_per_day,
                 track_per_address_per_minute,
             };
-            serve(demo, org, rules, limits, &listen, &database_url).await
+            serve(demo, org, rules, limits, search_dir, &listen, &database_url).await
         }
         Command::Migrate { database_url } => {
             let store = Store::open(&database_url).await?;
@@ -229,6 +234,7 @@ async fn serve(
     org: Option<std::path::PathBuf>,
     rules: Option<std::path::PathBuf>,
     limits: suqiu_app::limits::Limits,
+    search_dir: Option<std::path::PathBuf>,
     listen: &str,
     database_url: &str,
 ) -> anyhow::Result<()> {
@@ -276,6 +282,28 @@ async fn serve(
             let unit = org.unit(&p.unit).map(|u| u.name.as_str()).unwrap_or("");
             println!("  {:<14} {:<6} {} ({})", p.login, p.name, p.role.zh(), unit);
         }
+    }
+    let search_dir = search_dir.unwrap_or_else(|| {
+        let base = database_url
+            .strip_prefix("sqlite://")
+            .and_then(|p| std::path::Path::new(p).parent().map(|d| d.to_path_buf()))
+            .unwrap_or_else(|| std::path::PathBuf::from("suqiu-data"));
+        base.join("search-index")
+    });
+    std::fs::create_dir_all(&search_dir)
+        .with_context(|| format!("creating {}", search_dir.display()))?;
+    let index = suqiu_app::SearchIndex::open(&search_dir)
+        .with_context(|| format!("opening {}", search_dir.display()))?;
+    let empty = index.num_docs() == 0;
+    let app = app.with_search(index);
+    if empty && app.store().count_cases().await? > 0 {
+        let a = app.clone();
+        tokio::spawn(async move {
+            match a.rebuild_search().await {
+                Ok(n) => tracing::info!(cases = n, "search index rebuilt from the journal"),
+                Err(e) => tracing::warn!(error = %e, "search index rebuild failed"),
+            }
+        });
     }
     let sweeper = app.spawn_sweeper(std::time::Duration::from_secs(30));
     suqiu_web::serve(app, listener, shutdown_signal()).await?;

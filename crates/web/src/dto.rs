@@ -526,6 +526,52 @@ pub fn rules(r: &suqiu_domain::workflow::DeadlineRules) -> Value {
     })
 }
 
+/// Query of `GET /api/v1/search`.
+pub struct SearchParams {
+    pub text: String,
+    pub unit: Option<String>,
+    pub statuses: Vec<String>,
+    pub from: Option<Millis>,
+    pub to: Option<Millis>,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+impl SearchParams {
+    pub fn parse(raw: &str) -> Result<SearchParams, Problem> {
+        let mut p = SearchParams {
+            text: String::new(),
+            unit: None,
+            statuses: vec![],
+            from: None,
+            to: None,
+            limit: 20,
+            offset: 0,
+        };
+        for pair in raw.split('&').filter(|x| !x.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let key = decode_component("query", k)?;
+            let val = decode_component(&key, v)?;
+            match key.as_str() {
+                "q" => p.text = val,
+                "unit" => p.unit = Some(val),
+                "status" => {
+                    for s in val.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                        Status::parse(s).ok_or_else(|| Problem::bad_query("status"))?;
+                        p.statuses.push(s.to_string());
+                    }
+                }
+                "from" => p.from = Some(parse_time("from", &val)?),
+                "to" => p.to = Some(parse_time("to", &val)?),
+                "limit" => p.limit = val.parse().map_err(|_| Problem::bad_query("limit"))?,
+                "offset" => p.offset = val.parse().map_err(|_| Problem::bad_query("offset"))?,
+                _ => return Err(Problem::bad_query(&key)),
+            }
+        }
+        Ok(p)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

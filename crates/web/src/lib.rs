@@ -48,6 +48,7 @@ const BASE_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/admin/users/{login}/enable"),
     ("post", "/api/v1/admin/users/{login}/logout-all"),
     ("get", "/api/v1/admin/audit"),
+    ("get", "/api/v1/search"),
 ];
 
 /// Every route of the API: (method, path). The OpenAPI document must list
@@ -113,6 +114,7 @@ pub fn router(app: App) -> Router {
             post(admin_logout_all),
         )
         .route("/api/v1/admin/audit", get(audit))
+        .route("/api/v1/search", get(search))
         .route("/api/v1/auth/login", post(login))
         .route("/api/v1/auth/logout", post(logout))
         .route("/api/v1/me", get(me))
@@ -380,6 +382,39 @@ async fn audit(
             "detail": serde_json::from_str::<Value>(&r.entry.detail).unwrap_or(Value::Null),
             "hash": r.hash,
         })).collect::<Vec<_>>(),
+    })))
+}
+
+/// Full-text search over the cases the caller may see: `q`, and optionally
+/// `unit`, `status` (comma list), `from`, `to`, `limit` (1–100), `offset`.
+async fn search(
+    State(app): State<App>,
+    Staff(user, _): Staff,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> ApiResult<Json<Value>> {
+    let q = dto::SearchParams::parse(query.as_deref().unwrap_or(""))?;
+    let (total, hits) = app
+        .search(
+            &user,
+            &q.text,
+            q.unit.as_deref(),
+            q.statuses,
+            q.from,
+            q.to,
+            q.limit,
+            q.offset,
+        )
+        .await?;
+    let org = app.org();
+    Ok(Json(json!({
+        "total": total,
+        "hits": hits.iter().map(|h| {
+            let mut v = dto::case_summary(&h.row, &org);
+            v["score"] = json!(h.score);
+            v["title_snippet"] = json!(h.title_snippet);
+            v["content_snippet"] = json!(h.content_snippet);
+            v
+        }).collect::<Vec<_>>(),
     })))
 }
 

@@ -262,6 +262,35 @@ impl From<AppError> for Problem {
                 "请求过于频繁，请稍后再试；同一手机号每天提交的诉求数量有限",
                 "too many requests; please retry later (submissions per phone number per day are limited)",
             ),
+            AppError::Search(e) => {
+                use suqiu_app::SearchError as E;
+                match e {
+                    E::EmptyQuery => Problem {
+                        field: Some("q".into()),
+                        ..Problem::new(S::BAD_REQUEST, "empty_query", "请输入要搜索的字词", "enter words to search for")
+                    },
+                    E::QueryTooLong => Problem {
+                        field: Some("q".into()),
+                        ..Problem::new(
+                            S::BAD_REQUEST,
+                            "query_too_long",
+                            "搜索内容过长（最多 200 个字、16 个词）",
+                            "the query is too long (at most 200 characters, 16 terms)",
+                        )
+                    },
+                    E::InvalidPaging => Problem::bad_query("limit"),
+                    other => {
+                        tracing::error!(error = %other, "search");
+                        Problem::internal()
+                    }
+                }
+            }
+            AppError::SearchUnavailable => Problem::new(
+                S::SERVICE_UNAVAILABLE,
+                "search_unavailable",
+                "本服务器未启用全文搜索",
+                "full-text search is not enabled on this server",
+            ),
             AppError::Calendar(e) => Problem::new(
                 S::UNPROCESSABLE_ENTITY,
                 "invalid_calendar",

@@ -26,7 +26,10 @@ struct Api {
 impl Api {
     async fn new(db: TestDb) -> Api {
         let clock = Arc::new(FixedClock::new(T0));
-        let app = App::new(db.store.clone(), clock.clone()).await.unwrap();
+        let app = App::new(db.store.clone(), clock.clone())
+            .await
+            .unwrap()
+            .with_search(suqiu_app::SearchIndex::in_memory().unwrap());
         app.load_org(orgconfig::DEMO_DISTRICT).await.unwrap();
         Api {
             router: suqiu_web::router(app.clone()),
@@ -1116,4 +1119,99 @@ async fn intake_is_limited_per_phone_per_day() {
     api.clock.advance(86_400_000 + 1000); // a rolling 24 hours
     let (s, _, _) = api.post("/api/v1/cases", None, &valid()).await;
     assert_eq!(s, StatusCode::CREATED, "a new day");
+}
+
+#[tokio::test]
+async fn search_finds_sub_words_within_scope_and_never_shows_accusations_to_the_accused() {
+    for api in backends().await {
+        let mut noise = valid();
+        noise["title"] = json!("楼上装修噪音扰民");
+        noise["content"] = json!("每天早上七点开始电钻施工，严重影响休息。");
+        let (_, _, n) = api.post("/api/v1/cases", None, &noise).await;
+        let mut elsewhere = noise.clone();
+        elsewhere["unit"] = json!("430799004001-01"); // 金霞镇
+        elsewhere["reporter"]["phone"] = json!("13700002222");
+        let (_, _, e) = api.post("/api/v1/cases", None, &elsewhere).await;
+        let mut acc = valid();
+        acc["title"] = json!("举报街道干部收受装修公司好处");
+        acc["content"] = json!("白沙街道有干部收受装修公司好处，放任噪音扰民。");
+        acc["accused"] = json!({"unit": "430799001"});
+        acc["reporter"]["phone"] = json!("13700003333");
+        let (_, _, a) = api.post("/api/v1/cases", None, &acc).await;
+        // a staff note is searchable too
+        let community = api.login("shequ.chen").await;
+        api.post(
+            &format!("/api/v1/cases/{}/notes", n["id"]),
+            Some(&community),
+            &json!({"text": "已约谈物业经理"}),
+        )
+        .await;
+        api.app.flush_search().await;
+
+        let ids = |v: &Value| -> Vec<Value> {
+            v["hits"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| h["id"].clone())
+                .collect()
+        };
+        // sub-word: 扰民 inside 噪音扰民; 物业 only in the note
+        let (s, r) = api
+            .get("/api/v1/search?q=%E6%89%B0%E6%B0%91", Some(&community))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        assert_eq!(
+            ids(&r),
+            vec![n["id"].clone()],
+            "community: own case only, not 金霞镇, not the accusation"
+        );
+        assert!(r["hits"][0]["title_snippet"]
+            .as_str()
+            .unwrap()
+            .contains("<mark>"));
+        let (_, r) = api
+            .get("/api/v1/search?q=%E7%89%A9%E4%B8%9A", Some(&community))
+            .await;
+        assert_eq!(ids(&r), vec![n["id"].clone()]);
+        // the accused street never finds the accusation
+        let street = api.login("jiedao.liu").await;
+        let (_, r) = api
+            .get("/api/v1/search?q=%E8%A3%85%E4%BF%AE", Some(&street))
+            .await;
+        assert!(!ids(&r).contains(&a["id"]), "{r}");
+        assert!(ids(&r).contains(&n["id"]));
+        // the petition bureau sees all three
+        let bureau = api.login("xinfang.he").await;
+        let (_, r) = api
+            .get("/api/v1/search?q=%E8%A3%85%E4%BF%AE", Some(&bureau))
+            .await;
+        let mut got = ids(&r);
+        got.sort_by_key(|v| v.as_i64());
+        assert_eq!(got, vec![n["id"].clone(), e["id"].clone(), a["id"].clone()]);
+        // filters and bad input
+        let (_, r) = api
+            .get(
+                "/api/v1/search?q=%E8%A3%85%E4%BF%AE&unit=430799004",
+                Some(&bureau),
+            )
+            .await;
+        assert_eq!(ids(&r), vec![e["id"].clone()]);
+        let (s, p) = api.get("/api/v1/search?q=%20%2B%22", Some(&bureau)).await;
+        assert_eq!(
+            (s, p["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("empty_query"))
+        );
+        let (s, _) = api.get("/api/v1/search?q=x", None).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        // SQL-looking input is just text
+        let (s, _) = api
+            .get(
+                "/api/v1/search?q=%27%3B%20DROP%20TABLE%20cases%3B--",
+                Some(&bureau),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(api.count().await, 3);
+    }
 }
