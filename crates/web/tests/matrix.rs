@@ -81,13 +81,16 @@ enum Rel {
 /// Who may see which case (by the rules of DOMAIN.md §7 and §10).
 fn visible(login: &str, rel: Rel) -> bool {
     use Rel::*;
-    match (login, rel) {
-        ("xinfang.he" | "admin", _) => true,
-        ("wangge.li" | "shequ.chen" | "jiedao.liu" | "lingdao.yang", InScope) => true,
-        ("bumen.zhang", DispatchedTo) => true,
-        ("lingdao.xu" | "cun.huang", OutOfScope | DispatchedTo) => true,
-        _ => false,
-    }
+    matches!(
+        (login, rel),
+        ("xinfang.he" | "admin", _)
+            | (
+                "wangge.li" | "shequ.chen" | "jiedao.liu" | "lingdao.yang",
+                InScope
+            )
+            | ("bumen.zhang", DispatchedTo)
+            | ("lingdao.xu" | "cun.huang", OutOfScope | DispatchedTo)
+    )
 }
 
 struct World {
