@@ -77,7 +77,7 @@ fn hostile() -> impl Strategy<Value = String> {
 
 fn body() -> impl Strategy<Value = String> {
     let field = prop_oneof![
-        hostile().prop_map(|s| serde_json::Value::String(s)),
+        hostile().prop_map(serde_json::Value::String),
         any::<i64>().prop_map(serde_json::Value::from),
         Just(serde_json::Value::Null),
         Just(serde_json::json!({"name": "王", "phone": "13912345678"})),
