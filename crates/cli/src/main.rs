@@ -74,6 +74,21 @@ enum Command {
         #[command(subcommand)]
         which: ScenarioCommand,
     },
+    /// The hash-chained audit log.
+    Audit {
+        #[command(subcommand)]
+        which: AuditCommand,
+    },
+    /// Retention: purge audit records older than the retention period (at least 180 days).
+    Retention {
+        #[arg(long, default_value = DEFAULT_DB)]
+        database_url: String,
+        #[arg(long, default_value_t = 365)]
+        audit_days: u32,
+        /// Only report what would be purged.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Hot topics: groups of messages about one local problem, by heat.
     Topics {
         /// JSON Lines {id, time, title, detail, likes?, dislikes?}
@@ -84,6 +99,20 @@ enum Command {
         /// Print JSON (the only output format).
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute every hash; exit non-zero if a record was altered.
+    Verify {
+        #[arg(long, default_value = DEFAULT_DB)]
+        database_url: String,
+    },
+    /// Print the log as JSON Lines.
+    Export {
+        #[arg(long, default_value = DEFAULT_DB)]
+        database_url: String,
     },
 }
 
@@ -207,6 +236,51 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     database_url,
                 },
         } => scenario::run_all(&files, database_url.as_deref()).await,
+        Command::Audit {
+            which: AuditCommand::Verify { database_url },
+        } => {
+            let app = App::new(Store::open(&database_url).await?, Arc::new(SystemClock)).await?;
+            let check = app.verify_audit().await?;
+            match check.first_bad {
+                None => {
+                    println!("audit chain verified: {} records", check.rows);
+                    Ok(())
+                }
+                Some(seq) => anyhow::bail!(
+                    "audit chain broken at record {seq} ({} records verified before it)",
+                    check.rows
+                ),
+            }
+        }
+        Command::Audit {
+            which: AuditCommand::Export { database_url },
+        } => {
+            let store = Store::open(&database_url).await?;
+            let mut from = 0;
+            loop {
+                let rows = store.audit_rows(from, 5000).await?;
+                let Some(last) = rows.last() else { break };
+                from = last.seq + 1;
+                for r in &rows {
+                    let line = serde_json::json!({
+                        "seq": r.seq, "at": r.entry.at, "actor": r.entry.actor, "action": r.entry.action,
+                        "target": r.entry.target, "reason": r.entry.reason, "detail": r.entry.detail,
+                        "prev_hash": r.prev_hash, "hash": r.hash,
+                    });
+                    println!("{line}");
+                }
+            }
+            Ok(())
+        }
+        Command::Retention {
+            database_url,
+            audit_days,
+            dry_run,
+        } => {
+            let app = App::new(Store::open(&database_url).await?, Arc::new(SystemClock)).await?;
+            println!("{}", app.retention(audit_days, dry_run).await?);
+            Ok(())
+        }
         Command::Topics {
             input,
             top,

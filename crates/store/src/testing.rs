@@ -90,6 +90,22 @@ pub async fn postgres(server_url: &str) -> Result<TestDb> {
     })
 }
 
+/// Runs raw SQL against a database, bypassing the store (tests that play an
+/// attacker with database access, e.g. editing the audit log).
+pub async fn raw_sql(url: &str, sql: &str) -> Result<()> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let c = rusqlite::Connection::open(path)?;
+        c.execute_batch(sql)?;
+        return Ok(());
+    }
+    let cfg =
+        tokio_postgres::Config::from_str(url).map_err(|e| StoreError::BadUrl(e.to_string()))?;
+    let (client, conn) = cfg.connect(tokio_postgres::NoTls).await?;
+    tokio::spawn(conn);
+    client.batch_execute(sql).await?;
+    Ok(())
+}
+
 /// Replaces the database name in a postgres:// URL.
 pub fn with_dbname(server_url: &str, db: &str) -> String {
     let (base, query) = match server_url.split_once('?') {
