@@ -499,6 +499,22 @@ pub fn decide(
     };
     let street = s.intake.street.as_str();
     let is_leader = role == Some(Role::Leader) && is_case_leader(ctx.org, s, login, linked);
+    // After 不满意, whoever handled it decides: the first stop for its own
+    // cases, the street for what went through it.
+    let after_unsatisfied = || -> Result<(), Refusal> {
+        if s.status != Status::Unsatisfied {
+            return Err(wrong());
+        }
+        let ok = match s.handler {
+            Some(Handler::Community) | None => first_stop(),
+            _ => staff_of(Role::StreetStaff, street),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(deny())
+        }
+    };
     let mut main: Vec<Event> = Vec::new();
     let mut explicit: Vec<DeadlineInfo> = Vec::new();
     let mut clear_rules: Vec<String> = Vec::new();
@@ -787,16 +803,7 @@ pub fn decide(
             });
         }
         Command::Reopen { reason, days: d } => {
-            if s.status != Status::Unsatisfied {
-                return Err(wrong());
-            }
-            let decider_ok = match s.handler {
-                Some(Handler::Community) | None => first_stop(),
-                _ => staff_of(Role::StreetStaff, street),
-            };
-            if !decider_ok {
-                return Err(deny());
-            }
+            after_unsatisfied()?;
             let d = days("days", *d)?;
             let handler_unit = match s.handler {
                 Some(Handler::Department) => s.lead.clone().unwrap_or_default(),
@@ -818,16 +825,7 @@ pub fn decide(
             ));
         }
         Command::Close { explanation } => {
-            if s.status != Status::Unsatisfied {
-                return Err(wrong());
-            }
-            let decider_ok = match s.handler {
-                Some(Handler::Community) | None => first_stop(),
-                _ => staff_of(Role::StreetStaff, street),
-            };
-            if !decider_ok {
-                return Err(deny());
-            }
+            after_unsatisfied()?;
             main.push(Event::Closed {
                 explanation: Some(text("explanation", explanation, 2000)?),
             });
