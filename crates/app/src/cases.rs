@@ -136,6 +136,7 @@ impl App {
                 .collect(),
             involved: after.involved.clone(),
             notifications,
+            audit: None,
         }
     }
 
@@ -153,14 +154,6 @@ impl App {
                 Err(StoreError::DuplicateTrackingCode) if attempts < 5 => attempts += 1,
                 Ok(r) => {
                     self.reindex(r.id);
-                    let actor = staff.map(|s| s.login.as_str()).unwrap_or("resident");
-                    self.audit_quietly(
-                        actor,
-                        "case.file",
-                        &format!("case:{}", r.id),
-                        serde_json::json!({}),
-                    )
-                    .await;
                     return Ok(r);
                 }
                 Err(e) => return Err(e.into()),
@@ -251,7 +244,25 @@ impl App {
             code: &code,
             place_path: &place_path,
         };
-        Ok(self.case_write(target, &actor, &events, &state, now))
+        let mut write = self.case_write(target, &actor, &events, &state, now);
+        write.audit = Some(self.case_audit(&actor, "case.file", now));
+        Ok(write)
+    }
+
+    /// The audit record of a change to a case, written in the same transaction.
+    fn case_audit(&self, actor: &Actor, action: &str, now: Millis) -> suqiu_store::AuditEntry {
+        suqiu_store::AuditEntry {
+            at: now,
+            actor: match actor {
+                Actor::Staff { login, .. } => login.clone(),
+                Actor::Resident => "resident".into(),
+                Actor::System => "system".into(),
+            },
+            action: action.to_string(),
+            target: String::new(),
+            reason: String::new(),
+            detail: "{}".into(),
+        }
     }
 
     /// Loads a case and its state (no visibility check).
@@ -303,21 +314,10 @@ impl App {
             code: &view.row.tracking_code,
             place_path: &view.row.place_path,
         };
-        let write = self.case_write(target, &actor, &events, &state, now);
+        let mut write = self.case_write(target, &actor, &events, &state, now);
+        write.audit = Some(self.case_audit(&actor, &format!("case.{}", cmd.name()), now));
         let r = self.store().write_case(write).await?;
         self.reindex(r.id);
-        let who = match &actor {
-            Actor::Staff { login, .. } => login.as_str(),
-            Actor::Resident => "resident",
-            Actor::System => "system",
-        };
-        self.audit_quietly(
-            who,
-            &format!("case.{}", cmd.name()),
-            &format!("case:{}", r.id),
-            serde_json::json!({"version": r.version}),
-        )
-        .await;
         Ok(r)
     }
 

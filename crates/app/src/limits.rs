@@ -1,7 +1,7 @@
 //! Abuse limits on the public endpoints (residents need no login): intake per
 //! address and per phone number per day, tracking lookups per address per
-//! minute. Per-phone counts come from the database (shared by every instance);
-//! per-address counters live in this instance's memory.
+//! minute. Counters are fixed windows in this instance's memory (several
+//! instances each apply the limit; a restart resets them).
 
 use crate::{App, AppError, Result};
 use std::collections::HashMap;
@@ -36,10 +36,10 @@ impl Default for Limits {
     }
 }
 
-/// (client address, what is counted) → (window start, hits).
-type Windows = HashMap<(IpAddr, &'static str), (Millis, u32)>;
+/// (what is counted, whose: an address or a phone number) → (window start, hits).
+type Windows = HashMap<(&'static str, String), (Millis, u32)>;
 
-/// Fixed-window counters per (address, window).
+/// Fixed-window counters.
 #[derive(Default)]
 pub struct Counters {
     map: Mutex<Windows>,
@@ -47,14 +47,24 @@ pub struct Counters {
 
 impl Counters {
     /// Counts one hit; false when the window's limit is already reached.
-    fn hit(&self, ip: IpAddr, what: &'static str, window: Millis, now: Millis, limit: u32) -> bool {
+    fn hit(
+        &self,
+        what: &'static str,
+        key: String,
+        window: Millis,
+        now: Millis,
+        limit: u32,
+    ) -> bool {
+        if limit == u32::MAX {
+            return true;
+        }
         let Ok(mut m) = self.map.lock() else {
             return true;
         };
         if m.len() > 100_000 {
             m.retain(|_, (start, _)| now - *start < window);
         }
-        let e = m.entry((ip, what)).or_insert((now, 0));
+        let e = m.entry((what, key)).or_insert((now, 0));
         if now - e.0 >= window {
             *e = (now, 0);
         }
@@ -70,25 +80,30 @@ const DAY: Millis = 86_400_000;
 
 impl App {
     /// Checks the public intake limits before a resident's case is filed.
-    pub async fn check_intake_limits(&self, ip: Option<IpAddr>, phone: Option<&str>) -> Result<()> {
+    pub fn check_intake_limits(&self, ip: Option<IpAddr>, phone: Option<&str>) -> Result<()> {
         let now = self.now();
         let l = self.limits();
         if let Some(ip) = ip {
-            if !self
-                .counters()
-                .hit(ip, "intake", DAY, now, l.intake_per_address_per_day)
-            {
+            if !self.counters().hit(
+                "intake",
+                ip.to_string(),
+                DAY,
+                now,
+                l.intake_per_address_per_day,
+            ) {
                 return Err(AppError::RateLimited);
             }
         }
         if let Some(p) =
             phone.and_then(|p| suqiu_domain::validate::PhoneNumber::parse("phone", p).ok())
         {
-            let n = self
-                .store()
-                .count_by_phone_since(p.as_str(), now - DAY)
-                .await?;
-            if n >= i64::from(l.intake_per_phone_per_day) {
+            if !self.counters().hit(
+                "phone",
+                p.as_str().to_string(),
+                DAY,
+                now,
+                l.intake_per_phone_per_day,
+            ) {
                 return Err(AppError::RateLimited);
             }
         }
@@ -97,15 +112,12 @@ impl App {
 
     /// Checks the tracking lookup limit.
     pub fn check_track_limit(&self, ip: Option<IpAddr>) -> Result<()> {
+        let l = self.limits().track_per_address_per_minute;
         match ip {
             Some(ip)
-                if !self.counters().hit(
-                    ip,
-                    "track",
-                    60_000,
-                    self.now(),
-                    self.limits().track_per_address_per_minute,
-                ) =>
+                if !self
+                    .counters()
+                    .hit("track", ip.to_string(), 60_000, self.now(), l) =>
             {
                 Err(AppError::RateLimited)
             }

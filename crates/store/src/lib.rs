@@ -204,6 +204,9 @@ pub struct CaseWrite {
     pub involved: Vec<String>,
     /// Notification intents: (index of the causing event in `events`, recipient JSON, template, text).
     pub notifications: Vec<(usize, String, String, String)>,
+    /// An audit record of the change, appended in the same transaction
+    /// (its `target` is set to `case:<id>`).
+    pub audit: Option<AuditEntry>,
 }
 
 /// Identity of a written case.
@@ -233,6 +236,7 @@ pub(crate) struct EncodedWrite {
     pub deadlines: Vec<DeadlineRow>,
     pub involved: Vec<String>,
     pub notifications: Vec<(usize, String, String, String)>,
+    pub audit: Option<AuditEntry>,
 }
 
 fn encode(w: CaseWrite) -> Result<EncodedWrite> {
@@ -258,6 +262,7 @@ fn encode(w: CaseWrite) -> Result<EncodedWrite> {
         deadlines: w.deadlines,
         involved: w.involved,
         notifications: w.notifications,
+        audit: w.audit,
     })
 }
 
@@ -516,11 +521,6 @@ impl Store {
 
     pub async fn set_password_hash(&self, login: &str, hash: &str) -> Result<bool> {
         dispatch!(self, s => s.set_password_hash(login.to_string(), hash.to_string()).await)
-    }
-
-    /// Cases filed with this reporter phone since `since` (intake limits).
-    pub async fn count_by_phone_since(&self, phone: &str, since: Millis) -> Result<i64> {
-        dispatch!(self, s => s.count_by_phone_since(phone.to_string(), since).await)
     }
 
     /// Number of cases stored (for reports and tests).

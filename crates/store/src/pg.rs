@@ -225,6 +225,33 @@ impl PgStore {
     }
 }
 
+/// Appends to the audit chain inside the transaction; an advisory lock makes
+/// appenders (of every instance) take turns, so the chain never forks.
+async fn append_audit(tx: &deadpool_postgres::Transaction<'_>, e: &AuditEntry) -> Result<i64> {
+    tx.execute("SELECT pg_advisory_xact_lock(7012346)", &[])
+        .await?;
+    let last = tx
+        .query_opt(
+            "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+            &[],
+        )
+        .await?;
+    let (seq, prev): (i64, String) = match last {
+        Some(r) => (r.get::<_, i64>(0) + 1, r.get(1)),
+        None => (1, AUDIT_GENESIS.to_string()),
+    };
+    let hash = audit_hash(&prev, seq, e);
+    tx.execute(
+        "INSERT INTO audit_log (seq, at, actor, action, target, reason, detail, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        &[
+            &seq, &e.at, &e.actor, &e.action, &e.target, &e.reason, &e.detail, &prev, &hash,
+        ],
+    )
+    .await?;
+    Ok(seq)
+}
+
 async fn write_in(tx: &deadpool_postgres::Transaction<'_>, w: &EncodedWrite) -> Result<CaseRef> {
     {
         let r = &w.row;
@@ -379,6 +406,11 @@ async fn write_in(tx: &deadpool_postgres::Transaction<'_>, w: &EncodedWrite) -> 
                 tx.execute(&n, &[&id, &seq, recipient, template, text, &r.updated_at])
                     .await?;
             }
+        }
+        if let Some(a) = &w.audit {
+            let mut a = a.clone();
+            a.target = format!("case:{id}");
+            append_audit(tx, &a).await?;
         }
         Ok(CaseRef {
             id,
@@ -608,26 +640,7 @@ impl PgStore {
     pub async fn append_audit(&self, e: AuditEntry) -> Result<i64> {
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
-        // one appender at a time across every instance
-        tx.execute("SELECT pg_advisory_xact_lock(7012346)", &[])
-            .await?;
-        let last = tx
-            .query_opt(
-                "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
-                &[],
-            )
-            .await?;
-        let (seq, prev): (i64, String) = match last {
-            Some(r) => (r.get::<_, i64>(0) + 1, r.get(1)),
-            None => (1, AUDIT_GENESIS.to_string()),
-        };
-        let hash = audit_hash(&prev, seq, &e);
-        tx.execute(
-            "INSERT INTO audit_log (seq, at, actor, action, target, reason, detail, prev_hash, hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            &[&seq, &e.at, &e.actor, &e.action, &e.target, &e.reason, &e.detail, &prev, &hash],
-        )
-        .await?;
+        let seq = append_audit(&tx, &e).await?;
         tx.commit().await?;
         Ok(seq)
     }
@@ -736,16 +749,6 @@ impl PgStore {
         )
         .await?
             > 0)
-    }
-
-    pub async fn count_by_phone_since(&self, phone: String, since: Millis) -> Result<i64> {
-        let c = self.pool.get().await?;
-        Ok(c.query_one(
-            "SELECT count(*) FROM cases WHERE reporter_phone = $1 AND received_at >= $2",
-            &[&phone, &since],
-        )
-        .await?
-        .get(0))
     }
 
     pub async fn count_cases(&self) -> Result<i64> {

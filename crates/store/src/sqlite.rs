@@ -82,12 +82,18 @@ struct Inner {
     /// File path; `None` for an in-memory database, whose reads go to the writer.
     path: Option<String>,
     readers: Mutex<Vec<Connection>>,
+    /// Dropping the store drops this sender, which stops the checkpointer.
+    _checkpointer: mpsc::Sender<()>,
 }
 
 static MEMORY_DB: AtomicU64 = AtomicU64::new(0);
 
 fn configure(conn: &Connection) -> Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // Each write of a group commit runs in a savepoint; its statement journal
+    // stays in memory instead of a temporary file.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.pragma_update(None, "cache_size", -32_768)?;
     conn.pragma_update(None, "foreign_keys", "OFF")?;
     Ok(())
 }
@@ -110,6 +116,9 @@ impl SqliteStore {
                     )));
                 }
                 c.pragma_update(None, "synchronous", "FULL")?;
+                // Checkpoints run on their own thread (below), off the commit path;
+                // this is only the safety net if that thread falls behind.
+                c.pragma_update(None, "wal_autocheckpoint", 20_000)?;
                 c
             }
             None => {
@@ -121,6 +130,15 @@ impl SqliteStore {
             }
         };
         configure(&writer)?;
+        let (stop_tx, stop_rx) = mpsc::channel::<()>();
+        if let Some(p) = &path {
+            let c = Connection::open(p)?;
+            configure(&c)?;
+            std::thread::Builder::new()
+                .name("sqlite-checkpoint".into())
+                .spawn(move || checkpoint_loop(c, stop_rx))
+                .map_err(|e| StoreError::Database(e.to_string()))?;
+        }
         let (tx, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
@@ -131,6 +149,7 @@ impl SqliteStore {
                 jobs: Mutex::new(tx),
                 path,
                 readers: Mutex::new(Vec::new()),
+                _checkpointer: stop_tx,
             }),
         })
     }
@@ -554,25 +573,7 @@ impl SqliteStore {
     }
 
     pub async fn append_audit(&self, e: AuditEntry) -> Result<i64> {
-        self.write(move |c| {
-            let last: Option<(i64, String)> = c
-                .query_row("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", [], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
-                .optional()?;
-            let (seq, prev) = match last {
-                Some((s, h)) => (s + 1, h),
-                None => (1, AUDIT_GENESIS.to_string()),
-            };
-            let hash = audit_hash(&prev, seq, &e);
-            c.prepare_cached(
-                "INSERT INTO audit_log (seq, at, actor, action, target, reason, detail, prev_hash, hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )?
-            .execute(params![seq, e.at, e.actor, e.action, e.target, e.reason, e.detail, prev, hash])?;
-            Ok(seq)
-        })
-        .await
+        self.write(move |c| append_audit(c, &e)).await
     }
 
     pub async fn audit_rows(&self, from_seq: i64, limit: u32) -> Result<Vec<AuditRow>> {
@@ -677,20 +678,21 @@ impl SqliteStore {
         .await
     }
 
-    pub async fn count_by_phone_since(&self, phone: String, since: Millis) -> Result<i64> {
-        self.read(move |c| {
-            Ok(c.query_row(
-                "SELECT count(*) FROM cases WHERE reporter_phone = ?1 AND received_at >= ?2",
-                params![phone, since],
-                |r| r.get(0),
-            )?)
-        })
-        .await
-    }
-
     pub async fn count_cases(&self) -> Result<i64> {
         self.read(|c| Ok(c.query_row("SELECT count(*) FROM cases", [], |r| r.get(0))?))
             .await
+    }
+}
+
+/// Copies the WAL back into the database file every half second (PASSIVE:
+/// never blocks the writer or readers), so commits only append to the WAL.
+fn checkpoint_loop(conn: Connection, stop: mpsc::Receiver<()>) {
+    while let Err(mpsc::RecvTimeoutError::Timeout) =
+        stop.recv_timeout(std::time::Duration::from_millis(500))
+    {
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %e, "wal checkpoint failed");
+        }
     }
 }
 
@@ -877,11 +879,38 @@ fn write_case(c: &Connection, w: &EncodedWrite) -> Result<CaseRef> {
             n.execute(params![id, seq, recipient, template, text, r.updated_at])?;
         }
     }
+    if let Some(a) = &w.audit {
+        let mut a = a.clone();
+        a.target = format!("case:{id}");
+        append_audit(c, &a)?;
+    }
     Ok(CaseRef {
         id,
         tracking_code: r.tracking_code.clone(),
         version: r.version,
     })
+}
+
+/// Appends to the audit chain inside the current transaction (the writer
+/// thread serialises appends, so the chain never forks).
+fn append_audit(c: &Connection, e: &AuditEntry) -> Result<i64> {
+    let last: Option<(i64, String)> = c
+        .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let (seq, prev) = match last {
+        Some((s, h)) => (s + 1, h),
+        None => (1, AUDIT_GENESIS.to_string()),
+    };
+    let hash = audit_hash(&prev, seq, e);
+    c.prepare_cached(
+        "INSERT INTO audit_log (seq, at, actor, action, target, reason, detail, prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        seq, e.at, e.actor, e.action, e.target, e.reason, e.detail, prev, hash
+    ])?;
+    Ok(seq)
 }
 
 fn user_row(r: &Row<'_>) -> rusqlite::Result<Result<UserRow>> {

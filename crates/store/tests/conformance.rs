@@ -106,6 +106,7 @@ fn new_case(code: &str, place: &str, path: &str, at: i64, channel: &str) -> Case
             "received".into(),
             "已受理".into(),
         )],
+        audit: None,
     }
 }
 
@@ -122,6 +123,7 @@ fn note(id: i64, code: &str, from: u64, at: i64, text: &str) -> CaseWrite {
         deadlines: vec![],
         involved: vec![],
         notifications: vec![],
+        audit: None,
     }
 }
 

@@ -434,8 +434,7 @@ async fn create_case(
 ) -> ApiResult<Response> {
     let input = body.into_input();
     if staff.is_none() {
-        app.check_intake_limits(ip, input.reporter_phone.as_deref())
-            .await?;
+        app.check_intake_limits(ip, input.reporter_phone.as_deref())?;
     }
     let r = app.file_case(&input, staff.as_ref()).await?;
     let location = format!("/api/v1/track/{}", r.tracking_code);

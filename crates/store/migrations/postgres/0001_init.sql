@@ -43,7 +43,6 @@ CREATE TABLE cases (
 );
 CREATE INDEX cases_place_path ON cases (place_path, id);
 CREATE INDEX cases_received_at ON cases (received_at, id);
-CREATE INDEX cases_status ON cases (status, id);
 
 CREATE TABLE events (
     case_id BIGINT NOT NULL,
@@ -60,6 +59,7 @@ CREATE TABLE case_queues (
     queue   TEXT NOT NULL,
     case_id BIGINT NOT NULL,
     since   BIGINT NOT NULL,
-    PRIMARY KEY (unit, queue, case_id)
+    -- a work queue is read oldest first
+    PRIMARY KEY (unit, queue, since, case_id)
 );
 CREATE INDEX case_queues_case ON case_queues (case_id);

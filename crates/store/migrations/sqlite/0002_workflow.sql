@@ -3,9 +3,6 @@
 ALTER TABLE cases ADD COLUMN category TEXT;
 ALTER TABLE cases ADD COLUMN urgency TEXT;
 
--- work queues are read oldest first
-CREATE INDEX case_queues_order ON case_queues (unit, queue, since, case_id);
-
 CREATE TABLE case_deadlines (
     case_id INTEGER NOT NULL,
     rule    TEXT NOT NULL,
