@@ -34,6 +34,15 @@ impl Drop for Server {
 }
 
 fn start(database_url: &str) -> Server {
+    // the search index: next to a SQLite file; for PostgreSQL a directory of this database's own
+    let search_dir = std::env::temp_dir().join(format!(
+        "suqiu-search-{}",
+        database_url.rsplit('/').next().unwrap_or("db")
+    ));
+    let mut extra: Vec<String> = Vec::new();
+    if database_url.starts_with("postgres") {
+        extra = vec!["--search-dir".into(), search_dir.display().to_string()];
+    }
     let mut child = Command::new(env!("CARGO_BIN_EXE_suqiu"))
         .args([
             "serve",
@@ -47,6 +56,7 @@ fn start(database_url: &str) -> Server {
             "--track-per-address-per-minute",
             "1000000",
         ])
+        .args(&extra)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -203,6 +213,8 @@ fn acknowledged_cases_survive_kill_9_postgres() {
         .block_on(suqiu_store::testing::postgres(&server))
         .expect("fresh database");
     kill_and_check(&db.url);
+    let name = db.url.rsplit('/').next().unwrap_or("db").to_string();
+    let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!("suqiu-search-{name}")));
 }
 
 /// The audit chain verifies, and an edited record is detected (by a real
