@@ -60,6 +60,29 @@ impl StaffUser {
     }
 }
 
+/// Pairs each case with its journal. Both inputs are in case-id order (as
+/// `Store::cases_by_ids` and `Store::events_of` return them); one linear pass.
+pub(crate) fn journals<'a>(
+    rows: &'a [CaseRow],
+    events: &'a [EventRow],
+) -> Vec<(&'a CaseRow, &'a [EventRow])> {
+    let mut out = Vec::with_capacity(rows.len());
+    let mut at = 0;
+    for row in rows {
+        while at < events.len() && events[at].case_id < row.id {
+            at += 1;
+        }
+        let from = at;
+        while at < events.len() && events[at].case_id == row.id {
+            at += 1;
+        }
+        if from < at {
+            out.push((row, &events[from..at]));
+        }
+    }
+    out
+}
+
 pub(crate) fn replay(events: &[EventRow]) -> Result<CaseState> {
     case::replay(events.iter().map(|e| (&e.event, e.at)))
         .map_err(|e| AppError::Journal(e.to_string()))?

@@ -279,11 +279,7 @@ impl App {
 
     /// The district's unit code (callback staff's queue).
     pub fn district(&self) -> String {
-        self.org()
-            .units()
-            .find(|(u, _)| u.level == Level::District)
-            .map(|(u, _)| u.code.clone())
-            .unwrap_or_default()
+        self.org().district().to_string()
     }
 
     pub fn org(&self) -> Arc<OrgTree> {

@@ -2,7 +2,7 @@
 //! fed by a background indexer after every case write and rebuildable from
 //! the journal; results are filtered by the same visibility rules as lists.
 
-use crate::cases::replay;
+use crate::cases::{journals, replay};
 use crate::{App, AppError, Result, StaffUser};
 use std::sync::Arc;
 use suqiu_domain::case::{CaseState, Event, Millis};
@@ -115,17 +115,9 @@ impl App {
         let rows = self.store().cases_by_ids(ids.clone()).await?;
         let events = self.store().events_of(ids).await?;
         let mut docs = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let journal: Vec<_> = events
-                .iter()
-                .filter(|e| e.case_id == row.id)
-                .cloned()
-                .collect();
-            if journal.is_empty() {
-                continue;
-            }
-            let state = replay(&journal)?;
-            docs.push(doc(row, &state, &journal));
+        for (row, journal) in journals(&rows, &events) {
+            let state = replay(journal)?;
+            docs.push(doc(row, &state, journal));
         }
         tokio::task::spawn_blocking(move || {
             index.upsert(&docs)?;

@@ -2,7 +2,7 @@
 //! (raising supervision to the linked leader), written like any other step,
 //! with the version read so a concurrent step wins and the sweep retries later.
 
-use crate::cases::{replay, WriteTarget};
+use crate::cases::{journals, replay, WriteTarget};
 use crate::{App, AppError, Result};
 use suqiu_domain::case::{self, Actor};
 use suqiu_domain::workflow;
@@ -73,20 +73,8 @@ impl App {
         let events = self.store().events_of(ids.clone()).await?;
         let rows = self.store().cases_by_ids(ids).await?;
         let mut writes = Vec::new();
-        let mut at = 0;
-        for row in &rows {
-            // events_of returns journals grouped by case in id order
-            while at < events.len() && events[at].case_id < row.id {
-                at += 1;
-            }
-            let from = at;
-            while at < events.len() && events[at].case_id == row.id {
-                at += 1;
-            }
-            if from == at {
-                continue;
-            }
-            let state = replay(&events[from..at])?;
+        for (row, journal) in journals(&rows, &events) {
+            let state = replay(journal)?;
             let marks = workflow::sweep(&state, now, &org);
             if marks.is_empty() {
                 continue;

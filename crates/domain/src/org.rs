@@ -197,6 +197,8 @@ pub enum OrgError {
 pub struct OrgTree {
     units: BTreeMap<String, (Unit, String)>,
     people: Vec<Person>,
+    /// Code of the one district.
+    district: String,
 }
 
 fn valid_code(code: &str) -> bool {
@@ -289,7 +291,21 @@ impl OrgTree {
                 });
             }
         }
-        Ok(OrgTree { units, people })
+        let district = units
+            .values()
+            .find(|(u, _)| u.level == Level::District)
+            .map(|(u, _)| u.code.clone())
+            .unwrap_or_default();
+        Ok(OrgTree {
+            units,
+            people,
+            district,
+        })
+    }
+
+    /// The district's code (the root of the tree).
+    pub fn district(&self) -> &str {
+        &self.district
     }
 
     pub fn unit(&self, code: &str) -> Option<&Unit> {

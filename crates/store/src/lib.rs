@@ -215,6 +215,8 @@ pub struct CaseRef {
     pub id: i64,
     pub tracking_code: String,
     pub version: u64,
+    /// Status after the write (from the projected row).
+    pub status: String,
 }
 
 /// A journal entry encoded for storage.

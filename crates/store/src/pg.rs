@@ -416,6 +416,7 @@ async fn write_in(tx: &deadpool_postgres::Transaction<'_>, w: &EncodedWrite) -> 
             id,
             tracking_code: r.tracking_code.clone(),
             version: r.version,
+            status: r.status.clone(),
         })
     }
 }

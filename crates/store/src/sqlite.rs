@@ -888,6 +888,7 @@ fn write_case(c: &Connection, w: &EncodedWrite) -> Result<CaseRef> {
         id,
         tracking_code: r.tracking_code.clone(),
         version: r.version,
+        status: r.status.clone(),
     })
 }
 

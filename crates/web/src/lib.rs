@@ -507,10 +507,10 @@ async fn command(
     let cmd = suqiu_app::commands::parse(name, &body, app.now())?;
     let expected = suqiu_app::commands::expected_version(&body)?;
     let r = app.execute(&user, id, expected, &cmd).await?;
-    let view = app.case_for(&user, id).await?;
+    let status_zh = suqiu_domain::Status::parse(&r.status).map(|s| s.zh());
     Ok((
         StatusCode::OK,
-        Json(json!({"id": r.id, "version": r.version, "status": view.state.status.as_str(), "status_zh": view.state.status.zh()})),
+        Json(json!({"id": r.id, "version": r.version, "status": r.status, "status_zh": status_zh})),
     )
         .into_response())
 }
