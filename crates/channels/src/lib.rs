@@ -1,0 +1,1 @@
+//! Notification channels and chat-group callback crypto.

@@ -1,0 +1,1 @@
+//! Ledger import and export.
