@@ -101,6 +101,22 @@ pub struct AuditCheck {
 }
 
 impl App {
+    /// Chains the audit entries that case writes queued, every `every`
+    /// (PostgreSQL; on SQLite they are chained in the write itself).
+    pub fn spawn_audit_chainer(&self, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+        let store = self.store().clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = store.chain_audit().await {
+                    tracing::warn!(error = %e, "audit chaining failed");
+                }
+            }
+        })
+    }
+
     /// Appends to the audit log. Callers that reveal data fail closed on error.
     pub async fn audit(
         &self,

@@ -380,8 +380,10 @@ async fn serve(
         });
     }
     let sweeper = app.spawn_sweeper(std::time::Duration::from_secs(30));
+    let chainer = app.spawn_audit_chainer(std::time::Duration::from_millis(500));
     suqiu_web::serve(app, listener, shutdown_signal()).await?;
     sweeper.abort();
+    chainer.abort();
     Ok(())
 }
 

@@ -489,7 +489,16 @@ impl Store {
         dispatch!(self, s => s.append_audit(e).await)
     }
 
-    /// Audit records from `from_seq` on, in order.
+    /// Chains the audit entries that writes left for the chainer (PostgreSQL:
+    /// writers never wait for each other's audit; SQLite chains at once).
+    pub async fn chain_audit(&self) -> Result<u64> {
+        match self {
+            Store::Sqlite(_) => Ok(0),
+            Store::Postgres(s) => s.chain_audit().await,
+        }
+    }
+
+    /// Audit records from `from_seq` on, in order (pending entries chained first).
     pub async fn audit_rows(&self, from_seq: i64, limit: u32) -> Result<Vec<AuditRow>> {
         dispatch!(self, s => s.audit_rows(from_seq, limit).await)
     }

@@ -22,6 +22,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../migrations/postgres/0003_privacy_audit.sql"),
     ),
+    (4, include_str!("../migrations/postgres/0004_audit_inbox.sql")),
 ];
 
 #[derive(Clone)]
@@ -206,219 +207,405 @@ impl PgStore {
     }
 
     pub(crate) async fn write_case(&self, w: EncodedWrite) -> Result<CaseRef> {
-        let mut c = self.pool.get().await?;
-        let tx = c.transaction().await?;
-        let r = write_in(&tx, &w).await?;
-        tx.commit().await?;
-        Ok(r)
+        let mut out = self.write_cases(vec![w]).await?;
+        out.pop()
+            .ok_or_else(|| StoreError::Database("write returned no case".into()))
     }
 
+    /// Writes many cases in one transaction, a few set-based statements for
+    /// the whole batch (not one round trip per row).
     pub(crate) async fn write_cases(&self, ws: Vec<EncodedWrite>) -> Result<Vec<CaseRef>> {
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
-        let mut out = Vec::with_capacity(ws.len());
-        for w in &ws {
-            out.push(write_in(&tx, w).await?);
-        }
+        let out = write_batch(&tx, &ws).await?;
         tx.commit().await?;
         Ok(out)
     }
+
+    /// Moves the audit inbox into the hash chain, in order, one chainer at a
+    /// time across instances. Returns how many entries were chained.
+    pub async fn chain_audit(&self) -> Result<u64> {
+        let mut total = 0;
+        loop {
+            let mut c = self.pool.get().await?;
+            let tx = c.transaction().await?;
+            tx.execute("SELECT pg_advisory_xact_lock(7012346)", &[])
+                .await?;
+            let rows = tx
+                .query(
+                    "SELECT id, at, actor, action, target, reason, detail FROM audit_inbox
+                     ORDER BY id LIMIT 5000",
+                    &[],
+                )
+                .await?;
+            if rows.is_empty() {
+                return Ok(total);
+            }
+            let entries: Vec<AuditEntry> = rows
+                .iter()
+                .map(|r| AuditEntry {
+                    at: r.get(1),
+                    actor: r.get(2),
+                    action: r.get(3),
+                    target: r.get(4),
+                    reason: r.get(5),
+                    detail: r.get(6),
+                })
+                .collect();
+            let ids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
+            chain_entries(&tx, &entries).await?;
+            tx.execute("DELETE FROM audit_inbox WHERE id = ANY($1)", &[&ids])
+                .await?;
+            tx.commit().await?;
+            total += ids.len() as u64;
+            if ids.len() < 5000 {
+                return Ok(total);
+            }
+        }
+    }
 }
 
-/// Appends to the audit chain inside the transaction; an advisory lock makes
-/// appenders (of every instance) take turns, so the chain never forks.
-async fn append_audit(tx: &deadpool_postgres::Transaction<'_>, e: &AuditEntry) -> Result<i64> {
-    tx.execute("SELECT pg_advisory_xact_lock(7012346)", &[])
-        .await?;
+/// Appends entries to the chain; the caller holds the chain's advisory lock.
+async fn chain_entries(tx: &deadpool_postgres::Transaction<'_>, es: &[AuditEntry]) -> Result<i64> {
     let last = tx
         .query_opt(
             "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
             &[],
         )
         .await?;
-    let (seq, prev): (i64, String) = match last {
-        Some(r) => (r.get::<_, i64>(0) + 1, r.get(1)),
-        None => (1, AUDIT_GENESIS.to_string()),
+    let (mut seq, mut prev): (i64, String) = match last {
+        Some(r) => (r.get(0), r.get(1)),
+        None => (0, AUDIT_GENESIS.to_string()),
     };
-    let hash = audit_hash(&prev, seq, e);
+    let mut cols = AuditCols::default();
+    for e in es {
+        seq += 1;
+        let hash = audit_hash(&prev, seq, e);
+        cols.push(seq, e, std::mem::replace(&mut prev, hash.clone()), hash);
+    }
     tx.execute(
         "INSERT INTO audit_log (seq, at, actor, action, target, reason, detail, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[],
+                              $6::text[], $7::text[], $8::text[], $9::text[])",
         &[
-            &seq, &e.at, &e.actor, &e.action, &e.target, &e.reason, &e.detail, &prev, &hash,
+            &cols.seq,
+            &cols.at,
+            &cols.actor,
+            &cols.action,
+            &cols.target,
+            &cols.reason,
+            &cols.detail,
+            &cols.prev,
+            &cols.hash,
         ],
     )
     .await?;
     Ok(seq)
 }
 
-async fn write_in(tx: &deadpool_postgres::Transaction<'_>, w: &EncodedWrite) -> Result<CaseRef> {
-    {
-        let r = &w.row;
-        let version = r.version as i64;
-        let id: i64 = match w.case_id {
-            None => {
-                let res = tx
-                    .query_one(
-                        "INSERT INTO cases (tracking_code, status, channel, place_unit, place_path, current_unit, title,
-                         reporter_name, reporter_phone, received_at, updated_at, version, category, urgency,
-                         accused_path, accused_login)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
-                        &[
-                            &r.tracking_code,
-                            &r.status,
-                            &r.channel,
-                            &r.place_unit,
-                            &r.place_path,
-                            &r.current_unit,
-                            &r.title,
-                            &r.reporter_name,
-                            &r.reporter_phone,
-                            &r.received_at,
-                            &r.updated_at,
-                            &version,
-                            &r.category,
-                            &r.urgency,
-                            &r.accused_path,
-                            &r.accused_login,
-                        ],
-                    )
-                    .await;
-                match res {
-                    Ok(row) => row.get(0),
-                    Err(e) if is_unique_violation(&e) => {
-                        return Err(StoreError::DuplicateTrackingCode)
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-            }
-            Some(id) => {
-                let expected = w.expected_version as i64;
-                let n = tx
-                    .execute(
-                        "UPDATE cases SET status = $1, current_unit = $2, title = $3, updated_at = $4, version = $5,
-                         category = $8, urgency = $9
-                         WHERE id = $6 AND version = $7",
-                        &[
-                            &r.status,
-                            &r.current_unit,
-                            &r.title,
-                            &r.updated_at,
-                            &version,
-                            &id,
-                            &expected,
-                            &r.category,
-                            &r.urgency,
-                        ],
-                    )
-                    .await?;
-                if n == 0 {
-                    let exists = tx
-                        .query_opt("SELECT id FROM cases WHERE id = $1", &[&id])
-                        .await?;
-                    return Err(match exists {
-                        Some(_) => StoreError::Conflict {
-                            case_id: id,
-                            expected: w.expected_version,
-                        },
-                        None => StoreError::CaseNotFound(id),
-                    });
-                }
-                tx.execute("DELETE FROM case_queues WHERE case_id = $1", &[&id])
-                    .await?;
-                tx.execute("DELETE FROM case_deadlines WHERE case_id = $1", &[&id])
-                    .await?;
-                id
-            }
-        };
-        let ins = tx
-            .prepare("INSERT INTO events (case_id, seq, at, actor, kind, payload) VALUES ($1, $2, $3, $4, $5, $6)")
+#[derive(Default)]
+struct AuditCols {
+    seq: Vec<i64>,
+    at: Vec<i64>,
+    actor: Vec<String>,
+    action: Vec<String>,
+    target: Vec<String>,
+    reason: Vec<String>,
+    detail: Vec<String>,
+    prev: Vec<String>,
+    hash: Vec<String>,
+}
+
+impl AuditCols {
+    fn push(&mut self, seq: i64, e: &AuditEntry, prev: String, hash: String) {
+        self.seq.push(seq);
+        self.at.push(e.at);
+        self.actor.push(e.actor.clone());
+        self.action.push(e.action.clone());
+        self.target.push(e.target.clone());
+        self.reason.push(e.reason.clone());
+        self.detail.push(e.detail.clone());
+        self.prev.push(prev);
+        self.hash.push(hash);
+    }
+}
+
+/// Queues audit entries for the chainer, inside the caller's transaction.
+async fn inbox_audit(tx: &deadpool_postgres::Transaction<'_>, es: &[AuditEntry]) -> Result<()> {
+    if es.is_empty() {
+        return Ok(());
+    }
+    let mut cols = AuditCols::default();
+    for e in es {
+        cols.push(0, e, String::new(), String::new());
+    }
+    tx.execute(
+        "INSERT INTO audit_inbox (at, actor, action, target, reason, detail)
+         SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])",
+        &[
+            &cols.at,
+            &cols.actor,
+            &cols.action,
+            &cols.target,
+            &cols.reason,
+            &cols.detail,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The writes of a batch, as one array per column.
+async fn write_batch(
+    tx: &deadpool_postgres::Transaction<'_>,
+    ws: &[EncodedWrite],
+) -> Result<Vec<CaseRef>> {
+    let ids = write_case_rows(tx, ws).await?;
+    let updated: Vec<i64> = ws
+        .iter()
+        .zip(&ids)
+        .filter(|(w, _)| w.case_id.is_some())
+        .map(|(_, id)| *id)
+        .collect();
+    if !updated.is_empty() {
+        tx.execute("DELETE FROM case_queues WHERE case_id = ANY($1)", &[&updated])
             .await?;
+        tx.execute(
+            "DELETE FROM case_deadlines WHERE case_id = ANY($1)",
+            &[&updated],
+        )
+        .await?;
+    }
+
+    let (mut e_case, mut e_seq, mut e_at) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut e_actor, mut e_kind, mut e_payload) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut q_unit, mut q_queue, mut q_case, mut q_since) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut d_case, mut d_rule, mut d_unit, mut d_due, mut d_warn_at) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut d_warned, mut d_overdue, mut d_prov) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut u_unit, mut u_case) = (Vec::new(), Vec::new());
+    let (mut n_case, mut n_seq, mut n_recipient) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut n_template, mut n_text, mut n_at) = (Vec::new(), Vec::new(), Vec::new());
+    let mut audits = Vec::new();
+    for (w, &id) in ws.iter().zip(&ids) {
         for (i, e) in w.events.iter().enumerate() {
-            let seq = w.expected_version as i64 + 1 + i as i64;
-            match tx
-                .execute(&ins, &[&id, &seq, &e.at, &e.actor, &e.kind, &e.payload])
-                .await
-            {
-                Ok(_) => {}
-                Err(e) if is_unique_violation(&e) => {
-                    return Err(StoreError::Conflict {
-                        case_id: id,
-                        expected: w.expected_version,
-                    })
-                }
-                Err(e) => return Err(e.into()),
-            }
+            e_case.push(id);
+            e_seq.push(w.expected_version as i64 + 1 + i as i64);
+            e_at.push(e.at);
+            e_actor.push(e.actor.as_str());
+            e_kind.push(e.kind);
+            e_payload.push(e.payload.as_str());
         }
-        if !w.queues.is_empty() {
-            let q = tx
-                .prepare(
-                    "INSERT INTO case_queues (unit, queue, case_id, since) VALUES ($1, $2, $3, $4)",
-                )
-                .await?;
-            for (unit, queue) in &w.queues {
-                tx.execute(&q, &[unit, queue, &id, &r.updated_at]).await?;
-            }
+        for (unit, queue) in &w.queues {
+            q_unit.push(unit.as_str());
+            q_queue.push(queue.as_str());
+            q_case.push(id);
+            q_since.push(w.row.updated_at);
         }
-        if !w.deadlines.is_empty() {
-            let d = tx
-                .prepare(
-                    "INSERT INTO case_deadlines (case_id, rule, unit, due_at, warn_at, warned, overdue, provisional)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                )
-                .await?;
-            for x in &w.deadlines {
-                tx.execute(
-                    &d,
-                    &[
-                        &id,
-                        &x.rule,
-                        &x.unit,
-                        &x.due_at,
-                        &x.warn_at,
-                        &x.warned,
-                        &x.overdue,
-                        &x.provisional,
-                    ],
-                )
-                .await?;
-            }
+        for x in &w.deadlines {
+            d_case.push(id);
+            d_rule.push(x.rule.as_str());
+            d_unit.push(x.unit.as_str());
+            d_due.push(x.due_at);
+            d_warn_at.push(x.warn_at);
+            d_warned.push(x.warned);
+            d_overdue.push(x.overdue);
+            d_prov.push(x.provisional);
         }
-        if !w.involved.is_empty() {
-            let u = tx
-                .prepare(
-                    "INSERT INTO case_units (unit, case_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                )
-                .await?;
-            for unit in &w.involved {
-                tx.execute(&u, &[unit, &id]).await?;
-            }
+        for unit in &w.involved {
+            u_unit.push(unit.as_str());
+            u_case.push(id);
         }
-        if !w.notifications.is_empty() {
-            let n = tx
-                .prepare(
-                    "INSERT INTO notifications (case_id, seq, recipient, template, text_zh, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .await?;
-            for (i, recipient, template, text) in &w.notifications {
-                let seq = w.expected_version as i64 + 1 + *i as i64;
-                tx.execute(&n, &[&id, &seq, recipient, template, text, &r.updated_at])
-                    .await?;
-            }
+        for (i, recipient, template, text) in &w.notifications {
+            n_case.push(id);
+            n_seq.push(w.expected_version as i64 + 1 + *i as i64);
+            n_recipient.push(recipient.as_str());
+            n_template.push(template.as_str());
+            n_text.push(text.as_str());
+            n_at.push(w.row.updated_at);
         }
         if let Some(a) = &w.audit {
             let mut a = a.clone();
             a.target = format!("case:{id}");
-            append_audit(tx, &a).await?;
+            audits.push(a);
         }
-        Ok(CaseRef {
-            id,
-            tracking_code: r.tracking_code.clone(),
-            version: r.version,
-            status: r.status.clone(),
-        })
     }
+    if !e_case.is_empty() {
+        let r = tx
+            .execute(
+                "INSERT INTO events (case_id, seq, at, actor, kind, payload)
+                 SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[])",
+                &[&e_case, &e_seq, &e_at, &e_actor, &e_kind, &e_payload],
+            )
+            .await;
+        match r {
+            Ok(_) => {}
+            // a concurrent writer appended to one of these journals first
+            Err(e) if is_unique_violation(&e) => {
+                let w = ws.iter().find(|w| w.case_id.is_some()).unwrap_or(&ws[0]);
+                return Err(StoreError::Conflict {
+                    case_id: w.case_id.unwrap_or(0),
+                    expected: w.expected_version,
+                });
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if !q_case.is_empty() {
+        tx.execute(
+            "INSERT INTO case_queues (unit, queue, case_id, since)
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::bigint[])",
+            &[&q_unit, &q_queue, &q_case, &q_since],
+        )
+        .await?;
+    }
+    if !d_case.is_empty() {
+        tx.execute(
+            "INSERT INTO case_deadlines (case_id, rule, unit, due_at, warn_at, warned, overdue, provisional)
+             SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[],
+                                  $6::bool[], $7::bool[], $8::bool[])",
+            &[&d_case, &d_rule, &d_unit, &d_due, &d_warn_at, &d_warned, &d_overdue, &d_prov],
+        )
+        .await?;
+    }
+    if !u_case.is_empty() {
+        tx.execute(
+            "INSERT INTO case_units (unit, case_id)
+             SELECT * FROM UNNEST($1::text[], $2::bigint[]) ON CONFLICT DO NOTHING",
+            &[&u_unit, &u_case],
+        )
+        .await?;
+    }
+    if !n_case.is_empty() {
+        tx.execute(
+            "INSERT INTO notifications (case_id, seq, recipient, template, text_zh, created_at)
+             SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[])",
+            &[&n_case, &n_seq, &n_recipient, &n_template, &n_text, &n_at],
+        )
+        .await?;
+    }
+    inbox_audit(tx, &audits).await?;
+    Ok(ws
+        .iter()
+        .zip(ids)
+        .map(|(w, id)| CaseRef {
+            id,
+            tracking_code: w.row.tracking_code.clone(),
+            version: w.row.version,
+            status: w.row.status.clone(),
+        })
+        .collect())
+}
+
+/// Inserts the new cases and updates the others (each at its expected
+/// version); returns every write's case id, in order.
+async fn write_case_rows(
+    tx: &deadpool_postgres::Transaction<'_>,
+    ws: &[EncodedWrite],
+) -> Result<Vec<i64>> {
+    let mut ids: Vec<i64> = ws.iter().map(|w| w.case_id.unwrap_or(0)).collect();
+    let new: Vec<usize> = (0..ws.len()).filter(|&i| ws[i].case_id.is_none()).collect();
+    if !new.is_empty() {
+        let col = |f: fn(&CaseRow) -> &str| -> Vec<&str> { new.iter().map(|&i| f(&ws[i].row)).collect() };
+        let opt = |f: fn(&CaseRow) -> Option<&str>| -> Vec<Option<&str>> {
+            new.iter().map(|&i| f(&ws[i].row)).collect()
+        };
+        let num = |f: fn(&EncodedWrite) -> i64| -> Vec<i64> { new.iter().map(|&i| f(&ws[i])).collect() };
+        let res = tx
+            .query(
+                "INSERT INTO cases (tracking_code, status, channel, place_unit, place_path, current_unit, title,
+                 reporter_name, reporter_phone, received_at, updated_at, version, category, urgency,
+                 accused_path, accused_login)
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                   $7::text[], $8::text[], $9::text[], $10::bigint[], $11::bigint[], $12::bigint[],
+                   $13::text[], $14::text[], $15::text[], $16::text[])
+                 RETURNING id, tracking_code",
+                &[
+                    &col(|r| &r.tracking_code),
+                    &col(|r| &r.status),
+                    &col(|r| &r.channel),
+                    &col(|r| &r.place_unit),
+                    &col(|r| &r.place_path),
+                    &col(|r| &r.current_unit),
+                    &col(|r| &r.title),
+                    &col(|r| &r.reporter_name),
+                    &col(|r| &r.reporter_phone),
+                    &num(|w| w.row.received_at),
+                    &num(|w| w.row.updated_at),
+                    &num(|w| w.row.version as i64),
+                    &opt(|r| r.category.as_deref()),
+                    &opt(|r| r.urgency.as_deref()),
+                    &opt(|r| r.accused_path.as_deref()),
+                    &opt(|r| r.accused_login.as_deref()),
+                ],
+            )
+            .await;
+        let rows = match res {
+            Ok(rows) => rows,
+            Err(e) if is_unique_violation(&e) => return Err(StoreError::DuplicateTrackingCode),
+            Err(e) => return Err(e.into()),
+        };
+        let by_code: std::collections::HashMap<String, i64> = rows
+            .iter()
+            .map(|r| (r.get::<_, String>(1), r.get::<_, i64>(0)))
+            .collect();
+        for &i in &new {
+            ids[i] = *by_code
+                .get(&ws[i].row.tracking_code)
+                .ok_or_else(|| StoreError::Database("inserted case not returned".into()))?;
+        }
+    }
+    let upd: Vec<usize> = (0..ws.len()).filter(|&i| ws[i].case_id.is_some()).collect();
+    if !upd.is_empty() {
+        let col = |f: fn(&CaseRow) -> &str| -> Vec<&str> { upd.iter().map(|&i| f(&ws[i].row)).collect() };
+        let opt = |f: fn(&CaseRow) -> Option<&str>| -> Vec<Option<&str>> {
+            upd.iter().map(|&i| f(&ws[i].row)).collect()
+        };
+        let num = |f: fn(&EncodedWrite) -> i64| -> Vec<i64> { upd.iter().map(|&i| f(&ws[i])).collect() };
+        let target = num(|w| w.case_id.unwrap_or(0));
+        let done = tx
+            .query(
+                "UPDATE cases c SET status = v.status, current_unit = v.current_unit, title = v.title,
+                   updated_at = v.updated_at, version = v.version, category = v.category, urgency = v.urgency
+                 FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[],
+                             $7::bigint[], $8::text[], $9::text[])
+                   AS v(id, expected, status, current_unit, title, updated_at, version, category, urgency)
+                 WHERE c.id = v.id AND c.version = v.expected
+                 RETURNING c.id",
+                &[
+                    &target,
+                    &num(|w| w.expected_version as i64),
+                    &col(|r| &r.status),
+                    &col(|r| &r.current_unit),
+                    &col(|r| &r.title),
+                    &num(|w| w.row.updated_at),
+                    &num(|w| w.row.version as i64),
+                    &opt(|r| r.category.as_deref()),
+                    &opt(|r| r.urgency.as_deref()),
+                ],
+            )
+            .await?;
+        if done.len() < upd.len() {
+            let done: std::collections::HashSet<i64> = done.iter().map(|r| r.get(0)).collect();
+            let (i, id) = upd
+                .iter()
+                .map(|&i| (i, ws[i].case_id.unwrap_or(0)))
+                .find(|(_, id)| !done.contains(id))
+                .ok_or_else(|| StoreError::Database("update count mismatch".into()))?;
+            let exists = tx
+                .query_opt("SELECT id FROM cases WHERE id = $1", &[&id])
+                .await?;
+            return Err(match exists {
+                Some(_) => StoreError::Conflict {
+                    case_id: id,
+                    expected: ws[i].expected_version,
+                },
+                None => StoreError::CaseNotFound(id),
+            });
+        }
+    }
+    Ok(ids)
 }
 
 impl PgStore {
@@ -638,15 +825,20 @@ impl PgStore {
             .collect())
     }
 
+    /// Records an audit entry (chained at once, so the caller gets its seq).
     pub async fn append_audit(&self, e: AuditEntry) -> Result<i64> {
+        self.chain_audit().await?;
         let mut c = self.pool.get().await?;
         let tx = c.transaction().await?;
-        let seq = append_audit(&tx, &e).await?;
+        tx.execute("SELECT pg_advisory_xact_lock(7012346)", &[])
+            .await?;
+        let seq = chain_entries(&tx, std::slice::from_ref(&e)).await?;
         tx.commit().await?;
         Ok(seq)
     }
 
     pub async fn audit_rows(&self, from_seq: i64, limit: u32) -> Result<Vec<AuditRow>> {
+        self.chain_audit().await?;
         let c = self.pool.get().await?;
         let rows = c
             .query(
@@ -674,6 +866,7 @@ impl PgStore {
     }
 
     pub async fn purge_audit_before(&self, before: Millis, dry_run: bool) -> Result<u64> {
+        self.chain_audit().await?;
         let c = self.pool.get().await?;
         let keep: Option<i64> = c
             .query_one("SELECT max(seq) FROM audit_log", &[])

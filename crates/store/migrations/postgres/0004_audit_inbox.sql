@@ -1,0 +1,12 @@
+-- Audit entries written by a case's own transaction land here first, so that
+-- concurrent writers never wait for each other; one chainer at a time (an
+-- advisory lock, across instances) moves them into the hash-chained audit_log.
+CREATE TABLE audit_inbox (
+    id     BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at     BIGINT NOT NULL,
+    actor  TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
