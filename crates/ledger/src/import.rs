@@ -289,6 +289,9 @@ pub fn import_csv(bytes: &[u8], opts: ImportOptions<'_>) -> Result<Imported, Imp
             break;
         }
     }
+    if !sink.header_seen {
+        sink.no_header();
+    }
     sink.finish()
 }
 
