@@ -173,6 +173,22 @@ fn config(port: u16, extra: &str) -> SmtpConfig {
     .unwrap()
 }
 
+/// Starts a sink with `b`, sends `message()` with the config plus `extra`.
+async fn send_with(
+    b: Behaviour,
+    extra: &str,
+) -> (
+    Result<suqiu_channels::Delivery, suqiu_channels::SendError>,
+    tokio::task::JoinHandle<Received>,
+) {
+    let (port, server) = sink(b).await;
+    let r = Smtp::new(&config(port, extra))
+        .unwrap()
+        .send(&message())
+        .await;
+    (r, server)
+}
+
 fn message() -> Message {
     Message {
         idempotency_key: "case-42:dispatched:3".into(),
@@ -221,18 +237,16 @@ fn decode_words(v: &str) -> String {
 
 #[tokio::test]
 async fn delivers_eight_bit_with_auth_plain_and_dot_stuffing() {
-    let (port, server) = sink(Behaviour {
+    let (r, server) = send_with(
+        Behaviour {
         eight_bit: true,
         auth: Some(("noreply", "s3cret")),
         ..Default::default()
-    })
-    .await;
-    let smtp = Smtp::new(&config(
-        port,
+    },
         "tls = \"none\"\nusername = \"noreply\"\npassword = \"s3cret\"\nallow_plaintext_auth = true",
-    ))
-    .unwrap();
-    let d = smtp.send(&message()).await.unwrap();
+    )
+    .await;
+    let d = r.unwrap();
     assert_eq!(d.channel, "smtp");
     assert!(d.peer_ids[0].contains("ABC123"), "{:?}", d.peer_ids);
     let rec = server.await.unwrap();
@@ -268,18 +282,16 @@ async fn delivers_eight_bit_with_auth_plain_and_dot_stuffing() {
 
 #[tokio::test]
 async fn base64_body_without_eight_bit_and_auth_login() {
-    let (port, server) = sink(Behaviour {
+    let (r, server) = send_with(
+        Behaviour {
         eight_bit: false,
         auth: Some(("u", "p w")),
         ..Default::default()
-    })
-    .await;
-    let smtp = Smtp::new(&config(
-        port,
+    },
         "tls = \"none\"\nusername = \"u\"\npassword = \"p w\"\nauth = \"login\"\nallow_plaintext_auth = true",
-    ))
-    .unwrap();
-    smtp.send(&message()).await.unwrap();
+    )
+    .await;
+    r.unwrap();
     let rec = server.await.unwrap();
     assert_eq!(rec.auth, Some(("u".into(), "p w".into())));
     assert_eq!(rec.mail_from, "<noreply@suqiu.example>");
@@ -318,20 +330,18 @@ fn test_tls() -> (tokio_rustls::TlsAcceptor, String) {
 #[tokio::test]
 async fn starttls_then_auth_over_tls() {
     let (acceptor, ca) = test_tls();
-    let (port, server) = sink(Behaviour {
+    let (r, server) = send_with(
+        Behaviour {
         tls: Some(acceptor),
         offer_starttls: true,
         eight_bit: true,
         auth: Some(("noreply", "s3cret")),
         ..Default::default()
-    })
-    .await;
-    let smtp = Smtp::new(&config(
-        port,
+    },
         &format!("tls = \"starttls\"\nusername = \"noreply\"\npassword = \"s3cret\"\nextra_root_certs_pem = '''\n{ca}'''"),
-    ))
-    .unwrap();
-    smtp.send(&message()).await.unwrap();
+    )
+    .await;
+    r.unwrap();
     let rec = server.await.unwrap();
     assert!(rec.tls && rec.ehlo_after_tls);
     let starttls_at = rec.commands.iter().position(|c| c == "STARTTLS").unwrap();
@@ -347,47 +357,38 @@ async fn starttls_then_auth_over_tls() {
 #[tokio::test]
 async fn untrusted_certificate_is_permanent() {
     let (acceptor, _) = test_tls();
-    let (port, _server) = sink(Behaviour {
-        tls: Some(acceptor),
-        offer_starttls: true,
-        ..Default::default()
-    })
-    .await;
     // Without the test CA the server's certificate is not trusted.
-    let e = Smtp::new(&config(port, "tls = \"starttls\""))
-        .unwrap()
-        .send(&message())
-        .await
-        .unwrap_err();
+    let (r, _server) = send_with(
+        Behaviour {
+            tls: Some(acceptor),
+            offer_starttls: true,
+            ..Default::default()
+        },
+        "tls = \"starttls\"",
+    )
+    .await;
+    let e = r.unwrap_err();
     assert_eq!(e.retry, Retry::Permanent, "{e}");
     assert!(e.reason.contains("TLS"), "{e}");
 }
 
 #[tokio::test]
 async fn missing_starttls_and_plaintext_auth_are_refused() {
-    let (port, server) = sink(Behaviour::default()).await;
-    let e = Smtp::new(&config(port, "tls = \"starttls\""))
-        .unwrap()
-        .send(&message())
-        .await
-        .unwrap_err();
+    let (r, server) = send_with(Behaviour::default(), "tls = \"starttls\"").await;
+    let e = r.unwrap_err();
     assert_eq!(e.retry, Retry::Permanent);
     assert!(e.reason.contains("STARTTLS"), "{e}");
     drop(server);
 
-    let (port, server) = sink(Behaviour {
-        auth: Some(("u", "p")),
-        ..Default::default()
-    })
-    .await;
-    let e = Smtp::new(&config(
-        port,
+    let (r, server) = send_with(
+        Behaviour {
+            auth: Some(("u", "p")),
+            ..Default::default()
+        },
         "tls = \"none\"\nusername = \"u\"\npassword = \"p\"",
-    ))
-    .unwrap()
-    .send(&message())
-    .await
-    .unwrap_err();
+    )
+    .await;
+    let e = r.unwrap_err();
     assert_eq!(e.retry, Retry::Permanent);
     assert!(e.reason.contains("without TLS"), "{e}");
     server.abort();
@@ -395,35 +396,30 @@ async fn missing_starttls_and_plaintext_auth_are_refused() {
 
 #[tokio::test]
 async fn wrong_password_is_permanent() {
-    let (port, _server) = sink(Behaviour {
-        auth: Some(("u", "right")),
-        ..Default::default()
-    })
-    .await;
-    let e = Smtp::new(&config(
-        port,
+    let (r, _server) = send_with(
+        Behaviour {
+            auth: Some(("u", "right")),
+            ..Default::default()
+        },
         "tls = \"none\"\nusername = \"u\"\npassword = \"wrong\"\nallow_plaintext_auth = true",
-    ))
-    .unwrap()
-    .send(&message())
-    .await
-    .unwrap_err();
+    )
+    .await;
+    let e = r.unwrap_err();
     assert_eq!(e.retry, Retry::Permanent);
     assert!(e.reason.contains("535"), "{e}");
 }
 
 #[tokio::test]
 async fn rejected_recipient_is_permanent_and_nothing_is_sent() {
-    let (port, server) = sink(Behaviour {
-        reject_rcpt: Some("li@"),
-        ..Default::default()
-    })
+    let (r, server) = send_with(
+        Behaviour {
+            reject_rcpt: Some("li@"),
+            ..Default::default()
+        },
+        "tls = \"none\"",
+    )
     .await;
-    let e = Smtp::new(&config(port, "tls = \"none\""))
-        .unwrap()
-        .send(&message())
-        .await
-        .unwrap_err();
+    let e = r.unwrap_err();
     assert_eq!(e.retry, Retry::Permanent);
     assert!(
         e.reason.contains("li@example.org") && e.reason.contains("550"),
@@ -435,16 +431,15 @@ async fn rejected_recipient_is_permanent_and_nothing_is_sent() {
 
 #[tokio::test]
 async fn temporary_failure_is_retryable() {
-    let (port, server) = sink(Behaviour {
-        mail_reply: Some("451 4.3.0 try again later"),
-        ..Default::default()
-    })
+    let (r, server) = send_with(
+        Behaviour {
+            mail_reply: Some("451 4.3.0 try again later"),
+            ..Default::default()
+        },
+        "tls = \"none\"",
+    )
     .await;
-    let e = Smtp::new(&config(port, "tls = \"none\""))
-        .unwrap()
-        .send(&message())
-        .await
-        .unwrap_err();
+    let e = r.unwrap_err();
     assert_eq!(e.retry, Retry::Retryable);
     assert!(e.reason.contains("451"), "{e}");
     server.abort();
