@@ -127,5 +127,16 @@ secret = "0123456789abcdef0123"
         assert!(e.contains("\"hook\"") && e.contains("ftp"), "{e}");
         let e = ChannelsConfig::from_toml("[channels.x]\nkind = \"fax\"\n").unwrap_err();
         assert!(e.to_string().contains("fax"), "{e}");
+        // A misspelt option is an error, not silently ignored.
+        for body in [
+            "kind = \"wecom\"\nwebhook_url = \"https://x/\"",
+            "kind = \"dingtalk\"\nwebhook_url = \"https://x/\"",
+            "kind = \"webhook\"\nurl = \"https://x/\"\nsecret = \"0123456789abcdef\"",
+            "kind = \"smtp\"\nhost = \"x\"\nfrom = \"a@b.c\"",
+        ] {
+            let e = ChannelsConfig::from_toml(&format!("[channels.x]\n{body}\ntimeout_sec = 3\n"))
+                .unwrap_err();
+            assert!(e.to_string().contains("timeout_sec"), "{body}: {e}");
+        }
     }
 }

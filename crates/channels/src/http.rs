@@ -111,6 +111,26 @@ pub(crate) fn excerpt(body: &str) -> String {
     format!("{}…", &t[..end])
 }
 
+/// Largest answer read from a peer; the rest is dropped (robots answer a few bytes).
+const MAX_ANSWER: usize = 64 * 1024;
+
+async fn read_capped(channel: &'static str, mut resp: Response) -> Result<String, SendError> {
+    let mut buf: Vec<u8> = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| transport_error(channel, e))?
+    {
+        let room = MAX_ANSWER - buf.len();
+        if chunk.len() >= room {
+            buf.extend_from_slice(&chunk[..room]);
+            break;
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
 /// Reads the answer; a non-2xx status becomes the right error (with `Retry-After`).
 pub(crate) async fn read_success(
     channel: &'static str,
@@ -123,7 +143,7 @@ pub(crate) async fn read_success(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
-    let body = resp.text().await.map_err(|e| transport_error(channel, e))?;
+    let body = read_capped(channel, resp).await?;
     if status.is_success() {
         return Ok((status, body));
     }

@@ -389,6 +389,15 @@ fn io_error(during: &str, e: std::io::Error) -> SendError {
 }
 
 impl Conn {
+    /// Stands in for a connection given away during the TLS upgrade: reads see the end.
+    fn closed(timeout: Duration) -> Conn {
+        Conn {
+            io: BufReader::new(Box::new(tokio::io::duplex(1).0)),
+            timeout,
+            tls: false,
+        }
+    }
+
     async fn read_reply(&mut self, during: &str) -> Result<Reply, SendError> {
         let mut lines = Vec::new();
         loop {
@@ -636,11 +645,19 @@ impl Smtp {
 
     async fn transaction(&self, message: &Message) -> Result<String, SendError> {
         let mut conn = self.connect().await?;
+        let result = self.session(&mut conn, message).await;
+        // Say goodbye politely, briefly: the outcome is already decided.
+        conn.timeout = conn.timeout.min(Duration::from_secs(2));
+        let _ = conn.command("QUIT", "QUIT", |c| c == 221).await;
+        result
+    }
+
+    async fn session(&self, conn: &mut Conn, message: &Message) -> Result<String, SendError> {
         let greeting = conn.read_reply("greeting").await?;
         if greeting.code != 220 {
             return Err(greeting.error("greeting"));
         }
-        let mut ext = self.hello(&mut conn).await?;
+        let mut ext = self.hello(conn).await?;
         if self.config.tls == SmtpTls::Starttls {
             if !ext.starttls {
                 return Err(SendError::permanent(
@@ -649,10 +666,11 @@ impl Smtp {
                 ));
             }
             conn.command("STARTTLS", "STARTTLS", |c| c == 220).await?;
-            conn = self.start_tls(conn).await?;
-            ext = self.hello(&mut conn).await?;
+            let plain = std::mem::replace(conn, Conn::closed(self.timeout));
+            *conn = self.start_tls(plain).await?;
+            ext = self.hello(conn).await?;
         }
-        self.authenticate(&mut conn, &ext).await?;
+        self.authenticate(conn, &ext).await?;
 
         let non_ascii = !self.config.from.is_ascii() || message.to.iter().any(|t| !t.is_ascii());
         if non_ascii && !ext.smtputf8 {
@@ -695,8 +713,6 @@ impl Smtp {
         if accepted.code != 250 {
             return Err(accepted.error("end of DATA"));
         }
-        // The message is accepted; a failing QUIT changes nothing.
-        let _ = conn.command("QUIT", "QUIT", |c| c == 221).await;
         Ok(format!("250 {}", accepted.text()))
     }
 }

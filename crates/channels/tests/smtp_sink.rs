@@ -427,6 +427,7 @@ async fn rejected_recipient_is_permanent_and_nothing_is_sent() {
     );
     let rec = server.await.unwrap();
     assert!(rec.data.is_none(), "no DATA after a rejected recipient");
+    assert_eq!(rec.commands.last().unwrap(), "QUIT");
 }
 
 #[tokio::test]
@@ -474,4 +475,29 @@ async fn refused_connection_is_retryable_and_bad_address_permanent() {
     let mut m = message();
     m.to = vec!["x@y>\r\nRCPT TO:<evil@z".into()];
     assert_eq!(smtp.send(&m).await.unwrap_err().retry, Retry::Permanent);
+}
+
+#[tokio::test]
+async fn long_lines_go_base64_even_with_eight_bit() {
+    let (port, server) = sink(Behaviour {
+        eight_bit: true,
+        ..Default::default()
+    })
+    .await;
+    let mut m = message();
+    m.text = "长".repeat(400); // 1,200 bytes on one line: over SMTP's 998
+    Smtp::new(&config(port, "tls = \"none\""))
+        .unwrap()
+        .send(&m)
+        .await
+        .unwrap();
+    let rec = server.await.unwrap();
+    assert_eq!(rec.mail_from, "<noreply@suqiu.example>");
+    let (h, body) = split(rec.data.as_deref().unwrap());
+    assert_eq!(header(&h, "Content-Transfer-Encoding"), "base64");
+    let decoded = B64.decode(body.replace("\r\n", "")).unwrap();
+    assert_eq!(
+        String::from_utf8(decoded).unwrap(),
+        format!("{}\r\n", m.text)
+    );
 }
