@@ -85,6 +85,19 @@ pub enum Lang {
 }
 
 impl Audience {
+    /// The audience of a stored recipient, as the workflow serialises it
+    /// (`{"type":"unit","code":"…"}`, `{"type":"resident"}`, `{"type":"person","login":"…"}`).
+    pub fn of_recipient_json(recipient: &str) -> Result<Audience, TemplateError> {
+        #[derive(Deserialize)]
+        struct Tagged {
+            #[serde(rename = "type")]
+            audience: Audience,
+        }
+        serde_json::from_str::<Tagged>(recipient)
+            .map(|t| t.audience)
+            .map_err(|e| TemplateError::Syntax(format!("recipient {recipient:?}: {e}")))
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Audience::Resident => "resident",
@@ -525,6 +538,23 @@ mod tests {
             t.render("closed", Audience::Unit, Lang::Zh, &vars),
             Err(TemplateError::NotFound { .. })
         ));
+    }
+
+    #[test]
+    fn audiences_of_stored_recipients() {
+        assert_eq!(
+            Audience::of_recipient_json(r#"{"type":"unit","code":"430799001"}"#).unwrap(),
+            Audience::Unit
+        );
+        assert_eq!(
+            Audience::of_recipient_json(r#"{"type":"resident"}"#).unwrap(),
+            Audience::Resident
+        );
+        assert_eq!(
+            Audience::of_recipient_json(r#"{"type":"person","login":"li"}"#).unwrap(),
+            Audience::Person
+        );
+        assert!(Audience::of_recipient_json(r#"{"type":"group"}"#).is_err());
     }
 
     #[test]
