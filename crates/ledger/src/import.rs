@@ -468,7 +468,7 @@ struct Sink<'a> {
     place_cache: HashMap<String, Result<Option<String>, PlaceError>>,
     /// Field of each column, and its header.
     fields: Vec<Option<Field>>,
-    headers: Vec<String>,
+    headers: Vec<std::rc::Rc<str>>,
     header_seen: bool,
     file_failed: bool,
     total: Option<u64>,
@@ -556,7 +556,7 @@ impl<'a> Sink<'a> {
         let mut seen: HashMap<Field, String> = HashMap::new();
         for cell in cells {
             let h = cell.text().trim().to_string();
-            self.headers.push(h.clone());
+            self.headers.push(std::rc::Rc::from(h.as_str()));
             let key = normalize_header(&h);
             let field = if key.is_empty() {
                 None
@@ -634,7 +634,7 @@ impl<'a> Sink<'a> {
         en: String,
         raw: &str,
     ) {
-        let column = self.headers.get(col).cloned();
+        let column = self.headers.get(col).map(|h| h.to_string());
         let value = if raw.trim().is_empty() {
             None
         } else {
@@ -677,7 +677,8 @@ impl<'a> Sink<'a> {
             row,
             ..LedgerRow::default()
         };
-        let mut present: HashSet<Field> = HashSet::new();
+        // fields with a value (or an error value) in this row, as bits
+        let mut present: u32 = 0;
         for col in 0..self.fields.len() {
             let Some(field) = self.fields[col] else {
                 continue;
@@ -694,14 +695,14 @@ impl<'a> Sink<'a> {
                     format!("cell '{h}' holds the error value {e}"),
                     e,
                 );
-                present.insert(field);
+                present |= 1 << field as u32;
                 continue;
             }
             let text = cell.text();
             if is_placeholder(&text) {
                 continue;
             }
-            present.insert(field);
+            present |= 1 << field as u32;
             let text = text.as_ref();
             match field {
                 Field::Serial => match bounded_text(&h, text, MAX_NAME, false) {
@@ -815,11 +816,12 @@ impl<'a> Sink<'a> {
                 },
             }
         }
-        for f in self.required.clone() {
-            if !present.contains(&f) {
+        for i in 0..self.required.len() {
+            let f = self.required[i];
+            if present & (1 << f as u32) == 0 {
                 if let Some(col) = self.fields.iter().position(|x| *x == Some(f)) {
                     let e = FieldError::new(
-                        self.headers[col].clone(),
+                        self.headers[col].to_string(),
                         suqiu_domain::validate::FieldErrorKind::Empty,
                     );
                     self.field_error(row, col, f, e, "");
