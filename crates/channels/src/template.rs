@@ -5,6 +5,9 @@
 //! Layout (TOML): `[<kind>.<audience>.<lang>]` with `subject`, `text` and optional
 //! `markdown`, where `kind` is the workflow's notification template key (`dispatched`, …),
 //! `audience` is `resident`, `unit` or `person` and `lang` is `zh` or `en`.
+//!
+//! Values are inserted as they are into `subject` and `text`; into `markdown` they go
+//! through [`markdown_inert`], so that text from residents cannot add links or markup.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -262,19 +265,58 @@ impl Pattern {
     }
 
     pub fn render<V: Vars + ?Sized>(&self, vars: &V) -> Result<String, TemplateError> {
+        self.render_escaped(vars, |v, out| out.push_str(v))
+    }
+
+    /// Renders with each variable's value passed through `escape` (the literal parts of
+    /// the template are written as they are).
+    pub fn render_escaped<V: Vars + ?Sized>(
+        &self,
+        vars: &V,
+        escape: impl Fn(&str, &mut String),
+    ) -> Result<String, TemplateError> {
         let mut out = String::new();
         for p in &self.parts {
             match p {
                 Part::Lit(s) => out.push_str(s),
-                Part::Var(name) => out.push_str(vars.get_var(name).ok_or_else(|| {
-                    TemplateError::MissingVariable {
-                        name: name.clone(),
-                        at: self.at.clone(),
-                    }
-                })?),
+                Part::Var(name) => escape(
+                    vars.get_var(name)
+                        .ok_or_else(|| TemplateError::MissingVariable {
+                            name: name.clone(),
+                            at: self.at.clone(),
+                        })?,
+                    &mut out,
+                ),
             }
         }
         Ok(out)
+    }
+}
+
+/// Makes a value inert inside markdown: the characters that start links, images, HTML,
+/// emphasis, code, headings and quotes become their full-width forms (which read the same
+/// in Chinese text and need no renderer-specific escaping), and line breaks become
+/// spaces. A resident's title can then not put a clickable link into a staff group.
+pub fn markdown_inert(value: &str, out: &mut String) {
+    for c in value.chars() {
+        out.push(match c {
+            '[' => '［',
+            ']' => '］',
+            '(' => '（',
+            ')' => '）',
+            '<' => '＜',
+            '>' => '＞',
+            '*' => '＊',
+            '_' => '＿',
+            '`' => '｀',
+            '#' => '＃',
+            '!' => '！',
+            '|' => '｜',
+            '~' => '～',
+            '\\' => '＼',
+            '\r' | '\n' => ' ',
+            c => c,
+        });
     }
 }
 
@@ -434,7 +476,11 @@ impl Templates {
         Ok(Rendered {
             subject: c.subject.render(vars)?,
             text: c.text.render(vars)?,
-            markdown: c.markdown.as_ref().map(|m| m.render(vars)).transpose()?,
+            markdown: c
+                .markdown
+                .as_ref()
+                .map(|m| m.render_escaped(vars, markdown_inert))
+                .transpose()?,
         })
     }
 
@@ -538,6 +584,29 @@ mod tests {
             t.render("closed", Audience::Unit, Lang::Zh, &vars),
             Err(TemplateError::NotFound { .. })
         ));
+    }
+
+    #[test]
+    fn values_are_inert_in_markdown_only() {
+        let t = Templates::from_toml(
+            "[dispatched.unit.zh]\nsubject = \"{title}\"\ntext = \"{title}\"\nmarkdown = \"### [平台](https://suqiu.example)\\n> {title}\"\n",
+        )
+        .unwrap();
+        let title = "路灯坏了 [点我领补贴](http://evil.example) <b>\n# 标题";
+        let r = t
+            .render(
+                "dispatched",
+                Audience::Unit,
+                Lang::Zh,
+                &[("title", title)][..],
+            )
+            .unwrap();
+        assert_eq!(r.subject, title);
+        assert_eq!(r.text, title);
+        assert_eq!(
+            r.markdown.unwrap(),
+            "### [平台](https://suqiu.example)\n> 路灯坏了 ［点我领补贴］（http://evil.example） ＜b＞ ＃ 标题"
+        );
     }
 
     #[test]
