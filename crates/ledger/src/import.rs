@@ -341,7 +341,9 @@ pub fn import_xlsx<R: Read + Seek>(
     };
     let mut cr = wb.worksheet_cells_reader(&name).map_err(xerr)?;
     let dims = cr.dimensions();
-    sink.total = Some((u64::from(dims.end.0) + 1).saturating_sub(u64::from(header_row)));
+    // a sheet without a <dimension> element gives (0, 0): total unknown
+    sink.total =
+        (dims.end.0 >= header_row).then(|| u64::from(dims.end.0) + 1 - u64::from(header_row));
     let mut cur: Option<u32> = None;
     let mut cells: Vec<Cell<'_>> = Vec::new();
     let mut go_on = true;
