@@ -6,6 +6,8 @@
 //! per phase, so that one phase's memory does not hide another's).
 //!
 //!     cargo run --release -p suqiu-ledger --example ledger_bench [ROWS]
+//!
+//! With `LEDGER_BENCH_DIR=DIR` the files are kept in DIR.
 
 use serde_json::json;
 use std::time::Instant;
@@ -280,10 +282,15 @@ fn main() {
         .first()
         .map(|a| a.parse().expect("ROWS must be a number"))
         .unwrap_or(100_000);
-    let dir = tempfile::tempdir().unwrap();
-    let xlsx = dir.path().join("ledger.xlsx");
-    let csv = dir.path().join("ledger.csv");
-    let gb = dir.path().join("ledger-gb18030.csv");
+    // LEDGER_BENCH_DIR keeps the files (to open them in Excel, WPS or openpyxl)
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = std::env::var_os("LEDGER_BENCH_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| tmp.path().to_path_buf());
+    std::fs::create_dir_all(&dir).unwrap();
+    let xlsx = dir.join("ledger.xlsx");
+    let csv = dir.join("ledger.csv");
+    let gb = dir.join("ledger-gb18030.csv");
     let ns = n.to_string();
 
     let mut export = serde_json::Map::new();

@@ -467,6 +467,7 @@ struct Sink<'a> {
     resolver: Option<&'a dyn PlaceResolver>,
     progress: Option<&'a mut dyn FnMut(u64, Option<u64>)>,
     progress_every: u64,
+    next_progress: u64,
     place_cache: HashMap<String, Result<Option<String>, PlaceError>>,
     /// Field of each column, and its header.
     fields: Vec<Option<Field>>,
@@ -492,6 +493,7 @@ impl<'a> Sink<'a> {
             resolver: opts.resolver,
             progress: opts.progress,
             progress_every: opts.progress_every.max(1),
+            next_progress: opts.progress_every.max(1),
             place_cache: HashMap::new(),
             fields: Vec::new(),
             headers: Vec::new(),
@@ -544,8 +546,11 @@ impl<'a> Sink<'a> {
             return !self.file_failed;
         }
         self.row(row, cells);
-        self.done += 1;
-        if self.done.is_multiple_of(self.progress_every) {
+        // rows since the header: blank rows of a sheet (absent from the xlsx) count,
+        // so that `done` reaches the total from the sheet's dimension
+        self.done = u64::from(row - header_row);
+        if self.done >= self.next_progress {
+            self.next_progress = (self.done / self.progress_every + 1) * self.progress_every;
             if let Some(p) = self.progress.as_mut() {
                 p(self.done, self.total);
             }

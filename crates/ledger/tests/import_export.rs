@@ -491,3 +491,47 @@ fn export_refuses_a_cell_excel_cannot_hold() {
     let err = write_xlsx(Cursor::new(Vec::new()), "台账", &["诉求内容"], &rows).unwrap_err();
     assert!(matches!(err, ExportError::CellTooLong { row: 1, .. }));
 }
+
+#[test]
+fn xlsx_export_has_bold_frozen_header_and_widths() {
+    let rows = vec![vec!["张三".to_string(), "一".repeat(100)]];
+    let mut buf = Cursor::new(Vec::new());
+    write_xlsx(&mut buf, "台账", &["诉求人", "诉求内容"], &rows).unwrap();
+    let mut zip = zip::ZipArchive::new(Cursor::new(buf.into_inner())).unwrap();
+    let mut read = |name: &str| {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut zip.by_name(name).unwrap(), &mut s).unwrap();
+        s
+    };
+    let sheet = read("xl/worksheets/sheet1.xml");
+    assert!(sheet.contains(r#"ySplit="1""#), "frozen first row: {sheet}");
+    assert!(sheet.contains(r#"state="frozen""#));
+    // 诉求人: 6 display columns + 2; 诉求内容: 200 capped at 60
+    assert!(sheet.contains(r#"width="8.7109375""#), "{sheet}");
+    assert!(sheet.contains(r#"width="60.7109375""#), "{sheet}");
+    let styles = read("xl/styles.xml");
+    assert!(styles.contains("<b/>"), "bold font: {styles}");
+    let book = read("xl/workbook.xml");
+    assert!(book.contains(r#"name="台账""#));
+}
+
+#[test]
+fn xlsx_progress_total_from_an_openpyxl_sheet() {
+    let mut calls: Vec<(u64, Option<u64>)> = Vec::new();
+    let mut cb = |done: u64, total: Option<u64>| calls.push((done, total));
+    let _ = import_path(
+        fixture("openpyxl_ledger.xlsx"),
+        ImportOptions {
+            progress: Some(&mut cb),
+            progress_every: 2,
+            lenient: true,
+            ..ImportOptions::default()
+        },
+    )
+    .unwrap();
+    // rows 2..=8 (the blank row 6 included), total from <dimension ref="A1:O8">
+    assert_eq!(
+        calls,
+        [(2, Some(7)), (4, Some(7)), (6, Some(7)), (7, Some(7))]
+    );
+}
