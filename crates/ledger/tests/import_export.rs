@@ -535,3 +535,26 @@ fn xlsx_progress_total_from_an_openpyxl_sheet() {
         [(2, Some(7)), (4, Some(7)), (6, Some(7)), (7, Some(7))]
     );
 }
+
+#[test]
+fn problems_past_the_cap_are_counted_not_kept() {
+    let mut csv = String::from("诉求内容,联系电话\n");
+    for _ in 0..20 {
+        csv.push_str("事项,12345\n");
+    }
+    let got = import_csv(
+        csv.as_bytes(),
+        ImportOptions {
+            max_problems: 5,
+            lenient: true,
+            ..ImportOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(got.rows, vec![]);
+    assert_eq!(got.report.problems.len(), 5);
+    assert_eq!(got.report.errors, 20);
+    assert_eq!(got.report.rows_rejected, 20);
+    assert!(got.report.truncated);
+    assert_eq!(got.report.problems[4].row, Some(6));
+}
