@@ -44,6 +44,62 @@ pub struct LedgerRow {
     pub satisfaction: Option<Satisfaction>,
 }
 
+/// Longest title [`LedgerRow::title_or_derived`] takes from the content.
+pub const DERIVED_TITLE_CHARS: usize = 30;
+
+impl LedgerRow {
+    /// The title, or the content's first sentence (at most
+    /// [`DERIVED_TITLE_CHARS`] characters) when the ledger has no title.
+    pub fn title_or_derived(&self) -> String {
+        if let Some(t) = &self.title {
+            return t.clone();
+        }
+        let first = self
+            .content
+            .split(['。', '！', '？', '\n', '；', '!', '?', ';'])
+            .map(str::trim)
+            .find(|s| !s.is_empty())
+            .unwrap_or("");
+        let mut t: String = first.chars().take(DERIVED_TITLE_CHARS).collect();
+        if first.chars().count() > DERIVED_TITLE_CHARS {
+            t.push('…');
+        }
+        t
+    }
+
+    /// The row as the domain's raw intake (then `suqiu_domain::case::parse_intake`):
+    /// `unit` is `place_unit`, else `fallback_unit`; the channel is the row's, else
+    /// `fallback_channel`; the title is [`Self::title_or_derived`]; the place text
+    /// becomes the address. Ledger-only columns (serial, date, category, handling
+    /// unit, status, reply, satisfaction) are the caller's to record.
+    pub fn to_intake_input(
+        &self,
+        fallback_channel: Channel,
+        fallback_unit: &str,
+    ) -> suqiu_domain::case::IntakeInput {
+        suqiu_domain::case::IntakeInput {
+            channel: Some(
+                self.channel
+                    .unwrap_or(fallback_channel)
+                    .as_str()
+                    .to_string(),
+            ),
+            unit: Some(
+                self.place_unit
+                    .clone()
+                    .unwrap_or_else(|| fallback_unit.to_string()),
+            ),
+            title: Some(self.title_or_derived()),
+            content: Some(self.content.clone()),
+            address: self.place.clone(),
+            reporter_name: self.reporter_name.clone(),
+            reporter_phone: self.phone.clone(),
+            reporter_id_number: self.id_number.clone(),
+            ..Default::default()
+        }
+    }
+}
+
 /// How csv bytes are decoded.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

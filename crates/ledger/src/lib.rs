@@ -29,7 +29,8 @@ pub use export::{
 };
 pub use import::{
     decode_csv, import_bytes, import_csv, import_path, import_xlsx, CsvEncoding, Format,
-    ImportError, ImportOptions, Imported, LedgerRow, PlaceError, PlaceResolver, MAX_SHORT,
+    ImportError, ImportOptions, Imported, LedgerRow, PlaceError, PlaceResolver,
+    DERIVED_TITLE_CHARS, MAX_SHORT,
 };
 pub use mapping::{default_channel_names, normalize_header, ColumnMapping, Field, MappingError};
 pub use report::{codes, Problem, Report, Severity};

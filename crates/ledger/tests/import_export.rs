@@ -558,3 +558,31 @@ fn problems_past_the_cap_are_counted_not_kept() {
     assert!(got.report.truncated);
     assert_eq!(got.report.problems[4].row, Some(6));
 }
+
+#[test]
+fn rows_become_domain_intakes() {
+    use suqiu_domain::case::parse_intake;
+    let got = import_path(fixture("utf8_bom.csv"), ImportOptions::default()).unwrap();
+    let r = &got.rows[0];
+    assert_eq!(r.title, None);
+    assert_eq!(r.title_or_derived(), "路灯不亮，“夜里”出行不便, 请尽快处理");
+    let parsed = parse_intake(&r.to_intake_input(Channel::DoorToDoor, "430702001")).unwrap();
+    assert_eq!(parsed.channel, Channel::Hotline12345);
+    assert_eq!(parsed.unit, "430702001");
+    assert_eq!(parsed.address.as_deref(), Some("东门社区"));
+    assert_eq!(parsed.reporter.phone, "13800138000");
+    assert_eq!(parsed.content, r.content);
+
+    // a long first sentence is cut; a row without channel takes the fallback
+    let row = LedgerRow {
+        content: format!("{}。第二句", "很".repeat(40)),
+        place_unit: Some("430702001002".into()),
+        reporter_name: Some("王五".into()),
+        phone: Some("13800138000".into()),
+        ..LedgerRow::default()
+    };
+    assert_eq!(row.title_or_derived(), format!("{}…", "很".repeat(30)));
+    let parsed = parse_intake(&row.to_intake_input(Channel::DoorToDoor, "x")).unwrap();
+    assert_eq!(parsed.channel, Channel::DoorToDoor);
+    assert_eq!(parsed.unit, "430702001002");
+}
