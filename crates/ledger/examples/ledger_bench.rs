@@ -186,6 +186,15 @@ fn synth(n: usize) -> Vec<LedgerRow> {
                 } else {
                     format!("1{}{:09}", 3 + rng.below(7), rng.below(1_000_000_000))
                 }),
+                other_phones: if rng.below(20) == 0 {
+                    vec![format!(
+                        "1{}{:09}",
+                        3 + rng.below(7),
+                        rng.below(1_000_000_000)
+                    )]
+                } else {
+                    Vec::new()
+                },
                 id_number: (rng.below(3) == 0).then(|| id_number(&mut rng)),
                 place: Some(village.to_string()),
                 place_unit: None,

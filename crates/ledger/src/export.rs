@@ -54,7 +54,13 @@ pub fn ledger_table(rows: &[LedgerRow]) -> Table {
                         }
                         Field::Channel => r.channel.map(|c| c.zh().to_string()).unwrap_or_default(),
                         Field::ReporterName => o(&r.reporter_name),
-                        Field::Phone => o(&r.phone),
+                        Field::Phone => r
+                            .phone
+                            .iter()
+                            .chain(&r.other_phones)
+                            .map(String::as_str)
+                            .collect::<Vec<_>>()
+                            .join("、"),
                         Field::IdNumber => o(&r.id_number),
                         Field::Place => o(&r.place),
                         Field::Title => o(&r.title),

@@ -13,6 +13,9 @@ use suqiu_domain::validate::{
     bounded_text, mask_id_number, mask_name, mask_phone, FieldError, IdNumber, PhoneNumber,
 };
 
+/// What separates several phone numbers in one cell (export joins them with `、`).
+pub const PHONE_SEPARATORS: [char; 8] = ['/', '、', ',', '，', ';', '；', '|', '\n'];
+
 /// Longest category, handling unit or status text.
 pub const MAX_SHORT: usize = 100;
 
@@ -28,6 +31,9 @@ pub struct LedgerRow {
     pub reporter_name: Option<String>,
     /// Normalised by [`PhoneNumber::parse`]: digits, one hyphen for landlines.
     pub phone: Option<String>,
+    /// Further numbers of the same cell (`13800138000/0731-8123456`), normalised.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_phones: Vec<String>,
     /// Checked by [`IdNumber::parse`] (GB 11643 check digit), upper-case X.
     pub id_number: Option<String>,
     /// The place as written.
@@ -808,10 +814,23 @@ impl<'a> Sink<'a> {
                     Ok(v) => out.reporter_name = Some(v),
                     Err(e) => self.field_error(row, col, field, e, text),
                 },
-                Field::Phone => match PhoneNumber::parse(&h, text) {
-                    Ok(v) => out.phone = Some(v.as_str().to_string()),
-                    Err(e) => self.field_error(row, col, field, e, text),
-                },
+                Field::Phone => {
+                    // several numbers in one cell: 13800138000/0731-8123456
+                    let parsed: Result<Vec<PhoneNumber>, FieldError> = text
+                        .split(PHONE_SEPARATORS)
+                        .map(str::trim)
+                        .filter(|p| !p.is_empty())
+                        .map(|p| PhoneNumber::parse(&h, p))
+                        .collect();
+                    match parsed {
+                        Ok(list) => {
+                            let mut list = list.into_iter().map(|p| p.as_str().to_string());
+                            out.phone = list.next();
+                            out.other_phones = list.collect();
+                        }
+                        Err(e) => self.field_error(row, col, field, e, text),
+                    }
+                }
                 Field::IdNumber => match IdNumber::parse(&h, text) {
                     Ok(v) => out.id_number = Some(v.as_str().to_string()),
                     Err(e) => self.field_error(row, col, field, e, text),

@@ -434,6 +434,7 @@ fn sample_rows() -> Vec<LedgerRow> {
         reply: Some("+已答复".into()),
         satisfaction: Some(Satisfaction::BasicallySatisfied),
         place_unit: None,
+        other_phones: vec!["13912345678".into(), "010-87654321".into()],
     });
     for c in Channel::ALL {
         rows.push(LedgerRow {
@@ -585,4 +586,16 @@ fn rows_become_domain_intakes() {
     let parsed = parse_intake(&row.to_intake_input(Channel::DoorToDoor, "x")).unwrap();
     assert_eq!(parsed.channel, Channel::DoorToDoor);
     assert_eq!(parsed.unit, "430702001002");
+}
+
+#[test]
+fn several_phones_in_one_cell() {
+    let csv =
+        "诉求内容,联系电话\na,13800138000/0731-8123456、+86 139 1234 5678\nb,13800138000/123\n";
+    let got = import_csv(csv.as_bytes(), lenient()).unwrap();
+    assert_eq!(got.rows.len(), 1);
+    assert_eq!(got.rows[0].phone.as_deref(), Some("13800138000"));
+    assert_eq!(got.rows[0].other_phones, ["0731-8123456", "13912345678"]);
+    let p = problem(&got.report, 3, codes::INVALID_PHONE);
+    assert_eq!(p.value.as_deref(), Some("138********/123"));
 }
