@@ -16,6 +16,9 @@ use suqiu_domain::validate::{
 /// What separates several phone numbers in one cell (export joins them with `、`).
 pub const PHONE_SEPARATORS: [char; 8] = ['/', '、', ',', '，', ';', '；', '|', '\n'];
 
+/// How far down [`ImportOptions::header_row`]`: None` looks for the headers.
+pub const AUTO_HEADER_ROWS: u32 = 10;
+
 /// Longest category, handling unit or status text.
 pub const MAX_SHORT: usize = 100;
 
@@ -179,7 +182,10 @@ pub struct ImportOptions<'a> {
     /// xlsx sheet by name; `None`: the first.
     pub sheet: Option<String>,
     /// Row of the headers (1-based); rows above it (titles) are skipped.
-    pub header_row: u32,
+    /// `None` (default): the first non-blank row in which a header is recognised,
+    /// among the first [`AUTO_HEADER_ROWS`] rows (so a title row above the headers
+    /// is skipped); if none is, the first non-blank row.
+    pub header_row: Option<u32>,
     /// Problems kept in the report (all are counted).
     pub max_problems: usize,
     pub resolver: Option<&'a dyn PlaceResolver>,
@@ -196,7 +202,7 @@ impl Default for ImportOptions<'_> {
             encoding: CsvEncoding::Auto,
             delimiter: None,
             sheet: None,
-            header_row: 1,
+            header_row: None,
             max_problems: 10_000,
             resolver: None,
             progress: None,
@@ -319,9 +325,8 @@ fn csv_builder(delim: u8) -> csv::ReaderBuilder {
 pub fn import_csv(bytes: &[u8], opts: ImportOptions<'_>) -> Result<Imported, ImportError> {
     let (text, enc) = decode_csv(bytes, opts.encoding);
     let delim = opts.delimiter.unwrap_or_else(|| sniff_delimiter(&text));
-    let header_row = opts.header_row.max(1);
     // a quick first pass for the total the progress callback reports
-    let total = if opts.progress.is_some() {
+    let records = if opts.progress.is_some() {
         let mut r = csv_builder(delim).from_reader(text.as_bytes());
         let mut rec = csv::ByteRecord::new();
         let mut n = 0u64;
@@ -331,12 +336,12 @@ pub fn import_csv(bytes: &[u8], opts: ImportOptions<'_>) -> Result<Imported, Imp
         {
             n += 1;
         }
-        Some(n.saturating_sub(u64::from(header_row)))
+        Some(n)
     } else {
         None
     };
     let mut sink = Sink::new(opts)?;
-    sink.total = total;
+    sink.rows_in_file = records;
     sink.report.encoding = Some(enc.to_string());
     let mut rdr = csv_builder(delim).from_reader(text.as_bytes());
     let mut rec = csv::StringRecord::new();
@@ -347,12 +352,9 @@ pub fn import_csv(bytes: &[u8], opts: ImportOptions<'_>) -> Result<Imported, Imp
     {
         n += 1;
         let cells: Vec<Cell<'_>> = rec.iter().map(csv_cell).collect();
-        if !sink.feed(n, header_row, &cells) {
+        if !sink.feed(n, &cells) {
             break;
         }
-    }
-    if !sink.header_seen {
-        sink.no_header();
     }
     sink.finish()
 }
@@ -380,7 +382,6 @@ pub fn import_xlsx<R: Read + Seek>(
     let xerr = |e: calamine::XlsxError| ImportError::Xlsx(e.to_string());
     let mut wb: calamine::Xlsx<R> = calamine::Xlsx::new(reader).map_err(xerr)?;
     let names = wb.sheet_names();
-    let header_row = opts.header_row.max(1);
     let mut sink = Sink::new(opts)?;
     let name = match sink.sheet.take() {
         Some(s) if names.contains(&s) => s,
@@ -404,8 +405,7 @@ pub fn import_xlsx<R: Read + Seek>(
     let mut cr = wb.worksheet_cells_reader(&name).map_err(xerr)?;
     let dims = cr.dimensions();
     // a sheet without a <dimension> element gives (0, 0): total unknown
-    sink.total =
-        (dims.end.0 >= header_row).then(|| u64::from(dims.end.0) + 1 - u64::from(header_row));
+    sink.rows_in_file = (dims.end.0 > 0).then(|| u64::from(dims.end.0) + 1);
     let mut cur: Option<u32> = None;
     let mut cells: Vec<Cell<'_>> = Vec::new();
     let mut go_on = true;
@@ -413,7 +413,7 @@ pub fn import_xlsx<R: Read + Seek>(
         let (r, col) = c.get_position();
         if cur != Some(r) {
             if let Some(prev) = cur {
-                go_on = sink.feed(prev + 1, header_row, &cells);
+                go_on = sink.feed(prev + 1, &cells);
                 if !go_on {
                     break;
                 }
@@ -440,15 +440,9 @@ pub fn import_xlsx<R: Read + Seek>(
         };
     }
     if go_on {
-        match cur {
-            Some(prev) => {
-                sink.feed(prev + 1, header_row, &cells);
-            }
-            None => sink.no_header(),
+        if let Some(prev) = cur {
+            sink.feed(prev + 1, &cells);
         }
-    }
-    if !sink.header_seen && sink.report.errors == 0 {
-        sink.no_header();
     }
     sink.finish()
 }
@@ -535,7 +529,15 @@ struct Sink<'a> {
     fields: Vec<Option<Field>>,
     headers: Vec<std::rc::Rc<str>>,
     header_seen: bool,
+    /// Fixed header row, or `None` to look for it.
+    header_row: Option<u32>,
+    /// The row the headers were found on.
+    header_at: u32,
+    /// While looking: the first non-blank row, the header if none is recognised.
+    first_row: Option<(u32, Vec<String>)>,
     file_failed: bool,
+    /// Rows (records) in the file, when known: the progress total follows from it.
+    rows_in_file: Option<u64>,
     total: Option<u64>,
     done: u64,
     report: Report,
@@ -560,7 +562,11 @@ impl<'a> Sink<'a> {
             fields: Vec::new(),
             headers: Vec::new(),
             header_seen: false,
+            header_row: opts.header_row.map(|h| h.max(1)),
+            header_at: 0,
+            first_row: None,
             file_failed: false,
+            rows_in_file: None,
             total: None,
             done: 0,
             report: Report::default(),
@@ -595,22 +601,14 @@ impl<'a> Sink<'a> {
     }
 
     /// Feed one spreadsheet row; false: stop reading (the header was refused).
-    fn feed(&mut self, row: u32, header_row: u32, cells: &[Cell<'_>]) -> bool {
-        if row < header_row {
-            return true;
-        }
+    fn feed(&mut self, row: u32, cells: &[Cell<'_>]) -> bool {
         if !self.header_seen {
-            if row > header_row {
-                self.no_header();
-                return false;
-            }
-            self.header(row, cells);
-            return !self.file_failed;
+            return self.look_for_header(row, cells);
         }
         self.row(row, cells);
         // rows since the header: blank rows of a sheet (absent from the xlsx) count,
         // so that `done` reaches the total from the sheet's dimension
-        self.done = u64::from(row - header_row);
+        self.done = u64::from(row - self.header_at);
         if self.done >= self.next_progress {
             self.next_progress = (self.done / self.progress_every + 1) * self.progress_every;
             if let Some(p) = self.progress.as_mut() {
@@ -620,8 +618,58 @@ impl<'a> Sink<'a> {
         true
     }
 
+    /// Before the header: false to stop reading.
+    fn look_for_header(&mut self, row: u32, cells: &[Cell<'_>]) -> bool {
+        match self.header_row {
+            Some(h) if row < h => return true,
+            Some(h) if row > h => {
+                self.no_header();
+                return false;
+            }
+            Some(_) => {}
+            None => {
+                if cells.iter().all(Cell::is_blank) {
+                    return true;
+                }
+                let known = |c: &Cell<'_>| {
+                    let k = normalize_header(&c.text());
+                    self.mapping.contains_key(&k) || self.ignored.contains(&k)
+                };
+                if !cells.iter().any(known) {
+                    if self.first_row.is_none() {
+                        let texts = cells.iter().map(|c| c.text().into_owned()).collect();
+                        self.first_row = Some((row, texts));
+                    }
+                    if row < AUTO_HEADER_ROWS {
+                        return true;
+                    }
+                    // nothing recognised: the first row is the header (and says what is missing)
+                    self.first_row_as_header();
+                    return false;
+                }
+            }
+        }
+        self.header(row, cells);
+        !self.file_failed
+    }
+
+    fn first_row_as_header(&mut self) {
+        match self.first_row.take() {
+            Some((row, texts)) => {
+                let cells: Vec<Cell<'_>> = texts
+                    .into_iter()
+                    .map(|t| Cell::Text(Cow::Owned(t)))
+                    .collect();
+                self.header(row, &cells);
+            }
+            None => self.no_header(),
+        }
+    }
+
     fn header(&mut self, row: u32, cells: &[Cell<'_>]) {
         self.header_seen = true;
+        self.header_at = row;
+        self.total = self.rows_in_file.map(|n| n.saturating_sub(u64::from(row)));
         let mut seen: HashMap<Field, String> = HashMap::new();
         for cell in cells {
             let h = cell.text().trim().to_string();
@@ -925,6 +973,9 @@ impl<'a> Sink<'a> {
     }
 
     fn finish(mut self) -> Result<Imported, ImportError> {
+        if !self.header_seen && !self.file_failed {
+            self.first_row_as_header();
+        }
         if let Some(p) = self.progress.as_mut() {
             p(self.done, Some(self.done));
         }

@@ -302,7 +302,7 @@ content = ["群众诉求"]
         csv.as_bytes(),
         ImportOptions {
             mapping,
-            header_row: 2,
+            header_row: Some(2),
             lenient: true,
             ..ImportOptions::default()
         },
@@ -598,4 +598,58 @@ fn several_phones_in_one_cell() {
     assert_eq!(got.rows[0].other_phones, ["0731-8123456", "13912345678"]);
     let p = problem(&got.report, 3, codes::INVALID_PHONE);
     assert_eq!(p.value.as_deref(), Some("138********/123"));
+}
+
+#[test]
+fn title_rows_above_the_headers_are_skipped() {
+    // csv: a title row and a blank row, then the headers on row 3
+    let csv = "白沙镇2024年群众诉求台账,,\n,,\n序号,诉求内容,联系电话\n1,修路,13800138000\n";
+    let got = import_csv(csv.as_bytes(), ImportOptions::default()).unwrap();
+    assert_eq!(got.rows.len(), 1);
+    assert_eq!(got.rows[0].row, 4);
+    assert_eq!(got.rows[0].content, "修路");
+
+    // xlsx: the same through our writer (the title as the "header" cell of row 1)
+    let rows = vec![
+        vec!["".to_string()],
+        vec!["序号".into(), "诉求内容".into()],
+        vec!["1".into(), "清淤".into()],
+    ];
+    let mut buf = Cursor::new(Vec::new());
+    write_xlsx(&mut buf, "台账", &["白沙镇2024年群众诉求台账"], &rows).unwrap();
+    let mut calls = Vec::new();
+    let mut cb = |done: u64, total: Option<u64>| calls.push((done, total));
+    let got = import_bytes(
+        buf.get_ref(),
+        None,
+        ImportOptions {
+            progress: Some(&mut cb),
+            ..ImportOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(got.rows.len(), 1);
+    assert_eq!(got.rows[0].row, 4);
+    assert_eq!(calls, [(1, Some(1))]);
+
+    // a fixed header row is taken as it is
+    let err = import_csv(
+        csv.as_bytes(),
+        ImportOptions {
+            header_row: Some(1),
+            ..ImportOptions::default()
+        },
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.report().unwrap().problems.last().unwrap().code,
+        codes::REQUIRED_COLUMN_MISSING
+    );
+
+    // nothing recognised anywhere: the first row is the header, and is refused
+    let err = import_csv(b"abc,def\n1,2\n", ImportOptions::default()).unwrap_err();
+    let r = err.report().unwrap();
+    assert_eq!(r.warnings, 2, "abc and def are unknown columns");
+    assert_eq!(r.problems[0].row, Some(1));
+    assert_eq!(r.problems[2].code, codes::REQUIRED_COLUMN_MISSING);
 }
