@@ -360,6 +360,27 @@ fn placeholders_duplicates_and_excel_errors() {
     assert_eq!(w.column.as_deref(), Some("联系电话"));
 }
 
+/// Write an xlsx with our writer, import it, and return the progress calls.
+fn xlsx_import_with_progress(
+    headers: &[String],
+    rows: &[Vec<String>],
+) -> (Imported, Vec<(u64, Option<u64>)>) {
+    let mut buf = Cursor::new(Vec::new());
+    write_xlsx(&mut buf, "台账", headers, rows).unwrap();
+    let mut calls = Vec::new();
+    let mut cb = |done: u64, total: Option<u64>| calls.push((done, total));
+    let got = import_bytes(
+        buf.get_ref(),
+        None,
+        ImportOptions {
+            progress: Some(&mut cb),
+            ..ImportOptions::default()
+        },
+    )
+    .unwrap();
+    (got, calls)
+}
+
 #[test]
 fn progress_is_reported_with_totals() {
     let mut csv = String::from("诉求内容\n");
@@ -392,19 +413,7 @@ fn progress_is_reported_with_totals() {
         headers: vec!["诉求内容".into()],
         rows: (0..2_100).map(|i| vec![format!("事项{i}")]).collect(),
     };
-    let mut buf = Cursor::new(Vec::new());
-    write_xlsx(&mut buf, "台账", &table.headers, &table.rows).unwrap();
-    let mut calls: Vec<(u64, Option<u64>)> = Vec::new();
-    let mut cb = |done: u64, total: Option<u64>| calls.push((done, total));
-    import_bytes(
-        buf.get_ref(),
-        None,
-        ImportOptions {
-            progress: Some(&mut cb),
-            ..ImportOptions::default()
-        },
-    )
-    .unwrap();
+    let (_, calls) = xlsx_import_with_progress(&table.headers, &table.rows);
     assert_eq!(
         calls,
         [
@@ -615,19 +624,7 @@ fn title_rows_above_the_headers_are_skipped() {
         vec!["序号".into(), "诉求内容".into()],
         vec!["1".into(), "清淤".into()],
     ];
-    let mut buf = Cursor::new(Vec::new());
-    write_xlsx(&mut buf, "台账", &["白沙镇2024年群众诉求台账"], &rows).unwrap();
-    let mut calls = Vec::new();
-    let mut cb = |done: u64, total: Option<u64>| calls.push((done, total));
-    let got = import_bytes(
-        buf.get_ref(),
-        None,
-        ImportOptions {
-            progress: Some(&mut cb),
-            ..ImportOptions::default()
-        },
-    )
-    .unwrap();
+    let (got, calls) = xlsx_import_with_progress(&["白沙镇2024年群众诉求台账".to_string()], &rows);
     assert_eq!(got.rows.len(), 1);
     assert_eq!(got.rows[0].row, 4);
     assert_eq!(calls, [(1, Some(1))]);
