@@ -113,7 +113,8 @@ impl LedgerRow {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CsvEncoding {
-    /// BOM → UTF-8; valid UTF-8 → UTF-8; otherwise GB18030.
+    /// BOM → UTF-8 (or UTF-16, as Excel's "Unicode text" is); valid UTF-8 →
+    /// UTF-8; otherwise GB18030.
     #[default]
     Auto,
     Utf8,
@@ -286,6 +287,13 @@ pub fn decode_csv(bytes: &[u8], encoding: CsvEncoding) -> (Cow<'_, str>, &'stati
     match encoding {
         CsvEncoding::Auto | CsvEncoding::Utf8 if bytes.starts_with(BOM) => {
             (String::from_utf8_lossy(&bytes[BOM.len()..]), "utf-8-bom")
+        }
+        // Excel's "Unicode text" (tab-separated UTF-16 with a BOM)
+        CsvEncoding::Auto if bytes.starts_with(b"\xFF\xFE") => {
+            (encoding_rs::UTF_16LE.decode(bytes).0, "utf-16le")
+        }
+        CsvEncoding::Auto if bytes.starts_with(b"\xFE\xFF") => {
+            (encoding_rs::UTF_16BE.decode(bytes).0, "utf-16be")
         }
         CsvEncoding::Utf8 => (String::from_utf8_lossy(bytes), "utf-8"),
         CsvEncoding::Auto => match std::str::from_utf8(bytes) {

@@ -650,3 +650,19 @@ fn title_rows_above_the_headers_are_skipped() {
     assert_eq!(r.problems[0].row, Some(1));
     assert_eq!(r.problems[2].code, codes::REQUIRED_COLUMN_MISSING);
 }
+
+#[test]
+fn excel_unicode_text_utf16_tab_separated() {
+    let text = "序号\t诉求内容\t来源\r\n1\t路灯不亮\t来访\r\n";
+    let mut le = vec![0xFF, 0xFE];
+    le.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    let mut be = vec![0xFE, 0xFF];
+    be.extend(text.encode_utf16().flat_map(u16::to_be_bytes));
+    for (bytes, enc) in [(le, "utf-16le"), (be, "utf-16be")] {
+        let got = import_csv(&bytes, ImportOptions::default()).unwrap();
+        assert_eq!(got.report.encoding.as_deref(), Some(enc));
+        assert_eq!(got.rows[0].content, "路灯不亮");
+        assert_eq!(got.rows[0].channel, Some(Channel::Visit));
+        assert_eq!(got.rows[0].serial.as_deref(), Some("1"));
+    }
+}
