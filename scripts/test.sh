@@ -12,5 +12,6 @@ fi
 export SUQIU_TEST_DATABASE_URL
 # PostgreSQL tests must run, never skip silently.
 export SUQIU_REQUIRE_POSTGRES=1
+scripts/browser-deps.sh && export SUQIU_REQUIRE_BROWSER=1 # the browser story (crates/pages) must run too
 
 cargo test --workspace --locked "$@"

@@ -11,6 +11,7 @@ pub mod limits;
 pub mod orgconfig;
 pub mod privacy;
 pub mod search;
+pub mod stats;
 mod sweeper;
 
 pub use cases::{CaseView, TrackView};

@@ -1,9 +1,447 @@
-//! Server-rendered pages (Simplified Chinese first). Mounted by `suqiu-web`.
+//! Server-rendered pages (Simplified Chinese first, English with `?lang=en`).
+//! Mounted by `suqiu-web` next to the JSON API.
+//!
+//! - residents: `/`, `/report`, `/track` (no login);
+//! - staff: `/login`, `/staff` (the role's work queues), `/staff/cases…`,
+//!   `/staff/new` (filing for a resident), `/staff/dashboard` (leaders),
+//!   `/staff/admin` (administrators);
+//! - `/assets/…`: vendored files served from the binary.
+//!
+//! No inline script or style (the web layer's Content-Security-Policy forbids
+//! them): behaviour is htmx attributes plus `assets/app.js`, looks are
+//! `assets/app.css`. Every form post carries a CSRF token (see [`csrf`]).
 
+mod admin;
+mod assets;
+pub mod csrf;
+mod forms;
+pub mod html;
+mod leader;
+mod resident;
+mod staff;
+mod words;
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::Router;
-use suqiu_app::App;
+use html::{esc, url, Lang};
+use suqiu_app::{App, StaffUser};
+use suqiu_domain::Role;
+
+/// Name of the session cookie (holds the token from `App::login`).
+pub const SESSION_COOKIE: &str = "suqiu_session";
+/// Name of the cookie that seeds the CSRF token before login.
+pub const PRE_COOKIE: &str = "suqiu_pre";
+/// Name of the language cookie.
+pub const LANG_COOKIE: &str = "suqiu_lang";
 
 /// The page routes, merged into the web router.
 pub fn router() -> Router<App> {
     Router::new()
+        .route("/", get(resident::home))
+        .route("/report", get(resident::report_form).post(resident::report))
+        .route("/track", get(resident::track))
+        .route("/track/{code}/rate", post(resident::rate))
+        .route("/login", get(staff::login_form).post(staff::login))
+        .route("/logout", post(staff::logout))
+        .route("/staff", get(staff::workbench))
+        .route("/staff/queue/{queue}", get(staff::queue_page))
+        .route("/staff/cases", get(staff::cases))
+        .route("/staff/cases/{id}", get(staff::case_page))
+        .route("/staff/cases/{id}/{command}", post(staff::command))
+        .route("/staff/new", get(staff::new_form).post(staff::new_case))
+        .route("/staff/dashboard", get(leader::dashboard))
+        .route("/staff/admin", get(admin::admin))
+        .route(
+            "/staff/admin/users/{login}/{action}",
+            post(admin::user_action),
+        )
+        .route("/staff/admin/calendar", post(admin::add_year))
+        .route("/assets/{name}", get(assets::serve))
+}
+
+/// Everything a page needs to know about the request: language, the
+/// logged-in staff member (if any), the CSRF seed, cookies to set.
+pub struct Ctx {
+    pub app: App,
+    pub lang: Lang,
+    pub user: Option<StaffUser>,
+    session: Option<String>,
+    pre: String,
+    set_cookies: Vec<String>,
+    /// Path and query of the request (for the language switch and login redirects).
+    pub path: String,
+    pub htmx: bool,
+    pub headers: HeaderMap,
+    pub ip: Option<std::net::IpAddr>,
+}
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// Query parameters as pairs (percent-decoded).
+pub fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(query.unwrap_or("")).unwrap_or_default()
+}
+
+/// A query parameter's value, trimmed; `None` when absent or blank.
+pub fn param(pairs: &[(String, String)], name: &str) -> Option<String> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+fn random_hex() -> String {
+    let bytes: [u8; 32] = rand::random();
+    hex::encode(bytes)
+}
+
+impl FromRequestParts<App> for Ctx {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let headers = parts.headers.clone();
+        let query = query_pairs(parts.uri.query());
+        let mut set_cookies = Vec::new();
+        let asked = query
+            .iter()
+            .find(|(k, _)| k == "lang")
+            .map(|(_, v)| v.as_str());
+        let lang = match asked.or_else(|| cookie(&headers, LANG_COOKIE)) {
+            Some("en") => Lang::En,
+            _ => Lang::Zh,
+        };
+        if let Some(l) = asked {
+            if l == "en" || l == "zh" {
+                set_cookies.push(format!(
+                    "{LANG_COOKIE}={l}; Path=/; Max-Age=31536000; SameSite=Lax"
+                ));
+            }
+        }
+        let mut session = None;
+        let mut user = None;
+        if let Some(token) = cookie(&headers, SESSION_COOKIE).filter(|t| !t.is_empty()) {
+            if let Ok(u) = app.authenticate(token).await {
+                user = Some(u);
+                session = Some(token.to_string());
+            }
+        }
+        let pre = match cookie(&headers, PRE_COOKIE).filter(|v| v.len() == 64) {
+            Some(v) => v.to_string(),
+            None => {
+                let v = random_hex();
+                set_cookies.push(format!(
+                    "{PRE_COOKIE}={v}; Path=/; HttpOnly; SameSite=Strict"
+                ));
+                v
+            }
+        };
+        let path = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".into());
+        Ok(Ctx {
+            app: app.clone(),
+            lang,
+            user,
+            session,
+            pre,
+            set_cookies,
+            path,
+            htmx: headers.contains_key("hx-request"),
+            ip: parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+            headers,
+        })
+    }
+}
+
+impl Ctx {
+    pub fn t<'a>(&self, zh: &'a str, en: &'a str) -> &'a str {
+        self.lang.t(zh, en)
+    }
+
+    /// The CSRF token of this browser: derived from the session token when
+    /// logged in, else from the pre-login cookie.
+    pub fn csrf_token(&self) -> String {
+        csrf::token(self.session.as_deref().unwrap_or(&self.pre))
+    }
+
+    /// The hidden CSRF field every form carries.
+    pub fn csrf_field(&self) -> String {
+        format!(
+            r#"<input type="hidden" name="csrf" value="{}">"#,
+            self.csrf_token()
+        )
+    }
+
+    pub fn set_cookie(&mut self, c: String) {
+        self.set_cookies.push(c);
+    }
+
+    /// Sets the session cookie (after login).
+    pub fn start_session(&mut self, token: &str) {
+        self.set_cookies.push(format!(
+            "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
+            suqiu_app::auth::SESSION_TTL_MS / 1000
+        ));
+    }
+
+    /// Clears the session cookie (logout).
+    pub fn end_session(&mut self) {
+        self.set_cookies.push(format!(
+            "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
+        ));
+        self.session = None;
+        self.user = None;
+    }
+
+    fn with_cookies(&self, mut res: Response) -> Response {
+        for c in &self.set_cookies {
+            if let Ok(v) = HeaderValue::from_str(c) {
+                res.headers_mut().append(header::SET_COOKIE, v);
+            }
+        }
+        res
+    }
+
+    /// A fragment (for htmx swaps) with the cookies to set.
+    pub fn fragment(&self, body: String) -> Response {
+        self.with_cookies(
+            ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response(),
+        )
+    }
+
+    /// A full page in the layout.
+    pub fn page(&self, title: &str, body: &str) -> Response {
+        self.page_status(StatusCode::OK, title, body)
+    }
+
+    pub fn page_status(&self, status: StatusCode, title: &str, body: &str) -> Response {
+        let html = self.layout(title, body);
+        self.with_cookies(
+            (
+                status,
+                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                html,
+            )
+                .into_response(),
+        )
+    }
+
+    /// A 303 redirect (after a successful post).
+    pub fn redirect(&self, to: &str) -> Response {
+        let mut res = StatusCode::SEE_OTHER.into_response();
+        if let Ok(v) = HeaderValue::from_str(to) {
+            res.headers_mut().insert(header::LOCATION, v);
+        }
+        self.with_cookies(res)
+    }
+
+    /// An error page in plain words.
+    pub fn error_page(&self, status: StatusCode, zh: &str, en: &str) -> Response {
+        let body = format!(
+            r#"<section class="card"><h1>{}</h1><p class="error" role="alert">{}</p><p><a href="/">{}</a></p></section>"#,
+            esc(self.t("出错了", "Something went wrong")),
+            esc(self.t(zh, en)),
+            esc(self.t("返回首页", "Back to the home page"))
+        );
+        self.page_status(status, self.t("出错了", "Error"), &body)
+    }
+
+    /// The logged-in user, or a redirect to the login page.
+    #[allow(clippy::result_large_err)] // an HTTP response is the error here
+    pub fn require_staff(&self) -> Result<StaffUser, Response> {
+        match &self.user {
+            Some(u) => Ok(u.clone()),
+            None => Err(self.redirect(&format!("/login?next={}", url(&self.path)))),
+        }
+    }
+
+    fn lang_switch(&self) -> String {
+        let (other, label) = match self.lang {
+            Lang::Zh => ("en", "English"),
+            Lang::En => ("zh", "中文"),
+        };
+        let base: Vec<(String, String)> = {
+            let (p, q) = self.path.split_once('?').unwrap_or((&self.path, ""));
+            let mut pairs: Vec<(String, String)> = query_pairs(Some(q))
+                .into_iter()
+                .filter(|(k, _)| k != "lang")
+                .collect();
+            pairs.push(("lang".into(), other.into()));
+            vec![(
+                p.to_string(),
+                serde_urlencoded::to_string(&pairs).unwrap_or_default(),
+            )]
+        };
+        let (p, q) = &base[0];
+        format!(
+            r#"<a class="lang" href="{}?{}" hreflang="{other}">{label}</a>"#,
+            esc(p),
+            esc(q)
+        )
+    }
+
+    fn nav(&self) -> String {
+        let mut links: Vec<(&str, String)> = Vec::new();
+        match &self.user {
+            None => {
+                links.push(("/report", self.t("我要反映", "File a request").into()));
+                links.push(("/track", self.t("查询进度", "Track").into()));
+                links.push(("/login", self.t("工作人员登录", "Staff login").into()));
+            }
+            Some(u) => {
+                links.push(("/staff", self.t("工作台", "Workbench").into()));
+                links.push(("/staff/cases", self.t("诉求列表", "Cases").into()));
+                links.push((
+                    "/staff/new",
+                    self.t("录入诉求", "File for a resident").into(),
+                ));
+                if matches!(
+                    u.role,
+                    Role::Leader | Role::PetitionBureau | Role::Admin | Role::StreetStaff
+                ) {
+                    links.push(("/staff/dashboard", self.t("统计", "Statistics").into()));
+                }
+                if u.role == Role::Admin {
+                    links.push(("/staff/admin", self.t("系统管理", "Administration").into()));
+                }
+            }
+        }
+        let mut out = String::from(r#"<nav class="nav">"#);
+        for (href, label) in links {
+            out.push_str(&format!(r#"<a href="{href}">{}</a>"#, esc(&label)));
+        }
+        if let Some(u) = &self.user {
+            out.push_str(&format!(
+                r#"<span class="me">{} · {}</span><form method="post" action="/logout" class="inline">{}<button type="submit" class="link" id="logout">{}</button></form>"#,
+                esc(&u.name),
+                esc(words::role(self.lang, u.role)),
+                self.csrf_field(),
+                esc(self.t("退出", "Log out"))
+            ));
+        }
+        out.push_str(&self.lang_switch());
+        out.push_str("</nav>");
+        out
+    }
+
+    fn layout(&self, title: &str, body: &str) -> String {
+        let desk = self
+            .user
+            .as_ref()
+            .is_some_and(|u| u.role != Role::GridWorker);
+        let district = self
+            .app
+            .org()
+            .unit(&self.app.district())
+            .map(|u| u.name.clone())
+            .unwrap_or_default();
+        format!(
+            r#"<!doctype html>
+<html lang="{lang}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="same-origin">
+<meta name="htmx-config" content='{{"includeIndicatorStyles":false,"allowEval":false}}'>
+<meta name="csrf-token" content="{csrf}">
+<title>{title} · {site}</title>
+<link rel="stylesheet" href="{css}">
+<script src="{htmx}" defer></script>
+<script src="{js}" defer></script>
+</head>
+<body class="{layout}">
+<header class="top"><a class="brand" href="/">{site} <small>{district}</small></a>{nav}</header>
+<main>
+{body}
+</main>
+<footer class="foot">{footer}</footer>
+</body>
+</html>"#,
+            lang = self.lang.html_lang(),
+            csrf = self.csrf_token(),
+            title = esc(title),
+            site = esc(self.t("诉求办理", "suqiu requests")),
+            district = esc(&district),
+            css = assets::CSS_PATH,
+            htmx = assets::HTMX_PATH,
+            js = assets::JS_PATH,
+            layout = if desk { "desk" } else { "mobile" },
+            nav = self.nav(),
+            footer = esc(self.t(
+                "小事不出村（社区），大事不出镇（街），矛盾不上交",
+                "Small matters stay in the village, big ones in the township"
+            )),
+        )
+    }
+}
+
+/// A form post whose CSRF token and origin were checked: the fields and the
+/// request context. A failed check is answered with 403 in plain words.
+pub struct PostForm {
+    pub ctx: Ctx,
+    pub fields: forms::Fields,
+}
+
+/// Largest form body accepted.
+const FORM_LIMIT: usize = 256 * 1024;
+
+impl FromRequest<App> for PostForm {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, app: &App) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let ctx = Ctx::from_request_parts(&mut parts, app).await?;
+        let refuse = |ctx: &Ctx| {
+            ctx.error_page(
+                StatusCode::FORBIDDEN,
+                "安全校验未通过：请从本站页面提交表单（页面可能已过期，请刷新后重试）。",
+                "Security check failed: submit forms from this site's pages (the page may have expired; reload it and retry).",
+            )
+        };
+        if !csrf::same_origin(&parts.headers) {
+            return Err(refuse(&ctx));
+        }
+        let bytes = axum::body::to_bytes(body, FORM_LIMIT).await.map_err(|_| {
+            ctx.error_page(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "提交的内容过大。",
+                "The form is too large.",
+            )
+        })?;
+        let fields = forms::Fields::parse(&bytes);
+        let given = fields
+            .get("csrf")
+            .map(str::to_string)
+            .or_else(|| {
+                parts
+                    .headers
+                    .get("x-csrf-token")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string)
+            })
+            .unwrap_or_default();
+        if !csrf::equal(&given, &ctx.csrf_token()) {
+            return Err(refuse(&ctx));
+        }
+        Ok(PostForm { ctx, fields })
+    }
 }

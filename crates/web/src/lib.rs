@@ -133,7 +133,7 @@ async fn security_headers(mut res: Response) -> Response {
     );
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-    h.insert("cache-control", HeaderValue::from_static("no-store"));
+    h.entry("cache-control").or_insert(HeaderValue::from_static("no-store")); // assets set their own
     h.insert(
         "content-security-policy",
         HeaderValue::from_static(

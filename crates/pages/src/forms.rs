@@ -1,0 +1,220 @@
+//! Form fields and the errors shown next to them, in plain words.
+
+use crate::html::{esc, Lang};
+use std::collections::BTreeMap;
+use suqiu_app::AppError;
+use suqiu_domain::workflow::Refusal;
+use suqiu_domain::{FieldError, FieldErrorKind};
+
+/// The fields of a urlencoded form (a name may repeat: checkboxes).
+#[derive(Debug, Default, Clone)]
+pub struct Fields(pub Vec<(String, String)>);
+
+impl Fields {
+    pub fn parse(bytes: &[u8]) -> Fields {
+        Fields(serde_urlencoded::from_bytes::<Vec<(String, String)>>(bytes).unwrap_or_default())
+    }
+
+    /// The first value of a field, trimmed; `None` when absent or blank.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, v)| k == name && !v.trim().is_empty())
+            .map(|(_, v)| v.trim().to_string())
+            .collect()
+    }
+
+    pub fn value(&self, name: &str) -> String {
+        self.get(name).unwrap_or("").to_string()
+    }
+}
+
+/// Errors of one form: field name → message; `""` for the form as a whole.
+#[derive(Debug, Default, Clone)]
+pub struct Errors(pub BTreeMap<String, String>);
+
+impl Errors {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn add(&mut self, field: &str, msg: impl Into<String>) {
+        self.0
+            .entry(field.to_string())
+            .or_insert_with(|| msg.into());
+    }
+
+    /// The message under a field, if any.
+    pub fn at(&self, field: &str) -> String {
+        match self.0.get(field) {
+            Some(m) => format!(
+                r#"<p class="field-error" role="alert" data-field="{}">{}</p>"#,
+                esc(field),
+                esc(m)
+            ),
+            None => String::new(),
+        }
+    }
+
+    /// The errors of fields the form does not show, at its top.
+    pub fn rest(&self, shown: &[&str]) -> String {
+        self.0
+            .iter()
+            .filter(|(k, _)| !shown.contains(&k.as_str()))
+            .map(|(k, m)| {
+                format!(
+                    r#"<p class="field-error" role="alert" data-field="{}">{}</p>"#,
+                    esc(k),
+                    esc(m)
+                )
+            })
+            .collect()
+    }
+
+    /// `aria-invalid` attribute for a field with an error.
+    pub fn invalid(&self, field: &str) -> &'static str {
+        if self.0.contains_key(field) {
+            r#" aria-invalid="true""#
+        } else {
+            ""
+        }
+    }
+}
+
+/// A field error in plain words (without the technical field name).
+pub fn field_message(lang: Lang, e: &FieldError) -> String {
+    match (lang, e.kind) {
+        (Lang::Zh, FieldErrorKind::Missing | FieldErrorKind::Empty) => "请填写此项".into(),
+        (Lang::En, FieldErrorKind::Missing | FieldErrorKind::Empty) => "Please fill this in".into(),
+        (Lang::Zh, FieldErrorKind::TooLong { max }) => format!("太长了，最多 {max} 个字"),
+        (Lang::En, FieldErrorKind::TooLong { max }) => {
+            format!("Too long: at most {max} characters")
+        }
+        (Lang::Zh, FieldErrorKind::InvalidPhone) => {
+            "电话号码不正确：请填写 11 位手机号，或带区号的固定电话".into()
+        }
+        (Lang::En, FieldErrorKind::InvalidPhone) => {
+            "Not a valid phone number: an 11-digit mobile or a landline with area code".into()
+        }
+        (Lang::Zh, FieldErrorKind::InvalidIdNumber) => {
+            "身份证号码不正确：应为 18 位，请核对最后一位".into()
+        }
+        (Lang::En, FieldErrorKind::InvalidIdNumber) => {
+            "Not a valid ID number: 18 characters; check the last one".into()
+        }
+        (Lang::Zh, FieldErrorKind::ControlCharacters) => "含有无法显示的字符，请重新输入".into(),
+        (Lang::En, FieldErrorKind::ControlCharacters) => {
+            "Contains invisible characters; please retype it".into()
+        }
+        (Lang::Zh, FieldErrorKind::WeakPassword) => {
+            "密码至少 10 位，须包含大写字母、小写字母、数字、符号中的三类".into()
+        }
+        (Lang::En, FieldErrorKind::WeakPassword) => {
+            "At least 10 characters, with three of upper case, lower case, digits, symbols".into()
+        }
+        (Lang::Zh, FieldErrorKind::InvalidChannel | FieldErrorKind::InvalidValue) => {
+            "请从列表中选择，或填写正确的值".into()
+        }
+        (Lang::En, FieldErrorKind::InvalidChannel | FieldErrorKind::InvalidValue) => {
+            "Please choose from the list or enter a valid value".into()
+        }
+    }
+}
+
+/// Turns an application error into form errors: a field error goes to its
+/// field (renamed by `rename` from the domain's name to the form's), the rest
+/// to the form as a whole. Unexpected errors are logged.
+pub fn app_errors(lang: Lang, e: &AppError, rename: &dyn Fn(&str) -> String) -> Errors {
+    let mut errs = Errors::default();
+    let t = |zh: &str, en: &str| lang.t(zh, en).to_string();
+    match e {
+        AppError::Invalid(f) => errs.add(&rename(&f.field), field_message(lang, f)),
+        AppError::UnknownUnit(_) | AppError::UnitNotAPlace(_) => errs.add(
+            &rename("unit"),
+            t(
+                "请选择所在的村（社区）或网格",
+                "Please choose the village/community or grid",
+            ),
+        ),
+        AppError::Refused(Refusal::Invalid { field, reason }) => errs.add(
+            &rename(field),
+            match lang {
+                Lang::Zh => format!("填写的内容不符合要求（{reason}）"),
+                Lang::En => format!("Not accepted ({reason})"),
+            },
+        ),
+        AppError::Refused(Refusal::WrongState { .. }) => errs.add(
+            "",
+            t(
+                "这件诉求当前的状态不能进行此操作（可能已有人处理，请刷新页面查看）",
+                "This cannot be done in the case's current state (someone may have acted on it; reload the page)",
+            ),
+        ),
+        AppError::Refused(Refusal::NotYourCase { .. }) | AppError::Forbidden => errs.add(
+            "",
+            t(
+                "您的单位或岗位不能进行此操作",
+                "Your unit or role may not do this",
+            ),
+        ),
+        AppError::Conflict { .. } => errs.add(
+            "",
+            t(
+                "这件诉求刚被他人更新，请查看最新情况后再提交",
+                "Someone updated this case meanwhile; check it and submit again",
+            ),
+        ),
+        AppError::CaseNotFound => errs.add(
+            "",
+            t("没有找到这件诉求（或您无权查看）", "Case not found (or not visible to you)"),
+        ),
+        AppError::RateLimited => errs.add(
+            "",
+            t(
+                "提交太频繁，请稍后再试，或拨打 12345 热线",
+                "Too many submissions; please try later or call 12345",
+            ),
+        ),
+        AppError::ChannelNeedsStaff(_) | AppError::ProxyNeedsGridWorker => errs.add(
+            &rename("channel"),
+            t(
+                "代办渠道仅限网格员使用，请选择其他渠道",
+                "The proxy channel is for grid workers; choose another channel",
+            ),
+        ),
+        AppError::UnknownAccusedUnit(_) => errs.add(
+            &rename("accused.unit"),
+            t("请从列表中选择被反映的单位", "Choose the accused unit from the list"),
+        ),
+        AppError::BadCredentials => errs.add(
+            "password",
+            t("账号或密码错误", "Wrong login or password"),
+        ),
+        AppError::TooManyAttempts => errs.add(
+            "password",
+            t(
+                "密码错误次数过多，请 15 分钟后再试",
+                "Too many failed attempts; try again in 15 minutes",
+            ),
+        ),
+        other => {
+            tracing::error!(error = %other, "page action failed");
+            errs.add(
+                "",
+                t(
+                    "系统暂时无法处理，内容尚未保存，请稍后重试",
+                    "The system could not process this; nothing was saved, please retry later",
+                ),
+            )
+        }
+    }
+    errs
+}

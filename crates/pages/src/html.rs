@@ -1,0 +1,179 @@
+//! HTML building blocks: escaping (everything that is not a literal of this
+//! crate goes through [`esc`]), the two languages, times in China.
+
+use std::fmt::{self, Write as _};
+use suqiu_domain::case::Millis;
+
+/// Escapes text for HTML element content and quoted attribute values.
+pub struct Esc<'a>(pub &'a str);
+
+impl fmt::Display for Esc<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in self.0.chars() {
+            match c {
+                '&' => f.write_str("&amp;")?,
+                '<' => f.write_str("&lt;")?,
+                '>' => f.write_str("&gt;")?,
+                '"' => f.write_str("&quot;")?,
+                '\'' => f.write_str("&#39;")?,
+                c => f.write_char(c)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Escaped text as a `String`.
+pub fn esc(s: &str) -> String {
+    Esc(s).to_string()
+}
+
+/// Percent-encodes a query parameter value.
+pub fn url(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// The language of a page: Simplified Chinese first, English as a switch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+impl Lang {
+    /// Picks the text of the page's language.
+    pub fn t<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn html_lang(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+}
+
+const CST: time::UtcOffset = match time::UtcOffset::from_hms(8, 0, 0) {
+    Ok(o) => o,
+    Err(_) => time::UtcOffset::UTC,
+};
+
+fn cst(ms: Millis) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .map(|t| t.to_offset(CST))
+}
+
+/// `2026-11-23 09:30` in China time.
+pub fn when(ms: Millis) -> String {
+    match cst(ms) {
+        Some(t) => format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute()
+        ),
+        None => String::new(),
+    }
+}
+
+/// `2026-11-23` in China time.
+pub fn day(ms: Millis) -> String {
+    match cst(ms) {
+        Some(t) => format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day()),
+        None => String::new(),
+    }
+}
+
+/// A due time in words: deadlines end at midnight, shown as "by the end of" that day.
+pub fn due(lang: Lang, ms: Millis) -> String {
+    if when(ms).ends_with(" 00:00") {
+        let d = day(ms - 1);
+        match lang {
+            Lang::Zh => format!("{d} 当天内"),
+            Lang::En => format!("by the end of {d}"),
+        }
+    } else {
+        when(ms)
+    }
+}
+
+/// Parses `YYYY-MM-DD` as the start of that day in China.
+pub fn parse_day(s: &str) -> Option<Millis> {
+    let mut it = s.trim().split('-');
+    let y: i32 = it.next()?.parse().ok()?;
+    let m: u8 = it.next()?.parse().ok()?;
+    let d: u8 = it.next()?.parse().ok()?;
+    if it.next().is_some() {
+        return None;
+    }
+    let date = time::Date::from_calendar_date(y, time::Month::try_from(m).ok()?, d).ok()?;
+    let t = date.midnight().assume_offset(CST);
+    Some((t.unix_timestamp_nanos() / 1_000_000) as Millis)
+}
+
+/// Start of the China day containing `ms`.
+pub fn start_of_day(ms: Millis) -> Millis {
+    parse_day(&day(ms)).unwrap_or(ms)
+}
+
+/// A percentage with one decimal, or a dash when the denominator is 0.
+pub fn pct(num: u64, den: u64) -> String {
+    if den == 0 {
+        "—".into()
+    } else {
+        format!("{:.1}%", num as f64 * 100.0 / den as f64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup_and_quotes() {
+        assert_eq!(
+            esc(r#"<script>alert("x")</script>&'"#),
+            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;"
+        );
+        assert_eq!(url("a b&c/中"), "a%20b%26c%2F%E4%B8%AD");
+    }
+
+    #[test]
+    fn china_days_round_trip() {
+        // 2026-11-23 09:00 +08:00
+        let t0 = 1_795_395_600_000;
+        assert_eq!(when(t0), "2026-11-23 09:00");
+        assert_eq!(day(t0), "2026-11-23");
+        let start = parse_day("2026-11-23").unwrap();
+        assert_eq!(t0 - start, 9 * 3600 * 1000);
+        assert_eq!(start_of_day(t0), start);
+        assert!(parse_day("2026-13-01").is_none());
+        assert!(parse_day("x").is_none());
+        assert_eq!(due(Lang::Zh, start + 24 * 3600 * 1000), "2026-11-23 当天内");
+        assert_eq!(due(Lang::En, t0), "2026-11-23 09:00");
+        assert_eq!(pct(1, 3), "33.3%");
+        assert_eq!(pct(1, 0), "—");
+    }
+}

@@ -1,0 +1,1579 @@
+//! Staff pages: login, the role's workbench (queues that refresh by
+//! themselves), case lists with filters and pages, the case page with its
+//! whole timeline and deadlines and the actions the user may take, and filing
+//! for a resident.
+
+use crate::forms::{app_errors, Errors, Fields};
+use crate::html::{esc, parse_day, url, when, Lang};
+use crate::resident::{category_hint, intake_field, intake_fields, intake_input};
+use crate::{query_pairs, words, Ctx, PostForm};
+use axum::extract::{Path, RawQuery};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{json, Map, Value};
+use suqiu_app::{AppError, CaseFilter, CaseRow, CaseView, StaffUser};
+use suqiu_domain::case::{Actor, Queue};
+use suqiu_domain::validate::{mask_name, mask_phone};
+use suqiu_domain::workflow::{self, Command, Difficulty, Rating, RatingVia, Refusal, Urgency};
+use suqiu_domain::{Channel, Level, Role, Status};
+
+// ---------------------------------------------------------------- login
+
+fn login_page(ctx: &Ctx, login: &str, next: &str, errs: &Errors) -> Response {
+    let body = format!(
+        r#"<section class="card"><h1>{h}</h1><form method="post" action="/login" id="login-form" novalidate>{csrf}
+<input type="hidden" name="next" value="{next}">{rest}
+<label for="login">{l_login}</label><input type="text" id="login" name="login" value="{v_login}" autocomplete="username"{i_login}>{e_login}
+<label for="password">{l_pw}</label><input type="password" id="password" name="password" autocomplete="current-password"{i_pw}>{e_pw}
+<button type="submit" id="login-submit">{b}</button></form></section>"#,
+        h = esc(ctx.t("工作人员登录", "Staff login")),
+        csrf = ctx.csrf_field(),
+        next = esc(next),
+        rest = errs.rest(&["login", "password"]),
+        l_login = esc(ctx.t("账号", "Login")),
+        v_login = esc(login),
+        i_login = errs.invalid("login"),
+        e_login = errs.at("login"),
+        l_pw = esc(ctx.t("密码", "Password")),
+        i_pw = errs.invalid("password"),
+        e_pw = errs.at("password"),
+        b = esc(ctx.t("登录", "Log in")),
+    );
+    let status = if errs.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    ctx.page_status(status, ctx.t("登录", "Login"), &body)
+}
+
+/// Only local paths are followed after login (no open redirect).
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with("/staff") && !n.starts_with("//") && !n.contains('\\') => {
+            n.to_string()
+        }
+        _ => "/staff".into(),
+    }
+}
+
+pub async fn login_form(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
+    let q = query_pairs(q.as_deref());
+    let next = q.iter().find(|(k, _)| k == "next").map(|(_, v)| v.as_str());
+    if ctx.user.is_some() {
+        return ctx.redirect(&safe_next(next));
+    }
+    login_page(&ctx, "", &safe_next(next), &Errors::default())
+}
+
+pub async fn login(PostForm { mut ctx, fields }: PostForm) -> Response {
+    let next = safe_next(fields.get("next"));
+    let login = fields.value("login");
+    let mut errs = Errors::default();
+    if fields.get("login").is_none() {
+        errs.add("login", ctx.t("请填写账号", "Enter your login"));
+    }
+    if fields.get("password").is_none() {
+        errs.add("password", ctx.t("请填写密码", "Enter your password"));
+    }
+    if !errs.is_empty() {
+        return login_page(&ctx, &login, &next, &errs);
+    }
+    let password = fields
+        .0
+        .iter()
+        .find(|(k, _)| k == "password")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    match ctx.app.login(&login, &password).await {
+        Ok((token, _, _)) => {
+            ctx.start_session(&token);
+            ctx.redirect(&next)
+        }
+        Err(e) => {
+            let errs = app_errors(ctx.lang, &e, &|f| f.to_string());
+            login_page(&ctx, &login, &next, &errs)
+        }
+    }
+}
+
+pub async fn logout(PostForm { mut ctx, .. }: PostForm) -> Response {
+    if let Some(token) = crate::cookie(&ctx.headers, crate::SESSION_COOKIE).map(str::to_string) {
+        if let Err(e) = ctx.app.logout(&token).await {
+            tracing::warn!(error = %e, "logout");
+        }
+    }
+    ctx.end_session();
+    ctx.redirect("/login")
+}
+
+// ---------------------------------------------------------------- lists
+
+/// A table of cases (personal data masked).
+pub fn case_table(ctx: &Ctx, rows: &[CaseRow], empty: &str) -> String {
+    if rows.is_empty() {
+        return format!(r#"<p class="muted empty">{}</p>"#, esc(empty));
+    }
+    let org = ctx.app.org();
+    let name = |c: &str| {
+        org.unit(c)
+            .map(|u| u.name.clone())
+            .unwrap_or_else(|| c.to_string())
+    };
+    let mut s = format!(
+        r#"<div class="table-wrap"><table class="cases"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
+        esc(ctx.t("诉求", "Matter")),
+        esc(ctx.t("地点", "Place")),
+        esc(ctx.t("状态", "Status")),
+        esc(ctx.t("研判", "Triage")),
+        esc(ctx.t("反映人", "Reporter")),
+        esc(ctx.t("受理时间", "Received")),
+    );
+    for r in rows {
+        let triage = match (&r.urgency, &r.category) {
+            (Some(u), Some(c)) => format!(
+                r#"<span class="badge {u}">{}</span> {}"#,
+                esc(&words::urgency(ctx.lang, u)),
+                esc(c),
+                u = esc(u)
+            ),
+            _ => String::new(),
+        };
+        s.push_str(&format!(
+            r#"<tr data-case="{id}"><td><a href="/staff/cases/{id}">{title}</a><br><span class="muted">{code}</span></td><td>{place}</td><td>{status}</td><td>{triage}</td><td>{who}</td><td>{at}</td></tr>"#,
+            id = r.id,
+            title = esc(&r.title),
+            code = esc(&r.tracking_code),
+            place = esc(&name(&r.place_unit)),
+            status = esc(&words::status_str(ctx.lang, &r.status)),
+            who = esc(&format!("{} {}", mask_name(&r.reporter_name), mask_phone(&r.reporter_phone))),
+            at = when(r.received_at),
+        ));
+    }
+    s.push_str("</tbody></table></div>");
+    s
+}
+
+fn role_queues(role: Role) -> &'static [Queue] {
+    match role {
+        Role::GridWorker => &[],
+        Role::CommunityStaff => &[
+            Queue::Triage,
+            Queue::Resolve,
+            Queue::Decide,
+            Queue::DueSoon,
+            Queue::Overdue,
+        ],
+        Role::StreetStaff => &[
+            Queue::Sign,
+            Queue::Dispatch,
+            Queue::Handling,
+            Queue::Decide,
+            Queue::DueSoon,
+            Queue::Overdue,
+        ],
+        Role::DepartmentHandler => &[
+            Queue::Accept,
+            Queue::Handling,
+            Queue::Cooperate,
+            Queue::DueSoon,
+            Queue::Overdue,
+        ],
+        Role::Leader => &[Queue::Supervise, Queue::SetDeadline, Queue::Owned],
+        Role::PetitionBureau => &[
+            Queue::Callback,
+            Queue::Triage,
+            Queue::Resolve,
+            Queue::Decide,
+            Queue::Overdue,
+        ],
+        Role::Admin => &[Queue::Callback],
+    }
+}
+
+const QUEUE_LIMIT: u32 = 20;
+
+/// One queue as a card that refreshes itself every 30 seconds (htmx).
+async fn queue_card(ctx: &Ctx, user: &StaffUser, q: Queue, limit: u32) -> String {
+    let rows = match ctx.app.queue(user, q, limit + 1).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "queue");
+            return format!(
+                r#"<section class="card" id="q-{}"><p class="error">{}</p></section>"#,
+                q.as_str(),
+                esc(ctx.t("暂时无法读取", "Cannot read it now"))
+            );
+        }
+    };
+    let more = rows.len() > limit as usize;
+    let rows = &rows[..rows.len().min(limit as usize)];
+    format!(
+        r#"<section class="card queue" id="q-{q}" hx-get="/staff/queue/{q}?fragment=1&amp;limit={limit}" hx-trigger="every 30s" hx-swap="outerHTML">
+<h2><a href="/staff/queue/{q}">{name}</a><span class="count">{n}{plus}</span></h2>{table}{more}</section>"#,
+        q = q.as_str(),
+        name = esc(words::queue(ctx.lang, q)),
+        n = rows.len(),
+        plus = if more { "+" } else { "" },
+        table = case_table(ctx, rows, ctx.t("暂无", "Nothing here")),
+        more = if more {
+            format!(
+                r#"<p><a href="/staff/queue/{}?limit={}">{}</a></p>"#,
+                q.as_str(),
+                limit + 50,
+                esc(ctx.t("显示更多", "Show more"))
+            )
+        } else {
+            String::new()
+        },
+    )
+}
+
+pub async fn queue_page(ctx: Ctx, Path(name): Path<String>, RawQuery(q): RawQuery) -> Response {
+    let user = match ctx.require_staff() {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let Some(queue) = Queue::parse(&name) else {
+        return ctx.error_page(
+            StatusCode::NOT_FOUND,
+            "没有这个工作队列。",
+            "No such work queue.",
+        );
+    };
+    let q = query_pairs(q.as_deref());
+    let limit = q
+        .iter()
+        .find(|(k, _)| k == "limit")
+        .and_then(|(_, v)| v.parse::<u32>().ok())
+        .unwrap_or(QUEUE_LIMIT)
+        .clamp(1, 1000);
+    let card = queue_card(&ctx, &user, queue, limit).await;
+    if ctx.htmx || q.iter().any(|(k, _)| k == "fragment") {
+        return ctx.fragment(card);
+    }
+    ctx.page(words::queue(ctx.lang, queue), &card)
+}
+
+async fn list(ctx: &Ctx, user: &StaffUser, statuses: &[Status], limit: u32) -> Vec<CaseRow> {
+    let filter = CaseFilter {
+        statuses: statuses.iter().map(|s| s.as_str().to_string()).collect(),
+        limit,
+        ..Default::default()
+    };
+    match ctx.app.list_cases(user, None, filter).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "list");
+            vec![]
+        }
+    }
+}
+
+/// The grid worker's follow-up list: each case with a quick visit note.
+fn followup_table(ctx: &Ctx, rows: &[CaseRow]) -> String {
+    if rows.is_empty() {
+        return format!(
+            r#"<p class="muted">{}</p>"#,
+            esc(ctx.t("暂无需要跟进的诉求", "Nothing to follow up"))
+        );
+    }
+    let mut s = String::from(r#"<ul class="followups">"#);
+    for r in rows {
+        s.push_str(&format!(
+            r#"<li class="card" data-case="{id}"><a href="/staff/cases/{id}">{title}</a> <span class="status">{status}</span>
+<form method="post" action="/staff/cases/{id}/notes" class="visit-note">{csrf}<input type="hidden" name="expected_version" value="{v}">
+<label for="note-{id}">{l}</label><input type="text" id="note-{id}" name="text" maxlength="2000" placeholder="{p}"><button type="submit" class="secondary">{b}</button></form></li>"#,
+            id = r.id,
+            title = esc(&r.title),
+            status = esc(&words::status_str(ctx.lang, &r.status)),
+            csrf = ctx.csrf_field(),
+            v = r.version,
+            l = esc(ctx.t("走访记录", "Visit note")),
+            p = esc(ctx.t("例如：已上门了解，群众情绪稳定", "e.g. visited; the resident is calm")),
+            b = esc(ctx.t("记录", "Record")),
+        ));
+    }
+    s.push_str("</ul>");
+    s
+}
+
+pub async fn workbench(ctx: Ctx) -> Response {
+    let user = match ctx.require_staff() {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let org = ctx.app.org();
+    let unit_name = org
+        .unit(&user.unit)
+        .map(|u| u.name.clone())
+        .unwrap_or_default();
+    let mut body = format!(
+        r#"<h1>{} <span class="muted">{} · {}</span></h1>"#,
+        esc(ctx.t("工作台", "Workbench")),
+        esc(&unit_name),
+        esc(words::role(ctx.lang, user.role))
+    );
+    match user.role {
+        Role::GridWorker => {
+            body.push_str(&format!(
+                r#"<div class="big-actions"><a href="/staff/new" id="proxy-file">{}</a></div>"#,
+                esc(ctx.t("为群众代办（录入诉求）", "File for a resident"))
+            ));
+            let follow = list(
+                &ctx,
+                &user,
+                &[
+                    Status::Replied,
+                    Status::Unsatisfied,
+                    Status::Received,
+                    Status::Triaged,
+                ],
+                20,
+            )
+            .await;
+            body.push_str(&format!(
+                r#"<section class="card" id="followup"><h2>{}</h2><p class="hint">{}</p>{}</section>"#,
+                esc(ctx.t("需要我跟进的", "To follow up")),
+                esc(ctx.t("待研判、村（社区）办理中和已答复待评价的诉求：上门了解后记一笔。", "Awaiting triage, in the community's hands, or replied and awaiting rating: note your visit.")),
+                followup_table(&ctx, &follow)
+            ));
+            let mine = list(&ctx, &user, &[], 20).await;
+            body.push_str(&format!(
+                r#"<section class="card" id="my-grid"><h2>{}</h2>{}<p><a href="/staff/cases">{}</a></p></section>"#,
+                esc(ctx.t("我网格的诉求", "My grid's cases")),
+                case_table(&ctx, &mine, ctx.t("暂无", "None")),
+                esc(ctx.t("全部诉求", "All cases"))
+            ));
+        }
+        role => {
+            body.push_str(r#"<div class="grid queues">"#);
+            for q in role_queues(role) {
+                body.push_str(&queue_card(&ctx, &user, *q, QUEUE_LIMIT).await);
+            }
+            body.push_str("</div>");
+            if role == Role::StreetStaff {
+                body.push_str(&review_board(&ctx, &user).await);
+            }
+            if role == Role::Leader {
+                body.push_str(&format!(
+                    r#"<p><a class="button" href="/staff/dashboard">{}</a></p>"#,
+                    esc(ctx.t("查看统计与排名", "Statistics and ranking"))
+                ));
+            }
+        }
+    }
+    ctx.page(ctx.t("工作台", "Workbench"), &body)
+}
+
+/// The street's weekly review board: every open case, by status; and every
+/// dispatched case it follows.
+async fn review_board(ctx: &Ctx, user: &StaffUser) -> String {
+    let open: Vec<Status> = Status::ALL.into_iter().filter(|s| s.is_open()).collect();
+    let rows = list(ctx, user, &open, 500).await;
+    let mut counts = String::new();
+    for s in &open {
+        let n = rows.iter().filter(|r| r.status == s.as_str()).count();
+        if n > 0 {
+            counts.push_str(&format!(
+                r#"<tr><td><a href="/staff/cases?status={}">{}</a></td><td class="num">{n}</td></tr>"#,
+                s.as_str(),
+                esc(words::status(ctx.lang, *s))
+            ));
+        }
+    }
+    let dispatched: Vec<CaseRow> = rows
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.status.as_str(),
+                "dispatched" | "in_progress" | "awaiting_leader_deadline"
+            )
+        })
+        .cloned()
+        .collect();
+    format!(
+        r#"<section class="card" id="review-board"><h2>{h}</h2><p class="hint">{hint}</p><table><thead><tr><th>{ls}</th><th class="num">{ln}</th></tr></thead><tbody>{counts}</tbody></table></section>
+<section class="card" id="dispatched"><h2>{h2}</h2>{table}</section>"#,
+        h = esc(ctx.t(
+            "每周研判会：在办诉求一览",
+            "Weekly review board: open cases"
+        )),
+        hint = esc(ctx.t(
+            "按状态统计本街道全部在办诉求，点击查看清单。",
+            "All open cases of the street by status; click for the list."
+        )),
+        ls = esc(ctx.t("状态", "Status")),
+        ln = esc(ctx.t("件数", "Cases")),
+        counts = if counts.is_empty() {
+            format!(
+                r#"<tr><td colspan="2" class="muted">{}</td></tr>"#,
+                esc(ctx.t("暂无在办诉求", "No open cases"))
+            )
+        } else {
+            counts
+        },
+        h2 = esc(ctx.t("已派单跟踪", "Dispatched cases I follow")),
+        table = case_table(ctx, &dispatched, ctx.t("暂无", "None")),
+    )
+}
+
+const PAGE: u32 = 20;
+
+pub async fn cases(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
+    let user = match ctx.require_staff() {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let q = query_pairs(q.as_deref());
+    let get = |k: &str| crate::param(&q, k);
+    let mut errs = Errors::default();
+    let status = get("status");
+    if let Some(s) = &status {
+        if Status::parse(s).is_none() {
+            errs.add(
+                "status",
+                ctx.t("请从列表中选择状态", "Choose a status from the list"),
+            );
+        }
+    }
+    let channel = get("channel");
+    if let Some(c) = &channel {
+        if Channel::parse(c).is_none() {
+            errs.add(
+                "channel",
+                ctx.t("请从列表中选择渠道", "Choose a channel from the list"),
+            );
+        }
+    }
+    let mut date = |k: &str| -> Option<i64> {
+        let v = get(k)?;
+        let d = parse_day(&v);
+        if d.is_none() {
+            errs.add(
+                k,
+                ctx.t("日期格式应为 2026-11-23", "Dates look like 2026-11-23"),
+            );
+        }
+        d
+    };
+    let from = date("from");
+    let to = date("to").map(|t| t + 24 * 3600 * 1000);
+    let cursor = get("cursor").and_then(|c| c.parse::<i64>().ok());
+    let text = get("q");
+    let mut rows = Vec::new();
+    let mut next = None;
+    if errs.is_empty() {
+        let result = match &text {
+            Some(t) => {
+                let offset = get("offset")
+                    .and_then(|o| o.parse::<usize>().ok())
+                    .unwrap_or(0);
+                match ctx
+                    .app
+                    .search(
+                        &user,
+                        t,
+                        None,
+                        status.iter().cloned().collect(),
+                        from,
+                        to,
+                        PAGE as usize + 1,
+                        offset,
+                    )
+                    .await
+                {
+                    Ok((_, hits)) => {
+                        let mut r: Vec<CaseRow> = hits.into_iter().map(|h| h.row).collect();
+                        if r.len() > PAGE as usize {
+                            r.truncate(PAGE as usize);
+                            next = Some(format!("offset={}", offset + PAGE as usize));
+                        }
+                        Ok(r)
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            None => {
+                let filter = CaseFilter {
+                    statuses: status.iter().cloned().collect(),
+                    channels: channel.iter().cloned().collect(),
+                    from,
+                    to,
+                    before_id: cursor,
+                    limit: PAGE + 1,
+                    ..Default::default()
+                };
+                match ctx.app.list_cases(&user, None, filter).await {
+                    Ok(mut r) => {
+                        if r.len() > PAGE as usize {
+                            r.truncate(PAGE as usize);
+                            next = r.last().map(|l| format!("cursor={}", l.id));
+                        }
+                        Ok(r)
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        match result {
+            Ok(r) => rows = r,
+            Err(AppError::SearchUnavailable) => errs.add(
+                "q",
+                ctx.t(
+                    "本服务器未启用全文搜索",
+                    "Full-text search is not enabled on this server",
+                ),
+            ),
+            Err(e) => errs = app_errors(ctx.lang, &e, &|f| f.to_string()),
+        }
+    }
+    let mut s_opts = format!(r#"<option value="">{}</option>"#, esc(ctx.t("全部", "all")));
+    for s in Status::ALL {
+        s_opts.push_str(&format!(
+            r#"<option value="{v}"{sel}>{l}</option>"#,
+            v = s.as_str(),
+            sel = if status.as_deref() == Some(s.as_str()) {
+                " selected"
+            } else {
+                ""
+            },
+            l = esc(words::status(ctx.lang, s))
+        ));
+    }
+    let mut c_opts = format!(r#"<option value="">{}</option>"#, esc(ctx.t("全部", "all")));
+    for c in Channel::ALL {
+        c_opts.push_str(&format!(
+            r#"<option value="{v}"{sel}>{l}</option>"#,
+            v = c.as_str(),
+            sel = if channel.as_deref() == Some(c.as_str()) {
+                " selected"
+            } else {
+                ""
+            },
+            l = esc(&words::channel(ctx.lang, c.as_str()))
+        ));
+    }
+    let keep: Vec<(String, String)> = q
+        .iter()
+        .filter(|(k, _)| k != "cursor" && k != "offset" && k != "lang")
+        .cloned()
+        .collect();
+    let keep_q = serde_urlencoded::to_string(&keep).unwrap_or_default();
+    let pager = match next {
+        Some(n) => format!(
+            r#"<nav class="pager"><a href="/staff/cases?{}{}{n}" id="next-page">{}</a></nav>"#,
+            esc(&keep_q),
+            if keep_q.is_empty() { "" } else { "&amp;" },
+            esc(ctx.t("下一页", "Next page"))
+        ),
+        None => String::new(),
+    };
+    let first = if cursor.is_some() || get("offset").is_some() {
+        format!(
+            r#"<a href="/staff/cases?{}">{}</a>"#,
+            esc(&keep_q),
+            esc(ctx.t("回到第一页", "First page"))
+        )
+    } else {
+        String::new()
+    };
+    let body = format!(
+        r#"<h1>{h}</h1><form method="get" action="/staff/cases" class="card filters" id="filters">{rest}
+<div><label for="q">{l_q}</label><input type="text" id="q" name="q" value="{v_q}"{i_q}>{e_q}</div>
+<div><label for="status">{l_s}</label><select id="status" name="status"{i_s}>{s_opts}</select>{e_s}</div>
+<div><label for="channel">{l_c}</label><select id="channel" name="channel"{i_c}>{c_opts}</select>{e_c}</div>
+<div><label for="from">{l_f}</label><input type="date" id="from" name="from" value="{v_f}"{i_f}>{e_f}</div>
+<div><label for="to">{l_t}</label><input type="date" id="to" name="to" value="{v_t}"{i_t}>{e_t}</div>
+<div><button type="submit">{b}</button></div></form>
+<section class="card" id="case-list">{table}{pager}{first}</section>"#,
+        h = esc(ctx.t("诉求列表", "Cases")),
+        rest = errs.rest(&["q", "status", "channel", "from", "to"]),
+        l_q = esc(ctx.t("关键词", "Words")),
+        v_q = esc(&text.clone().unwrap_or_default()),
+        i_q = errs.invalid("q"),
+        e_q = errs.at("q"),
+        l_s = esc(ctx.t("状态", "Status")),
+        i_s = errs.invalid("status"),
+        e_s = errs.at("status"),
+        l_c = esc(ctx.t("渠道", "Channel")),
+        i_c = errs.invalid("channel"),
+        e_c = errs.at("channel"),
+        l_f = esc(ctx.t("受理日期从", "Received from")),
+        v_f = esc(&get("from").unwrap_or_default()),
+        i_f = errs.invalid("from"),
+        e_f = errs.at("from"),
+        l_t = esc(ctx.t("到", "to")),
+        v_t = esc(&get("to").unwrap_or_default()),
+        i_t = errs.invalid("to"),
+        e_t = errs.at("to"),
+        b = esc(ctx.t("筛选", "Filter")),
+        table = case_table(
+            &ctx,
+            &rows,
+            ctx.t("没有符合条件的诉求", "No matching cases")
+        ),
+    );
+    let status_code = if errs.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    ctx.page_status(status_code, ctx.t("诉求列表", "Cases"), &body)
+}
+
+// ---------------------------------------------------------------- the case page
+
+/// The label of a command.
+pub fn command_label(lang: Lang, name: &str) -> &'static str {
+    let (zh, en) = match name {
+        "triage" => ("研判分流", "Triage"),
+        "report" => ("上报乡镇（街道）", "Report to the township/street"),
+        "sign" => ("签收", "Sign for it"),
+        "assign" => (
+            "街道自办（明确责任人和时限）",
+            "Handle at the street (responsible and deadline)",
+        ),
+        "dispatch" => ("派单到职能部门", "Dispatch to a department"),
+        "accept" => (
+            "接单（当天联系群众）",
+            "Accept (contact the resident today)",
+        ),
+        "return" => ("退单", "Return the order"),
+        "cooperation-report" => ("协办反馈", "Cooperation report"),
+        "request-deadline" => ("申请领导确定时限", "Ask the leader for a deadline"),
+        "set-deadline" => ("确定办理时限", "Set the deadline"),
+        "reply" => ("答复办理结果", "Reply with the result"),
+        "explain" => ("上门解释政策", "Explain the policy in person"),
+        "rate" => ("录入回访评价", "Enter the callback rating"),
+        "reopen" => ("重新办理", "Handle again"),
+        "close" => ("办结", "Close"),
+        "own" => ("包案", "Take ownership (包案)"),
+        "supervise" => ("督办", "Supervise"),
+        "interview" => ("记录约谈", "Record an interview"),
+        "notes" => ("添加备注 / 走访记录", "Add a note / visit record"),
+        _ => ("操作", "Action"),
+    };
+    lang.t(zh, en)
+}
+
+/// A representative command, to ask the workflow whether the user may give
+/// it now (the forms shown are exactly those `decide` would not refuse for
+/// the state or the role).
+fn probe(ctx: &Ctx, name: &str) -> Option<Command> {
+    let org = ctx.app.org();
+    let dept = org
+        .units()
+        .map(|(u, _)| u)
+        .find(|u| u.level == Level::Department)?
+        .code
+        .clone();
+    let x = || "x".to_string();
+    Some(match name {
+        "triage" => Command::Triage {
+            urgency: Urgency::Urgent,
+            category: ctx
+                .app
+                .rules()
+                .categories
+                .first()
+                .cloned()
+                .unwrap_or_else(x),
+        },
+        "report" => Command::ReportToStreet { note: None },
+        "sign" => Command::Sign,
+        "assign" => Command::Assign {
+            responsible: x(),
+            days: 1,
+        },
+        "dispatch" => Command::Dispatch {
+            lead: dept,
+            cooperating: vec![],
+            difficulty: Difficulty::Ordinary,
+        },
+        "accept" => Command::Accept { contact_note: x() },
+        "return" => Command::Return { reason: x() },
+        "cooperation-report" => Command::CooperationReport { text: x() },
+        "request-deadline" => Command::RequestLeaderDeadline { reason: x() },
+        "set-deadline" => Command::SetLeaderDeadline { days: 1 },
+        "reply" => Command::Reply {
+            result: x(),
+            policy_basis: None,
+        },
+        "explain" => Command::Explain {
+            visited_by: x(),
+            visited_at: ctx.app.now(),
+            policy_basis: x(),
+            note: None,
+        },
+        "rate" => Command::Rate {
+            rating: Rating::Satisfied,
+            comment: None,
+            via: RatingVia::Phone,
+        },
+        "reopen" => Command::Reopen {
+            reason: x(),
+            days: 1,
+        },
+        "close" => Command::Close { explanation: x() },
+        "own" => Command::TakeOwnership,
+        "supervise" => Command::Supervise { note: x(), days: 1 },
+        "interview" => Command::RecordInterview {
+            unit: dept,
+            head: x(),
+            note: x(),
+        },
+        "notes" => Command::AddNote { text: x() },
+        _ => return None,
+    })
+}
+
+fn allowed_commands(ctx: &Ctx, user: &StaffUser, view: &CaseView) -> Vec<&'static str> {
+    let org = ctx.app.org();
+    let cal = ctx.app.calendar();
+    let wctx = workflow::Ctx {
+        now: ctx.app.now(),
+        calendar: &cal,
+        rules: ctx.app.rules(),
+        org: &org,
+    };
+    let who = user.who();
+    suqiu_app::commands::NAMES
+        .iter()
+        .copied()
+        .filter(|name| {
+            probe(ctx, name).is_some_and(|cmd| {
+                matches!(
+                    workflow::decide(&view.state, &cmd, &who, &wctx),
+                    Ok(_) | Err(Refusal::Invalid { .. })
+                )
+            })
+        })
+        .collect()
+}
+
+fn departments(ctx: &Ctx) -> Vec<(String, String)> {
+    let mut d: Vec<(String, String)> = ctx
+        .app
+        .org()
+        .units()
+        .map(|(u, _)| u)
+        .filter(|u| u.level == Level::Department)
+        .map(|u| (u.code.clone(), u.name.clone()))
+        .collect();
+    d.sort();
+    d
+}
+
+fn select(
+    name: &str,
+    id: &str,
+    options: &[(String, String)],
+    selected: &str,
+    errs: &Errors,
+    lang: Lang,
+) -> String {
+    let mut s = format!(
+        r#"<select name="{name}" id="{id}"{inv}><option value="">{c}</option>"#,
+        inv = errs.invalid(name),
+        c = esc(lang.t("— 请选择 —", "— choose —"))
+    );
+    for (v, l) in options {
+        s.push_str(&format!(
+            r#"<option value="{v}"{sel}>{l}</option>"#,
+            v = esc(v),
+            sel = if v == selected { " selected" } else { "" },
+            l = esc(l)
+        ));
+    }
+    s.push_str("</select>");
+    s
+}
+
+/// The inputs of one command's form.
+fn command_inputs(
+    ctx: &Ctx,
+    name: &str,
+    view: &CaseView,
+    f: &Fields,
+    errs: &Errors,
+) -> (String, Vec<&'static str>) {
+    let lang = ctx.lang;
+    let id = |field: &str| format!("{name}-{field}");
+    let label = |field: &str, zh: &str, en: &str| {
+        format!(
+            r#"<label for="{}">{}</label>"#,
+            id(field),
+            esc(lang.t(zh, en))
+        )
+    };
+    let text = |field: &str, zh: &str, en: &str| {
+        format!(
+            r#"{}<input type="text" id="{}" name="{field}" maxlength="2000" value="{}"{}>{}"#,
+            label(field, zh, en),
+            id(field),
+            esc(&f.value(field)),
+            errs.invalid(field),
+            errs.at(field)
+        )
+    };
+    let area = |field: &str, zh: &str, en: &str| {
+        format!(
+            r#"{}<textarea id="{}" name="{field}" maxlength="2000"{}>{}</textarea>{}"#,
+            label(field, zh, en),
+            id(field),
+            errs.invalid(field),
+            esc(&f.value(field)),
+            errs.at(field)
+        )
+    };
+    let days = |zh: &str, en: &str| {
+        format!(
+            r#"{}<input type="number" id="{}" name="days" min="1" max="365" value="{}"{}>{}"#,
+            label("days", zh, en),
+            id("days"),
+            esc(&f.value("days")),
+            errs.invalid("days"),
+            errs.at("days")
+        )
+    };
+    let sel = |field: &str, zh: &str, en: &str, opts: &[(String, String)], selected: &str| {
+        format!(
+            "{}{}{}",
+            label(field, zh, en),
+            select(field, &id(field), opts, selected, errs, lang),
+            errs.at(field)
+        )
+    };
+    let depts = departments(ctx);
+    let (html, fields): (String, Vec<&'static str>) = match name {
+        "triage" => {
+            let urg: Vec<(String, String)> = suqiu_app::commands::URGENCIES
+                .iter()
+                .map(|(k, u)| (k.to_string(), lang.t(u.zh(), u.en()).to_string()))
+                .collect();
+            let cats: Vec<(String, String)> = ctx
+                .app
+                .rules()
+                .categories
+                .iter()
+                .map(|c| (c.clone(), c.clone()))
+                .collect();
+            let hint = category_hint(&view.state.intake.content)
+                .unwrap_or("")
+                .to_string();
+            let cat_sel = f.get("category").map(str::to_string).unwrap_or(hint);
+            (
+                format!(
+                    "{}{}",
+                    sel(
+                        "urgency",
+                        "紧急程度",
+                        "Urgency tier",
+                        &urg,
+                        &f.value("urgency")
+                    ),
+                    sel("category", "类别", "Category", &cats, &cat_sel)
+                ),
+                vec!["urgency", "category"],
+            )
+        }
+        "report" => (
+            area("note", "上报说明（可不填）", "Note (optional)"),
+            vec!["note"],
+        ),
+        "sign" | "own" => (String::new(), vec![]),
+        "assign" => (
+            format!(
+                "{}{}",
+                text(
+                    "responsible",
+                    "责任人及科室",
+                    "Responsible person and office"
+                ),
+                days("办理时限（工作日）", "Deadline (working days)")
+            ),
+            vec!["responsible", "days"],
+        ),
+        "dispatch" => {
+            let diffs: Vec<(String, String)> = suqiu_app::commands::DIFFICULTIES
+                .iter()
+                .map(|(k, d)| (k.to_string(), words::difficulty(lang, *d).to_string()))
+                .collect();
+            let chosen = f.all("cooperating");
+            let mut coop = format!(
+                r#"<fieldset id="{}"><legend>{}</legend>"#,
+                id("cooperating"),
+                esc(lang.t("协办单位（可多选）", "Cooperating units (any)"))
+            );
+            for (c, n) in &depts {
+                coop.push_str(&format!(
+                    r#"<label class="check"><input type="checkbox" name="cooperating" value="{c}"{k}> {n}</label>"#,
+                    c = esc(c),
+                    k = if chosen.contains(c) { " checked" } else { "" },
+                    n = esc(n)
+                ));
+            }
+            coop.push_str("</fieldset>");
+            (
+                format!(
+                    "{}{}{}{}",
+                    sel("lead", "牵头单位", "Lead unit", &depts, &f.value("lead")),
+                    coop,
+                    errs.at("cooperating"),
+                    sel(
+                        "difficulty",
+                        "难度（决定办理时限）",
+                        "Difficulty (sets the deadline)",
+                        &diffs,
+                        &f.value("difficulty")
+                    )
+                ),
+                vec!["lead", "cooperating", "difficulty"],
+            )
+        }
+        "accept" => (
+            area(
+                "contact_note",
+                "联系群众情况",
+                "How the resident was contacted",
+            ),
+            vec!["contact_note"],
+        ),
+        "return" => (
+            area("reason", "退单理由", "Reason for returning"),
+            vec!["reason"],
+        ),
+        "cooperation-report" => (area("text", "协办情况", "What we did"), vec!["text"]),
+        "request-deadline" => (area("reason", "申请理由", "Reason"), vec!["reason"]),
+        "set-deadline" => (
+            days("办理时限（工作日）", "Deadline (working days)"),
+            vec!["days"],
+        ),
+        "reply" => (
+            format!(
+                "{}{}",
+                area("result", "办理结果", "Result"),
+                area(
+                    "policy_basis",
+                    "政策依据（可不填）",
+                    "Policy basis (optional)"
+                )
+            ),
+            vec!["result", "policy_basis"],
+        ),
+        "explain" => (
+            format!(
+                "{}{}{}",
+                text("visited_by", "上门人员", "Who visited"),
+                area("policy_basis", "解释的政策", "Policy explained"),
+                area("note", "情况记录（可不填）", "Note (optional)")
+            ),
+            vec!["visited_by", "policy_basis", "note"],
+        ),
+        "rate" => {
+            let ratings: Vec<(String, String)> = suqiu_app::commands::RATINGS
+                .iter()
+                .map(|(k, r)| (k.to_string(), lang.t(r.zh(), r.en()).to_string()))
+                .collect();
+            let vias = vec![
+                (
+                    "phone".to_string(),
+                    words::via(lang, RatingVia::Phone).to_string(),
+                ),
+                (
+                    "visit".to_string(),
+                    words::via(lang, RatingVia::Visit).to_string(),
+                ),
+            ];
+            (
+                format!(
+                    "{}{}{}",
+                    sel(
+                        "rating",
+                        "群众评价",
+                        "The resident's rating",
+                        &ratings,
+                        &f.value("rating")
+                    ),
+                    sel("via", "回访方式", "How", &vias, &f.value("via")),
+                    area("comment", "群众意见（可不填）", "Comment (optional)")
+                ),
+                vec!["rating", "via", "comment"],
+            )
+        }
+        "reopen" => (
+            format!(
+                "{}{}",
+                area("reason", "重新办理的原因", "Why again"),
+                days("办理时限（工作日）", "Deadline (working days)")
+            ),
+            vec!["reason", "days"],
+        ),
+        "close" => (
+            area("explanation", "办结说明", "Explanation"),
+            vec!["explanation"],
+        ),
+        "supervise" => (
+            format!(
+                "{}{}",
+                area("note", "督办意见", "Supervision note"),
+                days("新的办理时限（工作日）", "New deadline (working days)")
+            ),
+            vec!["note", "days"],
+        ),
+        "interview" => (
+            format!(
+                "{}{}{}",
+                sel("unit", "约谈单位", "Unit", &depts, &f.value("unit")),
+                text("head", "被约谈的负责人", "Head interviewed"),
+                area("note", "约谈情况", "Note")
+            ),
+            vec!["unit", "head", "note"],
+        ),
+        "notes" => (
+            area("text", "备注或走访情况", "Note or visit record"),
+            vec!["text"],
+        ),
+        _ => (String::new(), vec![]),
+    };
+    (html, fields)
+}
+
+/// Which command's form failed, with its input and errors.
+pub struct Failed {
+    pub command: String,
+    pub fields: Fields,
+    pub errors: Errors,
+}
+
+async fn case_body(
+    ctx: &Ctx,
+    user: &StaffUser,
+    view: &CaseView,
+    failed: Option<&Failed>,
+    done: Option<&str>,
+) -> String {
+    let lang = ctx.lang;
+    let org = ctx.app.org();
+    let unit_name = |c: &str| {
+        org.unit(c)
+            .map(|u| u.name.clone())
+            .unwrap_or_else(|| c.to_string())
+    };
+    let s = &view.state;
+    let i = &s.intake;
+    let mut out = String::new();
+    if let Some(d) = done {
+        out.push_str(&format!(
+            r#"<p class="notice" id="done" role="status">{}{}</p>"#,
+            esc(lang.t("已完成：", "Done: ")),
+            esc(command_label(lang, d))
+        ));
+    }
+    let reporter = if i.reporter.confidential {
+        lang.t("（保密）", "(confidential)").to_string()
+    } else {
+        format!(
+            "{} {}",
+            mask_name(&i.reporter.name),
+            mask_phone(&i.reporter.phone)
+        )
+    };
+    let mut facts = vec![
+        (
+            lang.t("查询码", "Tracking code"),
+            esc(&view.row.tracking_code),
+        ),
+        (
+            lang.t("状态", "Status"),
+            format!(
+                r#"<span class="status" id="case-status">{}</span>"#,
+                esc(words::status(lang, s.status))
+            ),
+        ),
+        (
+            lang.t("受理渠道", "Channel"),
+            esc(&words::channel(lang, i.channel.as_str())),
+        ),
+        (lang.t("受理时间", "Received"), when(s.received_at)),
+        (lang.t("地点", "Place"), esc(&unit_name(&i.place_unit))),
+        (
+            lang.t("当前承办", "Now with"),
+            esc(&unit_name(&s.current_unit)),
+        ),
+        (lang.t("反映人", "Reporter"), esc(&reporter)),
+    ];
+    if let Some(a) = &i.address {
+        facts.push((lang.t("地址", "Address"), esc(a)));
+    }
+    if let Some(p) = &i.proxy {
+        facts.push((
+            lang.t("代办网格员", "Filed by grid worker"),
+            esc(&format!("{}（{}）", p.name, unit_name(&p.unit))),
+        ));
+    }
+    if let (Some(u), Some(c)) = (s.urgency, &s.category) {
+        facts.push((
+            lang.t("研判", "Triage"),
+            esc(&format!("{}，{c}", lang.t(u.zh(), u.en()))),
+        ));
+    }
+    if let Some(d) = s.difficulty {
+        facts.push((
+            lang.t("难度", "Difficulty"),
+            esc(words::difficulty(lang, d)),
+        ));
+    }
+    if let Some(l) = &s.lead {
+        facts.push((lang.t("牵头单位", "Lead unit"), esc(&unit_name(l))));
+    }
+    if !s.cooperating.is_empty() {
+        let c: Vec<String> = s.cooperating.iter().map(|c| unit_name(c)).collect();
+        facts.push((lang.t("协办单位", "Cooperating"), esc(&c.join("、"))));
+    }
+    if let Some(r) = &s.responsible {
+        facts.push((lang.t("责任人", "Responsible"), esc(r)));
+    }
+    if let Some(o) = &s.owner {
+        facts.push((lang.t("包案领导", "Owned by"), esc(o)));
+    }
+    if let Some(r) = s.rating {
+        facts.push((lang.t("评价", "Rating"), esc(lang.t(r.zh(), r.en()))));
+    }
+    let returns: Vec<String> = s
+        .returns
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(u, n)| format!("{} ×{n}", unit_name(u)))
+        .collect();
+    if !returns.is_empty() {
+        facts.push((lang.t("退单", "Returns"), esc(&returns.join("、"))));
+    }
+    let facts_html: String = facts
+        .iter()
+        .map(|(k, v)| format!("<dt>{}</dt><dd>{v}</dd>", esc(k)))
+        .collect();
+
+    // deadlines
+    let mut dl = String::new();
+    for d in &s.deadlines {
+        let (cls, st) = if d.overdue {
+            ("overdue", lang.t("已超期", "overdue"))
+        } else if d.warned {
+            ("warned", lang.t("即将到期", "due soon"))
+        } else {
+            ("ok", lang.t("进行中", "running"))
+        };
+        dl.push_str(&format!(
+            r#"<tr class="deadline {cls}"><td>{r}</td><td>{u}</td><td>{due}{p}</td><td><span class="badge {cls}">{st}</span></td></tr>"#,
+            r = esc(&words::rule(lang, &d.info.rule)),
+            u = esc(&unit_name(&d.info.unit)),
+            due = crate::html::due(lang, d.info.due_at),
+            p = if d.info.provisional { esc(lang.t("（暂定）", " (provisional)")) } else { String::new() },
+            st = esc(st)
+        ));
+    }
+    let deadlines = if dl.is_empty() {
+        format!(
+            r#"<p class="muted">{}</p>"#,
+            esc(lang.t("当前没有进行中的时限", "No running deadline"))
+        )
+    } else {
+        format!(
+            r#"<table id="deadlines"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{dl}</tbody></table>"#,
+            esc(lang.t("时限", "Deadline")),
+            esc(lang.t("责任单位", "Unit")),
+            esc(lang.t("截止", "Due")),
+            esc(lang.t("状态", "State"))
+        )
+    };
+
+    // timeline
+    let mut tl = String::from(r#"<ol class="timeline" id="timeline">"#);
+    for e in &view.events {
+        let system = matches!(e.actor, Actor::System);
+        tl.push_str(&format!(
+            r#"<li class="{c}" data-kind="{k}"><time>{t} · {who}</time>{what}</li>"#,
+            c = if system { "system" } else { "" },
+            k = e.event.kind(),
+            t = when(e.at),
+            who = esc(&words::actor(lang, &e.actor, &unit_name)),
+            what = esc(&words::event(lang, &e.event, &unit_name)),
+        ));
+    }
+    tl.push_str("</ol>");
+
+    // actions
+    let mut actions = String::new();
+    for name in allowed_commands(ctx, user, view) {
+        let failed_here = failed.filter(|f| f.command == name);
+        let empty_f = Fields::default();
+        let empty_e = Errors::default();
+        let (f, e) = failed_here
+            .map(|x| (&x.fields, &x.errors))
+            .unwrap_or((&empty_f, &empty_e));
+        let (inputs, shown) = command_inputs(ctx, name, view, f, e);
+        actions.push_str(&format!(
+            r#"<details class="action" id="action-{name}"{open}><summary>{label}</summary>
+<form method="post" action="/staff/cases/{id}/{name}" id="form-{name}" novalidate>{csrf}<input type="hidden" name="expected_version" value="{v}">{rest}{inputs}
+<button type="submit" id="submit-{name}">{label}</button></form></details>"#,
+            open = if failed_here.is_some() || name == "triage" { " open" } else { "" },
+            label = esc(command_label(lang, name)),
+            id = view.row.id,
+            csrf = ctx.csrf_field(),
+            v = s.version,
+            rest = e.rest(&shown),
+        ));
+    }
+    if actions.is_empty() {
+        actions = format!(
+            r#"<p class="muted">{}</p>"#,
+            esc(lang.t(
+                "您目前不需要对这件诉求操作",
+                "Nothing for you to do on this case now"
+            ))
+        );
+    }
+    let related = if s.status == Status::Received {
+        related_cases(ctx, user, view).await
+    } else {
+        String::new()
+    };
+
+    out.push_str(&format!(
+        r#"<h1 id="case-title">{title}</h1>
+<div class="grid two"><div>
+<section class="card"><dl class="facts">{facts_html}</dl><h2>{l_content}</h2><p class="content">{content}</p></section>
+<section class="card"><h2>{l_dl}</h2>{deadlines}</section>
+<section class="card"><h2>{l_tl}</h2>{tl}</section></div>
+<div><section class="card" id="actions"><h2>{l_act}</h2>{actions}</section>{related}</div></div>"#,
+        title = esc(&i.title),
+        l_content = esc(lang.t("反映内容", "What was reported")),
+        content = esc(&i.content).replace('\n', "<br>"),
+        l_dl = esc(lang.t("办理时限", "Deadlines")),
+        l_tl = esc(lang.t("办理经过（全部记录）", "Timeline (every step)")),
+        l_act = esc(lang.t("我可以做的", "What I can do")),
+    ));
+    out
+}
+
+/// Related cases and routing suggestions at triage: similar matters found by
+/// full-text search, the categories they were given, and the resident's hint.
+async fn related_cases(ctx: &Ctx, user: &StaffUser, view: &CaseView) -> String {
+    let lang = ctx.lang;
+    let mut out = format!(
+        r#"<section class="card" id="related"><h2>{}</h2>"#,
+        esc(lang.t("研判参考", "Triage help"))
+    );
+    if let Some(h) = category_hint(&view.state.intake.content) {
+        out.push_str(&format!(
+            r#"<p>{}{}</p>"#,
+            esc(lang.t("群众选择的类别：", "The resident's category hint: ")),
+            esc(h)
+        ));
+    }
+    match ctx
+        .app
+        .search(
+            user,
+            &view.state.intake.title,
+            None,
+            vec![],
+            None,
+            None,
+            8,
+            0,
+        )
+        .await
+    {
+        Ok((_, hits)) => {
+            let rows: Vec<CaseRow> = hits
+                .into_iter()
+                .map(|h| h.row)
+                .filter(|r| r.id != view.row.id)
+                .collect();
+            let mut cats: Vec<(String, usize)> = Vec::new();
+            for r in &rows {
+                if let Some(c) = &r.category {
+                    match cats.iter_mut().find(|(k, _)| k == c) {
+                        Some((_, n)) => *n += 1,
+                        None => cats.push((c.clone(), 1)),
+                    }
+                }
+            }
+            cats.sort_by_key(|c| std::cmp::Reverse(c.1));
+            if !cats.is_empty() {
+                let s: Vec<String> = cats.iter().map(|(c, n)| format!("{c}（{n}）")).collect();
+                out.push_str(&format!(
+                    r#"<p id="suggestions">{}{}</p>"#,
+                    esc(lang.t("相似诉求的类别：", "Categories of similar cases: ")),
+                    esc(&s.join("、"))
+                ));
+            }
+            out.push_str(&format!(
+                "<h3>{}</h3>",
+                esc(lang.t("相关诉求", "Related cases"))
+            ));
+            out.push_str(&case_table(
+                ctx,
+                &rows,
+                lang.t("没有找到相似的诉求", "No similar case found"),
+            ));
+        }
+        Err(AppError::SearchUnavailable) => out.push_str(&format!(
+            r#"<p class="muted">{}</p>"#,
+            esc(lang.t(
+                "本服务器未启用全文搜索，无法查找相关诉求",
+                "Search is not enabled: no related cases"
+            ))
+        )),
+        Err(e) => tracing::warn!(error = %e, "related cases"),
+    }
+    out.push_str("</section>");
+    out
+}
+
+fn parse_case_id(raw: &str) -> Option<i64> {
+    raw.parse::<i64>().ok().filter(|i| *i > 0)
+}
+
+pub async fn case_page(ctx: Ctx, Path(id): Path<String>, RawQuery(q): RawQuery) -> Response {
+    let user = match ctx.require_staff() {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let q = query_pairs(q.as_deref());
+    let done = q.iter().find(|(k, _)| k == "done").map(|(_, v)| v.as_str());
+    let view = match parse_case_id(&id) {
+        Some(id) => ctx.app.case_for(&user, id).await,
+        None => Err(AppError::CaseNotFound),
+    };
+    match view {
+        Ok(view) => {
+            let body = case_body(&ctx, &user, &view, None, done).await;
+            ctx.page(&view.state.intake.title, &body)
+        }
+        Err(_) => ctx.error_page(
+            StatusCode::NOT_FOUND,
+            "没有找到这件诉求，或它不在您的管辖范围内。",
+            "Case not found, or outside your part of the district.",
+        ),
+    }
+}
+
+/// Form fields → the JSON the command parser reads. `days` must be a whole
+/// number, `cooperating` may repeat.
+fn command_json(ctx: &Ctx, f: &Fields) -> Result<Value, Errors> {
+    let mut m = Map::new();
+    let mut errs = Errors::default();
+    for (k, _) in &f.0 {
+        if k == "csrf" || m.contains_key(k) {
+            continue;
+        }
+        match k.as_str() {
+            "cooperating" => {
+                m.insert(k.clone(), json!(f.all(k)));
+            }
+            "days" | "expected_version" => {
+                if let Some(v) = f.get(k) {
+                    match v.parse::<u64>() {
+                        Ok(n) => {
+                            m.insert(k.clone(), json!(n));
+                        }
+                        Err(_) => errs.add(k, ctx.t("请填写一个正整数", "Enter a whole number")),
+                    }
+                }
+            }
+            _ => {
+                if let Some(v) = f.get(k) {
+                    m.insert(k.clone(), json!(v));
+                }
+            }
+        }
+    }
+    if errs.is_empty() {
+        Ok(Value::Object(m))
+    } else {
+        Err(errs)
+    }
+}
+
+pub async fn command(
+    Path((id, name)): Path<(String, String)>,
+    PostForm { ctx, fields }: PostForm,
+) -> Response {
+    let user = match ctx.require_staff() {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let Some(id) = parse_case_id(&id) else {
+        return ctx.error_page(
+            StatusCode::NOT_FOUND,
+            "没有找到这件诉求。",
+            "Case not found.",
+        );
+    };
+    let Some(name) = suqiu_app::commands::NAMES
+        .iter()
+        .copied()
+        .find(|n| *n == name)
+    else {
+        return ctx.error_page(StatusCode::NOT_FOUND, "没有这个操作。", "No such action.");
+    };
+    let result: Result<(), Errors> = async {
+        let v = command_json(&ctx, &fields)?;
+        let field = |f: &str| f.to_string();
+        let cmd = suqiu_app::commands::parse(name, &v, ctx.app.now())
+            .map_err(|e| app_errors(ctx.lang, &e, &field))?;
+        let expected = suqiu_app::commands::expected_version(&v)
+            .map_err(|e| app_errors(ctx.lang, &e, &field))?;
+        ctx.app
+            .execute(&user, id, expected, &cmd)
+            .await
+            .map_err(|e| app_errors(ctx.lang, &e, &field))?;
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => {
+            // after a step the case may leave the user's sight (e.g. returned by a department)
+            if ctx.app.case_for(&user, id).await.is_ok() {
+                ctx.redirect(&format!("/staff/cases/{id}?done={}", url(name)))
+            } else {
+                ctx.redirect("/staff")
+            }
+        }
+        Err(errors) => match ctx.app.case_for(&user, id).await {
+            Ok(view) => {
+                let failed = Failed {
+                    command: name.to_string(),
+                    fields,
+                    errors,
+                };
+                let body = case_body(&ctx, &user, &view, Some(&failed), None).await;
+                ctx.page_status(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &view.state.intake.title,
+                    &body,
+                )
+            }
+            Err(_) => ctx.error_page(
+                StatusCode::NOT_FOUND,
+                "没有找到这件诉求，或它不在您的管辖范围内。",
+                "Case not found, or outside your part of the district.",
+            ),
+        },
+    }
+}
+
+// ---------------------------------------------------------------- filing for a resident
+
+fn staff_channels(role: Role) -> Vec<Channel> {
+    Channel::ALL
+        .into_iter()
+        .filter(|c| !c.is_public() && (*c != Channel::Proxy || role == Role::GridWorker))
+        .collect()
+}
+
+fn new_page(ctx: &Ctx, user: &StaffUser, f: &Fields, errs: &Errors) -> Response {
+    let chosen = f.get("channel").map(str::to_string).unwrap_or_else(|| {
+        if user.role == Role::GridWorker {
+            "proxy".into()
+        } else {
+            "visit".into()
+        }
+    });
+    let mut opts = String::new();
+    for c in staff_channels(user.role) {
+        opts.push_str(&format!(
+            r#"<option value="{v}"{s}>{l}</option>"#,
+            v = c.as_str(),
+            s = if chosen == c.as_str() {
+                " selected"
+            } else {
+                ""
+            },
+            l = esc(&words::channel(ctx.lang, c.as_str()))
+        ));
+    }
+    let mut f2 = f.clone();
+    if f.get("unit").is_none() && f.0.is_empty() && user.role == Role::GridWorker {
+        f2.0.push(("unit".into(), user.unit.clone()));
+    }
+    let body = format!(
+        r#"<section class="card"><h1>{h}</h1><p class="hint">{hint}</p><form method="post" action="/staff/new" id="new-form" novalidate>{csrf}{rest}
+<label for="channel">{l_ch}</label><select id="channel" name="channel"{i_ch}>{opts}</select>{e_ch}
+{fields}
+<label for="reporter_id_number">{l_id}</label><input type="text" id="reporter_id_number" name="reporter_id_number" maxlength="18" value="{v_id}"{i_id}>{e_id}
+<button type="submit" id="submit">{b}</button></form></section>"#,
+        h = esc(ctx.t("录入诉求（代群众反映）", "File a request for a resident")),
+        hint = esc(ctx.t("群众当面、电话或来信反映的事项，在这里录入；提交后把查询码告诉群众。", "Matters told in person, by phone or by letter: file them here and give the resident the tracking code.")),
+        csrf = ctx.csrf_field(),
+        rest = errs.rest(&["channel", "title", "content", "unit", "address", "reporter_name", "reporter_phone", "reporter_id_number"]),
+        l_ch = esc(ctx.t("受理渠道", "Channel")),
+        i_ch = errs.invalid("channel"),
+        e_ch = errs.at("channel"),
+        fields = intake_fields(ctx, &f2, errs),
+        l_id = esc(ctx.t("身份证号码（可不填）", "ID number (optional)")),
+        v_id = esc(&f.value("reporter_id_number")),
+        i_id = errs.invalid("reporter_id_number"),
+        e_id = errs.at("reporter_id_number"),
+        b = esc(ctx.t("提交", "Submit")),
+    );
+    let status = if errs.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    ctx.page_status(status, ctx.t("录入诉求", "File a request"), &body)
+}
+
+pub async fn new_form(ctx: Ctx) -> Response {
+    match ctx.require_staff() {
+        Ok(user) => new_page(&ctx, &user, &Fields::default(), &Errors::default()),
+        Err(r) => r,
+    }
+}
+
+pub async fn new_case(PostForm { ctx, fields }: PostForm) -> Response {
+    let user = match ctx.require_staff() {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let mut errs = Errors::default();
+    let channel = fields.value("channel");
+    let input = intake_input(&ctx, &fields, &channel, &mut errs);
+    for name in ["title", "content", "reporter_name", "reporter_phone"] {
+        if fields.get(name).is_none() {
+            errs.add(name, ctx.t("请填写此项", "Please fill this in"));
+        }
+    }
+    if !errs.is_empty() {
+        return new_page(&ctx, &user, &fields, &errs);
+    }
+    match ctx.app.file_case(&input, Some(&user)).await {
+        Ok(r) => {
+            let body = format!(
+                r#"<section class="card notice" id="filed"><h1>{h}</h1><p>{p}</p><p><span class="code" id="tracking-code">{code}</span></p>
+<p><a href="/staff/cases/{id}">{open}</a> · <a href="/staff/new">{again}</a></p></section>"#,
+                h = esc(ctx.t("已录入", "Filed")),
+                p = esc(ctx.t(
+                    "请把查询码告诉群众，用于查询进度和评价：",
+                    "Give the resident this tracking code to follow and rate the request:"
+                )),
+                code = esc(&r.tracking_code),
+                id = r.id,
+                open = esc(ctx.t("查看这件诉求", "Open the case")),
+                again = esc(ctx.t("再录一件", "File another")),
+            );
+            ctx.page(ctx.t("已录入", "Filed"), &body)
+        }
+        Err(e) => new_page(
+            &ctx,
+            &user,
+            &fields,
+            &app_errors(ctx.lang, &e, &intake_field),
+        ),
+    }
+}

@@ -1,0 +1,382 @@
+//! Names of the domain's values in both languages, and the staff timeline's
+//! description of every event.
+
+use crate::html::{when, Lang};
+use suqiu_domain::case::{Actor, Event, Queue, Status};
+use suqiu_domain::workflow::{Difficulty, RatingVia};
+use suqiu_domain::{Channel, Level, Role};
+
+pub fn role(lang: Lang, r: Role) -> &'static str {
+    match lang {
+        Lang::Zh => r.zh(),
+        Lang::En => match r {
+            Role::GridWorker => "grid worker",
+            Role::CommunityStaff => "village/community staff",
+            Role::StreetStaff => "township/street staff",
+            Role::DepartmentHandler => "department handler",
+            Role::Leader => "linked leader",
+            Role::PetitionBureau => "petition bureau",
+            Role::Admin => "administrator",
+        },
+    }
+}
+
+pub fn status(lang: Lang, s: Status) -> &'static str {
+    match lang {
+        Lang::Zh => s.zh(),
+        Lang::En => match s {
+            Status::Received => "received, awaiting triage",
+            Status::Triaged => "triaged, handled by the community",
+            Status::Reported => "reported to the township/street, awaiting signature",
+            Status::AtStreet => "followed by the township/street",
+            Status::StreetHandling => "handled by the township/street",
+            Status::Dispatched => "dispatched, awaiting the department",
+            Status::InProgress => "in progress at the department",
+            Status::AwaitingLeaderDeadline => "awaiting the leader's deadline",
+            Status::Replied => "replied, awaiting rating",
+            Status::Unsatisfied => "rated unsatisfied, under review",
+            Status::Closed => "closed",
+        },
+    }
+}
+
+pub fn status_str(lang: Lang, s: &str) -> String {
+    Status::parse(s)
+        .map(|s| status(lang, s).to_string())
+        .unwrap_or_else(|| s.to_string())
+}
+
+pub fn queue(lang: Lang, q: Queue) -> &'static str {
+    match lang {
+        Lang::Zh => q.zh(),
+        Lang::En => match q {
+            Queue::Triage => "Today's triage",
+            Queue::Resolve => "Resolve or report",
+            Queue::Sign => "To sign for",
+            Queue::Dispatch => "To dispatch",
+            Queue::Accept => "To accept",
+            Queue::Handling => "In hand",
+            Queue::Cooperate => "Cooperation reports due",
+            Queue::SetDeadline => "Deadlines to set",
+            Queue::Callback => "Awaiting callback",
+            Queue::Decide => "Unsatisfied: to decide",
+            Queue::DueSoon => "Due soon",
+            Queue::Overdue => "Overdue",
+            Queue::Supervise => "To supervise",
+            Queue::Owned => "Cases I own",
+        },
+    }
+}
+
+pub fn channel(lang: Lang, c: &str) -> String {
+    let Some(ch) = Channel::parse(c) else {
+        return c.to_string();
+    };
+    match lang {
+        Lang::Zh => ch.zh().to_string(),
+        Lang::En => match ch {
+            Channel::ChatGroup => "chat group",
+            Channel::Web => "online (resident)",
+            Channel::Proxy => "grid worker for a resident",
+            Channel::DoorToDoor => "door-to-door visit",
+            Channel::Hotline12345 => "12345 hotline",
+            Channel::PublicOpinion => "public opinion monitoring",
+            Channel::Visit => "walk-in visit",
+            Channel::Letter => "letter",
+            Channel::LeaderReception => "leader reception day",
+            Channel::Video => "video appointment",
+            Channel::Screening => "dispute screening",
+        }
+        .to_string(),
+    }
+}
+
+pub fn urgency(lang: Lang, u: &str) -> String {
+    suqiu_app::commands::URGENCIES
+        .iter()
+        .find(|(k, _)| *k == u)
+        .map(|(_, v)| lang.t(v.zh(), v.en()).to_string())
+        .unwrap_or_else(|| u.to_string())
+}
+
+pub fn difficulty(lang: Lang, d: Difficulty) -> &'static str {
+    match d {
+        Difficulty::Ordinary => lang.t("一般（3 个工作日）", "ordinary (3 working days)"),
+        Difficulty::Difficult => lang.t("疑难（15 个工作日）", "difficult (15 working days)"),
+        Difficulty::VeryDifficult => lang.t(
+            "特别疑难（领导定时限）",
+            "especially difficult (leader sets the deadline)",
+        ),
+    }
+}
+
+pub fn level(lang: Lang, l: Level) -> &'static str {
+    match l {
+        Level::District => lang.t("区县", "district"),
+        Level::Street => lang.t("乡镇（街道）", "township/street"),
+        Level::Community => lang.t("村（社区）", "village/community"),
+        Level::Grid => lang.t("网格", "grid"),
+        Level::Hamlet => lang.t("屋场", "hamlet"),
+        Level::Department => lang.t("职能部门", "department"),
+    }
+}
+
+/// The deadline rules' names.
+pub fn rule(lang: Lang, r: &str) -> String {
+    let (zh, en) = match r {
+        "triage" => ("当日研判", "triage the same day"),
+        "first_stop" => ("当日办理或上报", "resolve or report the same day"),
+        "explain" => ("上门解释政策", "explain the policy in person"),
+        "sign" => ("当日签收", "sign the same day"),
+        "accept" => ("当日接单并联系群众", "accept and contact the same day"),
+        "finish" => ("办结", "finish"),
+        "redispatch" => ("重新派单", "re-dispatch"),
+        "reopened" => ("重新办理", "handle again"),
+        "supervised" => ("督办时限", "supervised deadline"),
+        "leader_set" => ("领导确定的时限", "leader's deadline"),
+        "assigned" => ("街道办理", "street handling"),
+        _ => return r.to_string(),
+    };
+    lang.t(zh, en).to_string()
+}
+
+pub fn via(lang: Lang, v: RatingVia) -> &'static str {
+    match v {
+        RatingVia::Resident => lang.t("群众自评", "by the resident"),
+        RatingVia::Phone => lang.t("电话回访", "phone callback"),
+        RatingVia::Visit => lang.t("上门回访", "home visit"),
+    }
+}
+
+/// Who did it, for the staff timeline.
+pub fn actor(lang: Lang, a: &Actor, unit_name: &dyn Fn(&str) -> String) -> String {
+    match a {
+        Actor::Resident => lang.t("群众", "resident").to_string(),
+        Actor::System => lang.t("系统", "system").to_string(),
+        Actor::Staff { name, unit, .. } => format!("{name}（{}）", unit_name(unit)),
+    }
+}
+
+/// What an event means, for staff (who see more than the resident).
+pub fn event(lang: Lang, e: &Event, unit_name: &dyn Fn(&str) -> String) -> String {
+    let zh = lang == Lang::Zh;
+    let pick = |z: String, en: String| if zh { z } else { en };
+    match e {
+        Event::Received(i) => pick(
+            format!(
+                "受理（{}），交{}研判",
+                channel(lang, i.channel.as_str()),
+                unit_name(&i.triage_unit)
+            ),
+            format!(
+                "Received ({}), to {} for triage",
+                channel(lang, i.channel.as_str()),
+                unit_name(&i.triage_unit)
+            ),
+        ),
+        Event::NoteAdded { text } => pick(format!("备注：{text}"), format!("Note: {text}")),
+        Event::Triaged { urgency, category } => pick(
+            format!("研判：{}，{category}", urgency.zh()),
+            format!("Triaged: {}, {category}", urgency.en()),
+        ),
+        Event::ReportedToStreet { street, note } => {
+            let n = note.as_deref().unwrap_or("");
+            pick(
+                format!("上报{} {n}", unit_name(street)),
+                format!("Reported to {} {n}", unit_name(street)),
+            )
+        }
+        Event::Signed { street } => pick(
+            format!("{}签收", unit_name(street)),
+            format!("Signed for by {}", unit_name(street)),
+        ),
+        Event::StreetAssigned { responsible } => pick(
+            format!("街道自办，责任人：{responsible}"),
+            format!("Handled by the street; responsible: {responsible}"),
+        ),
+        Event::Dispatched {
+            lead,
+            cooperating,
+            difficulty: d,
+        } => {
+            let coop: Vec<String> = cooperating.iter().map(|c| unit_name(c)).collect();
+            pick(
+                format!(
+                    "派单：牵头单位{}{}，{}",
+                    unit_name(lead),
+                    if coop.is_empty() {
+                        String::new()
+                    } else {
+                        format!("，协办单位{}", coop.join("、"))
+                    },
+                    difficulty(lang, *d)
+                ),
+                format!(
+                    "Dispatched: lead {}{}, {}",
+                    unit_name(lead),
+                    if coop.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", cooperating {}", coop.join(", "))
+                    },
+                    difficulty(lang, *d)
+                ),
+            )
+        }
+        Event::Accepted { unit, contact_note } => pick(
+            format!("{}接单，联系群众：{contact_note}", unit_name(unit)),
+            format!("Accepted by {}; contact: {contact_note}", unit_name(unit)),
+        ),
+        Event::Returned { unit, reason } => pick(
+            format!("{}退单，理由：{reason}", unit_name(unit)),
+            format!("Returned by {}: {reason}", unit_name(unit)),
+        ),
+        Event::CooperationReported { unit, text } => pick(
+            format!("{}协办反馈：{text}", unit_name(unit)),
+            format!("Cooperation report from {}: {text}", unit_name(unit)),
+        ),
+        Event::LeaderDeadlineRequested { unit, reason, .. } => pick(
+            format!("{}申请领导确定时限：{reason}", unit_name(unit)),
+            format!(
+                "{} asked the leader for a deadline: {reason}",
+                unit_name(unit)
+            ),
+        ),
+        Event::LeaderDeadlineSet { leader } => pick(
+            format!("领导（{leader}）确定了办理时限"),
+            format!("Leader {leader} set the deadline"),
+        ),
+        Event::Replied {
+            unit,
+            result,
+            policy_basis,
+        } => {
+            let b = policy_basis.as_deref().unwrap_or("");
+            pick(
+                format!(
+                    "{}答复：{result}{}",
+                    unit_name(unit),
+                    if b.is_empty() {
+                        String::new()
+                    } else {
+                        format!("（政策依据：{b}）")
+                    }
+                ),
+                format!(
+                    "Reply from {}: {result}{}",
+                    unit_name(unit),
+                    if b.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (policy basis: {b})")
+                    }
+                ),
+            )
+        }
+        Event::Explained {
+            visited_by,
+            visited_at,
+            policy_basis,
+            note,
+            ..
+        } => {
+            let n = note.as_deref().unwrap_or("");
+            pick(
+                format!(
+                    "{visited_by}于{}上门解释政策：{policy_basis} {n}",
+                    when(*visited_at)
+                ),
+                format!(
+                    "{visited_by} visited on {} to explain: {policy_basis} {n}",
+                    when(*visited_at)
+                ),
+            )
+        }
+        Event::Rated {
+            rating,
+            comment,
+            via: v,
+        } => {
+            let c = comment.as_deref().unwrap_or("");
+            pick(
+                format!("评价：{}（{}）{c}", rating.zh(), via(lang, *v)),
+                format!("Rated {} ({}) {c}", rating.en(), via(lang, *v)),
+            )
+        }
+        Event::Reopened { reason, unit } => pick(
+            format!("重新办理，交{}：{reason}", unit_name(unit)),
+            format!("Reopened, to {}: {reason}", unit_name(unit)),
+        ),
+        Event::Closed { explanation } => {
+            let x = explanation.as_deref().unwrap_or("");
+            pick(format!("办结 {x}"), format!("Closed {x}"))
+        }
+        Event::OwnershipTaken { leader } => {
+            pick(format!("{leader}包案"), format!("{leader} took ownership"))
+        }
+        Event::Supervised { leader, note } => pick(
+            format!("{leader}督办：{note}"),
+            format!("Supervised by {leader}: {note}"),
+        ),
+        Event::InterviewRecorded {
+            leader,
+            unit,
+            head,
+            note,
+        } => pick(
+            format!("{leader}约谈{}负责人{head}：{note}", unit_name(unit)),
+            format!("{leader} interviewed {head} of {}: {note}", unit_name(unit)),
+        ),
+        Event::DeadlineSet(d) => pick(
+            format!(
+                "时限：{}，{}须在{}完成{}",
+                rule(lang, &d.rule),
+                unit_name(&d.unit),
+                crate::html::due(lang, d.due_at),
+                if d.provisional {
+                    "（暂定：节假日数据未覆盖）"
+                } else {
+                    ""
+                }
+            ),
+            format!(
+                "Deadline: {} for {}, {}{}",
+                rule(lang, &d.rule),
+                unit_name(&d.unit),
+                crate::html::due(lang, d.due_at),
+                if d.provisional { " (provisional)" } else { "" }
+            ),
+        ),
+        Event::DeadlineCleared { rule: r } => pick(
+            format!("时限「{}」已结束", rule(lang, r)),
+            format!("Deadline '{}' ended", rule(lang, r)),
+        ),
+        Event::DeadlineWarned { rule: r } => pick(
+            format!("时限「{}」即将到期", rule(lang, r)),
+            format!("Deadline '{}' is due soon", rule(lang, r)),
+        ),
+        Event::DeadlineOverdue { rule: r, leader } => {
+            let l = leader.as_deref().unwrap_or("");
+            pick(
+                format!(
+                    "时限「{}」已超期{}",
+                    rule(lang, r),
+                    if l.is_empty() {
+                        String::new()
+                    } else {
+                        format!("，提请{l}督办")
+                    }
+                ),
+                format!(
+                    "Deadline '{}' overdue{}",
+                    rule(lang, r),
+                    if l.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; leader {l} to supervise")
+                    }
+                ),
+            )
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! Shared by the page tests: a demo district behind the real router, and a
+//! tiny cookie-keeping client for `oneshot`.
+
+#![allow(dead_code)]
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use suqiu_app::{orgconfig, App, FixedClock};
+use suqiu_store::testing::{self, TestDb};
+use tower::ServiceExt;
+
+/// 2026-11-23 09:00 +08:00 (a Monday)
+pub const T0: i64 = 1_795_395_600_000;
+pub const HOST: &str = "127.0.0.1:7000";
+
+pub struct Site {
+    pub router: Router,
+    pub app: App,
+    pub clock: Arc<FixedClock>,
+    _db: TestDb,
+}
+
+impl Site {
+    pub async fn new() -> Site {
+        let db = testing::sqlite().await.unwrap();
+        let clock = Arc::new(FixedClock::new(T0));
+        let app = App::new(db.store.clone(), clock.clone())
+            .await
+            .unwrap()
+            .with_search(suqiu_app::SearchIndex::in_memory().unwrap());
+        app.load_org(orgconfig::DEMO_DISTRICT).await.unwrap();
+        Site {
+            router: suqiu_web::router(app.clone()),
+            app,
+            clock,
+            _db: db,
+        }
+    }
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+/// A browser stand-in: keeps cookies, knows the last CSRF token it saw.
+pub struct Client<'a> {
+    pub site: &'a Site,
+    pub cookies: BTreeMap<String, String>,
+    pub csrf: String,
+}
+
+impl<'a> Client<'a> {
+    pub fn new(site: &'a Site) -> Client<'a> {
+        Client {
+            site,
+            cookies: BTreeMap::new(),
+            csrf: String::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn send(&mut self, req: Request<Body>) -> Reply {
+        let res = self.site.router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        for v in headers.get_all(header::SET_COOKIE) {
+            let v = v.to_str().unwrap();
+            let kv = v.split(';').next().unwrap();
+            let (k, val) = kv.split_once('=').unwrap();
+            if v.contains("Max-Age=0") {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_string(), val.to_string());
+            }
+        }
+        let body = String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec())
+            .unwrap();
+        if let Some(t) = csrf_in(&body) {
+            self.csrf = t;
+        }
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Reply {
+        let req = Request::get(path)
+            .header(header::HOST, HOST)
+            .header(header::COOKIE, self.cookie_header())
+            .body(Body::empty())
+            .unwrap();
+        self.send(req).await
+    }
+
+    /// Posts a form from this site (Origin = the host) with the CSRF token.
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        let mut all: Vec<(&str, &str)> = vec![("csrf", "")];
+        all.extend_from_slice(fields);
+        let csrf = self.csrf.clone();
+        all[0].1 = &csrf;
+        self.post_raw(path, &all, Some(&format!("http://{HOST}")))
+            .await
+    }
+
+    pub async fn post_raw(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        origin: Option<&str>,
+    ) -> Reply {
+        let body = serde_urlencoded::to_string(fields).unwrap();
+        let mut b = Request::post(path)
+            .header(header::HOST, HOST)
+            .header(header::COOKIE, self.cookie_header())
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(o) = origin {
+            b = b.header(header::ORIGIN, o);
+        }
+        self.send(b.body(Body::from(body)).unwrap()).await
+    }
+
+    pub async fn login(&mut self, login: &str) {
+        self.get("/login").await;
+        let r = self
+            .post(
+                "/login",
+                &[("login", login), ("password", orgconfig::DEMO_PASSWORD)],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{login}: {}", r.body);
+        assert!(self.cookies.contains_key("suqiu_session"));
+    }
+}
+
+pub fn csrf_in(body: &str) -> Option<String> {
+    let at = body.find(r#"name="csrf" value=""#)? + r#"name="csrf" value=""#.len();
+    Some(body[at..at + 64].to_string())
+}
+
+pub fn location(r: &Reply) -> String {
+    r.headers
+        .get(header::LOCATION)
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}

@@ -1,0 +1,479 @@
+//! The pages through the real router (the web crate's, with its security
+//! headers), in process with `oneshot`: every role's main page with the demo
+//! district, field errors in Chinese, CSRF refusal, scope, no inline script.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use axum::http::{header, StatusCode};
+use common::{location, Client, Site};
+use suqiu_domain::case::IntakeInput;
+
+fn lamp() -> IntakeInput {
+    IntakeInput {
+        channel: Some("web".into()),
+        unit: Some("430799001002-01".into()),
+        title: Some("小区门口路灯不亮".into()),
+        content: Some("幸福路口的路灯坏了一个星期".into()),
+        reporter_name: Some("王小明".into()),
+        reporter_phone: Some("13912345678".into()),
+        ..Default::default()
+    }
+}
+
+/// No inline script, no inline style, no event-handler attribute: the CSP forbids them.
+fn assert_csp_clean(html: &str) {
+    for (i, _) in html.match_indices("<script") {
+        let tag = &html[i..i + html[i..].find('>').unwrap()];
+        assert!(tag.contains(" src="), "inline script: {tag}");
+    }
+    assert!(!html.contains(" style="), "inline style attribute");
+    assert!(!html.contains("<style"), "inline style element");
+    let lower = html.to_ascii_lowercase();
+    for attr in [
+        " onclick=",
+        " onload=",
+        " onsubmit=",
+        " onchange=",
+        " onerror=",
+        " oninput=",
+    ] {
+        assert!(!lower.contains(attr), "event handler attribute {attr}");
+    }
+}
+
+#[tokio::test]
+async fn every_role_sees_its_main_page() {
+    let site = Site::new().await;
+    site.app.file_case(&lamp(), None).await.unwrap();
+    let expect: &[(&str, &[&str])] = &[
+        (
+            "wangge.li",
+            &[
+                "我网格的诉求",
+                "需要我跟进的",
+                "小区门口路灯不亮",
+                "为群众代办",
+            ],
+        ),
+        (
+            "shequ.chen",
+            &["今日研判", "待办理或上报", "小区门口路灯不亮"],
+        ),
+        (
+            "jiedao.liu",
+            &["待签收", "待派单", "每周研判会", "已派单跟踪"],
+        ),
+        ("bumen.zhang", &["待接单", "即将到期", "已超期"]),
+        ("lingdao.yang", &["待督办", "我包案的", "查看统计与排名"]),
+        ("xinfang.he", &["待回访评价", "今日研判"]),
+        ("admin", &["待回访评价", "系统管理"]),
+    ];
+    for (login, words) in expect {
+        let mut c = Client::new(&site);
+        c.login(login).await;
+        let r = c.get("/staff").await;
+        assert_eq!(r.status, StatusCode::OK, "{login}");
+        for w in *words {
+            assert!(r.body.contains(w), "{login} should see {w}");
+        }
+        assert_csp_clean(&r.body);
+        // grid workers get the phone layout, other staff the desk layout
+        let desk = *login != "wangge.li";
+        assert_eq!(r.body.contains(r#"<body class="desk">"#), desk, "{login}");
+    }
+    // the leader's dashboard: figures, a chart, a ranking
+    let mut c = Client::new(&site);
+    c.login("lingdao.yang").await;
+    let r = c.get("/staff/dashboard").await;
+    assert_eq!(r.status, StatusCode::OK);
+    for w in [
+        "统计与排名",
+        "白沙街道",
+        "响应率",
+        "满意率",
+        "<svg",
+        "单位排名",
+        "待督办",
+    ] {
+        assert!(r.body.contains(w), "dashboard shows {w}");
+    }
+    assert_csp_clean(&r.body);
+    // the administrator's pages
+    let mut a = Client::new(&site);
+    a.login("admin").await;
+    let r = a.get("/staff/admin").await;
+    assert_eq!(r.status, StatusCode::OK);
+    for w in [
+        "组织架构",
+        "丹阳社区",
+        "用户和角色",
+        "wangge.li",
+        "节假日日历",
+        "2026",
+        "办理时限规则",
+        "民生保障",
+    ] {
+        assert!(r.body.contains(w), "admin page shows {w}");
+    }
+    // … which others may not open
+    let r = c.get("/staff/admin").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.body.contains("只有系统管理员"));
+}
+
+#[tokio::test]
+async fn resident_form_shows_errors_in_chinese_next_to_fields() {
+    let site = Site::new().await;
+    let mut c = Client::new(&site);
+    let r = c.get("/report").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_csp_clean(&r.body);
+    assert!(r.body.contains("丹阳社区 · 第一网格"));
+    let r = c.post("/report", &[("reporter_phone", "123")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // each message right after its field
+    for field in ["title", "content", "reporter_name", "unit"] {
+        let err = format!(r#"data-field="{field}""#);
+        assert!(r.body.contains(&err), "error at {field}");
+    }
+    assert!(r.body.contains("请填写此项"));
+    assert!(r.body.contains("请选择所在的村（社区）和网格"));
+    assert_eq!(site.app.store().count_cases().await.unwrap(), 0);
+
+    // a wrong phone number is named as such, and the typed text is kept
+    let r = c
+        .post(
+            "/report",
+            &[
+                ("title", "路灯不亮"),
+                ("content", "路灯坏了"),
+                ("unit", "430799001002-01"),
+                ("reporter_name", "王小明"),
+                ("reporter_phone", "12345"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("电话号码不正确"), "{}", r.body);
+    assert!(r.body.contains(r#"data-field="reporter_phone""#));
+    assert!(r.body.contains("value=\"路灯不亮\""));
+
+    // the place may be typed: the community named in the address
+    let r = c
+        .post(
+            "/report",
+            &[
+                ("title", "路灯不亮"),
+                ("content", "路灯坏了"),
+                ("address", "丹阳社区幸福路12号"),
+                ("reporter_name", "王小明"),
+                ("reporter_phone", "13912345678"),
+                ("category_hint", "基础建设"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let to = location(&r);
+    assert!(to.starts_with("/track?code="), "{to}");
+    let r = c.get(&to).await;
+    assert!(r.body.contains("提交成功"));
+    assert!(r.body.contains("丹阳社区"));
+    assert_eq!(site.app.store().count_cases().await.unwrap(), 1);
+
+    // an unknown tracking code
+    let r = c.get("/track?code=ABCDEFGHJK").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(r.body.contains("没有找到这个查询码"));
+
+    // English on request
+    let r = c.get("/report?lang=en").await;
+    assert!(r.body.contains("File a request") && r.body.contains(r#"lang="en""#));
+    assert!(c.cookies.get("suqiu_lang").is_some_and(|l| l == "en"));
+    let r = c.post("/report", &[]).await;
+    assert!(r.body.contains("Please fill this in"));
+}
+
+#[tokio::test]
+async fn cross_site_posts_are_refused() {
+    let site = Site::new().await;
+    let mut c = Client::new(&site);
+    c.get("/report").await;
+    let token = c.csrf.clone();
+    let fields = [
+        ("csrf", token.as_str()),
+        ("title", "路灯不亮"),
+        ("content", "路灯坏了"),
+        ("unit", "430799001002-01"),
+        ("reporter_name", "王小明"),
+        ("reporter_phone", "13912345678"),
+    ];
+    // another site's page posting with the victim's cookies
+    let r = c
+        .post_raw("/report", &fields, Some("http://evil.example"))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.body.contains("安全校验未通过"));
+    // a post without the token, or with another browser's token
+    let r = c
+        .post_raw(
+            "/report",
+            &fields[1..],
+            Some(&format!("http://{}", common::HOST)),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let mut other = Client::new(&site);
+    other.get("/report").await;
+    assert_ne!(other.csrf, token);
+    let mut forged = fields;
+    forged[0].1 = &other.csrf;
+    let r = c.post_raw("/report", &forged, None).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(site.app.store().count_cases().await.unwrap(), 0);
+    // the same post from this site goes through
+    let r = c
+        .post_raw(
+            "/report",
+            &fields,
+            Some(&format!("http://{}", common::HOST)),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(site.app.store().count_cases().await.unwrap(), 1);
+
+    // staff: a command posted cross-site changes nothing
+    let id = site.app.file_case(&lamp(), None).await.unwrap().id;
+    let mut s = Client::new(&site);
+    s.login("shequ.chen").await;
+    s.get(&format!("/staff/cases/{id}")).await;
+    let t = s.csrf.clone();
+    let r = s
+        .post_raw(
+            &format!("/staff/cases/{id}/triage"),
+            &[
+                ("csrf", &t),
+                ("urgency", "urgent"),
+                ("category", "基础建设"),
+            ],
+            Some("http://evil.example"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = s.get(&format!("/staff/cases/{id}")).await;
+    assert!(r.body.contains("已受理，待研判"));
+    // the session's token differs from the pre-login one
+    assert_ne!(s.csrf, token);
+}
+
+#[tokio::test]
+async fn staff_work_a_case_through_the_pages_and_scope_holds() {
+    let site = Site::new().await;
+    let id = site.app.file_case(&lamp(), None).await.unwrap().id;
+    let case = format!("/staff/cases/{id}");
+
+    // a department it was not dispatched to cannot see it, nor act on it
+    let mut d = Client::new(&site);
+    d.login("bumen.zhang").await;
+    let r = d.get(&case).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(r.body.contains("不在您的管辖范围"));
+    d.get("/staff").await;
+    let r = d
+        .post(&format!("{case}/accept"), &[("contact_note", "x")])
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // another community neither
+    let mut o = Client::new(&site);
+    o.login("cun.huang").await;
+    assert_eq!(o.get(&case).await.status, StatusCode::NOT_FOUND);
+
+    // the community triages: a missing choice is named next to its field
+    let mut c = Client::new(&site);
+    c.login("shequ.chen").await;
+    let r = c.get(&case).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("研判分流") && r.body.contains("当日研判"));
+    assert!(!r.body.contains("form-sign"), "only what the role may do");
+    assert_csp_clean(&r.body);
+    let r = c
+        .post(&format!("{case}/triage"), &[("category", "基础建设")])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains(r#"data-field="urgency""#));
+    assert!(r.body.contains("请填写此项"));
+    let r = c
+        .post(
+            &format!("{case}/triage"),
+            &[("urgency", "urgent"), ("category", "基础建设")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = c.get(&location(&r)).await;
+    assert!(r.body.contains("已完成：研判分流"));
+    assert!(r.body.contains("已研判，村（社区）办理中"));
+    // an outdated form (version) is refused in plain words
+    let r = c
+        .post(&format!("{case}/report"), &[("expected_version", "1")])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("刚被他人更新"));
+    let r = c.post(&format!("{case}/report"), &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+
+    // the street signs and dispatches with a lead, a cooperating unit and a deadline
+    let mut s = Client::new(&site);
+    s.login("jiedao.liu").await;
+    let r = s.get("/staff/queue/sign?fragment=1").await;
+    assert!(r.body.contains("小区门口路灯不亮"));
+    assert!(!r.body.contains("<html"), "a fragment for htmx");
+    s.get(&case).await;
+    assert_eq!(
+        s.post(&format!("{case}/sign"), &[]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let r = s
+        .post(
+            &format!("{case}/dispatch"),
+            &[
+                ("lead", "430799-D01"),
+                ("cooperating", "430799-D02"),
+                ("difficulty", "ordinary"),
+                ("days", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("请填写一个正整数"));
+    let r = s
+        .post(
+            &format!("{case}/dispatch"),
+            &[
+                ("lead", "430799-D01"),
+                ("cooperating", "430799-D02"),
+                ("difficulty", "ordinary"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = s.get(&case).await;
+    assert!(r.body.contains("牵头单位") && r.body.contains("区住房和城乡建设局"));
+    let dl = &r.body[r.body.find(r#"id="deadlines""#).expect("deadlines table")..];
+    let dl = &dl[..dl.find("</table>").unwrap()];
+    assert!(
+        dl.contains("办结") && dl.contains("2026-11-26"),
+        "finish deadline shown: {dl}"
+    );
+
+    // now the department sees it
+    let r = d.get(&case).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("接单（当天联系群众）"));
+    // reporter masked in lists
+    let r = d.get("/staff/cases").await;
+    assert!(
+        r.body.contains("王**") || r.body.contains("王*"),
+        "{}",
+        r.body
+    );
+    assert!(!r.body.contains("13912345678"));
+}
+
+#[tokio::test]
+async fn lists_page_and_filter() {
+    let site = Site::new().await;
+    for i in 0..25 {
+        let mut x = lamp();
+        x.title = Some(format!("第{i}件"));
+        site.app.file_case(&x, None).await.unwrap();
+    }
+    let mut c = Client::new(&site);
+    c.login("shequ.chen").await;
+    let r = c.get("/staff/cases").await;
+    assert_eq!(r.body.matches("data-case=").count(), 20);
+    let at = r.body.find("id=\"next-page\"").unwrap();
+    let href_start = r.body[..at].rfind("href=\"").unwrap() + 6;
+    let href = r.body[href_start..at - 2].replace("&amp;", "&");
+    let r2 = c.get(&href).await;
+    assert_eq!(r2.body.matches("data-case=").count(), 5, "{href}");
+    let r = c.get("/staff/cases?status=closed").await;
+    assert_eq!(r.body.matches("data-case=").count(), 0);
+    let r = c.get("/staff/cases?status=bogus&from=2026-13-40").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("请从列表中选择状态"));
+    assert!(r.body.contains("日期格式应为"));
+    let r = c.get("/staff/cases?from=2026-11-23&to=2026-11-23").await;
+    assert_eq!(r.body.matches("data-case=").count(), 20);
+    let r = c.get("/staff/cases?from=2026-11-24").await;
+    assert_eq!(r.body.matches("data-case=").count(), 0);
+}
+
+#[tokio::test]
+async fn login_errors_logout_and_redirects() {
+    let site = Site::new().await;
+    let mut c = Client::new(&site);
+    let r = c.get("/staff").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), "/login?next=%2Fstaff");
+    c.get("/login").await;
+    let r = c
+        .post("/login", &[("login", "shequ.chen"), ("password", "wrong")])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("账号或密码错误"));
+    let r = c
+        .post(
+            "/login",
+            &[
+                ("login", "shequ.chen"),
+                ("password", suqiu_app::orgconfig::DEMO_PASSWORD),
+                ("next", "//evil.example/x"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&r), "/staff", "no open redirect");
+    let set = r
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|v| v.starts_with("suqiu_session="))
+        .unwrap();
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Path=/"));
+    let token = c.cookies["suqiu_session"].clone();
+    assert!(site.app.authenticate(&token).await.is_ok());
+    c.get("/staff").await;
+    let r = c.post("/logout", &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(!c.cookies.contains_key("suqiu_session"));
+    assert!(
+        site.app.authenticate(&token).await.is_err(),
+        "session ended"
+    );
+}
+
+#[tokio::test]
+async fn assets_are_served_from_the_binary_with_long_caching() {
+    let site = Site::new().await;
+    let mut c = Client::new(&site);
+    let r = c.get("/").await;
+    assert_csp_clean(&r.body);
+    let csp = r.headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'self'"));
+    for path in [
+        "/assets/htmx-2.0.4.min.js",
+        "/assets/app-3.css",
+        "/assets/app-3.js",
+    ] {
+        assert!(r.body.contains(path), "the layout links {path}");
+        let a = c.get(path).await;
+        assert_eq!(a.status, StatusCode::OK, "{path}");
+        let cache = a.headers[header::CACHE_CONTROL].to_str().unwrap();
+        assert!(cache.contains("max-age=31536000"), "{path}: {cache}");
+    }
+    let a = c.get("/assets/htmx-2.0.4.min.js").await;
+    assert!(a.body.contains("htmx"));
+    // pages themselves are not cached
+    assert_eq!(r.headers[header::CACHE_CONTROL], "no-store");
+}
