@@ -50,7 +50,19 @@ fn free_port() -> u16 {
 }
 
 /// One HTTP/1.1 exchange with chromedriver; returns the JSON `value`.
+/// Bounded in time, so a stuck browser fails the test instead of hanging it.
 async fn wd(port: u16, method: &str, path: &str, body: Option<&Value>) -> Result<Value, String> {
+    tokio::time::timeout(Duration::from_secs(90), wd_once(port, method, path, body))
+        .await
+        .map_err(|_| format!("chromedriver did not answer {method} {path} in time"))?
+}
+
+async fn wd_once(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> Result<Value, String> {
     let mut s = TcpStream::connect(("127.0.0.1", port))
         .await
         .map_err(|e| e.to_string())?;
@@ -62,35 +74,53 @@ async fn wd(port: u16, method: &str, path: &str, body: Option<&Value>) -> Result
     s.write_all(req.as_bytes())
         .await
         .map_err(|e| e.to_string())?;
+    // chromedriver answers `Connection: close` but may keep the socket open:
+    // read the head, then exactly the body it announces.
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw).await.map_err(|e| e.to_string())?;
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or("no header end")?;
+    let mut buf = [0u8; 65536];
+    let split = loop {
+        if let Some(p) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break p;
+        }
+        let n = s.read(&mut buf).await.map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("connection closed before the head".into());
+        }
+        raw.extend_from_slice(&buf[..n]);
+    };
     let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
     let mut payload = raw[split + 4..].to_vec();
-    if head.contains("transfer-encoding: chunked") {
-        let mut out = Vec::new();
-        let mut rest = &payload[..];
-        loop {
-            let nl = rest.windows(2).position(|w| w == b"\r\n").ok_or("chunk")?;
-            let size = usize::from_str_radix(
-                String::from_utf8_lossy(&rest[..nl])
-                    .split(';')
-                    .next()
-                    .unwrap_or("0")
-                    .trim(),
-                16,
-            )
-            .map_err(|e| e.to_string())?;
-            if size == 0 {
-                break;
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    match length {
+        Some(len) => {
+            while payload.len() < len {
+                let n = s.read(&mut buf).await.map_err(|e| e.to_string())?;
+                if n == 0 {
+                    return Err("connection closed in the body".into());
+                }
+                payload.extend_from_slice(&buf[..n]);
             }
-            out.extend_from_slice(&rest[nl + 2..nl + 2 + size]);
-            rest = &rest[nl + 2 + size + 2..];
+            payload.truncate(len);
         }
-        payload = out;
+        None => {
+            // chunked or close-delimited: read until the terminating chunk or EOF
+            loop {
+                if head.contains("chunked") && payload.ends_with(b"0\r\n\r\n") {
+                    break;
+                }
+                let n = s.read(&mut buf).await.map_err(|e| e.to_string())?;
+                if n == 0 {
+                    break;
+                }
+                payload.extend_from_slice(&buf[..n]);
+            }
+            if head.contains("chunked") {
+                payload = dechunk(&payload)?;
+            }
+        }
     }
     let v: Value = serde_json::from_slice(&payload).map_err(|e| format!("{e}: {head}"))?;
     let value = v.get("value").cloned().unwrap_or(Value::Null);
@@ -98,6 +128,27 @@ async fn wd(port: u16, method: &str, path: &str, body: Option<&Value>) -> Result
         return Err(value.to_string());
     }
     Ok(value)
+}
+
+fn dechunk(mut rest: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    loop {
+        let nl = rest.windows(2).position(|w| w == b"\r\n").ok_or("chunk")?;
+        let size = usize::from_str_radix(
+            String::from_utf8_lossy(&rest[..nl])
+                .split(';')
+                .next()
+                .unwrap_or("0")
+                .trim(),
+            16,
+        )
+        .map_err(|e| e.to_string())?;
+        if size == 0 {
+            return Ok(out);
+        }
+        out.extend_from_slice(rest.get(nl + 2..nl + 2 + size).ok_or("short chunk")?);
+        rest = rest.get(nl + 4 + size..).ok_or("short chunk")?;
+    }
 }
 
 fn base64_decode(s: &str) -> Vec<u8> {
@@ -163,6 +214,7 @@ impl Browser {
                     "--no-first-run", "--disable-background-networking",
                     "--disable-component-update", "--disable-sync",
                     "--disable-dev-shm-usage", "--lang=zh-CN",
+                    "--disable-crash-reporter", "--disable-breakpad",
                     format!("--user-data-dir={}", driver._profile.path().display()),
                 ]
             }
@@ -373,11 +425,29 @@ fn browser_available() -> bool {
     ok
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn six_orders_in_a_real_browser() {
+#[test]
+fn six_orders_in_a_real_browser() {
     if !browser_available() {
         return;
     }
+    // The story is one long future: poll it on a thread with a roomy stack
+    // (debug builds keep every step's state on it).
+    std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(story())
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+async fn story() {
     let site = common::Site::new().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
