@@ -6,11 +6,13 @@
 //! - the township/street it was filed in counts it as **received**;
 //! - each department it was dispatched to as lead counts it as received too;
 //! - **replied**: a reply was given (by that unit, for a department);
-//! - **resolved**: replied or closed, and the last rating is not 不满意;
+//! - **resolved**: replied or closed, and the last rating is not 不满意
+//!   (for a department: what it replied to itself);
 //! - **on time**: replied without any of that unit's deadlines going overdue first;
 //! - **overdue**: a deadline owed by the unit went overdue;
 //! - **returned**: the department returned it (退单);
-//! - **rated** / **satisfied**: the last rating, and whether it was 满意.
+//! - **rated** / **satisfied**: the last rating, and whether it was 满意
+//!   (for a department: of what it replied to).
 //!
 //! The district row counts each case once; it also says at which level the
 //! replies were given (village/community, township/street, district department).
@@ -162,7 +164,8 @@ impl App {
                     if replied_here {
                         fig.replied += 1;
                     }
-                    if resolved {
+                    // a department is credited with what it answered itself
+                    if resolved && (unit.is_none() || replied_here) {
                         fig.resolved += 1;
                     }
                     if on_time_for(unit) {
@@ -182,7 +185,7 @@ impl App {
                     if returned {
                         fig.returned += 1;
                     }
-                    if let Some(r) = f.last_rating {
+                    if let Some(r) = f.last_rating.filter(|_| unit.is_none() || replied_here) {
                         fig.rated += 1;
                         if r == Rating::Satisfied {
                             fig.satisfied += 1;

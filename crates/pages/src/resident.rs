@@ -248,7 +248,7 @@ fn report_page(ctx: &Ctx, f: &Fields, errs: &Errors) -> Response {
 <button type="submit" id="submit">{submit}</button></form></section>"#,
         h = esc(ctx.t("我要反映", "File a request")),
         intro = esc(ctx.t(
-            "带 * 的都要填写。提交后您会得到一个查询码。",
+            "除注明“可不选”“可不填”的以外都要填写。提交后您会得到一个查询码。",
             "Everything is needed except where marked optional. You get a tracking code."
         )),
         csrf = ctx.csrf_field(),

@@ -463,8 +463,8 @@ async fn assets_are_served_from_the_binary_with_long_caching() {
     assert!(csp.contains("script-src 'self'"));
     for path in [
         "/assets/htmx-2.0.4.min.js",
-        "/assets/app-3.css",
-        "/assets/app-3.js",
+        "/assets/app-4.css",
+        "/assets/app-4.js",
     ] {
         assert!(r.body.contains(path), "the layout links {path}");
         let a = c.get(path).await;
@@ -476,4 +476,161 @@ async fn assets_are_served_from_the_binary_with_long_caching() {
     assert!(a.body.contains("htmx"));
     // pages themselves are not cached
     assert_eq!(r.headers[header::CACHE_CONTROL], "no-store");
+}
+
+#[tokio::test]
+async fn statistics_count_per_unit_and_period() {
+    use serde_json::json;
+    let site = Site::new().await;
+    let app = &site.app;
+    let run = |login: &'static str, id: i64, cmd: &'static str, body: serde_json::Value| async move {
+        let u = app.staff_by_login(login).await.unwrap();
+        let c = suqiu_app::commands::parse(cmd, &body, app.now()).unwrap();
+        app.execute(&u, id, None, &c).await.unwrap();
+    };
+    // one case returned by 城管局, re-dispatched to 住建局, replied, rated satisfied
+    let r = app.file_case(&lamp(), None).await.unwrap();
+    run(
+        "shequ.chen",
+        r.id,
+        "triage",
+        json!({"urgency": "urgent", "category": "基础建设"}),
+    )
+    .await;
+    run("shequ.chen", r.id, "report", json!({})).await;
+    run("jiedao.liu", r.id, "sign", json!({})).await;
+    run(
+        "jiedao.liu",
+        r.id,
+        "dispatch",
+        json!({"lead": "430799-D02", "difficulty": "ordinary"}),
+    )
+    .await;
+    run(
+        "bumen.wu",
+        r.id,
+        "return",
+        json!({"reason": "非本部门职责"}),
+    )
+    .await;
+    run(
+        "jiedao.liu",
+        r.id,
+        "dispatch",
+        json!({"lead": "430799-D01", "difficulty": "ordinary"}),
+    )
+    .await;
+    run(
+        "bumen.zhang",
+        r.id,
+        "accept",
+        json!({"contact_note": "已联系"}),
+    )
+    .await;
+    run("bumen.zhang", r.id, "reply", json!({"result": "已修复"})).await;
+    app.rate_by_code(
+        &r.tracking_code,
+        suqiu_domain::workflow::Rating::Satisfied,
+        None,
+    )
+    .await
+    .unwrap();
+    // one solved in the community the same day, rated 一般
+    let r2 = app.file_case(&lamp(), None).await.unwrap();
+    run(
+        "shequ.chen",
+        r2.id,
+        "triage",
+        json!({"urgency": "deferred", "category": "民生保障"}),
+    )
+    .await;
+    run("shequ.chen", r2.id, "reply", json!({"result": "已调解"})).await;
+    app.rate_by_code(
+        &r2.tracking_code,
+        suqiu_domain::workflow::Rating::Average,
+        None,
+    )
+    .await
+    .unwrap();
+    // one left untriaged until it is overdue
+    app.file_case(&lamp(), None).await.unwrap();
+    site.clock.advance(2 * 24 * 3600 * 1000);
+    app.sweep_once().await.unwrap();
+
+    let bureau = app.staff_by_login("xinfang.he").await.unwrap();
+    let day = 24 * 3600 * 1000;
+    let st = app
+        .stats(&bureau, common::T0 - day, common::T0 + 3 * day)
+        .await
+        .unwrap();
+    let t = &st.total;
+    assert_eq!((t.received, t.replied, t.resolved), (3, 2, 2));
+    assert_eq!(
+        (t.rated, t.satisfied, t.overdue, t.returned, t.open),
+        (2, 1, 1, 1, 1)
+    );
+    assert_eq!(
+        (st.settled_community, st.settled_street, st.settled_district),
+        (1, 0, 1)
+    );
+    let unit = |c: &str| {
+        st.units
+            .iter()
+            .find(|u| u.unit == c)
+            .unwrap()
+            .figures
+            .clone()
+    };
+    let street = unit("430799001");
+    assert_eq!((street.received, street.replied, street.overdue), (3, 2, 1));
+    let zhujian = unit("430799-D01");
+    assert_eq!(
+        (
+            zhujian.received,
+            zhujian.replied,
+            zhujian.resolved,
+            zhujian.on_time
+        ),
+        (1, 1, 1, 1)
+    );
+    assert_eq!(
+        (zhujian.returned, zhujian.rated, zhujian.satisfied),
+        (0, 1, 1)
+    );
+    let chengguan = unit("430799-D02");
+    assert_eq!(
+        (chengguan.received, chengguan.replied, chengguan.resolved),
+        (1, 0, 0)
+    );
+    assert_eq!((chengguan.returned, chengguan.rated), (1, 0));
+    // another period is empty
+    let none = app
+        .stats(&bureau, common::T0 + 10 * day, common::T0 + 11 * day)
+        .await
+        .unwrap();
+    assert_eq!(none.total.received, 0);
+    // a department sees only what was dispatched to it
+    let wu = app.staff_by_login("bumen.wu").await.unwrap();
+    let st = app
+        .stats(&wu, common::T0 - day, common::T0 + 3 * day)
+        .await
+        .unwrap();
+    assert_eq!(st.total.received, 1);
+
+    // the dashboard shows the figures and ranks 住建局 above 城管局
+    let mut c = Client::new(&site);
+    c.login("xinfang.he").await;
+    let r = c
+        .get("/staff/dashboard?from=2026-11-01&to=2026-11-30")
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let ranking = &r.body[r.body.find(r#"id="ranking""#).unwrap()..];
+    let a = ranking.find("区住房和城乡建设局").unwrap();
+    let b = ranking.find("区城市管理和综合执法局").unwrap();
+    assert!(a < b, "ranking order");
+    let r = c
+        .get("/staff/dashboard?from=2026-11-30&to=2026-11-01")
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("结束日期不能早于开始日期"));
 }
