@@ -210,8 +210,9 @@ async fn queue_card(ctx: &Ctx, user: &StaffUser, q: Queue, limit: u32) -> String
     let rows = &rows[..rows.len().min(limit as usize)];
     format!(
         r#"<section class="card queue" id="q-{q}" hx-get="/staff/queue/{q}?fragment=1&amp;limit={limit}" hx-trigger="every 30s" hx-swap="outerHTML">
-<h2><a href="/staff/queue/{q}">{name}</a><span class="count">{n}{plus}</span></h2>{table}{more}</section>"#,
+    <h2><a href="/staff/queue/{q}">{name}</a><span class="count">{n}{plus}</span><button type="button" class="link refresh" id="refresh-{q}" hx-get="/staff/queue/{q}?fragment=1&amp;limit={limit}" hx-target="closest section" hx-swap="outerHTML">{refresh}</button></h2>{table}{more}</section>"#,
         q = q.as_str(),
+        refresh = esc(ctx.t("刷新", "Refresh")),
         name = esc(words::queue(ctx.lang, q)),
         n = rows.len(),
         plus = if more { "+" } else { "" },

@@ -393,8 +393,16 @@ impl Browser {
     /// Opens the case titled `title` from a queue card of the workbench.
     async fn open_from_queue(&self, queue: &str, title: &str) {
         self.see(&format!("#q-{queue}"), title).await;
-        self.click(&format!("#q-{queue} a[href^='/staff/cases/']"))
+        // the link of the case with this title (a queue may hold several)
+        let href = self
+            .script(&format!(
+                "for (const a of document.querySelectorAll('#q-{queue} a')) {{ if (a.textContent.includes({title:?})) return a.getAttribute('href'); }} return null"
+            ))
             .await;
+        let href = href
+            .as_str()
+            .unwrap_or_else(|| panic!("{title} in #q-{queue}"));
+        self.goto(href).await;
         self.see("#case-title", title).await;
     }
 
@@ -407,6 +415,17 @@ impl Browser {
         if open != json!(true) {
             self.click(&format!("#action-{name} summary")).await;
         }
+    }
+
+    /// Runs a script in the page (WebDriver's, not subject to the page's CSP).
+    async fn script(&self, js: &str) -> Value {
+        self.cmd(
+            "POST",
+            "/execute/sync",
+            Some(json!({"script": js, "args": []})),
+        )
+        .await
+        .unwrap()
     }
 
     async fn quit(self) {
@@ -487,6 +506,31 @@ async fn story() {
     b.size(1280, 1000).await;
     b.login("shequ.chen").await;
     b.see("#q-triage", title).await;
+    // the queue refreshes in place (htmx), without reloading the page
+    b.script("window.stayed = 1; return 1").await;
+    let neighbour = "社区广场健身器材损坏";
+    site.app
+        .file_case(
+            &suqiu_domain::case::IntakeInput {
+                channel: Some("web".into()),
+                unit: Some("430799001002-03".into()),
+                title: Some(neighbour.into()),
+                content: Some("广场上的单杠松动。".into()),
+                reporter_name: Some("孙丽".into()),
+                reporter_phone: Some("13800003333".into()),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    b.click("#refresh-triage").await;
+    b.see("#q-triage", neighbour).await;
+    assert_eq!(
+        b.script("return window.stayed").await,
+        json!(1),
+        "the page was not reloaded"
+    );
     b.shot("04-community-workbench").await;
     b.open_from_queue("triage", title).await;
     b.see("#related", "群众选择的类别：基础建设").await;

@@ -463,8 +463,8 @@ async fn assets_are_served_from_the_binary_with_long_caching() {
     assert!(csp.contains("script-src 'self'"));
     for path in [
         "/assets/htmx-2.0.4.min.js",
-        "/assets/app-4.css",
-        "/assets/app-4.js",
+        "/assets/app-6.css",
+        "/assets/app-6.js",
     ] {
         assert!(r.body.contains(path), "the layout links {path}");
         let a = c.get(path).await;
@@ -633,4 +633,96 @@ async fn statistics_count_per_unit_and_period() {
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body.contains("结束日期不能早于开始日期"));
+}
+
+#[tokio::test]
+async fn callback_staff_enter_a_rating_and_unreasonable_demands_are_explained() {
+    let site = Site::new().await;
+    let mut x = lamp();
+    x.title = Some("<script>alert(1)</script>路灯".into());
+    let id = site.app.file_case(&x, None).await.unwrap().id;
+    let case = format!("/staff/cases/{id}");
+    let mut c = Client::new(&site);
+    c.login("shequ.chen").await;
+    let r = c.get(&case).await;
+    assert!(!r.body.contains("<script>alert(1)"), "titles are escaped");
+    assert!(r.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;路灯"));
+    c.post(
+        &format!("{case}/triage"),
+        &[("urgency", "deferred"), ("category", "基础建设")],
+    )
+    .await;
+    let r = c
+        .post(&format!("{case}/reply"), &[("result", "已更换灯泡")])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+
+    // the petition bureau's callback queue, and the rating taken on the phone
+    let mut b = Client::new(&site);
+    b.login("xinfang.he").await;
+    let r = b.get("/staff").await;
+    let queue = &r.body[r.body.find(r#"id="q-callback""#).unwrap()..];
+    assert!(queue[..queue.find("</section>").unwrap()].contains("路灯"));
+    let r = b.get(&case).await;
+    assert!(r.body.contains("录入回访评价"));
+    let r = b
+        .post(&format!("{case}/rate"), &[("rating", "average")])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body.contains(r#"data-field="via""#),
+        "how the resident was reached"
+    );
+    let r = b
+        .post(
+            &format!("{case}/rate"),
+            &[
+                ("rating", "average"),
+                ("via", "phone"),
+                ("comment", "修得慢了点"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = b.get(&case).await;
+    assert!(r.body.contains("评价：一般（电话回访）修得慢了点"));
+
+    // an unreasonable demand: explained in person, recorded
+    let id2 = site.app.file_case(&lamp(), None).await.unwrap().id;
+    let case2 = format!("/staff/cases/{id2}");
+    c.get(&case2).await;
+    c.post(
+        &format!("{case2}/triage"),
+        &[("urgency", "unreasonable"), ("category", "民生保障")],
+    )
+    .await;
+    let r = c.get(&case2).await;
+    assert!(r.body.contains("上门解释政策"));
+    assert!(
+        !r.body.contains("form-report"),
+        "not reported to the street"
+    );
+    let r = c
+        .post(
+            &format!("{case2}/explain"),
+            &[
+                ("visited_by", "陈晓燕、党员王明"),
+                ("policy_basis", "路灯由供电公司按计划更换"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = c.get(&case2).await;
+    assert!(r.body.contains("陈晓燕、党员王明"));
+    let code = site
+        .app
+        .store()
+        .case_by_id(id2)
+        .await
+        .unwrap()
+        .unwrap()
+        .tracking_code;
+    let mut resident = Client::new(&site);
+    let r = resident.get(&format!("/track?code={code}")).await;
+    assert!(r.body.contains("工作人员已上门向您解释相关政策"));
 }
