@@ -157,6 +157,7 @@ impl App {
                     provisional: d.info.provisional,
                 })
                 .collect(),
+            keep_queues: false,
             involved: after.involved.clone(),
             notifications,
             audit: None,
@@ -326,6 +327,7 @@ impl App {
             org: &org,
         };
         let events = workflow::decide(&view.state, cmd, who, &ctx)?;
+        let queues_before = view.state.queues(&self.district());
         let mut state = view.state;
         for e in &events {
             state =
@@ -338,6 +340,7 @@ impl App {
             place_path: &view.row.place_path,
         };
         let mut write = self.case_write(target, &actor, &events, &state, now);
+        write.keep_queues = state.queues(&self.district()) == queues_before;
         write.audit = Some(self.case_audit(&actor, &format!("case.{}", cmd.name()), now));
         let r = self.store().write_case(write).await?;
         self.reindex(r.id);

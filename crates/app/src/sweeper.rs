@@ -66,6 +66,7 @@ impl App {
     /// waits for the next sweep.
     async fn sweep_round(&self, ids: Vec<i64>, now: suqiu_domain::Millis) -> Result<SweepReport> {
         let org = self.org();
+        let district = self.district();
         let mut report = SweepReport {
             due: ids.len(),
             ..SweepReport::default()
@@ -88,6 +89,7 @@ impl App {
                 .filter(|e| e.kind() == "deadline_overdue")
                 .count();
             let version = state.version;
+            let queues_before = state.queues(&district);
             let mut after = state;
             for e in &marks {
                 after = case::apply(Some(after), e, now)
@@ -99,7 +101,9 @@ impl App {
                 code: &row.tracking_code,
                 place_path: &row.place_path,
             };
-            writes.push(self.case_write(target, &Actor::System, &marks, &after, now));
+            let mut write = self.case_write(target, &Actor::System, &marks, &after, now);
+            write.keep_queues = after.queues(&district) == queues_before;
+            writes.push(write);
         }
         let n = writes.len();
         match self.store().write_cases(writes.clone()).await {

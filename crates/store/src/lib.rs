@@ -198,6 +198,9 @@ pub struct CaseWrite {
     pub row: CaseRow,
     /// Queue memberships after the events: (unit, queue).
     pub queues: Vec<(String, String)>,
+    /// The memberships did not change: the stored ones stay, with the time
+    /// each began (`queues` is then not written). Ignored for a new case.
+    pub keep_queues: bool,
     /// Running deadlines after the events (replace the stored ones).
     pub deadlines: Vec<DeadlineRow>,
     /// Units the case was ever dispatched to (added; never removed).
@@ -235,6 +238,7 @@ pub(crate) struct EncodedWrite {
     pub events: Vec<EncodedEvent>,
     pub row: CaseRow,
     pub queues: Vec<(String, String)>,
+    pub keep_queues: bool,
     pub deadlines: Vec<DeadlineRow>,
     pub involved: Vec<String>,
     pub notifications: Vec<(usize, String, String, String)>,
@@ -261,6 +265,7 @@ fn encode(w: CaseWrite) -> Result<EncodedWrite> {
         events,
         row: w.row,
         queues: w.queues,
+        keep_queues: w.keep_queues && w.case_id.is_some(),
         deadlines: w.deadlines,
         involved: w.involved,
         notifications: w.notifications,

@@ -22,7 +22,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../migrations/postgres/0003_privacy_audit.sql"),
     ),
-    (4, include_str!("../migrations/postgres/0004_audit_inbox.sql")),
+    (
+        4,
+        include_str!("../migrations/postgres/0004_write_path.sql"),
+    ),
 ];
 
 #[derive(Clone)]
@@ -367,9 +370,20 @@ async fn write_batch(
         .filter(|(w, _)| w.case_id.is_some())
         .map(|(_, id)| *id)
         .collect();
+    let requeued: Vec<i64> = ws
+        .iter()
+        .zip(&ids)
+        .filter(|(w, _)| w.case_id.is_some() && !w.keep_queues)
+        .map(|(_, id)| *id)
+        .collect();
+    if !requeued.is_empty() {
+        tx.execute(
+            "DELETE FROM case_queues WHERE case_id = ANY($1)",
+            &[&requeued],
+        )
+        .await?;
+    }
     if !updated.is_empty() {
-        tx.execute("DELETE FROM case_queues WHERE case_id = ANY($1)", &[&updated])
-            .await?;
         tx.execute(
             "DELETE FROM case_deadlines WHERE case_id = ANY($1)",
             &[&updated],
@@ -397,7 +411,7 @@ async fn write_batch(
             e_kind.push(e.kind);
             e_payload.push(e.payload.as_str());
         }
-        for (unit, queue) in &w.queues {
+        for (unit, queue) in w.queues.iter().filter(|_| !w.keep_queues) {
             q_unit.push(unit.as_str());
             q_queue.push(queue.as_str());
             q_case.push(id);
@@ -507,11 +521,13 @@ async fn write_case_rows(
     let mut ids: Vec<i64> = ws.iter().map(|w| w.case_id.unwrap_or(0)).collect();
     let new: Vec<usize> = (0..ws.len()).filter(|&i| ws[i].case_id.is_none()).collect();
     if !new.is_empty() {
-        let col = |f: fn(&CaseRow) -> &str| -> Vec<&str> { new.iter().map(|&i| f(&ws[i].row)).collect() };
+        let col =
+            |f: fn(&CaseRow) -> &str| -> Vec<&str> { new.iter().map(|&i| f(&ws[i].row)).collect() };
         let opt = |f: fn(&CaseRow) -> Option<&str>| -> Vec<Option<&str>> {
             new.iter().map(|&i| f(&ws[i].row)).collect()
         };
-        let num = |f: fn(&EncodedWrite) -> i64| -> Vec<i64> { new.iter().map(|&i| f(&ws[i])).collect() };
+        let num =
+            |f: fn(&EncodedWrite) -> i64| -> Vec<i64> { new.iter().map(|&i| f(&ws[i])).collect() };
         let res = tx
             .query(
                 "INSERT INTO cases (tracking_code, status, channel, place_unit, place_path, current_unit, title,
@@ -558,11 +574,13 @@ async fn write_case_rows(
     }
     let upd: Vec<usize> = (0..ws.len()).filter(|&i| ws[i].case_id.is_some()).collect();
     if !upd.is_empty() {
-        let col = |f: fn(&CaseRow) -> &str| -> Vec<&str> { upd.iter().map(|&i| f(&ws[i].row)).collect() };
+        let col =
+            |f: fn(&CaseRow) -> &str| -> Vec<&str> { upd.iter().map(|&i| f(&ws[i].row)).collect() };
         let opt = |f: fn(&CaseRow) -> Option<&str>| -> Vec<Option<&str>> {
             upd.iter().map(|&i| f(&ws[i].row)).collect()
         };
-        let num = |f: fn(&EncodedWrite) -> i64| -> Vec<i64> { upd.iter().map(|&i| f(&ws[i])).collect() };
+        let num =
+            |f: fn(&EncodedWrite) -> i64| -> Vec<i64> { upd.iter().map(|&i| f(&ws[i])).collect() };
         let target = num(|w| w.case_id.unwrap_or(0));
         let done = tx
             .query(

@@ -816,8 +816,10 @@ fn write_case(c: &Connection, w: &EncodedWrite) -> Result<CaseRef> {
                     None => StoreError::CaseNotFound(id),
                 });
             }
-            c.prepare_cached("DELETE FROM case_queues WHERE case_id = ?1")?
-                .execute([id])?;
+            if !w.keep_queues {
+                c.prepare_cached("DELETE FROM case_queues WHERE case_id = ?1")?
+                    .execute([id])?;
+            }
             c.prepare_cached("DELETE FROM case_deadlines WHERE case_id = ?1")?
                 .execute([id])?;
             id
@@ -842,8 +844,10 @@ fn write_case(c: &Connection, w: &EncodedWrite) -> Result<CaseRef> {
     let mut q = c.prepare_cached(
         "INSERT INTO case_queues (unit, queue, case_id, since) VALUES (?1, ?2, ?3, ?4)",
     )?;
-    for (unit, queue) in &w.queues {
-        q.execute(params![unit, queue, id, r.updated_at])?;
+    if !w.keep_queues {
+        for (unit, queue) in &w.queues {
+            q.execute(params![unit, queue, id, r.updated_at])?;
+        }
     }
     if !w.deadlines.is_empty() {
         let mut d = c.prepare_cached(

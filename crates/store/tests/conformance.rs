@@ -89,6 +89,7 @@ fn new_case(code: &str, place: &str, path: &str, at: i64, channel: &str) -> Case
         expected_version: 0,
         events: vec![(at, Actor::Resident, received(place))],
         row: row(code, place, path, at, 1, channel),
+        keep_queues: false,
         queues: vec![(place.into(), "triage".into())],
         deadlines: vec![DeadlineRow {
             rule: "triage".into(),
@@ -119,6 +120,7 @@ fn note(id: i64, code: &str, from: u64, at: i64, text: &str) -> CaseWrite {
         expected_version: from,
         events: vec![(at, Actor::System, Event::NoteAdded { text: text.into() })],
         row: r,
+        keep_queues: false,
         queues: vec![],
         deadlines: vec![],
         involved: vec![],
@@ -594,6 +596,64 @@ async fn accusations_are_filtered_for_the_accused() {
                 s.list_cases(f(vec!["/D/S10/"], "x")).await.unwrap()[0].id,
                 a.id
             );
+        })
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn batched_writes_keep_queues_and_audit_every_change() {
+    both(|s| {
+        Box::pin(async move {
+            // a batch of new cases, each with an audit entry, in one transaction
+            let mut batch = Vec::new();
+            for i in 0..50 {
+                let mut w = new_case(&format!("Q{i:09}"), "C1", "/D/S1/C1/", 1000 + i, "web");
+                w.audit = Some(suqiu_store::AuditEntry {
+                    at: 1000 + i,
+                    actor: "system".into(),
+                    action: "case.received".into(),
+                    target: String::new(),
+                    reason: String::new(),
+                    detail: "{}".into(),
+                });
+                batch.push(w);
+            }
+            let refs = s.write_cases(batch).await.unwrap();
+            assert_eq!(refs.len(), 50);
+            for (i, r) in refs.iter().enumerate() {
+                let got = s.case_by_id(r.id).await.unwrap().unwrap();
+                assert_eq!(got.tracking_code, format!("Q{i:09}"), "ids in write order");
+            }
+            let audit = s.audit_rows(0, 1000).await.unwrap();
+            assert_eq!(audit.len(), 50);
+            let mut targets: Vec<String> = audit.iter().map(|a| a.entry.target.clone()).collect();
+            targets.sort();
+            let mut want: Vec<String> = refs.iter().map(|r| format!("case:{}", r.id)).collect();
+            want.sort();
+            assert_eq!(targets, want, "each entry names its case");
+            for w in audit.windows(2) {
+                assert_eq!(w[1].prev_hash, w[0].hash);
+            }
+
+            // keep_queues: the membership and its start time stay
+            let first = refs[0].id;
+            let before = s.queue("C1", "triage", 100).await.unwrap();
+            assert_eq!(before.len(), 50);
+            let mut w = note(first, "Q000000000", 1, 5000, "看过");
+            w.keep_queues = true;
+            s.write_case(w).await.unwrap();
+            let after = s.queue("C1", "triage", 100).await.unwrap();
+            assert_eq!(after.len(), 50);
+            assert_eq!(after[0].id, first, "still first in its queue");
+
+            // a batch where one write is stale: nothing of the batch is written
+            let ok = note(refs[1].id, "Q000000001", 1, 6000, "一");
+            let stale = note(refs[2].id, "Q000000002", 5, 6000, "二");
+            let e = s.write_cases(vec![ok, stale]).await.unwrap_err();
+            assert!(matches!(e, StoreError::Conflict { .. }), "{e}");
+            assert_eq!(s.events(refs[1].id).await.unwrap().len(), 1, "rolled back");
+            assert_eq!(s.case_by_id(refs[1].id).await.unwrap().unwrap().version, 1);
         })
     })
     .await;
