@@ -26,6 +26,8 @@ pub struct StaffUser {
     /// The paths of the user's own unit and linked units: an accusation
     /// against any unit containing one of them is hidden from the user.
     pub viewer_paths: Vec<String>,
+    /// Set when the request came with an API token: what the token allows.
+    pub token: Option<crate::tokens::TokenGrant>,
 }
 
 impl StaffUser {
@@ -233,7 +235,7 @@ fn token_hash(token: &str) -> String {
 }
 
 impl App {
-    fn staff_user(&self, u: UserRow) -> Result<StaffUser> {
+    pub(crate) fn staff_user(&self, u: UserRow) -> Result<StaffUser> {
         let role = Role::parse(&u.role)
             .ok_or_else(|| AppError::Journal(format!("unknown role {}", u.role)))?;
         let org = self.org();
@@ -250,6 +252,7 @@ impl App {
             linked_units: u.linked_units,
             scope_paths,
             viewer_paths,
+            token: None,
         })
     }
 
@@ -333,6 +336,9 @@ impl App {
 
     /// The user behind a session token, if the session is valid.
     pub async fn authenticate(&self, token: &str) -> Result<StaffUser> {
+        if crate::tokens::is_api_token(token) {
+            return self.authenticate_api_token(token).await;
+        }
         let user = self
             .store()
             .session_user(&token_hash(token), self.now())

@@ -13,6 +13,7 @@ pub mod privacy;
 pub mod search;
 pub mod stats;
 mod sweeper;
+pub mod tokens;
 
 pub use cases::{CaseView, TrackView};
 pub use sweeper::SweepReport;
@@ -63,6 +64,14 @@ pub enum AppError {
     BadCredentials,
     #[error("not allowed")]
     Forbidden,
+    #[error("an API token may not do this; log in")]
+    TokenNotAllowed,
+    #[error("the API token lacks the scope {0}")]
+    MissingScope(&'static str),
+    #[error("no such live API token")]
+    TokenNotFound,
+    #[error("too many live API tokens")]
+    TooManyTokens,
     #[error("case not found")]
     CaseNotFound,
     #[error("case changed meanwhile (expected version {expected})")]

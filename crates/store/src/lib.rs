@@ -76,6 +76,19 @@ pub struct UserRow {
     pub disabled: bool,
 }
 
+/// An API token (its secret is never stored, only its hash).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ApiTokenRow {
+    /// Public identifier, shown in lists and used to revoke.
+    pub id: String,
+    pub login: String,
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+    pub revoked_at: Option<Millis>,
+}
+
 /// The `cases` projection: what lists and filters read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseRow {
@@ -526,6 +539,36 @@ impl Store {
     }
 
     /// Ends every session of a user; returns how many.
+    pub async fn insert_api_token(&self, t: ApiTokenRow, token_hash: &str) -> Result<()> {
+        dispatch!(self, s => s.insert_api_token(t, token_hash.to_string()).await)
+    }
+
+    /// The token and its user, if the token is neither revoked nor expired
+    /// and the user is not disabled.
+    pub async fn api_token_user(
+        &self,
+        token_hash: &str,
+        now: Millis,
+    ) -> Result<Option<(ApiTokenRow, UserRow)>> {
+        dispatch!(self, s => s.api_token_user(token_hash.to_string(), now).await)
+    }
+
+    /// Tokens of one user (or of everyone), newest first.
+    pub async fn api_tokens(&self, login: Option<&str>) -> Result<Vec<ApiTokenRow>> {
+        dispatch!(self, s => s.api_tokens(login.map(str::to_string)).await)
+    }
+
+    /// Revokes a token (only the owner's, when `login` is given); false if
+    /// there is no such live token.
+    pub async fn revoke_api_token(
+        &self,
+        id: &str,
+        login: Option<&str>,
+        at: Millis,
+    ) -> Result<bool> {
+        dispatch!(self, s => s.revoke_api_token(id.to_string(), login.map(str::to_string), at).await)
+    }
+
     pub async fn delete_sessions_of(&self, login: &str) -> Result<u64> {
         dispatch!(self, s => s.delete_sessions_of(login.to_string()).await)
     }

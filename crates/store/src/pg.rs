@@ -3,7 +3,9 @@
 //! so the second sees the new version and fails with a conflict.
 
 use crate::filter::{CaseKey, Param, CASE_COLUMNS};
-use crate::{audit_hash, AuditEntry, AuditRow, DeadlineRow, NotificationRow, AUDIT_GENESIS};
+use crate::{
+    audit_hash, ApiTokenRow, AuditEntry, AuditRow, DeadlineRow, NotificationRow, AUDIT_GENESIS,
+};
 use crate::{
     decode_event, CaseFilter, CaseRef, CaseRow, EncodedWrite, EventRow, Result, StoreError,
     UnitRow, UserRow,
@@ -25,6 +27,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (
         4,
         include_str!("../migrations/postgres/0004_write_path.sql"),
+    ),
+    (
+        5,
+        include_str!("../migrations/postgres/0005_api_tokens.sql"),
     ),
 ];
 
@@ -185,6 +191,73 @@ impl PgStore {
         )
         .await?;
         Ok(())
+    }
+
+    pub async fn insert_api_token(&self, t: ApiTokenRow, token_hash: String) -> Result<()> {
+        let c = self.pool.get().await?;
+        c.execute(
+            "INSERT INTO api_tokens (id, token_hash, login, name, scopes, created_at, expires_at, revoked_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[
+                &t.id,
+                &token_hash,
+                &t.login,
+                &t.name,
+                &t.scopes.join(" "),
+                &t.created_at,
+                &t.expires_at,
+                &t.revoked_at,
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn api_token_user(
+        &self,
+        token_hash: String,
+        now: Millis,
+    ) -> Result<Option<(ApiTokenRow, UserRow)>> {
+        let c = self.pool.get().await?;
+        let row = c
+            .query_opt(
+                "SELECT u.login, u.name, u.role, u.unit, u.linked_units, u.password_hash, u.disabled,
+                        t.id, t.login, t.name, t.scopes, t.created_at, t.expires_at, t.revoked_at
+                 FROM api_tokens t JOIN users u ON u.login = t.login
+                 WHERE t.token_hash = $1 AND t.expires_at > $2 AND t.revoked_at IS NULL AND NOT u.disabled",
+                &[&token_hash, &now],
+            )
+            .await?;
+        row.map(|r| Ok((api_token_row(&r, 7), user_row(&r)?)))
+            .transpose()
+    }
+
+    pub async fn api_tokens(&self, login: Option<String>) -> Result<Vec<ApiTokenRow>> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .query(
+                "SELECT id, login, name, scopes, created_at, expires_at, revoked_at FROM api_tokens
+                 WHERE $1::text IS NULL OR login = $1 ORDER BY created_at DESC, id",
+                &[&login],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| api_token_row(r, 0)).collect())
+    }
+
+    pub async fn revoke_api_token(
+        &self,
+        id: String,
+        login: Option<String>,
+        at: Millis,
+    ) -> Result<bool> {
+        let c = self.pool.get().await?;
+        Ok(c.execute(
+            "UPDATE api_tokens SET revoked_at = $3
+             WHERE id = $1 AND ($2::text IS NULL OR login = $2) AND revoked_at IS NULL",
+            &[&id, &login, &at],
+        )
+        .await?
+            > 0)
     }
 
     pub async fn session_user(&self, token_hash: String, now: Millis) -> Result<Option<UserRow>> {
@@ -966,6 +1039,19 @@ impl PgStore {
     pub async fn count_cases(&self) -> Result<i64> {
         let c = self.pool.get().await?;
         Ok(c.query_one("SELECT count(*) FROM cases", &[]).await?.get(0))
+    }
+}
+
+fn api_token_row(r: &Row, at: usize) -> ApiTokenRow {
+    let scopes: String = r.get(at + 3);
+    ApiTokenRow {
+        id: r.get(at),
+        login: r.get(at + 1),
+        name: r.get(at + 2),
+        scopes: scopes.split_whitespace().map(str::to_string).collect(),
+        created_at: r.get(at + 4),
+        expires_at: r.get(at + 5),
+        revoked_at: r.get(at + 6),
     }
 }
 

@@ -5,7 +5,9 @@
 //! take the others with it. Reads use a small pool of read connections.
 
 use crate::filter::{CaseKey, Param, CASE_COLUMNS};
-use crate::{audit_hash, AuditEntry, AuditRow, DeadlineRow, NotificationRow, AUDIT_GENESIS};
+use crate::{
+    audit_hash, ApiTokenRow, AuditEntry, AuditRow, DeadlineRow, NotificationRow, AUDIT_GENESIS,
+};
 use crate::{
     decode_event, CaseFilter, CaseRef, CaseRow, EncodedWrite, EventRow, Result, StoreError,
     UnitRow, UserRow,
@@ -23,6 +25,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../migrations/sqlite/0003_privacy_audit.sql"),
     ),
+    (4, include_str!("../migrations/sqlite/0004_api_tokens.sql")),
 ];
 
 /// Largest number of writes committed together.
@@ -317,6 +320,78 @@ impl SqliteStore {
                 params![token_hash, login, now, expires_at],
             )?;
             Ok(())
+        })
+        .await
+    }
+
+    pub async fn insert_api_token(&self, t: ApiTokenRow, token_hash: String) -> Result<()> {
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO api_tokens (id, token_hash, login, name, scopes, created_at, expires_at, revoked_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    t.id,
+                    token_hash,
+                    t.login,
+                    t.name,
+                    t.scopes.join(" "),
+                    t.created_at,
+                    t.expires_at,
+                    t.revoked_at
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn api_token_user(
+        &self,
+        token_hash: String,
+        now: Millis,
+    ) -> Result<Option<(ApiTokenRow, UserRow)>> {
+        self.read(move |c| {
+            c.query_row(
+                "SELECT u.login, u.name, u.role, u.unit, u.linked_units, u.password_hash, u.disabled,
+                        t.id, t.login, t.name, t.scopes, t.created_at, t.expires_at, t.revoked_at
+                 FROM api_tokens t JOIN users u ON u.login = t.login
+                 WHERE t.token_hash = ?1 AND t.expires_at > ?2 AND t.revoked_at IS NULL AND u.disabled = 0",
+                params![token_hash, now],
+                |r| {
+                    let t = api_token_row(r, 7)?;
+                    Ok(user_row(r)?.map(|u| (t, u)))
+                },
+            )
+            .optional()?
+            .transpose()
+        })
+        .await
+    }
+
+    pub async fn api_tokens(&self, login: Option<String>) -> Result<Vec<ApiTokenRow>> {
+        self.read(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT id, login, name, scopes, created_at, expires_at, revoked_at FROM api_tokens
+                 WHERE ?1 IS NULL OR login = ?1 ORDER BY created_at DESC, id",
+            )?;
+            let rows = st.query_map(params![login], |r| api_token_row(r, 0))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    pub async fn revoke_api_token(
+        &self,
+        id: String,
+        login: Option<String>,
+        at: Millis,
+    ) -> Result<bool> {
+        self.write(move |c| {
+            Ok(c.execute(
+                "UPDATE api_tokens SET revoked_at = ?3
+                 WHERE id = ?1 AND (?2 IS NULL OR login = ?2) AND revoked_at IS NULL",
+                params![id, login, at],
+            )? > 0)
         })
         .await
     }
@@ -916,6 +991,19 @@ fn append_audit(c: &Connection, e: &AuditEntry) -> Result<i64> {
         seq, e.at, e.actor, e.action, e.target, e.reason, e.detail, prev, hash
     ])?;
     Ok(seq)
+}
+
+fn api_token_row(r: &Row<'_>, at: usize) -> rusqlite::Result<ApiTokenRow> {
+    let scopes: String = r.get(at + 3)?;
+    Ok(ApiTokenRow {
+        id: r.get(at)?,
+        login: r.get(at + 1)?,
+        name: r.get(at + 2)?,
+        scopes: scopes.split_whitespace().map(str::to_string).collect(),
+        created_at: r.get(at + 4)?,
+        expires_at: r.get(at + 5)?,
+        revoked_at: r.get(at + 6)?,
+    })
 }
 
 fn user_row(r: &Row<'_>) -> rusqlite::Result<Result<UserRow>> {

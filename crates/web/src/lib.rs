@@ -17,6 +17,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
+use suqiu_app::tokens::{Scope, TokenRequest};
 use suqiu_app::CaseFilter;
 use suqiu_app::{App, AppError, StaffUser};
 
@@ -49,6 +50,11 @@ const BASE_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/admin/users/{login}/logout-all"),
     ("get", "/api/v1/admin/audit"),
     ("get", "/api/v1/search"),
+    ("get", "/api/v1/me/tokens"),
+    ("post", "/api/v1/me/tokens"),
+    ("post", "/api/v1/me/tokens/{token_id}/revoke"),
+    ("get", "/api/v1/admin/tokens"),
+    ("post", "/api/v1/admin/tokens/{token_id}/revoke"),
 ];
 
 /// Every route of the API: (method, path). The OpenAPI document must list
@@ -118,6 +124,13 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/auth/login", post(login))
         .route("/api/v1/auth/logout", post(logout))
         .route("/api/v1/me", get(me))
+        .route("/api/v1/me/tokens", get(my_tokens).post(create_token))
+        .route("/api/v1/me/tokens/{token_id}/revoke", post(revoke_my_token))
+        .route("/api/v1/admin/tokens", get(all_tokens))
+        .route(
+            "/api/v1/admin/tokens/{token_id}/revoke",
+            post(revoke_any_token),
+        )
         .merge(suqiu_pages::router())
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
@@ -215,7 +228,52 @@ impl FromRequestParts<App> for Staff {
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
         let token = bearer(&parts.headers).ok_or(AppError::Unauthenticated)?;
         let user = app.authenticate(&token).await?;
+        check_scope(parts, &user)?;
         Ok(Staff(user, token))
+    }
+}
+
+/// What an API token needs for a route; `None`: sessions only (token
+/// management, passwords, logins). Every route falls under one of these.
+pub fn required_scope(method: &str, path: &str) -> Option<Scope> {
+    let session_only = [
+        "/api/v1/me/tokens",
+        "/api/v1/admin/tokens",
+        "/api/v1/me/password",
+        "/api/v1/auth/",
+    ];
+    if session_only.iter().any(|p| path.starts_with(p)) {
+        return None;
+    }
+    Some(if path.ends_with("/unmask") {
+        Scope::PersonalData
+    } else if path.starts_with("/api/v1/admin/")
+        || (method.eq_ignore_ascii_case("post") && path == "/api/v1/calendar")
+    {
+        Scope::Admin
+    } else if path.starts_with("/open311/") {
+        Scope::Open311
+    } else if method.eq_ignore_ascii_case("get") {
+        Scope::Read
+    } else {
+        Scope::Write
+    })
+}
+
+/// Refuses a request made with an API token that lacks the route's scope.
+fn check_scope(parts: &Parts, user: &StaffUser) -> Result<(), ApiError> {
+    if user.token.is_none() {
+        return Ok(());
+    }
+    let path = parts
+        .extensions
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| parts.uri.path().to_string());
+    match required_scope(parts.method.as_str(), &path) {
+        None => Err(AppError::TokenNotAllowed.into()),
+        Some(s) if !user.has_scope(s) => Err(AppError::MissingScope(s.as_str()).into()),
+        Some(_) => Ok(()),
     }
 }
 
@@ -228,7 +286,11 @@ impl FromRequestParts<App> for MaybeStaff {
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
         match bearer(&parts.headers) {
             None => Ok(MaybeStaff(None)),
-            Some(token) => Ok(MaybeStaff(Some(app.authenticate(&token).await?))),
+            Some(token) => {
+                let user = app.authenticate(&token).await?;
+                check_scope(parts, &user)?;
+                Ok(MaybeStaff(Some(user)))
+            }
         }
     }
 }
@@ -644,6 +706,60 @@ async fn logout(State(app): State<App>, Staff(_, token): Staff) -> ApiResult<Sta
 
 async fn me(Staff(user, _): Staff) -> Json<Value> {
     Json(dto::user(&user))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenBody {
+    name: Option<String>,
+    scopes: Option<Vec<String>>,
+    expires_in_days: Option<i64>,
+}
+
+async fn create_token(
+    State(app): State<App>,
+    Staff(user, _): Staff,
+    JsonBody(b): JsonBody<TokenBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let (token, info) = app
+        .create_api_token(
+            &user,
+            TokenRequest {
+                name: b.name,
+                scopes: b.scopes,
+                expires_in_days: b.expires_in_days,
+            },
+        )
+        .await?;
+    let mut v = json!(info);
+    v["token"] = json!(token);
+    Ok((StatusCode::CREATED, Json(v)))
+}
+
+async fn my_tokens(State(app): State<App>, Staff(user, _): Staff) -> ApiResult<Json<Value>> {
+    Ok(Json(json!({"tokens": app.api_tokens(&user, false).await?})))
+}
+
+async fn all_tokens(State(app): State<App>, Staff(user, _): Staff) -> ApiResult<Json<Value>> {
+    Ok(Json(json!({"tokens": app.api_tokens(&user, true).await?})))
+}
+
+async fn revoke_my_token(
+    State(app): State<App>,
+    Staff(user, _): Staff,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    app.revoke_api_token(&user, &id, false).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn revoke_any_token(
+    State(app): State<App>,
+    Staff(user, _): Staff,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    app.revoke_api_token(&user, &id, true).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Serves until `shutdown` resolves.

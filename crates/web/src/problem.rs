@@ -193,6 +193,30 @@ impl From<AppError> for Problem {
                 "wrong login or password",
             ),
             AppError::Forbidden => Problem::new(S::FORBIDDEN, "forbidden", "您无权进行此操作", "you may not do this"),
+            AppError::TokenNotAllowed => Problem::new(
+                S::FORBIDDEN,
+                "token_not_allowed",
+                "此操作须登录后进行，不能使用 API 令牌",
+                "this needs a logged-in session, not an API token",
+            ),
+            AppError::MissingScope(scope) => Problem::new(
+                S::FORBIDDEN,
+                "token_scope",
+                format!("API 令牌没有“{scope}”权限范围"),
+                format!("the API token lacks the scope \"{scope}\""),
+            ),
+            AppError::TokenNotFound => Problem::new(
+                S::NOT_FOUND,
+                "token_not_found",
+                "没有这个有效的 API 令牌",
+                "no such live API token",
+            ),
+            AppError::TooManyTokens => Problem::new(
+                S::CONFLICT,
+                "too_many_tokens",
+                "有效的 API 令牌已达上限（20 个），请先吊销不用的令牌",
+                "too many live API tokens (20); revoke unused ones first",
+            ),
             AppError::CaseNotFound => Problem::new(
                 S::NOT_FOUND,
                 "case_not_found",

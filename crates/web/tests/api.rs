@@ -1215,3 +1215,184 @@ async fn search_finds_sub_words_within_scope_and_never_shows_accusations_to_the_
         assert_eq!(api.count().await, 3);
     }
 }
+
+#[tokio::test]
+async fn api_tokens_are_scoped_expiring_revocable_and_stored_hashed() {
+    for api in backends().await {
+        let admin = api.login("admin").await;
+        let chen = api.login("shequ.chen").await;
+        // made from a session; the secret is shown once
+        let (s, _, v) = api
+            .post(
+                "/api/v1/me/tokens",
+                Some(&chen),
+                &json!({"name": "热线对接", "scopes": ["read", "write"], "expires_in_days": 30}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let token = v["token"].as_str().unwrap().to_string();
+        let id = v["id"].as_str().unwrap().to_string();
+        assert!(token.starts_with("sqt_"));
+        assert_eq!(v["expires_at"].as_i64().unwrap(), T0 + 30 * 86_400_000);
+        let (s, list) = api.get("/api/v1/me/tokens", Some(&chen)).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(list["tokens"].as_array().unwrap().len(), 1);
+        assert!(
+            !list.to_string().contains(&token[4..]),
+            "no secret in lists"
+        );
+        // the database holds only a hash
+        let stored = api.app.store().api_tokens(None).await.unwrap();
+        assert_eq!(stored.len(), 1);
+        assert!(!format!("{stored:?}").contains(&token[4..]));
+
+        // acts as its owner, within scope: reads and files
+        let (s, me) = api.get("/api/v1/me", Some(&token)).await;
+        assert_eq!(
+            (s, me["login"].as_str()),
+            (StatusCode::OK, Some("shequ.chen"))
+        );
+        let (s, _, filed) = api.post("/api/v1/cases", Some(&token), &valid()).await;
+        assert_eq!(s, StatusCode::CREATED, "{filed}");
+        let case = filed["id"].as_i64().unwrap();
+        let (s, _, v) = api
+            .post(
+                &format!("/api/v1/cases/{case}/triage"),
+                Some(&token),
+                &json!({"urgency": "urgent", "category": "基础建设"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        // but not beyond its scopes, and never token management
+        let (s, _, v) = api
+            .post(
+                &format!("/api/v1/cases/{case}/unmask"),
+                Some(&token),
+                &json!({"reason": "回访"}),
+            )
+            .await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("token_scope"))
+        );
+        let (s, _, v) = api
+            .post(
+                "/api/v1/me/tokens",
+                Some(&token),
+                &json!({"name": "x", "scopes": ["read"]}),
+            )
+            .await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("token_not_allowed"))
+        );
+        let (s, _, v) = api
+            .post(
+                "/api/v1/me/password",
+                Some(&token),
+                &json!({"old": "a", "new": "b"}),
+            )
+            .await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("token_not_allowed"))
+        );
+
+        // scopes beyond the role, unknown scopes and bad lifetimes are refused
+        for (body, code) in [
+            (json!({"name": "x", "scopes": ["admin"]}), "forbidden"),
+            (json!({"name": "x", "scopes": ["root"]}), "invalid_value"),
+            (json!({"name": "x", "scopes": []}), "field_missing"),
+            (json!({"name": "", "scopes": ["read"]}), "field_missing"),
+            (
+                json!({"name": "x", "scopes": ["read"], "expires_in_days": 400}),
+                "invalid_value",
+            ),
+            (
+                json!({"name": "x", "scopes": ["read"], "expires_in_days": 0}),
+                "invalid_value",
+            ),
+        ] {
+            let (s, _, v) = api.post("/api/v1/me/tokens", Some(&chen), &body).await;
+            assert!(s.is_client_error(), "{body}: {s} {v}");
+            assert_eq!(v["code"].as_str(), Some(code), "{body}: {v}");
+        }
+        assert_eq!(
+            api.app.store().api_tokens(None).await.unwrap().len(),
+            1,
+            "nothing half-made"
+        );
+
+        // an administrator's admin-scoped token reaches the audit log
+        let (s, _, v) = api
+            .post(
+                "/api/v1/me/tokens",
+                Some(&admin),
+                &json!({"name": "审计导出", "scopes": ["admin"], "expires_in_days": 1}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let admin_token = v["token"].as_str().unwrap().to_string();
+        let (s, audit) = api.get("/api/v1/admin/audit", Some(&admin_token)).await;
+        assert_eq!(s, StatusCode::OK, "{audit}");
+        assert!(audit.to_string().contains("token.create"));
+        // … until it expires
+        api.clock.advance(86_400_000 + 1);
+        let (s, _) = api.get("/api/v1/admin/audit", Some(&admin_token)).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+
+        // revoking works at once; someone else's token cannot be revoked as one's own
+        let chen = api.login("shequ.chen").await;
+        let li = api.login("wangge.li").await;
+        let (s, _, v) = api
+            .post(
+                &format!("/api/v1/me/tokens/{id}/revoke"),
+                Some(&li),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("token_not_found"))
+        );
+        let (s, _) = api.get("/api/v1/me", Some(&token)).await;
+        assert_eq!(s, StatusCode::OK);
+        let (s, _, _) = api
+            .post(
+                &format!("/api/v1/me/tokens/{id}/revoke"),
+                Some(&chen),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        let (s, _) = api.get("/api/v1/me", Some(&token)).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        let (_, list) = api.get("/api/v1/me/tokens", Some(&chen)).await;
+        assert_eq!(list["tokens"][0]["active"], json!(false));
+
+        // a disabled owner's tokens stop too
+        let (s, _, v) = api
+            .post(
+                "/api/v1/me/tokens",
+                Some(&chen),
+                &json!({"name": "二号", "scopes": ["read"]}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+        let second = v["token"].as_str().unwrap().to_string();
+        let admin = api.login("admin").await;
+        let (s, all) = api.get("/api/v1/admin/tokens", Some(&admin)).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(all["tokens"].as_array().unwrap().len(), 3);
+        let (s, _, _) = api
+            .post(
+                "/api/v1/admin/users/shequ.chen/disable",
+                Some(&admin),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        let (s, _) = api.get("/api/v1/me", Some(&second)).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
+}

@@ -48,6 +48,8 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
             Staff
         }
         ("post", "/api/v1/me/password") => Staff,
+        ("get" | "post", "/api/v1/me/tokens" | "/api/v1/me/tokens/{token_id}/revoke") => Staff,
+        ("get", "/api/v1/admin/tokens") => Admin,
         ("get", "/api/v1/cases/{id}") => Case,
         ("post", p) if p.starts_with("/api/v1/cases/{id}/") => Case,
         ("post", "/api/v1/calendar") => Admin,
@@ -97,6 +99,8 @@ struct World {
     router: axum::Router,
     cases: Vec<(Rel, i64, String)>,
     tokens: Vec<(&'static str, String)>,
+    /// An API token of each login with the `read` scope only.
+    read_tokens: Vec<(&'static str, String)>,
 }
 
 async fn call(
@@ -155,6 +159,20 @@ async fn world(db: &testing::TestDb) -> World {
         tokens.push((*l, t["token"].as_str().unwrap().to_string()));
     }
     let tok = |l: &str| tokens.iter().find(|(x, _)| *x == l).unwrap().1.clone();
+    let mut read_tokens = Vec::new();
+    for l in LOGINS {
+        let (s, b) = call(
+            &router,
+            "post",
+            "/api/v1/me/tokens",
+            Some(&tok(l)),
+            Some(json!({"name": "只读", "scopes": ["read"]})),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        let t: Value = serde_json::from_str(&b).unwrap();
+        read_tokens.push((l, t["token"].as_str().unwrap().to_string()));
+    }
     let file = |v: Value| {
         let router = router.clone();
         async move {
@@ -209,6 +227,7 @@ async fn world(db: &testing::TestDb) -> World {
             (Rel::Accusation, c_acc, k_acc),
         ],
         tokens,
+        read_tokens,
     }
 }
 
@@ -217,6 +236,7 @@ fn concrete(path: &str, id: i64, code: &str) -> String {
         .replace("{tracking_code}", code)
         .replace("{queue}", "triage")
         .replace("{login}", "bumen.wu")
+        .replace("{token_id}", "0123456789ab")
         .replace("/api/v1/search", "/api/v1/search?q=%E6%94%B6%E8%B4%B9")
 }
 
@@ -271,6 +291,25 @@ async fn matrix(db: testing::TestDb) {
                         "{method} {url} as {login}: {b}"
                     ),
                     Rule::OwnSession => {}
+                }
+                // a read-only API token of the same person: the same answer
+                // where the route needs only `read`, else refused (public
+                // routes ignore credentials, but filing with them is staff filing)
+                let reads_credentials =
+                    r != Rule::Public || (*method, path.as_str()) == ("post", "/api/v1/cases");
+                if matches!(rel, Rel::InScope) && reads_credentials {
+                    let read = &w.read_tokens.iter().find(|(l, _)| l == login).unwrap().1;
+                    let (s2, b2) = call(&w.router, method, &url, Some(read), body.clone()).await;
+                    match suqiu_web::required_scope(method, path) {
+                        Some(suqiu_app::tokens::Scope::Read) => {
+                            assert_eq!(s2, s, "{method} {url} with {login}'s read token: {b2}")
+                        }
+                        _ => assert!(
+                            s2 == StatusCode::FORBIDDEN
+                                && (b2.contains("token_scope") || b2.contains("token_not_allowed")),
+                            "{method} {url} with {login}'s read token must be refused: {s2} {b2}"
+                        ),
+                    }
                 }
                 // the accusation's material and reporter never reach the accused chain
                 // through staff routes (public tracking needs the resident's own secret code)
