@@ -466,6 +466,20 @@ fn six_orders_in_a_real_browser() {
         .unwrap();
 }
 
+/// A resident's request filed directly (for the cases the story only needs to exist).
+async fn file(site: &common::Site, unit: &str, title: &str, content: &str, who: (&str, &str)) {
+    let input = suqiu_domain::case::IntakeInput {
+        channel: Some("web".into()),
+        unit: Some(unit.into()),
+        title: Some(title.into()),
+        content: Some(content.into()),
+        reporter_name: Some(who.0.into()),
+        reporter_phone: Some(who.1.into()),
+        ..Default::default()
+    };
+    site.app.file_case(&input, None).await.unwrap();
+}
+
 async fn story() {
     let site = common::Site::new().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -509,21 +523,14 @@ async fn story() {
     // the queue refreshes in place (htmx), without reloading the page
     b.script("window.stayed = 1; return 1").await;
     let neighbour = "社区广场健身器材损坏";
-    site.app
-        .file_case(
-            &suqiu_domain::case::IntakeInput {
-                channel: Some("web".into()),
-                unit: Some("430799001002-03".into()),
-                title: Some(neighbour.into()),
-                content: Some("广场上的单杠松动。".into()),
-                reporter_name: Some("孙丽".into()),
-                reporter_phone: Some("13800003333".into()),
-                ..Default::default()
-            },
-            None,
-        )
-        .await
-        .unwrap();
+    file(
+        &site,
+        "430799001002-03",
+        neighbour,
+        "广场上的单杠松动。",
+        ("孙丽", "13800003333"),
+    )
+    .await;
     b.click("#refresh-triage").await;
     b.see("#q-triage", neighbour).await;
     assert_eq!(
@@ -670,21 +677,14 @@ async fn story() {
 
     // 督单 — a case nobody triaged goes overdue and reaches the linked leader
     let late = "雨水井盖缺失";
-    site.app
-        .file_case(
-            &suqiu_domain::case::IntakeInput {
-                channel: Some("web".into()),
-                unit: Some("430799001002-02".into()),
-                title: Some(late.into()),
-                content: Some("丹阳社区二组路口井盖缺失，夜间危险。".into()),
-                reporter_name: Some("李强".into()),
-                reporter_phone: Some("13500002222".into()),
-                ..Default::default()
-            },
-            None,
-        )
-        .await
-        .unwrap();
+    file(
+        &site,
+        "430799001002-02",
+        late,
+        "丹阳社区二组路口井盖缺失，夜间危险。",
+        ("李强", "13500002222"),
+    )
+    .await;
     site.clock.advance(2 * 24 * 3600 * 1000);
     site.app.sweep_once().await.unwrap();
     b.login("lingdao.yang").await;
