@@ -726,3 +726,61 @@ async fn callback_staff_enter_a_rating_and_unreasonable_demands_are_explained() 
     let r = resident.get(&format!("/track?code={code}")).await;
     assert!(r.body.contains("工作人员已上门向您解释相关政策"));
 }
+
+#[tokio::test]
+async fn grid_worker_files_for_a_resident_and_notes_a_visit() {
+    let site = Site::new().await;
+    let mut g = Client::new(&site);
+    g.login("wangge.li").await;
+    let r = g.get("/staff/new").await;
+    assert!(r.body.contains(r#"<option value="proxy" selected>"#));
+    assert!(
+        r.body
+            .contains(r#"<option value="430799001002-01" selected>"#),
+        "own grid preselected"
+    );
+    let fields = [
+        ("channel", "proxy"),
+        ("unit", "430799001002-01"),
+        ("title", "楼道堆放杂物"),
+        ("content", "3栋2单元楼道堆满杂物"),
+        ("reporter_name", "赵大爷"),
+        ("reporter_phone", "13700001111"),
+    ];
+    let r = g.post("/staff/new", &fields).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("已录入") && r.body.contains(r#"id="tracking-code""#));
+    let row = site
+        .app
+        .store()
+        .list_cases(Default::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .next()
+        .unwrap();
+    assert_eq!(row.channel, "proxy");
+    // the follow-up list carries a quick visit note
+    let r = g.get("/staff").await;
+    assert!(r.body.contains("楼道堆放杂物") && r.body.contains("走访记录"));
+    let r = g
+        .post(
+            &format!("/staff/cases/{}/notes", row.id),
+            &[("text", "已上门查看，物业答应本周清理")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = g.get(&location(&r)).await;
+    assert!(r.body.contains("备注：已上门查看，物业答应本周清理"));
+    assert!(r.body.contains("网格员代办"));
+
+    // only grid workers file as proxy: others get the error next to the channel
+    let mut c = Client::new(&site);
+    c.login("shequ.chen").await;
+    let r = c.get("/staff/new").await;
+    assert!(!r.body.contains(r#"value="proxy""#));
+    let r = c.post("/staff/new", &fields).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains(r#"data-field="channel""#));
+    assert!(r.body.contains("代办渠道仅限网格员使用"));
+}
