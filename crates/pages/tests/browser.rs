@@ -559,6 +559,11 @@ async fn story() {
     // 跟单 — the street signs and dispatches to 城管局
     b.login("jiedao.liu").await;
     b.see("#review-board", "已上报乡镇（街道），待签收").await;
+    b.shot("06a-street-workbench").await;
+    b.goto("/staff/cases?status=reported").await;
+    b.see("#case-list", title).await;
+    b.shot("06b-street-case-list").await;
+    b.goto("/staff").await;
     b.open_from_queue("sign", title).await;
     b.act("sign").await;
     b.click("#submit-sign").await;
@@ -669,6 +674,7 @@ async fn story() {
     // the statistics of the day, as the petition bureau sees them
     b.size(1280, 1000).await;
     b.login("xinfang.he").await;
+    b.shot("11a-bureau-workbench").await;
     b.goto("/staff/dashboard").await;
     b.see("#figures", "白沙街道").await;
     b.see("#figures", "区住房和城乡建设局").await;
