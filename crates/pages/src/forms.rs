@@ -144,13 +144,9 @@ pub fn app_errors(lang: Lang, e: &AppError, rename: &dyn Fn(&str) -> String) -> 
                 "Please choose the village/community or grid",
             ),
         ),
-        AppError::Refused(Refusal::Invalid { field, reason }) => errs.add(
-            &rename(field),
-            match lang {
-                Lang::Zh => format!("填写的内容不符合要求（{reason}）"),
-                Lang::En => format!("Not accepted ({reason})"),
-            },
-        ),
+        AppError::Refused(Refusal::Invalid { field, reason }) => {
+            errs.add(&rename(field), refusal_message(lang, field, reason))
+        }
         AppError::Refused(Refusal::WrongState { .. }) => errs.add(
             "",
             t(
@@ -217,4 +213,56 @@ pub fn app_errors(lang: Lang, e: &AppError, rename: &dyn Fn(&str) -> String) -> 
         }
     }
     errs
+}
+
+/// The workflow's refusal of one field's value, in plain words.
+fn refusal_message(lang: Lang, field: &str, reason: &str) -> String {
+    let (zh, en) = match (field, reason) {
+        ("days", _) => (
+            "天数须在 1 到 365 个工作日之间",
+            "Between 1 and 365 working days",
+        ),
+        ("category", _) => ("请从列表中选择类别", "Choose a category from the list"),
+        ("lead", r) if r.contains("accus") => (
+            "检举控告不能派给被反映的单位",
+            "An accusation is never sent to the accused unit",
+        ),
+        ("cooperating", r) if r.contains("lead") => (
+            "牵头单位不能同时是协办单位",
+            "The lead unit cannot also cooperate",
+        ),
+        ("lead" | "cooperating", _) => ("请选择区直职能部门", "Choose a district department"),
+        ("unit", _) => ("请从列表中选择单位", "Choose a unit from the list"),
+        (_, r) if r.contains("too long") => ("内容太长了", "Too long"),
+        (_, r) if r.contains("empty") || r.contains("missing") => {
+            ("请填写此项", "Please fill this in")
+        }
+        _ => ("填写的内容不符合要求", "This value is not accepted"),
+    };
+    lang.t(zh, en).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_read_as_plain_words() {
+        let e = AppError::Refused(Refusal::Invalid {
+            field: "cooperating",
+            reason: "the lead unit cannot also cooperate".into(),
+        });
+        let errs = app_errors(Lang::Zh, &e, &|f| f.to_string());
+        assert_eq!(errs.0["cooperating"], "牵头单位不能同时是协办单位");
+        let e = AppError::Invalid(FieldError::new(
+            "reporter.phone",
+            FieldErrorKind::InvalidPhone,
+        ));
+        let errs = app_errors(Lang::Zh, &e, &|f| f.replace('.', "_"));
+        assert!(errs.0["reporter_phone"].starts_with("电话号码不正确"));
+        assert!(errs
+            .at("reporter_phone")
+            .contains(r#"data-field="reporter_phone""#));
+        assert_eq!(errs.at("title"), "");
+    }
 }

@@ -349,8 +349,13 @@ fn track_view(
     out.push_str(&format!(
         r#"<section class="card" id="case"><h1>{title}</h1>
 <p><span class="{cls}" id="status">{status}</span></p>
-<dl class="facts"><dt>{l_code}</dt><dd>{code}</dd><dt>{l_at}</dt><dd>{at}</dd><dt>{l_unit}</dt><dd>{unit}</dd></dl>
-<h2>{l_tl}</h2>{timeline}</section>"#,
+<dl class="facts"><dt>{l_code}</dt><dd>{code}</dd><dt>{l_at}</dt><dd>{at}</dd><dt>{l_unit}</dt><dd>{unit}</dd><dt>{l_latest}</dt><dd id="latest">{latest}</dd></dl></section>"#,
+        l_latest = esc(ctx.t("最新进展", "Latest")),
+        latest = esc(v
+            .timeline
+            .last()
+            .map(|(_, zh, en)| if lang == Lang::Zh { zh.as_str() } else { en.as_str() })
+            .unwrap_or("")),
         title = esc(&v.title),
         cls = status_class(v.status),
         status = esc(crate::words::status(lang, v.status)),
@@ -360,7 +365,6 @@ fn track_view(
         at = when(v.received_at),
         l_unit = esc(ctx.t("目前由", "Now with")),
         unit = esc(&v.unit_name),
-        l_tl = esc(ctx.t("办理经过", "What happened")),
     ));
     if v.can_rate {
         let rating = f.value("rating");
@@ -390,6 +394,10 @@ fn track_view(
             submit = esc(ctx.t("提交评价", "Submit rating")),
         ));
     }
+    out.push_str(&format!(
+        r#"<section class="card"><h2>{}</h2>{timeline}</section>"#,
+        esc(ctx.t("办理经过", "What happened"))
+    ));
     out
 }
 

@@ -633,6 +633,7 @@ async fn story() {
     b.size(390, 844).await;
     b.goto(&format!("/track?code={code}")).await;
     b.see("#status", "已答复，待评价").await;
+    b.see("#latest", "已加固电线杆并设置警示标志").await;
     b.see(
         "#timeline",
         "区住房和城乡建设局已答复：已加固电线杆并设置警示标志",

@@ -351,6 +351,18 @@ async fn staff_work_a_case_through_the_pages_and_scope_holds() {
             &format!("{case}/dispatch"),
             &[
                 ("lead", "430799-D01"),
+                ("cooperating", "430799-D01"),
+                ("difficulty", "ordinary"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("牵头单位不能同时是协办单位"), "{}", r.body);
+    let r = s
+        .post(
+            &format!("{case}/dispatch"),
+            &[
+                ("lead", "430799-D01"),
                 ("cooperating", "430799-D02"),
                 ("difficulty", "ordinary"),
             ],
