@@ -8,6 +8,7 @@ mod cases;
 pub mod clock;
 pub mod commands;
 pub mod limits;
+pub mod open311;
 pub mod orgconfig;
 pub mod privacy;
 pub mod search;

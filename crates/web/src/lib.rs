@@ -4,6 +4,7 @@
 //! translates requests into `suqiu_app` calls and results into DTOs. No SQL.
 
 mod dto;
+pub mod open311;
 mod problem;
 
 pub use problem::Problem;
@@ -132,6 +133,7 @@ pub fn router(app: App) -> Router {
             post(revoke_any_token),
         )
         .merge(suqiu_pages::router())
+        .merge(open311::router())
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::map_response(security_headers))
