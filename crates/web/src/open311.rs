@@ -323,6 +323,15 @@ fn check_jurisdiction(app: &App, pairs: &[(String, String)]) -> R311<()> {
     }
 }
 
+/// A resource that only answers GET, in the district's jurisdiction.
+fn get_only(app: &App, method: &Method, query: Option<&str>) -> R311<()> {
+    check_jurisdiction(app, &pairs(query))?;
+    if method != Method::GET {
+        return Err(method_not_allowed());
+    }
+    Ok(())
+}
+
 fn not_found() -> Error311 {
     err(
         StatusCode::NOT_FOUND,
@@ -536,10 +545,7 @@ async fn definition(
     RawQuery(query): RawQuery,
 ) -> Response {
     with_format(&file, |code, format| async move {
-        check_jurisdiction(&app, &pairs(query.as_deref()))?;
-        if method != Method::GET {
-            return Err(method_not_allowed());
-        }
+        get_only(&app, &method, query.as_deref())?;
         let cats = app.open311_categories();
         let category = category_of(&cats, &code).ok_or_else(|| {
             err(
@@ -818,10 +824,7 @@ async fn one_request(
     RawQuery(query): RawQuery,
 ) -> Response {
     with_format(&file, |id, format| async move {
-        check_jurisdiction(&app, &pairs(query.as_deref()))?;
-        if method != Method::GET {
-            return Err(method_not_allowed());
-        }
+        get_only(&app, &method, query.as_deref())?;
         let r = app.open311_request(&id).await?;
         Ok(requests_doc(format, StatusCode::OK, &[r]))
     })
@@ -835,10 +838,7 @@ async fn token(
     RawQuery(query): RawQuery,
 ) -> Response {
     with_format(&file, |token, format| async move {
-        check_jurisdiction(&app, &pairs(query.as_deref()))?;
-        if method != Method::GET {
-            return Err(method_not_allowed());
-        }
+        get_only(&app, &method, query.as_deref())?;
         let id = app.open311_token(&token).await.map_err(|e| match e {
             AppError::CaseNotFound => err(
                 StatusCode::NOT_FOUND,
