@@ -10,6 +10,7 @@ pub mod commands;
 pub mod limits;
 pub mod open311;
 pub mod orgconfig;
+pub mod outbox;
 pub mod privacy;
 pub mod search;
 pub mod stats;
@@ -69,6 +70,8 @@ pub enum AppError {
     TokenNotAllowed,
     #[error("the API token lacks the scope {0}")]
     MissingScope(&'static str),
+    #[error("no such dead notification")]
+    NotificationNotFound,
     #[error("no such live API token")]
     TokenNotFound,
     #[error("too many live API tokens")]
@@ -116,6 +119,7 @@ pub struct App {
     limits: limits::Limits,
     counters: Arc<limits::Counters>,
     search: Option<search::Search>,
+    notifier: Option<Arc<outbox::Notifier>>,
 }
 
 /// Alphabet of tracking codes: no 0/O, 1/I.
@@ -213,6 +217,7 @@ impl App {
             limits: limits::Limits::default(),
             counters: Arc::new(limits::Counters::default()),
             search: None,
+            notifier: None,
         })
     }
 
@@ -363,4 +368,19 @@ impl App {
         *guard = Arc::new(cfg.tree);
         Ok(())
     }
+}
+
+/// A time as people in China read it: `2026-11-23 17:00`.
+pub fn format_china_time(ms: Millis) -> String {
+    let cst = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .map(|t| t.to_offset(cst))
+        .ok()
+        .and_then(|t| {
+            t.format(time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute]"
+            ))
+            .ok()
+        })
+        .unwrap_or_default()
 }

@@ -25,6 +25,8 @@ pub enum Permission {
     ManageUsers,
     /// Read and export the audit log.
     ReadAudit,
+    /// See the notification outbox and send dead notifications again.
+    ManageNotifications,
 }
 
 /// The permission table (printed in ARCHITECTURE.md).
@@ -56,6 +58,7 @@ pub const PERMISSIONS: &[(Permission, &[Role])] = &[
     (Permission::ManageCalendar, &[Role::Admin]),
     (Permission::ManageUsers, &[Role::Admin]),
     (Permission::ReadAudit, &[Role::Admin]),
+    (Permission::ManageNotifications, &[Role::Admin]),
 ];
 
 pub fn allowed(role: Role, p: Permission) -> bool {

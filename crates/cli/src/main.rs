@@ -48,6 +48,10 @@ enum Command {
         /// Tracking lookups allowed per client address per minute.
         #[arg(long, default_value_t = 120)]
         track_per_address_per_minute: u32,
+        /// Notification channels, routes and sender settings (TOML, see
+        /// config/notify.example.toml); without it notifications wait in the outbox.
+        #[arg(long)]
+        notify: Option<std::path::PathBuf>,
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
         /// sqlite://PATH (default, embedded) or postgres://USER@HOST:PORT/DB
@@ -196,6 +200,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             intake_per_phone_per_day,
             track_per_address_per_minute,
             search_dir,
+            notify,
             listen,
             database_url,
         } => {
@@ -204,7 +209,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 intake_per_phone_per_day,
                 track_per_address_per_minute,
             };
-            serve(demo, org, rules, limits, search_dir, &listen, &database_url).await
+            let opts = ServeOptions {
+                demo,
+                org,
+                rules,
+                limits,
+                search_dir,
+                notify,
+            };
+            serve(opts, &listen, &database_url).await
         }
         Command::Migrate { database_url } => {
             let store = Store::open(&database_url).await?;
@@ -303,15 +316,40 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn serve(
+struct ServeOptions {
     demo: bool,
     org: Option<std::path::PathBuf>,
     rules: Option<std::path::PathBuf>,
     limits: suqiu_app::limits::Limits,
     search_dir: Option<std::path::PathBuf>,
-    listen: &str,
-    database_url: &str,
-) -> anyhow::Result<()> {
+    notify: Option<std::path::PathBuf>,
+}
+
+fn read_notifier(path: &std::path::Path) -> anyhow::Result<suqiu_app::outbox::Notifier> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let cfg = suqiu_app::outbox::NotifyConfig::parse(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let templates = match &cfg.sender.templates {
+        Some(t) => {
+            let p = path.parent().unwrap_or(std::path::Path::new(".")).join(t);
+            Some(std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?)
+        }
+        None => None,
+    };
+    cfg.build(templates.as_deref())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+async fn serve(opts: ServeOptions, listen: &str, database_url: &str) -> anyhow::Result<()> {
+    let ServeOptions {
+        demo,
+        org,
+        rules,
+        limits,
+        search_dir,
+        notify,
+    } = opts;
     let store = Store::open(database_url)
         .await
         .with_context(|| format!("opening {database_url}"))?;
@@ -325,6 +363,9 @@ async fn serve(
     }
     if demo {
         app.load_org(orgconfig::DEMO_DISTRICT).await?;
+    }
+    if let Some(path) = &notify {
+        app = app.with_notifier(read_notifier(path)?);
     }
     if let Some(path) = org {
         let text = std::fs::read_to_string(&path)
@@ -381,9 +422,13 @@ async fn serve(
     }
     let sweeper = app.spawn_sweeper(std::time::Duration::from_secs(30));
     let chainer = app.spawn_audit_chainer(std::time::Duration::from_millis(500));
+    let sender = app.spawn_outbox_sender();
     suqiu_web::serve(app, listener, shutdown_signal()).await?;
     sweeper.abort();
     chainer.abort();
+    if let Some(s) = sender {
+        s.abort();
+    }
     Ok(())
 }
 

@@ -185,7 +185,62 @@ pub struct NotificationRow {
     pub template: String,
     pub text_zh: String,
     pub created_at: Millis,
+    /// `pending`, `sent` or `dead`.
     pub status: String,
+    /// Delivery attempts so far.
+    pub attempts: u32,
+    pub next_attempt_at: Millis,
+    /// The channel that delivered it or last tried.
+    pub channel: Option<String>,
+    pub last_error: Option<String>,
+    pub sent_at: Option<Millis>,
+}
+
+/// The columns of `NotificationRow`, in order.
+pub(crate) const NOTIFICATION_COLUMNS: &str =
+    "id, case_id, seq, recipient, template, text_zh, created_at, status, \
+     attempts, next_attempt_at, channel, last_error, sent_at";
+
+/// (status, channel, last_error, next_attempt_at, sent_at) of an outcome.
+pub(crate) fn outcome_columns(
+    o: OutboxOutcome,
+    now: Millis,
+) -> (
+    &'static str,
+    Option<String>,
+    Option<String>,
+    Millis,
+    Option<Millis>,
+) {
+    match o {
+        OutboxOutcome::Sent { channel } => ("sent", Some(channel), None, now, Some(now)),
+        OutboxOutcome::Retry {
+            channel,
+            error,
+            next_attempt_at,
+        } => ("pending", channel, Some(error), next_attempt_at, None),
+        OutboxOutcome::Dead { channel, error } => ("dead", channel, Some(error), now, None),
+    }
+}
+
+/// What became of one delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutboxOutcome {
+    Sent {
+        channel: String,
+    },
+    /// Try again at `next_attempt_at`.
+    Retry {
+        channel: Option<String>,
+        error: String,
+        next_attempt_at: Millis,
+    },
+    /// Given up (a permanent error, or too many attempts): an administrator
+    /// sees it and may send it again.
+    Dead {
+        channel: Option<String>,
+        error: String,
+    },
 }
 
 /// One journal entry.
@@ -474,6 +529,42 @@ impl Store {
     /// Notification intents of a case, oldest first.
     pub async fn notifications(&self, case_id: i64) -> Result<Vec<NotificationRow>> {
         dispatch!(self, s => s.notifications(case_id).await)
+    }
+
+    /// Claims up to `limit` due notifications for `worker` until `now + lease`:
+    /// no other worker (of any instance) gets them meanwhile. Oldest first.
+    pub async fn claim_notifications(
+        &self,
+        worker: &str,
+        now: Millis,
+        lease: Millis,
+        limit: u32,
+    ) -> Result<Vec<NotificationRow>> {
+        let mut v = dispatch!(self, s => s.claim_notifications(worker.to_string(), now, lease, limit).await)?;
+        v.sort_by_key(|n| (n.next_attempt_at, n.id));
+        Ok(v)
+    }
+
+    /// Records the outcome of a claimed notification; false if the claim
+    /// was lost (the lease ran out and another worker took it).
+    pub async fn finish_notification(
+        &self,
+        id: i64,
+        worker: &str,
+        now: Millis,
+        outcome: OutboxOutcome,
+    ) -> Result<bool> {
+        dispatch!(self, s => s.finish_notification(id, worker.to_string(), now, outcome).await)
+    }
+
+    /// Notifications by status (all when `None`), newest first.
+    pub async fn outbox(&self, status: Option<&str>, limit: u32) -> Result<Vec<NotificationRow>> {
+        dispatch!(self, s => s.outbox(status.map(str::to_string), limit).await)
+    }
+
+    /// Puts a dead notification back in line (attempts start again).
+    pub async fn requeue_notification(&self, id: i64, now: Millis) -> Result<bool> {
+        dispatch!(self, s => s.requeue_notification(id, now).await)
     }
 
     /// Queue memberships of one case: (unit or @login, queue), sorted.

@@ -10,6 +10,7 @@ use crate::{
     decode_event, CaseFilter, CaseRef, CaseRow, EncodedWrite, EventRow, Result, StoreError,
     UnitRow, UserRow,
 };
+use crate::{outcome_columns, OutboxOutcome, NOTIFICATION_COLUMNS};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use std::str::FromStr;
 use suqiu_domain::case::Millis;
@@ -32,6 +33,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../migrations/postgres/0005_api_tokens.sql"),
     ),
+    (6, include_str!("../migrations/postgres/0006_outbox.sql")),
 ];
 
 #[derive(Clone)]
@@ -846,24 +848,81 @@ impl PgStore {
         let c = self.pool.get().await?;
         let rows = c
             .query(
-                "SELECT id, case_id, seq, recipient, template, text_zh, created_at, status FROM notifications
-                 WHERE case_id = $1 ORDER BY id",
+                &format!("SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE case_id = $1 ORDER BY id"),
                 &[&case_id],
             )
             .await?;
-        Ok(rows
-            .iter()
-            .map(|r| NotificationRow {
-                id: r.get(0),
-                case_id: r.get(1),
-                seq: r.get::<_, i64>(2) as u64,
-                recipient: r.get(3),
-                template: r.get(4),
-                text_zh: r.get(5),
-                created_at: r.get(6),
-                status: r.get(7),
-            })
-            .collect())
+        Ok(rows.iter().map(notification_row).collect())
+    }
+
+    pub async fn claim_notifications(
+        &self,
+        worker: String,
+        now: Millis,
+        lease: Millis,
+        limit: u32,
+    ) -> Result<Vec<NotificationRow>> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .query(
+                &format!(
+                    "UPDATE notifications SET claimed_by = $1, claimed_until = $2 + $3
+                     WHERE id IN (SELECT id FROM notifications
+                                  WHERE status = 'pending' AND next_attempt_at <= $2 AND claimed_until <= $2
+                                  ORDER BY next_attempt_at, id LIMIT $4
+                                  FOR UPDATE SKIP LOCKED)
+                     RETURNING {NOTIFICATION_COLUMNS}"
+                ),
+                &[&worker, &now, &lease, &i64::from(limit)],
+            )
+            .await?;
+        Ok(rows.iter().map(notification_row).collect())
+    }
+
+    pub async fn finish_notification(
+        &self,
+        id: i64,
+        worker: String,
+        now: Millis,
+        outcome: OutboxOutcome,
+    ) -> Result<bool> {
+        let (status, channel, error, next, sent) = outcome_columns(outcome, now);
+        let c = self.pool.get().await?;
+        Ok(c.execute(
+            "UPDATE notifications SET status = $3, channel = coalesce($4, channel), last_error = $5,
+               next_attempt_at = $6, sent_at = $7, attempts = attempts + 1,
+               claimed_by = NULL, claimed_until = 0
+             WHERE id = $1 AND claimed_by = $2",
+            &[&id, &worker, &status, &channel, &error, &next, &sent],
+        )
+        .await?
+            > 0)
+    }
+
+    pub async fn outbox(&self, status: Option<String>, limit: u32) -> Result<Vec<NotificationRow>> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .query(
+                &format!(
+                    "SELECT {NOTIFICATION_COLUMNS} FROM notifications
+                     WHERE $1::text IS NULL OR status = $1 ORDER BY id DESC LIMIT $2"
+                ),
+                &[&status, &i64::from(limit)],
+            )
+            .await?;
+        Ok(rows.iter().map(notification_row).collect())
+    }
+
+    pub async fn requeue_notification(&self, id: i64, now: Millis) -> Result<bool> {
+        let c = self.pool.get().await?;
+        Ok(c.execute(
+            "UPDATE notifications SET status = 'pending', attempts = 0, next_attempt_at = $2,
+               claimed_by = NULL, claimed_until = 0
+             WHERE id = $1 AND status = 'dead'",
+            &[&id, &now],
+        )
+        .await?
+            > 0)
     }
 
     pub async fn case_queues(&self, case_id: i64) -> Result<Vec<(String, String)>> {
@@ -1039,6 +1098,24 @@ impl PgStore {
     pub async fn count_cases(&self) -> Result<i64> {
         let c = self.pool.get().await?;
         Ok(c.query_one("SELECT count(*) FROM cases", &[]).await?.get(0))
+    }
+}
+
+fn notification_row(r: &Row) -> NotificationRow {
+    NotificationRow {
+        id: r.get(0),
+        case_id: r.get(1),
+        seq: r.get::<_, i64>(2) as u64,
+        recipient: r.get(3),
+        template: r.get(4),
+        text_zh: r.get(5),
+        created_at: r.get(6),
+        status: r.get(7),
+        attempts: r.get::<_, i64>(8) as u32,
+        next_attempt_at: r.get(9),
+        channel: r.get(10),
+        last_error: r.get(11),
+        sent_at: r.get(12),
     }
 }
 

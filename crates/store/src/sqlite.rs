@@ -12,6 +12,7 @@ use crate::{
     decode_event, CaseFilter, CaseRef, CaseRow, EncodedWrite, EventRow, Result, StoreError,
     UnitRow, UserRow,
 };
+use crate::{outcome_columns, OutboxOutcome, NOTIFICATION_COLUMNS};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
@@ -26,6 +27,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/sqlite/0003_privacy_audit.sql"),
     ),
     (4, include_str!("../migrations/sqlite/0004_api_tokens.sql")),
+    (5, include_str!("../migrations/sqlite/0005_outbox.sql")),
 ];
 
 /// Largest number of writes committed together.
@@ -577,23 +579,76 @@ impl SqliteStore {
 
     pub async fn notifications(&self, case_id: i64) -> Result<Vec<NotificationRow>> {
         self.read(move |c| {
-            let mut st = c.prepare_cached(
-                "SELECT id, case_id, seq, recipient, template, text_zh, created_at, status FROM notifications
-                 WHERE case_id = ?1 ORDER BY id",
-            )?;
-            let rows = st.query_map([case_id], |r| {
-                Ok(NotificationRow {
-                    id: r.get(0)?,
-                    case_id: r.get(1)?,
-                    seq: r.get::<_, i64>(2)? as u64,
-                    recipient: r.get(3)?,
-                    template: r.get(4)?,
-                    text_zh: r.get(5)?,
-                    created_at: r.get(6)?,
-                    status: r.get(7)?,
-                })
-            })?;
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE case_id = ?1 ORDER BY id"
+            ))?;
+            let rows = st.query_map([case_id], notification_row)?;
             Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    pub async fn claim_notifications(
+        &self,
+        worker: String,
+        now: Millis,
+        lease: Millis,
+        limit: u32,
+    ) -> Result<Vec<NotificationRow>> {
+        self.write(move |c| {
+            let mut st = c.prepare_cached(&format!(
+                "UPDATE notifications SET claimed_by = ?1, claimed_until = ?2 + ?3
+                 WHERE id IN (SELECT id FROM notifications
+                              WHERE status = 'pending' AND next_attempt_at <= ?2 AND claimed_until <= ?2
+                              ORDER BY next_attempt_at, id LIMIT ?4)
+                 RETURNING {NOTIFICATION_COLUMNS}"
+            ))?;
+            let rows = st.query_map(params![worker, now, lease, limit], notification_row)?;
+            Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    pub async fn finish_notification(
+        &self,
+        id: i64,
+        worker: String,
+        now: Millis,
+        outcome: OutboxOutcome,
+    ) -> Result<bool> {
+        let (status, channel, error, next, sent) = outcome_columns(outcome, now);
+        self.write(move |c| {
+            Ok(c.execute(
+                "UPDATE notifications SET status = ?3, channel = coalesce(?4, channel), last_error = ?5,
+                   next_attempt_at = ?6, sent_at = ?7, attempts = attempts + 1,
+                   claimed_by = NULL, claimed_until = 0
+                 WHERE id = ?1 AND claimed_by = ?2",
+                params![id, worker, status, channel, error, next, sent],
+            )? > 0)
+        })
+        .await
+    }
+
+    pub async fn outbox(&self, status: Option<String>, limit: u32) -> Result<Vec<NotificationRow>> {
+        self.read(move |c| {
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {NOTIFICATION_COLUMNS} FROM notifications
+                 WHERE ?1 IS NULL OR status = ?1 ORDER BY id DESC LIMIT ?2"
+            ))?;
+            let rows = st.query_map(params![status, limit], notification_row)?;
+            Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    pub async fn requeue_notification(&self, id: i64, now: Millis) -> Result<bool> {
+        self.write(move |c| {
+            Ok(c.execute(
+                "UPDATE notifications SET status = 'pending', attempts = 0, next_attempt_at = ?2,
+                   claimed_by = NULL, claimed_until = 0
+                 WHERE id = ?1 AND status = 'dead'",
+                params![id, now],
+            )? > 0)
         })
         .await
     }
@@ -991,6 +1046,24 @@ fn append_audit(c: &Connection, e: &AuditEntry) -> Result<i64> {
         seq, e.at, e.actor, e.action, e.target, e.reason, e.detail, prev, hash
     ])?;
     Ok(seq)
+}
+
+fn notification_row(r: &Row<'_>) -> rusqlite::Result<NotificationRow> {
+    Ok(NotificationRow {
+        id: r.get(0)?,
+        case_id: r.get(1)?,
+        seq: r.get::<_, i64>(2)? as u64,
+        recipient: r.get(3)?,
+        template: r.get(4)?,
+        text_zh: r.get(5)?,
+        created_at: r.get(6)?,
+        status: r.get(7)?,
+        attempts: r.get::<_, i64>(8)? as u32,
+        next_attempt_at: r.get(9)?,
+        channel: r.get(10)?,
+        last_error: r.get(11)?,
+        sent_at: r.get(12)?,
+    })
 }
 
 fn api_token_row(r: &Row<'_>, at: usize) -> rusqlite::Result<ApiTokenRow> {

@@ -55,6 +55,8 @@ const BASE_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/me/tokens"),
     ("post", "/api/v1/me/tokens/{token_id}/revoke"),
     ("get", "/api/v1/admin/tokens"),
+    ("get", "/api/v1/admin/outbox"),
+    ("post", "/api/v1/admin/outbox/{notification_id}/retry"),
     ("post", "/api/v1/admin/tokens/{token_id}/revoke"),
 ];
 
@@ -128,6 +130,11 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/me/tokens", get(my_tokens).post(create_token))
         .route("/api/v1/me/tokens/{token_id}/revoke", post(revoke_my_token))
         .route("/api/v1/admin/tokens", get(all_tokens))
+        .route("/api/v1/admin/outbox", get(outbox))
+        .route(
+            "/api/v1/admin/outbox/{notification_id}/retry",
+            post(retry_notification),
+        )
         .route(
             "/api/v1/admin/tokens/{token_id}/revoke",
             post(revoke_any_token),
@@ -148,7 +155,8 @@ async fn security_headers(mut res: Response) -> Response {
     );
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-    h.entry("cache-control").or_insert(HeaderValue::from_static("no-store")); // assets set their own
+    h.entry("cache-control")
+        .or_insert(HeaderValue::from_static("no-store")); // assets set their own
     h.insert(
         "content-security-policy",
         HeaderValue::from_static(
@@ -716,6 +724,55 @@ struct TokenBody {
     name: Option<String>,
     scopes: Option<Vec<String>>,
     expires_in_days: Option<i64>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OutboxQuery {
+    status: Option<String>,
+    limit: Option<u32>,
+}
+
+/// The notification outbox (administrators): pending, sent or dead.
+async fn outbox(
+    State(app): State<App>,
+    Staff(user, _): Staff,
+    q: Result<axum::extract::Query<OutboxQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let q = q.map_err(|_| Problem::bad_query("status"))?.0;
+    let rows = app
+        .outbox(&user, q.status.as_deref(), q.limit.unwrap_or(100))
+        .await?;
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|n| {
+            json!({
+                "id": n.id,
+                "case_id": n.case_id,
+                "recipient": serde_json::from_str::<Value>(&n.recipient).unwrap_or(Value::Null),
+                "template": n.template,
+                "text_zh": n.text_zh,
+                "created_at": dto::time(n.created_at),
+                "status": n.status,
+                "attempts": n.attempts,
+                "next_attempt_at": dto::time(n.next_attempt_at),
+                "channel": n.channel,
+                "last_error": n.last_error,
+                "sent_at": n.sent_at.map(dto::time),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "notifications": items })))
+}
+
+async fn retry_notification(
+    State(app): State<App>,
+    Staff(user, _): Staff,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id: i64 = id.parse().map_err(|_| AppError::NotificationNotFound)?;
+    app.retry_notification(&user, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn create_token(

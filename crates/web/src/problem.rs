@@ -205,6 +205,12 @@ impl From<AppError> for Problem {
                 format!("API 令牌没有“{scope}”权限范围"),
                 format!("the API token lacks the scope \"{scope}\""),
             ),
+            AppError::NotificationNotFound => Problem::new(
+                S::NOT_FOUND,
+                "notification_not_found",
+                "没有这条待重发的通知（只有已放弃的通知可以重发）",
+                "no such dead notification (only dead notifications can be sent again)",
+            ),
             AppError::TokenNotFound => Problem::new(
                 S::NOT_FOUND,
                 "token_not_found",

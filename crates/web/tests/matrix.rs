@@ -49,7 +49,7 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         }
         ("post", "/api/v1/me/password") => Staff,
         ("get" | "post", "/api/v1/me/tokens" | "/api/v1/me/tokens/{token_id}/revoke") => Staff,
-        ("get", "/api/v1/admin/tokens") => Admin,
+        ("get", "/api/v1/admin/tokens" | "/api/v1/admin/outbox") => Admin,
         ("get", "/api/v1/cases/{id}") => Case,
         ("post", p) if p.starts_with("/api/v1/cases/{id}/") => Case,
         ("post", "/api/v1/calendar") => Admin,
@@ -237,6 +237,7 @@ fn concrete(path: &str, id: i64, code: &str) -> String {
         .replace("{queue}", "triage")
         .replace("{login}", "bumen.wu")
         .replace("{token_id}", "0123456789ab")
+        .replace("{notification_id}", "1")
         .replace("/api/v1/search", "/api/v1/search?q=%E6%94%B6%E8%B4%B9")
 }
 

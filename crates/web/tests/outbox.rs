@@ -1,0 +1,373 @@
+//! The notification outbox against a real HTTP peer on loopback: delivery
+//! with an idempotency key per notification, retries with back-off after a
+//! retryable failure, dead letters after a permanent one (sent again by an
+//! administrator), and several senders on one database never delivering the
+//! same notification twice. On SQLite and (when provided) PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use suqiu_app::outbox::NotifyConfig;
+use suqiu_app::{orgconfig, App, FixedClock};
+use suqiu_store::testing::{self, TestDb};
+use tower::ServiceExt;
+
+const T0: i64 = 1_795_395_600_000;
+const SECRET: &str = "a-secret-of-at-least-16-bytes";
+
+#[derive(Default)]
+struct Peer {
+    /// Idempotency keys of the accepted messages, in order.
+    keys: Mutex<Vec<String>>,
+    /// Bodies by key.
+    bodies: Mutex<BTreeMap<String, Value>>,
+    /// Answer 503 to this many requests.
+    fail: AtomicU32,
+    /// Answer 400 to this many requests.
+    refuse: AtomicU32,
+}
+
+async fn hook(State(p): State<Arc<Peer>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let h = |n: &str| headers.get(n).unwrap().to_str().unwrap().to_string();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    // an independent check of the signature
+    suqiu_channels::webhook::verify(
+        SECRET,
+        &h("x-suqiu-timestamp"),
+        &h("x-suqiu-signature"),
+        &body,
+        now,
+        300,
+    )
+    .expect("signed");
+    if p.fail
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+    {
+        return StatusCode::SERVICE_UNAVAILABLE;
+    }
+    if p.refuse
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+    {
+        return StatusCode::BAD_REQUEST;
+    }
+    let key = h("idempotency-key");
+    p.keys.lock().unwrap().push(key.clone());
+    p.bodies
+        .lock()
+        .unwrap()
+        .insert(key, serde_json::from_slice(&body).unwrap());
+    StatusCode::OK
+}
+
+async fn peer() -> (Arc<Peer>, String) {
+    let p = Arc::new(Peer::default());
+    let router = axum::Router::new()
+        .route("/hook", axum::routing::post(hook))
+        .with_state(p.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (p, format!("http://{addr}/hook"))
+}
+
+fn config(url: &str) -> NotifyConfig {
+    NotifyConfig::parse(&format!(
+        r#"
+[channels.hook]
+kind = "webhook"
+url = "{url}"
+secret = "{SECRET}"
+timeout_secs = 5
+[routes]
+resident = "hook"
+unit = "hook"
+person = "hook"
+[sender]
+max_attempts = 3
+backoff_ms = 60000
+"#
+    ))
+    .unwrap()
+}
+
+struct World {
+    app: App,
+    clock: Arc<FixedClock>,
+    router: axum::Router,
+}
+
+async fn world(db: &TestDb, url: &str) -> World {
+    let clock = Arc::new(FixedClock::new(T0));
+    let app = App::new(db.store.clone(), clock.clone())
+        .await
+        .unwrap()
+        .with_notifier(config(url).build(None).unwrap());
+    app.load_org(orgconfig::DEMO_DISTRICT).await.unwrap();
+    let router = suqiu_web::router(app.clone());
+    World { app, clock, router }
+}
+
+async fn call(
+    router: &axum::Router,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Value,
+) -> (StatusCode, Value) {
+    let mut b = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::CONTENT_TYPE, "application/json");
+    if let Some(t) = token {
+        b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    let res = router
+        .clone()
+        .oneshot(b.body(Body::from(body.to_string())).unwrap())
+        .await
+        .unwrap();
+    let s = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (s, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+async fn file(router: &axum::Router, n: usize) {
+    let (s, v) = call(
+        router,
+        "POST",
+        "/api/v1/cases",
+        None,
+        json!({"channel": "web", "unit": "430799001002-01", "title": format!("路灯不亮{n}"),
+               "content": "小区门口路灯坏了一周。", "reporter": {"name": "王五", "phone": format!("1390000{n:04}")}}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+}
+
+async fn story(db: TestDb) {
+    let (peer, url) = peer().await;
+    let w = world(&db, &url).await;
+    file(&w.router, 1).await;
+    let pending = w.app.store().outbox(Some("pending"), 100).await.unwrap();
+    assert!(!pending.is_empty(), "filing leaves notification intents");
+    let r = w.app.deliver_once("w1").await.unwrap();
+    assert_eq!(r.sent, pending.len(), "{r:?}");
+    let keys = peer.keys.lock().unwrap().clone();
+    assert_eq!(keys.len(), pending.len());
+    let want: Vec<String> = pending
+        .iter()
+        .map(|n| format!("suqiu-{}-n{}", w.app.district(), n.id))
+        .collect();
+    let mut got = keys.clone();
+    got.sort();
+    let mut want_sorted = want.clone();
+    want_sorted.sort();
+    assert_eq!(
+        got, want_sorted,
+        "one message per notification, keyed by it"
+    );
+    // the resident's message is the plain Chinese template, to their phone
+    let bodies = peer.bodies.lock().unwrap().clone();
+    let resident = bodies
+        .values()
+        .find(|b| b["to"] == json!(["13900000001"]))
+        .expect("a message to the resident's phone");
+    assert!(
+        resident["text"].as_str().unwrap().contains("查询码"),
+        "{resident}"
+    );
+    assert!(w
+        .app
+        .store()
+        .outbox(Some("pending"), 100)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // a retryable failure: tried again after the back-off, with the same key
+    peer.fail.store(1, Ordering::SeqCst);
+    let before = peer.keys.lock().unwrap().len();
+    file(&w.router, 2).await;
+    let due = w
+        .app
+        .store()
+        .outbox(Some("pending"), 100)
+        .await
+        .unwrap()
+        .len();
+    let r = w.app.deliver_once("w1").await.unwrap();
+    assert_eq!((r.retried, r.sent), (1, due - 1), "{r:?}");
+    let waiting = w.app.store().outbox(Some("pending"), 100).await.unwrap();
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(waiting[0].attempts, 1);
+    assert!(
+        waiting[0].last_error.as_deref().unwrap().contains("503"),
+        "{:?}",
+        waiting[0].last_error
+    );
+    assert!(waiting[0].next_attempt_at >= T0 + 60_000);
+    assert_eq!(
+        w.app.deliver_once("w1").await.unwrap().claimed,
+        0,
+        "not before its time"
+    );
+    w.clock.advance(61_000);
+    assert_eq!(w.app.deliver_once("w1").await.unwrap().sent, 1);
+    assert_eq!(peer.keys.lock().unwrap().len(), before + due);
+
+    // a permanent refusal: dead at once, visible to administrators, sent again on request
+    peer.refuse.store(1, Ordering::SeqCst);
+    file(&w.router, 3).await;
+    let r = w.app.deliver_once("w1").await.unwrap();
+    assert_eq!(r.dead, 1, "{r:?}");
+    let admin = {
+        let (s, v) = call(
+            &w.router,
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            json!({"login": "admin", "password": orgconfig::DEMO_PASSWORD}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        v["token"].as_str().unwrap().to_string()
+    };
+    let (s, v) = call(
+        &w.router,
+        "GET",
+        "/api/v1/admin/outbox?status=dead",
+        Some(&admin),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let dead = v["notifications"].as_array().unwrap();
+    assert_eq!(dead.len(), 1);
+    assert!(dead[0]["last_error"].as_str().unwrap().contains("400"));
+    let id = dead[0]["id"].as_i64().unwrap();
+    let chen = {
+        let (_, v) = call(
+            &w.router,
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            json!({"login": "shequ.chen", "password": orgconfig::DEMO_PASSWORD}),
+        )
+        .await;
+        v["token"].as_str().unwrap().to_string()
+    };
+    let (s, _) = call(
+        &w.router,
+        "POST",
+        &format!("/api/v1/admin/outbox/{id}/retry"),
+        Some(&chen),
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = call(
+        &w.router,
+        "POST",
+        &format!("/api/v1/admin/outbox/{id}/retry"),
+        Some(&admin),
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v) = call(
+        &w.router,
+        "POST",
+        &format!("/api/v1/admin/outbox/{id}/retry"),
+        Some(&admin),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("notification_not_found")),
+        "only dead ones"
+    );
+    assert_eq!(w.app.deliver_once("w1").await.unwrap().sent, 1);
+    assert!(w
+        .app
+        .store()
+        .outbox(Some("dead"), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let (_, v) = call(
+        &w.router,
+        "GET",
+        "/api/v1/admin/audit",
+        Some(&admin),
+        Value::Null,
+    )
+    .await;
+    assert!(v.to_string().contains("notification.retry"));
+
+    // several senders (as on several instances) on one database: each
+    // notification goes out exactly once
+    for n in 10..40 {
+        file(&w.router, n).await;
+    }
+    let other = App::new(db.store.clone(), w.clock.clone())
+        .await
+        .unwrap()
+        .with_notifier(config(&url).build(None).unwrap());
+    other.load_org(orgconfig::DEMO_DISTRICT).await.unwrap();
+    let due = w
+        .app
+        .store()
+        .outbox(Some("pending"), 500)
+        .await
+        .unwrap()
+        .len();
+    assert!(due >= 30);
+    let before = peer.keys.lock().unwrap().len();
+    let run = |app: App, worker: &'static str| async move {
+        let mut sent = 0;
+        loop {
+            let r = app.deliver_once(worker).await.unwrap();
+            if r.claimed == 0 {
+                return sent;
+            }
+            sent += r.sent;
+        }
+    };
+    let (a, b, c) = tokio::join!(
+        run(w.app.clone(), "a"),
+        run(other.clone(), "b"),
+        run(w.app.clone(), "c")
+    );
+    assert_eq!(a + b + c, due);
+    let keys = peer.keys.lock().unwrap().clone();
+    assert_eq!(keys.len(), before + due, "nothing sent twice");
+    let mut uniq = keys.clone();
+    uniq.sort();
+    uniq.dedup();
+    assert_eq!(uniq.len(), keys.len(), "every key once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn outbox_sqlite() {
+    story(testing::sqlite().await.unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn outbox_postgres() {
+    if let Some(server) = testing::postgres_server_url() {
+        story(testing::postgres(&server).await.unwrap()).await;
+    }
+}
