@@ -34,6 +34,10 @@ impl Drop for Server {
 }
 
 fn start(database_url: &str) -> Server {
+    start_with(database_url, &[])
+}
+
+fn start_with(database_url: &str, more: &[String]) -> Server {
     // the search index: next to a SQLite file; for PostgreSQL a directory of this database's own
     let search_dir = std::env::temp_dir().join(format!(
         "suqiu-search-{}",
@@ -57,6 +61,7 @@ fn start(database_url: &str) -> Server {
             "1000000",
         ])
         .args(&extra)
+        .args(more)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -268,4 +273,220 @@ fn audit_verify_detects_an_edited_row() {
         "{}",
         String::from_utf8_lossy(&bad.stderr)
     );
+}
+
+/// A webhook receiver on loopback that records every idempotency key it
+/// accepts (after a short delay, so a kill can fall mid-delivery).
+struct Receiver {
+    addr: SocketAddr,
+    keys: Arc<Mutex<Vec<String>>>,
+}
+
+fn receiver() -> Receiver {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let keys = Arc::new(Mutex::new(Vec::new()));
+    let k = keys.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { break };
+            let k = k.clone();
+            std::thread::spawn(move || {
+                let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                // read the head, then the body by its length
+                let (head, body_len) = loop {
+                    let Ok(n) = conn.read(&mut chunk) else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..i]).to_lowercase();
+                        let len = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        break (head, i + 4 + len);
+                    }
+                };
+                while buf.len() < body_len {
+                    let Ok(n) = conn.read(&mut chunk) else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                let key = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("idempotency-key:"))
+                    .map(|v| v.trim().to_string());
+                std::thread::sleep(Duration::from_millis(20));
+                if let Some(key) = key {
+                    k.lock().expect("lock").push(key);
+                }
+                let _ = conn.write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+                );
+            });
+        }
+    });
+    Receiver { addr, keys }
+}
+
+fn admin_get(addr: SocketAddr, token: &str, path: &str) -> serde_json::Value {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\nauthorization: Bearer {token}\r\n\r\n"
+    )
+    .expect("write");
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).expect("read");
+    let body = resp.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    serde_json::from_str(body).expect("json")
+}
+
+/// Killing the server while it delivers loses no notification, and a
+/// receiver that honours the idempotency key acts on each exactly once.
+fn outbox_kill_check(database_url: &str) {
+    let rx = receiver();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("notify.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+[channels.hook]
+kind = "webhook"
+url = "http://{}/hook"
+secret = "a-secret-of-at-least-16-bytes"
+[routes]
+resident = "hook"
+unit = "hook"
+person = "hook"
+[sender]
+every_ms = 50
+batch = 10
+lease_ms = 2000
+"#,
+            rx.addr
+        ),
+    )
+    .expect("config");
+    let args = vec!["--notify".to_string(), cfg.display().to_string()];
+    let server = start_with(database_url, &args);
+    for i in 0..60 {
+        let body = format!(
+            r#"{{"channel":"web","unit":"430799001002-01","title":"路灯 {i}","content":"坏了","reporter":{{"name":"王","phone":"139000{i:05}"}}}}"#
+        );
+        let (s, b) = request(server.addr, "POST", "/api/v1/cases", Some(&body)).expect("post");
+        assert_eq!(s, 201, "{b}");
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while rx.keys.lock().expect("lock").len() < 25 {
+        assert!(Instant::now() < deadline, "nothing delivered");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let mut server = server;
+    server.kill();
+    let at_kill = rx.keys.lock().expect("lock").len();
+
+    let server = start_with(database_url, &args);
+    let (s, b) = request(
+        server.addr,
+        "POST",
+        "/api/v1/auth/login",
+        Some(r#"{"login":"admin","password":"Suqiu@2026"}"#),
+    )
+    .expect("login");
+    assert_eq!(s, 200, "{b}");
+    let token = serde_json::from_str::<serde_json::Value>(&b).expect("json")["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let sent = loop {
+        let pending = admin_get(
+            server.addr,
+            &token,
+            "/api/v1/admin/outbox?status=pending&limit=500",
+        );
+        if pending["notifications"]
+            .as_array()
+            .expect("list")
+            .is_empty()
+        {
+            break admin_get(
+                server.addr,
+                &token,
+                "/api/v1/admin/outbox?status=sent&limit=500",
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the outbox did not drain after the restart"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let dead = admin_get(
+        server.addr,
+        &token,
+        "/api/v1/admin/outbox?status=dead&limit=500",
+    );
+    assert!(
+        dead["notifications"].as_array().expect("list").is_empty(),
+        "{dead}"
+    );
+    let sent: Vec<i64> = sent["notifications"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|n| n["id"].as_i64().expect("id"))
+        .collect();
+    assert!(sent.len() >= 60, "every filing notifies");
+    let keys = rx.keys.lock().expect("lock").clone();
+    let mut distinct = keys.clone();
+    distinct.sort();
+    distinct.dedup();
+    let mut want: Vec<String> = sent
+        .iter()
+        .map(|id| format!("suqiu-430799-n{id}"))
+        .collect();
+    want.sort();
+    assert_eq!(
+        distinct, want,
+        "every notification delivered, under its own key"
+    );
+    eprintln!(
+        "outbox kill -9: {} notifications, {} delivered before the kill, {} repeated deliveries (same key) ({database_url})",
+        want.len(),
+        at_kill,
+        keys.len() - distinct.len()
+    );
+}
+
+#[test]
+fn notifications_survive_kill_9_sqlite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    outbox_kill_check(&format!(
+        "sqlite://{}",
+        dir.path().join("suqiu.db").display()
+    ));
+}
+
+#[test]
+fn notifications_survive_kill_9_postgres() {
+    let Some(server) = suqiu_store::testing::postgres_server_url() else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let db = rt
+        .block_on(suqiu_store::testing::postgres(&server))
+        .expect("fresh database");
+    outbox_kill_check(&db.url);
+    let name = db.url.rsplit('/').next().unwrap_or("db").to_string();
+    let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!("suqiu-search-{name}")));
 }
