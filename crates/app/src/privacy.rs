@@ -3,7 +3,7 @@
 
 use crate::{App, AppError, Result, StaffUser};
 use serde_json::json;
-use suqiu_domain::case::{Millis, Reporter};
+use suqiu_domain::case::{self, Millis, Reporter};
 use suqiu_domain::org::Role;
 use suqiu_domain::validate::bounded_text;
 use suqiu_domain::{FieldError, FieldErrorKind};
@@ -280,23 +280,121 @@ impl App {
         Ok(())
     }
 
-    /// Retention: audit records older than `audit_days` (never less than 180,
-    /// Cybersecurity Law §21) are purged; expired sessions and old login
-    /// failures go too. With `dry_run`, only counts.
-    pub async fn retention(&self, audit_days: u32, dry_run: bool) -> Result<serde_json::Value> {
-        let days = i64::from(audit_days.max(180));
-        let before = self.now() - days * 86_400_000;
-        let audit = self.store().purge_audit_before(before, dry_run).await?;
-        if !dry_run {
-            self.audit_quietly(
-                "system",
-                "retention.run",
-                "audit_log",
-                json!({"purged": audit, "days": days}),
+    /// Retention, per data class (PIPL §19, §47; Cybersecurity Law §21):
+    /// - personal data of cases closed more than `personal_data_days` ago is
+    ///   anonymised: the reporter's name, phone, ID number and address, and
+    ///   every long number in the case's texts (the case itself stays: it is
+    ///   a government record, and the statistics still count it);
+    /// - audit records older than `audit_days` (never less than 180) are deleted;
+    /// - sent and dead notifications older than `notification_days`, login
+    ///   failures older than 30 days and expired sessions are deleted.
+    ///
+    /// With `dry_run`, reports what it would do and changes nothing.
+    pub async fn retention(
+        &self,
+        policy: &RetentionPolicy,
+        dry_run: bool,
+    ) -> Result<serde_json::Value> {
+        let day = 86_400_000i64;
+        let now = self.now();
+        let audit_days = i64::from(policy.audit_days.max(MIN_AUDIT_DAYS));
+        let audit = self
+            .store()
+            .purge_audit_before(now - audit_days * day, dry_run)
+            .await?;
+        let (sessions, failures, notifications) = self
+            .store()
+            .purge_expired(
+                now,
+                now - 30 * day,
+                now - i64::from(policy.notification_days) * day,
+                dry_run,
             )
-            .await;
+            .await?;
+        let before = now - i64::from(policy.personal_data_days) * day;
+        let mut anonymised = 0u64;
+        if dry_run {
+            anonymised = self
+                .store()
+                .anonymisable_cases(before, case::ANONYMISED, u32::MAX)
+                .await?
+                .len() as u64;
+        } else {
+            loop {
+                let ids = self
+                    .store()
+                    .anonymisable_cases(before, case::ANONYMISED, 500)
+                    .await?;
+                if ids.is_empty() {
+                    break;
+                }
+                for id in ids {
+                    self.anonymise_case(id).await?;
+                    anonymised += 1;
+                }
+            }
         }
-        Ok(json!({"dry_run": dry_run, "audit_days": days, "audit_records": audit}))
+        let report = json!({
+            "dry_run": dry_run,
+            "personal_data_days": policy.personal_data_days,
+            "cases_anonymised": anonymised,
+            "audit_days": audit_days,
+            "audit_records": audit,
+            "notification_days": policy.notification_days,
+            "notifications": notifications,
+            "expired_sessions": sessions,
+            "login_failures": failures,
+        });
+        if !dry_run {
+            self.audit_quietly("system", "retention.run", "retention", report.clone())
+                .await;
+        }
+        Ok(report)
+    }
+
+    /// Removes the personal data of one case from its journal and its row.
+    async fn anonymise_case(&self, id: i64) -> Result<()> {
+        let events = self.store().events(id).await?;
+        let journal: Vec<case::Event> = events.iter().map(|e| e.event.clone()).collect();
+        let personal = case::personal_strings(&journal);
+        let mut changed = Vec::new();
+        for e in &events {
+            let a = case::anonymised(&e.event, &personal);
+            if a != e.event {
+                let payload =
+                    serde_json::to_string(&a).map_err(|e| AppError::Journal(e.to_string()))?;
+                changed.push((e.seq as i64, payload));
+            }
+        }
+        self.store()
+            .rewrite_personal_data(id, changed, case::ANONYMISED, "")
+            .await?;
+        self.reindex(id);
+        Ok(())
+    }
+}
+
+/// How long each class of data is kept (days).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetentionPolicy {
+    /// Personal data of a closed case, counted from its closing.
+    pub personal_data_days: u32,
+    /// Audit records (at least 180).
+    pub audit_days: u32,
+    /// Sent and dead notifications.
+    pub notification_days: u32,
+}
+
+/// The Cybersecurity Law's minimum for logs (§21): six months.
+pub const MIN_AUDIT_DAYS: u32 = 180;
+
+impl Default for RetentionPolicy {
+    fn default() -> Self {
+        RetentionPolicy {
+            personal_data_days: 3 * 365,
+            audit_days: 365,
+            notification_days: 180,
+        }
     }
 }
 

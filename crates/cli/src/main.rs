@@ -89,6 +89,12 @@ enum Command {
         database_url: String,
         #[arg(long, default_value_t = 365)]
         audit_days: u32,
+        /// Days after closing that a case keeps its reporter's personal data.
+        #[arg(long, default_value_t = 1095)]
+        personal_data_days: u32,
+        /// Days that sent and dead notifications are kept.
+        #[arg(long, default_value_t = 180)]
+        notification_days: u32,
         /// Only report what would be purged.
         #[arg(long)]
         dry_run: bool,
@@ -288,10 +294,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Retention {
             database_url,
             audit_days,
+            personal_data_days,
+            notification_days,
             dry_run,
         } => {
             let app = App::new(Store::open(&database_url).await?, Arc::new(SystemClock)).await?;
-            println!("{}", app.retention(audit_days, dry_run).await?);
+            let policy = suqiu_app::privacy::RetentionPolicy {
+                personal_data_days,
+                audit_days,
+                notification_days,
+            };
+            println!("{}", app.retention(&policy, dry_run).await?);
             Ok(())
         }
         Command::Topics {

@@ -1075,3 +1075,184 @@ mod tests {
         assert!(!text.0.contains("张三") && !text.0.contains("138"));
     }
 }
+
+/// What an anonymised reporter is called.
+pub const ANONYMISED: &str = "（已匿名）";
+
+/// Replaces every run of 7 or more digits (a phone number, an ID number, a
+/// bank account) in free text by a marker: what remains of a case's text
+/// once its retention period for personal data is over.
+pub fn scrub_numbers(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        // separators after the last digit belong to the text, not the number
+        let body = run.trim_end_matches(['-', ' ']);
+        let tail = run[body.len()..].to_string();
+        if body.chars().filter(char::is_ascii_digit).count() >= 7 {
+            out.push_str("[已删除]");
+        } else {
+            out.push_str(body);
+        }
+        out.push_str(&tail);
+        run.clear();
+    };
+    for c in text.chars() {
+        // an ID number may end in X; digits may be full-width
+        let digit = c.is_ascii_digit() || ('０'..='９').contains(&c);
+        if digit || (!run.is_empty() && matches!(c, 'X' | 'x' | '-' | ' ')) {
+            run.push(if digit && !c.is_ascii_digit() {
+                char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c)
+            } else {
+                c
+            });
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+/// Fields of events that hold free text written by people (the only ones
+/// scrubbed: codes, units and times stay as they are).
+const FREE_TEXT: &[&str] = &[
+    "title",
+    "content",
+    "text",
+    "note",
+    "reason",
+    "result",
+    "policy_basis",
+    "comment",
+    "contact_note",
+    "explanation",
+];
+
+/// The personal strings of a case (the reporter's name, phone, ID number and
+/// address, as filed), to be removed wherever they were copied into text.
+pub fn personal_strings(journal: &[Event]) -> Vec<String> {
+    let mut v = Vec::new();
+    for e in journal {
+        if let Event::Received(i) = e {
+            v.push(i.reporter.name.clone());
+            v.push(i.reporter.phone.clone());
+            v.extend(i.reporter.id_number.clone());
+            v.extend(i.address.clone());
+        }
+    }
+    // longest first, and never a marker or a one-character name fragment
+    v.retain(|s| s.chars().count() >= 2 && s != ANONYMISED);
+    v.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    v
+}
+
+/// An event with the reporter's personal data removed (PIPL §47): the
+/// reporter's name, phone, ID number and address; in free text, those same
+/// strings (`personal`, see [`personal_strings`]) and every long number.
+/// Everything else (places, units, steps, times) stays, so the journal still
+/// replays and the statistics still count.
+pub fn anonymised(e: &Event, personal: &[String]) -> Event {
+    fn walk(v: &mut serde_json::Value, free: bool, personal: &[String]) {
+        match v {
+            serde_json::Value::String(s) if free => {
+                let mut t = s.clone();
+                for p in personal {
+                    t = t.replace(p.as_str(), ANONYMISED);
+                }
+                *s = scrub_numbers(&t);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(|x| walk(x, free, personal)),
+            serde_json::Value::Object(o) => {
+                for (k, x) in o.iter_mut() {
+                    walk(x, FREE_TEXT.contains(&k.as_str()), personal);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut e = e.clone();
+    if let Event::Received(intake) = &mut e {
+        intake.reporter.name = ANONYMISED.into();
+        intake.reporter.phone = String::new();
+        intake.reporter.id_number = None;
+        intake.address = None;
+    }
+    let Ok(mut v) = serde_json::to_value(&e) else {
+        return e;
+    };
+    walk(&mut v, false, personal);
+    serde_json::from_value(v).unwrap_or(e)
+}
+
+#[cfg(test)]
+mod anonymise_tests {
+    use super::*;
+
+    #[test]
+    fn long_numbers_go_short_ones_stay() {
+        assert_eq!(
+            scrub_numbers("电话13812345678，身份证43010219900101123X，3号楼2单元"),
+            "电话[已删除]，身份证[已删除]，3号楼2单元"
+        );
+        assert_eq!(scrub_numbers("座机0731-8888 1234"), "座机[已删除]");
+        assert_eq!(scrub_numbers("１３８１２３４５６７８"), "[已删除]");
+        assert_eq!(scrub_numbers("2024年共12户"), "2024年共12户");
+    }
+
+    #[test]
+    fn the_reporter_is_removed_and_the_rest_kept() {
+        let e = Event::Received(Box::new(Intake {
+            channel: Channel::Web,
+            place_unit: "C1".into(),
+            triage_unit: "C1".into(),
+            street: "S1".into(),
+            title: "路灯不亮".into(),
+            content: "我是张三，住幸福路3号，电话13812345678".into(),
+            address: Some("幸福路3号".into()),
+            reporter: Reporter {
+                name: "张三".into(),
+                phone: "13812345678".into(),
+                id_number: Some("430102199001011237".into()),
+                confidential: false,
+            },
+            proxy: None,
+            accused_unit: None,
+            accused_person: None,
+        }));
+        let personal = personal_strings(std::slice::from_ref(&e));
+        let Event::Received(a) = anonymised(&e, &personal) else {
+            panic!("kind kept")
+        };
+        assert_eq!(a.reporter.name, ANONYMISED);
+        assert!(a.reporter.phone.is_empty() && a.reporter.id_number.is_none());
+        assert!(a.address.is_none());
+        assert_eq!(a.content, "我是（已匿名），住（已匿名），电话（已匿名）");
+        assert_eq!(
+            (a.place_unit.as_str(), a.title.as_str()),
+            ("C1", "路灯不亮")
+        );
+        let note = Event::NoteAdded {
+            text: "回访 13900001111 满意".into(),
+        };
+        assert_eq!(
+            anonymised(&note, &personal),
+            Event::NoteAdded {
+                text: "回访 [已删除] 满意".into()
+            }
+        );
+        // codes are not free text: they stay
+        let d = Event::Returned {
+            unit: "430799001002".into(),
+            reason: "张三的事不归我们".into(),
+        };
+        assert_eq!(
+            anonymised(&d, &personal),
+            Event::Returned {
+                unit: "430799001002".into(),
+                reason: "（已匿名）的事不归我们".into()
+            }
+        );
+    }
+}

@@ -612,6 +612,43 @@ impl Store {
         dispatch!(self, s => s.audit_rows(from_seq, limit).await)
     }
 
+    /// Closed cases last changed before `before` whose reporter is not yet
+    /// anonymised (`anonymised_name` is the marker), oldest first.
+    pub async fn anonymisable_cases(
+        &self,
+        before: Millis,
+        anonymised_name: &str,
+        limit: u32,
+    ) -> Result<Vec<i64>> {
+        dispatch!(self, s => s.anonymisable_cases(before, anonymised_name.to_string(), limit).await)
+    }
+
+    /// Replaces events' payloads (same kind, personal data removed) and the
+    /// reporter columns of a case, in one transaction: the only edit of the
+    /// journal, for retention (PIPL §47).
+    pub async fn rewrite_personal_data(
+        &self,
+        case_id: i64,
+        events: Vec<(i64, String)>,
+        reporter_name: &str,
+        reporter_phone: &str,
+    ) -> Result<()> {
+        dispatch!(self, s => s.rewrite_personal_data(case_id, events, reporter_name.to_string(), reporter_phone.to_string()).await)
+    }
+
+    /// Expired sessions, login failures before `failures_before`, and sent or
+    /// dead notifications created before `notifications_before`: (sessions,
+    /// failures, notifications) deleted, or that would be with `dry_run`.
+    pub async fn purge_expired(
+        &self,
+        now: Millis,
+        failures_before: Millis,
+        notifications_before: Millis,
+        dry_run: bool,
+    ) -> Result<(u64, u64, u64)> {
+        dispatch!(self, s => s.purge_expired(now, failures_before, notifications_before, dry_run).await)
+    }
+
     /// Deletes audit records older than `before` (retention), keeping at least the last one.
     pub async fn purge_audit_before(&self, before: Millis, dry_run: bool) -> Result<u64> {
         dispatch!(self, s => s.purge_audit_before(before, dry_run).await)

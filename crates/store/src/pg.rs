@@ -913,6 +913,78 @@ impl PgStore {
         Ok(rows.iter().map(notification_row).collect())
     }
 
+    pub async fn anonymisable_cases(
+        &self,
+        before: Millis,
+        marker: String,
+        limit: u32,
+    ) -> Result<Vec<i64>> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .query(
+                "SELECT id FROM cases WHERE status = 'closed' AND updated_at < $1 AND reporter_name <> $2
+                 ORDER BY id LIMIT $3",
+                &[&before, &marker, &i64::from(limit)],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    pub async fn rewrite_personal_data(
+        &self,
+        case_id: i64,
+        events: Vec<(i64, String)>,
+        name: String,
+        phone: String,
+    ) -> Result<()> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        let (seqs, payloads): (Vec<i64>, Vec<String>) = events.into_iter().unzip();
+        tx.execute(
+            "UPDATE events e SET payload = v.payload
+             FROM UNNEST($2::bigint[], $3::text[]) AS v(seq, payload)
+             WHERE e.case_id = $1 AND e.seq = v.seq",
+            &[&case_id, &seqs, &payloads],
+        )
+        .await?;
+        tx.execute(
+            "UPDATE cases SET reporter_name = $2, reporter_phone = $3 WHERE id = $1",
+            &[&case_id, &name, &phone],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn purge_expired(
+        &self,
+        now: Millis,
+        failures_before: Millis,
+        notifications_before: Millis,
+        dry_run: bool,
+    ) -> Result<(u64, u64, u64)> {
+        let c = self.pool.get().await?;
+        let parts = [
+            ("FROM sessions WHERE expires_at <= $1", now),
+            ("FROM login_failures WHERE at < $1", failures_before),
+            (
+                "FROM notifications WHERE status IN ('sent', 'dead') AND created_at < $1",
+                notifications_before,
+            ),
+        ];
+        let mut out = [0u64; 3];
+        for (i, (from, at)) in parts.into_iter().enumerate() {
+            out[i] = if dry_run {
+                c.query_one(&format!("SELECT count(*) {from}"), &[&at])
+                    .await?
+                    .get::<_, i64>(0) as u64
+            } else {
+                c.execute(&format!("DELETE {from}"), &[&at]).await?
+            };
+        }
+        Ok((out[0], out[1], out[2]))
+    }
+
     pub async fn requeue_notification(&self, id: i64, now: Millis) -> Result<bool> {
         let c = self.pool.get().await?;
         Ok(c.execute(

@@ -641,6 +641,80 @@ impl SqliteStore {
         .await
     }
 
+    pub async fn anonymisable_cases(
+        &self,
+        before: Millis,
+        marker: String,
+        limit: u32,
+    ) -> Result<Vec<i64>> {
+        self.read(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT id FROM cases WHERE status = 'closed' AND updated_at < ?1 AND reporter_name <> ?2
+                 ORDER BY id LIMIT ?3",
+            )?;
+            let rows = st.query_map(params![before, marker, limit], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<i64>>>()?)
+        })
+        .await
+    }
+
+    pub async fn rewrite_personal_data(
+        &self,
+        case_id: i64,
+        events: Vec<(i64, String)>,
+        name: String,
+        phone: String,
+    ) -> Result<()> {
+        self.write(move |c| {
+            let mut st =
+                c.prepare_cached("UPDATE events SET payload = ?3 WHERE case_id = ?1 AND seq = ?2")?;
+            for (seq, payload) in &events {
+                st.execute(params![case_id, seq, payload])?;
+            }
+            c.execute(
+                "UPDATE cases SET reporter_name = ?2, reporter_phone = ?3 WHERE id = ?1",
+                params![case_id, name, phone],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn purge_expired(
+        &self,
+        now: Millis,
+        failures_before: Millis,
+        notifications_before: Millis,
+        dry_run: bool,
+    ) -> Result<(u64, u64, u64)> {
+        self.write(move |c| {
+            let (sessions, failures, notifications) = (
+                "FROM sessions WHERE expires_at <= ?1",
+                "FROM login_failures WHERE at < ?1",
+                "FROM notifications WHERE status IN ('sent', 'dead') AND created_at < ?1",
+            );
+            let mut out = [0u64; 3];
+            for (i, (from, at)) in [
+                (sessions, now),
+                (failures, failures_before),
+                (notifications, notifications_before),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                out[i] = if dry_run {
+                    c.query_row(&format!("SELECT count(*) {from}"), [at], |r| {
+                        r.get::<_, i64>(0)
+                    })? as u64
+                } else {
+                    c.execute(&format!("DELETE {from}"), [at])? as u64
+                };
+            }
+            Ok((out[0], out[1], out[2]))
+        })
+        .await
+    }
+
     pub async fn requeue_notification(&self, id: i64, now: Millis) -> Result<bool> {
         self.write(move |c| {
             Ok(c.execute(

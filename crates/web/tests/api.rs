@@ -1396,3 +1396,112 @@ async fn api_tokens_are_scoped_expiring_revocable_and_stored_hashed() {
         assert_eq!(s, StatusCode::UNAUTHORIZED);
     }
 }
+
+#[tokio::test]
+async fn retention_anonymises_closed_cases_after_their_period_with_a_dry_run_first() {
+    for api in backends().await {
+        let chen = api.login("shequ.chen").await;
+        let mut body = valid();
+        body["content"] = json!("我住幸福路3号，电话13912345678，身份证430102199001011237");
+        body["address"] = json!("幸福路3号");
+        let (s, _, filed) = api.post("/api/v1/cases", None, &body).await;
+        assert_eq!(s, StatusCode::CREATED, "{filed}");
+        let id = filed["id"].as_i64().unwrap();
+        let code = filed["tracking_code"].as_str().unwrap().to_string();
+        // a second case stays open: never anonymised
+        let (_, _, open) = api.post("/api/v1/cases", None, &valid()).await;
+        for (cmd, b) in [
+            (
+                "triage",
+                json!({"urgency": "urgent", "category": "基础建设"}),
+            ),
+            (
+                "reply",
+                json!({"result": "已修复，请拨打13900001111回访", "policy_basis": "物业约定"}),
+            ),
+        ] {
+            let (s, _, v) = api
+                .post(&format!("/api/v1/cases/{id}/{cmd}"), Some(&chen), &json!(b))
+                .await;
+            assert_eq!(s, StatusCode::OK, "{cmd}: {v}");
+        }
+        let (s, _, v) = api
+            .post(
+                &format!("/api/v1/track/{code}/rating"),
+                None,
+                &json!({"rating": "satisfied", "comment": "好"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let policy = suqiu_app::privacy::RetentionPolicy {
+            personal_data_days: 30,
+            ..Default::default()
+        };
+        // within the period: nothing to do
+        let r = api.app.retention(&policy, true).await.unwrap();
+        assert_eq!(r["cases_anonymised"], json!(0));
+        api.clock.advance(31 * 86_400_000);
+        let chen = api.login("shequ.chen").await;
+        // the dry run says what it would do, and does nothing
+        let r = api.app.retention(&policy, true).await.unwrap();
+        assert_eq!(r["cases_anonymised"], json!(1), "{r}");
+        assert_eq!(r["dry_run"], json!(true));
+        let admin = api.login("admin").await;
+        let row = api.app.store().case_by_id(id).await.unwrap().unwrap();
+        assert_eq!(row.reporter_name, "王小明");
+        // the run itself
+        let r = api.app.retention(&policy, false).await.unwrap();
+        assert_eq!(r["cases_anonymised"], json!(1), "{r}");
+        let row = api.app.store().case_by_id(id).await.unwrap().unwrap();
+        assert_eq!(
+            (row.reporter_name.as_str(), row.reporter_phone.as_str()),
+            ("（已匿名）", "")
+        );
+        let journal = format!("{:?}", api.app.store().events(id).await.unwrap());
+        for secret in [
+            "13912345678",
+            "430102199001011237",
+            "11010519491231002X",
+            "幸福路3号",
+            "13900001111",
+            "王小明",
+        ] {
+            assert!(
+                !journal.contains(secret),
+                "{secret} left in the journal: {journal}"
+            );
+        }
+        // the case still reads, replays and tracks; its place and steps stay
+        let (s, v) = api.get(&format!("/api/v1/cases/{id}"), Some(&chen)).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["status"], json!("closed"));
+        let (s, _) = api.get(&format!("/api/v1/track/{code}"), None).await;
+        assert_eq!(s, StatusCode::OK);
+        let open_row = api
+            .app
+            .store()
+            .case_by_id(open["id"].as_i64().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            open_row.reporter_name, "王小明",
+            "open cases keep their reporter"
+        );
+        // unmasking an anonymised case reveals nothing
+        let (s, _, v) = api
+            .post(
+                &format!("/api/v1/cases/{id}/unmask"),
+                Some(&chen),
+                &json!({"reason": "回访"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert!(!v.to_string().contains("13912345678"));
+        // a second run finds nothing more, and the run is audited
+        let r = api.app.retention(&policy, false).await.unwrap();
+        assert_eq!(r["cases_anonymised"], json!(0));
+        let (_, audit) = api.get("/api/v1/admin/audit", Some(&admin)).await;
+        assert!(audit.to_string().contains("retention.run"));
+    }
+}
