@@ -356,8 +356,18 @@ impl App {
         cmd: &Command,
     ) -> Result<CaseRef> {
         let view = self.case_for(user, id).await?;
-        self.run(view, &user.who(), user.actor(), expected_version, cmd)
-            .await
+        let text = view
+            .events
+            .iter()
+            .find_map(|e| crate::routing::case_text(&e.event));
+        let r = self
+            .run(view, &user.who(), user.actor(), expected_version, cmd)
+            .await?;
+        if let Some(text) = text {
+            self.record_routing_label(user, id, &text, cmd, self.now())
+                .await;
+        }
+        Ok(r)
     }
 
     /// The resident rates the reply, with the tracking code.

@@ -12,6 +12,7 @@ pub mod open311;
 pub mod orgconfig;
 pub mod outbox;
 pub mod privacy;
+pub mod routing;
 pub mod search;
 pub mod stats;
 mod sweeper;
@@ -120,6 +121,8 @@ pub struct App {
     counters: Arc<limits::Counters>,
     search: Option<search::Search>,
     notifier: Option<Arc<outbox::Notifier>>,
+    routing: Arc<routing::RoutingModels>,
+    routing_threshold: f32,
 }
 
 /// Alphabet of tracking codes: no 0/O, 1/I.
@@ -218,6 +221,8 @@ impl App {
             counters: Arc::new(limits::Counters::default()),
             search: None,
             notifier: None,
+            routing: Arc::default(),
+            routing_threshold: 0.6,
         })
     }
 

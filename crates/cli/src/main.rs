@@ -180,6 +180,17 @@ enum RoutingCommand {
         #[arg(long)]
         test: std::path::PathBuf,
     },
+    /// Train a routing model on JSON Lines {text, label} and store it in the
+    /// database as the newest version (every server instance loads it).
+    Train {
+        #[arg(long)]
+        input: std::path::PathBuf,
+        /// `category` (labels are categories) or `unit` (labels are department codes).
+        #[arg(long, default_value = "category")]
+        kind: String,
+        #[arg(long, default_value = DEFAULT_DB)]
+        database_url: String,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -326,6 +337,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string(&out)?);
             Ok(())
         }
+        Command::Routing {
+            which:
+                RoutingCommand::Train {
+                    input,
+                    kind,
+                    database_url,
+                },
+        } => {
+            let kind = match kind.as_str() {
+                "category" => suqiu_app::routing::CATEGORY,
+                "unit" => suqiu_app::routing::UNIT,
+                other => anyhow::bail!("--kind {other}: use category or unit"),
+            };
+            let data = suqiu_text::read_jsonl(&input)?;
+            let app = App::new(Store::open(&database_url).await?, Arc::new(SystemClock)).await?;
+            let source = format!("file {}", input.display());
+            let t = app.store_routing_model(kind, data, &source).await?;
+            if t.version.is_none() {
+                anyhow::bail!(
+                    "{}: {} examples of {} labels; at least {} examples of 2 labels are needed",
+                    input.display(),
+                    t.n_train,
+                    t.labels,
+                    suqiu_app::routing::MIN_EXAMPLES
+                );
+            }
+            println!("{}", serde_json::to_string(&t)?);
+            Ok(())
+        }
     }
 }
 
@@ -436,9 +476,14 @@ async fn serve(opts: ServeOptions, listen: &str, database_url: &str) -> anyhow::
     let sweeper = app.spawn_sweeper(std::time::Duration::from_secs(30));
     let chainer = app.spawn_audit_chainer(std::time::Duration::from_millis(500));
     let sender = app.spawn_outbox_sender();
+    if let Err(e) = app.refresh_routing_models().await {
+        tracing::warn!(error = %e, "loading routing models failed");
+    }
+    let trainer = app.spawn_routing_trainer(std::time::Duration::from_secs(60));
     suqiu_web::serve(app, listener, shutdown_signal()).await?;
     sweeper.abort();
     chainer.abort();
+    trainer.abort();
     if let Some(s) = sender {
         s.abort();
     }

@@ -223,6 +223,40 @@ pub(crate) fn outcome_columns(
     }
 }
 
+/// A stored routing model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoutingModelRow {
+    pub version: i64,
+    pub kind: String,
+    pub created_at: Millis,
+    pub n_train: i64,
+    pub source: String,
+    pub model: Vec<u8>,
+}
+
+/// A decided case as a training example: its first event (the intake) and
+/// the lead unit of its last dispatch, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoutingExample {
+    pub case_id: i64,
+    pub category: Option<String>,
+    pub received: Event,
+    pub dispatched: Option<Event>,
+}
+
+/// What was suggested for a decision and what was chosen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoutingLabel {
+    pub case_id: i64,
+    pub kind: String,
+    pub model_version: Option<i64>,
+    pub suggested: Option<String>,
+    pub confidence: Option<f64>,
+    pub chosen: String,
+    pub by_login: String,
+    pub at: Millis,
+}
+
 /// What became of one delivery attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OutboxOutcome {
@@ -647,6 +681,46 @@ impl Store {
         dry_run: bool,
     ) -> Result<(u64, u64, u64)> {
         dispatch!(self, s => s.purge_expired(now, failures_before, notifications_before, dry_run).await)
+    }
+
+    pub async fn put_routing_model(&self, m: RoutingModelRow) -> Result<i64> {
+        dispatch!(self, s => s.put_routing_model(m).await)
+    }
+
+    /// The newest model of a kind, unless it is `known_version` already.
+    pub async fn latest_routing_model(
+        &self,
+        kind: &str,
+        known_version: Option<i64>,
+    ) -> Result<Option<RoutingModelRow>> {
+        dispatch!(self, s => s.latest_routing_model(kind.to_string(), known_version.unwrap_or(0)).await)
+    }
+
+    /// Decided cases (a category set), newest first.
+    pub async fn routing_examples(&self, limit: u32) -> Result<Vec<RoutingExample>> {
+        let raw = dispatch!(self, s => s.routing_examples(limit).await)?;
+        let event = |id: i64, p: &str| -> Result<Event> {
+            serde_json::from_str(p).map_err(|e| StoreError::Corrupt(format!("event of {id}: {e}")))
+        };
+        raw.into_iter()
+            .map(|(id, category, r, d)| {
+                Ok(RoutingExample {
+                    case_id: id,
+                    category,
+                    received: event(id, &r)?,
+                    dispatched: d.map(|d| event(id, &d)).transpose()?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn add_routing_label(&self, l: RoutingLabel) -> Result<()> {
+        dispatch!(self, s => s.add_routing_label(l).await)
+    }
+
+    /// Labels of a kind since `since`, oldest first.
+    pub async fn routing_labels(&self, kind: &str, since: Millis) -> Result<Vec<RoutingLabel>> {
+        dispatch!(self, s => s.routing_labels(kind.to_string(), since).await)
     }
 
     /// Deletes audit records older than `before` (retention), keeping at least the last one.

@@ -10,7 +10,7 @@ use crate::{
     decode_event, CaseFilter, CaseRef, CaseRow, EncodedWrite, EventRow, Result, StoreError,
     UnitRow, UserRow,
 };
-use crate::{outcome_columns, OutboxOutcome, NOTIFICATION_COLUMNS};
+use crate::{outcome_columns, OutboxOutcome, RoutingLabel, RoutingModelRow, NOTIFICATION_COLUMNS};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use std::str::FromStr;
 use suqiu_domain::case::Millis;
@@ -34,6 +34,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/postgres/0005_api_tokens.sql"),
     ),
     (6, include_str!("../migrations/postgres/0006_outbox.sql")),
+    (7, include_str!("../migrations/postgres/0007_routing.sql")),
 ];
 
 #[derive(Clone)]
@@ -911,6 +912,96 @@ impl PgStore {
             )
             .await?;
         Ok(rows.iter().map(notification_row).collect())
+    }
+
+    pub async fn put_routing_model(&self, m: RoutingModelRow) -> Result<i64> {
+        let c = self.pool.get().await?;
+        Ok(c.query_one(
+            "INSERT INTO routing_models (kind, created_at, n_train, source, model) VALUES ($1, $2, $3, $4, $5)
+             RETURNING version",
+            &[&m.kind, &m.created_at, &m.n_train, &m.source, &m.model],
+        )
+        .await?
+        .get(0))
+    }
+
+    pub async fn latest_routing_model(
+        &self,
+        kind: String,
+        known: i64,
+    ) -> Result<Option<RoutingModelRow>> {
+        let c = self.pool.get().await?;
+        Ok(c.query_opt(
+            "SELECT version, kind, created_at, n_train, source, model FROM routing_models
+             WHERE kind = $1 AND version > $2 ORDER BY version DESC LIMIT 1",
+            &[&kind, &known],
+        )
+        .await?
+        .map(|r| RoutingModelRow {
+            version: r.get(0),
+            kind: r.get(1),
+            created_at: r.get(2),
+            n_train: r.get(3),
+            source: r.get(4),
+            model: r.get(5),
+        }))
+    }
+
+    #[allow(clippy::type_complexity)]
+    pub async fn routing_examples(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<(i64, Option<String>, String, Option<String>)>> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .query(
+                "SELECT c.id, c.category, r.payload,
+                   (SELECT d.payload FROM events d WHERE d.case_id = c.id AND d.kind = 'dispatched'
+                    ORDER BY d.seq DESC LIMIT 1)
+            FROM cases c JOIN events r ON r.case_id = c.id AND r.seq = 1
+            WHERE c.category IS NOT NULL ORDER BY c.id DESC LIMIT $1",
+                &[&i64::from(limit)],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+            .collect())
+    }
+
+    pub async fn add_routing_label(&self, l: RoutingLabel) -> Result<()> {
+        let c = self.pool.get().await?;
+        c.execute(
+            "INSERT INTO routing_labels (case_id, kind, model_version, suggested, confidence, chosen, by_login, at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[&l.case_id, &l.kind, &l.model_version, &l.suggested, &l.confidence.map(|x| x as f32), &l.chosen, &l.by_login, &l.at],
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn routing_labels(&self, kind: String, since: Millis) -> Result<Vec<RoutingLabel>> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .query(
+                "SELECT case_id, kind, model_version, suggested, confidence, chosen, by_login, at
+                 FROM routing_labels WHERE kind = $1 AND at >= $2 ORDER BY at, case_id",
+                &[&kind, &since],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| RoutingLabel {
+                case_id: r.get(0),
+                kind: r.get(1),
+                model_version: r.get(2),
+                suggested: r.get(3),
+                confidence: r.get::<_, Option<f32>>(4).map(f64::from),
+                chosen: r.get(5),
+                by_login: r.get(6),
+                at: r.get(7),
+            })
+            .collect())
     }
 
     pub async fn anonymisable_cases(

@@ -12,7 +12,7 @@ use crate::{
     decode_event, CaseFilter, CaseRef, CaseRow, EncodedWrite, EventRow, Result, StoreError,
     UnitRow, UserRow,
 };
-use crate::{outcome_columns, OutboxOutcome, NOTIFICATION_COLUMNS};
+use crate::{outcome_columns, OutboxOutcome, RoutingLabel, RoutingModelRow, NOTIFICATION_COLUMNS};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
@@ -28,6 +28,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (4, include_str!("../migrations/sqlite/0004_api_tokens.sql")),
     (5, include_str!("../migrations/sqlite/0005_outbox.sql")),
+    (6, include_str!("../migrations/sqlite/0006_routing.sql")),
 ];
 
 /// Largest number of writes committed together.
@@ -637,6 +638,99 @@ impl SqliteStore {
             ))?;
             let rows = st.query_map(params![status, limit], notification_row)?;
             Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    pub async fn put_routing_model(&self, m: RoutingModelRow) -> Result<i64> {
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO routing_models (kind, created_at, n_train, source, model) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![m.kind, m.created_at, m.n_train, m.source, m.model],
+            )?;
+            Ok(c.last_insert_rowid())
+        })
+        .await
+    }
+
+    pub async fn latest_routing_model(
+        &self,
+        kind: String,
+        known: i64,
+    ) -> Result<Option<RoutingModelRow>> {
+        self.read(move |c| {
+            Ok(c.query_row(
+                "SELECT version, kind, created_at, n_train, source, model FROM routing_models
+                 WHERE kind = ?1 AND version > ?2 ORDER BY version DESC LIMIT 1",
+                params![kind, known],
+                |r| {
+                    Ok(RoutingModelRow {
+                        version: r.get(0)?,
+                        kind: r.get(1)?,
+                        created_at: r.get(2)?,
+                        n_train: r.get(3)?,
+                        source: r.get(4)?,
+                        model: r.get(5)?,
+                    })
+                },
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    #[allow(clippy::type_complexity)]
+    pub async fn routing_examples(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<(i64, Option<String>, String, Option<String>)>> {
+        self.read(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT c.id, c.category, r.payload,
+                   (SELECT d.payload FROM events d WHERE d.case_id = c.id AND d.kind = 'dispatched'
+                    ORDER BY d.seq DESC LIMIT 1)
+            FROM cases c JOIN events r ON r.case_id = c.id AND r.seq = 1
+            WHERE c.category IS NOT NULL ORDER BY c.id DESC LIMIT ?1",
+            )?;
+            let rows = st.query_map([limit], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    pub async fn add_routing_label(&self, l: RoutingLabel) -> Result<()> {
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO routing_labels (case_id, kind, model_version, suggested, confidence, chosen, by_login, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![l.case_id, l.kind, l.model_version, l.suggested, l.confidence, l.chosen, l.by_login, l.at],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn routing_labels(&self, kind: String, since: Millis) -> Result<Vec<RoutingLabel>> {
+        self.read(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT case_id, kind, model_version, suggested, confidence, chosen, by_login, at
+                 FROM routing_labels WHERE kind = ?1 AND at >= ?2 ORDER BY at, case_id",
+            )?;
+            let rows = st.query_map(params![kind, since], |r| {
+                Ok(RoutingLabel {
+                    case_id: r.get(0)?,
+                    kind: r.get(1)?,
+                    model_version: r.get(2)?,
+                    suggested: r.get(3)?,
+                    confidence: r.get(4)?,
+                    chosen: r.get(5)?,
+                    by_login: r.get(6)?,
+                    at: r.get(7)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
         .await
     }

@@ -56,6 +56,7 @@ const BASE_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/me/tokens/{token_id}/revoke"),
     ("get", "/api/v1/admin/tokens"),
     ("get", "/api/v1/admin/outbox"),
+    ("get", "/api/v1/cases/{id}/suggestions"),
     ("post", "/api/v1/admin/outbox/{notification_id}/retry"),
     ("post", "/api/v1/admin/tokens/{token_id}/revoke"),
 ];
@@ -131,6 +132,7 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/me/tokens/{token_id}/revoke", post(revoke_my_token))
         .route("/api/v1/admin/tokens", get(all_tokens))
         .route("/api/v1/admin/outbox", get(outbox))
+        .route("/api/v1/cases/{id}/suggestions", get(suggestions))
         .route(
             "/api/v1/admin/outbox/{notification_id}/retry",
             post(retry_notification),
@@ -724,6 +726,17 @@ struct TokenBody {
     name: Option<String>,
     scopes: Option<Vec<String>>,
     expires_in_days: Option<i64>,
+}
+
+/// Routing suggestions for triage (categories) and dispatch (departments).
+async fn suggestions(
+    State(app): State<App>,
+    Staff(user, _): Staff,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let id: i64 = id.parse().map_err(|_| AppError::CaseNotFound)?;
+    let (category, unit) = app.routing_suggestions(&user, id).await?;
+    Ok(Json(json!({ "category": category, "unit": unit })))
 }
 
 #[derive(serde::Deserialize)]

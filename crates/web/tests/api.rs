@@ -1505,3 +1505,136 @@ async fn retention_anonymises_closed_cases_after_their_period_with_a_dry_run_fir
         assert!(audit.to_string().contains("retention.run"));
     }
 }
+
+#[tokio::test]
+async fn routing_suggestions_are_learned_stored_shared_and_labelled() {
+    use suqiu_app::routing::{CATEGORY, UNIT};
+    let topics = [
+        ("基础建设", ["路灯不亮", "道路坑洼积水", "井盖缺失"]),
+        (
+            "民生保障",
+            ["低保申请没有答复", "医保报销困难", "养老金没有发放"],
+        ),
+        ("生态环境", ["工厂排放污水", "垃圾堆放发臭", "夜间噪音扰民"]),
+    ];
+    let examples = |n: usize| -> Vec<(String, String)> {
+        (0..n)
+            .map(|i| {
+                let (label, texts) = &topics[i % 3];
+                (
+                    format!("{}，第{i}次反映，请尽快处理", texts[(i / 3) % 3]),
+                    label.to_string(),
+                )
+            })
+            .collect()
+    };
+    for api in backends().await {
+        let chen = api.login("shequ.chen").await;
+        let mut body = valid();
+        body["title"] = json!("路灯不亮");
+        body["content"] = json!("小区门口路灯不亮，晚上很黑");
+        let (_, _, filed) = api.post("/api/v1/cases", None, &body).await;
+        let id = filed["id"].as_i64().unwrap();
+        // no model yet: no suggestion, said plainly
+        let (s, v) = api
+            .get(&format!("/api/v1/cases/{id}/suggestions"), Some(&chen))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["category"]["model_version"], Value::Null);
+        assert_eq!(v["category"]["top"], json!([]));
+        // a model from a file (as `suqiu routing train` does)
+        let t = api
+            .app
+            .store_routing_model(CATEGORY, examples(60), "test")
+            .await
+            .unwrap();
+        let first = t.version.unwrap();
+        let mut units = examples(60);
+        for (_, l) in units.iter_mut() {
+            *l = match l.as_str() {
+                "基础建设" => "430799-D01".into(),
+                "民生保障" => "430799-D02".into(),
+                _ => "430799-D03".into(),
+            };
+        }
+        api.app
+            .store_routing_model(UNIT, units, "test")
+            .await
+            .unwrap();
+        let (_, v) = api
+            .get(&format!("/api/v1/cases/{id}/suggestions"), Some(&chen))
+            .await;
+        assert_eq!(v["category"]["model_version"], json!(first));
+        let top = v["category"]["top"].as_array().unwrap();
+        assert_eq!(top.len(), 3);
+        assert_eq!(top[0]["value"], json!("基础建设"), "{v}");
+        assert!(top[0]["confidence"].as_f64().unwrap() > top[1]["confidence"].as_f64().unwrap());
+        assert_eq!(v["category"]["prefill"], json!("基础建设"), "{v}");
+        assert_eq!(v["unit"]["top"][0]["value"], json!("430799-D01"), "{v}");
+        assert!(
+            v["unit"]["top"][0]["name"].as_str().unwrap().contains('局'),
+            "{v}"
+        );
+        // out of scope: no suggestions either
+        let zhang = api.login("bumen.zhang").await;
+        let (s, _) = api
+            .get(&format!("/api/v1/cases/{id}/suggestions"), Some(&zhang))
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        // the person decides otherwise: recorded next to the suggestion
+        let (s, _, v) = api
+            .post(
+                &format!("/api/v1/cases/{id}/triage"),
+                Some(&chen),
+                &json!({"urgency": "urgent", "category": "民生保障"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let labels = api.app.store().routing_labels(CATEGORY, 0).await.unwrap();
+        assert_eq!(labels.len(), 1);
+        assert_eq!(
+            (labels[0].suggested.as_deref(), labels[0].chosen.as_str()),
+            (Some("基础建设"), "民生保障")
+        );
+        assert_eq!(labels[0].model_version, Some(first));
+        let agreement = api.app.routing_agreement(CATEGORY, 0).await.unwrap();
+        assert_eq!(agreement["first_suggestion_chosen"], json!(0));
+
+        // learning from the deployment's own decisions, shared by every instance
+        for (i, (text, label)) in examples(30).into_iter().enumerate() {
+            let mut b = valid();
+            b["title"] = json!(text.chars().take(8).collect::<String>());
+            b["content"] = json!(text);
+            b["reporter"]["phone"] = json!(format!("1380000{i:04}"));
+            let (s, _, f) = api.post("/api/v1/cases", None, &b).await;
+            assert_eq!(s, StatusCode::CREATED, "{f}");
+            let (s, _, v) = api
+                .post(
+                    &format!("/api/v1/cases/{}/triage", f["id"]),
+                    Some(&chen),
+                    &json!({"urgency": "deferred", "category": label}),
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+        }
+        let t = api.app.retrain_routing(true).await.unwrap();
+        let cat = t.iter().find(|t| t.kind == CATEGORY).unwrap();
+        assert_eq!(cat.n_train, 31, "every decided case");
+        let second = cat.version.unwrap();
+        assert!(second > first);
+        let other = App::new(api.app.store().clone(), api.clock.clone())
+            .await
+            .unwrap();
+        other.load_org(orgconfig::DEMO_DISTRICT).await.unwrap();
+        other.refresh_routing_models().await.unwrap();
+        let chen_user = other.staff_by_login("shequ.chen").await.unwrap();
+        let (c, _) = other.routing_suggestions(&chen_user, id).await.unwrap();
+        assert_eq!(
+            c.model_version,
+            Some(second),
+            "the other instance uses the newest model"
+        );
+        // not retrained again without new decisions
+        assert!(api.app.retrain_routing(false).await.unwrap().is_empty());
+    }
+}
