@@ -256,7 +256,17 @@ impl App {
             org: &org,
         };
         let mut events = vec![received];
-        for e in workflow::intake_deadlines(&state, &events[0], &ctx) {
+        let signals = self
+            .urgent
+            .check(&format!("{}。{}", state.intake.title, state.intake.content));
+        let mut more = workflow::intake_deadlines(&state, &events[0], &ctx);
+        if !signals.is_empty() {
+            more.push(Event::UrgentSignalled {
+                signals: signals.into_iter().map(|s| s.name).collect(),
+                leader: workflow::linked_leader(&org, &state),
+            });
+        }
+        for e in more {
             state =
                 case::apply(Some(state), &e, now).map_err(|e| AppError::Journal(e.to_string()))?;
             events.push(e);

@@ -123,6 +123,7 @@ pub struct App {
     notifier: Option<Arc<outbox::Notifier>>,
     routing: Arc<routing::RoutingModels>,
     routing_threshold: f32,
+    urgent: Arc<suqiu_text::UrgentRules>,
 }
 
 /// Alphabet of tracking codes: no 0/O, 1/I.
@@ -223,6 +224,7 @@ impl App {
             notifier: None,
             routing: Arc::default(),
             routing_threshold: 0.6,
+            urgent: Arc::default(),
         })
     }
 
@@ -388,4 +390,12 @@ pub fn format_china_time(ms: Millis) -> String {
             .ok()
         })
         .unwrap_or_default()
+}
+
+impl App {
+    /// The danger signals checked at intake (default: the built-in list).
+    pub fn with_urgent_rules(mut self, rules: suqiu_text::UrgentRules) -> App {
+        self.urgent = Arc::new(rules);
+        self
+    }
 }

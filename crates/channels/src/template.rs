@@ -64,9 +64,11 @@ pub const NOTIFICATION_KINDS: &[(&str, Audience)] = &[
     ("deadline_overdue", Audience::Unit),
     ("supervised", Audience::Unit),
     ("ownership_taken", Audience::Unit),
+    ("urgent_signalled", Audience::Unit),
     // The leader concerned.
     ("leader_deadline_requested", Audience::Person),
     ("deadline_overdue", Audience::Person),
+    ("urgent_signalled", Audience::Person),
 ];
 
 const DEFAULTS: &str = include_str!("templates.toml");

@@ -352,6 +352,13 @@ pub enum Event {
         rule: String,
         leader: Option<String>,
     },
+    /// Danger signals found in the matter at intake (a threat to life,
+    /// violence, gas, collapse, workers owed wages…): the linked leader and
+    /// the triage unit are told at once.
+    UrgentSignalled {
+        signals: Vec<String>,
+        leader: Option<String>,
+    },
 }
 
 impl Event {
@@ -380,6 +387,7 @@ impl Event {
             Event::DeadlineSet(_) => "deadline_set",
             Event::DeadlineCleared { .. } => "deadline_cleared",
             Event::DeadlineWarned { .. } => "deadline_warned",
+            Event::UrgentSignalled { .. } => "urgent_signalled",
             Event::DeadlineOverdue { .. } => "deadline_overdue",
         }
     }
@@ -475,7 +483,8 @@ impl Event {
             | Event::DeadlineSet(_)
             | Event::DeadlineCleared { .. }
             | Event::DeadlineWarned { .. }
-            | Event::DeadlineOverdue { .. } => None,
+            | Event::DeadlineOverdue { .. }
+            | Event::UrgentSignalled { .. } => None,
         }
     }
 }
@@ -862,6 +871,8 @@ pub fn apply(state: Option<CaseState>, event: &Event, at: Millis) -> Result<Case
                 d.leader = leader.clone();
             }
         }
+        // recorded in the journal (and told to people); changes no step
+        Event::UrgentSignalled { .. } => {}
     }
     Ok(s)
 }

@@ -1119,6 +1119,13 @@ pub fn notifications(
                     out.push(person(l, "超期待督办"));
                 }
             }
+            Event::UrgentSignalled { signals, leader } => {
+                let what = format!("紧急诉求（{}），请立即处置", signals.join("、"));
+                out.push(unit(&after.intake.triage_unit, &what));
+                if let Some(l) = leader {
+                    out.push(person(l, &what));
+                }
+            }
             Event::Supervised { .. } => out.push(unit(&after.current_unit, "领导督办")),
             Event::OwnershipTaken { .. } => out.push(unit(&after.current_unit, "领导包案")),
             _ => {}

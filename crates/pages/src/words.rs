@@ -378,5 +378,20 @@ pub fn event(lang: Lang, e: &Event, unit_name: &dyn Fn(&str) -> String) -> Strin
                 ),
             )
         }
+        Event::UrgentSignalled { signals, leader } => {
+            let l = leader.as_deref().unwrap_or("");
+            pick(
+                format!(
+                    "紧急信号：{}，已通知{}",
+                    signals.join("、"),
+                    if l.is_empty() { "研判单位" } else { l }
+                ),
+                format!(
+                    "Danger signals: {}; {} told",
+                    signals.join(", "),
+                    if l.is_empty() { "the triage unit" } else { l }
+                ),
+            )
+        }
     }
 }

@@ -326,6 +326,14 @@ fn event_summary(e: &Event, org: &OrgTree) -> String {
                 .map(|l| format!("，提请领导{l}督办"))
                 .unwrap_or_default()
         ),
+        Event::UrgentSignalled { signals, leader } => format!(
+            "紧急信号：{}，已通知研判单位{}",
+            signals.join("、"),
+            leader
+                .as_ref()
+                .map(|l| format!("和领导{l}"))
+                .unwrap_or_default()
+        ),
     }
 }
 

@@ -1638,3 +1638,45 @@ async fn routing_suggestions_are_learned_stored_shared_and_labelled() {
         assert!(api.app.retrain_routing(false).await.unwrap().is_empty());
     }
 }
+
+#[tokio::test]
+async fn danger_signals_at_intake_tell_the_linked_leader_at_once() {
+    for api in backends().await {
+        let mut body = valid();
+        body["title"] = json!("楼道煤气泄漏");
+        body["content"] = json!("三单元楼道里煤气泄漏，味道很大，有老人头晕，请马上来人！");
+        let (s, _, v) = api.post("/api/v1/cases", None, &body).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let id = v["id"].as_i64().unwrap();
+        let notes = api.app.store().notifications(id).await.unwrap();
+        let urgent: Vec<_> = notes
+            .iter()
+            .filter(|n| n.template == "urgent_signalled")
+            .collect();
+        assert!(
+            urgent.iter().any(|n| n.recipient.contains("lingdao.yang")),
+            "the leader linked to 白沙街道 is told: {notes:?}"
+        );
+        assert!(
+            urgent.iter().any(|n| n.recipient.contains("430799001002")),
+            "and the community"
+        );
+        assert!(
+            urgent[0].text_zh.contains("燃气泄漏") || urgent[0].text_zh.contains("煤气"),
+            "{}",
+            urgent[0].text_zh
+        );
+        // an ordinary matter raises nothing
+        let (_, _, v) = api.post("/api/v1/cases", None, &valid()).await;
+        let notes = api
+            .app
+            .store()
+            .notifications(v["id"].as_i64().unwrap())
+            .await
+            .unwrap();
+        assert!(
+            notes.iter().all(|n| n.template != "urgent_signalled"),
+            "{notes:?}"
+        );
+    }
+}
