@@ -119,9 +119,9 @@ def main():
     # boston311: its endpoint is a module constant
     boston311.api.BOSTON_API_ENDPOINT = base + "/"
     services = boston311.get_services()
-    out["boston311_services"] = [s.service_code for s in services]
+    out["boston311_services"] = [s.service_code for s in services.services]
     out["boston311_service_name"] = services.get_service_name("petition")
-    out["boston311_groups"] = sorted({s.group for s in services})
+    out["boston311_groups"] = sorted({s.group for s in services.services})
     # boston311's ServiceRequest requires lat and long (floats); suqiu has no
     # coordinates and omits them, so parsing fails on exactly those fields.
     try:
@@ -133,13 +133,17 @@ def main():
         srs = boston311.get_service_requests(
             service_code="infrastructure",
             start_date=now - datetime.timedelta(days=1),
+            # boston311 truncates to the second: a default end (now) may fall
+            # before a request filed within the same second
+            end_date=now + datetime.timedelta(minutes=5),
             status=boston311.api.Status.OPEN,
         )
-        out["boston311_list"] = [x.service_request_id for x in srs]
+        out["boston311_list"] = [x.service_request_id for x in srs.service_requests]
     except ValidationError as e:
         out["boston311_list_error"] = validation_fields(e)
     out["boston311_list_closed"] = [
-        x.service_request_id for x in boston311.get_service_requests(status=boston311.api.Status.CLOSED)
+        x.service_request_id
+        for x in boston311.get_service_requests(status=boston311.api.Status.CLOSED).service_requests
     ]
 
     print(json.dumps(out, ensure_ascii=False))

@@ -24,8 +24,12 @@
 //!   `media_url` are not stored.
 //! - `status`: `closed` for 已办结, `open` otherwise; `agency_responsible`: the
 //!   unit handling it now; `expected_datetime`: the earliest running deadline.
+//! - public reads of requests and tokens count against the per-address limit
+//!   of tracking lookups (`--track-per-address-per-minute`); the list reads at
+//!   most 1,000 requests (`page_size` narrows it) in a window of 90 days.
 
 use crate::dto::time;
+use crate::ClientIp;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -382,6 +386,7 @@ async fn unknown(uri: axum::http::Uri) -> Response {
 
 async fn top(
     State(app): State<App>,
+    ClientIp(ip): ClientIp,
     method: Method,
     headers: HeaderMap,
     Path(resource): Path<String>,
@@ -394,7 +399,10 @@ async fn top(
         match (stem.as_str(), method) {
             ("discovery", Method::GET) => Ok(discovery(&app, &headers, format)),
             ("services", Method::GET) => Ok(services(&app, format)),
-            ("requests", Method::GET) => list(&app, &q, format).await,
+            ("requests", Method::GET) => {
+                app.check_track_limit(ip)?;
+                list(&app, &q, format).await
+            }
             ("requests", Method::POST) => file(&app, &headers, q, &body, format).await,
             ("discovery" | "services" | "requests", _) => Err(method_not_allowed()),
             _ => Err(not_found()),
@@ -819,12 +827,14 @@ async fn file(
 
 async fn one_request(
     State(app): State<App>,
+    ClientIp(ip): ClientIp,
     method: Method,
     Path(file): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
     with_format(&file, |id, format| async move {
         get_only(&app, &method, query.as_deref())?;
+        app.check_track_limit(ip)?;
         let r = app.open311_request(&id).await?;
         Ok(requests_doc(format, StatusCode::OK, &[r]))
     })
@@ -833,12 +843,14 @@ async fn one_request(
 
 async fn token(
     State(app): State<App>,
+    ClientIp(ip): ClientIp,
     method: Method,
     Path(file): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
     with_format(&file, |token, format| async move {
         get_only(&app, &method, query.as_deref())?;
+        app.check_track_limit(ip)?;
         let id = app.open311_token(&token).await.map_err(|e| match e {
             AppError::CaseNotFound => err(
                 StatusCode::NOT_FOUND,
