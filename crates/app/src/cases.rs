@@ -191,6 +191,16 @@ impl App {
         input: &IntakeInput,
         staff: Option<&StaffUser>,
     ) -> Result<CaseWrite> {
+        self.intake_write_from(input, staff, None)
+    }
+
+    /// The write that files a case; `chat` when it came from a chat group's bot.
+    pub(crate) fn intake_write_from(
+        &self,
+        input: &IntakeInput,
+        staff: Option<&StaffUser>,
+        chat: Option<case::ChatSource>,
+    ) -> Result<CaseWrite> {
         let parsed = case::parse_intake(input)?;
         let org = self.org();
         let place = org
@@ -217,6 +227,7 @@ impl App {
         }
         let place_path = org.path(&place.code).unwrap_or("/").to_string();
         let (actor, proxy) = match (parsed.channel, staff) {
+            (Channel::ChatGroup, None) if chat.is_some() => (Actor::System, None),
             (c, None) if !c.is_public() => return Err(AppError::ChannelNeedsStaff(c.as_str())),
             (_, None) => (Actor::Resident, None),
             (Channel::Proxy, Some(s)) if s.role != Role::GridWorker => {
@@ -245,6 +256,7 @@ impl App {
             proxy,
             accused_unit: parsed.accused_unit,
             accused_person: parsed.accused_person,
+            chat,
         }));
         let mut state =
             case::apply(None, &received, now).map_err(|e| AppError::Journal(e.to_string()))?;

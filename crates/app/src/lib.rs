@@ -5,6 +5,7 @@
 
 pub mod auth;
 mod cases;
+pub mod chatgroup;
 pub mod clock;
 pub mod commands;
 pub mod limits;
@@ -71,6 +72,10 @@ pub enum AppError {
     TokenNotAllowed,
     #[error("the API token lacks the scope {0}")]
     MissingScope(&'static str),
+    #[error("chat platform request refused: {0}")]
+    ChatRefused(String),
+    #[error("no such chat group")]
+    ChatGroupNotFound,
     #[error("no such dead notification")]
     NotificationNotFound,
     #[error("no such live API token")]

@@ -26,6 +26,9 @@ pub struct NotifyConfig {
     pub routes: Routes,
     #[serde(default)]
     pub sender: SenderConfig,
+    /// Chat groups linked to units (see `chatgroup.rs`).
+    #[serde(default)]
+    pub chat_groups: BTreeMap<String, crate::chatgroup::ChatGroupConfig>,
 }
 
 /// Which channel reaches whom.
@@ -101,6 +104,7 @@ pub struct Notifier {
     sender: SenderConfig,
     lang: Lang,
     templates: Arc<Templates>,
+    chat_groups: BTreeMap<String, crate::chatgroup::ChatGroupConfig>,
 }
 
 impl NotifyConfig {
@@ -122,7 +126,12 @@ impl NotifyConfig {
             .chain(&r.unit)
             .chain(&r.person)
             .chain(r.units.values())
-            .chain(r.people.values().map(|p| &p.channel));
+            .chain(r.people.values().map(|p| &p.channel))
+            .chain(
+                self.chat_groups
+                    .values()
+                    .filter_map(|g| g.reply_channel.as_ref()),
+            );
         for n in named {
             if !channels.contains_key(n) {
                 return Err(format!(
@@ -146,6 +155,7 @@ impl NotifyConfig {
             sender: self.sender,
             lang,
             templates: Arc::new(templates),
+            chat_groups: self.chat_groups,
         })
     }
 }
@@ -170,6 +180,10 @@ impl Notifier {
         &self.sender
     }
 
+    pub fn chat_groups(&self) -> &BTreeMap<String, crate::chatgroup::ChatGroupConfig> {
+        &self.chat_groups
+    }
+
     fn channel(&self, name: &str, to: Vec<String>) -> std::result::Result<Target, String> {
         self.channels
             .get(name)
@@ -186,10 +200,24 @@ impl Notifier {
         app: &App,
         n: &NotificationRow,
         case: &CaseRow,
+        chat: Option<&suqiu_domain::case::ChatSource>,
     ) -> std::result::Result<Target, String> {
         let recipient: Recipient = serde_json::from_str(&n.recipient)
             .map_err(|e| format!("recipient {}: {e}", n.recipient))?;
         match recipient {
+            // a chat-group case: progress goes back to the group, mentioning the sender
+            Recipient::Resident if chat.is_some() => {
+                let c = chat.ok_or("no chat source")?;
+                let g = self
+                    .chat_groups
+                    .get(&c.group)
+                    .ok_or_else(|| format!("chat group {:?} is not configured", c.group))?;
+                let name = g
+                    .reply_channel
+                    .as_deref()
+                    .ok_or_else(|| format!("chat group {:?} has no reply channel", c.group))?;
+                self.channel(name, vec![c.sender.clone()])
+            }
             Recipient::Resident => {
                 let name = self
                     .routes
@@ -324,7 +352,20 @@ impl App {
                 error: format!("case {} not found", row.case_id),
             };
         };
-        let target = match n.target(self, row, case) {
+        let chat = if case.channel == "chat_group" {
+            self.store()
+                .events(case.id)
+                .await
+                .ok()
+                .and_then(|e| e.into_iter().next())
+                .and_then(|e| match e.event {
+                    suqiu_domain::case::Event::Received(i) => i.chat,
+                    _ => None,
+                })
+        } else {
+            None
+        };
+        let target = match n.target(self, row, case, chat.as_ref()) {
             Ok(t) => t,
             Err(error) => {
                 return OutboxOutcome::Dead {
@@ -487,6 +528,7 @@ mod tests {
         let cfg = NotifyConfig::parse(include_str!("../../../config/notify.example.toml")).unwrap();
         let n = cfg.build(None).unwrap();
         assert_eq!(n.channels.len(), 3);
+        assert_eq!(n.chat_groups().len(), 2);
         assert_eq!(n.sender.max_attempts, 8);
     }
 

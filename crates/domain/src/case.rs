@@ -245,6 +245,19 @@ pub struct Intake {
     /// The accused person (login or name; never shown to them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accused_person: Option<String>,
+    /// A message to a village's or community's chat group: which group and
+    /// who wrote it (progress is posted back to the group).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat: Option<ChatSource>,
+}
+
+/// Where a chat-group message came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatSource {
+    /// The group's id in the configuration.
+    pub group: String,
+    /// The sender's id in the chat platform (to mention them in replies).
+    pub sender: String,
 }
 
 impl Intake {
@@ -949,10 +962,17 @@ pub fn parse_intake(input: &IntakeInput) -> Result<ParsedIntake, FieldError> {
         MAX_NAME,
         false,
     )?;
-    let phone = PhoneNumber::parse(
-        "reporter.phone",
-        required("reporter.phone", &input.reporter_phone)?,
-    )?;
+    // a chat-group message carries no phone number: progress goes back to the group
+    let phone = match (channel, input.reporter_phone.as_deref()) {
+        (Channel::ChatGroup, None) => String::new(),
+        (Channel::ChatGroup, Some(p)) if p.trim().is_empty() => String::new(),
+        _ => PhoneNumber::parse(
+            "reporter.phone",
+            required("reporter.phone", &input.reporter_phone)?,
+        )?
+        .as_str()
+        .to_string(),
+    };
     let id_number = match input.reporter_id_number.as_deref() {
         None => None,
         Some(s) if s.trim().is_empty() => None,
@@ -966,7 +986,7 @@ pub fn parse_intake(input: &IntakeInput) -> Result<ParsedIntake, FieldError> {
         address,
         reporter: Reporter {
             name,
-            phone: phone.as_str().to_string(),
+            phone,
             id_number: id_number.map(|i| i.as_str().to_string()),
             confidential: input.confidential,
         },
@@ -1051,6 +1071,7 @@ mod tests {
             proxy: None,
             accused_unit: None,
             accused_person: None,
+            chat: None,
         }))
     }
 
@@ -1231,6 +1252,7 @@ mod anonymise_tests {
             proxy: None,
             accused_unit: None,
             accused_person: None,
+            chat: None,
         }));
         let personal = personal_strings(std::slice::from_ref(&e));
         let Event::Received(a) = anonymised(&e, &personal) else {

@@ -99,6 +99,7 @@ impl Case {
             proxy: None,
             accused_unit: None,
             accused_person: None,
+            chat: None,
         }));
         let state = apply(None, &received, at).unwrap();
         let ctx = Ctx {

@@ -58,6 +58,7 @@ fn received(place: &str) -> Event {
         proxy: None,
         accused_unit: None,
         accused_person: None,
+        chat: None,
     }))
 }
 

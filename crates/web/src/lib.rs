@@ -57,6 +57,9 @@ const BASE_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/admin/tokens"),
     ("get", "/api/v1/admin/outbox"),
     ("get", "/api/v1/cases/{id}/suggestions"),
+    ("get", "/api/v1/chat/wecom/{group}"),
+    ("post", "/api/v1/chat/wecom/{group}"),
+    ("post", "/api/v1/chat/dingtalk/{group}"),
     ("post", "/api/v1/admin/outbox/{notification_id}/retry"),
     ("post", "/api/v1/admin/tokens/{token_id}/revoke"),
 ];
@@ -133,6 +136,11 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/admin/tokens", get(all_tokens))
         .route("/api/v1/admin/outbox", get(outbox))
         .route("/api/v1/cases/{id}/suggestions", get(suggestions))
+        .route(
+            "/api/v1/chat/wecom/{group}",
+            get(wecom_verify).post(wecom_message),
+        )
+        .route("/api/v1/chat/dingtalk/{group}", post(dingtalk_message))
         .route(
             "/api/v1/admin/outbox/{notification_id}/retry",
             post(retry_notification),
@@ -726,6 +734,71 @@ struct TokenBody {
     name: Option<String>,
     scopes: Option<Vec<String>>,
     expires_in_days: Option<i64>,
+}
+
+#[derive(serde::Deserialize)]
+struct WeComQuery {
+    msg_signature: String,
+    timestamp: String,
+    nonce: String,
+    echostr: Option<String>,
+}
+
+fn wecom_query(
+    q: Result<axum::extract::Query<WeComQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<WeComQuery, ApiError> {
+    q.map(|q| q.0)
+        .map_err(|_| Problem::bad_query("msg_signature").into())
+}
+
+/// WeCom's check of the callback URL: answer the decrypted echostr.
+async fn wecom_verify(
+    State(app): State<App>,
+    Path(group): Path<String>,
+    q: Result<axum::extract::Query<WeComQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<String> {
+    let q = wecom_query(q)?;
+    let echo = q.echostr.as_deref().ok_or(Problem::bad_query("echostr"))?;
+    Ok(app.wecom_verify(&group, &q.msg_signature, &q.timestamp, &q.nonce, echo)?)
+}
+
+/// A message to a WeCom group's bot: filed as a case; the encrypted reply.
+async fn wecom_message(
+    State(app): State<App>,
+    Path(group): Path<String>,
+    q: Result<axum::extract::Query<WeComQuery>, axum::extract::rejection::QueryRejection>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let q = wecom_query(q)?;
+    let body = std::str::from_utf8(&body).map_err(|_| Problem::invalid_utf8())?;
+    let reply = app
+        .wecom_message(&group, &q.msg_signature, &q.timestamp, &q.nonce, body)
+        .await?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
+        reply,
+    )
+        .into_response())
+}
+
+/// A message to a DingTalk group's outgoing robot: filed as a case; the reply.
+async fn dingtalk_message(
+    State(app): State<App>,
+    Path(group): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let h = |n: &str| {
+        headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
+    Ok(Json(
+        app.dingtalk_message(&group, &h("timestamp"), &h("sign"), &body)
+            .await?,
+    ))
 }
 
 /// Routing suggestions for triage (categories) and dispatch (departments).

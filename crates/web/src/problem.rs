@@ -205,6 +205,18 @@ impl From<AppError> for Problem {
                 format!("API 令牌没有“{scope}”权限范围"),
                 format!("the API token lacks the scope \"{scope}\""),
             ),
+            AppError::ChatRefused(why) => Problem::new(
+                S::FORBIDDEN,
+                "chat_refused",
+                format!("群聊平台的请求未通过校验：{why}"),
+                format!("the chat platform's request was refused: {why}"),
+            ),
+            AppError::ChatGroupNotFound => Problem::new(
+                S::NOT_FOUND,
+                "chat_group_not_found",
+                "没有配置这个群聊",
+                "no such chat group is configured",
+            ),
             AppError::NotificationNotFound => Problem::new(
                 S::NOT_FOUND,
                 "notification_not_found",

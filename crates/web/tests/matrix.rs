@@ -44,6 +44,9 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
             "post",
             "/api/v1/cases" | "/api/v1/auth/login" | "/api/v1/track/{tracking_code}/rating",
         ) => Public,
+        // chat platforms: authenticated by their own signatures, not by staff sessions
+        ("get" | "post", "/api/v1/chat/wecom/{group}")
+        | ("post", "/api/v1/chat/dingtalk/{group}") => Public,
         ("get", "/api/v1/cases" | "/api/v1/queues/{queue}" | "/api/v1/me" | "/api/v1/search") => {
             Staff
         }
@@ -238,6 +241,7 @@ fn concrete(path: &str, id: i64, code: &str) -> String {
         .replace("{login}", "bumen.wu")
         .replace("{token_id}", "0123456789ab")
         .replace("{notification_id}", "1")
+        .replace("{group}", "g1")
         .replace("/api/v1/search", "/api/v1/search?q=%E6%94%B6%E8%B4%B9")
 }
 

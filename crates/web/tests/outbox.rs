@@ -21,6 +21,10 @@ use tower::ServiceExt;
 
 const T0: i64 = 1_795_395_600_000;
 const SECRET: &str = "a-secret-of-at-least-16-bytes";
+const WECOM_TOKEN: &str = "suqiu-token";
+const WECOM_KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
+const WECOM_CORP: &str = "wwcorp0001";
+const DING_SECRET: &str = "ding-app-secret-0123456789";
 
 #[derive(Default)]
 struct Peer {
@@ -97,6 +101,18 @@ person = "hook"
 [sender]
 max_attempts = 3
 backoff_ms = 60000
+[chat_groups.g1]
+platform = "wecom"
+unit = "430799001002-01"
+reply_channel = "hook"
+token = "{WECOM_TOKEN}"
+encoding_aes_key = "{WECOM_KEY}"
+corp_id = "{WECOM_CORP}"
+[chat_groups.d1]
+platform = "dingtalk"
+unit = "430799004001-01"
+reply_channel = "hook"
+app_secret = "{DING_SECRET}"
 "#
     ))
     .unwrap()
@@ -369,5 +385,207 @@ async fn outbox_sqlite() {
 async fn outbox_postgres() {
     if let Some(server) = testing::postgres_server_url() {
         story(testing::postgres(&server).await.unwrap()).await;
+    }
+}
+
+/// A village chat group's messages become cases, the bot answers with the
+/// tracking code, and progress goes back to the group (its reply channel),
+/// mentioning the sender.
+async fn chat_story(db: TestDb) {
+    use suqiu_channels::intake::wecom::{signature, WeComCrypto};
+    let (peer, url) = peer().await;
+    let w = world(&db, &url).await;
+    let crypto = WeComCrypto::new(WECOM_TOKEN, WECOM_KEY, WECOM_CORP).unwrap();
+    let (ts, nonce) = ("1795395600", "n0nce");
+    // URL verification
+    let echo = crypto.encrypt_with("echo-20261123", [7u8; 16]);
+    let sig = signature(WECOM_TOKEN, ts, nonce, &echo);
+    let q = |sig: &str, extra: &str| {
+        format!("/api/v1/chat/wecom/g1?msg_signature={sig}&timestamp={ts}&nonce={nonce}{extra}")
+    };
+    let enc = |s: &str| {
+        s.replace('+', "%2B")
+            .replace('/', "%2F")
+            .replace('=', "%3D")
+    };
+    let res = w
+        .router
+        .clone()
+        .oneshot(
+            Request::get(q(&sig, &format!("&echostr={}", enc(&echo))))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        &res.into_body().collect().await.unwrap().to_bytes()[..],
+        b"echo-20261123"
+    );
+    let res = w
+        .router
+        .clone()
+        .oneshot(
+            Request::get(q("0000", &format!("&echostr={}", enc(&echo))))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::FORBIDDEN,
+        "a wrong signature is refused"
+    );
+
+    // a resident's message to the group's bot
+    let xml = "<xml><ToUserName><![CDATA[wwcorp0001]]></ToUserName><FromUserName><![CDATA[zhangdaye]]></FromUserName>\
+               <CreateTime>1795395600</CreateTime><MsgType><![CDATA[text]]></MsgType>\
+               <Content><![CDATA[村口小桥的栏杆断了，孩子上学很危险。请尽快修一修。]]></Content><MsgId>42</MsgId></xml>";
+    let encrypted = crypto.encrypt_with(xml, [1u8; 16]);
+    let body = format!("<xml><ToUserName><![CDATA[wwcorp0001]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>");
+    let before = w.app.store().count_cases().await.unwrap();
+    let post = |sig: String, body: String| {
+        let router = w.router.clone();
+        let uri = q(&sig, "");
+        async move {
+            let res = router
+                .oneshot(
+                    Request::post(uri)
+                        .header(header::CONTENT_TYPE, "application/xml")
+                        .body(Body::from(body))
+                        .unwrap(),
+                )
+                .await
+                .unwrap();
+            let s = res.status();
+            (
+                s,
+                String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec())
+                    .unwrap(),
+            )
+        }
+    };
+    let (s, b) = post("bad".into(), body.clone()).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    assert_eq!(
+        w.app.store().count_cases().await.unwrap(),
+        before,
+        "nothing filed"
+    );
+    let (s, reply) = post(signature(WECOM_TOKEN, ts, nonce, &encrypted), body).await;
+    assert_eq!(s, StatusCode::OK, "{reply}");
+    let inner = reply
+        .split("<Encrypt><![CDATA[")
+        .nth(1)
+        .unwrap()
+        .split("]]>")
+        .next()
+        .unwrap();
+    let answer = crypto.decrypt(inner).unwrap();
+    assert!(answer.contains("查询码"), "{answer}");
+    assert_eq!(w.app.store().count_cases().await.unwrap(), before + 1);
+    let list = w
+        .app
+        .store()
+        .list_cases(suqiu_app::CaseFilter {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let case = list
+        .iter()
+        .find(|c| c.channel == "chat_group")
+        .expect("a chat-group case");
+    assert_eq!(
+        (case.reporter_name.as_str(), case.place_unit.as_str()),
+        ("zhangdaye", "430799001002-01")
+    );
+    assert!(answer.contains(&case.tracking_code));
+    // progress goes back to the group, mentioning the sender
+    w.app.deliver_once("w").await.unwrap();
+    let bodies = peer.bodies.lock().unwrap().clone();
+    let to_group = bodies
+        .values()
+        .find(|b| b["to"] == json!(["zhangdaye"]))
+        .expect("posted to the group");
+    assert!(
+        to_group["text"]
+            .as_str()
+            .unwrap()
+            .contains(&case.tracking_code),
+        "{to_group}"
+    );
+
+    // DingTalk's outgoing robot, signed with the app secret
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let msg = json!({"msgtype": "text", "text": {"content": " 我们村的水管爆了，路上全是水 "}, "msgId": "m1",
+        "createAt": now, "conversationType": "2", "conversationId": "cid1", "conversationTitle": "金霞村村民群",
+        "senderId": "$:LWCP_v1:$abc", "senderNick": "王大妈"});
+    let ding = |sign: String| {
+        let router = w.router.clone();
+        let msg = msg.clone();
+        async move {
+            let res = router
+                .oneshot(
+                    Request::post("/api/v1/chat/dingtalk/d1")
+                        .header(header::CONTENT_TYPE, "application/json")
+                        .header("timestamp", now.to_string())
+                        .header("sign", sign)
+                        .body(Body::from(msg.to_string()))
+                        .unwrap(),
+                )
+                .await
+                .unwrap();
+            let s = res.status();
+            (
+                s,
+                serde_json::from_slice::<Value>(
+                    &res.into_body().collect().await.unwrap().to_bytes(),
+                )
+                .unwrap(),
+            )
+        }
+    };
+    let (s, v) = ding("d3Jvbmc=".into()).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("chat_refused")),
+        "{v}"
+    );
+    let (s, v) = ding(suqiu_channels::dingtalk::sign(DING_SECRET, now)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(
+        v["text"]["content"].as_str().unwrap().contains("查询码"),
+        "{v}"
+    );
+    let (s, v) = call(
+        &w.router,
+        "POST",
+        "/api/v1/chat/dingtalk/nope",
+        None,
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("chat_group_not_found"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn chat_groups_sqlite() {
+    chat_story(testing::sqlite().await.unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn chat_groups_postgres() {
+    if let Some(server) = testing::postgres_server_url() {
+        chat_story(testing::postgres(&server).await.unwrap()).await;
     }
 }
