@@ -16,6 +16,10 @@ use tower::ServiceExt;
 
 /// 2026-11-23 09:00 +08:00
 const T0: i64 = 1_795_395_600_000;
+/// A form field, and a form.
+type Field<'a> = (&'a str, &'a str);
+type Fields<'a> = Vec<Field<'a>>;
+
 /// 丹阳社区 第一网格 in the demo district.
 const GRID: &str = "430799001002-01";
 
@@ -300,7 +304,7 @@ async fn posting_needs_an_open311_token() {
                 };
                 let leaked =
                     |s: &str| -> &'static str { Box::leak(s.to_string().into_boxed_str()) };
-                let cases: Vec<(Vec<(&str, &str)>, StatusCode, &str)> = vec![
+                let cases: Vec<(Fields, StatusCode, &str)> = vec![
                     (
                         fields("").into_iter().skip(1).collect(),
                         StatusCode::UNAUTHORIZED,
@@ -576,7 +580,7 @@ async fn list_filters_and_errors_in_the_requested_format() {
             }
         }
 
-        let post_errors: &[(&[(&str, &str)], StatusCode, &str)] = &[
+        let post_errors: &[(&[Field], StatusCode, &str)] = &[
             (
                 &[("description", "路灯不亮")],
                 StatusCode::BAD_REQUEST,
