@@ -8,6 +8,7 @@ mod cases;
 pub mod chatgroup;
 pub mod clock;
 pub mod commands;
+pub mod ledger;
 pub mod limits;
 pub mod open311;
 pub mod orgconfig;

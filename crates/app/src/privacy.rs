@@ -27,6 +27,8 @@ pub enum Permission {
     ReadAudit,
     /// See the notification outbox and send dead notifications again.
     ManageNotifications,
+    /// Import ledgers (台账) of many cases at once, within one's area.
+    ImportLedger,
 }
 
 /// The permission table (printed in ARCHITECTURE.md).
@@ -59,6 +61,15 @@ pub const PERMISSIONS: &[(Permission, &[Role])] = &[
     (Permission::ManageUsers, &[Role::Admin]),
     (Permission::ReadAudit, &[Role::Admin]),
     (Permission::ManageNotifications, &[Role::Admin]),
+    (
+        Permission::ImportLedger,
+        &[
+            Role::CommunityStaff,
+            Role::StreetStaff,
+            Role::PetitionBureau,
+            Role::Admin,
+        ],
+    ),
 ];
 
 pub fn allowed(role: Role, p: Permission) -> bool {

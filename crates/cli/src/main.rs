@@ -2,6 +2,7 @@
 
 mod bench;
 mod http1;
+mod ledger;
 mod scenario;
 
 use anyhow::Context;
@@ -98,6 +99,11 @@ enum Command {
         /// Only report what would be purged.
         #[arg(long)]
         dry_run: bool,
+    },
+    /// Ledgers (台账): import xlsx/csv as cases, export case lists.
+    Ledger {
+        #[command(subcommand)]
+        which: ledger::LedgerCommand,
     },
     /// Hot topics: groups of messages about one local problem, by heat.
     Topics {
@@ -236,6 +242,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             serve(opts, &listen, &database_url).await
         }
+        Command::Ledger { which } => ledger::run(which).await,
         Command::Migrate { database_url } => {
             let store = Store::open(&database_url).await?;
             println!("migrations applied ({} backend)", store.backend());

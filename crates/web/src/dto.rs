@@ -88,7 +88,7 @@ pub struct ListQuery {
     pub limit: u32,
 }
 
-fn decode_component(param: &str, s: &str) -> Result<String, Problem> {
+pub(crate) fn decode_component(param: &str, s: &str) -> Result<String, Problem> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

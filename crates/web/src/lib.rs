@@ -4,6 +4,7 @@
 //! translates requests into `suqiu_app` calls and results into DTOs. No SQL.
 
 mod dto;
+mod ledger;
 pub mod open311;
 mod problem;
 
@@ -62,6 +63,8 @@ const BASE_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/chat/dingtalk/{group}"),
     ("post", "/api/v1/admin/outbox/{notification_id}/retry"),
     ("post", "/api/v1/admin/tokens/{token_id}/revoke"),
+    ("post", "/api/v1/ledger/import"),
+    ("get", "/api/v1/ledger/export"),
 ];
 
 /// Every route of the API: (method, path). The OpenAPI document must list
@@ -149,6 +152,8 @@ pub fn router(app: App) -> Router {
             "/api/v1/admin/tokens/{token_id}/revoke",
             post(revoke_any_token),
         )
+        .route("/api/v1/ledger/import", post(ledger::import))
+        .route("/api/v1/ledger/export", get(ledger::export))
         .merge(suqiu_pages::router())
         .merge(open311::router())
         .fallback(fallback)

@@ -51,6 +51,7 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
             Staff
         }
         ("post", "/api/v1/me/password") => Staff,
+        ("post", "/api/v1/ledger/import") | ("get", "/api/v1/ledger/export") => Staff,
         ("get" | "post", "/api/v1/me/tokens" | "/api/v1/me/tokens/{token_id}/revoke") => Staff,
         ("get", "/api/v1/admin/tokens" | "/api/v1/admin/outbox") => Admin,
         ("get", "/api/v1/cases/{id}" | "/api/v1/cases/{id}/suggestions") => Case,
