@@ -280,7 +280,12 @@ fn intake_problem(row: u32, e: &AppError) -> Problem {
                 "reporter.id_number" => Some(Field::IdNumber),
                 _ => None,
             };
-            (f.kind.code().to_string(), f.message_zh(), f.message_en(), field)
+            (
+                f.kind.code().to_string(),
+                f.message_zh(),
+                f.message_en(),
+                field,
+            )
         }
         AppError::UnknownUnit(u) | AppError::UnitNotAPlace(u) => (
             codes::UNRESOLVED_PLACE.to_string(),
