@@ -281,10 +281,20 @@ impl App {
             .iter()
             .find_map(|e| case_text(&e.event))
             .unwrap_or_default();
-        let categories = &self.rules().categories;
-        let category = self.suggest(CATEGORY, &text, &|l| categories.iter().any(|c| c == l));
-        let unit = self.suggest(UNIT, &text, &|l| self.is_department(l));
-        Ok((category, unit))
+        Ok((
+            self.suggest_for(CATEGORY, &text),
+            self.suggest_for(UNIT, &text),
+        ))
+    }
+
+    /// Suggestions of one kind, among the configured categories or the departments.
+    fn suggest_for(&self, kind: &str, text: &str) -> Suggestions {
+        if kind == CATEGORY {
+            let categories = &self.rules().categories;
+            self.suggest(kind, text, &|l| categories.iter().any(|c| c == l))
+        } else {
+            self.suggest(kind, text, &|l| self.is_department(l))
+        }
     }
 
     /// Records what was suggested for a triage or dispatch and what was chosen.
@@ -301,12 +311,7 @@ impl App {
             Command::Dispatch { lead, .. } => (UNIT, lead.clone()),
             _ => return,
         };
-        let s = if kind == CATEGORY {
-            let categories = &self.rules().categories;
-            self.suggest(kind, text, &|l| categories.iter().any(|c| c == l))
-        } else {
-            self.suggest(kind, text, &|l| self.is_department(l))
-        };
+        let s = self.suggest_for(kind, text);
         let label = RoutingLabel {
             case_id: id,
             kind: kind.to_string(),

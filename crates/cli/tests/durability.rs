@@ -199,17 +199,17 @@ fn kill_and_check(database_url: &str) {
     );
 }
 
-#[test]
-fn acknowledged_cases_survive_kill_9_sqlite() {
+/// Runs `check` on a fresh SQLite file.
+fn on_sqlite(check: fn(&str)) {
     let dir = tempfile::tempdir().expect("tempdir");
-    kill_and_check(&format!(
+    check(&format!(
         "sqlite://{}",
         dir.path().join("suqiu.db").display()
     ));
 }
 
-#[test]
-fn acknowledged_cases_survive_kill_9_postgres() {
+/// Runs `check` on a fresh PostgreSQL database, when the test script provides a server.
+fn on_postgres(check: fn(&str)) {
     let Some(server) = suqiu_store::testing::postgres_server_url() else {
         return;
     };
@@ -217,9 +217,19 @@ fn acknowledged_cases_survive_kill_9_postgres() {
     let db = rt
         .block_on(suqiu_store::testing::postgres(&server))
         .expect("fresh database");
-    kill_and_check(&db.url);
+    check(&db.url);
     let name = db.url.rsplit('/').next().unwrap_or("db").to_string();
     let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!("suqiu-search-{name}")));
+}
+
+#[test]
+fn acknowledged_cases_survive_kill_9_sqlite() {
+    on_sqlite(kill_and_check);
+}
+
+#[test]
+fn acknowledged_cases_survive_kill_9_postgres() {
+    on_postgres(kill_and_check);
 }
 
 /// The audit chain verifies, and an edited record is detected (by a real
@@ -470,23 +480,10 @@ lease_ms = 2000
 
 #[test]
 fn notifications_survive_kill_9_sqlite() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    outbox_kill_check(&format!(
-        "sqlite://{}",
-        dir.path().join("suqiu.db").display()
-    ));
+    on_sqlite(outbox_kill_check);
 }
 
 #[test]
 fn notifications_survive_kill_9_postgres() {
-    let Some(server) = suqiu_store::testing::postgres_server_url() else {
-        return;
-    };
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let db = rt
-        .block_on(suqiu_store::testing::postgres(&server))
-        .expect("fresh database");
-    outbox_kill_check(&db.url);
-    let name = db.url.rsplit('/').next().unwrap_or("db").to_string();
-    let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!("suqiu-search-{name}")));
+    on_postgres(outbox_kill_check);
 }

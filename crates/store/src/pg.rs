@@ -588,6 +588,30 @@ async fn write_batch(
         .collect())
 }
 
+/// Some writes of a batch, read as columns (one array per column).
+struct Pick<'a> {
+    ws: &'a [EncodedWrite],
+    idx: &'a [usize],
+}
+
+fn pick<'a>(ws: &'a [EncodedWrite], idx: &'a [usize]) -> Pick<'a> {
+    Pick { ws, idx }
+}
+
+impl<'a> Pick<'a> {
+    fn text(&self, f: fn(&CaseRow) -> &str) -> Vec<&'a str> {
+        self.idx.iter().map(|&i| f(&self.ws[i].row)).collect()
+    }
+
+    fn opt(&self, f: fn(&CaseRow) -> Option<&str>) -> Vec<Option<&'a str>> {
+        self.idx.iter().map(|&i| f(&self.ws[i].row)).collect()
+    }
+
+    fn num(&self, f: fn(&EncodedWrite) -> i64) -> Vec<i64> {
+        self.idx.iter().map(|&i| f(&self.ws[i])).collect()
+    }
+}
+
 /// Inserts the new cases and updates the others (each at its expected
 /// version); returns every write's case id, in order.
 async fn write_case_rows(
@@ -597,13 +621,11 @@ async fn write_case_rows(
     let mut ids: Vec<i64> = ws.iter().map(|w| w.case_id.unwrap_or(0)).collect();
     let new: Vec<usize> = (0..ws.len()).filter(|&i| ws[i].case_id.is_none()).collect();
     if !new.is_empty() {
-        let col =
-            |f: fn(&CaseRow) -> &str| -> Vec<&str> { new.iter().map(|&i| f(&ws[i].row)).collect() };
-        let opt = |f: fn(&CaseRow) -> Option<&str>| -> Vec<Option<&str>> {
-            new.iter().map(|&i| f(&ws[i].row)).collect()
-        };
-        let num =
-            |f: fn(&EncodedWrite) -> i64| -> Vec<i64> { new.iter().map(|&i| f(&ws[i])).collect() };
+        let (col, opt, num) = (
+            |f| pick(ws, &new).text(f),
+            |f| pick(ws, &new).opt(f),
+            |f| pick(ws, &new).num(f),
+        );
         let res = tx
             .query(
                 "INSERT INTO cases (tracking_code, status, channel, place_unit, place_path, current_unit, title,
@@ -650,13 +672,11 @@ async fn write_case_rows(
     }
     let upd: Vec<usize> = (0..ws.len()).filter(|&i| ws[i].case_id.is_some()).collect();
     if !upd.is_empty() {
-        let col =
-            |f: fn(&CaseRow) -> &str| -> Vec<&str> { upd.iter().map(|&i| f(&ws[i].row)).collect() };
-        let opt = |f: fn(&CaseRow) -> Option<&str>| -> Vec<Option<&str>> {
-            upd.iter().map(|&i| f(&ws[i].row)).collect()
-        };
-        let num =
-            |f: fn(&EncodedWrite) -> i64| -> Vec<i64> { upd.iter().map(|&i| f(&ws[i])).collect() };
+        let (col, opt, num) = (
+            |f| pick(ws, &upd).text(f),
+            |f| pick(ws, &upd).opt(f),
+            |f| pick(ws, &upd).num(f),
+        );
         let target = num(|w| w.case_id.unwrap_or(0));
         let done = tx
             .query(
