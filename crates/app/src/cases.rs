@@ -8,7 +8,9 @@ use suqiu_domain::case::{
 };
 use suqiu_domain::org::{Level, Role};
 use suqiu_domain::workflow::{self, Command, Ctx, Rating, RatingVia, Who};
-use suqiu_store::{CaseFilter, CaseRef, CaseRow, CaseWrite, DeadlineRow, EventRow, StoreError};
+use suqiu_store::{
+    CaseFilter, CaseRef, CaseRow, CaseWrite, DeadlineRow, EventRow, StoreError, Stored,
+};
 
 /// Which case a write goes to: a new one (`case_id` None, version 0) or an
 /// existing one at the version read.
@@ -98,6 +100,32 @@ impl App {
     }
 
     /// Builds the write of `events` (already applied into `after`) to a case.
+    /// A case's queue memberships, deadlines and involved units as the store
+    /// keeps them.
+    pub(crate) fn stored(&self, s: &CaseState) -> Stored {
+        Stored {
+            queues: s
+                .queues(&self.district())
+                .into_iter()
+                .map(|(u, q)| (u, q.as_str().to_string()))
+                .collect(),
+            deadlines: s
+                .deadlines
+                .iter()
+                .map(|d| DeadlineRow {
+                    rule: d.info.rule.clone(),
+                    unit: d.info.unit.clone(),
+                    due_at: d.info.due_at,
+                    warn_at: d.info.warn_at,
+                    warned: d.warned,
+                    overdue: d.overdue,
+                    provisional: d.info.provisional,
+                })
+                .collect(),
+            involved: s.involved.clone(),
+        }
+    }
+
     pub(crate) fn case_write(
         &self,
         t: WriteTarget<'_>,
@@ -107,6 +135,7 @@ impl App {
         now: Millis,
     ) -> CaseWrite {
         let name = |c: &str| self.unit_name(c);
+        let stored = self.stored(after);
         let mut notifications = Vec::new();
         for (i, e) in events.iter().enumerate() {
             for n in workflow::notifications(after, std::slice::from_ref(e), &name) {
@@ -139,26 +168,10 @@ impl App {
                 });
                 row
             },
-            queues: after
-                .queues(&self.district())
-                .into_iter()
-                .map(|(u, q)| (u, q.as_str().to_string()))
-                .collect(),
-            deadlines: after
-                .deadlines
-                .iter()
-                .map(|d| DeadlineRow {
-                    rule: d.info.rule.clone(),
-                    unit: d.info.unit.clone(),
-                    due_at: d.info.due_at,
-                    warn_at: d.info.warn_at,
-                    warned: d.warned,
-                    overdue: d.overdue,
-                    provisional: d.info.provisional,
-                })
-                .collect(),
-            keep_queues: false,
-            involved: after.involved.clone(),
+            queues: stored.queues,
+            deadlines: stored.deadlines,
+            involved: stored.involved,
+            before: None,
             notifications,
             audit: None,
         }
@@ -349,7 +362,7 @@ impl App {
             org: &org,
         };
         let events = workflow::decide(&view.state, cmd, who, &ctx)?;
-        let queues_before = view.state.queues(&self.district());
+        let before = self.stored(&view.state);
         let mut state = view.state;
         for e in &events {
             state =
@@ -362,7 +375,7 @@ impl App {
             place_path: &view.row.place_path,
         };
         let mut write = self.case_write(target, &actor, &events, &state, now);
-        write.keep_queues = state.queues(&self.district()) == queues_before;
+        write.before = Some(before);
         write.audit = Some(self.case_audit(&actor, &format!("case.{}", cmd.name()), now));
         let r = self.store().write_case(write).await?;
         self.reindex(r.id);

@@ -66,7 +66,6 @@ impl App {
     /// waits for the next sweep.
     async fn sweep_round(&self, ids: Vec<i64>, now: suqiu_domain::Millis) -> Result<SweepReport> {
         let org = self.org();
-        let district = self.district();
         let mut report = SweepReport {
             due: ids.len(),
             ..SweepReport::default()
@@ -89,7 +88,7 @@ impl App {
                 .filter(|e| e.kind() == "deadline_overdue")
                 .count();
             let version = state.version;
-            let queues_before = state.queues(&district);
+            let before = self.stored(&state);
             let mut after = state;
             for e in &marks {
                 after = case::apply(Some(after), e, now)
@@ -102,7 +101,7 @@ impl App {
                 place_path: &row.place_path,
             };
             let mut write = self.case_write(target, &Actor::System, &marks, &after, now);
-            write.keep_queues = after.queues(&district) == queues_before;
+            write.before = Some(before);
             writes.push(write);
         }
         let n = writes.len();

@@ -300,18 +300,92 @@ pub struct CaseWrite {
     pub row: CaseRow,
     /// Queue memberships after the events: (unit, queue).
     pub queues: Vec<(String, String)>,
-    /// The memberships did not change: the stored ones stay, with the time
-    /// each began (`queues` is then not written). Ignored for a new case.
-    pub keep_queues: bool,
-    /// Running deadlines after the events (replace the stored ones).
+    /// Running deadlines after the events.
     pub deadlines: Vec<DeadlineRow>,
     /// Units the case was ever dispatched to (added; never removed).
     pub involved: Vec<String>,
+    /// The projections as stored at `expected_version`, as the writer read
+    /// them. Given, the store writes only what differs: memberships that stay
+    /// keep the time each began, deadlines change in place. Without it the
+    /// stored queues and deadlines are replaced. Ignored for a new case.
+    pub before: Option<Stored>,
     /// Notification intents: (index of the causing event in `events`, recipient JSON, template, text).
     pub notifications: Vec<(usize, String, String, String)>,
     /// An audit record of the change, appended in the same transaction
     /// (its `target` is set to `case:<id>`).
     pub audit: Option<AuditEntry>,
+}
+
+/// A case's projections other than its row, as stored at one version.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stored {
+    pub queues: Vec<(String, String)>,
+    pub deadlines: Vec<DeadlineRow>,
+    pub involved: Vec<String>,
+}
+
+/// What a write changes in a case's queue memberships, deadlines and
+/// involved units (see [`CaseWrite::before`]).
+#[derive(Debug, Default)]
+pub(crate) struct Delta<'a> {
+    /// Replace all memberships (and all deadlines) rather than apply a diff.
+    pub replace: bool,
+    pub queues_removed: Vec<&'a (String, String)>,
+    pub queues_added: Vec<&'a (String, String)>,
+    pub deadlines_removed: Vec<&'a str>,
+    /// Same rule as a stored deadline, other values.
+    pub deadlines_changed: Vec<&'a DeadlineRow>,
+    pub deadlines_added: Vec<&'a DeadlineRow>,
+    pub involved_added: Vec<&'a str>,
+}
+
+impl EncodedWrite {
+    /// What this write changes, by its `before` (a new case, or a write
+    /// without `before`, replaces everything).
+    pub(crate) fn delta(&self) -> Delta<'_> {
+        let Some(b) = self.before.as_ref().filter(|_| self.case_id.is_some()) else {
+            return Delta {
+                replace: true,
+                queues_added: self.queues.iter().collect(),
+                deadlines_added: self.deadlines.iter().collect(),
+                involved_added: self.involved.iter().map(String::as_str).collect(),
+                ..Delta::default()
+            };
+        };
+        let mut d = Delta {
+            queues_removed: b
+                .queues
+                .iter()
+                .filter(|q| !self.queues.contains(q))
+                .collect(),
+            queues_added: self
+                .queues
+                .iter()
+                .filter(|q| !b.queues.contains(q))
+                .collect(),
+            deadlines_removed: b
+                .deadlines
+                .iter()
+                .filter(|o| !self.deadlines.iter().any(|n| n.rule == o.rule))
+                .map(|o| o.rule.as_str())
+                .collect(),
+            involved_added: self
+                .involved
+                .iter()
+                .filter(|u| !b.involved.contains(u))
+                .map(String::as_str)
+                .collect(),
+            ..Delta::default()
+        };
+        for n in &self.deadlines {
+            match b.deadlines.iter().find(|o| o.rule == n.rule) {
+                Some(o) if o == n => {}
+                Some(_) => d.deadlines_changed.push(n),
+                None => d.deadlines_added.push(n),
+            }
+        }
+        d
+    }
 }
 
 /// Identity of a written case.
@@ -340,9 +414,9 @@ pub(crate) struct EncodedWrite {
     pub events: Vec<EncodedEvent>,
     pub row: CaseRow,
     pub queues: Vec<(String, String)>,
-    pub keep_queues: bool,
     pub deadlines: Vec<DeadlineRow>,
     pub involved: Vec<String>,
+    pub before: Option<Stored>,
     pub notifications: Vec<(usize, String, String, String)>,
     pub audit: Option<AuditEntry>,
 }
@@ -367,9 +441,9 @@ fn encode(w: CaseWrite) -> Result<EncodedWrite> {
         events,
         row: w.row,
         queues: w.queues,
-        keep_queues: w.keep_queues && w.case_id.is_some(),
         deadlines: w.deadlines,
         involved: w.involved,
+        before: w.before,
         notifications: w.notifications,
         audit: w.audit,
     })

@@ -440,41 +440,31 @@ async fn write_batch(
     ws: &[EncodedWrite],
 ) -> Result<Vec<CaseRef>> {
     let ids = write_case_rows(tx, ws).await?;
-    let updated: Vec<i64> = ws
+    let deltas: Vec<_> = ws.iter().map(EncodedWrite::delta).collect();
+    // Writes without `before` replace the stored memberships and deadlines.
+    let replaced: Vec<i64> = ws
         .iter()
+        .zip(&deltas)
         .zip(&ids)
-        .filter(|(w, _)| w.case_id.is_some())
+        .filter(|((w, d), _)| w.case_id.is_some() && d.replace)
         .map(|(_, id)| *id)
         .collect();
-    let requeued: Vec<i64> = ws
-        .iter()
-        .zip(&ids)
-        .filter(|(w, _)| w.case_id.is_some() && !w.keep_queues)
-        .map(|(_, id)| *id)
-        .collect();
-    if !requeued.is_empty() {
+    if !replaced.is_empty() {
         tx.execute(
             "DELETE FROM case_queues WHERE case_id = ANY($1)",
-            &[&requeued],
+            &[&replaced],
         )
         .await?;
-    }
-    if !updated.is_empty() {
         tx.execute(
             "DELETE FROM case_deadlines WHERE case_id = ANY($1)",
-            &[&updated],
+            &[&replaced],
         )
         .await?;
     }
+    write_deltas(tx, ws, &deltas, &ids).await?;
 
     let (mut e_case, mut e_seq, mut e_at) = (Vec::new(), Vec::new(), Vec::new());
     let (mut e_actor, mut e_kind, mut e_payload) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut q_unit, mut q_queue, mut q_case, mut q_since) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let (mut d_case, mut d_rule, mut d_unit, mut d_due, mut d_warn_at) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let (mut d_warned, mut d_overdue, mut d_prov) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut u_unit, mut u_case) = (Vec::new(), Vec::new());
     let (mut n_case, mut n_seq, mut n_recipient) = (Vec::new(), Vec::new(), Vec::new());
     let (mut n_template, mut n_text, mut n_at) = (Vec::new(), Vec::new(), Vec::new());
     let mut audits = Vec::new();
@@ -486,26 +476,6 @@ async fn write_batch(
             e_actor.push(e.actor.as_str());
             e_kind.push(e.kind);
             e_payload.push(e.payload.as_str());
-        }
-        for (unit, queue) in w.queues.iter().filter(|_| !w.keep_queues) {
-            q_unit.push(unit.as_str());
-            q_queue.push(queue.as_str());
-            q_case.push(id);
-            q_since.push(w.row.updated_at);
-        }
-        for x in &w.deadlines {
-            d_case.push(id);
-            d_rule.push(x.rule.as_str());
-            d_unit.push(x.unit.as_str());
-            d_due.push(x.due_at);
-            d_warn_at.push(x.warn_at);
-            d_warned.push(x.warned);
-            d_overdue.push(x.overdue);
-            d_prov.push(x.provisional);
-        }
-        for unit in &w.involved {
-            u_unit.push(unit.as_str());
-            u_case.push(id);
         }
         for (i, recipient, template, text) in &w.notifications {
             n_case.push(id);
@@ -542,31 +512,6 @@ async fn write_batch(
             Err(e) => return Err(e.into()),
         }
     }
-    if !q_case.is_empty() {
-        tx.execute(
-            "INSERT INTO case_queues (unit, queue, case_id, since)
-             SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::bigint[])",
-            &[&q_unit, &q_queue, &q_case, &q_since],
-        )
-        .await?;
-    }
-    if !d_case.is_empty() {
-        tx.execute(
-            "INSERT INTO case_deadlines (case_id, rule, unit, due_at, warn_at, warned, overdue, provisional)
-             SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[],
-                                  $6::bool[], $7::bool[], $8::bool[])",
-            &[&d_case, &d_rule, &d_unit, &d_due, &d_warn_at, &d_warned, &d_overdue, &d_prov],
-        )
-        .await?;
-    }
-    if !u_case.is_empty() {
-        tx.execute(
-            "INSERT INTO case_units (unit, case_id)
-             SELECT * FROM UNNEST($1::text[], $2::bigint[]) ON CONFLICT DO NOTHING",
-            &[&u_unit, &u_case],
-        )
-        .await?;
-    }
     if !n_case.is_empty() {
         tx.execute(
             "INSERT INTO notifications (case_id, seq, recipient, template, text_zh, created_at)
@@ -586,6 +531,143 @@ async fn write_batch(
             status: w.row.status.clone(),
         })
         .collect())
+}
+
+/// The queue memberships, deadlines and involved units of a batch: per
+/// table, one statement for what was removed, changed and added.
+async fn write_deltas(
+    tx: &deadpool_postgres::Transaction<'_>,
+    ws: &[EncodedWrite],
+    deltas: &[crate::Delta<'_>],
+    ids: &[i64],
+) -> Result<()> {
+    let (mut qr_case, mut qr_unit, mut qr_queue) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut q_unit, mut q_queue, mut q_case, mut q_since) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut dr_case, mut dr_rule) = (Vec::new(), Vec::new());
+    let mut changed = Deadlines::default();
+    let mut added = Deadlines::default();
+    let (mut u_unit, mut u_case) = (Vec::new(), Vec::new());
+    for ((w, d), &id) in ws.iter().zip(deltas).zip(ids) {
+        for (unit, queue) in &d.queues_removed {
+            qr_case.push(id);
+            qr_unit.push(unit.as_str());
+            qr_queue.push(queue.as_str());
+        }
+        for (unit, queue) in &d.queues_added {
+            q_unit.push(unit.as_str());
+            q_queue.push(queue.as_str());
+            q_case.push(id);
+            q_since.push(w.row.updated_at);
+        }
+        for rule in &d.deadlines_removed {
+            dr_case.push(id);
+            dr_rule.push(*rule);
+        }
+        for x in &d.deadlines_changed {
+            changed.push(id, x);
+        }
+        for x in &d.deadlines_added {
+            added.push(id, x);
+        }
+        for unit in &d.involved_added {
+            u_unit.push(*unit);
+            u_case.push(id);
+        }
+    }
+    if !qr_case.is_empty() {
+        tx.execute(
+            "DELETE FROM case_queues q USING UNNEST($1::bigint[], $2::text[], $3::text[]) AS r(case_id, unit, queue)
+             WHERE q.case_id = r.case_id AND q.unit = r.unit AND q.queue = r.queue",
+            &[&qr_case, &qr_unit, &qr_queue],
+        )
+        .await?;
+    }
+    if !q_case.is_empty() {
+        tx.execute(
+            "INSERT INTO case_queues (unit, queue, case_id, since)
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::bigint[])",
+            &[&q_unit, &q_queue, &q_case, &q_since],
+        )
+        .await?;
+    }
+    if !dr_case.is_empty() {
+        tx.execute(
+            "DELETE FROM case_deadlines d USING UNNEST($1::bigint[], $2::text[]) AS r(case_id, rule)
+             WHERE d.case_id = r.case_id AND d.rule = r.rule",
+            &[&dr_case, &dr_rule],
+        )
+        .await?;
+    }
+    if !changed.case.is_empty() {
+        tx.execute(
+            "UPDATE case_deadlines d SET unit = r.unit, due_at = r.due_at, warn_at = r.warn_at,
+               warned = r.warned, overdue = r.overdue, provisional = r.provisional
+             FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[],
+                         $6::bool[], $7::bool[], $8::bool[])
+               AS r(case_id, rule, unit, due_at, warn_at, warned, overdue, provisional)
+             WHERE d.case_id = r.case_id AND d.rule = r.rule",
+            &changed.params(),
+        )
+        .await?;
+    }
+    if !added.case.is_empty() {
+        tx.execute(
+            "INSERT INTO case_deadlines (case_id, rule, unit, due_at, warn_at, warned, overdue, provisional)
+             SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[],
+                                  $6::bool[], $7::bool[], $8::bool[])",
+            &added.params(),
+        )
+        .await?;
+    }
+    if !u_case.is_empty() {
+        tx.execute(
+            "INSERT INTO case_units (unit, case_id)
+             SELECT * FROM UNNEST($1::text[], $2::bigint[]) ON CONFLICT DO NOTHING",
+            &[&u_unit, &u_case],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Deadline rows as columns.
+#[derive(Default)]
+struct Deadlines<'a> {
+    case: Vec<i64>,
+    rule: Vec<&'a str>,
+    unit: Vec<&'a str>,
+    due: Vec<i64>,
+    warn_at: Vec<i64>,
+    warned: Vec<bool>,
+    overdue: Vec<bool>,
+    provisional: Vec<bool>,
+}
+
+impl<'a> Deadlines<'a> {
+    fn push(&mut self, case: i64, x: &'a DeadlineRow) {
+        self.case.push(case);
+        self.rule.push(&x.rule);
+        self.unit.push(&x.unit);
+        self.due.push(x.due_at);
+        self.warn_at.push(x.warn_at);
+        self.warned.push(x.warned);
+        self.overdue.push(x.overdue);
+        self.provisional.push(x.provisional);
+    }
+
+    fn params(&self) -> [&(dyn tokio_postgres::types::ToSql + Sync); 8] {
+        [
+            &self.case,
+            &self.rule,
+            &self.unit,
+            &self.due,
+            &self.warn_at,
+            &self.warned,
+            &self.overdue,
+            &self.provisional,
+        ]
+    }
 }
 
 /// Some writes of a batch, read as columns (one array per column).

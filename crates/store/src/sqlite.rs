@@ -1046,6 +1046,71 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
     }
 }
 
+/// Queue memberships, deadlines and involved units of a written case: the
+/// difference from what was stored, or all of them (see `CaseWrite::before`).
+fn write_projections(c: &Connection, id: i64, w: &EncodedWrite) -> Result<()> {
+    let d = w.delta();
+    if d.replace && w.case_id.is_some() {
+        c.prepare_cached("DELETE FROM case_queues WHERE case_id = ?1")?
+            .execute([id])?;
+        c.prepare_cached("DELETE FROM case_deadlines WHERE case_id = ?1")?
+            .execute([id])?;
+    }
+    for (unit, queue) in d.queues_removed {
+        c.prepare_cached(
+            "DELETE FROM case_queues WHERE case_id = ?1 AND unit = ?2 AND queue = ?3",
+        )?
+        .execute(params![id, unit, queue])?;
+    }
+    for (unit, queue) in d.queues_added {
+        c.prepare_cached(
+            "INSERT INTO case_queues (unit, queue, case_id, since) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![unit, queue, id, w.row.updated_at])?;
+    }
+    for rule in d.deadlines_removed {
+        c.prepare_cached("DELETE FROM case_deadlines WHERE case_id = ?1 AND rule = ?2")?
+            .execute(params![id, rule])?;
+    }
+    for x in d.deadlines_changed {
+        c.prepare_cached(
+            "UPDATE case_deadlines SET unit = ?3, due_at = ?4, warn_at = ?5, warned = ?6,
+             overdue = ?7, provisional = ?8 WHERE case_id = ?1 AND rule = ?2",
+        )?
+        .execute(params![
+            id,
+            x.rule,
+            x.unit,
+            x.due_at,
+            x.warn_at,
+            x.warned,
+            x.overdue,
+            x.provisional
+        ])?;
+    }
+    for x in d.deadlines_added {
+        c.prepare_cached(
+            "INSERT INTO case_deadlines (case_id, rule, unit, due_at, warn_at, warned, overdue, provisional)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![
+            id,
+            x.rule,
+            x.unit,
+            x.due_at,
+            x.warn_at,
+            x.warned,
+            x.overdue,
+            x.provisional
+        ])?;
+    }
+    for unit in d.involved_added {
+        c.prepare_cached("INSERT OR IGNORE INTO case_units (unit, case_id) VALUES (?1, ?2)")?
+            .execute(params![unit, id])?;
+    }
+    Ok(())
+}
+
 fn write_case(c: &Connection, w: &EncodedWrite) -> Result<CaseRef> {
     let r = &w.row;
     let id = match w.case_id {
@@ -1114,12 +1179,6 @@ fn write_case(c: &Connection, w: &EncodedWrite) -> Result<CaseRef> {
                     None => StoreError::CaseNotFound(id),
                 });
             }
-            if !w.keep_queues {
-                c.prepare_cached("DELETE FROM case_queues WHERE case_id = ?1")?
-                    .execute([id])?;
-            }
-            c.prepare_cached("DELETE FROM case_deadlines WHERE case_id = ?1")?
-                .execute([id])?;
             id
         }
     };
@@ -1139,39 +1198,7 @@ fn write_case(c: &Connection, w: &EncodedWrite) -> Result<CaseRef> {
             Err(e) => return Err(e.into()),
         }
     }
-    let mut q = c.prepare_cached(
-        "INSERT INTO case_queues (unit, queue, case_id, since) VALUES (?1, ?2, ?3, ?4)",
-    )?;
-    if !w.keep_queues {
-        for (unit, queue) in &w.queues {
-            q.execute(params![unit, queue, id, r.updated_at])?;
-        }
-    }
-    if !w.deadlines.is_empty() {
-        let mut d = c.prepare_cached(
-            "INSERT INTO case_deadlines (case_id, rule, unit, due_at, warn_at, warned, overdue, provisional)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )?;
-        for x in &w.deadlines {
-            d.execute(params![
-                id,
-                x.rule,
-                x.unit,
-                x.due_at,
-                x.warn_at,
-                x.warned,
-                x.overdue,
-                x.provisional
-            ])?;
-        }
-    }
-    if !w.involved.is_empty() {
-        let mut u =
-            c.prepare_cached("INSERT OR IGNORE INTO case_units (unit, case_id) VALUES (?1, ?2)")?;
-        for unit in &w.involved {
-            u.execute(params![unit, id])?;
-        }
-    }
+    write_projections(c, id, w)?;
     if !w.notifications.is_empty() {
         let mut n = c.prepare_cached(
             "INSERT INTO notifications (case_id, seq, recipient, template, text_zh, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",

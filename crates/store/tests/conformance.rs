@@ -90,7 +90,6 @@ fn new_case(code: &str, place: &str, path: &str, at: i64, channel: &str) -> Case
         expected_version: 0,
         events: vec![(at, Actor::Resident, received(place))],
         row: row(code, place, path, at, 1, channel),
-        keep_queues: false,
         queues: vec![(place.into(), "triage".into())],
         deadlines: vec![DeadlineRow {
             rule: "triage".into(),
@@ -102,6 +101,7 @@ fn new_case(code: &str, place: &str, path: &str, at: i64, channel: &str) -> Case
             provisional: false,
         }],
         involved: vec![],
+        before: None,
         notifications: vec![(
             0,
             r#"{"type":"resident"}"#.into(),
@@ -121,13 +121,31 @@ fn note(id: i64, code: &str, from: u64, at: i64, text: &str) -> CaseWrite {
         expected_version: from,
         events: vec![(at, Actor::System, Event::NoteAdded { text: text.into() })],
         row: r,
-        keep_queues: false,
         queues: vec![],
         deadlines: vec![],
         involved: vec![],
+        before: None,
         notifications: vec![],
         audit: None,
     }
+}
+
+fn deadline(rule: &str, due_at: i64, warned: bool) -> DeadlineRow {
+    DeadlineRow {
+        rule: rule.into(),
+        unit: "C1".into(),
+        due_at,
+        warn_at: due_at - 50,
+        warned,
+        overdue: false,
+        provisional: false,
+    }
+}
+
+fn queues(q: &[&str]) -> Vec<(String, String)> {
+    q.iter()
+        .map(|q| ("C1".to_string(), q.to_string()))
+        .collect()
 }
 
 #[tokio::test]
@@ -603,7 +621,7 @@ async fn accusations_are_filtered_for_the_accused() {
 }
 
 #[tokio::test]
-async fn batched_writes_keep_queues_and_audit_every_change() {
+async fn batched_writes_change_only_what_differs_and_audit_every_change() {
     both(|s| {
         Box::pin(async move {
             // a batch of new cases, each with an audit entry, in one transaction
@@ -637,24 +655,104 @@ async fn batched_writes_keep_queues_and_audit_every_change() {
                 assert_eq!(w[1].prev_hash, w[0].hash);
             }
 
-            // keep_queues: the membership and its start time stay
+            // with `before`, only the difference is written: memberships that
+            // stay keep their start time, deadlines change in place
             let first = refs[0].id;
             let before = s.queue("C1", "triage", 100).await.unwrap();
             assert_eq!(before.len(), 50);
+            let was = suqiu_store::Stored {
+                queues: queues(&["triage"]),
+                deadlines: vec![deadline("triage", 1100, false)],
+                involved: vec![],
+            };
             let mut w = note(first, "Q000000000", 1, 5000, "看过");
-            w.keep_queues = true;
-            s.write_case(w).await.unwrap();
+            w.queues = queues(&["triage", "due_soon"]);
+            w.deadlines = vec![
+                deadline("triage", 1100, true),
+                deadline("extra", 9000, false),
+            ];
+            w.involved = vec!["D1".into()];
+            w.before = Some(was.clone());
+            // the second case, in the same batch, loses its membership and deadline
+            let mut w2 = note(refs[1].id, "Q000000001", 1, 5000, "办结");
+            w2.before = Some(suqiu_store::Stored {
+                deadlines: vec![deadline("triage", 1101, false)],
+                ..was.clone()
+            });
+            s.write_cases(vec![w, w2]).await.unwrap();
             let after = s.queue("C1", "triage", 100).await.unwrap();
-            assert_eq!(after.len(), 50);
+            assert_eq!(after.len(), 49);
             assert_eq!(after[0].id, first, "still first in its queue");
+            assert!(after.iter().all(|c| c.id != refs[1].id));
+            let soon = s.queue("C1", "due_soon", 100).await.unwrap();
+            assert_eq!(soon.iter().map(|c| c.id).collect::<Vec<_>>(), vec![first]);
+            let d = s.deadlines(first).await.unwrap();
+            assert_eq!(
+                d,
+                vec![
+                    deadline("triage", 1100, true),
+                    deadline("extra", 9000, false)
+                ]
+            );
+            assert!(s.deadlines(refs[1].id).await.unwrap().is_empty());
+            let involved = s
+                .list_cases(CaseFilter {
+                    scopes: Some(vec![]),
+                    involved_unit: Some("D1".into()),
+                    limit: 100,
+                    ..CaseFilter::default()
+                })
+                .await
+                .unwrap();
+            assert_eq!(
+                involved.iter().map(|c| c.id).collect::<Vec<_>>(),
+                vec![first]
+            );
+
+            // a later write drops a membership and a deadline; one stays as it was
+            let mut w = note(first, "Q000000000", 2, 5100, "再看");
+            w.queues = queues(&["due_soon"]);
+            w.deadlines = vec![deadline("extra", 9000, false)];
+            w.involved = vec!["D1".into()];
+            w.before = Some(suqiu_store::Stored {
+                queues: queues(&["triage", "due_soon"]),
+                deadlines: vec![
+                    deadline("triage", 1100, true),
+                    deadline("extra", 9000, false),
+                ],
+                involved: vec!["D1".into()],
+            });
+            s.write_case(w).await.unwrap();
+            assert!(s
+                .queue("C1", "triage", 100)
+                .await
+                .unwrap()
+                .iter()
+                .all(|c| c.id != first));
+            assert_eq!(s.queue("C1", "due_soon", 100).await.unwrap().len(), 1);
+            assert_eq!(
+                s.deadlines(first).await.unwrap(),
+                vec![deadline("extra", 9000, false)]
+            );
+
+            // without `before`, the stored memberships and deadlines are replaced
+            let w = note(first, "Q000000000", 3, 5200, "重置");
+            s.write_case(w).await.unwrap();
+            assert!(s.queue("C1", "due_soon", 100).await.unwrap().is_empty());
+            assert!(s.deadlines(first).await.unwrap().is_empty());
 
             // a batch where one write is stale: nothing of the batch is written
-            let ok = note(refs[1].id, "Q000000001", 1, 6000, "一");
+            let ok = note(refs[3].id, "Q000000003", 1, 6000, "一");
             let stale = note(refs[2].id, "Q000000002", 5, 6000, "二");
             let e = s.write_cases(vec![ok, stale]).await.unwrap_err();
             assert!(matches!(e, StoreError::Conflict { .. }), "{e}");
-            assert_eq!(s.events(refs[1].id).await.unwrap().len(), 1, "rolled back");
-            assert_eq!(s.case_by_id(refs[1].id).await.unwrap().unwrap().version, 1);
+            assert_eq!(s.events(refs[3].id).await.unwrap().len(), 1, "rolled back");
+            assert_eq!(s.case_by_id(refs[3].id).await.unwrap().unwrap().version, 1);
+            assert_eq!(
+                s.deadlines(refs[3].id).await.unwrap().len(),
+                1,
+                "rolled back"
+            );
         })
     })
     .await;
