@@ -126,6 +126,46 @@ impl App {
         }
     }
 
+    /// Rewrites every case's queue memberships, deadlines and involved units
+    /// from its journal, changing only what differs. Needed after an upgrade
+    /// that changes how they are derived (writes only apply differences, see
+    /// `CaseWrite::before`). A case written meanwhile is left to its writer.
+    /// Returns (cases read, cases changed).
+    pub async fn rebuild_projections(&self) -> Result<(u64, u64)> {
+        let (mut read, mut changed) = (0, 0);
+        let mut cursor = None;
+        loop {
+            let mut page = self
+                .store()
+                .list_cases(CaseFilter {
+                    before_id: cursor,
+                    limit: 500,
+                    ..Default::default()
+                })
+                .await?;
+            let Some(last) = page.last() else { break };
+            cursor = Some(last.id);
+            page.sort_by_key(|r| r.id);
+            let events = self
+                .store()
+                .events_of(page.iter().map(|r| r.id).collect())
+                .await?;
+            for (row, journal) in journals(&page, &events) {
+                let state = replay(journal)?;
+                read += 1;
+                let p = self.stored(&state);
+                let done = self
+                    .store()
+                    .replace_projections(row.id, state.version, p, self.now())
+                    .await?;
+                if done == Some(true) {
+                    changed += 1;
+                }
+            }
+        }
+        Ok((read, changed))
+    }
+
     pub(crate) fn case_write(
         &self,
         t: WriteTarget<'_>,
@@ -533,5 +573,60 @@ pub(crate) fn project(id: i64, code: &str, place_path: &str, s: &CaseState) -> C
         urgency: s.urgency.map(|u| u.as_str().to_string()),
         accused_path: None,
         accused_login: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::FixedClock;
+    use std::sync::Arc;
+
+    #[tokio::test]
+    async fn rebuilt_projections_follow_the_journal() {
+        let db = suqiu_store::testing::sqlite().await.unwrap();
+        let clock = Arc::new(FixedClock::new(1_767_232_800_000));
+        let app = App::new(db.store.clone(), clock).await.unwrap();
+        app.load_org(crate::orgconfig::DEMO_DISTRICT).await.unwrap();
+        let place = "430799001002-01";
+        let input = IntakeInput {
+            channel: Some("web".into()),
+            unit: Some(place.into()),
+            title: Some("路灯不亮".into()),
+            content: Some("小区门口路灯坏了一个星期".into()),
+            reporter_name: Some("王小明".into()),
+            reporter_phone: Some("13900001111".into()),
+            ..Default::default()
+        };
+        let r = app.file_case(&input, None).await.unwrap();
+        let triage = "430799001002";
+        let in_queue = |q: Vec<CaseRow>| q.iter().any(|c| c.id == r.id);
+        assert!(in_queue(
+            db.store.queue(triage, "triage", 50).await.unwrap()
+        ));
+        let deadlines = db.store.deadlines(r.id).await.unwrap();
+        assert!(!deadlines.is_empty());
+
+        // projections as an older release might have left them
+        let stale = Stored::default();
+        let done = db
+            .store
+            .replace_projections(r.id, r.version, stale, 1)
+            .await;
+        assert_eq!(done.unwrap(), Some(true));
+        assert!(!in_queue(
+            db.store.queue(triage, "triage", 50).await.unwrap()
+        ));
+
+        assert_eq!(app.rebuild_projections().await.unwrap(), (1, 1));
+        assert!(in_queue(
+            db.store.queue(triage, "triage", 50).await.unwrap()
+        ));
+        assert_eq!(db.store.deadlines(r.id).await.unwrap(), deadlines);
+        assert_eq!(
+            app.rebuild_projections().await.unwrap(),
+            (1, 0),
+            "nothing left to change"
+        );
     }
 }

@@ -63,6 +63,10 @@ enum Command {
     Migrate {
         #[arg(long, default_value = DEFAULT_DB)]
         database_url: String,
+        /// Then rewrite every case's queue memberships and deadlines from its
+        /// journal (after an upgrade that changes how they are derived).
+        #[arg(long)]
+        rebuild_projections: bool,
     },
     /// Benchmarks that print JSON.
     Bench {
@@ -243,9 +247,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             serve(opts, &listen, &database_url).await
         }
         Command::Ledger { which } => ledger::run(which).await,
-        Command::Migrate { database_url } => {
+        Command::Migrate {
+            database_url,
+            rebuild_projections,
+        } => {
             let store = Store::open(&database_url).await?;
             println!("migrations applied ({} backend)", store.backend());
+            if rebuild_projections {
+                let app = App::new(store, Arc::new(SystemClock)).await?;
+                let (read, changed) = app.rebuild_projections().await?;
+                println!("projections rebuilt: {read} cases read, {changed} changed");
+            }
             Ok(())
         }
         Command::Bench {

@@ -340,6 +340,34 @@ pub(crate) struct Delta<'a> {
 }
 
 impl EncodedWrite {
+    /// A write of projections alone (no events), from `was` to `p`.
+    pub(crate) fn projections(id: i64, version: u64, row: CaseRow, p: Stored, was: Stored) -> Self {
+        EncodedWrite {
+            case_id: Some(id),
+            expected_version: version,
+            events: Vec::new(),
+            row,
+            queues: p.queues,
+            deadlines: p.deadlines,
+            involved: p.involved,
+            before: Some(was),
+            notifications: Vec::new(),
+            audit: None,
+        }
+    }
+
+    /// Whether the write changes nothing in the projections.
+    pub(crate) fn changes_projections(&self) -> bool {
+        let d = self.delta();
+        d.replace
+            || !(d.queues_removed.is_empty()
+                && d.queues_added.is_empty()
+                && d.deadlines_removed.is_empty()
+                && d.deadlines_changed.is_empty()
+                && d.deadlines_added.is_empty()
+                && d.involved_added.is_empty())
+    }
+
     /// What this write changes, by its `before` (a new case, or a write
     /// without `before`, replaces everything).
     pub(crate) fn delta(&self) -> Delta<'_> {
@@ -627,6 +655,21 @@ impl Store {
     /// The journals of several cases, grouped by case in sequence order.
     pub async fn events_of(&self, ids: Vec<i64>) -> Result<Vec<EventRow>> {
         dispatch!(self, s => s.events_of(ids).await)
+    }
+
+    /// Rewrites a case's queue memberships, deadlines and involved units to
+    /// `p` (the projections its journal gives at `version`), changing only
+    /// what differs: memberships that stay keep the time each began. Returns
+    /// `None` if the case is not at `version` (changed meanwhile, or gone),
+    /// else whether anything was changed.
+    pub async fn replace_projections(
+        &self,
+        case_id: i64,
+        version: u64,
+        p: Stored,
+        at: Millis,
+    ) -> Result<Option<bool>> {
+        dispatch!(self, s => s.replace_projections(case_id, version, p, at).await)
     }
 
     /// Running deadlines of a case.

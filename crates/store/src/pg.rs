@@ -925,6 +925,80 @@ impl PgStore {
             .collect()
     }
 
+    pub(crate) async fn replace_projections(
+        &self,
+        case_id: i64,
+        version: u64,
+        p: crate::Stored,
+        at: Millis,
+    ) -> Result<Option<bool>> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        let Some(row) = tx
+            .query_opt(
+                &format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = $1 FOR UPDATE"),
+                &[&case_id],
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let mut row = case_row(&row);
+        if row.version != version {
+            return Ok(None);
+        }
+        let queues = tx
+            .query(
+                "SELECT unit, queue FROM case_queues WHERE case_id = $1",
+                &[&case_id],
+            )
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        let involved = tx
+            .query(
+                "SELECT unit FROM case_units WHERE case_id = $1",
+                &[&case_id],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let deadlines = tx
+            .query(
+                "SELECT rule, unit, due_at, warn_at, warned, overdue, provisional FROM case_deadlines WHERE case_id = $1",
+                &[&case_id],
+            )
+            .await?
+            .iter()
+            .map(|r| DeadlineRow {
+                rule: r.get(0),
+                unit: r.get(1),
+                due_at: r.get(2),
+                warn_at: r.get(3),
+                warned: r.get(4),
+                overdue: r.get(5),
+                provisional: r.get(6),
+            })
+            .collect();
+        row.updated_at = at;
+        let was = crate::Stored {
+            queues,
+            deadlines,
+            involved,
+        };
+        let w = EncodedWrite::projections(case_id, version, row, p, was);
+        if !w.changes_projections() {
+            return Ok(Some(false));
+        }
+        let ws = [w];
+        let deltas = [ws[0].delta()];
+        write_deltas(&tx, &ws, &deltas, &[case_id]).await?;
+        tx.commit().await?;
+        Ok(Some(true))
+    }
+
     pub async fn deadlines(&self, case_id: i64) -> Result<Vec<DeadlineRow>> {
         let c = self.pool.get().await?;
         let rows = c

@@ -425,6 +425,76 @@ impl SqliteStore {
         self.write(move |c| write_case(c, &w)).await
     }
 
+    pub(crate) async fn replace_projections(
+        &self,
+        case_id: i64,
+        version: u64,
+        p: crate::Stored,
+        at: Millis,
+    ) -> Result<Option<bool>> {
+        self.write(move |c| {
+            let Some(mut row) = c
+                .query_row(
+                    &format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = ?1"),
+                    [case_id],
+                    case_row,
+                )
+                .optional()?
+            else {
+                return Ok(None);
+            };
+            if row.version != version {
+                return Ok(None);
+            }
+            let strings = |sql: &str| -> Result<Vec<Vec<String>>> {
+                let mut st = c.prepare_cached(sql)?;
+                let rows = st.query_map([case_id], |r| {
+                    (0..r.as_ref().column_count())
+                        .map(|i| r.get::<_, String>(i))
+                        .collect::<rusqlite::Result<Vec<String>>>()
+                })?;
+                Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            };
+            let queues = strings("SELECT unit, queue FROM case_queues WHERE case_id = ?1")?
+                .into_iter()
+                .map(|v| (v[0].clone(), v[1].clone()))
+                .collect();
+            let involved = strings("SELECT unit FROM case_units WHERE case_id = ?1")?
+                .into_iter()
+                .map(|v| v[0].clone())
+                .collect();
+            let mut st = c.prepare_cached(
+                "SELECT rule, unit, due_at, warn_at, warned, overdue, provisional FROM case_deadlines WHERE case_id = ?1",
+            )?;
+            let deadlines = st
+                .query_map([case_id], |r| {
+                    Ok(DeadlineRow {
+                        rule: r.get(0)?,
+                        unit: r.get(1)?,
+                        due_at: r.get(2)?,
+                        warn_at: r.get(3)?,
+                        warned: r.get(4)?,
+                        overdue: r.get(5)?,
+                        provisional: r.get(6)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            row.updated_at = at;
+            let was = crate::Stored {
+                queues,
+                deadlines,
+                involved,
+            };
+            let w = EncodedWrite::projections(case_id, version, row, p, was);
+            if !w.changes_projections() {
+                return Ok(Some(false));
+            }
+            write_projections(c, case_id, &w)?;
+            Ok(Some(true))
+        })
+        .await
+    }
+
     pub(crate) async fn cases_by_ids(&self, ids: Vec<i64>) -> Result<Vec<CaseRow>> {
         self.read(move |c| {
             let mut st =

@@ -757,3 +757,78 @@ async fn batched_writes_change_only_what_differs_and_audit_every_change() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn projections_are_replaced_by_difference_at_a_version() {
+    both(|s| {
+        Box::pin(async move {
+            let a = s
+                .write_case(new_case("P000000001", "C1", "/D/S1/C1/", 1000, "web"))
+                .await
+                .unwrap();
+            let b = s
+                .write_case(new_case("P000000002", "C1", "/D/S1/C1/", 1001, "web"))
+                .await
+                .unwrap();
+            let same = suqiu_store::Stored {
+                queues: queues(&["triage"]),
+                deadlines: vec![DeadlineRow {
+                    rule: "triage".into(),
+                    unit: "C1".into(),
+                    due_at: 1100,
+                    warn_at: 1050,
+                    warned: false,
+                    overdue: false,
+                    provisional: false,
+                }],
+                involved: vec![],
+            };
+            // another version: nothing is changed
+            let r = s
+                .replace_projections(a.id, 7, same.clone(), 2000)
+                .await
+                .unwrap();
+            assert_eq!(r, None);
+            assert_eq!(
+                s.replace_projections(999_999, 1, same.clone(), 2000)
+                    .await
+                    .unwrap(),
+                None
+            );
+            // the same projections: nothing to change
+            let r = s
+                .replace_projections(a.id, 1, same.clone(), 2000)
+                .await
+                .unwrap();
+            assert_eq!(r, Some(false));
+            // what the journal now gives: one more membership, a flag, a unit
+            let mut p = same.clone();
+            p.queues = queues(&["due_soon", "triage"]);
+            p.deadlines[0].warned = true;
+            p.involved = vec!["D1".into()];
+            let r = s
+                .replace_projections(a.id, 1, p.clone(), 2000)
+                .await
+                .unwrap();
+            assert_eq!(r, Some(true));
+            let triage = s.queue("C1", "triage", 10).await.unwrap();
+            assert_eq!(
+                triage.iter().map(|c| c.id).collect::<Vec<_>>(),
+                vec![a.id, b.id],
+                "the kept membership keeps its place"
+            );
+            assert_eq!(s.queue("C1", "due_soon", 10).await.unwrap()[0].id, a.id);
+            assert_eq!(s.deadlines(a.id).await.unwrap(), p.deadlines);
+            assert_eq!(
+                s.replace_projections(a.id, 1, p, 2000).await.unwrap(),
+                Some(false)
+            );
+            assert_eq!(
+                s.case_by_id(a.id).await.unwrap().unwrap().version,
+                1,
+                "no event"
+            );
+        })
+    })
+    .await;
+}
