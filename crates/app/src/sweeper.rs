@@ -70,8 +70,10 @@ impl App {
             due: ids.len(),
             ..SweepReport::default()
         };
+        let started = std::time::Instant::now();
         let events = self.store().events_of(ids.clone()).await?;
         let rows = self.store().cases_by_ids(ids).await?;
+        let read = started.elapsed();
         let mut writes = Vec::new();
         for (row, journal) in journals(&rows, &events) {
             let state = replay(journal)?;
@@ -105,7 +107,16 @@ impl App {
             writes.push(write);
         }
         let n = writes.len();
-        match self.store().write_cases(writes.clone()).await {
+        let built = started.elapsed();
+        let written = self.store().write_cases(writes.clone()).await;
+        tracing::debug!(
+            cases = n,
+            read_ms = read.as_secs_f64() * 1e3,
+            build_ms = (built - read).as_secs_f64() * 1e3,
+            write_ms = (started.elapsed() - built).as_secs_f64() * 1e3,
+            "sweep round"
+        );
+        match written {
             Ok(_) => report.written += n,
             Err(StoreError::Conflict { .. }) => {
                 for r in futures_join(self, writes).await {
