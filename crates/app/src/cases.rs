@@ -41,6 +41,8 @@ pub struct TrackView {
     pub timeline: Vec<(Millis, String, String)>,
     /// Whether the resident can rate now.
     pub can_rate: bool,
+    /// Numbers of the photos attached (and not yet deleted by retention).
+    pub photos: Vec<u32>,
 }
 
 impl StaffUser {
@@ -214,6 +216,7 @@ impl App {
             before: None,
             notifications,
             audit: None,
+            photos: Vec::new(),
         }
     }
 
@@ -317,7 +320,7 @@ impl App {
         let ctx = Ctx {
             now,
             calendar: &cal,
-            rules: self.rules(),
+            rules: &self.rules(),
             org: &org,
         };
         let mut events = vec![received];
@@ -398,7 +401,7 @@ impl App {
         let ctx = Ctx {
             now,
             calendar: &cal,
-            rules: self.rules(),
+            rules: &self.rules(),
             org: &org,
         };
         let events = workflow::decide(&view.state, cmd, who, &ctx)?;
@@ -534,6 +537,13 @@ impl App {
             .iter()
             .filter_map(|e| e.event.public_text(&name).map(|(zh, en)| (e.at, zh, en)))
             .collect();
+        let photos = self
+            .store()
+            .photos(row.id)
+            .await?
+            .into_iter()
+            .map(|p| p.n)
+            .collect();
         Ok(TrackView {
             tracking_code: row.tracking_code,
             status: state.status,
@@ -542,6 +552,7 @@ impl App {
             unit_name: self.unit_name(&state.current_unit),
             timeline,
             can_rate: state.status == Status::Replied,
+            photos,
         })
     }
 

@@ -377,7 +377,7 @@ impl App {
         let ctx = Ctx {
             now: at,
             calendar: &cal,
-            rules: self.rules(),
+            rules: &self.rules(),
             org: &org,
         };
         let mut events = vec![received];

@@ -13,12 +13,15 @@ pub mod limits;
 pub mod open311;
 pub mod orgconfig;
 pub mod outbox;
+pub mod photos;
 pub mod privacy;
 pub mod routing;
+pub mod rules;
 pub mod search;
 pub mod stats;
 mod sweeper;
 pub mod tokens;
+pub mod users;
 
 pub use cases::{CaseView, TrackView};
 pub use sweeper::SweepReport;
@@ -27,7 +30,7 @@ pub use auth::StaffUser;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use suqiu_search::{SearchError, SearchIndex};
 /// Read models the web crate renders (re-exported so it never depends on the store).
-pub use suqiu_store::{CaseFilter, CaseRow, Store};
+pub use suqiu_store::{CaseFilter, CaseRow, PhotoMeta, PhotoRow, Store};
 
 use std::sync::{Arc, RwLock};
 use suqiu_calendar::Calendar;
@@ -97,6 +100,24 @@ pub enum AppError {
     BadQuery(&'static str),
     #[error("organisation config: {0}")]
     OrgConfig(#[from] orgconfig::OrgConfigError),
+    #[error("deadline rules refused: {0}")]
+    BadRules(suqiu_domain::workflow::RuleProblem),
+    #[error("photo type not accepted (JPEG, PNG or WebP)")]
+    PhotoType,
+    #[error("photo larger than {0} bytes")]
+    PhotoTooLarge(usize),
+    #[error("at most {0} photos per case")]
+    TooManyPhotos(u32),
+    #[error("photos of a case take at most {0} bytes")]
+    PhotosTooLarge(u64),
+    #[error("no such photo")]
+    PhotoNotFound,
+    #[error("the case is closed")]
+    CaseClosed,
+    #[error("login {0} is taken")]
+    LoginTaken(String),
+    #[error("role {0:?} cannot belong to a unit of level {1:?}")]
+    RoleNotForUnit(Role, Level),
     #[error("storage: {0}")]
     Store(StoreError),
     #[error("stored journal does not replay: {0}")]
@@ -122,7 +143,7 @@ pub struct App {
     org: Arc<RwLock<Arc<OrgTree>>>,
     clock: Arc<dyn Clock>,
     calendar: Arc<RwLock<Arc<Calendar>>>,
-    rules: Arc<DeadlineRules>,
+    rules: Arc<RwLock<(i64, Arc<DeadlineRules>)>>,
     limits: limits::Limits,
     counters: Arc<limits::Counters>,
     search: Option<search::Search>,
@@ -223,7 +244,7 @@ impl App {
             org: Arc::new(RwLock::new(Arc::new(tree))),
             clock,
             calendar: Arc::new(RwLock::new(Arc::new(calendar))),
-            rules: Arc::new(DeadlineRules::default()),
+            rules: Arc::new(RwLock::new((0, Arc::new(DeadlineRules::default())))),
             limits: limits::Limits::default(),
             counters: Arc::new(limits::Counters::default()),
             search: None,
@@ -253,9 +274,12 @@ impl App {
         self
     }
 
-    /// Replaces the deadline rules (a deployment's rules file).
-    pub fn with_rules(mut self, rules: DeadlineRules) -> App {
-        self.rules = Arc::new(rules);
+    /// Replaces the deadline rules (a deployment's rules file); rules that
+    /// administrators stored since (`App::refresh_rules`) take precedence.
+    pub fn with_rules(self, rules: DeadlineRules) -> App {
+        if let Ok(mut g) = self.rules.write() {
+            *g = (0, Arc::new(rules));
+        }
         self
     }
 
@@ -302,8 +326,20 @@ impl App {
         Ok(years)
     }
 
-    pub fn rules(&self) -> &DeadlineRules {
-        &self.rules
+    /// The deadline rules and categories in force on this instance.
+    pub fn rules(&self) -> Arc<DeadlineRules> {
+        match self.rules.read() {
+            Ok(g) => g.1.clone(),
+            Err(p) => p.into_inner().1.clone(),
+        }
+    }
+
+    /// The stored version of the rules in force (0: the built-in or file rules).
+    pub fn rules_version(&self) -> i64 {
+        match self.rules.read() {
+            Ok(g) => g.0,
+            Err(p) => p.into_inner().0,
+        }
     }
 
     /// The district's unit code (callback staff's queue).

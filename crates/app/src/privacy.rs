@@ -21,8 +21,11 @@ pub enum Permission {
     UnmaskConfidential,
     /// Add holiday calendar years.
     ManageCalendar,
-    /// Disable and enable users, end their sessions.
+    /// Create users, change their role and unit, reset passwords, disable
+    /// and enable them, end their sessions.
     ManageUsers,
+    /// Edit the deadline rules and the categories.
+    ManageRules,
     /// Read and export the audit log.
     ReadAudit,
     /// See the notification outbox and send dead notifications again.
@@ -59,6 +62,7 @@ pub const PERMISSIONS: &[(Permission, &[Role])] = &[
     (Permission::UnmaskConfidential, &[Role::PetitionBureau]),
     (Permission::ManageCalendar, &[Role::Admin]),
     (Permission::ManageUsers, &[Role::Admin]),
+    (Permission::ManageRules, &[Role::Admin]),
     (Permission::ReadAudit, &[Role::Admin]),
     (Permission::ManageNotifications, &[Role::Admin]),
     (

@@ -433,6 +433,8 @@ async fn serve(opts: ServeOptions, listen: &str, database_url: &str) -> anyhow::
             .with_context(|| format!("reading {}", path.display()))?;
         app = app.with_rules(App::parse_rules(&text)?);
     }
+    // rules administrators stored since take precedence over the file
+    app.refresh_rules().await?;
     if demo {
         app.load_org(orgconfig::DEMO_DISTRICT).await?;
     }
@@ -499,7 +501,9 @@ async fn serve(opts: ServeOptions, listen: &str, database_url: &str) -> anyhow::
         tracing::warn!(error = %e, "loading routing models failed");
     }
     let trainer = app.spawn_routing_trainer(std::time::Duration::from_secs(60));
+    let config = app.spawn_config_refresh(std::time::Duration::from_secs(5));
     suqiu_web::serve(app, listener, shutdown_signal()).await?;
+    config.abort();
     sweeper.abort();
     chainer.abort();
     trainer.abort();

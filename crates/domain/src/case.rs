@@ -288,6 +288,13 @@ pub enum Event {
     Received(Box<Intake>),
     /// A staff member's note (visit note, phone call); internal.
     NoteAdded { text: String },
+    /// A photo was attached (the bytes are stored beside the journal, under
+    /// the case and `photo`, and deleted with the personal data).
+    PhotoAttached {
+        photo: u32,
+        content_type: String,
+        bytes: u64,
+    },
     /// 报单: the community's triage: urgency tier and category.
     Triaged { urgency: Urgency, category: String },
     /// Reported to the township/street.
@@ -374,11 +381,42 @@ pub enum Event {
     },
 }
 
+/// Every event kind (`Event::kind`), e.g. for checking deadline rules.
+pub const EVENT_KINDS: &[&str] = &[
+    "received",
+    "note_added",
+    "photo_attached",
+    "triaged",
+    "reported_to_street",
+    "signed",
+    "street_assigned",
+    "dispatched",
+    "accepted",
+    "returned",
+    "cooperation_reported",
+    "leader_deadline_requested",
+    "leader_deadline_set",
+    "replied",
+    "explained",
+    "rated",
+    "reopened",
+    "closed",
+    "ownership_taken",
+    "supervised",
+    "interview_recorded",
+    "deadline_set",
+    "deadline_cleared",
+    "deadline_warned",
+    "deadline_overdue",
+    "urgent_signalled",
+];
+
 impl Event {
     pub fn kind(&self) -> &'static str {
         match self {
             Event::Received(_) => "received",
             Event::NoteAdded { .. } => "note_added",
+            Event::PhotoAttached { .. } => "photo_attached",
             Event::Triaged { .. } => "triaged",
             Event::ReportedToStreet { .. } => "reported_to_street",
             Event::Signed { .. } => "signed",
@@ -487,6 +525,10 @@ impl Event {
             Event::Supervised { .. } => t(
                 "领导已现场督办，并确定了新的办理时限。".into(),
                 "A leader supervised it on site and set a new deadline.".into(),
+            ),
+            Event::PhotoAttached { .. } => t(
+                "您的诉求已附上一张照片。".into(),
+                "A photo was attached to your request.".into(),
             ),
             Event::NoteAdded { .. }
             | Event::CooperationReported { .. }
@@ -772,6 +814,7 @@ pub fn apply(state: Option<CaseState>, event: &Event, at: Millis) -> Result<Case
     match event {
         Event::Received(_) => {}
         Event::NoteAdded { .. } => s.notes += 1,
+        Event::PhotoAttached { .. } => {}
         Event::Triaged { urgency, category } => {
             s.status = Status::Triaged;
             s.urgency = Some(*urgency);

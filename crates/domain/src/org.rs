@@ -137,7 +137,7 @@ impl Role {
     }
 
     /// Which unit levels a person of this role may belong to.
-    fn allowed_levels(self) -> &'static [Level] {
+    pub fn allowed_levels(self) -> &'static [Level] {
         match self {
             Role::GridWorker => &[Level::Grid],
             Role::CommunityStaff => &[Level::Community],

@@ -333,6 +333,203 @@ impl Default for DeadlineRules {
     }
 }
 
+/// Why a set of deadline rules was refused: a stable code, where, and a
+/// message in Chinese and English.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleProblem {
+    pub code: &'static str,
+    /// e.g. `rules[2].start`, `categories[0]`.
+    pub field: String,
+    pub zh: String,
+    pub en: String,
+}
+
+impl std::fmt::Display for RuleProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.en)
+    }
+}
+
+/// Longest rule (days) and warning (hours) accepted.
+pub const MAX_RULE_DAYS: u32 = 366;
+pub const MAX_WARN_HOURS: u32 = 24 * 30;
+/// Most categories, and most characters of one.
+pub const MAX_CATEGORIES: usize = 50;
+pub const MAX_CATEGORY_CHARS: usize = 20;
+
+/// The tags a rule's `when` may name: urgencies and difficulties.
+pub fn rule_tags() -> Vec<&'static str> {
+    let mut v: Vec<&str> = [Urgency::Urgent, Urgency::Deferred, Urgency::Unreasonable]
+        .iter()
+        .map(|u| u.as_str())
+        .collect();
+    v.extend(
+        [
+            Difficulty::Ordinary,
+            Difficulty::Difficult,
+            Difficulty::VeryDifficult,
+        ]
+        .iter()
+        .map(|d| d.as_str()),
+    );
+    v
+}
+
+impl DeadlineRules {
+    /// Checks a set of rules before it is used: known event kinds and tags,
+    /// ids of `a-z`, `0-9` and `_`, sane lengths, at least one category,
+    /// categories unique, short and printable.
+    pub fn validate(&self) -> Result<(), RuleProblem> {
+        use crate::case::EVENT_KINDS;
+        let bad = |code: &'static str, field: String, zh: String, en: String| RuleProblem {
+            code,
+            field,
+            zh,
+            en,
+        };
+        if self.warn_before_hours > MAX_WARN_HOURS {
+            return Err(bad(
+                "rule_warning_too_long",
+                "warn_before_hours".into(),
+                format!("提前提醒时间不能超过 {MAX_WARN_HOURS} 小时"),
+                format!("the warning may be at most {MAX_WARN_HOURS} hours before the deadline"),
+            ));
+        }
+        let tags = rule_tags();
+        for (i, r) in self.rules.iter().enumerate() {
+            let f = |name: &str| format!("rules[{i}].{name}");
+            let id_ok = !r.id.is_empty()
+                && r.id.len() <= 32
+                && r.id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            if !id_ok {
+                return Err(bad(
+                    "rule_bad_id",
+                    f("id"),
+                    format!(
+                        "第 {} 条规则的编号「{}」须为 1–32 个小写字母、数字或下划线",
+                        i + 1,
+                        r.id
+                    ),
+                    format!(
+                        "rule {}: id '{}' must be 1-32 of a-z, 0-9 or '_'",
+                        i + 1,
+                        r.id
+                    ),
+                ));
+            }
+            if !EVENT_KINDS.contains(&r.start.as_str()) {
+                return Err(bad(
+                    "rule_unknown_event",
+                    f("start"),
+                    format!("第 {} 条规则的起算环节「{}」不存在", i + 1, r.start),
+                    format!(
+                        "rule {}: there is no event '{}' to start it",
+                        i + 1,
+                        r.start
+                    ),
+                ));
+            }
+            if r.ends.is_empty() {
+                return Err(bad(
+                    "rule_no_end",
+                    f("ends"),
+                    format!("第 {} 条规则须至少有一个结束环节", i + 1),
+                    format!("rule {}: name at least one event that ends it", i + 1),
+                ));
+            }
+            if let Some(e) = r.ends.iter().find(|e| !EVENT_KINDS.contains(&e.as_str())) {
+                return Err(bad(
+                    "rule_unknown_event",
+                    f("ends"),
+                    format!("第 {} 条规则的结束环节「{e}」不存在", i + 1),
+                    format!("rule {}: there is no event '{e}' to end it", i + 1),
+                ));
+            }
+            if let Some(t) = r.when.iter().find(|t| !tags.contains(&t.as_str())) {
+                return Err(bad(
+                    "rule_unknown_tag",
+                    f("when"),
+                    format!(
+                        "第 {} 条规则的适用条件「{t}」不存在（可用：{}）",
+                        i + 1,
+                        tags.join("、")
+                    ),
+                    format!(
+                        "rule {}: unknown tag '{t}' (one of {})",
+                        i + 1,
+                        tags.join(", ")
+                    ),
+                ));
+            }
+            if r.length > MAX_RULE_DAYS || (r.unit == DayUnit::SameWorkingDay && r.length != 0) {
+                return Err(bad(
+                    "rule_bad_length",
+                    f("length"),
+                    format!(
+                        "第 {} 条规则的时限不正确：当日办结须为 0，其余不超过 {MAX_RULE_DAYS} 天",
+                        i + 1
+                    ),
+                    format!(
+                        "rule {}: the length must be 0 for same_working_day, else at most {MAX_RULE_DAYS} days",
+                        i + 1
+                    ),
+                ));
+            }
+            if r.warn_before_hours.is_some_and(|h| h > MAX_WARN_HOURS) {
+                return Err(bad(
+                    "rule_warning_too_long",
+                    f("warn_before_hours"),
+                    format!(
+                        "第 {} 条规则的提前提醒时间不能超过 {MAX_WARN_HOURS} 小时",
+                        i + 1
+                    ),
+                    format!(
+                        "rule {}: the warning may be at most {MAX_WARN_HOURS} hours",
+                        i + 1
+                    ),
+                ));
+            }
+        }
+        if self.categories.is_empty() || self.categories.len() > MAX_CATEGORIES {
+            return Err(bad(
+                "category_count",
+                "categories".into(),
+                format!("问题类别须有 1–{MAX_CATEGORIES} 个"),
+                format!("there must be 1-{MAX_CATEGORIES} categories"),
+            ));
+        }
+        for (i, c) in self.categories.iter().enumerate() {
+            let n = c.chars().count();
+            if n == 0
+                || n > MAX_CATEGORY_CHARS
+                || c.trim() != c
+                || c.chars()
+                    .any(|ch| ch.is_control() || ch == ',' || ch == '，')
+            {
+                return Err(bad(
+                    "category_bad_name",
+                    format!("categories[{i}]"),
+                    format!(
+                        "类别「{c}」须为 1–{MAX_CATEGORY_CHARS} 个字，不含逗号、首尾空格或控制字符"
+                    ),
+                    format!("category '{c}' must be 1-{MAX_CATEGORY_CHARS} characters, without commas, surrounding spaces or control characters"),
+                ));
+            }
+            if self.categories[..i].contains(c) {
+                return Err(bad(
+                    "category_duplicate",
+                    format!("categories[{i}]"),
+                    format!("类别「{c}」重复"),
+                    format!("category '{c}' is listed twice"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// What `decide` needs besides the state: the time, the calendar, the rules
 /// and the organisation.
 pub struct Ctx<'a> {

@@ -1,8 +1,9 @@
-//! The administrator's pages: the unit tree, users and roles (disable,
-//! enable, end sessions), the holiday calendar (add a year's notice), the
-//! deadline rules and the categories in force.
+//! The administrator's pages: the unit tree (read-only), users and roles
+//! (create, change role and unit, reset the password, disable, enable, end
+//! sessions), the holiday calendar (add a year's notice), the deadline rules
+//! (edited as the TOML of `config/deadline-rules.toml`) and the categories.
 
-use crate::forms::Errors;
+use crate::forms::{app_errors, Errors, Fields};
 use crate::html::{esc, Lang};
 use crate::{words, Ctx, PostForm};
 use axum::extract::Path;
@@ -41,10 +42,25 @@ fn unit_tree(lang: Lang, org: &OrgTree) -> String {
     out
 }
 
+/// The role and unit selects of a user form.
+fn role_select(lang: Lang, id: &str, selected: Option<Role>) -> String {
+    let mut s = format!(r#"<select id="{id}" name="role">"#);
+    for r in Role::ALL {
+        s.push_str(&format!(
+            r#"<option value="{v}"{sel}>{l}</option>"#,
+            v = r.as_str(),
+            sel = if Some(r) == selected { " selected" } else { "" },
+            l = esc(words::role(lang, r))
+        ));
+    }
+    s.push_str("</select>");
+    s
+}
+
 async fn admin_page(
     ctx: &Ctx,
     user: &StaffUser,
-    cal_text: &str,
+    f: &Fields,
     errs: &Errors,
     done: Option<&str>,
 ) -> Response {
@@ -70,92 +86,179 @@ async fn admin_page(
         } else {
             format!(
                 r#"<form method="post" action="/staff/admin/users/{l}/{action}" class="inline">{csrf}<button type="submit" class="secondary" id="{action}-{l}">{label}</button></form>
-<form method="post" action="/staff/admin/users/{l}/logout-all" class="inline">{csrf}<button type="submit" class="secondary">{lo}</button></form>"#,
+<form method="post" action="/staff/admin/users/{l}/logout-all" class="inline">{csrf}<button type="submit" class="secondary">{lo}</button></form>
+<details class="user-edit"><summary>{edit}</summary>
+<form method="post" action="/staff/admin/users/{l}/role" id="role-{l}">{csrf}<label for="role-{l}-role">{l_role}</label>{roles}
+<label for="role-{l}-unit">{l_unit}</label><input type="text" id="role-{l}-unit" name="unit" list="unit-codes" value="{unit}">
+<label for="role-{l}-linked">{l_linked}</label><input type="text" id="role-{l}-linked" name="linked_units" list="unit-codes" value="{linked}">
+<button type="submit" class="secondary">{b_role}</button></form>
+<form method="post" action="/staff/admin/users/{l}/password" id="password-{l}">{csrf}<label for="password-{l}-new">{l_pw}</label><input type="password" id="password-{l}-new" name="password" autocomplete="new-password">
+<button type="submit" class="secondary">{b_pw}</button></form></details>"#,
                 l = esc(&p.login),
                 csrf = ctx.csrf_field(),
                 label = esc(label),
                 lo = esc(lang.t("强制下线", "End sessions")),
+                edit = esc(lang.t("调整角色 / 重置密码", "Change role / reset password")),
+                l_role = esc(lang.t("角色", "Role")),
+                roles = role_select(lang, &format!("role-{}-role", p.login), Some(p.role)),
+                l_unit = esc(lang.t("单位编码", "Unit code")),
+                unit = esc(&p.unit),
+                l_linked = esc(lang.t(
+                    "挂点单位编码（领导，多个用逗号分隔）",
+                    "Linked unit codes (leaders; comma-separated)"
+                )),
+                linked = esc(&p.linked_units.join(",")),
+                b_role = esc(lang.t("保存角色", "Save role")),
+                l_pw = esc(lang.t("新密码", "New password")),
+                b_pw = esc(lang.t("重置密码", "Reset password")),
             )
         };
         let linked: Vec<String> = p.linked_units.iter().map(|c| name(c)).collect();
         users.push_str(&format!(
-            r#"<tr data-login="{l}"><td>{l}</td><td>{n}</td><td>{r}</td><td>{u}</td><td>{lk}</td><td>{st}</td><td>{buttons}</td></tr>"#,
+            r#"<tr data-login="{l}"><td>{l}</td><td>{n}</td><td data-role="{rv}">{r}</td><td data-unit="{uc}">{u}</td><td>{lk}</td><td>{st}</td><td>{buttons}</td></tr>"#,
             l = esc(&p.login),
             n = esc(&p.name),
+            rv = p.role.as_str(),
             r = esc(words::role(lang, p.role)),
+            uc = esc(&p.unit),
             u = esc(&name(&p.unit)),
             lk = esc(&linked.join("、")),
             st = esc(if disabled { lang.t("已停用", "disabled") } else { lang.t("正常", "active") }),
         ));
     }
+    let mut unit_codes = String::from(r#"<datalist id="unit-codes">"#);
+    for (u, _) in org.units() {
+        unit_codes.push_str(&format!(
+            r#"<option value="{}">{}</option>"#,
+            esc(&u.code),
+            esc(&u.name)
+        ));
+    }
+    unit_codes.push_str("</datalist>");
     let cal = ctx.app.calendar();
     let years: Vec<String> = cal.years_covered().iter().map(|y| y.to_string()).collect();
+    let rules_in_force = ctx.app.rules();
     let mut rules = String::new();
-    for r in &ctx.app.rules().rules {
+    for r in &rules_in_force.rules {
         rules.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr data-rule=\"{id}\"><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
             esc(&words::rule(lang, &r.id)),
             esc(&r.start),
             esc(&r.when.join(", ")),
             r.length,
             esc(&format!("{:?}", r.unit)),
             esc(&r.ends.join(", ")),
+            id = esc(&r.id),
         ));
     }
-    let cats: Vec<String> = ctx
-        .app
-        .rules()
+    let cats: Vec<String> = rules_in_force
         .categories
         .iter()
         .map(|c| format!("<li>{}</li>", esc(c)))
         .collect();
+    let rules_text =
+        f.0.iter()
+            .find(|(k, _)| k == "rules")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| ctx.app.rules_toml());
+    let cats_text =
+        f.0.iter()
+            .find(|(k, _)| k == "categories")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| rules_in_force.categories.join("\n"));
+    let new_role = f.get("new_role").and_then(Role::parse);
     let body = format!(
-        r#"<h1>{h}</h1>{done}
+        r#"<h1>{h}</h1>{done}{form_errs}
 <div class="grid two"><div>
-<section class="card" id="users"><h2>{hu}</h2><div class="table-wrap"><table><thead><tr><th>{l_login}</th><th>{l_name}</th><th>{l_role}</th><th>{l_unit}</th><th>{l_linked}</th><th>{l_state}</th><th></th></tr></thead><tbody>{users}</tbody></table></div>
+<section class="card" id="users"><h2>{hu}</h2><div class="table-wrap"><table><thead><tr><th>{l_login}</th><th>{l_name}</th><th>{l_role}</th><th>{l_unit}</th><th>{l_linked}</th><th>{l_state}</th><th></th></tr></thead><tbody>{users}</tbody></table></div>{unit_codes}
+<h3>{h_new}</h3>
+<form method="post" action="/staff/admin/users" id="new-user-form" novalidate>{csrf}
+<label for="new-login">{l_login}</label><input type="text" id="new-login" name="login" maxlength="32" value="{v_login}"{i_login}>{e_login}
+<label for="new-name">{l_name}</label><input type="text" id="new-name" name="name" maxlength="20" value="{v_name}"{i_name}>{e_name}
+<label for="new-role">{l_role}</label>{new_roles}{e_role}
+<label for="new-unit">{l_unit_code}</label><input type="text" id="new-unit" name="unit" list="unit-codes" value="{v_unit}"{i_unit}>{e_unit}
+<label for="new-password">{l_pw}</label><input type="password" id="new-password" name="password" autocomplete="new-password"{i_pw}>{e_pw}
+<p class="hint">{hint_pw}</p><button type="submit" id="create-user">{b_create}</button></form>
 <p class="hint">{hu_hint}</p></section>
 <section class="card" id="calendar"><h2>{hc}</h2><p>{l_years}{years}</p>
-<form method="post" action="/staff/admin/calendar" id="calendar-form" novalidate>{csrf}{rest}
+<form method="post" action="/staff/admin/calendar" id="calendar-form" novalidate>{csrf}
 <label for="calendar-text">{l_text}</label><textarea id="calendar-text" name="text" rows="8"{inv}>{cal_text}</textarea>{e_text}
 <p class="hint">{hint_text}</p><button type="submit">{b_add}</button></form></section>
-<section class="card" id="rules"><h2>{hr}</h2><div class="table-wrap"><table><thead><tr><th>{l_rule}</th><th>{l_start}</th><th>{l_when}</th><th class="num">{l_len}</th><th>{l_unitd}</th><th>{l_ends}</th></tr></thead><tbody>{rules}</tbody></table></div>
-<p class="hint">{hr_hint}</p></section>
-<section class="card" id="categories"><h2>{hk}</h2><ul>{cats}</ul></section>
+<section class="card" id="rules"><h2>{hr}</h2><p class="muted">{l_version}{version}</p><div class="table-wrap"><table><thead><tr><th>{l_rule}</th><th>{l_start}</th><th>{l_when}</th><th class="num">{l_len}</th><th>{l_unitd}</th><th>{l_ends}</th></tr></thead><tbody>{rules}</tbody></table></div>
+<form method="post" action="/staff/admin/rules" id="rules-form" novalidate>{csrf}
+<label for="rules-text">{l_rules_text}</label><textarea id="rules-text" name="rules" rows="16" class="code"{i_rules}>{rules_text}</textarea>{e_rules}
+<p class="hint">{hr_hint}</p><button type="submit" id="save-rules">{b_save}</button></form></section>
+<section class="card" id="categories"><h2>{hk}</h2><ul id="category-list">{cats}</ul>
+<form method="post" action="/staff/admin/categories" id="categories-form" novalidate>{csrf}
+<label for="categories-text">{l_cats}</label><textarea id="categories-text" name="categories" rows="6"{i_cats}>{cats_text}</textarea>{e_cats}
+<button type="submit" id="save-categories">{b_save}</button></form></section>
 </div><section class="card" id="units"><h2>{ht}</h2>{tree}<p class="hint">{ht_hint}</p></section></div>"#,
         h = esc(lang.t("系统管理", "Administration")),
         done = done.map(|d| format!(r#"<p class="notice" role="status" id="done">{}</p>"#, esc(d))).unwrap_or_default(),
+        form_errs = errs.rest(&["text", "rules", "categories", "login", "name", "role", "unit", "password"]),
         hu = esc(lang.t("用户和角色", "Users and roles")),
         l_login = esc(lang.t("账号", "Login")),
         l_name = esc(lang.t("姓名", "Name")),
         l_role = esc(lang.t("角色", "Role")),
         l_unit = esc(lang.t("单位", "Unit")),
+        l_unit_code = esc(lang.t("单位编码", "Unit code")),
         l_linked = esc(lang.t("挂点", "Linked")),
         l_state = esc(lang.t("状态", "State")),
-        hu_hint = esc(lang.t("新增用户和调整角色：编辑组织配置文件后重新加载（suqiu serve --org）。", "To add users or change roles, edit the organisation config and reload it (suqiu serve --org).")),
+        h_new = esc(lang.t("新增工作人员", "New staff user")),
+        v_login = esc(&f.value("login")),
+        i_login = errs.invalid("login"),
+        e_login = errs.at("login"),
+        v_name = esc(&f.value("name")),
+        i_name = errs.invalid("name"),
+        e_name = errs.at("name"),
+        new_roles = role_select(lang, "new-role", new_role).replace(r#"name="role""#, r#"name="new_role""#),
+        e_role = errs.at("role"),
+        v_unit = esc(&f.value("unit")),
+        i_unit = errs.invalid("unit"),
+        e_unit = errs.at("unit"),
+        l_pw = esc(lang.t("初始密码", "Initial password")),
+        i_pw = errs.invalid("password"),
+        e_pw = errs.at("password"),
+        hint_pw = esc(lang.t("密码至少 10 位，须包含大写字母、小写字母、数字、符号中的三类。", "At least 10 characters, with three of upper case, lower case, digits, symbols.")),
+        b_create = esc(lang.t("新增用户", "Create user")),
+        hu_hint = esc(lang.t("调整角色或单位、重置密码后，该用户需重新登录。", "After a role, unit or password change the user logs in again.")),
         hc = esc(lang.t("节假日日历", "Holiday calendar")),
         l_years = esc(lang.t("已有节假日数据的年份：", "Years with holiday data: ")),
         years = esc(&years.join("、")),
         csrf = ctx.csrf_field(),
-        rest = errs.rest(&["text"]),
         l_text = esc(lang.t("新增一年（国务院节假日安排通知）", "Add a year (State Council holiday notice)")),
         inv = errs.invalid("text"),
-        cal_text = esc(cal_text),
+        cal_text = esc(&f.value("text")),
         e_text = errs.at("text"),
         hint_text = esc(lang.t("格式：year 2027 / off 2027-01-01 元旦 / work 2027-02-07 春节（调休上班），或粘贴 holiday-cn 的 JSON。", "Format: year 2027 / off 2027-01-01 New Year / work 2027-02-07 (make-up day), or paste holiday-cn JSON.")),
         b_add = esc(lang.t("保存", "Save")),
         hr = esc(lang.t("办理时限规则", "Deadline rules")),
+        l_version = esc(lang.t("规则版本：", "Rules version: ")),
+        version = match ctx.app.rules_version() {
+            0 => lang.t("配置文件（未在线修改）", "config file (not edited online)").to_string(),
+            v => v.to_string(),
+        },
         l_rule = esc(lang.t("时限", "Deadline")),
         l_start = esc(lang.t("起算事件", "Starts at")),
         l_when = esc(lang.t("适用", "When")),
         l_len = esc(lang.t("长度", "Length")),
         l_unitd = esc(lang.t("单位", "Unit")),
         l_ends = esc(lang.t("结束事件", "Ends at")),
-        hr_hint = esc(lang.t("时限规则与类别在 config/deadline-rules.toml 中配置，重启后生效。", "Rules and categories are configured in config/deadline-rules.toml and take effect at restart.")),
+        l_rules_text = esc(lang.t("修改规则（与 config/deadline-rules.toml 格式相同）", "Edit the rules (the format of config/deadline-rules.toml)")),
+        i_rules = errs.invalid("rules"),
+        rules_text = esc(&rules_text),
+        e_rules = errs.at("rules"),
+        hr_hint = esc(lang.t("保存后立即对所有服务器生效，只适用于此后开始计算的时限；正在计算的时限保持原定日期。", "Saved rules apply on every server at once, to deadlines started afterwards; running deadlines keep their dates.")),
+        b_save = esc(lang.t("保存", "Save")),
         hk = esc(lang.t("诉求类别", "Categories")),
         cats = cats.join(""),
+        l_cats = esc(lang.t("每行一个类别", "One category per line")),
+        i_cats = errs.invalid("categories"),
+        cats_text = esc(&cats_text),
+        e_cats = errs.at("categories"),
         ht = esc(lang.t("组织架构", "Unit tree")),
         tree = unit_tree(lang, &org),
-        ht_hint = esc(lang.t("组织架构由组织配置文件加载。", "The unit tree is loaded from the organisation config.")),
+        ht_hint = esc(lang.t("组织架构（只读）由组织配置文件加载。", "The unit tree (read-only here) is loaded from the organisation config.")),
     );
     let status = if errs.is_empty() {
         StatusCode::OK
@@ -180,7 +283,7 @@ fn admin_only(ctx: &Ctx) -> Result<StaffUser, Response> {
 
 pub async fn admin(ctx: Ctx) -> Response {
     match admin_only(&ctx) {
-        Ok(user) => admin_page(&ctx, &user, "", &Errors::default(), None).await,
+        Ok(user) => admin_page(&ctx, &user, &Fields::default(), &Errors::default(), None).await,
         Err(r) => r,
     }
 }
@@ -216,7 +319,7 @@ pub async fn user_action(
             admin_page(
                 &ctx,
                 &user,
-                "",
+                &Fields::default(),
                 &Errors::default(),
                 Some(&format!("{login}：{msg}")),
             )
@@ -224,12 +327,12 @@ pub async fn user_action(
         }
         Err(e) => {
             let errs = crate::forms::app_errors(ctx.lang, &e, &|f| f.to_string());
-            admin_page(&ctx, &user, "", &errs, None).await
+            admin_page(&ctx, &user, &Fields::default(), &errs, None).await
         }
     }
 }
 
-pub async fn add_year(PostForm { ctx, fields }: PostForm) -> Response {
+pub async fn add_year(PostForm { ctx, fields, .. }: PostForm) -> Response {
     let user = match admin_only(&ctx) {
         Ok(u) => u,
         Err(r) => return r,
@@ -249,7 +352,7 @@ pub async fn add_year(PostForm { ctx, fields }: PostForm) -> Response {
                 "Paste one year's holiday arrangement",
             ),
         );
-        return admin_page(&ctx, &user, &text, &errs, None).await;
+        return admin_page(&ctx, &user, &fields, &errs, None).await;
     }
     match ctx.app.add_calendar_year(&text, &user.login).await {
         Ok(years) => {
@@ -259,7 +362,7 @@ pub async fn add_year(PostForm { ctx, fields }: PostForm) -> Response {
                 ctx.t("已保存节假日数据：", "Holiday data saved: "),
                 y.join("、")
             );
-            admin_page(&ctx, &user, "", &errs, Some(&msg)).await
+            admin_page(&ctx, &user, &Fields::default(), &errs, Some(&msg)).await
         }
         Err(suqiu_app::AppError::Calendar(e)) => {
             errs.add(
@@ -269,11 +372,161 @@ pub async fn add_year(PostForm { ctx, fields }: PostForm) -> Response {
                     ctx.t("节假日数据有误：", "The holiday data is wrong: ")
                 ),
             );
-            admin_page(&ctx, &user, &text, &errs, None).await
+            admin_page(&ctx, &user, &fields, &errs, None).await
         }
         Err(e) => {
             let errs = crate::forms::app_errors(ctx.lang, &e, &|_| "text".to_string());
-            admin_page(&ctx, &user, &text, &errs, None).await
+            admin_page(&ctx, &user, &fields, &errs, None).await
         }
     }
+}
+
+/// Runs an administrator's change and shows the page again: the notice on
+/// success, else the errors next to the fields (the fields kept).
+async fn after_change(
+    ctx: &Ctx,
+    user: &StaffUser,
+    fields: &Fields,
+    result: suqiu_app::Result<String>,
+    rename: &(dyn Fn(&str) -> String + Sync),
+) -> Response {
+    match result {
+        Ok(msg) => {
+            admin_page(
+                ctx,
+                user,
+                &Fields::default(),
+                &Errors::default(),
+                Some(&msg),
+            )
+            .await
+        }
+        Err(e) => admin_page(ctx, user, fields, &app_errors(ctx.lang, &e, rename), None).await,
+    }
+}
+
+pub async fn set_rules(PostForm { ctx, fields, .. }: PostForm) -> Response {
+    let user = match admin_only(&ctx) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let text = fields.value("rules");
+    let result = ctx.app.set_rules_toml(&user, &text).await.map(|v| {
+        format!(
+            "{}{v}",
+            ctx.t(
+                "已保存办理时限规则，版本 ",
+                "Deadline rules saved, version "
+            )
+        )
+    });
+    after_change(&ctx, &user, &fields, result, &|_| "rules".to_string()).await
+}
+
+pub async fn set_categories(PostForm { ctx, fields, .. }: PostForm) -> Response {
+    let user = match admin_only(&ctx) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let categories: Vec<String> = fields
+        .value("categories")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    let result = ctx.app.set_categories(&user, categories).await.map(|v| {
+        format!(
+            "{}{v}",
+            ctx.t(
+                "已保存诉求类别，规则版本 ",
+                "Categories saved, rules version "
+            )
+        )
+    });
+    after_change(&ctx, &user, &fields, result, &|_| "categories".to_string()).await
+}
+
+pub async fn create_user(PostForm { ctx, fields, .. }: PostForm) -> Response {
+    let user = match admin_only(&ctx) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let new = suqiu_app::users::NewUser {
+        login: fields.value("login"),
+        name: fields.value("name"),
+        role: fields.value("new_role"),
+        unit: fields.value("unit"),
+        linked_units: Vec::new(),
+        password: fields
+            .0
+            .iter()
+            .find(|(k, _)| k == "password")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default(),
+    };
+    let login = new.login.clone();
+    let result = ctx
+        .app
+        .create_user(&user, new)
+        .await
+        .map(|_| format!("{login}：{}", ctx.t("已新增", "created")));
+    after_change(&ctx, &user, &fields, result, &|f| f.to_string()).await
+}
+
+pub async fn change_role(
+    Path(login): Path<String>,
+    PostForm { ctx, fields, .. }: PostForm,
+) -> Response {
+    let user = match admin_only(&ctx) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let linked: Vec<String> = fields
+        .value("linked_units")
+        .split([',', '，', ' '])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    let result = ctx
+        .app
+        .change_user_role(
+            &user,
+            &login,
+            &fields.value("role"),
+            &fields.value("unit"),
+            linked,
+        )
+        .await
+        .map(|_| {
+            format!(
+                "{login}：{}",
+                ctx.t("角色和单位已保存", "role and unit saved")
+            )
+        });
+    // errors of this row's form are shown at the top (the new-user form has the same names)
+    after_change(&ctx, &user, &Fields::default(), result, &|_| String::new()).await
+}
+
+pub async fn reset_password(
+    Path(login): Path<String>,
+    PostForm { ctx, fields, .. }: PostForm,
+) -> Response {
+    let user = match admin_only(&ctx) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let password = fields
+        .0
+        .iter()
+        .find(|(k, _)| k == "password")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let result = ctx
+        .app
+        .reset_password(&user, &login, &password)
+        .await
+        .map(|_| format!("{login}：{}", ctx.t("密码已重置", "password reset")));
+    after_change(&ctx, &user, &Fields::default(), result, &|_| String::new()).await
 }

@@ -37,6 +37,90 @@ impl Fields {
     }
 }
 
+/// A file sent with a multipart form: the field's name and the bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct File {
+    pub name: String,
+    pub data: Vec<u8>,
+}
+
+/// The boundary of a `multipart/form-data` content type.
+pub fn multipart_boundary(content_type: &str) -> Option<String> {
+    let mut parts = content_type.split(';');
+    if !parts
+        .next()?
+        .trim()
+        .eq_ignore_ascii_case("multipart/form-data")
+    {
+        return None;
+    }
+    parts
+        .filter_map(|p| p.trim().split_once('='))
+        .find(|(k, _)| k.eq_ignore_ascii_case("boundary"))
+        .map(|(_, v)| v.trim_matches('"').to_string())
+        .filter(|b| !b.is_empty() && b.len() <= 70)
+}
+
+fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    hay.get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|i| i + from)
+}
+
+/// A parameter of a `Content-Disposition` header (`name="…"`).
+fn disposition_param(header: &str, key: &str) -> Option<String> {
+    header.split(';').skip(1).find_map(|p| {
+        let (k, v) = p.trim().split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case(key)
+            .then(|| v.trim().trim_matches('"').to_string())
+    })
+}
+
+/// Parses a `multipart/form-data` body (RFC 7578): text fields and files.
+/// A file input left empty (no file name, no bytes) is skipped. `None` when
+/// the body is not well formed.
+pub fn parse_multipart(body: &[u8], boundary: &str) -> Option<(Fields, Vec<File>)> {
+    let delim = format!("--{boundary}");
+    let next_delim = format!("\r\n--{boundary}");
+    let mut at = find(body, delim.as_bytes(), 0)? + delim.len();
+    let (mut fields, mut files) = (Vec::new(), Vec::new());
+    loop {
+        if body.get(at..at + 2)? == b"--" {
+            return Some((Fields(fields), files));
+        }
+        if body.get(at..at + 2)? != b"\r\n" {
+            return None;
+        }
+        let head_start = at + 2;
+        let head_end = find(body, b"\r\n\r\n", head_start)?;
+        let head = std::str::from_utf8(&body[head_start..head_end]).ok()?;
+        let content_start = head_end + 4;
+        let content_end = find(body, next_delim.as_bytes(), content_start)?;
+        let content = &body[content_start..content_end];
+        let disposition = head.split("\r\n").find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim()
+                .eq_ignore_ascii_case("content-disposition")
+                .then_some(v.trim())
+        })?;
+        let name = disposition_param(disposition, "name")?;
+        match disposition_param(disposition, "filename") {
+            Some(filename) => {
+                if !(filename.is_empty() && content.is_empty()) {
+                    files.push(File {
+                        name,
+                        data: content.to_vec(),
+                    });
+                }
+            }
+            None => fields.push((name, std::str::from_utf8(content).ok()?.to_string())),
+        }
+        at = content_end + next_delim.len();
+    }
+}
+
 /// Errors of one form: field name → message; `""` for the form as a whole.
 #[derive(Debug, Default, Clone)]
 pub struct Errors(pub BTreeMap<String, String>);
@@ -190,6 +274,62 @@ pub fn app_errors(lang: Lang, e: &AppError, rename: &dyn Fn(&str) -> String) -> 
             &rename("accused.unit"),
             t("请从列表中选择被反映的单位", "Choose the accused unit from the list"),
         ),
+        AppError::PhotoType => errs.add(
+            "photos",
+            t(
+                "照片须为 JPEG、PNG 或 WebP 格式的图片",
+                "Photos must be JPEG, PNG or WebP images",
+            ),
+        ),
+        AppError::PhotoTooLarge(max) => errs.add(
+            "photos",
+            match lang {
+                Lang::Zh => format!("每张照片不能超过 {} MB", max / (1024 * 1024)),
+                Lang::En => format!("Each photo may be at most {} MB", max / (1024 * 1024)),
+            },
+        ),
+        AppError::TooManyPhotos(max) => errs.add(
+            "photos",
+            match lang {
+                Lang::Zh => format!("最多附 {max} 张照片"),
+                Lang::En => format!("At most {max} photos"),
+            },
+        ),
+        AppError::PhotosTooLarge(max) => errs.add(
+            "photos",
+            match lang {
+                Lang::Zh => format!("照片合计不能超过 {} MB", max / (1024 * 1024)),
+                Lang::En => format!("The photos may take at most {} MB together", max / (1024 * 1024)),
+            },
+        ),
+        AppError::BadRules(p) => errs.add(
+            &rename(&p.field),
+            match lang {
+                Lang::Zh => p.zh.clone(),
+                Lang::En => p.en.clone(),
+            },
+        ),
+        AppError::LoginTaken(l) => errs.add(
+            "login",
+            match lang {
+                Lang::Zh => format!("账号「{l}」已存在"),
+                Lang::En => format!("The login '{l}' is taken"),
+            },
+        ),
+        AppError::RoleNotForUnit(role, level) => errs.add(
+            "unit",
+            match lang {
+                Lang::Zh => format!("「{}」不能属于{}级单位", role.zh(), level.zh()),
+                Lang::En => format!("A {} cannot belong to a unit of level {}", role.as_str(), level.as_str()),
+            },
+        ),
+        AppError::UnknownUser(l) => errs.add(
+            "",
+            match lang {
+                Lang::Zh => format!("没有账号「{l}」"),
+                Lang::En => format!("There is no user '{l}'"),
+            },
+        ),
         AppError::BadCredentials => errs.add(
             "password",
             t("账号或密码错误", "Wrong login or password"),
@@ -245,6 +385,26 @@ fn refusal_message(lang: Lang, field: &str, reason: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn multipart_fields_and_files() {
+        let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\n\xe8\xb7\xaf\xe7\x81\xaf\r\n--XyZ\r\nContent-Disposition: form-data; name=\"photos\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\n\x89PNG\r\n--XyZ\r\nContent-Disposition: form-data; name=\"photos\"; filename=\"\"\r\nContent-Type: application/octet-stream\r\n\r\n\r\n--XyZ--\r\n";
+        assert_eq!(
+            multipart_boundary("multipart/form-data; boundary=XyZ").as_deref(),
+            Some("XyZ")
+        );
+        assert_eq!(
+            multipart_boundary("application/x-www-form-urlencoded"),
+            None
+        );
+        let (fields, files) = parse_multipart(body, "XyZ").unwrap();
+        assert_eq!(fields.get("title"), Some("路灯"));
+        assert_eq!(files.len(), 1, "the empty file input is skipped");
+        assert_eq!(files[0].name, "photos");
+        assert_eq!(files[0].data, b"\x89PNG");
+        assert!(parse_multipart(b"--XyZ\r\nbroken", "XyZ").is_none());
+        assert!(parse_multipart(body, "Other").is_none());
+    }
 
     #[test]
     fn refusals_read_as_plain_words() {

@@ -38,6 +38,29 @@ pub const PRE_COOKIE: &str = "suqiu_pre";
 /// Name of the language cookie.
 pub const LANG_COOKIE: &str = "suqiu_lang";
 
+/// The bytes of a stored photo with its stored type, never sniffed by the
+/// browser (`X-Content-Type-Options: nosniff`), not cached by proxies.
+pub fn photo_response(p: suqiu_app::PhotoRow) -> Response {
+    let mut res = (StatusCode::OK, p.data).into_response();
+    let h = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&p.content_type) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("inline"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    res
+}
+
 /// The page routes, merged into the web router.
 pub fn router() -> Router<App> {
     Router::new()
@@ -45,6 +68,7 @@ pub fn router() -> Router<App> {
         .route("/report", get(resident::report_form).post(resident::report))
         .route("/track", get(resident::track))
         .route("/track/{code}/rate", post(resident::rate))
+        .route("/track/{code}/photos/{n}", get(resident::photo))
         .route("/login", get(staff::login_form).post(staff::login))
         .route("/logout", post(staff::logout))
         .route("/staff", get(staff::workbench))
@@ -52,6 +76,7 @@ pub fn router() -> Router<App> {
         .route("/staff/cases", get(staff::cases))
         .route("/staff/cases/{id}", get(staff::case_page))
         .route("/staff/cases/{id}/{command}", post(staff::command))
+        .route("/staff/cases/{id}/photos/{n}", get(staff::photo))
         .route("/staff/new", get(staff::new_form).post(staff::new_case))
         .route("/staff/dashboard", get(leader::dashboard))
         .route("/staff/admin", get(admin::admin))
@@ -60,6 +85,14 @@ pub fn router() -> Router<App> {
             post(admin::user_action),
         )
         .route("/staff/admin/calendar", post(admin::add_year))
+        .route("/staff/admin/categories", post(admin::set_categories))
+        .route("/staff/admin/rules", post(admin::set_rules))
+        .route("/staff/admin/users", post(admin::create_user))
+        .route("/staff/admin/users/{login}/role", post(admin::change_role))
+        .route(
+            "/staff/admin/users/{login}/password",
+            post(admin::reset_password),
+        )
         .route("/assets/{name}", get(assets::serve))
 }
 
@@ -399,10 +432,14 @@ impl Ctx {
 pub struct PostForm {
     pub ctx: Ctx,
     pub fields: forms::Fields,
+    /// Files of a `multipart/form-data` post (photos).
+    pub files: Vec<forms::File>,
 }
 
 /// Largest form body accepted.
 const FORM_LIMIT: usize = 256 * 1024;
+/// Largest multipart form (the photos of a case and the fields).
+const MULTIPART_LIMIT: usize = suqiu_app::photos::MAX_CASE_PHOTO_BYTES as usize + FORM_LIMIT;
 
 impl FromRequest<App> for PostForm {
     type Rejection = Response;
@@ -420,14 +457,36 @@ impl FromRequest<App> for PostForm {
         if !csrf::same_origin(&parts.headers) {
             return Err(refuse(&ctx));
         }
-        let bytes = axum::body::to_bytes(body, FORM_LIMIT).await.map_err(|_| {
+        let boundary = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(forms::multipart_boundary);
+        let limit = if boundary.is_some() {
+            MULTIPART_LIMIT
+        } else {
+            FORM_LIMIT
+        };
+        let too_large = |ctx: &Ctx| {
             ctx.error_page(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "提交的内容过大。",
-                "The form is too large.",
+                "提交的内容过大（照片合计不能超过 20 MB）。",
+                "The form is too large (photos: 20 MB together at most).",
             )
-        })?;
-        let fields = forms::Fields::parse(&bytes);
+        };
+        let bytes = axum::body::to_bytes(body, limit)
+            .await
+            .map_err(|_| too_large(&ctx))?;
+        let (fields, files) = match &boundary {
+            Some(b) => forms::parse_multipart(&bytes, b).ok_or_else(|| {
+                ctx.error_page(
+                    StatusCode::BAD_REQUEST,
+                    "提交的表单格式不正确，请刷新页面后重试。",
+                    "The form could not be read; reload the page and retry.",
+                )
+            })?,
+            None => (forms::Fields::parse(&bytes), Vec::new()),
+        };
         let given = fields
             .get("csrf")
             .map(str::to_string)
@@ -442,6 +501,6 @@ impl FromRequest<App> for PostForm {
         if !csrf::equal(&given, &ctx.csrf_token()) {
             return Err(refuse(&ctx));
         }
-        Ok(PostForm { ctx, fields })
+        Ok(PostForm { ctx, fields, files })
     }
 }

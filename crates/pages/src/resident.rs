@@ -244,8 +244,25 @@ pub fn intake_field(f: &str) -> String {
 fn report_page(ctx: &Ctx, f: &Fields, errs: &Errors) -> Response {
     let body = format!(
         r#"<section class="card"><h1>{h}</h1><p class="hint">{intro}</p>
-<form method="post" action="/report" id="report-form" novalidate>{csrf}{rest}{fields}
+<form method="post" action="/report" id="report-form" enctype="multipart/form-data" novalidate>{csrf}{rest}{fields}
+<label for="photos">{l_photos}</label><input type="file" id="photos" name="photos" accept="image/jpeg,image/png,image/webp" multiple{i_photos}>{e_photos}
+<p class="hint">{h_photos}</p>
 <button type="submit" id="submit">{submit}</button></form></section>"#,
+        l_photos = esc(ctx.t("照片（可不传）", "Photos (optional)")),
+        i_photos = errs.invalid("photos"),
+        e_photos = errs.at("photos"),
+        h_photos = esc(&match ctx.lang {
+            Lang::Zh => format!(
+                "JPEG、PNG 或 WebP 格式，最多 {} 张，每张不超过 {} MB。",
+                suqiu_app::photos::MAX_PHOTOS,
+                suqiu_app::photos::MAX_PHOTO_BYTES / (1024 * 1024)
+            ),
+            Lang::En => format!(
+                "JPEG, PNG or WebP; at most {} photos of {} MB each.",
+                suqiu_app::photos::MAX_PHOTOS,
+                suqiu_app::photos::MAX_PHOTO_BYTES / (1024 * 1024)
+            ),
+        }),
         h = esc(ctx.t("我要反映", "File a request")),
         intro = esc(ctx.t(
             "除注明“可不选”“可不填”的以外都要填写。提交后您会得到一个查询码。",
@@ -258,7 +275,8 @@ fn report_page(ctx: &Ctx, f: &Fields, errs: &Errors) -> Response {
             "unit",
             "address",
             "reporter_name",
-            "reporter_phone"
+            "reporter_phone",
+            "photos"
         ]),
         fields = intake_fields(ctx, f, errs),
         submit = esc(ctx.t("提交", "Submit")),
@@ -275,7 +293,12 @@ pub async fn report_form(ctx: Ctx) -> Response {
     report_page(&ctx, &Fields::default(), &Errors::default())
 }
 
-pub async fn report(PostForm { ctx, fields }: PostForm) -> Response {
+pub async fn report(PostForm { ctx, fields, files }: PostForm) -> Response {
+    let photos: Vec<Vec<u8>> = files
+        .into_iter()
+        .filter(|f| f.name == "photos")
+        .map(|f| f.data)
+        .collect();
     let mut errs = Errors::default();
     let input = intake_input(&ctx, &fields, "web", &mut errs);
     // check the other fields too, so every error shows at once
@@ -298,7 +321,12 @@ pub async fn report(PostForm { ctx, fields }: PostForm) -> Response {
     {
         return report_page(&ctx, &fields, &app_errors(ctx.lang, &e, &intake_field));
     }
-    match ctx.app.file_case(&input, None).await {
+    let filed = if photos.is_empty() {
+        ctx.app.file_case(&input, None).await
+    } else {
+        ctx.app.file_case_with_photos(&input, None, photos).await
+    };
+    match filed {
         Ok(r) => ctx.redirect(&format!("/track?code={}&new=1", url(&r.tracking_code))),
         Err(e) => report_page(&ctx, &fields, &app_errors(ctx.lang, &e, &intake_field)),
     }
@@ -394,11 +422,60 @@ fn track_view(
             submit = esc(ctx.t("提交评价", "Submit rating")),
         ));
     }
+    if !v.photos.is_empty() {
+        out.push_str(&photo_gallery(
+            lang,
+            &format!("/track/{}/photos", url(&v.tracking_code)),
+            &v.photos,
+        ));
+    }
     out.push_str(&format!(
         r#"<section class="card"><h2>{}</h2>{timeline}</section>"#,
         esc(ctx.t("办理经过", "What happened"))
     ));
     out
+}
+
+/// The photos of a case as images served from `base/{n}`.
+pub fn photo_gallery(lang: Lang, base: &str, photos: &[u32]) -> String {
+    let imgs: String = photos
+        .iter()
+        .map(|n| {
+            format!(
+                r#"<a href="{base}/{n}"><img class="photo" src="{base}/{n}" alt="{alt} {n}" loading="lazy" data-photo="{n}"></a>"#,
+                base = esc(base),
+                alt = esc(lang.t("照片", "Photo")),
+            )
+        })
+        .collect();
+    format!(
+        r#"<section class="card" id="photos"><h2>{}</h2><div class="photos">{imgs}</div></section>"#,
+        esc(lang.t("照片", "Photos"))
+    )
+}
+
+/// A photo of the resident's case, by tracking code.
+pub async fn photo(ctx: Ctx, Path((code, n)): Path<(String, String)>) -> Response {
+    let not_found =
+        |ctx: &Ctx| ctx.error_page(StatusCode::NOT_FOUND, "没有这张照片。", "No such photo.");
+    if ctx.app.check_track_limit(ctx.ip).is_err() {
+        return ctx.error_page(
+            StatusCode::TOO_MANY_REQUESTS,
+            "查询太频繁，请稍后再试。",
+            "Too many lookups; please try later.",
+        );
+    }
+    let Some(n) = n.parse::<u32>().ok().filter(|n| *n > 0) else {
+        return not_found(&ctx);
+    };
+    match ctx
+        .app
+        .photo(suqiu_app::photos::PhotoAccess::Code(&code), None, n)
+        .await
+    {
+        Ok(p) => crate::photo_response(p),
+        Err(_) => not_found(&ctx),
+    }
 }
 
 fn track_form(ctx: &Ctx, code: &str, errs: &Errors) -> String {
@@ -467,7 +544,7 @@ pub async fn track(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
     }
 }
 
-pub async fn rate(Path(code): Path<String>, PostForm { ctx, fields }: PostForm) -> Response {
+pub async fn rate(Path(code): Path<String>, PostForm { ctx, fields, .. }: PostForm) -> Response {
     let rating = fields.get("rating").and_then(|r| {
         suqiu_app::commands::RATINGS
             .iter()

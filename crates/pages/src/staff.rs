@@ -11,6 +11,8 @@ use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{json, Map, Value};
+use suqiu_app::photos::PhotoAccess;
+use suqiu_app::routing::Suggestions;
 use suqiu_app::{AppError, CaseFilter, CaseRow, CaseView, StaffUser};
 use suqiu_domain::case::{Actor, Queue};
 use suqiu_domain::validate::{mask_name, mask_phone};
@@ -66,7 +68,11 @@ pub async fn login_form(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
     login_page(&ctx, "", &safe_next(next), &Errors::default())
 }
 
-pub async fn login(PostForm { mut ctx, fields }: PostForm) -> Response {
+pub async fn login(
+    PostForm {
+        mut ctx, fields, ..
+    }: PostForm,
+) -> Response {
     let next = safe_next(fields.get("next"));
     let login = fields.value("login");
     let mut errs = Errors::default();
@@ -735,7 +741,7 @@ fn allowed_commands(ctx: &Ctx, user: &StaffUser, view: &CaseView) -> Vec<&'stati
     let wctx = workflow::Ctx {
         now: ctx.app.now(),
         calendar: &cal,
-        rules: ctx.app.rules(),
+        rules: &ctx.app.rules(),
         org: &org,
     };
     let who = user.who();
@@ -791,6 +797,49 @@ fn select(
     s
 }
 
+/// The top suggestions of a routing model with their confidence; the one
+/// pre-selected (confident enough) is marked.
+fn suggestion_list(lang: Lang, id: &str, s: Option<&Suggestions>) -> String {
+    let Some(s) = s else {
+        return String::new();
+    };
+    if s.top.is_empty() {
+        return format!(
+            r#"<p class="hint" id="{id}">{}</p>"#,
+            esc(lang.t(
+                "智能推荐：已办结的诉求还不够多，暂无推荐",
+                "Suggestions: not enough decided cases yet"
+            ))
+        );
+    }
+    let items: String = s
+        .top
+        .iter()
+        .map(|t| {
+            let chosen = s.prefill.as_deref() == Some(t.value.as_str());
+            format!(
+                r#"<li data-value="{v}"{c}>{n} <span class="muted">{p}%</span>{m}</li>"#,
+                v = esc(&t.value),
+                c = if chosen { r#" class="prefilled""# } else { "" },
+                n = esc(t.name.as_deref().unwrap_or(&t.value)),
+                p = (t.confidence * 100.0).round() as u32,
+                m = if chosen {
+                    format!(" · {}", esc(lang.t("已预选", "pre-selected")))
+                } else {
+                    String::new()
+                },
+            )
+        })
+        .collect();
+    format!(
+        r#"<div class="suggest" id="{id}"><p class="hint">{h}</p><ol>{items}</ol></div>"#,
+        h = esc(lang.t(
+            "智能推荐（前三位及可信度，仅供参考）：",
+            "Suggestions (top 3 with confidence; for reference):"
+        )),
+    )
+}
+
 /// The inputs of one command's form.
 fn command_inputs(
     ctx: &Ctx,
@@ -798,6 +847,7 @@ fn command_inputs(
     view: &CaseView,
     f: &Fields,
     errs: &Errors,
+    sugg: Option<&(Suggestions, Suggestions)>,
 ) -> (String, Vec<&'static str>) {
     let lang = ctx.lang;
     let id = |field: &str| format!("{name}-{field}");
@@ -863,10 +913,17 @@ fn command_inputs(
             let hint = category_hint(&view.state.intake.content)
                 .unwrap_or("")
                 .to_string();
-            let cat_sel = f.get("category").map(str::to_string).unwrap_or(hint);
+            // what was typed, else the model's confident first suggestion,
+            // else the resident's hint
+            let prefill = sugg.and_then(|(c, _)| c.prefill.clone());
+            let cat_sel = f
+                .get("category")
+                .map(str::to_string)
+                .or(prefill)
+                .unwrap_or(hint);
             (
                 format!(
-                    "{}{}",
+                    "{}{}{}",
                     sel(
                         "urgency",
                         "紧急程度",
@@ -874,7 +931,8 @@ fn command_inputs(
                         &urg,
                         &f.value("urgency")
                     ),
-                    sel("category", "类别", "Category", &cats, &cat_sel)
+                    sel("category", "类别", "Category", &cats, &cat_sel),
+                    suggestion_list(lang, "category-suggestions", sugg.map(|(c, _)| c))
                 ),
                 vec!["urgency", "category"],
             )
@@ -916,10 +974,16 @@ fn command_inputs(
                 ));
             }
             coop.push_str("</fieldset>");
+            let lead = f
+                .get("lead")
+                .map(str::to_string)
+                .or_else(|| sugg.and_then(|(_, u)| u.prefill.clone()))
+                .unwrap_or_default();
             (
                 format!(
-                    "{}{}{}{}",
-                    sel("lead", "牵头单位", "Lead unit", &depts, &f.value("lead")),
+                    "{}{}{}{}{}",
+                    sel("lead", "牵头单位", "Lead unit", &depts, &lead),
+                    suggestion_list(lang, "unit-suggestions", sugg.map(|(_, u)| u)),
                     coop,
                     errs.at("cooperating"),
                     sel(
@@ -1205,16 +1269,28 @@ async fn case_body(
     }
     tl.push_str("</ol>");
 
-    // actions
+    // actions (with routing suggestions when triaging or dispatching)
     let mut actions = String::new();
-    for name in allowed_commands(ctx, user, view) {
+    let allowed = allowed_commands(ctx, user, view);
+    let sugg = if allowed.iter().any(|n| matches!(*n, "triage" | "dispatch")) {
+        match ctx.app.routing_suggestions(user, view.row.id).await {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::warn!(error = %e, "routing suggestions");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    for name in allowed {
         let failed_here = failed.filter(|f| f.command == name);
         let empty_f = Fields::default();
         let empty_e = Errors::default();
         let (f, e) = failed_here
             .map(|x| (&x.fields, &x.errors))
             .unwrap_or((&empty_f, &empty_e));
-        let (inputs, shown) = command_inputs(ctx, name, view, f, e);
+        let (inputs, shown) = command_inputs(ctx, name, view, f, e, sugg.as_ref());
         actions.push_str(&format!(
             r#"<details class="action" id="action-{name}"{open}><summary>{label}</summary>
 <form method="post" action="/staff/cases/{id}/{name}" id="form-{name}" novalidate>{csrf}<input type="hidden" name="expected_version" value="{v}">{rest}{inputs}
@@ -1241,11 +1317,30 @@ async fn case_body(
     } else {
         String::new()
     };
+    let photos = match ctx
+        .app
+        .photos(PhotoAccess::Staff(user), Some(view.row.id))
+        .await
+    {
+        Ok(p) if !p.is_empty() => {
+            let ns: Vec<u32> = p.iter().map(|p| p.n).collect();
+            crate::resident::photo_gallery(
+                lang,
+                &format!("/staff/cases/{}/photos", view.row.id),
+                &ns,
+            )
+        }
+        Ok(_) => String::new(),
+        Err(e) => {
+            tracing::warn!(error = %e, "photos of a case");
+            String::new()
+        }
+    };
 
     out.push_str(&format!(
         r#"<h1 id="case-title">{title}</h1>
 <div class="grid two"><div>
-<section class="card"><dl class="facts">{facts_html}</dl><h2>{l_content}</h2><p class="content">{content}</p></section>
+<section class="card"><dl class="facts">{facts_html}</dl><h2>{l_content}</h2><p class="content">{content}</p></section>{photos}
 <section class="card"><h2>{l_dl}</h2>{deadlines}</section>
 <section class="card"><h2>{l_tl}</h2>{tl}</section></div>
 <div><section class="card" id="actions"><h2>{l_act}</h2>{actions}</section>{related}</div></div>"#,
@@ -1339,6 +1434,26 @@ fn parse_case_id(raw: &str) -> Option<i64> {
     raw.parse::<i64>().ok().filter(|i| *i > 0)
 }
 
+/// A photo of a case the staff member may see.
+pub async fn photo(ctx: Ctx, Path((id, n)): Path<(String, String)>) -> Response {
+    let user = match ctx.require_staff() {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let found = match (parse_case_id(&id), n.parse::<u32>().ok().filter(|n| *n > 0)) {
+        (Some(id), Some(n)) => ctx.app.photo(PhotoAccess::Staff(&user), Some(id), n).await,
+        _ => Err(AppError::PhotoNotFound),
+    };
+    match found {
+        Ok(p) => crate::photo_response(p),
+        Err(_) => ctx.error_page(
+            StatusCode::NOT_FOUND,
+            "没有这张照片，或您无权查看。",
+            "No such photo, or not visible to you.",
+        ),
+    }
+}
+
 pub async fn case_page(ctx: Ctx, Path(id): Path<String>, RawQuery(q): RawQuery) -> Response {
     let user = match ctx.require_staff() {
         Ok(u) => u,
@@ -1402,7 +1517,7 @@ fn command_json(ctx: &Ctx, f: &Fields) -> Result<Value, Errors> {
 
 pub async fn command(
     Path((id, name)): Path<(String, String)>,
-    PostForm { ctx, fields }: PostForm,
+    PostForm { ctx, fields, .. }: PostForm,
 ) -> Response {
     let user = match ctx.require_staff() {
         Ok(u) => u,
@@ -1537,7 +1652,7 @@ pub async fn new_form(ctx: Ctx) -> Response {
     }
 }
 
-pub async fn new_case(PostForm { ctx, fields }: PostForm) -> Response {
+pub async fn new_case(PostForm { ctx, fields, .. }: PostForm) -> Response {
     let user = match ctx.require_staff() {
         Ok(u) => u,
         Err(r) => return r,

@@ -175,6 +175,9 @@ pub fn event(lang: Lang, e: &Event, unit_name: &dyn Fn(&str) -> String) -> Strin
             ),
         ),
         Event::NoteAdded { text } => pick(format!("备注：{text}"), format!("Note: {text}")),
+        Event::PhotoAttached { photo, .. } => {
+            pick(format!("附照片 {photo}"), format!("Photo {photo} attached"))
+        }
         Event::Triaged { urgency, category } => pick(
             format!("研判：{}，{category}", urgency.zh()),
             format!("Triaged: {}, {category}", urgency.en()),

@@ -21,6 +21,8 @@ use tokio::net::TcpStream;
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const WAIT: Duration = Duration::from_secs(10);
+/// A 32×32 PNG the resident attaches.
+const PHOTO: &[u8] = b"\x89\x50\x4e\x47\x0d\x0a\x1a\x0a\x00\x00\x00\x0d\x49\x48\x44\x52\x00\x00\x00\x20\x00\x00\x00\x20\x08\x02\x00\x00\x00\xfc\x18\xed\xa3\x00\x00\x00\x2a\x49\x44\x41\x54\x78\xda\x63\xb8\x13\xa0\x41\x53\xc4\x30\x6a\xc1\xa8\x05\xa3\x16\x8c\x5a\x30\x6a\xc1\xa8\x05\xa3\x16\x8c\x5a\x30\x6a\xc1\xa8\x05\xa3\x16\x0c\x15\x0b\x00\xbf\x77\x50\x4c\x70\x2f\x7e\xf9\x00\x00\x00\x00\x49\x45\x4e\x44\xae\x42\x60\x82";
 
 /// chromedriver in its own process group; the group (driver and browsers)
 /// is killed on drop, whatever happened.
@@ -312,6 +314,36 @@ impl Browser {
         .unwrap();
     }
 
+    /// Chooses a local file in a file input.
+    async fn upload(&self, css: &str, path: &std::path::Path) {
+        let id = self.find(css).await;
+        self.cmd(
+            "POST",
+            &format!("/element/{id}/value"),
+            Some(json!({"text": path.display().to_string()})),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("upload to {css}: {e}"));
+    }
+
+    /// Waits until the image has loaded; returns its natural width.
+    async fn image_width(&self, css: &str) -> u64 {
+        self.find(css).await;
+        let t = Instant::now();
+        loop {
+            let w = self
+                .script(&format!(
+                    "const i = document.querySelector({css:?}); return i && i.complete ? i.naturalWidth : 0"
+                ))
+                .await;
+            if let Some(w) = w.as_u64().filter(|w| *w > 0) {
+                return w;
+            }
+            assert!(t.elapsed() < WAIT, "{css} did not load");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     async fn choose(&self, select: &str, value: &str) {
         self.click(&format!(r#"{select} option[value="{value}"]"#))
             .await;
@@ -509,11 +541,16 @@ async fn story() {
     b.fill("#address", "丹阳社区幸福路12号").await;
     b.fill("#reporter_name", "周敏").await;
     b.fill("#reporter_phone", "13600004444").await;
+    let photo_dir = tempfile::tempdir().unwrap();
+    let photo = photo_dir.path().join("电线杆.png");
+    std::fs::write(&photo, PHOTO).unwrap();
+    b.upload("#photos", &photo).await;
     b.click("#submit").await;
     b.see("#filed", "提交成功").await;
     let code = b.text("#tracking-code").await;
     assert_eq!(code.len(), 10, "{code}");
     b.see("#status", "已受理，待研判").await;
+    assert_eq!(b.image_width("#photos img[data-photo='1']").await, 32);
     b.shot("03-filed-phone").await;
 
     // 报单 — the community triages and reports the same day
@@ -541,6 +578,10 @@ async fn story() {
     b.shot("04-community-workbench").await;
     b.open_from_queue("triage", title).await;
     b.see("#related", "群众选择的类别：基础建设").await;
+    // the resident's photo, served to the staff member who may see the case
+    assert_eq!(b.image_width("#photos img[data-photo='1']").await, 32);
+    // routing suggestions sit in the triage form (no model learned yet here)
+    b.see("#category-suggestions", "智能推荐").await;
     b.see("#deadlines", "当日研判").await;
     b.choose("#triage-urgency", "urgent").await;
     b.choose("#triage-category", "基础建设").await;
@@ -716,6 +757,51 @@ async fn story() {
     b.see("#units", "丹阳社区").await;
     b.see("#users", "lingdao.yang").await;
     b.shot("13-admin").await;
+    // a bad rule is refused in plain words and nothing changes
+    b.script(
+        "const t = document.getElementById('rules-text'); t.value = t.value.replace('start = \"received\"', 'start = \"nonsense\"'); return 1",
+    )
+    .await;
+    b.click("#save-rules").await;
+    b.see("#rules-form", "起算环节「nonsense」不存在").await;
+    // the explanation of an unreasonable demand gets 5 working days
+    b.goto("/staff/admin").await;
+    let changed = b
+        .script(
+            "const t = document.getElementById('rules-text'); const before = t.value; t.value = t.value.replace(/(id = \"explain\"[\\s\\S]*?length = )3/, '$15'); return t.value !== before",
+        )
+        .await;
+    assert_eq!(changed, json!(true), "the explain rule is in the text");
+    b.click("#save-rules").await;
+    b.see("#done", "已保存办理时限规则").await;
+    b.see("#rules tr[data-rule='explain']", "5").await;
+    // a new category, offered to residents at once
+    let cats = b
+        .script("return document.getElementById('categories-text').value")
+        .await;
+    b.fill(
+        "#categories-text",
+        &format!("{}\n物业管理", cats.as_str().unwrap()),
+    )
+    .await;
+    b.click("#save-categories").await;
+    b.see("#done", "已保存诉求类别").await;
+    b.see("#category-list", "物业管理").await;
+    // a new staff member
+    b.fill("#new-login", "wangge.zhou").await;
+    b.fill("#new-name", "周网格").await;
+    b.choose("#new-role", "grid_worker").await;
+    b.fill("#new-unit", "430799001002-02").await;
+    b.fill("#new-password", "Zhou#Grid2026").await;
+    b.click("#create-user").await;
+    b.see("#done", "wangge.zhou").await;
+    b.see("#users tr[data-login='wangge.zhou']", "周网格").await;
+    b.shot("14-admin-edited").await;
+    b.logout().await;
+    b.goto("/report").await;
+    b.see("#category_hint", "物业管理").await;
+    b.login("wangge.zhou").await;
+    b.see(".me", "周网格").await;
     b.logout().await;
     assert!(b.url().await.ends_with("/login"));
 

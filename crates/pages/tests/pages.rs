@@ -796,3 +796,284 @@ async fn grid_worker_files_for_a_resident_and_notes_a_visit() {
     assert!(r.body.contains(r#"data-field="channel""#));
     assert!(r.body.contains("代办渠道仅限网格员使用"));
 }
+
+/// A 32×32 PNG, and a GIF (not accepted).
+const PNG: &[u8] = b"\x89\x50\x4e\x47\x0d\x0a\x1a\x0a\x00\x00\x00\x0d\x49\x48\x44\x52\x00\x00\x00\x20\x00\x00\x00\x20\x08\x02\x00\x00\x00\xfc\x18\xed\xa3\x00\x00\x00\x2a\x49\x44\x41\x54\x78\xda\x63\xb8\x13\xa0\x41\x53\xc4\x30\x6a\xc1\xa8\x05\xa3\x16\x8c\x5a\x30\x6a\xc1\xa8\x05\xa3\x16\x8c\x5a\x30\x6a\xc1\xa8\x05\xa3\x16\x0c\x15\x0b\x00\xbf\x77\x50\x4c\x70\x2f\x7e\xf9\x00\x00\x00\x00\x49\x45\x4e\x44\xae\x42\x60\x82";
+const GIF: &[u8] = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff\x21\xf9\x04\x01\x00\x00\x00\x00\x2c\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02\x44\x01\x00\x3b";
+
+#[tokio::test]
+async fn residents_attach_photos_when_filing_and_staff_in_scope_see_them() {
+    let site = Site::new().await;
+    let mut resident = Client::new(&site);
+    let r = resident.get("/report").await;
+    assert!(r.body.contains(r#"enctype="multipart/form-data""#));
+    assert!(r.body.contains(r#"type="file" id="photos""#));
+    let fields = [
+        ("title", "电线杆倾斜"),
+        ("content", "幸福路12号旁电线杆严重倾斜。"),
+        ("unit", "430799001002-01"),
+        ("reporter_name", "周敏"),
+        ("reporter_phone", "13600004444"),
+    ];
+    // a GIF is refused next to the field (named .png: the bytes decide); nothing filed
+    let before = site.app.store().count_cases().await.unwrap();
+    let r = resident
+        .post_multipart("/report", &fields, &[("photos", "a.png", GIF)])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains(r#"data-field="photos""#), "{}", r.body);
+    assert!(r.body.contains("照片须为 JPEG、PNG 或 WebP 格式的图片"));
+    assert!(r.body.contains("电线杆倾斜"), "the fields are kept");
+    assert_eq!(site.app.store().count_cases().await.unwrap(), before);
+    // with a PNG (and an empty second file input)
+    let r = resident
+        .post_multipart(
+            "/report",
+            &fields,
+            &[("photos", "电线杆.png", PNG), ("photos", "", b"")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let to = location(&r);
+    let page = resident.get(&to).await;
+    let code = page
+        .body
+        .split(r#"id="tracking-code">"#)
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        page.body
+            .contains(&format!(r#"src="/track/{code}/photos/1""#)),
+        "{}",
+        page.body
+    );
+    let (s, h, bytes) = resident.get_bytes(&format!("/track/{code}/photos/1")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(h[header::CONTENT_TYPE], "image/png");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(bytes, PNG);
+    let (s, _, _) = resident.get_bytes(&format!("/track/{code}/photos/2")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    let id = site
+        .app
+        .store()
+        .case_by_tracking_code(&code)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let mut chen = Client::new(&site);
+    chen.login("shequ.chen").await;
+    let page = chen.get(&format!("/staff/cases/{id}")).await;
+    assert!(
+        page.body
+            .contains(&format!(r#"src="/staff/cases/{id}/photos/1""#)),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("附照片 1"), "in the timeline");
+    let (s, h, bytes) = chen.get_bytes(&format!("/staff/cases/{id}/photos/1")).await;
+    assert_eq!(
+        (s, &h[header::CONTENT_TYPE]),
+        (StatusCode::OK, &"image/png".parse().unwrap())
+    );
+    assert_eq!(bytes, PNG);
+    let mut huang = Client::new(&site);
+    huang.login("cun.huang").await;
+    let (s, _, bytes) = huang
+        .get_bytes(&format!("/staff/cases/{id}/photos/1"))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "outside the village's scope");
+    assert_ne!(bytes, PNG);
+    let (s, _, _) = Client::new(&site)
+        .get_bytes(&format!("/staff/cases/{id}/photos/1"))
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "to the login page");
+}
+
+#[tokio::test]
+async fn triage_and_dispatch_forms_show_the_top_suggestions_and_preselect_a_confident_one() {
+    use suqiu_app::routing::CATEGORY;
+    let site = Site::new().await;
+    let mut data = Vec::new();
+    for i in 0..15 {
+        data.push((
+            format!("路灯不亮，晚上很黑，第{i}盏"),
+            "基础建设".to_string(),
+        ));
+        data.push((
+            format!("邻居装修噪音扰民，吵架{i}次"),
+            "矛盾纠纷".to_string(),
+        ));
+    }
+    let t = site
+        .app
+        .store_routing_model(CATEGORY, data, "test")
+        .await
+        .unwrap();
+    assert!(t.version.is_some());
+    let r = site.app.file_case(&lamp(), None).await.unwrap();
+    let chen_user = site.app.staff_by_login("shequ.chen").await.unwrap();
+    let (c, _) = site
+        .app
+        .routing_suggestions(&chen_user, r.id)
+        .await
+        .unwrap();
+    assert_eq!(c.top[0].value, "基础建设");
+    let mut chen = Client::new(&site);
+    chen.login("shequ.chen").await;
+    let page = chen.get(&format!("/staff/cases/{}", r.id)).await;
+    let list = page
+        .body
+        .split(r#"id="category-suggestions""#)
+        .nth(1)
+        .unwrap_or_else(|| panic!("{}", page.body))
+        .split("</div>")
+        .next()
+        .unwrap();
+    assert!(list.contains(r#"data-value="基础建设""#), "{list}");
+    assert!(
+        list.contains(&format!(
+            "{}%",
+            (c.top[0].confidence * 100.0).round() as u32
+        )),
+        "{list}"
+    );
+    let preselected = page.body.contains(r#"<option value="基础建设" selected>"#);
+    assert_eq!(
+        preselected,
+        c.prefill.is_some(),
+        "pre-selected exactly above the threshold"
+    );
+    assert!(c.prefill.is_some(), "a clear case is confident: {c:?}");
+    assert!(list.contains("已预选"));
+}
+
+#[tokio::test]
+async fn administrators_edit_rules_categories_and_users_in_the_pages() {
+    let site = Site::new().await;
+    let mut chen = Client::new(&site);
+    chen.login("shequ.chen").await;
+    chen.get("/staff").await;
+    let r = chen
+        .post("/staff/admin/categories", &[("categories", "物业管理")])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let mut admin = Client::new(&site);
+    admin.login("admin").await;
+    let page = admin.get("/staff/admin").await;
+    assert!(
+        page.body.contains(r#"id = &quot;explain&quot;"#),
+        "the rules as TOML: {}",
+        page.body
+    );
+    assert!(page.body.contains("组织架构（只读）"));
+    // bad TOML, a bad rule: refused in plain words next to the field; nothing stored
+    let r = admin
+        .post("/staff/admin/rules", &[("rules", "warn_before_hours = ")])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body.contains(r#"data-field="rules""#) && r.body.contains("规则文本格式有误"),
+        "{}",
+        r.body
+    );
+    let text = site
+        .app
+        .rules_toml()
+        .replace(r#"start = "received""#, r#"start = "nonsense""#);
+    let r = admin.post("/staff/admin/rules", &[("rules", &text)]).await;
+    assert!(r.body.contains("起算环节「nonsense」不存在"), "{}", r.body);
+    assert_eq!(site.app.rules_version(), 0);
+    // a good change
+    let text = site
+        .app
+        .rules_toml()
+        .replace("warn_before_hours = 8", "warn_before_hours = 12");
+    let r = admin.post("/staff/admin/rules", &[("rules", &text)]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("已保存办理时限规则"));
+    assert_eq!(site.app.rules().warn_before_hours, 12);
+    let r = admin
+        .post(
+            "/staff/admin/categories",
+            &[("categories", "基础建设\n民生保障\n\n物业管理\n")],
+        )
+        .await;
+    assert!(r.body.contains("已保存诉求类别"), "{}", r.body);
+    assert_eq!(
+        site.app.rules().categories,
+        ["基础建设", "民生保障", "物业管理"]
+    );
+    assert_eq!(site.app.rules().warn_before_hours, 12, "the rules stay");
+    let r = admin
+        .post("/staff/admin/categories", &[("categories", "")])
+        .await;
+    assert!(r.body.contains("问题类别须有 1–50 个"), "{}", r.body);
+    let report = Client::new(&site).get("/report").await;
+    assert!(report.body.contains(r#"<option value="物业管理">"#));
+    // users
+    let new = [
+        ("login", "wangge.zhou"),
+        ("name", "周网格"),
+        ("new_role", "grid_worker"),
+        ("unit", "430799001002-02"),
+        ("password", "weak"),
+    ];
+    let r = admin.post("/staff/admin/users", &new).await;
+    assert!(r.body.contains("密码至少 10 位"), "{}", r.body);
+    assert!(
+        r.body.contains(r#"value="wangge.zhou""#),
+        "the fields are kept"
+    );
+    let mut good = new;
+    good[4] = ("password", "Zhou#Grid2026");
+    let r = admin.post("/staff/admin/users", &good).await;
+    assert!(r.body.contains("wangge.zhou：已新增"), "{}", r.body);
+    assert!(r.body.contains(r#"<tr data-login="wangge.zhou">"#));
+    let r = admin
+        .post(
+            "/staff/admin/users/wangge.zhou/role",
+            &[
+                ("role", "community_staff"),
+                ("unit", "430799001002-02"),
+                ("linked_units", ""),
+            ],
+        )
+        .await;
+    assert!(r.body.contains("不能属于网格级单位"), "{}", r.body);
+    let r = admin
+        .post(
+            "/staff/admin/users/wangge.zhou/role",
+            &[
+                ("role", "community_staff"),
+                ("unit", "430799001002"),
+                ("linked_units", ""),
+            ],
+        )
+        .await;
+    assert!(r.body.contains("角色和单位已保存"), "{}", r.body);
+    let u = site.app.staff_by_login("wangge.zhou").await.unwrap();
+    assert_eq!(u.role, suqiu_domain::Role::CommunityStaff);
+    let r = admin
+        .post(
+            "/staff/admin/users/wangge.zhou/password",
+            &[("password", "Neu#Pass2026x")],
+        )
+        .await;
+    assert!(r.body.contains("密码已重置"), "{}", r.body);
+    let mut zhou = Client::new(&site);
+    zhou.get("/login").await;
+    let r = zhou
+        .post(
+            "/login",
+            &[("login", "wangge.zhou"), ("password", "Neu#Pass2026x")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+}

@@ -76,6 +76,37 @@ pub struct UserRow {
     pub disabled: bool,
 }
 
+/// A photo to store with a case write (its number is the case's next).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPhoto {
+    /// 1, 2, … within the case.
+    pub n: u32,
+    pub content_type: String,
+    /// Hex SHA-256 of `data`.
+    pub sha256: String,
+    pub data: Vec<u8>,
+}
+
+/// A stored photo of a case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhotoRow {
+    pub case_id: i64,
+    pub n: u32,
+    pub content_type: String,
+    pub sha256: String,
+    pub data: Vec<u8>,
+    pub added_at: Millis,
+}
+
+/// What lists show of a photo (no bytes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhotoMeta {
+    pub n: u32,
+    pub content_type: String,
+    pub size: u64,
+    pub added_at: Millis,
+}
+
 /// An API token (its secret is never stored, only its hash).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ApiTokenRow {
@@ -314,6 +345,8 @@ pub struct CaseWrite {
     /// An audit record of the change, appended in the same transaction
     /// (its `target` is set to `case:<id>`).
     pub audit: Option<AuditEntry>,
+    /// Photos attached by these events, stored in the same transaction.
+    pub photos: Vec<NewPhoto>,
 }
 
 /// A case's projections other than its row, as stored at one version.
@@ -447,6 +480,7 @@ pub(crate) struct EncodedWrite {
     pub before: Option<Stored>,
     pub notifications: Vec<(usize, String, String, String)>,
     pub audit: Option<AuditEntry>,
+    pub photos: Vec<NewPhoto>,
 }
 
 fn encode(w: CaseWrite) -> Result<EncodedWrite> {
@@ -474,6 +508,7 @@ fn encode(w: CaseWrite) -> Result<EncodedWrite> {
         before: w.before,
         notifications: w.notifications,
         audit: w.audit,
+        photos: w.photos,
     })
 }
 
@@ -775,8 +810,8 @@ impl Store {
     }
 
     /// Replaces events' payloads (same kind, personal data removed) and the
-    /// reporter columns of a case, in one transaction: the only edit of the
-    /// journal, for retention (PIPL §47).
+    /// reporter columns of a case, and deletes its photos, in one
+    /// transaction: the only edit of the journal, for retention (PIPL §47).
     pub async fn rewrite_personal_data(
         &self,
         case_id: i64,
@@ -899,6 +934,42 @@ impl Store {
 
     pub async fn set_password_hash(&self, login: &str, hash: &str) -> Result<bool> {
         dispatch!(self, s => s.set_password_hash(login.to_string(), hash.to_string()).await)
+    }
+
+    /// One photo of a case.
+    pub async fn photo(&self, case_id: i64, n: u32) -> Result<Option<PhotoRow>> {
+        dispatch!(self, s => s.photo(case_id, n).await)
+    }
+
+    /// The photos of a case, by number (no bytes).
+    pub async fn photos(&self, case_id: i64) -> Result<Vec<PhotoMeta>> {
+        dispatch!(self, s => s.photos(case_id).await)
+    }
+
+    /// Stores a new version of the deadline rules (JSON); returns its version.
+    pub async fn put_rule_set(&self, rules: &str, at: Millis, by: &str) -> Result<i64> {
+        dispatch!(self, s => s.put_rule_set(rules.to_string(), at, by.to_string()).await)
+    }
+
+    /// The newest stored rules (version, JSON), unless it is `known_version` already.
+    pub async fn latest_rule_set(&self, known_version: i64) -> Result<Option<(i64, String)>> {
+        dispatch!(self, s => s.latest_rule_set(known_version).await)
+    }
+
+    /// Inserts a new user; false if the login is taken.
+    pub async fn insert_user(&self, u: UserRow) -> Result<bool> {
+        dispatch!(self, s => s.insert_user(u).await)
+    }
+
+    /// Changes a user's role and units; false if there is no such user.
+    pub async fn update_user(
+        &self,
+        login: &str,
+        role: &str,
+        unit: &str,
+        linked_units: Vec<String>,
+    ) -> Result<bool> {
+        dispatch!(self, s => s.update_user(login.to_string(), role.to_string(), unit.to_string(), linked_units).await)
     }
 
     /// Number of cases stored (for reports and tests).

@@ -11,6 +11,7 @@ use crate::{
     UnitRow, UserRow,
 };
 use crate::{outcome_columns, OutboxOutcome, RoutingLabel, RoutingModelRow, NOTIFICATION_COLUMNS};
+use crate::{PhotoMeta, PhotoRow};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use std::str::FromStr;
 use suqiu_domain::case::Millis;
@@ -35,6 +36,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (6, include_str!("../migrations/postgres/0006_outbox.sql")),
     (7, include_str!("../migrations/postgres/0007_routing.sql")),
+    (
+        10,
+        include_str!("../migrations/postgres/0010_photos_admin.sql"),
+    ),
 ];
 
 #[derive(Clone)]
@@ -519,6 +524,35 @@ async fn write_batch(
             &[&n_case, &n_seq, &n_recipient, &n_template, &n_text, &n_at],
         )
         .await?;
+    }
+    for (w, &id) in ws.iter().zip(&ids) {
+        for x in &w.photos {
+            let r = tx
+                .execute(
+                    "INSERT INTO case_photos (case_id, n, content_type, size, sha256, data, added_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    &[
+                        &id,
+                        &(x.n as i32),
+                        &x.content_type,
+                        &(x.data.len() as i64),
+                        &x.sha256,
+                        &x.data,
+                        &w.row.updated_at,
+                    ],
+                )
+                .await;
+            match r {
+                Ok(_) => {}
+                Err(e) if is_unique_violation(&e) => {
+                    return Err(StoreError::Conflict {
+                        case_id: id,
+                        expected: w.expected_version,
+                    })
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
     inbox_audit(tx, &audits).await?;
     Ok(ws
@@ -1219,6 +1253,8 @@ impl PgStore {
             &[&case_id, &name, &phone],
         )
         .await?;
+        tx.execute("DELETE FROM case_photos WHERE case_id = $1", &[&case_id])
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1429,6 +1465,102 @@ impl PgStore {
         Ok(c.execute(
             "UPDATE users SET password_hash = $2 WHERE login = $1",
             &[&login, &hash],
+        )
+        .await?
+            > 0)
+    }
+
+    pub async fn photo(&self, case_id: i64, n: u32) -> Result<Option<PhotoRow>> {
+        let c = self.pool.get().await?;
+        Ok(c.query_opt(
+            "SELECT case_id, n, content_type, sha256, data, added_at FROM case_photos
+             WHERE case_id = $1 AND n = $2",
+            &[&case_id, &(n as i32)],
+        )
+        .await?
+        .map(|r| PhotoRow {
+            case_id: r.get(0),
+            n: r.get::<_, i32>(1) as u32,
+            content_type: r.get(2),
+            sha256: r.get(3),
+            data: r.get(4),
+            added_at: r.get(5),
+        }))
+    }
+
+    pub async fn photos(&self, case_id: i64) -> Result<Vec<PhotoMeta>> {
+        let c = self.pool.get().await?;
+        Ok(c.query(
+            "SELECT n, content_type, size, added_at FROM case_photos WHERE case_id = $1 ORDER BY n",
+            &[&case_id],
+        )
+        .await?
+        .iter()
+        .map(|r| PhotoMeta {
+            n: r.get::<_, i32>(0) as u32,
+            content_type: r.get(1),
+            size: r.get::<_, i64>(2) as u64,
+            added_at: r.get(3),
+        })
+        .collect())
+    }
+
+    pub async fn put_rule_set(&self, rules: String, at: Millis, by: String) -> Result<i64> {
+        let c = self.pool.get().await?;
+        Ok(c.query_one(
+            "INSERT INTO deadline_rule_sets (rules, created_at, created_by) VALUES ($1, $2, $3)
+             RETURNING version",
+            &[&rules, &at, &by],
+        )
+        .await?
+        .get(0))
+    }
+
+    pub async fn latest_rule_set(&self, known: i64) -> Result<Option<(i64, String)>> {
+        let c = self.pool.get().await?;
+        Ok(c.query_opt(
+            "SELECT version, rules FROM deadline_rule_sets WHERE version > $1
+             ORDER BY version DESC LIMIT 1",
+            &[&known],
+        )
+        .await?
+        .map(|r| (r.get(0), r.get(1))))
+    }
+
+    pub async fn insert_user(&self, u: UserRow) -> Result<bool> {
+        let c = self.pool.get().await?;
+        let linked = serde_json::to_string(&u.linked_units)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(c.execute(
+            "INSERT INTO users (login, name, role, unit, linked_units, password_hash, disabled)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (login) DO NOTHING",
+            &[
+                &u.login,
+                &u.name,
+                &u.role,
+                &u.unit,
+                &linked,
+                &u.password_hash,
+                &u.disabled,
+            ],
+        )
+        .await?
+            > 0)
+    }
+
+    pub async fn update_user(
+        &self,
+        login: String,
+        role: String,
+        unit: String,
+        linked: Vec<String>,
+    ) -> Result<bool> {
+        let c = self.pool.get().await?;
+        let linked =
+            serde_json::to_string(&linked).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(c.execute(
+            "UPDATE users SET role = $2, unit = $3, linked_units = $4 WHERE login = $1",
+            &[&login, &role, &unit, &linked],
         )
         .await?
             > 0)

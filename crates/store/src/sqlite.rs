@@ -13,6 +13,7 @@ use crate::{
     UnitRow, UserRow,
 };
 use crate::{outcome_columns, OutboxOutcome, RoutingLabel, RoutingModelRow, NOTIFICATION_COLUMNS};
+use crate::{PhotoMeta, PhotoRow};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
@@ -29,6 +30,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../migrations/sqlite/0004_api_tokens.sql")),
     (5, include_str!("../migrations/sqlite/0005_outbox.sql")),
     (6, include_str!("../migrations/sqlite/0006_routing.sql")),
+    (
+        9,
+        include_str!("../migrations/sqlite/0009_photos_admin.sql"),
+    ),
 ];
 
 /// Largest number of writes committed together.
@@ -839,6 +844,7 @@ impl SqliteStore {
                 "UPDATE cases SET reporter_name = ?2, reporter_phone = ?3 WHERE id = ?1",
                 params![case_id, name, phone],
             )?;
+            c.execute("DELETE FROM case_photos WHERE case_id = ?1", [case_id])?;
             Ok(())
         })
         .await
@@ -1041,6 +1047,109 @@ impl SqliteStore {
             Ok(c.execute(
                 "UPDATE users SET password_hash = ?2 WHERE login = ?1",
                 params![login, hash],
+            )? > 0)
+        })
+        .await
+    }
+
+    pub async fn photo(&self, case_id: i64, n: u32) -> Result<Option<PhotoRow>> {
+        self.read(move |c| {
+            Ok(c.query_row(
+                "SELECT case_id, n, content_type, sha256, data, added_at FROM case_photos
+                 WHERE case_id = ?1 AND n = ?2",
+                params![case_id, n],
+                |r| {
+                    Ok(PhotoRow {
+                        case_id: r.get(0)?,
+                        n: r.get(1)?,
+                        content_type: r.get(2)?,
+                        sha256: r.get(3)?,
+                        data: r.get(4)?,
+                        added_at: r.get(5)?,
+                    })
+                },
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    pub async fn photos(&self, case_id: i64) -> Result<Vec<PhotoMeta>> {
+        self.read(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT n, content_type, size, added_at FROM case_photos WHERE case_id = ?1 ORDER BY n",
+            )?;
+            let rows = st.query_map([case_id], |r| {
+                Ok(PhotoMeta {
+                    n: r.get(0)?,
+                    content_type: r.get(1)?,
+                    size: r.get::<_, i64>(2)? as u64,
+                    added_at: r.get(3)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    pub async fn put_rule_set(&self, rules: String, at: Millis, by: String) -> Result<i64> {
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO deadline_rule_sets (rules, created_at, created_by) VALUES (?1, ?2, ?3)",
+                params![rules, at, by],
+            )?;
+            Ok(c.last_insert_rowid())
+        })
+        .await
+    }
+
+    pub async fn latest_rule_set(&self, known: i64) -> Result<Option<(i64, String)>> {
+        self.read(move |c| {
+            Ok(c.query_row(
+                "SELECT version, rules FROM deadline_rule_sets WHERE version > ?1
+                 ORDER BY version DESC LIMIT 1",
+                [known],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    pub async fn insert_user(&self, u: UserRow) -> Result<bool> {
+        self.write(move |c| {
+            let linked = serde_json::to_string(&u.linked_units)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            Ok(c.execute(
+                "INSERT INTO users (login, name, role, unit, linked_units, password_hash, disabled)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (login) DO NOTHING",
+                params![
+                    u.login,
+                    u.name,
+                    u.role,
+                    u.unit,
+                    linked,
+                    u.password_hash,
+                    u.disabled
+                ],
+            )? > 0)
+        })
+        .await
+    }
+
+    pub async fn update_user(
+        &self,
+        login: String,
+        role: String,
+        unit: String,
+        linked: Vec<String>,
+    ) -> Result<bool> {
+        self.write(move |c| {
+            let linked =
+                serde_json::to_string(&linked).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            Ok(c.execute(
+                "UPDATE users SET role = ?2, unit = ?3, linked_units = ?4 WHERE login = ?1",
+                params![login, role, unit, linked],
             )? > 0)
         })
         .await
@@ -1276,6 +1385,34 @@ fn write_case(c: &Connection, w: &EncodedWrite) -> Result<CaseRef> {
         for (i, recipient, template, text) in &w.notifications {
             let seq = w.expected_version as i64 + 1 + *i as i64;
             n.execute(params![id, seq, recipient, template, text, r.updated_at])?;
+        }
+    }
+    if !w.photos.is_empty() {
+        let mut p = c.prepare_cached(
+            "INSERT INTO case_photos (case_id, n, content_type, size, sha256, data, added_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for x in &w.photos {
+            match p.execute(params![
+                id,
+                x.n,
+                x.content_type,
+                x.data.len() as i64,
+                x.sha256,
+                x.data,
+                r.updated_at
+            ]) {
+                Ok(_) => {}
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    return Err(StoreError::Conflict {
+                        case_id: id,
+                        expected: w.expected_version,
+                    })
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
     }
     if let Some(a) = &w.audit {

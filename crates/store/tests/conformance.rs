@@ -109,6 +109,7 @@ fn new_case(code: &str, place: &str, path: &str, at: i64, channel: &str) -> Case
             "已受理".into(),
         )],
         audit: None,
+        photos: Vec::new(),
     }
 }
 
@@ -127,6 +128,7 @@ fn note(id: i64, code: &str, from: u64, at: i64, text: &str) -> CaseWrite {
         before: None,
         notifications: vec![],
         audit: None,
+        photos: Vec::new(),
     }
 }
 

@@ -225,6 +225,7 @@ fn event_summary(e: &Event, org: &OrgTree) -> String {
             )
         }
         Event::NoteAdded { text } => format!("工作记录：{text}"),
+        Event::PhotoAttached { photo, .. } => format!("附照片 {photo}"),
         Event::Triaged { urgency, category } => format!("研判：{}，{category}", urgency.zh()),
         Event::ReportedToStreet { street, note } => {
             format!(
@@ -455,6 +456,10 @@ pub fn track(v: &TrackView) -> Value {
         "handling_unit": v.unit_name,
         "can_rate": v.can_rate,
         "timeline": v.timeline.iter().map(|(at, zh, en)| json!({"at": time(*at), "text_zh": zh, "text_en": en})).collect::<Vec<_>>(),
+        "photos": v.photos.iter().map(|n| json!({
+            "photo": n,
+            "url": format!("/api/v1/track/{}/attachments/{n}", v.tracking_code),
+        })).collect::<Vec<_>>(),
     })
 }
 

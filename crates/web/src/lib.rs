@@ -3,9 +3,11 @@
 //! Architecture invariant: the only crate that knows HTTP and JSON shapes; it
 //! translates requests into `suqiu_app` calls and results into DTOs. No SQL.
 
+mod admin;
 mod dto;
 mod ledger;
 pub mod open311;
+mod photos;
 mod problem;
 
 pub use problem::Problem;
@@ -65,6 +67,16 @@ const BASE_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/admin/tokens/{token_id}/revoke"),
     ("post", "/api/v1/ledger/import"),
     ("get", "/api/v1/ledger/export"),
+    ("post", "/api/v1/cases/{id}/attachments"),
+    ("get", "/api/v1/cases/{id}/attachments"),
+    ("get", "/api/v1/cases/{id}/attachments/{photo}"),
+    ("get", "/api/v1/track/{tracking_code}/attachments/{photo}"),
+    ("post", "/api/v1/admin/deadline-rules"),
+    ("post", "/api/v1/admin/categories"),
+    ("get", "/api/v1/admin/users"),
+    ("post", "/api/v1/admin/users"),
+    ("post", "/api/v1/admin/users/{login}/role"),
+    ("post", "/api/v1/admin/users/{login}/password"),
 ];
 
 /// Every route of the API: (method, path). The OpenAPI document must list
@@ -154,6 +166,30 @@ pub fn router(app: App) -> Router {
         )
         .route("/api/v1/ledger/import", post(ledger::import))
         .route("/api/v1/ledger/export", get(ledger::export))
+        .route(
+            "/api/v1/cases/{id}/attachments",
+            post(photos::attach)
+                .get(photos::list)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    photos::PHOTO_BODY_LIMIT,
+                )),
+        )
+        .route("/api/v1/cases/{id}/attachments/{photo}", get(photos::get))
+        .route(
+            "/api/v1/track/{tracking_code}/attachments/{photo}",
+            get(photos::get_by_code),
+        )
+        .route("/api/v1/admin/deadline-rules", post(admin::set_rules))
+        .route("/api/v1/admin/categories", post(admin::set_categories))
+        .route(
+            "/api/v1/admin/users",
+            get(admin::users).post(admin::create_user),
+        )
+        .route("/api/v1/admin/users/{login}/role", post(admin::change_role))
+        .route(
+            "/api/v1/admin/users/{login}/password",
+            post(admin::reset_password),
+        )
         .merge(suqiu_pages::router())
         .merge(open311::router())
         .fallback(fallback)
@@ -622,7 +658,9 @@ async fn queue(
 }
 
 async fn deadline_rules(State(app): State<App>) -> Json<Value> {
-    Json(dto::rules(app.rules()))
+    let mut v = dto::rules(&app.rules());
+    v["version"] = json!(app.rules_version());
+    Json(v)
 }
 
 /// The years the holiday data covers, and the running deadlines that reach

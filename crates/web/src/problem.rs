@@ -345,6 +345,76 @@ impl From<AppError> for Problem {
                 format!("没有「{c}」这个操作"),
                 format!("there is no command '{c}'"),
             ),
+            AppError::BadRules(p) => Problem {
+                field: Some(p.field.clone()),
+                ..Problem::new(S::UNPROCESSABLE_ENTITY, p.code, p.zh.clone(), p.en.clone())
+            },
+            AppError::PhotoType => Problem {
+                field: Some("photo".into()),
+                ..Problem::new(
+                    S::UNSUPPORTED_MEDIA_TYPE,
+                    "photo_type",
+                    "照片须为 JPEG、PNG 或 WebP 格式",
+                    "a photo must be a JPEG, PNG or WebP image",
+                )
+            },
+            AppError::PhotoTooLarge(max) => Problem {
+                field: Some("photo".into()),
+                ..Problem::new(
+                    S::PAYLOAD_TOO_LARGE,
+                    "photo_too_large",
+                    format!("每张照片不能超过 {} MB", max / (1024 * 1024)),
+                    format!("a photo may be at most {} MB", max / (1024 * 1024)),
+                )
+            },
+            AppError::TooManyPhotos(max) => Problem {
+                field: Some("photo".into()),
+                ..Problem::new(
+                    S::CONFLICT,
+                    "too_many_photos",
+                    format!("每件诉求最多附 {max} 张照片"),
+                    format!("at most {max} photos per case"),
+                )
+            },
+            AppError::PhotosTooLarge(max) => Problem {
+                field: Some("photo".into()),
+                ..Problem::new(
+                    S::PAYLOAD_TOO_LARGE,
+                    "photos_too_large",
+                    format!("每件诉求的照片合计不能超过 {} MB", max / (1024 * 1024)),
+                    format!("the photos of a case may take at most {} MB together", max / (1024 * 1024)),
+                )
+            },
+            AppError::PhotoNotFound => Problem::new(
+                S::NOT_FOUND,
+                "photo_not_found",
+                "没有这张照片（或已按保存期限删除）",
+                "no such photo (or it was deleted under the retention policy)",
+            ),
+            AppError::CaseClosed => Problem::new(
+                S::CONFLICT,
+                "case_closed",
+                "这件诉求已办结，不能再附照片",
+                "the case is closed; no more photos can be attached",
+            ),
+            AppError::LoginTaken(l) => Problem {
+                field: Some("login".into()),
+                ..Problem::new(
+                    S::CONFLICT,
+                    "login_taken",
+                    format!("账号「{l}」已存在"),
+                    format!("the login '{l}' is taken"),
+                )
+            },
+            AppError::RoleNotForUnit(role, level) => Problem {
+                field: Some("unit".into()),
+                ..Problem::new(
+                    S::UNPROCESSABLE_ENTITY,
+                    "role_not_for_unit",
+                    format!("「{}」不能属于{}级单位", role.zh(), level.zh()),
+                    format!("a {} cannot belong to a unit of level {}", role.as_str(), level.as_str()),
+                )
+            },
             AppError::OrgConfig(e) => {
                 tracing::error!(error = %e, "organisation config");
                 Problem::internal()

@@ -1408,6 +1408,8 @@ async fn retention_anonymises_closed_cases_after_their_period_with_a_dry_run_fir
         assert_eq!(s, StatusCode::CREATED, "{filed}");
         let id = filed["id"].as_i64().unwrap();
         let code = filed["tracking_code"].as_str().unwrap().to_string();
+        let (s, v) = api.attach(id, None, Some(&code), PNG, "image/png").await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
         // a second case stays open: never anonymised
         let (_, _, open) = api.post("/api/v1/cases", None, &valid()).await;
         for (cmd, b) in [
@@ -1449,6 +1451,11 @@ async fn retention_anonymises_closed_cases_after_their_period_with_a_dry_run_fir
         let admin = api.login("admin").await;
         let row = api.app.store().case_by_id(id).await.unwrap().unwrap();
         assert_eq!(row.reporter_name, "王小明");
+        assert_eq!(
+            api.app.store().photos(id).await.unwrap().len(),
+            1,
+            "the dry run keeps the photo"
+        );
         // the run itself
         let r = api.app.retention(&policy, false).await.unwrap();
         assert_eq!(r["cases_anonymised"], json!(1), "{r}");
@@ -1471,6 +1478,12 @@ async fn retention_anonymises_closed_cases_after_their_period_with_a_dry_run_fir
                 "{secret} left in the journal: {journal}"
             );
         }
+        // the photos went with the personal data
+        assert!(api.app.store().photos(id).await.unwrap().is_empty());
+        let (s, _, _, _) = api
+            .raw(&format!("/api/v1/track/{code}/attachments/1"), None)
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
         // the case still reads, replays and tracks; its place and steps stay
         let (s, v) = api.get(&format!("/api/v1/cases/{id}"), Some(&chen)).await;
         assert_eq!(s, StatusCode::OK, "{v}");
@@ -1677,6 +1690,570 @@ async fn danger_signals_at_intake_tell_the_linked_leader_at_once() {
         assert!(
             notes.iter().all(|n| n.template != "urgent_signalled"),
             "{notes:?}"
+        );
+    }
+}
+
+/// A 32×32 PNG, and a GIF (an image type not accepted).
+const PNG: &[u8] = b"\x89\x50\x4e\x47\x0d\x0a\x1a\x0a\x00\x00\x00\x0d\x49\x48\x44\x52\x00\x00\x00\x20\x00\x00\x00\x20\x08\x02\x00\x00\x00\xfc\x18\xed\xa3\x00\x00\x00\x2a\x49\x44\x41\x54\x78\xda\x63\xb8\x13\xa0\x41\x53\xc4\x30\x6a\xc1\xa8\x05\xa3\x16\x8c\x5a\x30\x6a\xc1\xa8\x05\xa3\x16\x8c\x5a\x30\x6a\xc1\xa8\x05\xa3\x16\x0c\x15\x0b\x00\xbf\x77\x50\x4c\x70\x2f\x7e\xf9\x00\x00\x00\x00\x49\x45\x4e\x44\xae\x42\x60\x82";
+const GIF: &[u8] = b"GIF89a\x01\0\x01\0\x80\0\0\0\0\0\xff\xff\xff!\xf9\x04\x01\0\0\0\0,\0\0\0\0\x01\0\x01\0\0\x02\x02D\x01\0;";
+
+fn jpeg(len: usize) -> Vec<u8> {
+    let mut v = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    v.resize(len, 0x11);
+    v
+}
+
+impl Api {
+    /// Posts raw bytes as a photo, as staff (`token`) or the resident (`code`).
+    async fn attach(
+        &self,
+        id: i64,
+        token: Option<&str>,
+        code: Option<&str>,
+        data: &[u8],
+        declared: &str,
+    ) -> (StatusCode, Value) {
+        let mut b = Request::post(format!("/api/v1/cases/{id}/attachments"))
+            .header(header::CONTENT_TYPE, declared);
+        if let Some(t) = token {
+            b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        if let Some(c) = code {
+            b = b.header("x-tracking-code", c);
+        }
+        let (s, _, v) = self.send(b.body(Body::from(data.to_vec())).unwrap()).await;
+        (s, v)
+    }
+
+    /// Gets raw bytes: (status, content type, nosniff header, bytes).
+    async fn raw(&self, path: &str, token: Option<&str>) -> (StatusCode, String, bool, Vec<u8>) {
+        let mut b = Request::get(path);
+        if let Some(t) = token {
+            b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let res = self
+            .router
+            .clone()
+            .oneshot(b.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let s = res.status();
+        let ct = res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let nosniff = res
+            .headers()
+            .get("x-content-type-options")
+            .is_some_and(|v| v == "nosniff");
+        let bytes = res.into_body().collect().await.unwrap().to_bytes().to_vec();
+        (s, ct, nosniff, bytes)
+    }
+}
+
+#[tokio::test]
+async fn photos_are_typed_by_content_limited_journalled_and_shown_only_to_those_who_may_see_the_case(
+) {
+    use suqiu_app::photos::{MAX_PHOTOS, MAX_PHOTO_BYTES};
+    for api in backends().await {
+        let (_, _, filed) = api.post("/api/v1/cases", None, &valid()).await;
+        let id = filed["id"].as_i64().unwrap();
+        let code = filed["tracking_code"].as_str().unwrap().to_string();
+        let (_, _, other) = api.post("/api/v1/cases", None, &valid()).await;
+        let other_id = other["id"].as_i64().unwrap();
+        let chen = api.login("shequ.chen").await;
+        let huang = api.login("cun.huang").await;
+
+        // the resident attaches with the tracking code; the declared type is ignored
+        let (s, v) = api
+            .attach(id, None, Some(&code), PNG, "application/octet-stream")
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        assert_eq!(v["photo"], json!(1));
+        let version_after_one = api
+            .app
+            .store()
+            .case_by_id(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .version;
+        // refused: a GIF named as a JPEG, a photo too large, no credentials,
+        // the code of another case; nothing is written
+        let (s, v) = api.attach(id, None, Some(&code), GIF, "image/jpeg").await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("photo_type")),
+            "{v}"
+        );
+        assert!(v["message_zh"].as_str().unwrap().contains("JPEG"));
+        let (s, v) = api
+            .attach(
+                id,
+                None,
+                Some(&code),
+                &jpeg(MAX_PHOTO_BYTES + 1),
+                "image/jpeg",
+            )
+            .await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::PAYLOAD_TOO_LARGE, Some("photo_too_large")),
+            "{v}"
+        );
+        let (s, _) = api.attach(id, None, None, PNG, "image/png").await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        let (s, v) = api
+            .attach(other_id, None, Some(&code), PNG, "image/png")
+            .await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("case_not_found"))
+        );
+        let (s, v) = api.attach(id, Some(&huang), None, PNG, "image/png").await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("case_not_found")),
+            "out of scope"
+        );
+        assert_eq!(api.app.store().photos(id).await.unwrap().len(), 1);
+        assert_eq!(
+            api.app
+                .store()
+                .case_by_id(id)
+                .await
+                .unwrap()
+                .unwrap()
+                .version,
+            version_after_one,
+            "refusals leave the journal alone"
+        );
+
+        // staff in scope see it, with its stored type and nosniff
+        let (s, ct, nosniff, bytes) = api
+            .raw(&format!("/api/v1/cases/{id}/attachments/1"), Some(&chen))
+            .await;
+        assert_eq!(
+            (s, ct.as_str(), nosniff),
+            (StatusCode::OK, "image/png", true)
+        );
+        assert_eq!(bytes, PNG);
+        let (s, _, _, _) = api
+            .raw(&format!("/api/v1/cases/{id}/attachments/1"), Some(&huang))
+            .await;
+        assert_eq!(
+            s,
+            StatusCode::NOT_FOUND,
+            "not to staff outside the case's scope"
+        );
+        let (s, _, _, _) = api
+            .raw(&format!("/api/v1/cases/{id}/attachments/1"), None)
+            .await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        // the resident, by tracking code; a wrong code sees nothing
+        let (s, ct, nosniff, bytes) = api
+            .raw(&format!("/api/v1/track/{code}/attachments/1"), None)
+            .await;
+        assert_eq!(
+            (s, ct.as_str(), nosniff, bytes.as_slice()),
+            (StatusCode::OK, "image/png", true, PNG)
+        );
+        let wrong = other["tracking_code"].as_str().unwrap();
+        let (s, _, _, _) = api
+            .raw(&format!("/api/v1/track/{wrong}/attachments/1"), None)
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+
+        // staff attach too: journalled and audited; up to the limit
+        let (s, v) = api
+            .attach(id, Some(&chen), None, &jpeg(2048), "image/jpeg")
+            .await;
+        assert_eq!(
+            (s, v["photo"].as_u64()),
+            (StatusCode::CREATED, Some(2)),
+            "{v}"
+        );
+        for n in 3..=MAX_PHOTOS {
+            let (s, v) = api.attach(id, None, Some(&code), PNG, "image/png").await;
+            assert_eq!(
+                (s, v["photo"].as_u64()),
+                (StatusCode::CREATED, Some(u64::from(n))),
+                "{v}"
+            );
+        }
+        let (s, v) = api.attach(id, None, Some(&code), PNG, "image/png").await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::CONFLICT, Some("too_many_photos")),
+            "{v}"
+        );
+        let (s, list) = api
+            .get(&format!("/api/v1/cases/{id}/attachments"), Some(&chen))
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(
+            list["photos"].as_array().unwrap().len(),
+            MAX_PHOTOS as usize
+        );
+        assert_eq!(list["photos"][1]["content_type"], "image/jpeg");
+        let (_, detail) = api.get(&format!("/api/v1/cases/{id}"), Some(&chen)).await;
+        assert!(detail.to_string().contains("附照片 2"), "{detail}");
+        let kinds: Vec<&str> = api
+            .app
+            .store()
+            .events(id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.event.kind())
+            .collect::<Vec<_>>()
+            .into_iter()
+            .filter(|k| *k == "photo_attached")
+            .collect();
+        assert_eq!(kinds.len(), MAX_PHOTOS as usize);
+        let (_, t) = api.get(&format!("/api/v1/track/{code}"), None).await;
+        assert_eq!(t["photos"].as_array().unwrap().len(), MAX_PHOTOS as usize);
+        let admin = api.login("admin").await;
+        let (_, audit) = api.get("/api/v1/admin/audit", Some(&admin)).await;
+        let photo_audits = audit["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["action"] == "case.photo")
+            .count();
+        assert_eq!(photo_audits, MAX_PHOTOS as usize);
+        assert_eq!(audit["chain_ok"], json!(true));
+
+        // filing with photos is one transaction: a bad one refuses them all
+        let before = api.count().await;
+        let input = suqiu_domain::case::IntakeInput {
+            channel: Some("web".into()),
+            unit: Some(GRID.into()),
+            title: Some("井盖缺失".into()),
+            content: Some("幸福路口井盖缺失，很危险。".into()),
+            reporter_name: Some("李四".into()),
+            reporter_phone: Some("13912345670".into()),
+            ..Default::default()
+        };
+        let e = api
+            .app
+            .file_case_with_photos(&input, None, vec![PNG.to_vec(), GIF.to_vec()])
+            .await
+            .unwrap_err();
+        assert!(matches!(e, suqiu_app::AppError::PhotoType), "{e}");
+        assert_eq!(api.count().await, before);
+        let r = api
+            .app
+            .file_case_with_photos(&input, None, vec![PNG.to_vec(), jpeg(100)])
+            .await
+            .unwrap();
+        assert_eq!(r.version, 4, "received, triage deadline, two photos");
+        assert_eq!(api.app.store().photos(r.id).await.unwrap().len(), 2);
+    }
+}
+
+#[tokio::test]
+async fn administrators_edit_rules_and_categories_stored_versioned_and_shared() {
+    for api in backends().await {
+        let admin = api.login("admin").await;
+        let chen = api.login("shequ.chen").await;
+        let (_, rules) = api.get("/api/v1/deadline-rules", None).await;
+        assert_eq!(rules["version"], json!(0));
+        // only administrators
+        let (s, _, v) = api
+            .post(
+                "/api/v1/admin/categories",
+                Some(&chen),
+                &json!({"categories": ["x"]}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+        // a bad rule is refused with a stable code in both languages; nothing is stored
+        let mut bad = rules.clone();
+        bad["rules"][2]["start"] = json!("nonsense");
+        let (s, _, v) = api
+            .post("/api/v1/admin/deadline-rules", Some(&admin), &bad)
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert_eq!(v["code"], "rule_unknown_event");
+        assert_eq!(v["field"], "rules[2].start");
+        assert!(
+            v["message_zh"].as_str().unwrap().contains("第 3 条规则"),
+            "{v}"
+        );
+        assert!(v["message_en"].as_str().unwrap().contains("nonsense"));
+        let mut bad = rules.clone();
+        bad["rules"][0]["length"] = json!(2); // same_working_day must be 0
+        let (_, _, v) = api
+            .post("/api/v1/admin/deadline-rules", Some(&admin), &bad)
+            .await;
+        assert_eq!(v["code"], "rule_bad_length");
+        let (_, _, v) = api
+            .post(
+                "/api/v1/admin/categories",
+                Some(&admin),
+                &json!({"categories": ["民生保障", "民生保障"]}),
+            )
+            .await;
+        assert_eq!(v["code"], "category_duplicate");
+        let (_, now) = api.get("/api/v1/deadline-rules", None).await;
+        assert_eq!(now, rules, "nothing stored");
+
+        // a case triaged as unreasonable before the change: 3 working days to explain
+        let file_and_triage = |title: &'static str| {
+            let api = &api;
+            let chen = chen.clone();
+            async move {
+                let mut b = valid();
+                b["title"] = json!(title);
+                let (_, _, v) = api.post("/api/v1/cases", None, &b).await;
+                let id = v["id"].as_i64().unwrap();
+                let (s, _, v) = api
+                    .post(
+                        &format!("/api/v1/cases/{id}/triage"),
+                        Some(&chen),
+                        &json!({"urgency": "unreasonable", "category": "民生保障"}),
+                    )
+                    .await;
+                assert_eq!(s, StatusCode::OK, "{v}");
+                id
+            }
+        };
+        let before = file_and_triage("要求小区免物业费").await;
+        let explain_due = |id: i64| {
+            let api = &api;
+            async move {
+                api.app
+                    .store()
+                    .deadlines(id)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .find(|d| d.rule == "explain")
+                    .unwrap()
+                    .due_at
+            }
+        };
+        let due_before = explain_due(before).await;
+        // the administrator gives 5 working days and adds a category
+        let mut new = rules.clone();
+        let i = new["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|r| r["id"] == "explain")
+            .unwrap();
+        new["rules"][i]["length"] = json!(5);
+        new.as_object_mut().unwrap().remove("version");
+        let (s, _, v) = api
+            .post("/api/v1/admin/deadline-rules", Some(&admin), &new)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["version"].as_i64(), Some(api.app.rules_version()));
+        let (s, _, v) = api
+            .post(
+                "/api/v1/admin/categories",
+                Some(&admin),
+                &json!({"categories": ["基础建设", "民生保障", "生态环境", "矛盾纠纷", "信访舆情", "物业管理"]}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let version = v["version"].as_i64().unwrap();
+        let (_, now) = api.get("/api/v1/deadline-rules", None).await;
+        assert_eq!(now["version"], json!(version));
+        assert_eq!(
+            now["rules"][i]["length"],
+            json!(5),
+            "the category change kept the rule"
+        );
+        // applies to deadlines started after the change; running ones keep their dates
+        let after = file_and_triage("要求小区免停车费").await;
+        assert_eq!(explain_due(before).await, due_before);
+        assert!(explain_due(after).await > due_before);
+        let (_, _, f) = api.post("/api/v1/cases", None, &valid()).await;
+        let (s, _, v) = api
+            .post(
+                &format!("/api/v1/cases/{}/triage", f["id"]),
+                Some(&chen),
+                &json!({"urgency": "urgent", "category": "物业管理"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "the new category is offered: {v}");
+        // another instance on the same database uses the same rules, without a restart
+        let other = App::new(api.app.store().clone(), api.clock.clone())
+            .await
+            .unwrap();
+        assert_eq!(other.rules_version(), 0);
+        assert!(other.refresh_rules().await.unwrap());
+        assert_eq!(other.rules_version(), version);
+        assert!(other.rules().categories.contains(&"物业管理".to_string()));
+        assert!(!other.refresh_rules().await.unwrap(), "nothing newer");
+        let (_, audit) = api.get("/api/v1/admin/audit", Some(&admin)).await;
+        let updates = audit["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["action"] == "rules.update")
+            .count();
+        assert_eq!(updates, 2);
+    }
+}
+
+#[tokio::test]
+async fn administrators_create_users_change_roles_and_reset_passwords() {
+    for api in backends().await {
+        let admin = api.login("admin").await;
+        let chen = api.login("shequ.chen").await;
+        let new_user = json!({"login": "wangge.new", "name": "新网格员", "role": "grid_worker",
+                              "unit": GRID, "password": "Wangge@2026x"});
+        let (s, _, v) = api
+            .post("/api/v1/admin/users", Some(&chen), &new_user)
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+        let mut weak = new_user.clone();
+        weak["password"] = json!("short");
+        let (s, _, v) = api.post("/api/v1/admin/users", Some(&admin), &weak).await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("weak_password")),
+            "{v}"
+        );
+        let mut wrong_level = new_user.clone();
+        wrong_level["role"] = json!("department_handler");
+        let (s, _, v) = api
+            .post("/api/v1/admin/users", Some(&admin), &wrong_level)
+            .await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("role_not_for_unit")),
+            "{v}"
+        );
+        assert!(
+            v["message_zh"].as_str().unwrap().contains("职能部门经办人"),
+            "{v}"
+        );
+        assert!(
+            api.app.store().user("wangge.new").await.unwrap().is_none(),
+            "nothing stored"
+        );
+        let (s, _, v) = api
+            .post("/api/v1/admin/users", Some(&admin), &new_user)
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        assert_eq!(v["role"], "grid_worker");
+        let (s, _, v) = api
+            .post("/api/v1/admin/users", Some(&admin), &new_user)
+            .await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::CONFLICT, Some("login_taken"))
+        );
+        let login = |password: &'static str| {
+            let api = &api;
+            async move {
+                let (s, _, v) = api
+                    .post(
+                        "/api/v1/auth/login",
+                        None,
+                        &json!({"login": "wangge.new", "password": password}),
+                    )
+                    .await;
+                (s, v["token"].as_str().map(str::to_string))
+            }
+        };
+        let (s, token) = login("Wangge@2026x").await;
+        assert_eq!(s, StatusCode::OK);
+        let token = token.unwrap();
+        let (_, me) = api.get("/api/v1/me", Some(&token)).await;
+        assert_eq!(
+            (me["role"].as_str(), me["unit"].as_str()),
+            (Some("grid_worker"), Some(GRID))
+        );
+        assert!(
+            api.app
+                .org()
+                .people()
+                .iter()
+                .any(|p| p.login == "wangge.new"),
+            "in the organisation at once"
+        );
+        // a new role and unit: the old session ends
+        let (s, _, v) = api
+            .post(
+                "/api/v1/admin/users/wangge.new/role",
+                Some(&admin),
+                &json!({"role": "community_staff", "unit": COMMUNITY}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+        let (s, _) = api.get("/api/v1/me", Some(&token)).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        let (_, token) = login("Wangge@2026x").await;
+        let (_, me) = api.get("/api/v1/me", Some(&token.unwrap())).await;
+        assert_eq!(
+            (me["role"].as_str(), me["unit"].as_str()),
+            (Some("community_staff"), Some(COMMUNITY))
+        );
+        let (s, _, v) = api
+            .post(
+                "/api/v1/admin/users/nobody/role",
+                Some(&admin),
+                &json!({"role": "leader", "unit": "430799"}),
+            )
+            .await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("unknown_user"))
+        );
+        // a reset password replaces the old one
+        let (s, _, v) = api
+            .post(
+                "/api/v1/admin/users/wangge.new/password",
+                Some(&admin),
+                &json!({"password": "Reset#2026abc"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+        assert_eq!(login("Wangge@2026x").await.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(login("Reset#2026abc").await.0, StatusCode::OK);
+        // disabled through the existing route
+        let (s, _, _) = api
+            .post(
+                "/api/v1/admin/users/wangge.new/disable",
+                Some(&admin),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        assert_eq!(login("Reset#2026abc").await.0, StatusCode::UNAUTHORIZED);
+        let (_, users) = api.get("/api/v1/admin/users", Some(&admin)).await;
+        let u = users["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["login"] == "wangge.new")
+            .unwrap()
+            .clone();
+        assert_eq!(u["disabled"], json!(true));
+        assert!(u.get("password_hash").is_none());
+        let (_, audit) = api.get("/api/v1/admin/audit", Some(&admin)).await;
+        let actions: Vec<&str> = audit["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["target"] == "user:wangge.new")
+            .filter_map(|r| r["action"].as_str())
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                "user.create",
+                "user.role",
+                "user.password_reset",
+                "user.disable"
+            ]
         );
     }
 }

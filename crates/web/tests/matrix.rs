@@ -38,7 +38,8 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
             | "/api/v1/units"
             | "/api/v1/deadline-rules"
             | "/api/v1/calendar"
-            | "/api/v1/track/{tracking_code}",
+            | "/api/v1/track/{tracking_code}"
+            | "/api/v1/track/{tracking_code}/attachments/{photo}",
         ) => Public,
         (
             "post",
@@ -53,8 +54,14 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         ("post", "/api/v1/me/password") => Staff,
         ("post", "/api/v1/ledger/import") | ("get", "/api/v1/ledger/export") => Staff,
         ("get" | "post", "/api/v1/me/tokens" | "/api/v1/me/tokens/{token_id}/revoke") => Staff,
-        ("get", "/api/v1/admin/tokens" | "/api/v1/admin/outbox") => Admin,
-        ("get", "/api/v1/cases/{id}" | "/api/v1/cases/{id}/suggestions") => Case,
+        ("get", "/api/v1/admin/tokens" | "/api/v1/admin/outbox" | "/api/v1/admin/users") => Admin,
+        (
+            "get",
+            "/api/v1/cases/{id}"
+            | "/api/v1/cases/{id}/suggestions"
+            | "/api/v1/cases/{id}/attachments"
+            | "/api/v1/cases/{id}/attachments/{photo}",
+        ) => Case,
         ("post", p) if p.starts_with("/api/v1/cases/{id}/") => Case,
         ("post", "/api/v1/calendar") => Admin,
         ("post", p) if p.starts_with("/api/v1/admin/") => Admin,
@@ -243,6 +250,7 @@ fn concrete(path: &str, id: i64, code: &str) -> String {
         .replace("{token_id}", "0123456789ab")
         .replace("{notification_id}", "1")
         .replace("{group}", "g1")
+        .replace("{photo}", "1")
         .replace("/api/v1/search", "/api/v1/search?q=%E6%94%B6%E8%B4%B9")
 }
 
