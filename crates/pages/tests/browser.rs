@@ -788,20 +788,25 @@ async fn story() {
     b.see("#done", "已保存诉求类别").await;
     b.see("#category-list", "物业管理").await;
     // a new staff member
-    b.fill("#new-login", "wangge.zhou").await;
-    b.fill("#new-name", "周网格").await;
+    b.fill("#new-login", "wangge.qian").await;
+    b.fill("#new-name", "钱网格").await;
     b.choose("#new-role", "grid_worker").await;
     b.fill("#new-unit", "430799001002-02").await;
-    b.fill("#new-password", "Zhou#Grid2026").await;
+    b.fill("#new-password", "Qian#Grid2026").await;
     b.click("#create-user").await;
-    b.see("#done", "wangge.zhou").await;
-    b.see("#users tr[data-login='wangge.zhou']", "周网格").await;
+    b.see("#done", "wangge.qian").await;
+    b.see("#users tr[data-login='wangge.qian']", "钱网格").await;
     b.shot("14-admin-edited").await;
     b.logout().await;
     b.goto("/report").await;
     b.see("#category_hint", "物业管理").await;
-    b.login("wangge.zhou").await;
-    b.see(".me", "周网格").await;
+    // the new grid worker logs in with the initial password
+    b.goto("/login").await;
+    b.fill("#login", "wangge.qian").await;
+    b.fill("#password", "Qian#Grid2026").await;
+    b.click("#login-submit").await;
+    b.see("h1", "工作台").await;
+    b.see(".me", "钱网格").await;
     b.logout().await;
     assert!(b.url().await.ends_with("/login"));
 

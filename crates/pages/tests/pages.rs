@@ -1019,8 +1019,8 @@ async fn administrators_edit_rules_categories_and_users_in_the_pages() {
     assert!(report.body.contains(r#"<option value="物业管理">"#));
     // users
     let new = [
-        ("login", "wangge.zhou"),
-        ("name", "周网格"),
+        ("login", "wangge.qian"),
+        ("name", "钱网格"),
         ("new_role", "grid_worker"),
         ("unit", "430799001002-02"),
         ("password", "weak"),
@@ -1028,17 +1028,17 @@ async fn administrators_edit_rules_categories_and_users_in_the_pages() {
     let r = admin.post("/staff/admin/users", &new).await;
     assert!(r.body.contains("密码至少 10 位"), "{}", r.body);
     assert!(
-        r.body.contains(r#"value="wangge.zhou""#),
+        r.body.contains(r#"value="wangge.qian""#),
         "the fields are kept"
     );
     let mut good = new;
-    good[4] = ("password", "Zhou#Grid2026");
+    good[4] = ("password", "Qian#Grid2026");
     let r = admin.post("/staff/admin/users", &good).await;
-    assert!(r.body.contains("wangge.zhou：已新增"), "{}", r.body);
-    assert!(r.body.contains(r#"<tr data-login="wangge.zhou">"#));
+    assert!(r.body.contains("wangge.qian：已新增"), "{}", r.body);
+    assert!(r.body.contains(r#"<tr data-login="wangge.qian">"#));
     let r = admin
         .post(
-            "/staff/admin/users/wangge.zhou/role",
+            "/staff/admin/users/wangge.qian/role",
             &[
                 ("role", "community_staff"),
                 ("unit", "430799001002-02"),
@@ -1049,7 +1049,7 @@ async fn administrators_edit_rules_categories_and_users_in_the_pages() {
     assert!(r.body.contains("不能属于网格级单位"), "{}", r.body);
     let r = admin
         .post(
-            "/staff/admin/users/wangge.zhou/role",
+            "/staff/admin/users/wangge.qian/role",
             &[
                 ("role", "community_staff"),
                 ("unit", "430799001002"),
@@ -1058,11 +1058,11 @@ async fn administrators_edit_rules_categories_and_users_in_the_pages() {
         )
         .await;
     assert!(r.body.contains("角色和单位已保存"), "{}", r.body);
-    let u = site.app.staff_by_login("wangge.zhou").await.unwrap();
+    let u = site.app.staff_by_login("wangge.qian").await.unwrap();
     assert_eq!(u.role, suqiu_domain::Role::CommunityStaff);
     let r = admin
         .post(
-            "/staff/admin/users/wangge.zhou/password",
+            "/staff/admin/users/wangge.qian/password",
             &[("password", "Neu#Pass2026x")],
         )
         .await;
@@ -1072,7 +1072,7 @@ async fn administrators_edit_rules_categories_and_users_in_the_pages() {
     let r = zhou
         .post(
             "/login",
-            &[("login", "wangge.zhou"), ("password", "Neu#Pass2026x")],
+            &[("login", "wangge.qian"), ("password", "Neu#Pass2026x")],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
