@@ -13,7 +13,7 @@ pub const HTMX_PATH: &str = "/assets/htmx-2.0.4.min.js";
 pub const CSS: &[u8] = include_bytes!("../assets/app.css");
 pub const JS: &[u8] = include_bytes!("../assets/app.js");
 /// Bump the suffix when app.css or app.js change (they are cached for a year).
-pub const CSS_PATH: &str = "/assets/app-7.css";
+pub const CSS_PATH: &str = "/assets/app-8.css";
 pub const JS_PATH: &str = "/assets/app-7.js";
 
 pub async fn serve(Path(name): Path<String>) -> Response {

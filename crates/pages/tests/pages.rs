@@ -475,7 +475,7 @@ async fn assets_are_served_from_the_binary_with_long_caching() {
     assert!(csp.contains("script-src 'self'"));
     for path in [
         "/assets/htmx-2.0.4.min.js",
-        "/assets/app-7.css",
+        "/assets/app-8.css",
         "/assets/app-7.js",
     ] {
         assert!(r.body.contains(path), "the layout links {path}");
