@@ -830,6 +830,154 @@ async fn projections_are_replaced_by_difference_at_a_version() {
                 1,
                 "no event"
             );
+
+fn photo(n: u32, data: &[u8]) -> suqiu_store::NewPhoto {
+    suqiu_store::NewPhoto {
+        n,
+        content_type: "image/png".into(),
+        sha256: format!("sha-{n}"),
+        data: data.to_vec(),
+    }
+}
+
+/// A write of `photo_attached` events with their bytes.
+fn attach(id: i64, code: &str, from: u64, at: i64, photos: &[(u32, &[u8])]) -> CaseWrite {
+    let mut w = note(id, code, from, at, "");
+    w.events = photos
+        .iter()
+        .map(|(n, d)| {
+            (
+                at,
+                Actor::Resident,
+                Event::PhotoAttached {
+                    photo: *n,
+                    content_type: "image/png".into(),
+                    bytes: d.len() as u64,
+                },
+            )
+        })
+        .collect();
+    w.row.version = from + photos.len() as u64;
+    w.photos = photos.iter().map(|(n, d)| photo(*n, d)).collect();
+    w
+}
+
+#[tokio::test]
+async fn photos_are_written_with_their_events_and_deleted_with_personal_data() {
+    both(|s| {
+        Box::pin(async move {
+            s.put_org(org(), vec![]).await.unwrap();
+            // filed with a photo: one write
+            let mut w = new_case("PHOTOAAAAA", "C1", "/D/S1/C1/", 1000, "web");
+            w.events.push((
+                1000,
+                Actor::Resident,
+                Event::PhotoAttached {
+                    photo: 1,
+                    content_type: "image/png".into(),
+                    bytes: 3,
+                },
+            ));
+            w.row.version = 2;
+            w.photos = vec![photo(1, b"abc")];
+            let r = s.write_case(w).await.unwrap();
+            let p = s.photo(r.id, 1).await.unwrap().unwrap();
+            assert_eq!(
+                (p.data.as_slice(), p.content_type.as_str(), p.added_at),
+                (&b"abc"[..], "image/png", 1000)
+            );
+            // two more later; a stale write of the same number conflicts and stores nothing
+            s.write_case(attach(
+                r.id,
+                "PHOTOAAAAA",
+                2,
+                2000,
+                &[(2, b"de"), (3, b"f")],
+            ))
+            .await
+            .unwrap();
+            let e = s
+                .write_case(attach(r.id, "PHOTOAAAAA", 2, 3000, &[(2, b"zz")]))
+                .await
+                .unwrap_err();
+            assert!(matches!(e, StoreError::Conflict { .. }), "{e:?}");
+            let list = s.photos(r.id).await.unwrap();
+            assert_eq!(
+                list.iter().map(|p| (p.n, p.size)).collect::<Vec<_>>(),
+                vec![(1, 3), (2, 2), (3, 1)]
+            );
+            assert_eq!(s.photo(r.id, 2).await.unwrap().unwrap().data, b"de");
+            assert!(s.photo(r.id, 4).await.unwrap().is_none());
+            assert_eq!(s.events(r.id).await.unwrap().len(), 4);
+            // another case's photos are its own
+            let other = s
+                .write_case(new_case("PHOTOBBBBB", "C1", "/D/S1/C1/", 1000, "web"))
+                .await
+                .unwrap();
+            assert!(s.photos(other.id).await.unwrap().is_empty());
+            // retention: the photos go with the personal data
+            s.rewrite_personal_data(r.id, vec![], "（已匿名）", "")
+                .await
+                .unwrap();
+            assert!(s.photos(r.id).await.unwrap().is_empty());
+            assert!(s.photo(r.id, 1).await.unwrap().is_none());
+            assert_eq!(s.events(r.id).await.unwrap().len(), 4, "the journal stays");
+        })
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn rule_sets_are_versioned_and_users_created_and_changed() {
+    both(|s| {
+        Box::pin(async move {
+            assert!(s.latest_rule_set(0).await.unwrap().is_none());
+            let v1 = s.put_rule_set(r#"{"a":1}"#, 10, "admin").await.unwrap();
+            let v2 = s.put_rule_set(r#"{"a":2}"#, 20, "admin").await.unwrap();
+            assert!(v2 > v1);
+            assert_eq!(
+                s.latest_rule_set(0).await.unwrap(),
+                Some((v2, r#"{"a":2}"#.to_string()))
+            );
+            assert_eq!(s.latest_rule_set(v1).await.unwrap().map(|r| r.0), Some(v2));
+            assert!(
+                s.latest_rule_set(v2).await.unwrap().is_none(),
+                "nothing newer"
+            );
+
+            s.put_org(org(), vec![]).await.unwrap();
+            let u = UserRow {
+                login: "new".into(),
+                name: "新人".into(),
+                role: "community_staff".into(),
+                unit: "C1".into(),
+                linked_units: vec![],
+                password_hash: "h".into(),
+                disabled: false,
+            };
+            assert!(s.insert_user(u.clone()).await.unwrap());
+            let mut again = u.clone();
+            again.password_hash = "other".into();
+            assert!(!s.insert_user(again).await.unwrap(), "the login is taken");
+            assert_eq!(s.user("new").await.unwrap().unwrap(), u);
+            assert!(s
+                .update_user("new", "leader", "D", vec!["S1".into()])
+                .await
+                .unwrap());
+            let got = s.user("new").await.unwrap().unwrap();
+            assert_eq!(
+                (
+                    got.role.as_str(),
+                    got.unit.as_str(),
+                    got.linked_units.clone(),
+                    got.password_hash.as_str()
+                ),
+                ("leader", "D", vec!["S1".to_string()], "h")
+            );
+            assert!(!s
+                .update_user("nobody", "leader", "D", vec![])
+                .await
+                .unwrap());
         })
     })
     .await;
