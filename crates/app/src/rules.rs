@@ -117,3 +117,17 @@ impl App {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_rules_are_valid_and_round_trip_through_toml() {
+        let file = App::parse_rules(include_str!("../../../config/deadline-rules.toml")).unwrap();
+        assert_eq!(file.validate(), Ok(()));
+        assert_eq!(file, DeadlineRules::default());
+        let text = toml::to_string(&file).unwrap();
+        assert_eq!(App::parse_rules(&text).unwrap(), file);
+    }
+}

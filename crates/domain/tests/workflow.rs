@@ -740,3 +740,56 @@ proptest! {
         prop_assert_eq!(replayed, c.state.clone());
     }
 }
+
+#[test]
+fn deadline_rules_are_checked_before_use() {
+    use suqiu_domain::workflow::DeadlineRules;
+    let ok = DeadlineRules::default();
+    assert_eq!(ok.validate(), Ok(()));
+    let refused = |f: &dyn Fn(&mut DeadlineRules)| {
+        let mut r = DeadlineRules::default();
+        f(&mut r);
+        r.validate().unwrap_err()
+    };
+    let e = refused(&|r| r.rules[1].start = "nonsense".into());
+    assert_eq!(
+        (e.code, e.field.as_str()),
+        ("rule_unknown_event", "rules[1].start")
+    );
+    assert!(e.zh.contains("第 2 条规则") && e.en.contains("nonsense"));
+    assert_eq!(refused(&|r| r.rules[0].ends = vec![]).code, "rule_no_end");
+    assert_eq!(
+        refused(&|r| r.rules[0].ends.push("x".into())).code,
+        "rule_unknown_event"
+    );
+    assert_eq!(
+        refused(&|r| r.rules[1].when = vec!["soon".into()]).code,
+        "rule_unknown_tag"
+    );
+    assert_eq!(refused(&|r| r.rules[0].length = 1).code, "rule_bad_length",);
+    assert_eq!(
+        refused(&|r| r.rules[2].length = 400).code,
+        "rule_bad_length"
+    );
+    assert_eq!(
+        refused(&|r| r.rules[0].id = "Triage!".into()).code,
+        "rule_bad_id"
+    );
+    assert_eq!(
+        refused(&|r| r.warn_before_hours = 10_000).code,
+        "rule_warning_too_long"
+    );
+    assert_eq!(refused(&|r| r.categories.clear()).code, "category_count");
+    assert_eq!(
+        refused(&|r| r.categories.push("基础建设".into())).code,
+        "category_duplicate"
+    );
+    assert_eq!(
+        refused(&|r| r.categories.push(" 空格".into())).code,
+        "category_bad_name"
+    );
+    assert_eq!(
+        refused(&|r| r.categories.push("a，b".into())).code,
+        "category_bad_name"
+    );
+}
