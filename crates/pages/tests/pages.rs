@@ -952,6 +952,61 @@ async fn triage_and_dispatch_forms_show_the_top_suggestions_and_preselect_a_conf
     );
     assert!(c.prefill.is_some(), "a clear case is confident: {c:?}");
     assert!(list.contains("已预选"));
+
+    // dispatch: the departments that led similar cases
+    use suqiu_domain::workflow::{Command, Urgency};
+    let mut data = Vec::new();
+    for i in 0..15 {
+        data.push((
+            format!("路灯不亮，电线杆倾斜，第{i}处"),
+            "430799-D01".to_string(),
+        ));
+        data.push((
+            format!("占道经营，摊贩堵路，第{i}处"),
+            "430799-D02".to_string(),
+        ));
+    }
+    site.app
+        .store_routing_model(suqiu_app::routing::UNIT, data, "test")
+        .await
+        .unwrap();
+    for (login, cmd) in [
+        (
+            "shequ.chen",
+            Command::Triage {
+                urgency: Urgency::Urgent,
+                category: "基础建设".into(),
+            },
+        ),
+        ("shequ.chen", Command::ReportToStreet { note: None }),
+        ("jiedao.liu", Command::Sign),
+    ] {
+        let u = site.app.staff_by_login(login).await.unwrap();
+        site.app.execute(&u, r.id, None, &cmd).await.unwrap();
+    }
+    let liu_user = site.app.staff_by_login("jiedao.liu").await.unwrap();
+    let (_, units) = site.app.routing_suggestions(&liu_user, r.id).await.unwrap();
+    assert_eq!(units.top[0].value, "430799-D01");
+    let mut liu = Client::new(&site);
+    liu.login("jiedao.liu").await;
+    let page = liu.get(&format!("/staff/cases/{}", r.id)).await;
+    let list = page
+        .body
+        .split(r#"id="unit-suggestions""#)
+        .nth(1)
+        .unwrap_or_else(|| panic!("{}", page.body))
+        .split("</div>")
+        .next()
+        .unwrap();
+    assert!(
+        list.contains(r#"data-value="430799-D01""#) && list.contains("区住房和城乡建设局"),
+        "{list}"
+    );
+    assert_eq!(
+        page.body
+            .contains(r#"<option value="430799-D01" selected>"#),
+        units.prefill.is_some()
+    );
 }
 
 #[tokio::test]
