@@ -526,11 +526,9 @@ impl Event {
                 "领导已现场督办，并确定了新的办理时限。".into(),
                 "A leader supervised it on site and set a new deadline.".into(),
             ),
-            Event::PhotoAttached { .. } => t(
-                "您的诉求已附上一张照片。".into(),
-                "A photo was attached to your request.".into(),
-            ),
-            Event::NoteAdded { .. }
+            // the resident sees the photos themselves, not a step
+            Event::PhotoAttached { .. }
+            | Event::NoteAdded { .. }
             | Event::CooperationReported { .. }
             | Event::LeaderDeadlineRequested { .. }
             | Event::LeaderDeadlineSet { .. }
