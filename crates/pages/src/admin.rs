@@ -248,7 +248,7 @@ async fn admin_page(
         i_rules = errs.invalid("rules"),
         rules_text = esc(&rules_text),
         e_rules = errs.at("rules"),
-        hr_hint = esc(lang.t("保存后立即对所有服务器生效，只适用于此后开始计算的时限；正在计算的时限保持原定日期。", "Saved rules apply on every server at once, to deadlines started afterwards; running deadlines keep their dates.")),
+        hr_hint = esc(lang.t("保存后本服务器立即生效，其他服务器在 5 秒内生效；只适用于此后开始计算的时限，正在计算的时限保持原定日期。", "Saved rules apply here at once and on the other servers within 5 seconds, to deadlines started afterwards; running deadlines keep their dates.")),
         b_save = esc(lang.t("保存", "Save")),
         hk = esc(lang.t("诉求类别", "Categories")),
         cats = cats.join(""),
