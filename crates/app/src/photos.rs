@@ -187,7 +187,7 @@ impl App {
                 case::apply(Some(state), e, now).map_err(|e| AppError::Journal(e.to_string()))?;
         }
         write.row.updated_at = state.updated_at;
-        write.keep_queues = true;
+        write.before = Some(self.stored(&view.state));
         write.audit = Some(suqiu_store::AuditEntry {
             at: now,
             actor: match &actor {
