@@ -386,6 +386,7 @@ impl EncodedWrite {
             before: Some(was),
             notifications: Vec::new(),
             audit: None,
+            photos: Vec::new(),
         }
     }
 

@@ -830,6 +830,10 @@ async fn projections_are_replaced_by_difference_at_a_version() {
                 1,
                 "no event"
             );
+        })
+    })
+    .await;
+}
 
 fn photo(n: u32, data: &[u8]) -> suqiu_store::NewPhoto {
     suqiu_store::NewPhoto {
