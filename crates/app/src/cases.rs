@@ -214,6 +214,7 @@ impl App {
             before: None,
             notifications,
             audit: None,
+            chat_message: None,
         }
     }
 

@@ -18,6 +18,7 @@ pub mod routing;
 pub mod search;
 pub mod stats;
 mod sweeper;
+pub mod templates;
 pub mod tokens;
 
 pub use cases::{CaseView, TrackView};
@@ -79,6 +80,12 @@ pub enum AppError {
     ChatGroupNotFound,
     #[error("no such dead notification")]
     NotificationNotFound,
+    #[error("no template {0}")]
+    TemplateNotFound(String),
+    #[error("the template has no override")]
+    TemplateNotOverridden,
+    #[error("invalid template: {0}")]
+    InvalidTemplate(String),
     #[error("no such live API token")]
     TokenNotFound,
     #[error("too many live API tokens")]
@@ -130,6 +137,7 @@ pub struct App {
     routing: Arc<routing::RoutingModels>,
     routing_threshold: f32,
     urgent: Arc<suqiu_text::UrgentRules>,
+    templates: Arc<templates::TemplateCache>,
 }
 
 /// Alphabet of tracking codes: no 0/O, 1/I.
@@ -231,6 +239,7 @@ impl App {
             routing: Arc::default(),
             routing_threshold: 0.6,
             urgent: Arc::default(),
+            templates: Arc::default(),
         })
     }
 

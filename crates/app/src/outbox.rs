@@ -184,6 +184,11 @@ impl Notifier {
         &self.chat_groups
     }
 
+    /// The default templates (built in, plus the operator's file).
+    pub fn templates(&self) -> Arc<Templates> {
+        self.templates.clone()
+    }
+
     fn channel(&self, name: &str, to: Vec<String>) -> std::result::Result<Target, String> {
         self.channels
             .get(name)
@@ -281,6 +286,8 @@ impl App {
     /// Turns on delivery with this notifier (see `spawn_outbox_sender`).
     pub fn with_notifier(mut self, n: Notifier) -> App {
         self.notifier = Some(Arc::new(n));
+        // the defaults changed: overrides are applied to them afresh
+        self.templates = Arc::default();
         self
     }
 
@@ -301,6 +308,8 @@ impl App {
         if rows.is_empty() {
             return Ok(report);
         }
+        // administrators' overrides, as stored now (any instance may have changed them)
+        let templates = self.current_templates().await?;
         let mut ids: Vec<i64> = rows.iter().map(|r| r.case_id).collect();
         ids.sort_unstable();
         ids.dedup();
@@ -317,8 +326,9 @@ impl App {
             let n = n.clone();
             let case = cases.get(&row.case_id).cloned();
             let worker = worker.to_string();
+            let templates = templates.clone();
             sends.spawn(async move {
-                let outcome = app.deliver(&n, &row, case.as_ref()).await;
+                let outcome = app.deliver(&n, &templates, &row, case.as_ref()).await;
                 let o = match &outcome {
                     OutboxOutcome::Sent { .. } => 0,
                     OutboxOutcome::Retry { .. } => 1,
@@ -343,6 +353,7 @@ impl App {
     async fn deliver(
         &self,
         n: &Notifier,
+        templates: &Templates,
         row: &NotificationRow,
         case: Option<&CaseRow>,
     ) -> OutboxOutcome {
@@ -384,7 +395,7 @@ impl App {
             }
         };
         let vars = self.template_vars(n, row, case).await;
-        let rendered = match n.templates.render(&row.template, audience, n.lang, &vars) {
+        let rendered = match templates.render(&row.template, audience, n.lang, &vars) {
             Ok(r) => r,
             Err(e) => {
                 return OutboxOutcome::Dead {

@@ -26,6 +26,9 @@ pub enum StoreError {
     CaseNotFound(i64),
     #[error("tracking code already taken")]
     DuplicateTrackingCode,
+    /// This chat platform's message already filed a case (a retried delivery).
+    #[error("chat message already filed")]
+    DuplicateChatMessage,
     #[error("unsupported database url {0:?}: use sqlite://PATH, sqlite::memory: or postgres://…")]
     BadUrl(String),
     #[error("stored data is corrupt: {0}")]
@@ -314,6 +317,31 @@ pub struct CaseWrite {
     /// An audit record of the change, appended in the same transaction
     /// (its `target` is set to `case:<id>`).
     pub audit: Option<AuditEntry>,
+    /// The chat platform's message that filed a new case: recorded in the
+    /// same transaction, unique, so a retried delivery files nothing
+    /// ([`StoreError::DuplicateChatMessage`]).
+    pub chat_message: Option<ChatMessageKey>,
+}
+
+/// A chat platform's message: (group, platform, the platform's message id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatMessageKey {
+    pub group: String,
+    pub platform: String,
+    pub message_id: String,
+}
+
+/// An administrator's override of a built-in message template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateOverrideRow {
+    pub kind: String,
+    pub audience: String,
+    pub lang: String,
+    pub subject: String,
+    pub text: String,
+    pub markdown: Option<String>,
+    pub updated_at: Millis,
+    pub updated_by: String,
 }
 
 /// A case's projections other than its row, as stored at one version.
@@ -353,6 +381,7 @@ impl EncodedWrite {
             before: Some(was),
             notifications: Vec::new(),
             audit: None,
+            chat_message: None,
         }
     }
 
@@ -447,6 +476,7 @@ pub(crate) struct EncodedWrite {
     pub before: Option<Stored>,
     pub notifications: Vec<(usize, String, String, String)>,
     pub audit: Option<AuditEntry>,
+    pub chat_message: Option<ChatMessageKey>,
 }
 
 fn encode(w: CaseWrite) -> Result<EncodedWrite> {
@@ -474,6 +504,7 @@ fn encode(w: CaseWrite) -> Result<EncodedWrite> {
         before: w.before,
         notifications: w.notifications,
         audit: w.audit,
+        chat_message: w.chat_message.filter(|_| w.case_id.is_none()),
     })
 }
 
@@ -899,6 +930,43 @@ impl Store {
 
     pub async fn set_password_hash(&self, login: &str, hash: &str) -> Result<bool> {
         dispatch!(self, s => s.set_password_hash(login.to_string(), hash.to_string()).await)
+    }
+
+    /// The case a chat platform's message filed, if any.
+    pub async fn chat_message_case(&self, key: &ChatMessageKey) -> Result<Option<i64>> {
+        dispatch!(self, s => s.chat_message_case(key.clone()).await)
+    }
+
+    /// The template overrides and the version they are at (bumped by every change).
+    pub async fn template_overrides(&self) -> Result<(i64, Vec<TemplateOverrideRow>)> {
+        dispatch!(self, s => s.template_overrides().await)
+    }
+
+    /// The version of the template overrides (cheap: one row).
+    pub async fn template_version(&self) -> Result<i64> {
+        dispatch!(self, s => s.template_version().await)
+    }
+
+    /// Stores (or replaces) an override and appends `audit`, in one
+    /// transaction; returns the new version.
+    pub async fn put_template_override(
+        &self,
+        t: TemplateOverrideRow,
+        audit: AuditEntry,
+    ) -> Result<i64> {
+        dispatch!(self, s => s.put_template_override(t, audit).await)
+    }
+
+    /// Deletes an override and appends `audit`, in one transaction; returns
+    /// the new version, or `None` (and nothing written) if there was none.
+    pub async fn delete_template_override(
+        &self,
+        kind: &str,
+        audience: &str,
+        lang: &str,
+        audit: AuditEntry,
+    ) -> Result<Option<i64>> {
+        dispatch!(self, s => s.delete_template_override(kind.to_string(), audience.to_string(), lang.to_string(), audit).await)
     }
 
     /// Number of cases stored (for reports and tests).

@@ -7,6 +7,7 @@ mod dto;
 mod ledger;
 pub mod open311;
 mod problem;
+mod templates;
 
 pub use problem::Problem;
 
@@ -65,6 +66,9 @@ const BASE_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/admin/tokens/{token_id}/revoke"),
     ("post", "/api/v1/ledger/import"),
     ("get", "/api/v1/ledger/export"),
+    ("get", "/api/v1/admin/templates"),
+    ("put", "/api/v1/admin/templates/{kind}/{audience}/{lang}"),
+    ("delete", "/api/v1/admin/templates/{kind}/{audience}/{lang}"),
 ];
 
 /// Every route of the API: (method, path). The OpenAPI document must list
@@ -154,6 +158,11 @@ pub fn router(app: App) -> Router {
         )
         .route("/api/v1/ledger/import", post(ledger::import))
         .route("/api/v1/ledger/export", get(ledger::export))
+        .route("/api/v1/admin/templates", get(templates::list))
+        .route(
+            "/api/v1/admin/templates/{kind}/{audience}/{lang}",
+            axum::routing::put(templates::put).delete(templates::delete),
+        )
         .merge(suqiu_pages::router())
         .merge(open311::router())
         .fallback(fallback)

@@ -113,6 +113,11 @@ platform = "dingtalk"
 unit = "430799004001-01"
 reply_channel = "hook"
 app_secret = "{DING_SECRET}"
+[chat_groups.d2]
+platform = "dingtalk"
+unit = "430799004001-01"
+reply_channel = "hook"
+app_secret = "{DING_SECRET}"
 "#
     ))
     .unwrap()
@@ -474,18 +479,41 @@ async fn chat_story(db: TestDb) {
         before,
         "nothing filed"
     );
-    let (s, reply) = post(signature(WECOM_TOKEN, ts, nonce, &encrypted), body).await;
+    let (s, reply) = post(signature(WECOM_TOKEN, ts, nonce, &encrypted), body.clone()).await;
     assert_eq!(s, StatusCode::OK, "{reply}");
-    let inner = reply
-        .split("<Encrypt><![CDATA[")
-        .nth(1)
-        .unwrap()
-        .split("]]>")
-        .next()
-        .unwrap();
-    let answer = crypto.decrypt(inner).unwrap();
+    let answer_of = |reply: &str| {
+        let inner = reply
+            .split("<Encrypt><![CDATA[")
+            .nth(1)
+            .unwrap()
+            .split("]]>")
+            .next()
+            .unwrap();
+        crypto.decrypt(inner).unwrap()
+    };
+    let answer = answer_of(&reply);
     assert!(answer.contains("查询码"), "{answer}");
     assert_eq!(w.app.store().count_cases().await.unwrap(), before + 1);
+    // WeCom retries a slow callback with the same MsgId: no second case, the
+    // first one's tracking code again
+    let (s, again) = post(signature(WECOM_TOKEN, ts, nonce, &encrypted), body).await;
+    assert_eq!(s, StatusCode::OK, "{again}");
+    assert_eq!(code_in(&answer_of(&again)), code_in(&answer));
+    assert_eq!(w.app.store().count_cases().await.unwrap(), before + 1);
+    // two concurrent deliveries of one new message file one case
+    let xml2 = xml.replace("<MsgId>42</MsgId>", "<MsgId>43</MsgId>");
+    let encrypted2 = crypto.encrypt_with(&xml2, [2u8; 16]);
+    let body2 = format!("<xml><ToUserName><![CDATA[wwcorp0001]]></ToUserName><Encrypt><![CDATA[{encrypted2}]]></Encrypt></xml>");
+    let sig2 = signature(WECOM_TOKEN, ts, nonce, &encrypted2);
+    let ((s1, r1), (s2, r2)) = tokio::join!(
+        post(sig2.clone(), body2.clone()),
+        post(sig2.clone(), body2.clone())
+    );
+    assert_eq!((s1, s2), (StatusCode::OK, StatusCode::OK), "{r1} {r2}");
+    let (c1, c2) = (code_in(&answer_of(&r1)), code_in(&answer_of(&r2)));
+    assert_eq!(c1, c2, "one case for one message");
+    assert_ne!(c1, code_in(&answer), "another message, another case");
+    assert_eq!(w.app.store().count_cases().await.unwrap(), before + 2);
     let list = w
         .app
         .store()
@@ -497,8 +525,8 @@ async fn chat_story(db: TestDb) {
         .unwrap();
     let case = list
         .iter()
-        .find(|c| c.channel == "chat_group")
-        .expect("a chat-group case");
+        .find(|c| c.channel == "chat_group" && c.tracking_code == code_in(&answer))
+        .expect("the chat-group case of the first message");
     assert_eq!(
         (case.reporter_name.as_str(), case.place_unit.as_str()),
         ("zhangdaye", "430799001002-01")
@@ -527,13 +555,12 @@ async fn chat_story(db: TestDb) {
     let msg = json!({"msgtype": "text", "text": {"content": " 我们村的水管爆了，路上全是水 "}, "msgId": "m1",
         "createAt": now, "conversationType": "2", "conversationId": "cid1", "conversationTitle": "金霞村村民群",
         "senderId": "$:LWCP_v1:$abc", "senderNick": "王大妈"});
-    let ding = |sign: String| {
+    let ding_body = |group: &'static str, sign: String, msg: Value| {
         let router = w.router.clone();
-        let msg = msg.clone();
         async move {
             let res = router
                 .oneshot(
-                    Request::post("/api/v1/chat/dingtalk/d1")
+                    Request::post(format!("/api/v1/chat/dingtalk/{group}"))
                         .header(header::CONTENT_TYPE, "application/json")
                         .header("timestamp", now.to_string())
                         .header("sign", sign)
@@ -552,18 +579,72 @@ async fn chat_story(db: TestDb) {
             )
         }
     };
+    let ding_in = |group: &'static str, sign: String| ding_body(group, sign, msg.clone());
+    let ding = |sign: String| ding_in("d1", sign);
     let (s, v) = ding("d3Jvbmc=".into()).await;
     assert_eq!(
         (s, v["code"].as_str()),
         (StatusCode::FORBIDDEN, Some("chat_refused")),
         "{v}"
     );
+    let cases = w.app.store().count_cases().await.unwrap();
     let (s, v) = ding(suqiu_channels::dingtalk::sign(DING_SECRET, now)).await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    assert!(
-        v["text"]["content"].as_str().unwrap().contains("查询码"),
-        "{v}"
+    let first = v["text"]["content"].as_str().unwrap().to_string();
+    assert!(first.contains("查询码"), "{v}");
+    assert_eq!(w.app.store().count_cases().await.unwrap(), cases + 1);
+    // a retried msgId: the first case's code, nothing filed; then two
+    // concurrent retries of it
+    let (s, v) = ding(suqiu_channels::dingtalk::sign(DING_SECRET, now)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        code_in(v["text"]["content"].as_str().unwrap()),
+        code_in(&first)
     );
+    let ((s1, v1), (s2, v2)) = tokio::join!(
+        ding(suqiu_channels::dingtalk::sign(DING_SECRET, now)),
+        ding(suqiu_channels::dingtalk::sign(DING_SECRET, now))
+    );
+    assert_eq!((s1, s2), (StatusCode::OK, StatusCode::OK), "{v1} {v2}");
+    for v in [v1, v2] {
+        assert_eq!(
+            code_in(v["text"]["content"].as_str().unwrap()),
+            code_in(&first)
+        );
+    }
+    assert_eq!(w.app.store().count_cases().await.unwrap(), cases + 1);
+    // the same msgId in another group is another message
+    let (s, v) = ding_in("d2", suqiu_channels::dingtalk::sign(DING_SECRET, now)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_ne!(
+        code_in(v["text"]["content"].as_str().unwrap()),
+        code_in(&first)
+    );
+    assert_eq!(w.app.store().count_cases().await.unwrap(), cases + 2);
+    // two concurrent first deliveries of a new message file one case
+    let msg3 = {
+        let mut m = msg.clone();
+        m["msgId"] = json!("m3");
+        m
+    };
+    let ((s1, v1), (s2, v2)) = tokio::join!(
+        ding_body(
+            "d1",
+            suqiu_channels::dingtalk::sign(DING_SECRET, now),
+            msg3.clone()
+        ),
+        ding_body(
+            "d1",
+            suqiu_channels::dingtalk::sign(DING_SECRET, now),
+            msg3.clone()
+        )
+    );
+    assert_eq!((s1, s2), (StatusCode::OK, StatusCode::OK), "{v1} {v2}");
+    assert_eq!(
+        code_in(v1["text"]["content"].as_str().unwrap()),
+        code_in(v2["text"]["content"].as_str().unwrap())
+    );
+    assert_eq!(w.app.store().count_cases().await.unwrap(), cases + 3);
     let (s, v) = call(
         &w.router,
         "POST",
@@ -578,6 +659,16 @@ async fn chat_story(db: TestDb) {
     );
 }
 
+/// The tracking code in the bot's answer.
+fn code_in(answer: &str) -> String {
+    answer
+        .split("查询码：")
+        .nth(1)
+        .and_then(|r| r.split('。').next())
+        .unwrap_or_else(|| panic!("no tracking code in {answer:?}"))
+        .to_string()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn chat_groups_sqlite() {
     chat_story(testing::sqlite().await.unwrap()).await;
@@ -587,5 +678,257 @@ async fn chat_groups_sqlite() {
 async fn chat_groups_postgres() {
     if let Some(server) = testing::postgres_server_url() {
         chat_story(testing::postgres(&server).await.unwrap()).await;
+    }
+}
+
+async fn login(router: &axum::Router, login: &str) -> String {
+    let (s, v) = call(
+        router,
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        json!({"login": login, "password": orgconfig::DEMO_PASSWORD}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v["token"].as_str().unwrap().to_string()
+}
+
+/// The resident's message of the last delivery round to `phone`.
+fn to_phone(peer: &Peer, phone: &str) -> Value {
+    peer.bodies
+        .lock()
+        .unwrap()
+        .values()
+        .find(|b| b["to"] == json!([phone]))
+        .cloned()
+        .unwrap_or_else(|| panic!("no message to {phone}"))
+}
+
+/// Administrators edit a template: refused when it does not check (nothing
+/// stored), audited when stored, used by every instance's sender from its next
+/// message on, and removed again.
+async fn templates_story(db: TestDb) {
+    let (peer, url) = peer().await;
+    let w = world(&db, &url).await;
+    let other = App::new(db.store.clone(), w.clock.clone())
+        .await
+        .unwrap()
+        .with_notifier(config(&url).build(None).unwrap());
+    other.load_org(orgconfig::DEMO_DISTRICT).await.unwrap();
+    let admin = login(&w.router, "admin").await;
+    let chen = login(&w.router, "shequ.chen").await;
+    const PATH: &str = "/api/v1/admin/templates/received/resident/zh";
+
+    // the list: every template with its default, none overridden
+    let (s, v) = call(
+        &w.router,
+        "GET",
+        "/api/v1/admin/templates",
+        Some(&admin),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let list = v["templates"].as_array().unwrap();
+    assert!(list.len() >= 60, "{}", list.len());
+    let received = list
+        .iter()
+        .find(|t| t["kind"] == "received" && t["audience"] == "resident" && t["lang"] == "zh")
+        .unwrap();
+    assert!(received["override"].is_null());
+    let default_text = received["default"]["text"].as_str().unwrap().to_string();
+    let (s, _) = call(
+        &w.router,
+        "GET",
+        "/api/v1/admin/templates",
+        Some(&chen),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // both instances send with the default first (and cache it)
+    file(&w.router, 101).await;
+    while other.deliver_once("o").await.unwrap().claimed > 0 {}
+    assert!(
+        default_text.contains("凭此码可随时查询办理情况"),
+        "{default_text}"
+    );
+    let first = to_phone(&peer, "13900000101");
+    assert!(
+        first["text"]
+            .as_str()
+            .unwrap()
+            .contains("凭此码可随时查询办理情况"),
+        "the default: {first}"
+    );
+
+    // refused: unknown placeholder, unbalanced brace, empty text, unknown template, not an admin
+    let body = |text: &str| json!({"subject": "诉求已受理", "text": text});
+    for (text, want) in [
+        ("您好{phone}", "invalid_template"),
+        ("查询码{tracking_code", "invalid_template"),
+        ("  ", "invalid_template"),
+    ] {
+        let (s, v) = call(&w.router, "PUT", PATH, Some(&admin), body(text)).await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(want)),
+            "{text}: {v}"
+        );
+        assert!(v["message_zh"].as_str().unwrap().contains("未保存"), "{v}");
+    }
+    let (s, v) = call(
+        &w.router,
+        "PUT",
+        "/api/v1/admin/templates/received/martian/zh",
+        Some(&admin),
+        body("{title}"),
+    )
+    .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("template_not_found")),
+        "{v}"
+    );
+    let (s, v) = call(
+        &w.router,
+        "PUT",
+        "/api/v1/admin/templates/nonsense/resident/zh",
+        Some(&admin),
+        body("{title}"),
+    )
+    .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("template_not_found")),
+        "{v}"
+    );
+    let (s, _) = call(&w.router, "PUT", PATH, Some(&chen), body("{title}")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v) = call(
+        &w.router,
+        "PUT",
+        PATH,
+        Some(&admin),
+        json!({"subject": "x"}),
+    )
+    .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("field_missing")),
+        "{v}"
+    );
+    assert_eq!(
+        w.app.store().template_overrides().await.unwrap(),
+        (0, vec![]),
+        "nothing stored"
+    );
+
+    // stored, with its preview on the sample case
+    let (s, v) = call(
+        &w.router,
+        "PUT",
+        PATH,
+        Some(&admin),
+        json!({"subject": "受理 {tracking_code}", "text": "【区诉求平台】{title}已受理，查询码{tracking_code}，{{请保存}}。", "markdown": ""}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["preview"]["text"],
+        "【区诉求平台】小区门口路灯不亮已受理，查询码7KQ2M9XW4C，{请保存}。"
+    );
+    assert!(
+        v["preview"]["markdown"].is_null(),
+        "an empty markdown is none"
+    );
+    let (_, v) = call(
+        &w.router,
+        "GET",
+        "/api/v1/admin/templates",
+        Some(&admin),
+        Value::Null,
+    )
+    .await;
+    let received = v["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["kind"] == "received" && t["audience"] == "resident" && t["lang"] == "zh")
+        .unwrap()
+        .clone();
+    assert_eq!(received["override"]["updated_by"], "admin");
+    assert_eq!(received["default"]["text"], json!(default_text));
+
+    // the other instance uses it from its next message on
+    file(&w.router, 102).await;
+    while other.deliver_once("o").await.unwrap().claimed > 0 {}
+    let m = to_phone(&peer, "13900000102");
+    let code = w
+        .app
+        .store()
+        .list_cases(suqiu_app::CaseFilter {
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()[0]
+        .tracking_code
+        .clone();
+    assert_eq!(
+        m["text"],
+        json!(format!(
+            "【区诉求平台】路灯不亮102已受理，查询码{code}，{{请保存}}。"
+        )),
+        "{m}"
+    );
+    assert_eq!(m["subject"], json!(format!("受理 {code}")));
+
+    // back to the default, on every instance
+    let (s, _) = call(&w.router, "DELETE", PATH, Some(&chen), Value::Null).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v) = call(&w.router, "DELETE", PATH, Some(&admin), Value::Null).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    let (s, v) = call(&w.router, "DELETE", PATH, Some(&admin), Value::Null).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("template_not_overridden"))
+    );
+    file(&w.router, 103).await;
+    while other.deliver_once("o").await.unwrap().claimed > 0 {}
+    let m = to_phone(&peer, "13900000103");
+    assert!(
+        m["text"]
+            .as_str()
+            .unwrap()
+            .contains("凭此码可随时查询办理情况"),
+        "the default again: {m}"
+    );
+
+    // each change audited once
+    let (_, v) = call(
+        &w.router,
+        "GET",
+        "/api/v1/admin/audit",
+        Some(&admin),
+        Value::Null,
+    )
+    .await;
+    let text = v.to_string();
+    assert_eq!(text.matches("\"template.put\"").count(), 1, "{text}");
+    assert_eq!(text.matches("\"template.delete\"").count(), 1, "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn templates_sqlite() {
+    templates_story(testing::sqlite().await.unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn templates_postgres() {
+    if let Some(server) = testing::postgres_server_url() {
+        templates_story(testing::postgres(&server).await.unwrap()).await;
     }
 }
