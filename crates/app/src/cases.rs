@@ -41,6 +41,11 @@ pub struct TrackView {
     pub timeline: Vec<(Millis, String, String)>,
     /// Whether the resident can rate now.
     pub can_rate: bool,
+    /// How the resident hears of progress: `sms`, `email`, `none`, or
+    /// `chat_group` (back to the group the message came from) …
+    pub notify_channel: &'static str,
+    /// … and where, masked.
+    pub notify_address: Option<String>,
 }
 
 impl StaffUser {
@@ -311,6 +316,7 @@ impl App {
             accused_unit: parsed.accused_unit,
             accused_person: parsed.accused_person,
             chat,
+            contact: parsed.contact,
         }));
         let mut state =
             case::apply(None, &received, now).map_err(|e| AppError::Journal(e.to_string()))?;
@@ -469,6 +475,45 @@ impl App {
             .await
     }
 
+    /// The resident changes how they hear of progress, with the tracking
+    /// code (journalled as `contact_changed`, audited). A chat-group case's
+    /// progress always goes back to its group.
+    pub async fn change_contact_by_code(
+        &self,
+        raw_code: &str,
+        channel: Option<&str>,
+        address: Option<&str>,
+    ) -> Result<CaseRef> {
+        let code = normalise_tracking_code(raw_code).ok_or(AppError::CaseNotFound)?;
+        let row = self
+            .store()
+            .case_by_tracking_code(&code)
+            .await?
+            .ok_or(AppError::CaseNotFound)?;
+        let contact = case::parse_contact(channel, address)?.ok_or_else(|| {
+            suqiu_domain::FieldError::new("notify.channel", suqiu_domain::FieldErrorKind::Missing)
+        })?;
+        let view = self.load(row.id).await?;
+        if view.state.intake.chat.is_some() {
+            return Err(AppError::ContactOfChatCase);
+        }
+        let now = self.now();
+        let before = self.stored(&view.state);
+        let event = Event::ContactChanged { contact };
+        let state = case::apply(Some(view.state), &event, now)
+            .map_err(|e| AppError::Journal(e.to_string()))?;
+        let target = WriteTarget {
+            case_id: Some(view.row.id),
+            version: view.row.version,
+            code: &view.row.tracking_code,
+            place_path: &view.row.place_path,
+        };
+        let mut write = self.case_write(target, &Actor::Resident, &[event], &state, now);
+        write.before = Some(before);
+        write.audit = Some(self.case_audit(&Actor::Resident, "case.contact", now));
+        Ok(self.store().write_case(write).await?)
+    }
+
     /// A case with its full journal, if the user may see it (else not found:
     /// the existence of cases outside one's scope is not revealed).
     pub async fn case_for(&self, user: &StaffUser, id: i64) -> Result<CaseView> {
@@ -535,7 +580,10 @@ impl App {
             .iter()
             .filter_map(|e| e.event.public_text(&name).map(|(zh, en)| (e.at, zh, en)))
             .collect();
+        let (notify_channel, notify_address) = notify_of(&state);
         Ok(TrackView {
+            notify_channel,
+            notify_address,
             tracking_code: row.tracking_code,
             status: state.status,
             title: state.intake.title.clone(),
@@ -574,6 +622,27 @@ pub(crate) fn project(id: i64, code: &str, place_path: &str, s: &CaseState) -> C
         urgency: s.urgency.map(|u| u.as_str().to_string()),
         accused_path: None,
         accused_login: None,
+    }
+}
+
+/// How the reporter of a case hears of progress: (channel, masked address).
+pub fn notify_of(s: &CaseState) -> (&'static str, Option<String>) {
+    use suqiu_domain::case::ContactChannel;
+    if s.intake.chat.is_some() {
+        return ("chat_group", None);
+    }
+    match &s.contact {
+        Some(c) if c.channel == ContactChannel::Sms && c.address.is_none() => (
+            "sms",
+            Some(suqiu_domain::validate::mask_phone(&s.intake.reporter.phone))
+                .filter(|p| !p.is_empty()),
+        ),
+        Some(c) => (c.channel.as_str(), c.masked_address()),
+        None => (
+            "sms",
+            Some(suqiu_domain::validate::mask_phone(&s.intake.reporter.phone))
+                .filter(|p| !p.is_empty()),
+        ),
     }
 }
 

@@ -21,7 +21,7 @@ mod sweeper;
 pub mod templates;
 pub mod tokens;
 
-pub use cases::{CaseView, TrackView};
+pub use cases::{notify_of, CaseView, TrackView};
 pub use sweeper::SweepReport;
 
 pub use auth::StaffUser;
@@ -86,6 +86,8 @@ pub enum AppError {
     TemplateNotOverridden,
     #[error("invalid template: {0}")]
     InvalidTemplate(String),
+    #[error("a chat-group case's progress goes to its group")]
+    ContactOfChatCase,
     #[error("no such live API token")]
     TokenNotFound,
     #[error("too many live API tokens")]

@@ -288,6 +288,8 @@ impl App {
             confidential: req.confidential,
             accused_unit: None,
             accused_person: None,
+            // Open311 has no preferred channel: the default (SMS to the phone)
+            ..IntakeInput::default()
         };
         self.file_case(&input, Some(user)).await
     }

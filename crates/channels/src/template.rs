@@ -52,6 +52,8 @@ pub const NOTIFICATION_KINDS: &[(&str, Audience)] = &[
     ("closed", Audience::Resident),
     ("ownership_taken", Audience::Resident),
     ("supervised", Audience::Resident),
+    // A confirmation, by the new channel, that the resident changed it.
+    ("contact_changed", Audience::Resident),
     // The unit that must act next.
     ("received", Audience::Unit),
     ("reported_to_street", Audience::Unit),

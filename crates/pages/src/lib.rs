@@ -46,6 +46,7 @@ pub fn router() -> Router<App> {
         .route("/report", get(resident::report_form).post(resident::report))
         .route("/track", get(resident::track))
         .route("/track/{code}/rate", post(resident::rate))
+        .route("/track/{code}/notify", post(resident::change_notify))
         .route("/login", get(staff::login_form).post(staff::login))
         .route("/logout", post(staff::logout))
         .route("/staff", get(staff::workbench))

@@ -905,3 +905,64 @@ async fn administrators_edit_message_templates_with_a_preview() {
         .1
         .is_empty());
 }
+
+#[tokio::test]
+async fn residents_choose_and_change_how_they_hear_of_progress() {
+    let site = Site::new().await;
+    let mut c = Client::new(&site);
+    let r = c.get("/report").await;
+    assert!(r.body.contains(r#"id="notify_channel""#));
+    let fields = |ch: &'static str, addr: &'static str| {
+        vec![
+            ("title", "路灯不亮"),
+            ("content", "路灯坏了"),
+            ("unit", "430799001002-01"),
+            ("reporter_name", "王小明"),
+            ("reporter_phone", "13912345678"),
+            ("notify_channel", ch),
+            ("notify_address", addr),
+        ]
+    };
+    // a wrong e-mail address: named next to its field, nothing filed
+    let r = c.post("/report", &fields("email", "wang@")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body.contains(r#"data-field="notify_address""#),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("电子邮箱地址不正确"));
+    assert_eq!(site.app.store().count_cases().await.unwrap(), 0);
+    let r = c.post("/report", &fields("email", "wang@example.cn")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let to = location(&r);
+    let code = to
+        .trim_start_matches("/track?code=")
+        .split('&')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = c.get(&to).await;
+    assert_csp_clean(&r.body);
+    assert!(r.body.contains("电子邮件（w***@example.cn）"), "{}", r.body);
+    assert!(!r.body.contains("wang@example.cn"), "masked");
+    // changed with the tracking code
+    let r = c
+        .post(
+            &format!("/track/{code}/notify"),
+            &[("notify_channel", "email"), ("notify_address", "")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains(r#"data-field="notify_address""#));
+    let r = c
+        .post(
+            &format!("/track/{code}/notify"),
+            &[("notify_channel", "none"), ("notify_address", "")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = c.get(&location(&r)).await;
+    assert!(r.body.contains(r#"id="notify-changed""#));
+    assert!(r.body.contains("目前：不接收通知"), "{}", r.body);
+}

@@ -188,7 +188,7 @@ pub struct NotificationRow {
     pub template: String,
     pub text_zh: String,
     pub created_at: Millis,
-    /// `pending`, `sent` or `dead`.
+    /// `pending`, `sent`, `dead`, or `skipped` (the resident asked for none).
     pub status: String,
     /// Delivery attempts so far.
     pub attempts: u32,
@@ -223,6 +223,7 @@ pub(crate) fn outcome_columns(
             next_attempt_at,
         } => ("pending", channel, Some(error), next_attempt_at, None),
         OutboxOutcome::Dead { channel, error } => ("dead", channel, Some(error), now, None),
+        OutboxOutcome::Skipped { reason } => ("skipped", None, Some(reason), now, None),
     }
 }
 
@@ -277,6 +278,11 @@ pub enum OutboxOutcome {
     Dead {
         channel: Option<String>,
         error: String,
+    },
+    /// Not sent, by the recipient's choice (a resident who asked for no
+    /// notifications): nothing to retry.
+    Skipped {
+        reason: String,
     },
 }
 
@@ -818,8 +824,8 @@ impl Store {
         dispatch!(self, s => s.rewrite_personal_data(case_id, events, reporter_name.to_string(), reporter_phone.to_string()).await)
     }
 
-    /// Expired sessions, login failures before `failures_before`, and sent or
-    /// dead notifications created before `notifications_before`: (sessions,
+    /// Expired sessions, login failures before `failures_before`, and sent,
+    /// dead or skipped notifications created before `notifications_before`: (sessions,
     /// failures, notifications) deleted, or that would be with `dry_run`.
     pub async fn purge_expired(
         &self,

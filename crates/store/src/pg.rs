@@ -1264,7 +1264,7 @@ impl PgStore {
             ("FROM sessions WHERE expires_at <= $1", now),
             ("FROM login_failures WHERE at < $1", failures_before),
             (
-                "FROM notifications WHERE status IN ('sent', 'dead') AND created_at < $1",
+                "FROM notifications WHERE status IN ('sent', 'dead', 'skipped') AND created_at < $1",
                 notifications_before,
             ),
         ];

@@ -857,7 +857,7 @@ impl SqliteStore {
             let (sessions, failures, notifications) = (
                 "FROM sessions WHERE expires_at <= ?1",
                 "FROM login_failures WHERE at < ?1",
-                "FROM notifications WHERE status IN ('sent', 'dead') AND created_at < ?1",
+                "FROM notifications WHERE status IN ('sent', 'dead', 'skipped') AND created_at < ?1",
             );
             let mut out = [0u64; 3];
             for (i, (from, at)) in [

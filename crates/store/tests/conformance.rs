@@ -59,6 +59,7 @@ fn received(place: &str) -> Event {
         accused_unit: None,
         accused_person: None,
         chat: None,
+        contact: None,
     }))
 }
 

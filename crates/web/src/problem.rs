@@ -241,6 +241,12 @@ impl From<AppError> for Problem {
                 format!("模板不正确，未保存：{why}（可用占位符：{}）", suqiu_app::templates::PLACEHOLDERS.join("、")),
                 format!("invalid template, nothing stored: {why} (placeholders: {})", suqiu_app::templates::PLACEHOLDERS.join(", ")),
             ),
+            AppError::ContactOfChatCase => Problem::new(
+                S::CONFLICT,
+                "contact_of_chat_case",
+                "这件诉求来自群聊，办理进展会发回所在的群，不能更改通知方式",
+                "this case came from a chat group: its progress goes back to the group; the notification channel cannot be changed",
+            ),
             AppError::TokenNotFound => Problem::new(
                 S::NOT_FOUND,
                 "token_not_found",

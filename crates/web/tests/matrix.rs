@@ -42,7 +42,10 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         ) => Public,
         (
             "post",
-            "/api/v1/cases" | "/api/v1/auth/login" | "/api/v1/track/{tracking_code}/rating",
+            "/api/v1/cases"
+            | "/api/v1/auth/login"
+            | "/api/v1/track/{tracking_code}/rating"
+            | "/api/v1/track/{tracking_code}/notify",
         ) => Public,
         // chat platforms: authenticated by their own signatures, not by staff sessions
         ("get" | "post", "/api/v1/chat/wecom/{group}")

@@ -94,8 +94,14 @@ kind = "webhook"
 url = "{url}"
 secret = "{SECRET}"
 timeout_secs = 5
+[channels.mail]
+kind = "webhook"
+url = "{url}"
+secret = "{SECRET}"
+timeout_secs = 5
 [routes]
 resident = "hook"
+resident_email = "mail"
 unit = "hook"
 person = "hook"
 [sender]
@@ -532,6 +538,19 @@ async fn chat_story(db: TestDb) {
         ("zhangdaye", "430799001002-01")
     );
     assert!(answer.contains(&case.tracking_code));
+    let (s, v) = call(
+        &w.router,
+        "POST",
+        &format!("/api/v1/track/{}/notify", case.tracking_code),
+        None,
+        json!({"channel": "sms", "address": "13900001234"}),
+    )
+    .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::CONFLICT, Some("contact_of_chat_case")),
+        "{v}"
+    );
     // progress goes back to the group, mentioning the sender
     w.app.deliver_once("w").await.unwrap();
     let bodies = peer.bodies.lock().unwrap().clone();
@@ -930,5 +949,246 @@ async fn templates_sqlite() {
 async fn templates_postgres() {
     if let Some(server) = testing::postgres_server_url() {
         templates_story(testing::postgres(&server).await.unwrap()).await;
+    }
+}
+
+/// A resident's preferred channel: given at intake (e-mail, another phone, or
+/// none), changed with the tracking code, used by the sender (the e-mail
+/// channel for e-mail; skipped for none), masked wherever staff read it.
+async fn preferences_story(db: TestDb) {
+    let (peer, url) = peer().await;
+    let w = world(&db, &url).await;
+    let file_with = |n: usize, notify: Value| {
+        let router = w.router.clone();
+        async move {
+            call(
+                &router,
+                "POST",
+                "/api/v1/cases",
+                None,
+                json!({"channel": "web", "unit": "430799001002-01", "title": format!("井盖缺失{n}"),
+                       "content": "路口井盖丢了。", "reporter": {"name": "李四", "phone": format!("1380000{n:04}")},
+                       "notify": notify}),
+            )
+            .await
+        }
+    };
+    // refused, nothing filed
+    let before = w.app.store().count_cases().await.unwrap();
+    for (notify, code, field) in [
+        (
+            json!({"channel": "email", "address": "not-an-address"}),
+            "invalid_email",
+            "notify.address",
+        ),
+        (
+            json!({"channel": "email"}),
+            "field_missing",
+            "notify.address",
+        ),
+        (
+            json!({"channel": "fax", "address": "0731-1234567"}),
+            "invalid_value",
+            "notify.channel",
+        ),
+        (
+            json!({"channel": "sms", "address": "12345"}),
+            "invalid_phone",
+            "notify.address",
+        ),
+        (
+            json!({"address": "a@example.cn"}),
+            "field_missing",
+            "notify.channel",
+        ),
+    ] {
+        let (s, v) = file_with(1, notify.clone()).await;
+        assert_eq!(
+            (s, v["code"].as_str(), v["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(code), Some(field)),
+            "{notify}: {v}"
+        );
+    }
+    assert_eq!(w.app.store().count_cases().await.unwrap(), before);
+
+    let (s, email) = file_with(
+        1,
+        json!({"channel": "email", "address": "Li.Si@Example.CN"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{email}");
+    let (s, other_phone) =
+        file_with(2, json!({"channel": "sms", "address": "137 0000 1111"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{other_phone}");
+    let (s, none) = file_with(3, json!({"channel": "none"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{none}");
+    let (s, default) = file_with(4, Value::Null).await;
+    assert_eq!(s, StatusCode::CREATED, "{default}");
+    let mut r = w.app.deliver_once("p").await.unwrap();
+    while r.claimed > 0 {
+        let more = w.app.deliver_once("p").await.unwrap();
+        r.skipped += more.skipped;
+        r.claimed = more.claimed;
+    }
+    assert_eq!(r.skipped, 1, "the resident who asked for none: {r:?}");
+    let bodies = peer.bodies.lock().unwrap().clone();
+    let to = |addr: &str| bodies.values().filter(|b| b["to"] == json!([addr])).count();
+    assert_eq!(to("Li.Si@example.cn"), 1, "e-mail, domain in lower case");
+    assert_eq!(to("13700001111"), 1, "the other number");
+    assert_eq!(to("13800000002"), 0, "not the reporter's phone");
+    assert_eq!(to("13800000003"), 0, "nothing for none");
+    assert_eq!(to("13800000004"), 1, "the default: the reporter's phone");
+    let id = |v: &Value| v["id"].as_i64().unwrap();
+    let resident_row = |rows: Vec<suqiu_store::NotificationRow>| {
+        rows.into_iter()
+            .find(|n| n.recipient.contains("resident"))
+            .unwrap()
+    };
+    let n = resident_row(w.app.store().notifications(id(&email)).await.unwrap());
+    assert_eq!(
+        (n.status.as_str(), n.channel.as_deref()),
+        ("sent", Some("mail"))
+    );
+    let n = resident_row(w.app.store().notifications(id(&none)).await.unwrap());
+    assert_eq!((n.status.as_str(), n.channel), ("skipped", None));
+    let admin = login(&w.router, "admin").await;
+    let (s, v) = call(
+        &w.router,
+        "GET",
+        "/api/v1/admin/outbox?status=skipped",
+        Some(&admin),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["notifications"].as_array().unwrap().len(), 1, "{v}");
+
+    // staff and the tracking page see it masked
+    let chen = login(&w.router, "shequ.chen").await;
+    let (s, v) = call(
+        &w.router,
+        "GET",
+        &format!("/api/v1/cases/{}", id(&email)),
+        Some(&chen),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["notify"],
+        json!({"channel": "email", "address": "L***@example.cn", "masked": true})
+    );
+    assert!(!v.to_string().contains("Li.Si"));
+    let code = |v: &Value| v["tracking_code"].as_str().unwrap().to_string();
+    let (s, v) = call(
+        &w.router,
+        "GET",
+        &format!("/api/v1/track/{}", code(&other_phone)),
+        None,
+        Value::Null,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["notify"],
+        json!({"channel": "sms", "address": "137****1111"})
+    );
+
+    // changed with the tracking code: journalled, audited, used from the next notice on
+    let path = format!("/api/v1/track/{}/notify", code(&none));
+    for (body, want) in [
+        (json!({"channel": "email"}), "field_missing"),
+        (
+            json!({"channel": "none", "address": "x@example.cn"}),
+            "invalid_value",
+        ),
+        (json!({}), "field_missing"),
+    ] {
+        let (s, v) = call(&w.router, "POST", &path, None, body.clone()).await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(want)),
+            "{body}: {v}"
+        );
+    }
+    let (s, v) = call(
+        &w.router,
+        "POST",
+        "/api/v1/track/ZZZZZZZZZZ/notify",
+        None,
+        json!({"channel": "none"}),
+    )
+    .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("case_not_found")),
+        "{v}"
+    );
+    let version = w
+        .app
+        .store()
+        .case_by_id(id(&none))
+        .await
+        .unwrap()
+        .unwrap()
+        .version;
+    let (s, v) = call(
+        &w.router,
+        "POST",
+        &path,
+        None,
+        json!({"channel": "email", "address": "li4@example.cn"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["notify"],
+        json!({"channel": "email", "address": "l***@example.cn"})
+    );
+    let events = w.app.store().events(id(&none)).await.unwrap();
+    assert_eq!(events.len() as u64, version + 1);
+    assert_eq!(events.last().unwrap().event.kind(), "contact_changed");
+    let (s, v) = call(
+        &w.router,
+        "POST",
+        &format!("/api/v1/cases/{}/triage", id(&none)),
+        Some(&chen),
+        json!({"urgency": "urgent", "category": "基础建设"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    while w.app.deliver_once("p").await.unwrap().claimed > 0 {}
+    let bodies = peer.bodies.lock().unwrap().clone();
+    let by_mail: Vec<&str> = bodies
+        .values()
+        .filter(|b| b["to"] == json!(["li4@example.cn"]))
+        .map(|b| b["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        by_mail.len(),
+        2,
+        "the confirmation of the change and the triage notice go by e-mail now: {by_mail:?}"
+    );
+    assert!(by_mail.contains(&"接收办理进展的方式已更改"), "{by_mail:?}");
+    let (_, v) = call(
+        &w.router,
+        "GET",
+        "/api/v1/admin/audit",
+        Some(&admin),
+        Value::Null,
+    )
+    .await;
+    assert!(v.to_string().contains("case.contact"), "audited");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn preferences_sqlite() {
+    preferences_story(testing::sqlite().await.unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn preferences_postgres() {
+    if let Some(server) = testing::postgres_server_url() {
+        preferences_story(testing::postgres(&server).await.unwrap()).await;
     }
 }
