@@ -317,6 +317,7 @@ impl App {
             accused_person: parsed.accused_person,
             chat,
             contact: parsed.contact,
+            location: parsed.location,
         }));
         let mut state =
             case::apply(None, &received, now).map_err(|e| AppError::Journal(e.to_string()))?;

@@ -253,6 +253,56 @@ pub struct Intake {
     /// reporter's phone (personal data: masked, anonymised with the reporter).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact: Option<Contact>,
+    /// Where the matter is, if the filer gave coordinates (Open311 `lat`/`long`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+}
+
+/// WGS 84 coordinates in millionths of a degree (about 0.1 m; integers keep
+/// the journal exact and comparable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Location {
+    pub lat_e6: i64,
+    pub long_e6: i64,
+}
+
+impl Location {
+    pub fn lat(self) -> f64 {
+        self.lat_e6 as f64 / 1e6
+    }
+
+    pub fn long(self) -> f64 {
+        self.long_e6 as f64 / 1e6
+    }
+}
+
+/// Parses a latitude and longitude in decimal degrees: both or neither,
+/// latitude within ±90, longitude within ±180.
+pub fn parse_location(
+    lat: Option<&str>,
+    long: Option<&str>,
+) -> Result<Option<Location>, FieldError> {
+    fn given(v: Option<&str>) -> Option<&str> {
+        v.map(str::trim).filter(|v| !v.is_empty())
+    }
+    let degrees = |field: &str, raw: &str, max: f64| -> Result<i64, FieldError> {
+        let v: f64 = raw
+            .parse()
+            .map_err(|_| FieldError::new(field, FieldErrorKind::InvalidValue))?;
+        if !v.is_finite() || v.abs() > max {
+            return Err(FieldError::new(field, FieldErrorKind::InvalidValue));
+        }
+        Ok((v * 1e6).round() as i64)
+    };
+    match (given(lat), given(long)) {
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(FieldError::new("long", FieldErrorKind::Missing)),
+        (None, Some(_)) => Err(FieldError::new("lat", FieldErrorKind::Missing)),
+        (Some(a), Some(o)) => Ok(Some(Location {
+            lat_e6: degrees("lat", a, 90.0)?,
+            long_e6: degrees("long", o, 180.0)?,
+        })),
+    }
 }
 
 /// The reporter's preferred channel for notifications, and its address.
@@ -1036,6 +1086,9 @@ pub struct IntakeInput {
     pub notify_channel: Option<String>,
     /// … and its address.
     pub notify_address: Option<String>,
+    /// Where the matter is: latitude and longitude in decimal degrees (both or neither).
+    pub lat: Option<String>,
+    pub long: Option<String>,
 }
 
 /// Intake after parsing: every field valid, except that the unit is not yet
@@ -1051,6 +1104,7 @@ pub struct ParsedIntake {
     pub accused_unit: Option<String>,
     pub accused_person: Option<String>,
     pub contact: Option<Contact>,
+    pub location: Option<Location>,
 }
 
 fn required<'a>(field: &str, v: &'a Option<String>) -> Result<&'a str, FieldError> {
@@ -1116,6 +1170,7 @@ pub fn parse_intake(input: &IntakeInput) -> Result<ParsedIntake, FieldError> {
             input.notify_channel.as_deref(),
             input.notify_address.as_deref(),
         )?,
+        location: parse_location(input.lat.as_deref(), input.long.as_deref())?,
     })
 }
 
@@ -1197,6 +1252,7 @@ mod tests {
             accused_person: None,
             chat: None,
             contact: None,
+            location: None,
         }))
     }
 
@@ -1341,6 +1397,7 @@ pub fn anonymised(e: &Event, personal: &[String]) -> Event {
         intake.reporter.phone = String::new();
         intake.reporter.id_number = None;
         intake.address = None;
+        intake.location = None;
         if let Some(c) = &mut intake.contact {
             c.address = None;
         }
@@ -1452,7 +1509,16 @@ mod anonymise_tests {
                 channel: ContactChannel::Email,
                 address: Some("wang@example.cn".into()),
             }),
+            location: parse_location(Some("28.2282094"), Some(" 112.938814")).unwrap(),
         }));
+        let Event::Received(i) = &r else { panic!() };
+        assert_eq!(
+            i.location,
+            Some(Location {
+                lat_e6: 28_228_209,
+                long_e6: 112_938_814
+            })
+        );
         let journal = vec![r.clone(), changed.clone()];
         let personal = personal_strings(&journal);
         assert!(personal.contains(&"wang@example.cn".to_string()));
@@ -1463,6 +1529,10 @@ mod anonymise_tests {
             assert!(
                 !text.contains("wang@example.cn") && !text.contains("13712345678"),
                 "{text}"
+            );
+            assert!(
+                !text.contains("28228209"),
+                "the location goes with the address: {text}"
             );
             assert_eq!(a.kind(), e.kind());
         }
@@ -1500,6 +1570,7 @@ mod anonymise_tests {
             accused_person: None,
             chat: None,
             contact: None,
+            location: None,
         }));
         let personal = personal_strings(std::slice::from_ref(&e));
         let Event::Received(a) = anonymised(&e, &personal) else {

@@ -101,6 +101,7 @@ impl Case {
             accused_person: None,
             chat: None,
             contact: None,
+            location: None,
         }));
         let state = apply(None, &received, at).unwrap();
         let ctx = Ctx {

@@ -270,6 +270,8 @@ pub fn intake_input(ctx: &Ctx, f: &Fields, channel: &str, errs: &mut Errors) -> 
         accused_person: None,
         notify_channel: f.get("notify_channel").map(str::to_string),
         notify_address: f.get("notify_address").map(str::to_string),
+        lat: None,
+        long: None,
     }
 }
 

@@ -60,6 +60,7 @@ fn received(place: &str) -> Event {
         accused_person: None,
         chat: None,
         contact: None,
+        location: None,
     }))
 }
 

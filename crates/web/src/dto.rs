@@ -85,6 +85,8 @@ impl NewCase {
             accused_person: self.accused.as_ref().and_then(|a| a.person.clone()),
             notify_channel: self.notify.as_ref().and_then(|n| n.channel.clone()),
             notify_address: self.notify.as_ref().and_then(|n| n.address.clone()),
+            lat: None,
+            long: None,
         }
     }
 }
