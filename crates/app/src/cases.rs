@@ -453,6 +453,16 @@ impl App {
         Ok(r)
     }
 
+    /// The case a resident's tracking code names (as typed: case, spaces and
+    /// hyphens do not matter).
+    async fn case_by_code(&self, raw_code: &str) -> Result<CaseRow> {
+        let code = normalise_tracking_code(raw_code).ok_or(AppError::CaseNotFound)?;
+        self.store()
+            .case_by_tracking_code(&code)
+            .await?
+            .ok_or(AppError::CaseNotFound)
+    }
+
     /// The resident rates the reply, with the tracking code.
     pub async fn rate_by_code(
         &self,
@@ -460,12 +470,7 @@ impl App {
         rating: Rating,
         comment: Option<String>,
     ) -> Result<CaseRef> {
-        let code = normalise_tracking_code(raw_code).ok_or(AppError::CaseNotFound)?;
-        let row = self
-            .store()
-            .case_by_tracking_code(&code)
-            .await?
-            .ok_or(AppError::CaseNotFound)?;
+        let row = self.case_by_code(raw_code).await?;
         let view = self.load(row.id).await?;
         let cmd = Command::Rate {
             rating,
@@ -485,12 +490,7 @@ impl App {
         channel: Option<&str>,
         address: Option<&str>,
     ) -> Result<CaseRef> {
-        let code = normalise_tracking_code(raw_code).ok_or(AppError::CaseNotFound)?;
-        let row = self
-            .store()
-            .case_by_tracking_code(&code)
-            .await?
-            .ok_or(AppError::CaseNotFound)?;
+        let row = self.case_by_code(raw_code).await?;
         let contact = case::parse_contact(channel, address)?.ok_or_else(|| {
             suqiu_domain::FieldError::new("notify.channel", suqiu_domain::FieldErrorKind::Missing)
         })?;
@@ -568,12 +568,7 @@ impl App {
 
     /// The resident's view by tracking code.
     pub async fn track(&self, raw_code: &str) -> Result<TrackView> {
-        let code = normalise_tracking_code(raw_code).ok_or(AppError::CaseNotFound)?;
-        let row = self
-            .store()
-            .case_by_tracking_code(&code)
-            .await?
-            .ok_or(AppError::CaseNotFound)?;
+        let row = self.case_by_code(raw_code).await?;
         let events = self.store().events(row.id).await?;
         let state = replay(&events)?;
         let name = |c: &str| self.unit_name(c);

@@ -57,6 +57,17 @@ pub struct TemplateKey<'a> {
     pub lang: &'a str,
 }
 
+impl<'a> From<&'a (String, String, String)> for TemplateKey<'a> {
+    /// From a path's (kind, audience, lang).
+    fn from((kind, audience, lang): &'a (String, String, String)) -> Self {
+        TemplateKey {
+            kind,
+            audience,
+            lang,
+        }
+    }
+}
+
 impl App {
     /// The defaults: the notifier's templates, or the built-in ones.
     fn base_templates(&self) -> Result<Arc<Templates>> {

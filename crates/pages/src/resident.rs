@@ -532,22 +532,27 @@ pub async fn change_notify(
         Ok(_) => ctx.redirect(&format!("/track?code={}&notify=1", url(&code))),
         Err(e) => {
             let errs = app_errors(ctx.lang, &e, &intake_field);
-            match ctx.app.track(&code).await {
-                Ok(v) => {
-                    let body = track_view(&ctx, &v, false, false, &fields, &errs);
-                    ctx.page_status(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        ctx.t("办理进度", "Progress"),
-                        &body,
-                    )
-                }
-                Err(_) => ctx.error_page(
-                    StatusCode::NOT_FOUND,
-                    "没有找到这个查询码。",
-                    "No request has this code.",
-                ),
-            }
+            refused_on_track_page(&ctx, &code, &fields, &errs).await
         }
+    }
+}
+
+/// The tracking page again, with what was typed and why it was refused.
+async fn refused_on_track_page(ctx: &Ctx, code: &str, fields: &Fields, errs: &Errors) -> Response {
+    match ctx.app.track(code).await {
+        Ok(v) => {
+            let body = track_view(ctx, &v, false, false, fields, errs);
+            ctx.page_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ctx.t("办理进度", "Progress"),
+                &body,
+            )
+        }
+        Err(_) => ctx.error_page(
+            StatusCode::NOT_FOUND,
+            "没有找到这个查询码。",
+            "No request has this code.",
+        ),
     }
 }
 
@@ -649,20 +654,6 @@ pub async fn rate(Path(code): Path<String>, PostForm { ctx, fields }: PostForm) 
     };
     match result {
         Ok(_) => ctx.redirect(&format!("/track?code={}&rated=1", url(&code))),
-        Err(errs) => match ctx.app.track(&code).await {
-            Ok(v) => {
-                let body = track_view(&ctx, &v, false, false, &fields, &errs);
-                ctx.page_status(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    ctx.t("办理进度", "Progress"),
-                    &body,
-                )
-            }
-            Err(_) => ctx.error_page(
-                StatusCode::NOT_FOUND,
-                "没有找到这个查询码。",
-                "No request has this code.",
-            ),
-        },
+        Err(errs) => refused_on_track_page(&ctx, &code, &fields, &errs).await,
     }
 }

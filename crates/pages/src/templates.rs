@@ -305,19 +305,12 @@ async fn edit_page(
     )
 }
 
-pub async fn edit(
-    Path((kind, audience, lang)): Path<(String, String, String)>,
-    ctx: Ctx,
-) -> Response {
+pub async fn edit(Path(path): Path<(String, String, String)>, ctx: Ctx) -> Response {
     let user = match admin_only(&ctx) {
         Ok(u) => u,
         Err(r) => return r,
     };
-    let key = TemplateKey {
-        kind: &kind,
-        audience: &audience,
-        lang: &lang,
-    };
+    let key = TemplateKey::from(&path);
     edit_page(&ctx, &user, key, None, None, &Errors::default(), None).await
 }
 
@@ -331,18 +324,14 @@ fn typed(fields: &Fields) -> TemplateText {
 
 /// Preview (nothing stored) or save.
 pub async fn save(
-    Path((kind, audience, lang)): Path<(String, String, String)>,
+    Path(path): Path<(String, String, String)>,
     PostForm { ctx, fields }: PostForm,
 ) -> Response {
     let user = match admin_only(&ctx) {
         Ok(u) => u,
         Err(r) => return r,
     };
-    let key = TemplateKey {
-        kind: &kind,
-        audience: &audience,
-        lang: &lang,
-    };
+    let key = TemplateKey::from(&path);
     let t = typed(&fields);
     let result = if fields.get("do") == Some("save") {
         ctx.app
@@ -394,18 +383,14 @@ pub async fn save(
 }
 
 pub async fn reset(
-    Path((kind, audience, lang)): Path<(String, String, String)>,
+    Path(path): Path<(String, String, String)>,
     PostForm { ctx, .. }: PostForm,
 ) -> Response {
     let user = match admin_only(&ctx) {
         Ok(u) => u,
         Err(r) => return r,
     };
-    let key = TemplateKey {
-        kind: &kind,
-        audience: &audience,
-        lang: &lang,
-    };
+    let key = TemplateKey::from(&path);
     match ctx.app.delete_template(&user, key).await {
         Ok(()) | Err(AppError::TemplateNotOverridden) => {
             let done = ctx.t("已恢复默认内容。", "The default is restored.");

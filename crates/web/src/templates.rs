@@ -49,7 +49,7 @@ pub(crate) struct TemplateBody {
 pub(crate) async fn put(
     State(app): State<App>,
     Staff(user, _): Staff,
-    Path((kind, audience, lang)): Path<(String, String, String)>,
+    Path(path): Path<(String, String, String)>,
     JsonBody(b): JsonBody<TemplateBody>,
 ) -> ApiResult<Json<Value>> {
     // who may, before what is asked
@@ -60,16 +60,12 @@ pub(crate) async fn put(
         text: b.text.ok_or_else(|| missing("text"))?,
         markdown: b.markdown,
     };
-    let key = TemplateKey {
-        kind: &kind,
-        audience: &audience,
-        lang: &lang,
-    };
+    let key = TemplateKey::from(&path);
     let r = app.put_template(&user, key, t).await?;
     Ok(Json(json!({
-        "kind": kind,
-        "audience": audience,
-        "lang": lang,
+        "kind": key.kind,
+        "audience": key.audience,
+        "lang": key.lang,
         "preview": { "subject": r.subject, "text": r.text, "markdown": r.markdown },
     })))
 }
@@ -77,13 +73,9 @@ pub(crate) async fn put(
 pub(crate) async fn delete(
     State(app): State<App>,
     Staff(user, _): Staff,
-    Path((kind, audience, lang)): Path<(String, String, String)>,
+    Path(path): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
-    let key = TemplateKey {
-        kind: &kind,
-        audience: &audience,
-        lang: &lang,
-    };
+    let key = TemplateKey::from(&path);
     app.delete_template(&user, key).await?;
     Ok(StatusCode::NO_CONTENT)
 }
