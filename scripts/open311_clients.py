@@ -74,6 +74,8 @@ def main():
         "first_name": "小明",
         "last_name": "王",
         "phone": "13912345678",
+        "lat": "28.228209",
+        "long": "112.938814",
     }
     r = requests.post(f"{base}/requests.json", data=form, timeout=30)
     out["post_status"] = r.status_code
@@ -122,8 +124,8 @@ def main():
     out["boston311_services"] = [s.service_code for s in services.services]
     out["boston311_service_name"] = services.get_service_name("petition")
     out["boston311_groups"] = sorted({s.group for s in services.services})
-    # boston311's ServiceRequest requires lat and long (floats); suqiu has no
-    # coordinates and omits them, so parsing fails on exactly those fields.
+    # boston311's ServiceRequest requires lat and long (floats): the requests
+    # were filed with coordinates, which suqiu stores and returns.
     try:
         sr = boston311.get_service_request(rid)
         out["boston311_request"] = sr.model_dump(mode="json")

@@ -43,6 +43,11 @@ pub struct TrackView {
     pub can_rate: bool,
     /// Numbers of the photos attached (and not yet deleted by retention).
     pub photos: Vec<u32>,
+    /// How the resident hears of progress: `sms`, `email`, `none`, or
+    /// `chat_group` (back to the group the message came from) …
+    pub notify_channel: &'static str,
+    /// … and where, masked.
+    pub notify_address: Option<String>,
 }
 
 impl StaffUser {
@@ -217,6 +222,7 @@ impl App {
             notifications,
             audit: None,
             photos: Vec::new(),
+            chat_message: None,
         }
     }
 
@@ -313,6 +319,8 @@ impl App {
             accused_unit: parsed.accused_unit,
             accused_person: parsed.accused_person,
             chat,
+            contact: parsed.contact,
+            location: parsed.location,
         }));
         let mut state =
             case::apply(None, &received, now).map_err(|e| AppError::Journal(e.to_string()))?;
@@ -448,6 +456,16 @@ impl App {
         Ok(r)
     }
 
+    /// The case a resident's tracking code names (as typed: case, spaces and
+    /// hyphens do not matter).
+    async fn case_by_code(&self, raw_code: &str) -> Result<CaseRow> {
+        let code = normalise_tracking_code(raw_code).ok_or(AppError::CaseNotFound)?;
+        self.store()
+            .case_by_tracking_code(&code)
+            .await?
+            .ok_or(AppError::CaseNotFound)
+    }
+
     /// The resident rates the reply, with the tracking code.
     pub async fn rate_by_code(
         &self,
@@ -455,12 +473,7 @@ impl App {
         rating: Rating,
         comment: Option<String>,
     ) -> Result<CaseRef> {
-        let code = normalise_tracking_code(raw_code).ok_or(AppError::CaseNotFound)?;
-        let row = self
-            .store()
-            .case_by_tracking_code(&code)
-            .await?
-            .ok_or(AppError::CaseNotFound)?;
+        let row = self.case_by_code(raw_code).await?;
         let view = self.load(row.id).await?;
         let cmd = Command::Rate {
             rating,
@@ -469,6 +482,40 @@ impl App {
         };
         self.run(view, &Who::Resident, Actor::Resident, None, &cmd)
             .await
+    }
+
+    /// The resident changes how they hear of progress, with the tracking
+    /// code (journalled as `contact_changed`, audited). A chat-group case's
+    /// progress always goes back to its group.
+    pub async fn change_contact_by_code(
+        &self,
+        raw_code: &str,
+        channel: Option<&str>,
+        address: Option<&str>,
+    ) -> Result<CaseRef> {
+        let row = self.case_by_code(raw_code).await?;
+        let contact = case::parse_contact(channel, address)?.ok_or_else(|| {
+            suqiu_domain::FieldError::new("notify.channel", suqiu_domain::FieldErrorKind::Missing)
+        })?;
+        let view = self.load(row.id).await?;
+        if view.state.intake.chat.is_some() {
+            return Err(AppError::ContactOfChatCase);
+        }
+        let now = self.now();
+        let before = self.stored(&view.state);
+        let event = Event::ContactChanged { contact };
+        let state = case::apply(Some(view.state), &event, now)
+            .map_err(|e| AppError::Journal(e.to_string()))?;
+        let target = WriteTarget {
+            case_id: Some(view.row.id),
+            version: view.row.version,
+            code: &view.row.tracking_code,
+            place_path: &view.row.place_path,
+        };
+        let mut write = self.case_write(target, &Actor::Resident, &[event], &state, now);
+        write.before = Some(before);
+        write.audit = Some(self.case_audit(&Actor::Resident, "case.contact", now));
+        Ok(self.store().write_case(write).await?)
     }
 
     /// A case with its full journal, if the user may see it (else not found:
@@ -524,12 +571,7 @@ impl App {
 
     /// The resident's view by tracking code.
     pub async fn track(&self, raw_code: &str) -> Result<TrackView> {
-        let code = normalise_tracking_code(raw_code).ok_or(AppError::CaseNotFound)?;
-        let row = self
-            .store()
-            .case_by_tracking_code(&code)
-            .await?
-            .ok_or(AppError::CaseNotFound)?;
+        let row = self.case_by_code(raw_code).await?;
         let events = self.store().events(row.id).await?;
         let state = replay(&events)?;
         let name = |c: &str| self.unit_name(c);
@@ -544,7 +586,10 @@ impl App {
             .into_iter()
             .map(|p| p.n)
             .collect();
+        let (notify_channel, notify_address) = notify_of(&state);
         Ok(TrackView {
+            notify_channel,
+            notify_address,
             tracking_code: row.tracking_code,
             status: state.status,
             title: state.intake.title.clone(),
@@ -584,6 +629,27 @@ pub(crate) fn project(id: i64, code: &str, place_path: &str, s: &CaseState) -> C
         urgency: s.urgency.map(|u| u.as_str().to_string()),
         accused_path: None,
         accused_login: None,
+    }
+}
+
+/// How the reporter of a case hears of progress: (channel, masked address).
+pub fn notify_of(s: &CaseState) -> (&'static str, Option<String>) {
+    use suqiu_domain::case::ContactChannel;
+    if s.intake.chat.is_some() {
+        return ("chat_group", None);
+    }
+    match &s.contact {
+        Some(c) if c.channel == ContactChannel::Sms && c.address.is_none() => (
+            "sms",
+            Some(suqiu_domain::validate::mask_phone(&s.intake.reporter.phone))
+                .filter(|p| !p.is_empty()),
+        ),
+        Some(c) => (c.channel.as_str(), c.masked_address()),
+        None => (
+            "sms",
+            Some(suqiu_domain::validate::mask_phone(&s.intake.reporter.phone))
+                .filter(|p| !p.is_empty()),
+        ),
     }
 }
 

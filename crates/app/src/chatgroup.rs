@@ -10,6 +10,7 @@ use crate::{App, AppError, Result};
 use serde::Deserialize;
 use suqiu_channels::intake::{dingtalk, wecom};
 use suqiu_domain::case::{ChatSource, IntakeInput};
+use suqiu_store::{ChatMessageKey, StoreError};
 
 /// One linked group (`[chat_groups.<id>]` in the notification config).
 #[derive(Debug, Clone, Deserialize)]
@@ -95,7 +96,16 @@ impl App {
             return Ok("success".into());
         };
         let code = self
-            .file_from_chat(group, &g, &m.from_user_name, &m.from_user_name, &text)
+            .file_from_chat(
+                group,
+                &g,
+                ChatMessage {
+                    sender_name: &m.from_user_name,
+                    sender_id: &m.from_user_name,
+                    text: &text,
+                    message_id: m.msg_id.as_deref(),
+                },
+            )
             .await?;
         let reply = wecom::text_reply_xml(
             &m.from_user_name,
@@ -130,19 +140,47 @@ impl App {
             return Ok(dingtalk::reply_text("请用文字描述您要反映的事项。", &[]));
         };
         let code = self
-            .file_from_chat(group, &g, &m.sender_nick, m.sender(), &text)
+            .file_from_chat(
+                group,
+                &g,
+                ChatMessage {
+                    sender_name: &m.sender_nick,
+                    sender_id: m.sender(),
+                    text: &text,
+                    message_id: Some(m.msg_id.as_str()).filter(|id| !id.is_empty()),
+                },
+            )
             .await?;
         Ok(dingtalk::reply_text(&receipt(&code), &[]))
     }
 
+    /// Files a chat message as a case and returns its tracking code. A
+    /// message the platform delivered before (a retry: same group, platform
+    /// and message id) files nothing and gets the first case's code; the
+    /// message id is stored in the intake's transaction, so two concurrent
+    /// deliveries file one case.
     async fn file_from_chat(
         &self,
         group: &str,
         g: &ChatGroupConfig,
-        sender_name: &str,
-        sender_id: &str,
-        text: &str,
+        m: ChatMessage<'_>,
     ) -> Result<String> {
+        let key = m.message_id.map(|id| ChatMessageKey {
+            group: group.to_string(),
+            platform: g.platform.name().to_string(),
+            message_id: id.to_string(),
+        });
+        if let Some(k) = &key {
+            if let Some(code) = self.chat_message_code(k).await? {
+                return Ok(code);
+            }
+        }
+        let ChatMessage {
+            sender_name,
+            sender_id,
+            text,
+            ..
+        } = m;
         let title: String = text
             .split(['。', '！', '？', '\n'])
             .find(|s| !s.trim().is_empty())
@@ -163,10 +201,52 @@ impl App {
             group: group.to_string(),
             sender: sender_id.to_string(),
         };
-        let write = self.intake_write_from(&input, None, Some(chat))?;
-        let r = self.store().write_case(write).await?;
-        self.reindex(r.id);
-        Ok(r.tracking_code)
+        let mut attempts = 0;
+        loop {
+            let mut write = self.intake_write_from(&input, None, Some(chat.clone()))?;
+            write.chat_message = key.clone();
+            match self.store().write_case(write).await {
+                Ok(r) => {
+                    self.reindex(r.id);
+                    return Ok(r.tracking_code);
+                }
+                Err(StoreError::DuplicateChatMessage) => {
+                    let k = key.as_ref().ok_or(AppError::ChatGroupNotFound)?;
+                    return self
+                        .chat_message_code(k)
+                        .await?
+                        .ok_or_else(|| AppError::Journal("chat message without its case".into()));
+                }
+                Err(StoreError::DuplicateTrackingCode) if attempts < 5 => attempts += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// The tracking code of the case a chat message filed, if any.
+    async fn chat_message_code(&self, k: &ChatMessageKey) -> Result<Option<String>> {
+        let Some(id) = self.store().chat_message_case(k).await? else {
+            return Ok(None);
+        };
+        Ok(self.store().case_by_id(id).await?.map(|c| c.tracking_code))
+    }
+}
+
+/// One text message from a chat platform.
+struct ChatMessage<'a> {
+    sender_name: &'a str,
+    sender_id: &'a str,
+    text: &'a str,
+    /// The platform's message id (WeCom `MsgId`, DingTalk `msgId`).
+    message_id: Option<&'a str>,
+}
+
+impl Platform {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Platform::Wecom { .. } => "wecom",
+            Platform::Dingtalk { .. } => "dingtalk",
+        }
     }
 }
 

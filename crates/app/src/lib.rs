@@ -20,10 +20,11 @@ pub mod rules;
 pub mod search;
 pub mod stats;
 mod sweeper;
+pub mod templates;
 pub mod tokens;
 pub mod users;
 
-pub use cases::{CaseView, TrackView};
+pub use cases::{notify_of, CaseView, TrackView};
 pub use sweeper::SweepReport;
 
 pub use auth::StaffUser;
@@ -82,6 +83,14 @@ pub enum AppError {
     ChatGroupNotFound,
     #[error("no such dead notification")]
     NotificationNotFound,
+    #[error("no template {0}")]
+    TemplateNotFound(String),
+    #[error("the template has no override")]
+    TemplateNotOverridden,
+    #[error("invalid template: {0}")]
+    InvalidTemplate(String),
+    #[error("a chat-group case's progress goes to its group")]
+    ContactOfChatCase,
     #[error("no such live API token")]
     TokenNotFound,
     #[error("too many live API tokens")]
@@ -151,6 +160,7 @@ pub struct App {
     routing: Arc<routing::RoutingModels>,
     routing_threshold: f32,
     urgent: Arc<suqiu_text::UrgentRules>,
+    templates: Arc<templates::TemplateCache>,
 }
 
 /// Alphabet of tracking codes: no 0/O, 1/I.
@@ -252,6 +262,7 @@ impl App {
             routing: Arc::default(),
             routing_threshold: 0.6,
             urgent: Arc::default(),
+            templates: Arc::default(),
         })
     }
 

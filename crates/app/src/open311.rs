@@ -15,7 +15,7 @@
 use crate::cases::{journals, replay};
 use crate::tokens::{is_api_token, Scope};
 use crate::{normalise_tracking_code, App, AppError, Result, StaffUser};
-use suqiu_domain::case::{CaseState, IntakeInput, Millis, Status};
+use suqiu_domain::case::{CaseState, IntakeInput, Location, Millis, Status};
 use suqiu_domain::validate::{mask_id_number, mask_name, mask_phone, FieldError, FieldErrorKind};
 use suqiu_store::{CaseFilter, CaseRef, CaseRow, EventRow};
 
@@ -83,6 +83,8 @@ pub struct PublicRequest {
     pub updated_at: Millis,
     /// The earliest running deadline, while the case is open.
     pub expected_at: Option<Millis>,
+    /// The coordinates the filer gave (hidden with the address).
+    pub location: Option<Location>,
 }
 
 /// Filters of the public list (all ANDed).
@@ -114,6 +116,9 @@ pub struct Open311Intake {
     pub name: Option<String>,
     pub phone: Option<String>,
     pub confidential: bool,
+    /// `lat` and `long`, decimal degrees.
+    pub lat: Option<String>,
+    pub long: Option<String>,
 }
 
 /// Masks phone and ID numbers (runs of 7 or more digits) and the reporter's
@@ -288,6 +293,10 @@ impl App {
             confidential: req.confidential,
             accused_unit: None,
             accused_person: None,
+            lat: req.lat.clone(),
+            long: req.long.clone(),
+            // Open311 has no preferred channel: the default (SMS to the phone)
+            ..IntakeInput::default()
         };
         self.file_case(&input, Some(user)).await
     }
@@ -424,6 +433,7 @@ impl App {
             agency: self.unit_name(&state.current_unit),
             address,
             place_unit: state.intake.place_unit.clone(),
+            location: state.intake.location.filter(|_| !hidden),
             requested_at: state.received_at,
             updated_at: state.updated_at,
             expected_at: if state.status.is_open() {

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use suqiu_channels::{Audience, Channel, ChannelConfig, Lang, SendError, Templates};
-use suqiu_domain::case::{Millis, Status};
+use suqiu_domain::case::{Contact, ContactChannel, Millis, Status};
 use suqiu_store::{CaseRow, NotificationRow, OutboxOutcome};
 
 /// The `[channels]`, `[routes]` and `[sender]` of a notification config file.
@@ -37,6 +37,12 @@ pub struct NotifyConfig {
 pub struct Routes {
     /// Residents: the channel gets the reporter's phone number as recipient (SMS).
     pub resident: Option<String>,
+    /// Residents who asked for SMS (to the reporter's phone or the number
+    /// they gave); when unset, `resident`.
+    pub resident_sms: Option<String>,
+    /// Residents who asked for e-mail (to their address); when unset, `resident`
+    /// (to the reporter's phone).
+    pub resident_email: Option<String>,
     /// Units without a route of their own (or of a unit above them).
     pub unit: Option<String>,
     /// People without a route of their own.
@@ -123,6 +129,8 @@ impl NotifyConfig {
         let named = r
             .resident
             .iter()
+            .chain(&r.resident_sms)
+            .chain(&r.resident_email)
             .chain(&r.unit)
             .chain(&r.person)
             .chain(r.units.values())
@@ -184,6 +192,11 @@ impl Notifier {
         &self.chat_groups
     }
 
+    /// The default templates (built in, plus the operator's file).
+    pub fn templates(&self) -> Arc<Templates> {
+        self.templates.clone()
+    }
+
     fn channel(&self, name: &str, to: Vec<String>) -> std::result::Result<Target, String> {
         self.channels
             .get(name)
@@ -201,6 +214,7 @@ impl Notifier {
         n: &NotificationRow,
         case: &CaseRow,
         chat: Option<&suqiu_domain::case::ChatSource>,
+        contact: Option<&Contact>,
     ) -> std::result::Result<Target, String> {
         let recipient: Recipient = serde_json::from_str(&n.recipient)
             .map_err(|e| format!("recipient {}: {e}", n.recipient))?;
@@ -218,13 +232,35 @@ impl Notifier {
                     .ok_or_else(|| format!("chat group {:?} has no reply channel", c.group))?;
                 self.channel(name, vec![c.sender.clone()])
             }
+            // the resident's preference, else SMS to the reporter's phone
             Recipient::Resident => {
-                let name = self
-                    .routes
-                    .resident
-                    .as_deref()
-                    .ok_or("no channel for residents")?;
-                self.channel(name, vec![case.reporter_phone.clone()])
+                let r = &self.routes;
+                let fallback = || -> std::result::Result<Target, String> {
+                    let name = r.resident.as_deref().ok_or("no channel for residents")?;
+                    self.channel(name, vec![case.reporter_phone.clone()])
+                };
+                match contact {
+                    Some(Contact {
+                        channel: ContactChannel::Email,
+                        address: Some(a),
+                    }) => match r.resident_email.as_deref() {
+                        Some(name) => self.channel(name, vec![a.clone()]),
+                        None => fallback(),
+                    },
+                    Some(Contact {
+                        channel: ContactChannel::Sms,
+                        address,
+                    }) => match r.resident_sms.as_deref().or(r.resident.as_deref()) {
+                        Some(name) => self.channel(
+                            name,
+                            vec![address
+                                .clone()
+                                .unwrap_or_else(|| case.reporter_phone.clone())],
+                        ),
+                        None => Err("no channel for residents".into()),
+                    },
+                    _ => fallback(),
+                }
             }
             Recipient::Unit { code } => {
                 let org = app.org();
@@ -275,12 +311,16 @@ pub struct DeliveryReport {
     pub sent: usize,
     pub retried: usize,
     pub dead: usize,
+    /// Not sent by the recipient's choice.
+    pub skipped: usize,
 }
 
 impl App {
     /// Turns on delivery with this notifier (see `spawn_outbox_sender`).
     pub fn with_notifier(mut self, n: Notifier) -> App {
         self.notifier = Some(Arc::new(n));
+        // the defaults changed: overrides are applied to them afresh
+        self.templates = Arc::default();
         self
     }
 
@@ -301,6 +341,8 @@ impl App {
         if rows.is_empty() {
             return Ok(report);
         }
+        // administrators' overrides, as stored now (any instance may have changed them)
+        let templates = self.current_templates().await?;
         let mut ids: Vec<i64> = rows.iter().map(|r| r.case_id).collect();
         ids.sort_unstable();
         ids.dedup();
@@ -317,12 +359,14 @@ impl App {
             let n = n.clone();
             let case = cases.get(&row.case_id).cloned();
             let worker = worker.to_string();
+            let templates = templates.clone();
             sends.spawn(async move {
-                let outcome = app.deliver(&n, &row, case.as_ref()).await;
+                let outcome = app.deliver(&n, &templates, &row, case.as_ref()).await;
                 let o = match &outcome {
                     OutboxOutcome::Sent { .. } => 0,
                     OutboxOutcome::Retry { .. } => 1,
                     OutboxOutcome::Dead { .. } => 2,
+                    OutboxOutcome::Skipped { .. } => 3,
                 };
                 app.store()
                     .finish_notification(row.id, &worker, app.now(), outcome)
@@ -334,6 +378,7 @@ impl App {
             match r.map_err(|e| AppError::Journal(e.to_string()))?? {
                 0 => report.sent += 1,
                 1 => report.retried += 1,
+                3 => report.skipped += 1,
                 _ => report.dead += 1,
             }
         }
@@ -343,6 +388,7 @@ impl App {
     async fn deliver(
         &self,
         n: &Notifier,
+        templates: &Templates,
         row: &NotificationRow,
         case: Option<&CaseRow>,
     ) -> OutboxOutcome {
@@ -352,20 +398,32 @@ impl App {
                 error: format!("case {} not found", row.case_id),
             };
         };
-        let chat = if case.channel == "chat_group" {
-            self.store()
-                .events(case.id)
-                .await
-                .ok()
-                .and_then(|e| e.into_iter().next())
-                .and_then(|e| match e.event {
-                    suqiu_domain::case::Event::Received(i) => i.chat,
-                    _ => None,
-                })
-        } else {
-            None
-        };
-        let target = match n.target(self, row, case, chat.as_ref()) {
+        // a resident's notification: their chat group, or their preference
+        let (chat, contact) =
+            if Audience::of_recipient_json(&row.recipient).ok() == Some(Audience::Resident) {
+                match self.load(case.id).await {
+                    Ok(v) => (v.state.intake.chat, v.state.contact),
+                    Err(e) => {
+                        return OutboxOutcome::Retry {
+                            channel: None,
+                            error: format!("reading the case: {e}"),
+                            next_attempt_at: self.now() + n.sender.backoff_ms,
+                        }
+                    }
+                }
+            } else {
+                (None, None)
+            };
+        if chat.is_none()
+            && contact
+                .as_ref()
+                .is_some_and(|c| c.channel == ContactChannel::None)
+        {
+            return OutboxOutcome::Skipped {
+                reason: "the resident asked for no notifications".into(),
+            };
+        }
+        let target = match n.target(self, row, case, chat.as_ref(), contact.as_ref()) {
             Ok(t) => t,
             Err(error) => {
                 return OutboxOutcome::Dead {
@@ -384,7 +442,7 @@ impl App {
             }
         };
         let vars = self.template_vars(n, row, case).await;
-        let rendered = match n.templates.render(&row.template, audience, n.lang, &vars) {
+        let rendered = match templates.render(&row.template, audience, n.lang, &vars) {
             Ok(r) => r,
             Err(e) => {
                 return OutboxOutcome::Dead {
@@ -492,7 +550,7 @@ impl App {
         if !allowed(user.role, Permission::ManageNotifications) {
             return Err(AppError::Forbidden);
         }
-        if status.is_some_and(|s| !["pending", "sent", "dead"].contains(&s)) {
+        if status.is_some_and(|s| !["pending", "sent", "dead", "skipped"].contains(&s)) {
             return Err(AppError::BadQuery("status"));
         }
         Ok(self.store().outbox(status, limit.clamp(1, 500)).await?)

@@ -30,6 +30,8 @@ pub enum Permission {
     ReadAudit,
     /// See the notification outbox and send dead notifications again.
     ManageNotifications,
+    /// Edit the message templates (overrides of the built-in ones).
+    ManageTemplates,
     /// Import ledgers (台账) of many cases at once, within one's area.
     ImportLedger,
 }
@@ -65,6 +67,7 @@ pub const PERMISSIONS: &[(Permission, &[Role])] = &[
     (Permission::ManageRules, &[Role::Admin]),
     (Permission::ReadAudit, &[Role::Admin]),
     (Permission::ManageNotifications, &[Role::Admin]),
+    (Permission::ManageTemplates, &[Role::Admin]),
     (
         Permission::ImportLedger,
         &[

@@ -65,4 +65,4 @@ pub mod wecom;
 pub use config::{ChannelConfig, ChannelsConfig};
 pub use http::{status_is_retryable, Timeouts};
 pub use message::{Channel, ConfigError, Delivery, Message, Retry, SendError};
-pub use template::{Audience, Lang, Rendered, TemplateError, Templates};
+pub use template::{Audience, Lang, Rendered, TemplateError, TemplateText, Templates};

@@ -52,6 +52,8 @@ pub const NOTIFICATION_KINDS: &[(&str, Audience)] = &[
     ("closed", Audience::Resident),
     ("ownership_taken", Audience::Resident),
     ("supervised", Audience::Resident),
+    // A confirmation, by the new channel, that the resident changed it.
+    ("contact_changed", Audience::Resident),
     // The unit that must act next.
     ("received", Audience::Unit),
     ("reported_to_street", Audience::Unit),
@@ -103,6 +105,15 @@ impl Audience {
             .map_err(|e| TemplateError::Syntax(format!("recipient {recipient:?}: {e}")))
     }
 
+    pub fn parse(s: &str) -> Option<Audience> {
+        match s {
+            "resident" => Some(Audience::Resident),
+            "unit" => Some(Audience::Unit),
+            "person" => Some(Audience::Person),
+            _ => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Audience::Resident => "resident",
@@ -113,6 +124,14 @@ impl Audience {
 }
 
 impl Lang {
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s {
+            "zh" => Some(Lang::Zh),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Lang::Zh => "zh",
@@ -332,6 +351,68 @@ pub struct TemplateText {
     pub markdown: Option<String>,
 }
 
+impl TemplateText {
+    /// Checks one template of `kind.audience.lang`: known placeholders only,
+    /// braces balanced, and it renders on [`sample_vars`].
+    pub fn check(&self, kind: &str, audience: Audience, lang: Lang) -> Result<(), TemplateError> {
+        let c = compile_one(kind, audience, lang, self)?;
+        let vars = sample_vars(lang);
+        c.subject.render(&vars)?;
+        c.text.render(&vars)?;
+        if let Some(m) = &c.markdown {
+            m.render_escaped(&vars, markdown_inert)?;
+        }
+        Ok(())
+    }
+}
+
+/// Values of every placeholder for a sample case (previews and checks).
+pub fn sample_vars(lang: Lang) -> BTreeMap<&'static str, String> {
+    let (title, status, text, unit, link) = match lang {
+        Lang::Zh => (
+            "小区门口路灯不亮",
+            "部门办理中",
+            "已派区城管局办理。",
+            "区城管局",
+            "https://suqiu.example.cn/track/7KQ2M9XW4C",
+        ),
+        Lang::En => (
+            "Street light out at the gate",
+            "being handled by the department",
+            "It was dispatched to the district city management bureau.",
+            "District city management bureau",
+            "https://suqiu.example.cn/track/7KQ2M9XW4C",
+        ),
+    };
+    BTreeMap::from([
+        ("tracking_code", "7KQ2M9XW4C".to_string()),
+        ("title", title.to_string()),
+        ("status", status.to_string()),
+        ("text", text.to_string()),
+        ("unit", unit.to_string()),
+        ("deadline", "2026-12-08 17:00".to_string()),
+        ("link", link.to_string()),
+    ])
+}
+
+fn compile_one(
+    kind: &str,
+    aud: Audience,
+    lang: Lang,
+    t: &TemplateText,
+) -> Result<Compiled, TemplateError> {
+    let at = |field: &str| format!("{kind}.{}.{}.{field}", aud.as_str(), lang.as_str());
+    Ok(Compiled {
+        subject: Pattern::parse_at(&t.subject, PLACEHOLDERS, &at("subject"))?,
+        text: Pattern::parse_at(&t.text, PLACEHOLDERS, &at("text"))?,
+        markdown: t
+            .markdown
+            .as_deref()
+            .map(|m| Pattern::parse_at(m, PLACEHOLDERS, &at("markdown")))
+            .transpose()?,
+    })
+}
+
 type Source = BTreeMap<String, BTreeMap<Audience, BTreeMap<Lang, TemplateText>>>;
 
 #[derive(Debug, Clone)]
@@ -411,22 +492,58 @@ impl Templates {
         for (kind, audiences) in &source {
             for (aud, langs) in audiences {
                 for (lang, t) in langs {
-                    let at =
-                        |field: &str| format!("{kind}.{}.{}.{field}", aud.as_str(), lang.as_str());
-                    let c = Compiled {
-                        subject: Pattern::parse_at(&t.subject, PLACEHOLDERS, &at("subject"))?,
-                        text: Pattern::parse_at(&t.text, PLACEHOLDERS, &at("text"))?,
-                        markdown: t
-                            .markdown
-                            .as_deref()
-                            .map(|m| Pattern::parse_at(m, PLACEHOLDERS, &at("markdown")))
-                            .transpose()?,
-                    };
+                    let c = compile_one(kind, *aud, *lang, t)?;
                     compiled.insert((kind.clone(), *aud, *lang), c);
                 }
             }
         }
         Ok(Templates { source, compiled })
+    }
+
+    /// These templates with `overrides` replacing theirs (an administrator's
+    /// edits); only templates that exist here may be overridden.
+    pub fn with_overrides(
+        &self,
+        overrides: impl IntoIterator<Item = (String, Audience, Lang, TemplateText)>,
+    ) -> Result<Templates, TemplateError> {
+        let mut compiled = self.compiled.clone();
+        let mut source = self.source.clone();
+        for (kind, aud, lang, t) in overrides {
+            if !self.has(&kind, aud, lang) {
+                return Err(TemplateError::NotFound {
+                    kind,
+                    audience: aud.as_str(),
+                    lang: lang.as_str(),
+                });
+            }
+            compiled.insert(
+                (kind.clone(), aud, lang),
+                compile_one(&kind, aud, lang, &t)?,
+            );
+            source
+                .entry(kind)
+                .or_default()
+                .entry(aud)
+                .or_default()
+                .insert(lang, t);
+        }
+        Ok(Templates { source, compiled })
+    }
+
+    /// Every template, ordered by kind, audience and language.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, Audience, Lang, &TemplateText)> {
+        self.source.iter().flat_map(|(kind, auds)| {
+            auds.iter().flat_map(move |(aud, langs)| {
+                langs
+                    .iter()
+                    .map(move |(lang, t)| (kind.as_str(), *aud, *lang, t))
+            })
+        })
+    }
+
+    /// The text of one template.
+    pub fn text(&self, kind: &str, audience: Audience, lang: Lang) -> Option<&TemplateText> {
+        self.source.get(kind)?.get(&audience)?.get(&lang)
     }
 
     /// Whether a template exists.
@@ -686,5 +803,73 @@ mod tests {
                 .unwrap(),
             vec!["tracking_code"]
         );
+    }
+
+    #[test]
+    fn overrides_replace_existing_templates_only_and_are_checked() {
+        let base = Templates::defaults().unwrap();
+        let t = TemplateText {
+            subject: "受理 {tracking_code}".into(),
+            text: "您好，{title} 已受理，{{查询码}} {tracking_code}".into(),
+            markdown: None,
+        };
+        t.check("received", Audience::Resident, Lang::Zh).unwrap();
+        let over = base
+            .with_overrides([(
+                "received".to_string(),
+                Audience::Resident,
+                Lang::Zh,
+                t.clone(),
+            )])
+            .unwrap();
+        let r = over
+            .render(
+                "received",
+                Audience::Resident,
+                Lang::Zh,
+                &sample_vars(Lang::Zh),
+            )
+            .unwrap();
+        assert_eq!(r.text, "您好，小区门口路灯不亮 已受理，{查询码} 7KQ2M9XW4C");
+        assert_eq!(
+            over.text("received", Audience::Resident, Lang::Zh),
+            Some(&t)
+        );
+        // the base is untouched, the others are as they were
+        assert_ne!(
+            base.text("received", Audience::Resident, Lang::Zh),
+            Some(&t)
+        );
+        assert_eq!(
+            over.text("closed", Audience::Resident, Lang::En),
+            base.text("closed", Audience::Resident, Lang::En)
+        );
+        assert_eq!(over.entries().count(), base.entries().count());
+        let e = base
+            .with_overrides([(
+                "nonsense".to_string(),
+                Audience::Resident,
+                Lang::Zh,
+                t.clone(),
+            )])
+            .unwrap_err();
+        assert!(matches!(e, TemplateError::NotFound { .. }), "{e}");
+        let bad = TemplateText {
+            text: "{phone}".into(),
+            ..t.clone()
+        };
+        let e = bad
+            .check("received", Audience::Resident, Lang::Zh)
+            .unwrap_err();
+        assert!(matches!(e, TemplateError::UnknownPlaceholder { .. }), "{e}");
+        let bad = TemplateText {
+            markdown: Some("**{title**".into()),
+            ..t
+        };
+        assert!(bad.check("received", Audience::Resident, Lang::Zh).is_err());
+        for lang in [Lang::Zh, Lang::En] {
+            let v = sample_vars(lang);
+            assert!(PLACEHOLDERS.iter().all(|p| v.contains_key(p)));
+        }
     }
 }

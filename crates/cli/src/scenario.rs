@@ -84,6 +84,7 @@ impl Run {
                     .get("accused")
                     .and_then(|a| as_str(a, "person"))
                     .map(str::to_string),
+                ..IntakeInput::default()
             };
             let staff = match as_str(step, "as") {
                 None | Some("resident") => None,

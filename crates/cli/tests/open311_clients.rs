@@ -263,10 +263,19 @@ fn georeport_and_boston311_read_what_they_filed() {
     assert_eq!(v["boston311_services"], services);
     assert_eq!(v["boston311_service_name"], "信访舆情");
     assert_eq!(v["boston311_groups"], json!(["诉求"]));
-    // boston311 models Boston's data: lat and long are required floats. suqiu
-    // has no coordinates and omits them; every other field parses.
-    assert_eq!(v["boston311_request_error"], json!(["lat", "long"]));
-    assert_eq!(v["boston311_list_error"], json!(["lat", "long"]));
+    // boston311 models Boston's data: lat and long are required floats; the
+    // requests were filed with coordinates, which suqiu stores and returns
+    assert!(v.get("boston311_request_error").is_none(), "{v}");
+    assert!(v.get("boston311_list_error").is_none(), "{v}");
+    let b = &v["boston311_request"];
+    assert_eq!(b["service_request_id"], id.as_str(), "{b}");
+    assert_eq!(b["service_code"], "infrastructure", "{b}");
+    assert_eq!(
+        (b["lat"].as_f64(), b["long"].as_f64()),
+        (Some(28.228209), Some(112.938814)),
+        "{b}"
+    );
+    assert_eq!(v["boston311_list"], json!([id]));
     assert_eq!(v["boston311_list_closed"], json!([]));
 
     // what the clients read is what the server holds

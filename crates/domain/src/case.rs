@@ -249,6 +249,156 @@ pub struct Intake {
     /// who wrote it (progress is posted back to the group).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chat: Option<ChatSource>,
+    /// How the reporter wants to hear of progress; none given: SMS to the
+    /// reporter's phone (personal data: masked, anonymised with the reporter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<Contact>,
+    /// Where the matter is, if the filer gave coordinates (Open311 `lat`/`long`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+}
+
+/// WGS 84 coordinates in millionths of a degree (about 0.1 m; integers keep
+/// the journal exact and comparable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Location {
+    pub lat_e6: i64,
+    pub long_e6: i64,
+}
+
+impl Location {
+    pub fn lat(self) -> f64 {
+        self.lat_e6 as f64 / 1e6
+    }
+
+    pub fn long(self) -> f64 {
+        self.long_e6 as f64 / 1e6
+    }
+}
+
+/// Parses a latitude and longitude in decimal degrees: both or neither,
+/// latitude within ±90, longitude within ±180.
+pub fn parse_location(
+    lat: Option<&str>,
+    long: Option<&str>,
+) -> Result<Option<Location>, FieldError> {
+    fn given(v: Option<&str>) -> Option<&str> {
+        v.map(str::trim).filter(|v| !v.is_empty())
+    }
+    let degrees = |field: &str, raw: &str, max: f64| -> Result<i64, FieldError> {
+        let v: f64 = raw
+            .parse()
+            .map_err(|_| FieldError::new(field, FieldErrorKind::InvalidValue))?;
+        if !v.is_finite() || v.abs() > max {
+            return Err(FieldError::new(field, FieldErrorKind::InvalidValue));
+        }
+        Ok((v * 1e6).round() as i64)
+    };
+    match (given(lat), given(long)) {
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(FieldError::new("long", FieldErrorKind::Missing)),
+        (None, Some(_)) => Err(FieldError::new("lat", FieldErrorKind::Missing)),
+        (Some(a), Some(o)) => Ok(Some(Location {
+            lat_e6: degrees("lat", a, 90.0)?,
+            long_e6: degrees("long", o, 180.0)?,
+        })),
+    }
+}
+
+/// The reporter's preferred channel for notifications, and its address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    pub channel: ContactChannel,
+    /// The phone number (SMS; none: the reporter's phone) or the e-mail
+    /// address; none for `none`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactChannel {
+    Sms,
+    Email,
+    /// No notifications (the resident follows the case by tracking code).
+    None,
+}
+
+impl ContactChannel {
+    pub const ALL: [ContactChannel; 3] = [
+        ContactChannel::Sms,
+        ContactChannel::Email,
+        ContactChannel::None,
+    ];
+
+    pub fn parse(s: &str) -> Option<ContactChannel> {
+        ContactChannel::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContactChannel::Sms => "sms",
+            ContactChannel::Email => "email",
+            ContactChannel::None => "none",
+        }
+    }
+
+    pub fn zh(self) -> &'static str {
+        match self {
+            ContactChannel::Sms => "短信",
+            ContactChannel::Email => "电子邮件",
+            ContactChannel::None => "不接收通知",
+        }
+    }
+}
+
+impl Contact {
+    /// The address masked as in lists (phone `138****1234`, e-mail `z***@example.cn`).
+    pub fn masked_address(&self) -> Option<String> {
+        self.address.as_deref().map(|a| match self.channel {
+            ContactChannel::Email => crate::validate::mask_email(a),
+            _ => crate::validate::mask_phone(a),
+        })
+    }
+}
+
+/// Parses a preferred channel and address (`notify.channel`, `notify.address`):
+/// nothing given is `None` (the default: SMS to the reporter's phone); `sms`
+/// takes an optional phone number, `email` a required e-mail address, `none`
+/// no address.
+pub fn parse_contact(
+    channel: Option<&str>,
+    address: Option<&str>,
+) -> Result<Option<Contact>, FieldError> {
+    let address = address.map(str::trim).filter(|a| !a.is_empty());
+    let channel = match channel.map(str::trim).filter(|c| !c.is_empty()) {
+        None if address.is_none() => return Ok(None),
+        None => return Err(FieldError::new("notify.channel", FieldErrorKind::Missing)),
+        Some(c) => ContactChannel::parse(c)
+            .ok_or_else(|| FieldError::new("notify.channel", FieldErrorKind::InvalidValue))?,
+    };
+    let address = match (channel, address) {
+        (ContactChannel::Sms, None) => None,
+        (ContactChannel::Sms, Some(a)) => Some(
+            PhoneNumber::parse("notify.address", a)?
+                .as_str()
+                .to_string(),
+        ),
+        (ContactChannel::Email, None) => {
+            return Err(FieldError::new("notify.address", FieldErrorKind::Missing))
+        }
+        (ContactChannel::Email, Some(a)) => {
+            Some(crate::validate::parse_email("notify.address", a)?)
+        }
+        (ContactChannel::None, None) => None,
+        (ContactChannel::None, Some(_)) => {
+            return Err(FieldError::new(
+                "notify.address",
+                FieldErrorKind::InvalidValue,
+            ))
+        }
+    };
+    Ok(Some(Contact { channel, address }))
 }
 
 /// Where a chat-group message came from.
@@ -372,6 +522,8 @@ pub enum Event {
         rule: String,
         leader: Option<String>,
     },
+    /// The resident changed how they hear of progress (with the tracking code).
+    ContactChanged { contact: Contact },
     /// Danger signals found in the matter at intake (a threat to life,
     /// violence, gas, collapse, workers owed wages…): the linked leader and
     /// the triage unit are told at once.
@@ -439,6 +591,7 @@ impl Event {
             Event::DeadlineCleared { .. } => "deadline_cleared",
             Event::DeadlineWarned { .. } => "deadline_warned",
             Event::UrgentSignalled { .. } => "urgent_signalled",
+            Event::ContactChanged { .. } => "contact_changed",
             Event::DeadlineOverdue { .. } => "deadline_overdue",
         }
     }
@@ -526,6 +679,13 @@ impl Event {
                 "领导已现场督办，并确定了新的办理时限。".into(),
                 "A leader supervised it on site and set a new deadline.".into(),
             ),
+            Event::ContactChanged { contact } => t(
+                format!("您已更改接收办理进展的方式：{}。", contact.channel.zh()),
+                format!(
+                    "You changed how you hear of progress: {}.",
+                    contact.channel.as_str()
+                ),
+            ),
             // the resident sees the photos themselves, not a step
             Event::PhotoAttached { .. }
             | Event::NoteAdded { .. }
@@ -591,6 +751,8 @@ pub struct CaseState {
     pub updated_at: Millis,
     pub closed_at: Option<Millis>,
     pub notes: u32,
+    /// The reporter's preferred channel (the intake's, or the last change).
+    pub contact: Option<Contact>,
     /// Number of events applied; the next event gets sequence `version + 1`.
     pub version: u64,
 }
@@ -800,6 +962,7 @@ pub fn apply(state: Option<CaseState>, event: &Event, at: Millis) -> Result<Case
                 updated_at: at,
                 closed_at: None,
                 notes: 0,
+                contact: i.contact.clone(),
                 version: 1,
             })
         }
@@ -813,6 +976,7 @@ pub fn apply(state: Option<CaseState>, event: &Event, at: Millis) -> Result<Case
         Event::Received(_) => {}
         Event::NoteAdded { .. } => s.notes += 1,
         Event::PhotoAttached { .. } => {}
+        Event::ContactChanged { contact } => s.contact = Some(contact.clone()),
         Event::Triaged { urgency, category } => {
             s.status = Status::Triaged;
             s.urgency = Some(*urgency);
@@ -958,6 +1122,14 @@ pub struct IntakeInput {
     pub accused_unit: Option<String>,
     /// … and/or the accused person (a staff login or a name).
     pub accused_person: Option<String>,
+    /// The preferred channel for notifications: `sms`, `email` or `none`
+    /// (see [`parse_contact`]) …
+    pub notify_channel: Option<String>,
+    /// … and its address.
+    pub notify_address: Option<String>,
+    /// Where the matter is: latitude and longitude in decimal degrees (both or neither).
+    pub lat: Option<String>,
+    pub long: Option<String>,
 }
 
 /// Intake after parsing: every field valid, except that the unit is not yet
@@ -972,6 +1144,8 @@ pub struct ParsedIntake {
     pub reporter: Reporter,
     pub accused_unit: Option<String>,
     pub accused_person: Option<String>,
+    pub contact: Option<Contact>,
+    pub location: Option<Location>,
 }
 
 fn required<'a>(field: &str, v: &'a Option<String>) -> Result<&'a str, FieldError> {
@@ -1033,6 +1207,11 @@ pub fn parse_intake(input: &IntakeInput) -> Result<ParsedIntake, FieldError> {
         },
         accused_unit: optional("accused.unit", &input.accused_unit, 32)?,
         accused_person: optional("accused.person", &input.accused_person, MAX_NAME)?,
+        contact: parse_contact(
+            input.notify_channel.as_deref(),
+            input.notify_address.as_deref(),
+        )?,
+        location: parse_location(input.lat.as_deref(), input.long.as_deref())?,
     })
 }
 
@@ -1113,6 +1292,8 @@ mod tests {
             accused_unit: None,
             accused_person: None,
             chat: None,
+            contact: None,
+            location: None,
         }))
     }
 
@@ -1214,6 +1395,12 @@ pub fn personal_strings(journal: &[Event]) -> Vec<String> {
             v.extend(i.reporter.id_number.clone());
             v.extend(i.address.clone());
         }
+        let contact = match e {
+            Event::Received(i) => i.contact.as_ref(),
+            Event::ContactChanged { contact } => Some(contact),
+            _ => None,
+        };
+        v.extend(contact.and_then(|c| c.address.clone()));
     }
     // longest first, and never a marker or a one-character name fragment
     v.retain(|s| s.chars().count() >= 2 && s != ANONYMISED);
@@ -1251,6 +1438,13 @@ pub fn anonymised(e: &Event, personal: &[String]) -> Event {
         intake.reporter.phone = String::new();
         intake.reporter.id_number = None;
         intake.address = None;
+        intake.location = None;
+        if let Some(c) = &mut intake.contact {
+            c.address = None;
+        }
+    }
+    if let Event::ContactChanged { contact } = &mut e {
+        contact.address = None;
     }
     let Ok(mut v) = serde_json::to_value(&e) else {
         return e;
@@ -1275,6 +1469,128 @@ mod anonymise_tests {
     }
 
     #[test]
+    fn the_preferred_channel_is_parsed_and_anonymised() {
+        assert_eq!(parse_contact(None, Some("  ")).unwrap(), None);
+        let c = parse_contact(Some("email"), Some(" Wang@Example.CN "))
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.address.as_deref(), Some("Wang@example.cn"));
+        assert_eq!(c.masked_address().as_deref(), Some("W***@example.cn"));
+        let c = parse_contact(Some("sms"), None).unwrap().unwrap();
+        assert_eq!((c.channel, c.address), (ContactChannel::Sms, None));
+        for (ch, addr, field, kind) in [
+            (
+                Some("email"),
+                Some("a@b"),
+                "notify.address",
+                FieldErrorKind::InvalidEmail,
+            ),
+            (
+                Some("email"),
+                Some("a b@c.cn"),
+                "notify.address",
+                FieldErrorKind::InvalidEmail,
+            ),
+            (
+                Some("email"),
+                None,
+                "notify.address",
+                FieldErrorKind::Missing,
+            ),
+            (
+                Some("pigeon"),
+                None,
+                "notify.channel",
+                FieldErrorKind::InvalidValue,
+            ),
+            (
+                Some("none"),
+                Some("13812345678"),
+                "notify.address",
+                FieldErrorKind::InvalidValue,
+            ),
+            (
+                Some("sms"),
+                Some("123"),
+                "notify.address",
+                FieldErrorKind::InvalidPhone,
+            ),
+        ] {
+            assert_eq!(
+                parse_contact(ch, addr).unwrap_err(),
+                FieldError::new(field, kind),
+                "{ch:?} {addr:?}"
+            );
+        }
+        let changed = Event::ContactChanged {
+            contact: Contact {
+                channel: ContactChannel::Sms,
+                address: Some("13712345678".into()),
+            },
+        };
+        let r = Event::Received(Box::new(Intake {
+            channel: Channel::Web,
+            place_unit: "C1".into(),
+            triage_unit: "C1".into(),
+            street: "S1".into(),
+            title: "路灯不亮".into(),
+            content: "请发邮件到wang@example.cn告诉我".into(),
+            address: None,
+            reporter: Reporter {
+                name: "王五".into(),
+                phone: "13812345678".into(),
+                id_number: None,
+                confidential: false,
+            },
+            proxy: None,
+            accused_unit: None,
+            accused_person: None,
+            chat: None,
+            contact: Some(Contact {
+                channel: ContactChannel::Email,
+                address: Some("wang@example.cn".into()),
+            }),
+            location: parse_location(Some("28.2282094"), Some(" 112.938814")).unwrap(),
+        }));
+        let Event::Received(i) = &r else { panic!() };
+        assert_eq!(
+            i.location,
+            Some(Location {
+                lat_e6: 28_228_209,
+                long_e6: 112_938_814
+            })
+        );
+        let journal = vec![r.clone(), changed.clone()];
+        let personal = personal_strings(&journal);
+        assert!(personal.contains(&"wang@example.cn".to_string()));
+        assert!(personal.contains(&"13712345678".to_string()));
+        for e in &journal {
+            let a = anonymised(e, &personal);
+            let text = serde_json::to_string(&a).unwrap();
+            assert!(
+                !text.contains("wang@example.cn") && !text.contains("13712345678"),
+                "{text}"
+            );
+            assert!(
+                !text.contains("28228209"),
+                "the location goes with the address: {text}"
+            );
+            assert_eq!(a.kind(), e.kind());
+        }
+        // the state follows the last change
+        let s = replay_events(&journal);
+        assert_eq!(s.contact.unwrap().channel, ContactChannel::Sms);
+    }
+
+    fn replay_events(events: &[Event]) -> CaseState {
+        let mut s = None;
+        for e in events {
+            s = Some(apply(s, e, 1).unwrap());
+        }
+        s.unwrap()
+    }
+
+    #[test]
     fn the_reporter_is_removed_and_the_rest_kept() {
         let e = Event::Received(Box::new(Intake {
             channel: Channel::Web,
@@ -1294,6 +1610,8 @@ mod anonymise_tests {
             accused_unit: None,
             accused_person: None,
             chat: None,
+            contact: None,
+            location: None,
         }));
         let personal = personal_strings(std::slice::from_ref(&e));
         let Event::Received(a) = anonymised(&e, &personal) else {

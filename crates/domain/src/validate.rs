@@ -28,6 +28,7 @@ pub enum FieldErrorKind {
     InvalidValue,
     /// A password that does not meet the policy.
     WeakPassword,
+    InvalidEmail,
 }
 
 impl FieldErrorKind {
@@ -43,6 +44,7 @@ impl FieldErrorKind {
             FieldErrorKind::ControlCharacters => "field_control_characters",
             FieldErrorKind::InvalidValue => "invalid_value",
             FieldErrorKind::WeakPassword => "weak_password",
+            FieldErrorKind::InvalidEmail => "invalid_email",
         }
     }
 }
@@ -70,6 +72,7 @@ impl FieldError {
             FieldErrorKind::InvalidChannel => format!("「{f}」不是已知的受理渠道"),
             FieldErrorKind::ControlCharacters => format!("「{f}」含有不可见的控制字符"),
             FieldErrorKind::InvalidValue => format!("「{f}」的取值不正确"),
+            FieldErrorKind::InvalidEmail => format!("「{f}」不是有效的电子邮箱地址"),
             FieldErrorKind::WeakPassword => {
                 "密码至少 10 位，须包含大写字母、小写字母、数字、符号中的三类，且不能包含账号"
                     .to_string()
@@ -96,6 +99,7 @@ impl FieldError {
                 format!("field '{f}' contains control characters")
             }
             FieldErrorKind::InvalidValue => format!("field '{f}' has an invalid value"),
+            FieldErrorKind::InvalidEmail => format!("field '{f}' is not a valid e-mail address"),
             FieldErrorKind::WeakPassword => "the password needs at least 10 characters, three of upper case, lower case, digits and symbols, and must not contain the login".to_string(),
         }
     }
@@ -268,6 +272,49 @@ pub fn mask_id_number(s: &str) -> String {
         "*".repeat(s.len() - 10),
         &s[s.len() - 4..]
     )
+}
+
+/// An e-mail address as people type it: one `@`, a local part and a domain
+/// with a dot, no spaces or control characters, at most 254 characters.
+/// Returned trimmed, with the domain in lower case.
+pub fn parse_email(field: &str, raw: &str) -> Result<String, FieldError> {
+    let err = || FieldError::new(field, FieldErrorKind::InvalidEmail);
+    let s = raw.trim();
+    if s.is_empty() {
+        return Err(FieldError::new(field, FieldErrorKind::Empty));
+    }
+    if s.chars().count() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(err());
+    }
+    let (local, domain) = s.split_once('@').ok_or_else(err)?;
+    let labels_ok = domain.split('.').count() >= 2
+        && domain
+            .split('.')
+            .all(|l| !l.is_empty() && !l.starts_with('-') && !l.ends_with('-'));
+    if local.is_empty()
+        || local.len() > 64
+        || domain.contains('@')
+        || !labels_ok
+        || !domain
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '-' || c == '.')
+        || local.contains(['<', '>', '(', ')', '[', ']', ',', ';', ':', '"', '\\'])
+    {
+        return Err(err());
+    }
+    Ok(format!("{local}@{}", domain.to_lowercase()))
+}
+
+/// An e-mail address shows the local part's first character and the domain:
+/// `z***@example.cn`.
+pub fn mask_email(s: &str) -> String {
+    match s.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => "*".repeat(s.chars().count()),
+    }
 }
 
 /// A name shows only its first character: `张**`.

@@ -100,6 +100,8 @@ impl Case {
             accused_unit: None,
             accused_person: None,
             chat: None,
+            contact: None,
+            location: None,
         }));
         let state = apply(None, &received, at).unwrap();
         let ctx = Ctx {

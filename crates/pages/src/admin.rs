@@ -169,6 +169,7 @@ async fn admin_page(
     let new_role = f.get("new_role").and_then(Role::parse);
     let body = format!(
         r#"<h1>{h}</h1>{done}{form_errs}
+<p><a href="/staff/admin/templates" id="templates-link">{l_templates}</a></p>
 <div class="grid two"><div>
 <section class="card" id="users"><h2>{hu}</h2><div class="table-wrap"><table><thead><tr><th>{l_login}</th><th>{l_name}</th><th>{l_role}</th><th>{l_unit}</th><th>{l_linked}</th><th>{l_state}</th><th></th></tr></thead><tbody>{users}</tbody></table></div>{unit_codes}
 <h3>{h_new}</h3>
@@ -194,6 +195,7 @@ async fn admin_page(
 <button type="submit" id="save-categories">{b_save}</button></form></section>
 </div><section class="card" id="units"><h2>{ht}</h2>{tree}<p class="hint">{ht_hint}</p></section></div>"#,
         h = esc(lang.t("系统管理", "Administration")),
+        l_templates = esc(lang.t("通知模板", "Message templates")),
         done = done.map(|d| format!(r#"<p class="notice" role="status" id="done">{}</p>"#, esc(d))).unwrap_or_default(),
         form_errs = errs.rest(&["text", "rules", "categories", "login", "name", "role", "unit", "password"]),
         hu = esc(lang.t("用户和角色", "Users and roles")),
@@ -269,7 +271,7 @@ async fn admin_page(
 }
 
 #[allow(clippy::result_large_err)] // an HTTP response is the error here
-fn admin_only(ctx: &Ctx) -> Result<StaffUser, Response> {
+pub(crate) fn admin_only(ctx: &Ctx) -> Result<StaffUser, Response> {
     let user = ctx.require_staff()?;
     if user.role != Role::Admin {
         return Err(ctx.error_page(

@@ -210,6 +210,12 @@ pub fn field_message(lang: Lang, e: &FieldError) -> String {
         (Lang::En, FieldErrorKind::InvalidChannel | FieldErrorKind::InvalidValue) => {
             "Please choose from the list or enter a valid value".into()
         }
+        (Lang::Zh, FieldErrorKind::InvalidEmail) => {
+            "电子邮箱地址不正确，例如 zhangsan@example.cn".into()
+        }
+        (Lang::En, FieldErrorKind::InvalidEmail) => {
+            "Not a valid e-mail address, e.g. zhangsan@example.cn".into()
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 //! - residents: `/`, `/report`, `/track` (no login);
 //! - staff: `/login`, `/staff` (the role's work queues), `/staff/cases…`,
 //!   `/staff/new` (filing for a resident), `/staff/dashboard` (leaders),
-//!   `/staff/admin` (administrators);
+//!   `/staff/admin`, `/staff/admin/templates` (administrators);
 //! - `/assets/…`: vendored files served from the binary.
 //!
 //! No inline script or style (the web layer's Content-Security-Policy forbids
@@ -19,6 +19,7 @@ pub mod html;
 mod leader;
 mod resident;
 mod staff;
+mod templates;
 mod words;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -69,6 +70,7 @@ pub fn router() -> Router<App> {
         .route("/track", get(resident::track))
         .route("/track/{code}/rate", post(resident::rate))
         .route("/track/{code}/photos/{n}", get(resident::photo))
+        .route("/track/{code}/notify", post(resident::change_notify))
         .route("/login", get(staff::login_form).post(staff::login))
         .route("/logout", post(staff::logout))
         .route("/staff", get(staff::workbench))
@@ -92,6 +94,15 @@ pub fn router() -> Router<App> {
         .route(
             "/staff/admin/users/{login}/password",
             post(admin::reset_password),
+        )
+        .route("/staff/admin/templates", get(templates::list))
+        .route(
+            "/staff/admin/templates/{kind}/{audience}/{lang}",
+            get(templates::edit).post(templates::save),
+        )
+        .route(
+            "/staff/admin/templates/{kind}/{audience}/{lang}/reset",
+            post(templates::reset),
         )
         .route("/assets/{name}", get(assets::serve))
 }

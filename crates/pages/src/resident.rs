@@ -122,7 +122,8 @@ pub fn intake_fields(ctx: &Ctx, f: &Fields, errs: &Errors) -> String {
 <label for="reporter_name">{l_name}</label><input type="text" id="reporter_name" name="reporter_name" maxlength="50" value="{v_name}"{i_name} autocomplete="name">{e_name}
 <label for="reporter_phone">{l_phone}</label><input type="tel" id="reporter_phone" name="reporter_phone" maxlength="20" value="{v_phone}"{i_phone} autocomplete="tel">{e_phone}
 <p class="hint">{h_phone}</p>
-<label class="check"><input type="checkbox" name="confidential" value="1"{conf}> {l_conf}</label>"#,
+<label class="check"><input type="checkbox" name="confidential" value="1"{conf}> {l_conf}</label>
+{notify}"#,
         l_title = esc(ctx.t("一句话说明问题", "The matter in one line")),
         p_title = esc(ctx.t(
             "例如：小区门口路灯不亮",
@@ -176,6 +177,55 @@ pub fn intake_fields(ctx: &Ctx, f: &Fields, errs: &Errors) -> String {
             ""
         },
         l_conf = esc(ctx.t("请对我的姓名保密", "Keep my name confidential")),
+        notify = notify_fields(ctx, f, errs),
+    )
+}
+
+/// The preferred channel for progress notices and its address.
+fn notify_fields(ctx: &Ctx, f: &Fields, errs: &Errors) -> String {
+    let chosen = f.value("notify_channel");
+    let mut opts = String::new();
+    for (v, zh, en) in [
+        (
+            "sms",
+            "短信（发到联系电话，或下面填写的号码）",
+            "SMS (to your phone, or the number below)",
+        ),
+        (
+            "email",
+            "电子邮件（请在下面填写邮箱）",
+            "E-mail (enter the address below)",
+        ),
+        (
+            "none",
+            "不接收通知（凭查询码查询）",
+            "No notices (follow it with the tracking code)",
+        ),
+    ] {
+        opts.push_str(&format!(
+            r#"<option value="{v}"{s}>{l}</option>"#,
+            s = if chosen == v { " selected" } else { "" },
+            l = esc(ctx.t(zh, en))
+        ));
+    }
+    format!(
+        r#"<label for="notify_channel">{l_ch}</label><select id="notify_channel" name="notify_channel"{i_ch}>{opts}</select>{e_ch}
+<label for="notify_address">{l_addr}</label><input type="text" id="notify_address" name="notify_address" maxlength="254" value="{v_addr}"{i_addr} autocomplete="email">{e_addr}
+<p class="hint">{hint}</p>"#,
+        l_ch = esc(ctx.t("办理进展怎样告知您", "How to tell you of progress")),
+        i_ch = errs.invalid("notify_channel"),
+        e_ch = errs.at("notify_channel"),
+        l_addr = esc(ctx.t(
+            "邮箱或另一个手机号（可不填）",
+            "E-mail or another mobile number (optional)"
+        )),
+        v_addr = esc(&f.value("notify_address")),
+        i_addr = errs.invalid("notify_address"),
+        e_addr = errs.at("notify_address"),
+        hint = esc(ctx.t(
+            "默认发短信到联系电话；以后可以凭查询码更改。",
+            "By default an SMS to your phone; you can change it later with the tracking code."
+        )),
     )
 }
 
@@ -218,6 +268,10 @@ pub fn intake_input(ctx: &Ctx, f: &Fields, channel: &str, errs: &mut Errors) -> 
         confidential: f.get("confidential").is_some(),
         accused_unit: None,
         accused_person: None,
+        notify_channel: f.get("notify_channel").map(str::to_string),
+        notify_address: f.get("notify_address").map(str::to_string),
+        lat: None,
+        long: None,
     }
 }
 
@@ -237,6 +291,8 @@ pub fn intake_field(f: &str) -> String {
         "reporter.name" => "reporter_name".into(),
         "reporter.phone" => "reporter_phone".into(),
         "reporter.id_number" => "reporter_id_number".into(),
+        "notify.channel" => "notify_channel".into(),
+        "notify.address" => "notify_address".into(),
         other => other.to_string(),
     }
 }
@@ -276,7 +332,9 @@ fn report_page(ctx: &Ctx, f: &Fields, errs: &Errors) -> Response {
             "address",
             "reporter_name",
             "reporter_phone",
-            "photos"
+            "photos",
+            "notify_channel",
+            "notify_address"
         ]),
         fields = intake_fields(ctx, f, errs),
         submit = esc(ctx.t("提交", "Submit")),
@@ -374,6 +432,12 @@ fn track_view(
             esc(ctx.t("感谢您的评价！", "Thank you for your rating!"))
         ));
     }
+    if f.get("notify_changed").is_some() {
+        out.push_str(&format!(
+            r#"<p class="notice" id="notify-changed">{}</p>"#,
+            esc(ctx.t("已更改告知方式。", "How you hear of progress was changed."))
+        ));
+    }
     out.push_str(&format!(
         r#"<section class="card" id="case"><h1>{title}</h1>
 <p><span class="{cls}" id="status">{status}</span></p>
@@ -433,6 +497,7 @@ fn track_view(
         r#"<section class="card"><h2>{}</h2>{timeline}</section>"#,
         esc(ctx.t("办理经过", "What happened"))
     ));
+    out.push_str(&notify_section(ctx, v, f, errs));
     out
 }
 
@@ -478,6 +543,96 @@ pub async fn photo(ctx: Ctx, Path((code, n)): Path<(String, String)>) -> Respons
     }
 }
 
+/// How the resident hears of progress, and the form to change it.
+fn notify_section(ctx: &Ctx, v: &TrackView, f: &Fields, errs: &Errors) -> String {
+    let now = match v.notify_channel {
+        "chat_group" => ctx.t(
+            "发回您反映事项的群聊",
+            "back to the chat group you wrote in",
+        ),
+        "email" => ctx.t("电子邮件", "e-mail"),
+        "none" => ctx.t("不接收通知", "no notices"),
+        _ => ctx.t("短信", "SMS"),
+    };
+    let now = match &v.notify_address {
+        Some(a) => format!("{now}（{a}）"),
+        None => now.to_string(),
+    };
+    if v.notify_channel == "chat_group" {
+        return format!(
+            r#"<section class="card" id="notify"><h2>{h}</h2><p id="notify-now">{now}</p></section>"#,
+            h = esc(ctx.t("办理进展告知方式", "How you hear of progress")),
+            now = esc(&now),
+        );
+    }
+    format!(
+        r#"<section class="card" id="notify"><h2>{h}</h2><p id="notify-now">{l_now}{now}</p>
+<form method="post" action="/track/{code}/notify" id="notify-form" novalidate>{csrf}{rest}{fields}
+<button type="submit" class="secondary" id="notify-submit">{b}</button></form></section>"#,
+        h = esc(ctx.t("办理进展告知方式", "How you hear of progress")),
+        l_now = esc(ctx.t("目前：", "Now: ")),
+        now = esc(&now),
+        code = esc(&url(&v.tracking_code)),
+        csrf = ctx.csrf_field(),
+        rest = errs.rest(&["notify_channel", "notify_address", "rating", "comment"]),
+        fields = notify_fields(ctx, f, errs),
+        b = esc(ctx.t("更改", "Change")),
+    )
+}
+
+/// The resident changes how they hear of progress.
+pub async fn change_notify(
+    Path(code): Path<String>,
+    PostForm { ctx, fields, .. }: PostForm,
+) -> Response {
+    if let Err(e) = ctx.app.check_track_limit(ctx.ip) {
+        let errs = app_errors(ctx.lang, &e, &|f| f.to_string());
+        return ctx.page_status(
+            StatusCode::TOO_MANY_REQUESTS,
+            ctx.t("查询进度", "Track"),
+            &format!(
+                "{}{}",
+                errs.rest(&[]),
+                track_form(&ctx, &code, &Errors::default())
+            ),
+        );
+    }
+    let result = ctx
+        .app
+        .change_contact_by_code(
+            &code,
+            fields.get("notify_channel"),
+            fields.get("notify_address"),
+        )
+        .await;
+    match result {
+        Ok(_) => ctx.redirect(&format!("/track?code={}&notify=1", url(&code))),
+        Err(e) => {
+            let errs = app_errors(ctx.lang, &e, &intake_field);
+            refused_on_track_page(&ctx, &code, &fields, &errs).await
+        }
+    }
+}
+
+/// The tracking page again, with what was typed and why it was refused.
+async fn refused_on_track_page(ctx: &Ctx, code: &str, fields: &Fields, errs: &Errors) -> Response {
+    match ctx.app.track(code).await {
+        Ok(v) => {
+            let body = track_view(ctx, &v, false, false, fields, errs);
+            ctx.page_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ctx.t("办理进度", "Progress"),
+                &body,
+            )
+        }
+        Err(_) => ctx.error_page(
+            StatusCode::NOT_FOUND,
+            "没有找到这个查询码。",
+            "No request has this code.",
+        ),
+    }
+}
+
 fn track_form(ctx: &Ctx, code: &str, errs: &Errors) -> String {
     format!(
         r#"<section class="card"><h1>{h}</h1><form method="get" action="/track" id="track-form">
@@ -516,12 +671,17 @@ pub async fn track(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
     }
     match ctx.app.track(&code).await {
         Ok(v) => {
+            let shown = Fields(
+                get("notify")
+                    .map(|_| vec![("notify_changed".to_string(), "1".to_string())])
+                    .unwrap_or_default(),
+            );
             let body = track_view(
                 &ctx,
                 &v,
                 get("new").is_some(),
                 get("rated").is_some(),
-                &Fields::default(),
+                &shown,
                 &Errors::default(),
             );
             ctx.page(ctx.t("办理进度", "Progress"), &body)
@@ -571,20 +731,6 @@ pub async fn rate(Path(code): Path<String>, PostForm { ctx, fields, .. }: PostFo
     };
     match result {
         Ok(_) => ctx.redirect(&format!("/track?code={}&rated=1", url(&code))),
-        Err(errs) => match ctx.app.track(&code).await {
-            Ok(v) => {
-                let body = track_view(&ctx, &v, false, false, &fields, &errs);
-                ctx.page_status(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    ctx.t("办理进度", "Progress"),
-                    &body,
-                )
-            }
-            Err(_) => ctx.error_page(
-                StatusCode::NOT_FOUND,
-                "没有找到这个查询码。",
-                "No request has this code.",
-            ),
-        },
+        Err(errs) => refused_on_track_page(&ctx, &code, &fields, &errs).await,
     }
 }

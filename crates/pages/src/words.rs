@@ -162,6 +162,13 @@ pub fn event(lang: Lang, e: &Event, unit_name: &dyn Fn(&str) -> String) -> Strin
     let zh = lang == Lang::Zh;
     let pick = |z: String, en: String| if zh { z } else { en };
     match e {
+        Event::ContactChanged { contact } => pick(
+            format!("群众更改了接收通知的方式：{}", contact.channel.zh()),
+            format!(
+                "The resident changed how they are notified: {}",
+                contact.channel.as_str()
+            ),
+        ),
         Event::Received(i) => pick(
             format!(
                 "受理（{}），交{}研判",

@@ -1132,3 +1132,173 @@ async fn administrators_edit_rules_categories_and_users_in_the_pages() {
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
 }
+
+#[tokio::test]
+async fn administrators_edit_message_templates_with_a_preview() {
+    let site = Site::new().await;
+    let mut a = Client::new(&site);
+    a.login("admin").await;
+    let r = a.get("/staff/admin").await;
+    assert!(r.body.contains(r#"href="/staff/admin/templates""#));
+    let r = a.get("/staff/admin/templates").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_csp_clean(&r.body);
+    assert!(r.body.contains("通知模板") && r.body.contains("受理（received）"));
+    assert!(r.body.contains(r#"data-template="received/resident/zh""#));
+    const PAGE: &str = "/staff/admin/templates/received/resident/zh";
+    let r = a.get(PAGE).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_csp_clean(&r.body);
+    assert!(r.body.contains("默认内容") && r.body.contains(r#"id="preview-text""#));
+    assert!(
+        r.body.contains("7KQ2M9XW4C"),
+        "the default previewed on the sample case"
+    );
+
+    // a preview stores nothing
+    let text = "【区诉求平台】{title}已受理，查询码{tracking_code}";
+    let r = a
+        .post(
+            PAGE,
+            &[("subject", "已受理"), ("text", text), ("do", "preview")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r
+        .body
+        .contains("【区诉求平台】小区门口路灯不亮已受理，查询码7KQ2M9XW4C"));
+    assert!(site
+        .app
+        .store()
+        .template_overrides()
+        .await
+        .unwrap()
+        .1
+        .is_empty());
+    // an unknown placeholder: the error next to the field, the typed text kept
+    let r = a
+        .post(
+            PAGE,
+            &[("subject", "已受理"), ("text", "{phone}"), ("do", "save")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains(r#"data-field="text""#) && r.body.contains("未保存"));
+    assert!(r.body.contains("{phone}"));
+    assert!(site
+        .app
+        .store()
+        .template_overrides()
+        .await
+        .unwrap()
+        .1
+        .is_empty());
+    // saved
+    let r = a
+        .post(
+            PAGE,
+            &[("subject", "已受理"), ("text", text), ("do", "save")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("已保存"));
+    let (_, rows) = site.app.store().template_overrides().await.unwrap();
+    assert_eq!((rows.len(), rows[0].text.as_str()), (1, text));
+    let r = a.get("/staff/admin/templates").await;
+    assert!(r.body.contains("已修改"));
+    // restored
+    let r = a.post(&format!("{PAGE}/reset"), &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("已恢复默认内容"));
+    assert!(site
+        .app
+        .store()
+        .template_overrides()
+        .await
+        .unwrap()
+        .1
+        .is_empty());
+    // unknown templates, other roles
+    let r = a.get("/staff/admin/templates/nonsense/resident/zh").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let mut c = Client::new(&site);
+    c.login("shequ.chen").await;
+    assert_eq!(
+        c.get("/staff/admin/templates").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(c.get(PAGE).await.status, StatusCode::FORBIDDEN);
+    let r = c
+        .post(PAGE, &[("subject", "x"), ("text", "y"), ("do", "save")])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(site
+        .app
+        .store()
+        .template_overrides()
+        .await
+        .unwrap()
+        .1
+        .is_empty());
+}
+
+#[tokio::test]
+async fn residents_choose_and_change_how_they_hear_of_progress() {
+    let site = Site::new().await;
+    let mut c = Client::new(&site);
+    let r = c.get("/report").await;
+    assert!(r.body.contains(r#"id="notify_channel""#));
+    let fields = |ch: &'static str, addr: &'static str| {
+        vec![
+            ("title", "路灯不亮"),
+            ("content", "路灯坏了"),
+            ("unit", "430799001002-01"),
+            ("reporter_name", "王小明"),
+            ("reporter_phone", "13912345678"),
+            ("notify_channel", ch),
+            ("notify_address", addr),
+        ]
+    };
+    // a wrong e-mail address: named next to its field, nothing filed
+    let r = c.post("/report", &fields("email", "wang@")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body.contains(r#"data-field="notify_address""#),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("电子邮箱地址不正确"));
+    assert_eq!(site.app.store().count_cases().await.unwrap(), 0);
+    let r = c.post("/report", &fields("email", "wang@example.cn")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let to = location(&r);
+    let code = to
+        .trim_start_matches("/track?code=")
+        .split('&')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = c.get(&to).await;
+    assert_csp_clean(&r.body);
+    assert!(r.body.contains("电子邮件（w***@example.cn）"), "{}", r.body);
+    assert!(!r.body.contains("wang@example.cn"), "masked");
+    // changed with the tracking code
+    let r = c
+        .post(
+            &format!("/track/{code}/notify"),
+            &[("notify_channel", "email"), ("notify_address", "")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains(r#"data-field="notify_address""#));
+    let r = c
+        .post(
+            &format!("/track/{code}/notify"),
+            &[("notify_channel", "none"), ("notify_address", "")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = c.get(&location(&r)).await;
+    assert!(r.body.contains(r#"id="notify-changed""#));
+    assert!(r.body.contains("目前：不接收通知"), "{}", r.body);
+}

@@ -26,6 +26,9 @@ pub enum StoreError {
     CaseNotFound(i64),
     #[error("tracking code already taken")]
     DuplicateTrackingCode,
+    /// This chat platform's message already filed a case (a retried delivery).
+    #[error("chat message already filed")]
+    DuplicateChatMessage,
     #[error("unsupported database url {0:?}: use sqlite://PATH, sqlite::memory: or postgres://…")]
     BadUrl(String),
     #[error("stored data is corrupt: {0}")]
@@ -216,7 +219,7 @@ pub struct NotificationRow {
     pub template: String,
     pub text_zh: String,
     pub created_at: Millis,
-    /// `pending`, `sent` or `dead`.
+    /// `pending`, `sent`, `dead`, or `skipped` (the resident asked for none).
     pub status: String,
     /// Delivery attempts so far.
     pub attempts: u32,
@@ -251,6 +254,7 @@ pub(crate) fn outcome_columns(
             next_attempt_at,
         } => ("pending", channel, Some(error), next_attempt_at, None),
         OutboxOutcome::Dead { channel, error } => ("dead", channel, Some(error), now, None),
+        OutboxOutcome::Skipped { reason } => ("skipped", None, Some(reason), now, None),
     }
 }
 
@@ -306,6 +310,11 @@ pub enum OutboxOutcome {
         channel: Option<String>,
         error: String,
     },
+    /// Not sent, by the recipient's choice (a resident who asked for no
+    /// notifications): nothing to retry.
+    Skipped {
+        reason: String,
+    },
 }
 
 /// One journal entry.
@@ -347,6 +356,31 @@ pub struct CaseWrite {
     pub audit: Option<AuditEntry>,
     /// Photos attached by these events, stored in the same transaction.
     pub photos: Vec<NewPhoto>,
+    /// The chat platform's message that filed a new case: recorded in the
+    /// same transaction, unique, so a retried delivery files nothing
+    /// ([`StoreError::DuplicateChatMessage`]).
+    pub chat_message: Option<ChatMessageKey>,
+}
+
+/// A chat platform's message: (group, platform, the platform's message id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatMessageKey {
+    pub group: String,
+    pub platform: String,
+    pub message_id: String,
+}
+
+/// An administrator's override of a built-in message template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateOverrideRow {
+    pub kind: String,
+    pub audience: String,
+    pub lang: String,
+    pub subject: String,
+    pub text: String,
+    pub markdown: Option<String>,
+    pub updated_at: Millis,
+    pub updated_by: String,
 }
 
 /// A case's projections other than its row, as stored at one version.
@@ -387,6 +421,7 @@ impl EncodedWrite {
             notifications: Vec::new(),
             audit: None,
             photos: Vec::new(),
+            chat_message: None,
         }
     }
 
@@ -482,6 +517,7 @@ pub(crate) struct EncodedWrite {
     pub notifications: Vec<(usize, String, String, String)>,
     pub audit: Option<AuditEntry>,
     pub photos: Vec<NewPhoto>,
+    pub chat_message: Option<ChatMessageKey>,
 }
 
 fn encode(w: CaseWrite) -> Result<EncodedWrite> {
@@ -510,6 +546,7 @@ fn encode(w: CaseWrite) -> Result<EncodedWrite> {
         notifications: w.notifications,
         audit: w.audit,
         photos: w.photos,
+        chat_message: w.chat_message.filter(|_| w.case_id.is_none()),
     })
 }
 
@@ -823,8 +860,8 @@ impl Store {
         dispatch!(self, s => s.rewrite_personal_data(case_id, events, reporter_name.to_string(), reporter_phone.to_string()).await)
     }
 
-    /// Expired sessions, login failures before `failures_before`, and sent or
-    /// dead notifications created before `notifications_before`: (sessions,
+    /// Expired sessions, login failures before `failures_before`, and sent,
+    /// dead or skipped notifications created before `notifications_before`: (sessions,
     /// failures, notifications) deleted, or that would be with `dry_run`.
     pub async fn purge_expired(
         &self,
@@ -971,6 +1008,43 @@ impl Store {
         linked_units: Vec<String>,
     ) -> Result<bool> {
         dispatch!(self, s => s.update_user(login.to_string(), role.to_string(), unit.to_string(), linked_units).await)
+    }
+
+    /// The case a chat platform's message filed, if any.
+    pub async fn chat_message_case(&self, key: &ChatMessageKey) -> Result<Option<i64>> {
+        dispatch!(self, s => s.chat_message_case(key.clone()).await)
+    }
+
+    /// The template overrides and the version they are at (bumped by every change).
+    pub async fn template_overrides(&self) -> Result<(i64, Vec<TemplateOverrideRow>)> {
+        dispatch!(self, s => s.template_overrides().await)
+    }
+
+    /// The version of the template overrides (cheap: one row).
+    pub async fn template_version(&self) -> Result<i64> {
+        dispatch!(self, s => s.template_version().await)
+    }
+
+    /// Stores (or replaces) an override and appends `audit`, in one
+    /// transaction; returns the new version.
+    pub async fn put_template_override(
+        &self,
+        t: TemplateOverrideRow,
+        audit: AuditEntry,
+    ) -> Result<i64> {
+        dispatch!(self, s => s.put_template_override(t, audit).await)
+    }
+
+    /// Deletes an override and appends `audit`, in one transaction; returns
+    /// the new version, or `None` (and nothing written) if there was none.
+    pub async fn delete_template_override(
+        &self,
+        kind: &str,
+        audience: &str,
+        lang: &str,
+        audit: AuditEntry,
+    ) -> Result<Option<i64>> {
+        dispatch!(self, s => s.delete_template_override(kind.to_string(), audience.to_string(), lang.to_string(), audit).await)
     }
 
     /// Number of cases stored (for reports and tests).

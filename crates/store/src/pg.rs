@@ -11,6 +11,7 @@ use crate::{
     UnitRow, UserRow,
 };
 use crate::{outcome_columns, OutboxOutcome, RoutingLabel, RoutingModelRow, NOTIFICATION_COLUMNS};
+use crate::{ChatMessageKey, TemplateOverrideRow};
 use crate::{PhotoMeta, PhotoRow};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use std::str::FromStr;
@@ -36,6 +37,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (6, include_str!("../migrations/postgres/0006_outbox.sql")),
     (7, include_str!("../migrations/postgres/0007_routing.sql")),
+    (8, include_str!("../migrations/postgres/0008_channels.sql")),
     (
         10,
         include_str!("../migrations/postgres/0010_photos_admin.sql"),
@@ -552,6 +554,33 @@ async fn write_batch(
                 }
                 Err(e) => return Err(e.into()),
             }
+        }
+    }
+    let (mut m_group, mut m_platform, mut m_id, mut m_case, mut m_at) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (w, &id) in ws.iter().zip(&ids) {
+        if let Some(k) = &w.chat_message {
+            m_group.push(k.group.as_str());
+            m_platform.push(k.platform.as_str());
+            m_id.push(k.message_id.as_str());
+            m_case.push(id);
+            m_at.push(w.row.received_at);
+        }
+    }
+    if !m_case.is_empty() {
+        // a concurrent delivery of the same message waits here for the first
+        // one's transaction, then fails as a duplicate
+        let r = tx
+            .execute(
+                "INSERT INTO chat_messages (group_id, platform, message_id, case_id, at)
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])",
+                &[&m_group, &m_platform, &m_id, &m_case, &m_at],
+            )
+            .await;
+        match r {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => return Err(StoreError::DuplicateChatMessage),
+            Err(e) => return Err(e.into()),
         }
     }
     inbox_audit(tx, &audits).await?;
@@ -1271,7 +1300,7 @@ impl PgStore {
             ("FROM sessions WHERE expires_at <= $1", now),
             ("FROM login_failures WHERE at < $1", failures_before),
             (
-                "FROM notifications WHERE status IN ('sent', 'dead') AND created_at < $1",
+                "FROM notifications WHERE status IN ('sent', 'dead', 'skipped') AND created_at < $1",
                 notifications_before,
             ),
         ];
@@ -1570,6 +1599,128 @@ impl PgStore {
         let c = self.pool.get().await?;
         Ok(c.query_one("SELECT count(*) FROM cases", &[]).await?.get(0))
     }
+
+    pub async fn chat_message_case(&self, k: ChatMessageKey) -> Result<Option<i64>> {
+        let c = self.pool.get().await?;
+        Ok(c.query_opt(
+            "SELECT case_id FROM chat_messages WHERE group_id = $1 AND platform = $2 AND message_id = $3",
+            &[&k.group, &k.platform, &k.message_id],
+        )
+        .await?
+        .map(|r| r.get(0)))
+    }
+
+    pub async fn template_version(&self) -> Result<i64> {
+        let c = self.pool.get().await?;
+        Ok(
+            c.query_one("SELECT version FROM template_version WHERE id = 1", &[])
+                .await?
+                .get(0),
+        )
+    }
+
+    pub async fn template_overrides(&self) -> Result<(i64, Vec<TemplateOverrideRow>)> {
+        let mut c = self.pool.get().await?;
+        // one snapshot: the version goes with the rows read
+        let tx = c
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?;
+        let version: i64 = tx
+            .query_one("SELECT version FROM template_version WHERE id = 1", &[])
+            .await?
+            .get(0);
+        let rows = tx
+            .query(
+                "SELECT kind, audience, lang, subject, text, markdown, updated_at, updated_by
+                 FROM template_overrides ORDER BY kind, audience, lang",
+                &[],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok((
+            version,
+            rows.iter()
+                .map(|r| TemplateOverrideRow {
+                    kind: r.get(0),
+                    audience: r.get(1),
+                    lang: r.get(2),
+                    subject: r.get(3),
+                    text: r.get(4),
+                    markdown: r.get(5),
+                    updated_at: r.get(6),
+                    updated_by: r.get(7),
+                })
+                .collect(),
+        ))
+    }
+
+    pub async fn put_template_override(
+        &self,
+        t: TemplateOverrideRow,
+        audit: AuditEntry,
+    ) -> Result<i64> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        tx.execute(
+            "INSERT INTO template_overrides (kind, audience, lang, subject, text, markdown, updated_at, updated_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (kind, audience, lang) DO UPDATE SET subject = excluded.subject,
+             text = excluded.text, markdown = excluded.markdown, updated_at = excluded.updated_at,
+             updated_by = excluded.updated_by",
+            &[
+                &t.kind,
+                &t.audience,
+                &t.lang,
+                &t.subject,
+                &t.text,
+                &t.markdown,
+                &t.updated_at,
+                &t.updated_by,
+            ],
+        )
+        .await?;
+        inbox_audit(&tx, &[audit]).await?;
+        let v = bump_template_version(&tx).await?;
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    pub async fn delete_template_override(
+        &self,
+        kind: String,
+        audience: String,
+        lang: String,
+        audit: AuditEntry,
+    ) -> Result<Option<i64>> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        let n = tx
+            .execute(
+                "DELETE FROM template_overrides WHERE kind = $1 AND audience = $2 AND lang = $3",
+                &[&kind, &audience, &lang],
+            )
+            .await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        inbox_audit(&tx, &[audit]).await?;
+        let v = bump_template_version(&tx).await?;
+        tx.commit().await?;
+        Ok(Some(v))
+    }
+}
+
+async fn bump_template_version(tx: &deadpool_postgres::Transaction<'_>) -> Result<i64> {
+    Ok(tx
+        .query_one(
+            "UPDATE template_version SET version = version + 1 WHERE id = 1 RETURNING version",
+            &[],
+        )
+        .await?
+        .get(0))
 }
 
 fn notification_row(r: &Row) -> NotificationRow {

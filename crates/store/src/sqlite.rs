@@ -13,6 +13,7 @@ use crate::{
     UnitRow, UserRow,
 };
 use crate::{outcome_columns, OutboxOutcome, RoutingLabel, RoutingModelRow, NOTIFICATION_COLUMNS};
+use crate::{ChatMessageKey, TemplateOverrideRow};
 use crate::{PhotoMeta, PhotoRow};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,6 +31,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../migrations/sqlite/0004_api_tokens.sql")),
     (5, include_str!("../migrations/sqlite/0005_outbox.sql")),
     (6, include_str!("../migrations/sqlite/0006_routing.sql")),
+    (7, include_str!("../migrations/sqlite/0007_channels.sql")),
     (
         9,
         include_str!("../migrations/sqlite/0009_photos_admin.sql"),
@@ -861,7 +863,7 @@ impl SqliteStore {
             let (sessions, failures, notifications) = (
                 "FROM sessions WHERE expires_at <= ?1",
                 "FROM login_failures WHERE at < ?1",
-                "FROM notifications WHERE status IN ('sent', 'dead') AND created_at < ?1",
+                "FROM notifications WHERE status IN ('sent', 'dead', 'skipped') AND created_at < ?1",
             );
             let mut out = [0u64; 3];
             for (i, (from, at)) in [
@@ -1159,6 +1161,115 @@ impl SqliteStore {
         self.read(|c| Ok(c.query_row("SELECT count(*) FROM cases", [], |r| r.get(0))?))
             .await
     }
+
+    pub async fn chat_message_case(&self, k: ChatMessageKey) -> Result<Option<i64>> {
+        self.read(move |c| {
+            Ok(c.query_row(
+                "SELECT case_id FROM chat_messages WHERE group_id = ?1 AND platform = ?2 AND message_id = ?3",
+                params![k.group, k.platform, k.message_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    pub async fn template_version(&self) -> Result<i64> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT version FROM template_version WHERE id = 1",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+    }
+
+    pub async fn template_overrides(&self) -> Result<(i64, Vec<TemplateOverrideRow>)> {
+        self.read(|c| {
+            let version = c.query_row(
+                "SELECT version FROM template_version WHERE id = 1",
+                [],
+                |r| r.get(0),
+            )?;
+            let mut st = c.prepare(
+                "SELECT kind, audience, lang, subject, text, markdown, updated_at, updated_by
+                 FROM template_overrides ORDER BY kind, audience, lang",
+            )?;
+            let rows = st.query_map([], |r| {
+                Ok(TemplateOverrideRow {
+                    kind: r.get(0)?,
+                    audience: r.get(1)?,
+                    lang: r.get(2)?,
+                    subject: r.get(3)?,
+                    text: r.get(4)?,
+                    markdown: r.get(5)?,
+                    updated_at: r.get(6)?,
+                    updated_by: r.get(7)?,
+                })
+            })?;
+            Ok((version, rows.collect::<std::result::Result<Vec<_>, _>>()?))
+        })
+        .await
+    }
+
+    pub async fn put_template_override(
+        &self,
+        t: TemplateOverrideRow,
+        audit: AuditEntry,
+    ) -> Result<i64> {
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO template_overrides (kind, audience, lang, subject, text, markdown, updated_at, updated_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (kind, audience, lang) DO UPDATE SET subject = excluded.subject,
+                 text = excluded.text, markdown = excluded.markdown, updated_at = excluded.updated_at,
+                 updated_by = excluded.updated_by",
+                params![
+                    t.kind,
+                    t.audience,
+                    t.lang,
+                    t.subject,
+                    t.text,
+                    t.markdown,
+                    t.updated_at,
+                    t.updated_by
+                ],
+            )?;
+            append_audit(c, &audit)?;
+            bump_template_version(c)
+        })
+        .await
+    }
+
+    pub async fn delete_template_override(
+        &self,
+        kind: String,
+        audience: String,
+        lang: String,
+        audit: AuditEntry,
+    ) -> Result<Option<i64>> {
+        self.write(move |c| {
+            let n = c.execute(
+                "DELETE FROM template_overrides WHERE kind = ?1 AND audience = ?2 AND lang = ?3",
+                params![kind, audience, lang],
+            )?;
+            if n == 0 {
+                return Ok(None);
+            }
+            append_audit(c, &audit)?;
+            bump_template_version(c).map(Some)
+        })
+        .await
+    }
+}
+
+fn bump_template_version(c: &Connection) -> Result<i64> {
+    Ok(c.query_row(
+        "UPDATE template_version SET version = version + 1 WHERE id = 1 RETURNING version",
+        [],
+        |r| r.get(0),
+    )?)
 }
 
 /// Copies the WAL back into the database file every half second (PASSIVE:
@@ -1361,6 +1472,29 @@ fn write_case(c: &Connection, w: &EncodedWrite) -> Result<CaseRef> {
             id
         }
     };
+    if let Some(k) = &w.chat_message {
+        let res = c
+            .prepare_cached(
+                "INSERT INTO chat_messages (group_id, platform, message_id, case_id, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                k.group,
+                k.platform,
+                k.message_id,
+                id,
+                r.received_at
+            ]);
+        match res {
+            Ok(_) => {}
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                return Err(StoreError::DuplicateChatMessage)
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
     let mut ins = c.prepare_cached("INSERT INTO events (case_id, seq, at, actor, kind, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?;
     for (i, e) in w.events.iter().enumerate() {
         let seq = w.expected_version as i64 + 1 + i as i64;

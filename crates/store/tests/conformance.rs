@@ -59,6 +59,8 @@ fn received(place: &str) -> Event {
         accused_unit: None,
         accused_person: None,
         chat: None,
+        contact: None,
+        location: None,
     }))
 }
 
@@ -110,6 +112,7 @@ fn new_case(code: &str, place: &str, path: &str, at: i64, channel: &str) -> Case
         )],
         audit: None,
         photos: Vec::new(),
+        chat_message: None,
     }
 }
 
@@ -129,6 +132,7 @@ fn note(id: i64, code: &str, from: u64, at: i64, text: &str) -> CaseWrite {
         notifications: vec![],
         audit: None,
         photos: Vec::new(),
+        chat_message: None,
     }
 }
 
@@ -932,6 +936,67 @@ async fn photos_are_written_with_their_events_and_deleted_with_personal_data() {
 }
 
 #[tokio::test]
+async fn a_chat_message_files_one_case_even_when_delivered_concurrently() {
+    both(|s| {
+        Box::pin(async move {
+            let key = |group: &str, id: &str| suqiu_store::ChatMessageKey {
+                group: group.into(),
+                platform: "wecom".into(),
+                message_id: id.into(),
+            };
+            let with_key = |code: &str, k: suqiu_store::ChatMessageKey| {
+                let mut w = new_case(code, "C1", "/D/S1/C1/", 1000, "chat_group");
+                w.chat_message = Some(k);
+                w
+            };
+            assert_eq!(s.chat_message_case(&key("g1", "42")).await.unwrap(), None);
+            let first = s
+                .write_case(with_key("CHAT000001", key("g1", "42")))
+                .await
+                .unwrap();
+            assert_eq!(
+                s.chat_message_case(&key("g1", "42")).await.unwrap(),
+                Some(first.id)
+            );
+            let before = s.count_cases().await.unwrap();
+            let e = s
+                .write_case(with_key("CHAT000002", key("g1", "42")))
+                .await
+                .unwrap_err();
+            assert!(matches!(e, StoreError::DuplicateChatMessage), "{e}");
+            assert_eq!(s.count_cases().await.unwrap(), before, "nothing written");
+            assert!(s
+                .case_by_tracking_code("CHAT000002")
+                .await
+                .unwrap()
+                .is_none());
+            // the same id in another group is another message
+            s.write_case(with_key("CHAT000003", key("g2", "42")))
+                .await
+                .unwrap();
+            // concurrent deliveries: exactly one case
+            let mut tasks = Vec::new();
+            for i in 0..6 {
+                let s = s.clone();
+                let w = with_key(&format!("CHATC0000{i}"), key("g1", "43"));
+                tasks.push(tokio::spawn(async move { s.write_case(w).await }));
+            }
+            let mut ok = 0;
+            for t in tasks {
+                match t.await.unwrap() {
+                    Ok(_) => ok += 1,
+                    Err(StoreError::DuplicateChatMessage) => {}
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            assert_eq!(ok, 1);
+            assert_eq!(s.count_cases().await.unwrap(), before + 2);
+        })
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn rule_sets_are_versioned_and_users_created_and_changed() {
     both(|s| {
         Box::pin(async move {
@@ -982,6 +1047,75 @@ async fn rule_sets_are_versioned_and_users_created_and_changed() {
                 .update_user("nobody", "leader", "D", vec![])
                 .await
                 .unwrap());
+        })
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn template_overrides_are_versioned_and_audited() {
+    both(|s| {
+        Box::pin(async move {
+            let audit = |action: &str| suqiu_store::AuditEntry {
+                at: 5000,
+                actor: "admin".into(),
+                action: action.into(),
+                target: "template:received/resident/zh".into(),
+                reason: String::new(),
+                detail: "{}".into(),
+            };
+            let t = suqiu_store::TemplateOverrideRow {
+                kind: "received".into(),
+                audience: "resident".into(),
+                lang: "zh".into(),
+                subject: "已受理".into(),
+                text: "查询码{tracking_code}".into(),
+                markdown: None,
+                updated_at: 5000,
+                updated_by: "admin".into(),
+            };
+            assert_eq!(s.template_overrides().await.unwrap(), (0, vec![]));
+            assert_eq!(s.template_version().await.unwrap(), 0);
+            let v1 = s
+                .put_template_override(t.clone(), audit("template.put"))
+                .await
+                .unwrap();
+            assert_eq!(v1, 1);
+            let mut t2 = t.clone();
+            t2.text = "新的{tracking_code}".into();
+            t2.markdown = Some("**{title}**".into());
+            let v2 = s
+                .put_template_override(t2.clone(), audit("template.put"))
+                .await
+                .unwrap();
+            assert_eq!(v2, 2);
+            assert_eq!(s.template_overrides().await.unwrap(), (2, vec![t2]));
+            assert_eq!(
+                s.delete_template_override("received", "resident", "zh", audit("template.delete"))
+                    .await
+                    .unwrap(),
+                Some(3)
+            );
+            assert_eq!(
+                s.delete_template_override("received", "resident", "zh", audit("template.delete"))
+                    .await
+                    .unwrap(),
+                None,
+                "nothing to delete: no version, no audit"
+            );
+            assert_eq!(s.template_overrides().await.unwrap(), (3, vec![]));
+            let actions: Vec<String> = s
+                .audit_rows(0, 100)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|r| r.entry.action)
+                .collect();
+            assert_eq!(
+                actions,
+                ["template.put", "template.put", "template.delete"],
+                "each change audited once, in its transaction"
+            );
         })
     })
     .await;

@@ -41,6 +41,16 @@ pub struct NewCase {
     reporter: Option<NewReporter>,
     /// An accusation (检举控告): who or which unit is accused.
     accused: Option<Accused>,
+    /// How the reporter hears of progress (default: SMS to their phone).
+    notify: Option<Notify>,
+}
+
+/// A preferred channel for notifications: `sms`, `email` or `none`, and its address.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notify {
+    pub channel: Option<String>,
+    pub address: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -73,6 +83,10 @@ impl NewCase {
             confidential: r.map(|r| r.confidential).unwrap_or(false),
             accused_unit: self.accused.as_ref().and_then(|a| a.unit.clone()),
             accused_person: self.accused.as_ref().and_then(|a| a.person.clone()),
+            notify_channel: self.notify.as_ref().and_then(|n| n.channel.clone()),
+            notify_address: self.notify.as_ref().and_then(|n| n.address.clone()),
+            lat: None,
+            long: None,
         }
     }
 }
@@ -211,6 +225,9 @@ fn event_summary(e: &Event, org: &OrgTree) -> String {
             .unwrap_or_else(|| c.to_string())
     };
     match e {
+        Event::ContactChanged { contact } => {
+            format!("群众更改了接收通知的方式：{}", contact.channel.zh())
+        }
         Event::Received(i) => {
             let by = i
                 .proxy
@@ -355,6 +372,11 @@ pub fn case_detail(v: &CaseView, org: &OrgTree) -> Value {
         m.insert("content".into(), json!(s.intake.content));
         m.insert("address".into(), json!(s.intake.address));
         m.insert("reporter".into(), reporter);
+        let (channel, address) = suqiu_app::notify_of(s);
+        m.insert(
+            "notify".into(),
+            json!({"channel": channel, "address": address, "masked": true}),
+        );
         m.insert(
             "proxy".into(),
             json!(s
@@ -455,6 +477,7 @@ pub fn track(v: &TrackView) -> Value {
         "received_at": time(v.received_at),
         "handling_unit": v.unit_name,
         "can_rate": v.can_rate,
+        "notify": {"channel": v.notify_channel, "address": v.notify_address},
         "timeline": v.timeline.iter().map(|(at, zh, en)| json!({"at": time(*at), "text_zh": zh, "text_en": en})).collect::<Vec<_>>(),
         "photos": v.photos.iter().map(|n| json!({
             "photo": n,

@@ -9,6 +9,7 @@ mod ledger;
 pub mod open311;
 mod photos;
 mod problem;
+mod templates;
 
 pub use problem::Problem;
 
@@ -43,6 +44,7 @@ const BASE_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/queues/{queue}"),
     ("get", "/api/v1/track/{tracking_code}"),
     ("post", "/api/v1/track/{tracking_code}/rating"),
+    ("post", "/api/v1/track/{tracking_code}/notify"),
     ("post", "/api/v1/auth/login"),
     ("post", "/api/v1/auth/logout"),
     ("post", "/api/v1/auth/logout-all"),
@@ -77,6 +79,9 @@ const BASE_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/admin/users"),
     ("post", "/api/v1/admin/users/{login}/role"),
     ("post", "/api/v1/admin/users/{login}/password"),
+    ("get", "/api/v1/admin/templates"),
+    ("put", "/api/v1/admin/templates/{kind}/{audience}/{lang}"),
+    ("delete", "/api/v1/admin/templates/{kind}/{audience}/{lang}"),
 ];
 
 /// Every route of the API: (method, path). The OpenAPI document must list
@@ -132,6 +137,7 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/calendar", get(calendar).post(add_calendar_year))
         .route("/api/v1/track/{tracking_code}", get(track))
         .route("/api/v1/track/{tracking_code}/rating", post(rate))
+        .route("/api/v1/track/{tracking_code}/notify", post(change_notify))
         .route("/api/v1/cases/{id}/unmask", post(unmask))
         .route("/api/v1/auth/logout-all", post(logout_all))
         .route("/api/v1/me/password", post(change_password))
@@ -189,6 +195,11 @@ pub fn router(app: App) -> Router {
         .route(
             "/api/v1/admin/users/{login}/password",
             post(admin::reset_password),
+        )
+        .route("/api/v1/admin/templates", get(templates::list))
+        .route(
+            "/api/v1/admin/templates/{kind}/{audience}/{lang}",
+            axum::routing::put(templates::put).delete(templates::delete),
         )
         .merge(suqiu_pages::router())
         .merge(open311::router())
@@ -721,6 +732,20 @@ async fn rate(
         .and_then(Value::as_str)
         .map(str::to_string);
     app.rate_by_code(&code, rating, comment).await?;
+    let v = app.track(&code).await?;
+    Ok(Json(dto::track(&v)))
+}
+
+/// The resident changes how they hear of progress.
+async fn change_notify(
+    State(app): State<App>,
+    ClientIp(ip): ClientIp,
+    Path(code): Path<String>,
+    JsonBody(body): JsonBody<dto::Notify>,
+) -> ApiResult<Json<Value>> {
+    app.check_track_limit(ip)?;
+    app.change_contact_by_code(&code, body.channel.as_deref(), body.address.as_deref())
+        .await?;
     let v = app.track(&code).await?;
     Ok(Json(dto::track(&v)))
 }

@@ -14,9 +14,10 @@
 //!   configured category is its own code.
 //! - the place: `address_id` or `attribute[place]` is a place's unit code
 //!   (grid, community, village, hamlet; listed in the service definition),
-//!   else `address_string` must name the village/community. `lat`/`long` are
-//!   accepted but not stored (the journal has no coordinates), so requests
-//!   carry no `lat`/`long`.
+//!   else `address_string` must name the village/community. `lat`/`long`
+//!   (decimal degrees, both or neither) are stored with the case (micro-degrees)
+//!   and returned with it, hidden like the address for confidential cases and
+//!   accusations.
 //! - `first_name`/`last_name` (姓 in `last_name`) and `phone` are the
 //!   reporter's (required by the intake); `attribute[title]` (default: the
 //!   description's first sentence), `attribute[confidential]=true` keeps the
@@ -92,6 +93,8 @@ enum Node {
     Text(String),
     Bool(bool),
     Int(i64),
+    /// A decimal number (coordinates).
+    Float(f64),
     /// JSON null; an empty element in XML.
     Null,
     /// An array; in XML a sequence of elements named by the tag.
@@ -113,6 +116,9 @@ impl Node {
             Node::Text(s) => Value::String(s.clone()),
             Node::Bool(b) => Value::Bool(*b),
             Node::Int(i) => Value::from(*i),
+            Node::Float(f) => serde_json::Number::from_f64(*f)
+                .map(Value::Number)
+                .unwrap_or(Value::Null),
             Node::Null => Value::Null,
             Node::List(_, items) => Value::Array(items.iter().map(Node::json).collect()),
             Node::Obj(fields) => {
@@ -131,6 +137,7 @@ impl Node {
             Node::Text(s) => escape(s, out),
             Node::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
             Node::Int(i) => out.push_str(&i.to_string()),
+            Node::Float(f) => out.push_str(&f.to_string()),
             Node::Null => {}
             Node::List(tag, items) => {
                 for item in items {
@@ -629,6 +636,14 @@ fn request_node(r: &PublicRequest) -> Node {
         ("address", text(r.address.clone())),
         ("address_id", text(r.place_unit.clone())),
         ("zipcode", Node::Null),
+        (
+            "lat",
+            r.location.map_or(Node::Null, |l| Node::Float(l.lat())),
+        ),
+        (
+            "long",
+            r.location.map_or(Node::Null, |l| Node::Float(l.long())),
+        ),
         ("media_url", Node::Null),
     ])
 }
@@ -801,6 +816,8 @@ async fn file(
         name: full_name(param(&fields, "first_name"), param(&fields, "last_name")),
         phone: param(&fields, "phone"),
         confidential,
+        lat: param(&fields, "lat"),
+        long: param(&fields, "long"),
     };
     let r = app.open311_file(&user, &intake).await?;
     let notice = app

@@ -223,6 +223,30 @@ impl From<AppError> for Problem {
                 "没有这条待重发的通知（只有已放弃的通知可以重发）",
                 "no such dead notification (only dead notifications can be sent again)",
             ),
+            AppError::TemplateNotFound(which) => Problem::new(
+                S::NOT_FOUND,
+                "template_not_found",
+                format!("没有模板「{which}」（类型/对象/语言）"),
+                format!("there is no template {which} (kind/audience/language)"),
+            ),
+            AppError::TemplateNotOverridden => Problem::new(
+                S::NOT_FOUND,
+                "template_not_overridden",
+                "这个模板没有修改过，已经是默认内容",
+                "this template has no override; it is the default already",
+            ),
+            AppError::InvalidTemplate(why) => Problem::new(
+                S::UNPROCESSABLE_ENTITY,
+                "invalid_template",
+                format!("模板不正确，未保存：{why}（可用占位符：{}）", suqiu_app::templates::PLACEHOLDERS.join("、")),
+                format!("invalid template, nothing stored: {why} (placeholders: {})", suqiu_app::templates::PLACEHOLDERS.join(", ")),
+            ),
+            AppError::ContactOfChatCase => Problem::new(
+                S::CONFLICT,
+                "contact_of_chat_case",
+                "这件诉求来自群聊，办理进展会发回所在的群，不能更改通知方式",
+                "this case came from a chat group: its progress goes back to the group; the notification channel cannot be changed",
+            ),
             AppError::TokenNotFound => Problem::new(
                 S::NOT_FOUND,
                 "token_not_found",

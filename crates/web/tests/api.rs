@@ -1404,12 +1404,22 @@ async fn retention_anonymises_closed_cases_after_their_period_with_a_dry_run_fir
         let mut body = valid();
         body["content"] = json!("我住幸福路3号，电话13912345678，身份证430102199001011237");
         body["address"] = json!("幸福路3号");
+        body["notify"] = json!({"channel": "email", "address": "wang.xm@example.cn"});
         let (s, _, filed) = api.post("/api/v1/cases", None, &body).await;
         assert_eq!(s, StatusCode::CREATED, "{filed}");
         let id = filed["id"].as_i64().unwrap();
         let code = filed["tracking_code"].as_str().unwrap().to_string();
         let (s, v) = api.attach(id, None, Some(&code), PNG, "image/png").await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
+        // the preferred channel changed later: both addresses are personal data
+        let (s, _, v) = api
+            .post(
+                &format!("/api/v1/track/{code}/notify"),
+                None,
+                &json!({"channel": "sms", "address": "13811112222"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
         // a second case stays open: never anonymised
         let (_, _, open) = api.post("/api/v1/cases", None, &valid()).await;
         for (cmd, b) in [
@@ -1472,6 +1482,8 @@ async fn retention_anonymises_closed_cases_after_their_period_with_a_dry_run_fir
             "幸福路3号",
             "13900001111",
             "王小明",
+            "wang.xm@example.cn",
+            "13811112222",
         ] {
             assert!(
                 !journal.contains(secret),

@@ -43,7 +43,10 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         ) => Public,
         (
             "post",
-            "/api/v1/cases" | "/api/v1/auth/login" | "/api/v1/track/{tracking_code}/rating",
+            "/api/v1/cases"
+            | "/api/v1/auth/login"
+            | "/api/v1/track/{tracking_code}/rating"
+            | "/api/v1/track/{tracking_code}/notify",
         ) => Public,
         // chat platforms: authenticated by their own signatures, not by staff sessions
         ("get" | "post", "/api/v1/chat/wecom/{group}")
@@ -65,7 +68,8 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         ("post", p) if p.starts_with("/api/v1/cases/{id}/") => Case,
         ("post", "/api/v1/calendar") => Admin,
         ("post", p) if p.starts_with("/api/v1/admin/") => Admin,
-        ("get", "/api/v1/admin/audit") => Admin,
+        ("get", "/api/v1/admin/audit" | "/api/v1/admin/templates") => Admin,
+        ("put" | "delete", "/api/v1/admin/templates/{kind}/{audience}/{lang}") => Admin,
         ("post", "/api/v1/auth/logout" | "/api/v1/auth/logout-all") => OwnSession,
         _ => return None,
     })
@@ -251,6 +255,9 @@ fn concrete(path: &str, id: i64, code: &str) -> String {
         .replace("{notification_id}", "1")
         .replace("{group}", "g1")
         .replace("{photo}", "1")
+        .replace("{kind}", "received")
+        .replace("{audience}", "resident")
+        .replace("{lang}", "zh")
         .replace("/api/v1/search", "/api/v1/search?q=%E6%94%B6%E8%B4%B9")
 }
 
@@ -266,7 +273,7 @@ async fn matrix(db: testing::TestDb) {
         }
         for (rel, id, code) in &w.cases {
             let url = concrete(path, *id, code);
-            let body = (*method == "post").then(|| json!({}));
+            let body = matches!(*method, "post" | "put").then(|| json!({}));
             // without a login
             let (s, b) = call(&w.router, method, &url, None, body.clone()).await;
             assert!(!s.is_server_error(), "{method} {url} anonymous: {s} {b}");

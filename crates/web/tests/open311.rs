@@ -375,7 +375,10 @@ async fn a_filed_request_reads_back_without_personal_data() {
         );
         assert_eq!(r["address_id"], GRID);
         assert!(r["address"].as_str().unwrap().contains("幸福路12号"), "{r}");
-        assert!(r.get("lat").is_none() && r.get("long").is_none(), "{r}");
+        assert!(
+            r["lat"].is_null() && r["long"].is_null(),
+            "filed without coordinates: {r}"
+        );
         let d = r["description"].as_str().unwrap();
         assert!(d.contains("路灯坏了一个星期"), "{d}");
         assert!(d.contains("139****5678"), "{d}");
@@ -383,6 +386,50 @@ async fn a_filed_request_reads_back_without_personal_data() {
         for secret in ["王小明", "13912345678", token.as_str(), "群众选择的类别"] {
             assert!(!text.contains(secret), "{secret} in {text}");
         }
+
+        // coordinates: stored with the case, read back (JSON numbers, XML text)
+        let (with, _) = api
+            .file(&key, &[("lat", " 28.228209"), ("long", "112.938814")])
+            .await;
+        let v = api
+            .get(&format!("/open311/v2/requests/{with}.json"))
+            .await
+            .json();
+        assert_eq!(
+            (v[0]["lat"].as_f64(), v[0]["long"].as_f64()),
+            (Some(28.228209), Some(112.938814)),
+            "{v}"
+        );
+        let x = api.get(&format!("/open311/v2/requests/{with}.xml")).await;
+        assert_eq!(xml_field(&x.body, "lat"), Some("28.228209"), "{}", x.body);
+        assert_eq!(xml_field(&x.body, "long"), Some("112.938814"));
+        // refused coordinates file nothing
+        let listed = |v: Value| v.as_array().unwrap().len();
+        let before = listed(api.get("/open311/v2/requests.json").await.json());
+        for (extra, code) in [
+            (vec![("lat", "91"), ("long", "112.9")], "invalid_lat"),
+            (vec![("lat", "28.2"), ("long", "east")], "invalid_long"),
+            (vec![("lat", "28.2"), ("long", "NaN")], "invalid_long"),
+            (vec![("lat", "28.2")], "missing_long"),
+        ] {
+            let mut f = vec![
+                ("api_key", key.as_str()),
+                ("service_code", "infrastructure"),
+                ("address_id", GRID),
+                ("description", "路灯坏了"),
+                ("first_name", "小明"),
+                ("last_name", "王"),
+                ("phone", "13912345678"),
+            ];
+            f.extend(extra);
+            let r = api.form("/open311/v2/requests.json", &f).await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+            assert_eq!(r.json()[0]["code"], code, "{}", r.body);
+        }
+        assert_eq!(
+            listed(api.get("/open311/v2/requests.json").await.json()),
+            before
+        );
 
         // the same in XML, by token and by tracking code
         let x = api.get(&format!("/open311/v2/requests/{id}.xml")).await;
@@ -438,7 +485,12 @@ async fn a_filed_request_reads_back_without_personal_data() {
             .get("/open311/v2/requests.json?service_code=infrastructure")
             .await
             .json();
-        assert_eq!(l.as_array().unwrap().len(), 0, "{l}");
+        assert_eq!(
+            l.as_array().unwrap().len(),
+            1,
+            "only the one with coordinates: {l}"
+        );
+        assert_eq!(l[0]["service_request_id"], with.as_str());
     }
 }
 
