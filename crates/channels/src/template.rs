@@ -52,6 +52,7 @@ pub const NOTIFICATION_KINDS: &[(&str, Audience)] = &[
     ("closed", Audience::Resident),
     ("ownership_taken", Audience::Resident),
     ("supervised", Audience::Resident),
+    ("merged", Audience::Resident),
     // The unit that must act next.
     ("received", Audience::Unit),
     ("reported_to_street", Audience::Unit),
