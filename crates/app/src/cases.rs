@@ -85,6 +85,14 @@ pub(crate) fn journals<'a>(
     out
 }
 
+/// The intake and time of a new case's write (its `received` event).
+pub(crate) fn received_intake(w: &CaseWrite) -> Option<(Intake, Millis)> {
+    w.events.first().and_then(|(at, _, e)| match e {
+        Event::Received(i) => Some(((**i).clone(), *at)),
+        _ => None,
+    })
+}
+
 pub(crate) fn replay(events: &[EventRow]) -> Result<CaseState> {
     case::replay(events.iter().map(|e| (&e.event, e.at)))
         .map_err(|e| AppError::Journal(e.to_string()))?
@@ -227,10 +235,14 @@ impl App {
         let mut attempts = 0;
         loop {
             let write = self.intake_write(input, staff)?;
+            let intake = received_intake(&write);
             match self.store().write_case(write).await {
                 Err(StoreError::DuplicateTrackingCode) if attempts < 5 => attempts += 1,
                 Ok(r) => {
                     self.reindex(r.id);
+                    if let Some((intake, at)) = intake {
+                        self.link_related(r.id, &intake, at).await;
+                    }
                     return Ok(r);
                 }
                 Err(e) => return Err(e.into()),
@@ -349,7 +361,7 @@ impl App {
     }
 
     /// The audit record of a change to a case, written in the same transaction.
-    fn case_audit(&self, actor: &Actor, action: &str, now: Millis) -> suqiu_store::AuditEntry {
+    pub(crate) fn case_audit(&self, actor: &Actor, action: &str, now: Millis) -> suqiu_store::AuditEntry {
         suqiu_store::AuditEntry {
             at: now,
             actor: match actor {

@@ -164,8 +164,12 @@ impl App {
             sender: sender_id.to_string(),
         };
         let write = self.intake_write_from(&input, None, Some(chat))?;
+        let intake = crate::cases::received_intake(&write);
         let r = self.store().write_case(write).await?;
         self.reindex(r.id);
+        if let Some((intake, at)) = intake {
+            self.link_related(r.id, &intake, at).await;
+        }
         Ok(r.tracking_code)
     }
 }

@@ -14,6 +14,7 @@ pub mod open311;
 pub mod orgconfig;
 pub mod outbox;
 pub mod privacy;
+pub mod related;
 pub mod routing;
 pub mod search;
 pub mod stats;
@@ -130,6 +131,7 @@ pub struct App {
     routing: Arc<routing::RoutingModels>,
     routing_threshold: f32,
     urgent: Arc<suqiu_text::UrgentRules>,
+    related: Option<related::Related>,
 }
 
 /// Alphabet of tracking codes: no 0/O, 1/I.
@@ -231,6 +233,7 @@ impl App {
             routing: Arc::default(),
             routing_threshold: 0.6,
             urgent: Arc::default(),
+            related: None,
         })
     }
 

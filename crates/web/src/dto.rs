@@ -417,6 +417,24 @@ pub fn case_detail(v: &CaseView, org: &OrgTree) -> Value {
         );
         m.insert("responsible".into(), json!(s.responsible));
         m.insert("owner".into(), json!(s.owner));
+        m.insert(
+            "related".into(),
+            Value::Array(
+                s.related
+                    .iter()
+                    .map(|r| {
+                        json!({
+                            "id": r.case_id,
+                            "reason": r.reason,
+                            "reason_zh": related_reason_zh(&r.reason),
+                            "score": f32::from(r.score) / 1000.0,
+                        })
+                    })
+                    .collect(),
+            ),
+        );
+        m.insert("merged_into".into(), json!(s.merged_into));
+        m.insert("duplicates".into(), json!(s.duplicates));
         m.insert("rating".into(), json!(s.rating.map(|r| r.zh())));
         m.insert(
             "returns".into(),

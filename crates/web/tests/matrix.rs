@@ -54,7 +54,10 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         ("post", "/api/v1/ledger/import") | ("get", "/api/v1/ledger/export") => Staff,
         ("get" | "post", "/api/v1/me/tokens" | "/api/v1/me/tokens/{token_id}/revoke") => Staff,
         ("get", "/api/v1/admin/tokens" | "/api/v1/admin/outbox") => Admin,
-        ("get", "/api/v1/cases/{id}" | "/api/v1/cases/{id}/suggestions") => Case,
+        (
+            "get",
+            "/api/v1/cases/{id}" | "/api/v1/cases/{id}/suggestions" | "/api/v1/cases/{id}/related",
+        ) => Case,
         ("post", p) if p.starts_with("/api/v1/cases/{id}/") => Case,
         ("post", "/api/v1/calendar") => Admin,
         ("post", p) if p.starts_with("/api/v1/admin/") => Admin,
