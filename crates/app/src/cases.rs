@@ -388,6 +388,52 @@ impl App {
         Ok(CaseView { row, state, events })
     }
 
+    /// What `cmd` by `who` means for a case at `now` (the workflow's decision).
+    pub(crate) fn decide(
+        &self,
+        state: &CaseState,
+        cmd: &Command,
+        who: &Who,
+        now: Millis,
+    ) -> Result<Vec<Event>> {
+        let org = self.org();
+        let cal = self.calendar();
+        let ctx = Ctx {
+            now,
+            calendar: &cal,
+            rules: self.rules(),
+            org: &org,
+        };
+        Ok(workflow::decide(state, cmd, who, &ctx)?)
+    }
+
+    /// The write of `events` appended at `now` to a loaded case by `actor`, audited as
+    /// `action` (the store writes only what differs from the stored projections).
+    pub(crate) fn append_write(
+        &self,
+        view: &CaseView,
+        actor: &Actor,
+        events: Vec<Event>,
+        action: &str,
+        now: Millis,
+    ) -> Result<CaseWrite> {
+        let mut state = view.state.clone();
+        for e in &events {
+            state =
+                case::apply(Some(state), e, now).map_err(|e| AppError::Journal(e.to_string()))?;
+        }
+        let target = WriteTarget {
+            case_id: Some(view.row.id),
+            version: view.state.version,
+            code: &view.row.tracking_code,
+            place_path: &view.row.place_path,
+        };
+        let mut write = self.case_write(target, actor, &events, &state, now);
+        write.before = Some(self.stored(&view.state));
+        write.audit = Some(self.case_audit(actor, action, now));
+        Ok(write)
+    }
+
     /// Runs a command of the six orders for `who` on a loaded case.
     /// `expected_version`, when given, must be the version the caller read.
     pub(crate) async fn run(
@@ -405,30 +451,9 @@ impl App {
             }
         }
         let now = self.now();
-        let org = self.org();
-        let cal = self.calendar();
-        let ctx = Ctx {
-            now,
-            calendar: &cal,
-            rules: self.rules(),
-            org: &org,
-        };
-        let events = workflow::decide(&view.state, cmd, who, &ctx)?;
-        let before = self.stored(&view.state);
-        let mut state = view.state;
-        for e in &events {
-            state =
-                case::apply(Some(state), e, now).map_err(|e| AppError::Journal(e.to_string()))?;
-        }
-        let target = WriteTarget {
-            case_id: Some(view.row.id),
-            version,
-            code: &view.row.tracking_code,
-            place_path: &view.row.place_path,
-        };
-        let mut write = self.case_write(target, &actor, &events, &state, now);
-        write.before = Some(before);
-        write.audit = Some(self.case_audit(&actor, &format!("case.{}", cmd.name()), now));
+        let events = self.decide(&view.state, cmd, who, now)?;
+        let action = format!("case.{}", cmd.name());
+        let write = self.append_write(&view, &actor, events, &action, now)?;
         let r = self.store().write_case(write).await?;
         self.reindex(r.id);
         Ok(r)

@@ -16,12 +16,12 @@
 //! `merged` event closes it (its deadlines end, its resident is told) and the primary's
 //! `duplicate_merged` event records it, both in one transaction; both journals stay.
 
-use crate::cases::{journals, replay, CaseView, WriteTarget};
+use crate::cases::{journals, replay, CaseView};
 use crate::{App, AppError, Result, StaffUser};
 use std::sync::{Arc, RwLock};
 use suqiu_domain::case::{self, Actor, CaseState, Event, Intake, Millis, RelatedLink};
-use suqiu_domain::workflow::{self, Command, Ctx, MergeTarget};
-use suqiu_store::{CaseRef, CaseRow, CaseWrite, StoreError};
+use suqiu_domain::workflow::{self, Command, MergeTarget};
+use suqiu_store::{CaseRef, CaseRow};
 pub use suqiu_text::RelatedConfig;
 use suqiu_text::{signature, CaseMeta, RelatedIndex, RelatedReason, Sig};
 
@@ -199,6 +199,29 @@ impl App {
         }
     }
 
+    /// Adds stored cases to the index without linking them (a ledger import: cases of
+    /// the past, filed as they were).
+    pub(crate) async fn add_to_related(&self, ids: Vec<i64>) -> Result<()> {
+        let Some(related) = &self.related else {
+            return Ok(());
+        };
+        let rows = self.store().cases_by_ids(ids.clone()).await?;
+        let events = self.store().events_of(ids).await?;
+        let mut signed = Vec::with_capacity(rows.len());
+        for (row, journal) in journals(&rows, &events) {
+            if let Some(Event::Received(intake)) = journal.first().map(|e| &e.event) {
+                let meta =
+                    self.case_meta(row.id, row.received_at, &row.reporter_phone, &row.place_unit);
+                signed.push((meta, signature(&case_text(intake))));
+            }
+        }
+        let mut index = related.write();
+        for (meta, sig) in &signed {
+            index.add_signed(meta, sig);
+        }
+        Ok(())
+    }
+
     async fn write_links(&self, id: i64, found: &[suqiu_text::Related]) -> Result<()> {
         let ids: Vec<i64> = found.iter().map(|r| r.id).collect();
         let rows = self.store().cases_by_ids(ids.clone()).await?;
@@ -224,6 +247,7 @@ impl App {
             return Ok(());
         }
         let new = self.load(id).await?;
+        let now = self.now();
         let link = |case_id: i64, f: &suqiu_text::Related| Event::RelatedLinked {
             case_id,
             reason: reason_name(f.reason).to_string(),
@@ -236,13 +260,19 @@ impl App {
             .map(|(v, f)| link(v.row.id, f))
             .collect();
         if !mine.is_empty() {
-            writes.push(self.append_write(&new, &Actor::System, mine, "case.related")?);
+            writes.push(self.append_write(&new, &Actor::System, mine, "case.related", now)?);
         }
         for (v, f) in &others {
             if v.state.related.iter().any(|r| r.case_id == id) {
                 continue;
             }
-            writes.push(self.append_write(v, &Actor::System, vec![link(id, f)], "case.related")?);
+            writes.push(self.append_write(
+                v,
+                &Actor::System,
+                vec![link(id, f)],
+                "case.related",
+                now,
+            )?);
         }
         if writes.is_empty() {
             return Ok(());
@@ -252,32 +282,6 @@ impl App {
             self.reindex(r.id);
         }
         Ok(())
-    }
-
-    /// The write of `events` appended to a loaded case by `actor`, audited as `action`.
-    fn append_write(
-        &self,
-        view: &CaseView,
-        actor: &Actor,
-        events: Vec<Event>,
-        action: &str,
-    ) -> Result<CaseWrite> {
-        let now = self.now();
-        let mut state = view.state.clone();
-        for e in &events {
-            state =
-                case::apply(Some(state), e, now).map_err(|e| AppError::Journal(e.to_string()))?;
-        }
-        let target = WriteTarget {
-            case_id: Some(view.row.id),
-            version: view.state.version,
-            code: &view.row.tracking_code,
-            place_path: &view.row.place_path,
-        };
-        let mut write = self.case_write(target, actor, &events, &state, now);
-        write.keep_queues = state.queues(&self.district()) == view.state.queues(&self.district());
-        write.audit = Some(self.case_audit(actor, action, now));
-        Ok(write)
     }
 
     /// The cases linked as related to a case the user may see: those the user may see
@@ -343,25 +347,17 @@ impl App {
             }),
         };
         let now = self.now();
-        let org = self.org();
-        let cal = self.calendar();
-        let ctx = Ctx {
-            now,
-            calendar: &cal,
-            rules: self.rules(),
-            org: &org,
-        };
         let cmd = Command::Merge {
             primary: target,
             reason: reason.to_string(),
         };
-        let dup_events = workflow::decide(&dup.state, &cmd, &user.who(), &ctx)?;
+        let dup_events = self.decide(&dup.state, &cmd, &user.who(), now)?;
         let primary = primary.ok_or(AppError::CaseNotFound)?;
         let primary_events = workflow::absorb_duplicate(&primary.state, into, id, reason)?;
         let actor = user.actor();
-        let mut dup_write = self.append_write(&dup, &actor, dup_events, "case.merge")?;
+        let mut dup_write = self.append_write(&dup, &actor, dup_events, "case.merge", now)?;
         let mut primary_write =
-            self.append_write(&primary, &actor, primary_events, "case.duplicate_merged")?;
+            self.append_write(&primary, &actor, primary_events, "case.duplicate_merged", now)?;
         for (w, target) in [(&mut dup_write, into), (&mut primary_write, id)] {
             if let Some(a) = w.audit.as_mut() {
                 a.reason = reason.to_string();
@@ -371,11 +367,7 @@ impl App {
         let refs = self
             .store()
             .write_cases(vec![dup_write, primary_write])
-            .await
-            .map_err(|e| match e {
-                StoreError::Conflict { expected, .. } => AppError::Conflict { expected },
-                other => other.into(),
-            })?;
+            .await?;
         if let Some(r) = &self.related {
             // later cases link to the primary, not to the merged duplicate
             r.write().remove(id);

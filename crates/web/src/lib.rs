@@ -650,12 +650,15 @@ async fn merge_case(
     })?;
     let expected = suqiu_app::commands::expected_version(&body)?;
     let r = app.merge(&user, id, into, &reason, expected).await?;
+    let mut out = step_done(&r);
+    out["merged_into"] = json!(into);
+    Ok((StatusCode::OK, Json(out)).into_response())
+}
+
+/// The answer to a step on a case: its new version and status.
+fn step_done(r: &suqiu_app::CaseRef) -> Value {
     let status_zh = suqiu_domain::Status::parse(&r.status).map(|s| s.zh());
-    Ok((
-        StatusCode::OK,
-        Json(json!({"id": r.id, "version": r.version, "status": r.status, "status_zh": status_zh, "merged_into": into})),
-    )
-        .into_response())
+    json!({"id": r.id, "version": r.version, "status": r.status, "status_zh": status_zh})
 }
 
 async fn command(
@@ -669,12 +672,7 @@ async fn command(
     let cmd = suqiu_app::commands::parse(name, &body, app.now())?;
     let expected = suqiu_app::commands::expected_version(&body)?;
     let r = app.execute(&user, id, expected, &cmd).await?;
-    let status_zh = suqiu_domain::Status::parse(&r.status).map(|s| s.zh());
-    Ok((
-        StatusCode::OK,
-        Json(json!({"id": r.id, "version": r.version, "status": r.status, "status_zh": status_zh})),
-    )
-        .into_response())
+    Ok((StatusCode::OK, Json(step_done(&r))).into_response())
 }
 
 async fn queue(
