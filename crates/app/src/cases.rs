@@ -361,7 +361,12 @@ impl App {
     }
 
     /// The audit record of a change to a case, written in the same transaction.
-    pub(crate) fn case_audit(&self, actor: &Actor, action: &str, now: Millis) -> suqiu_store::AuditEntry {
+    pub(crate) fn case_audit(
+        &self,
+        actor: &Actor,
+        action: &str,
+        now: Millis,
+    ) -> suqiu_store::AuditEntry {
         suqiu_store::AuditEntry {
             at: now,
             actor: match actor {

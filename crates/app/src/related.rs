@@ -138,7 +138,8 @@ impl App {
             after = last.case_id;
             let mut missing: Vec<i64> = Vec::new();
             for r in &rows {
-                let meta = self.case_meta(r.case_id, r.received_at, &r.reporter_phone, &r.place_unit);
+                let meta =
+                    self.case_meta(r.case_id, r.received_at, &r.reporter_phone, &r.place_unit);
                 match r.sig.as_deref().map(Sig::from_bytes) {
                     Some(Ok(sig)) => all.push((meta, sig)),
                     // absent, or of an older format: computed again
@@ -149,10 +150,9 @@ impl App {
                 let events = self.store().events_of(missing).await?;
                 let mut computed = Vec::new();
                 for e in events.iter().filter(|e| e.seq == 1) {
-                    let (Event::Received(intake), Some(r)) = (
-                        &e.event,
-                        rows.iter().find(|r| r.case_id == e.case_id),
-                    ) else {
+                    let (Event::Received(intake), Some(r)) =
+                        (&e.event, rows.iter().find(|r| r.case_id == e.case_id))
+                    else {
                         continue;
                     };
                     let sig = signature(&case_text(intake));
@@ -180,9 +180,7 @@ impl App {
         let Some(related) = &self.related else { return };
         let meta = self.case_meta(id, received_at, &intake.reporter.phone, &intake.place_unit);
         let sig = signature(&case_text(intake));
-        let found = related
-            .read()
-            .related_signed(&meta, &sig, LINK_LIMIT * 4);
+        let found = related.read().related_signed(&meta, &sig, LINK_LIMIT * 4);
         related.write().add_signed(&meta, &sig);
         if found.is_empty() {
             return;
@@ -210,8 +208,12 @@ impl App {
         let mut signed = Vec::with_capacity(rows.len());
         for (row, journal) in journals(&rows, &events) {
             if let Some(Event::Received(intake)) = journal.first().map(|e| &e.event) {
-                let meta =
-                    self.case_meta(row.id, row.received_at, &row.reporter_phone, &row.place_unit);
+                let meta = self.case_meta(
+                    row.id,
+                    row.received_at,
+                    &row.reporter_phone,
+                    &row.place_unit,
+                );
                 signed.push((meta, signature(&case_text(intake))));
             }
         }
@@ -356,8 +358,13 @@ impl App {
         let primary_events = workflow::absorb_duplicate(&primary.state, into, id, reason)?;
         let actor = user.actor();
         let mut dup_write = self.append_write(&dup, &actor, dup_events, "case.merge", now)?;
-        let mut primary_write =
-            self.append_write(&primary, &actor, primary_events, "case.duplicate_merged", now)?;
+        let mut primary_write = self.append_write(
+            &primary,
+            &actor,
+            primary_events,
+            "case.duplicate_merged",
+            now,
+        )?;
         for (w, target) in [(&mut dup_write, into), (&mut primary_write, id)] {
             if let Some(a) = w.audit.as_mut() {
                 a.reason = reason.to_string();

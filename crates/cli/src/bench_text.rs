@@ -185,7 +185,11 @@ pub fn run(b: &TextBench) -> anyhow::Result<Value> {
     let routing = routing(&b.train).with_context(|| format!("routing on {}", b.train.display()))?;
     let messages = corpus::load(&b.data)
         .with_context(|| format!("reading the shared messages under {}", b.data.display()))?;
-    anyhow::ensure!(!messages.is_empty(), "no messages under {}", b.data.display());
+    anyhow::ensure!(
+        !messages.is_empty(),
+        "no messages under {}",
+        b.data.display()
+    );
     let dir = tempfile::tempdir()?;
     let search = search(&messages, b.cases, b.repeat.max(1), dir.path())?;
     drop(dir);

@@ -288,10 +288,24 @@ fn dispatched_cases_and_accusations_follow_the_list_rule() {
     let mut dispatched = case(1, "/D/S1/C1/", "dispatched", 10, "路灯损坏", "小区路灯坏了");
     dispatched.involved = vec!["DEP1".into()];
     let other = case(2, "/D/S2/C3/", "received", 11, "路灯不亮", "路灯不亮很久了");
-    let mut accusation = case(3, "/D/S1/C1/", "received", 12, "举报路灯工程", "路灯工程有问题");
+    let mut accusation = case(
+        3,
+        "/D/S1/C1/",
+        "received",
+        12,
+        "举报路灯工程",
+        "路灯工程有问题",
+    );
     accusation.accused_path = Some("/D/S1/".into());
     accusation.involved = vec!["DEP1".into()];
-    let mut against_person = case(4, "/D/S1/C1/", "received", 13, "举报路灯维修", "路灯维修收钱");
+    let mut against_person = case(
+        4,
+        "/D/S1/C1/",
+        "received",
+        13,
+        "举报路灯维修",
+        "路灯维修收钱",
+    );
     against_person.accused_login = Some("zhang".into());
     against_person.involved = vec!["DEP1".into()];
     index

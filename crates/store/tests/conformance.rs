@@ -839,7 +839,10 @@ async fn case_signatures_are_stored_and_paged() {
         Box::pin(async move {
             s.put_org(org(), vec![]).await.unwrap();
             let mut ids = Vec::new();
-            for (i, code) in ["SIG0000001", "SIG0000002", "SIG0000003"].iter().enumerate() {
+            for (i, code) in ["SIG0000001", "SIG0000002", "SIG0000003"]
+                .iter()
+                .enumerate()
+            {
                 let w = new_case(code, "C1", "/D/S1/C1/", 1_000 + i as i64, "web");
                 ids.push(s.write_case(w).await.unwrap().id);
             }
@@ -853,7 +856,9 @@ async fn case_signatures_are_stored_and_paged() {
                 .await
                 .unwrap();
             // replacing one keeps one row per case
-            s.put_case_signatures(vec![(ids[2], vec![7, 7])]).await.unwrap();
+            s.put_case_signatures(vec![(ids[2], vec![7, 7])])
+                .await
+                .unwrap();
             s.put_case_signatures(vec![]).await.unwrap();
             let rows = s.case_signatures(ids[0], 10).await.unwrap();
             assert_eq!(rows.len(), 2);
