@@ -14,14 +14,14 @@ use crate::CaseDoc;
 pub struct Rng(pub u64);
 
 impl Rng {
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        (self.next_u64() % n as u64) as usize
     }
 }
 
@@ -118,7 +118,7 @@ pub fn make_case(messages: &[Message], rng: &mut Rng, id: i64) -> CaseDoc {
         id,
         unit_path: unit_path(rng),
         status: STATUSES[rng.below(STATUSES.len())].to_string(),
-        received_at: T0 + (rng.next() % SPAN as u64) as i64,
+        received_at: T0 + (rng.next_u64() % SPAN as u64) as i64,
         title: a.title.clone(),
         content,
         extra,
