@@ -92,6 +92,14 @@ pub(crate) fn journals<'a>(
     out
 }
 
+/// The intake and time of a new case's write (its `received` event).
+pub(crate) fn received_intake(w: &CaseWrite) -> Option<(Intake, Millis)> {
+    w.events.first().and_then(|(at, _, e)| match e {
+        Event::Received(i) => Some(((**i).clone(), *at)),
+        _ => None,
+    })
+}
+
 pub(crate) fn replay(events: &[EventRow]) -> Result<CaseState> {
     case::replay(events.iter().map(|e| (&e.event, e.at)))
         .map_err(|e| AppError::Journal(e.to_string()))?
@@ -130,6 +138,15 @@ impl App {
                 })
                 .collect(),
             involved: s.involved.clone(),
+        }
+    }
+
+    /// After a new case's commit: index it for search and link its related
+    /// cases (`intake` from [`received_intake`] of its write).
+    pub(crate) async fn intake_done(&self, id: i64, intake: Option<(Intake, Millis)>) {
+        self.reindex(id);
+        if let Some((intake, at)) = intake {
+            self.link_related(id, &intake, at).await;
         }
     }
 
@@ -236,10 +253,11 @@ impl App {
         let mut attempts = 0;
         loop {
             let write = self.intake_write(input, staff)?;
+            let intake = received_intake(&write);
             match self.store().write_case(write).await {
                 Err(StoreError::DuplicateTrackingCode) if attempts < 5 => attempts += 1,
                 Ok(r) => {
-                    self.reindex(r.id);
+                    self.intake_done(r.id, intake).await;
                     return Ok(r);
                 }
                 Err(e) => return Err(e.into()),
@@ -360,7 +378,12 @@ impl App {
     }
 
     /// The audit record of a change to a case, written in the same transaction.
-    fn case_audit(&self, actor: &Actor, action: &str, now: Millis) -> suqiu_store::AuditEntry {
+    pub(crate) fn case_audit(
+        &self,
+        actor: &Actor,
+        action: &str,
+        now: Millis,
+    ) -> suqiu_store::AuditEntry {
         suqiu_store::AuditEntry {
             at: now,
             actor: match actor {
@@ -387,6 +410,53 @@ impl App {
         Ok(CaseView { row, state, events })
     }
 
+    /// What `cmd` by `who` means for a case at `now` (the workflow's decision).
+    pub(crate) fn decide(
+        &self,
+        state: &CaseState,
+        cmd: &Command,
+        who: &Who,
+        now: Millis,
+    ) -> Result<Vec<Event>> {
+        let org = self.org();
+        let cal = self.calendar();
+        let rules = self.rules();
+        let ctx = Ctx {
+            now,
+            calendar: &cal,
+            rules: &rules,
+            org: &org,
+        };
+        Ok(workflow::decide(state, cmd, who, &ctx)?)
+    }
+
+    /// The write of `events` appended at `now` to a loaded case by `actor`, audited as
+    /// `action` (the store writes only what differs from the stored projections).
+    pub(crate) fn append_write(
+        &self,
+        view: &CaseView,
+        actor: &Actor,
+        events: Vec<Event>,
+        action: &str,
+        now: Millis,
+    ) -> Result<CaseWrite> {
+        let mut state = view.state.clone();
+        for e in &events {
+            state =
+                case::apply(Some(state), e, now).map_err(|e| AppError::Journal(e.to_string()))?;
+        }
+        let target = WriteTarget {
+            case_id: Some(view.row.id),
+            version: view.state.version,
+            code: &view.row.tracking_code,
+            place_path: &view.row.place_path,
+        };
+        let mut write = self.case_write(target, actor, &events, &state, now);
+        write.before = Some(self.stored(&view.state));
+        write.audit = Some(self.case_audit(actor, action, now));
+        Ok(write)
+    }
+
     /// Runs a command of the six orders for `who` on a loaded case.
     /// `expected_version`, when given, must be the version the caller read.
     pub(crate) async fn run(
@@ -404,30 +474,9 @@ impl App {
             }
         }
         let now = self.now();
-        let org = self.org();
-        let cal = self.calendar();
-        let ctx = Ctx {
-            now,
-            calendar: &cal,
-            rules: &self.rules(),
-            org: &org,
-        };
-        let events = workflow::decide(&view.state, cmd, who, &ctx)?;
-        let before = self.stored(&view.state);
-        let mut state = view.state;
-        for e in &events {
-            state =
-                case::apply(Some(state), e, now).map_err(|e| AppError::Journal(e.to_string()))?;
-        }
-        let target = WriteTarget {
-            case_id: Some(view.row.id),
-            version,
-            code: &view.row.tracking_code,
-            place_path: &view.row.place_path,
-        };
-        let mut write = self.case_write(target, &actor, &events, &state, now);
-        write.before = Some(before);
-        write.audit = Some(self.case_audit(&actor, &format!("case.{}", cmd.name()), now));
+        let events = self.decide(&view.state, cmd, who, now)?;
+        let action = format!("case.{}", cmd.name());
+        let write = self.append_write(&view, &actor, events, &action, now)?;
         let r = self.store().write_case(write).await?;
         self.reindex(r.id);
         Ok(r)

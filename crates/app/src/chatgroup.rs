@@ -205,9 +205,10 @@ impl App {
         loop {
             let mut write = self.intake_write_from(&input, None, Some(chat.clone()))?;
             write.chat_message = key.clone();
+            let intake = crate::cases::received_intake(&write);
             match self.store().write_case(write).await {
                 Ok(r) => {
-                    self.reindex(r.id);
+                    self.intake_done(r.id, intake).await;
                     return Ok(r.tracking_code);
                 }
                 Err(StoreError::DuplicateChatMessage) => {

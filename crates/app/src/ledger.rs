@@ -558,6 +558,9 @@ impl App {
         for id in &case_ids {
             self.reindex(*id);
         }
+        if let Err(e) = self.add_to_related(case_ids.clone()).await {
+            tracing::warn!(error = %e, "adding imported cases to the related-case index");
+        }
         Ok(ImportSummary {
             outcome: ImportOutcome::Imported,
             created: case_ids.len() as u64,

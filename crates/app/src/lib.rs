@@ -15,6 +15,7 @@ pub mod orgconfig;
 pub mod outbox;
 pub mod photos;
 pub mod privacy;
+pub mod related;
 pub mod routing;
 pub mod rules;
 pub mod search;
@@ -31,7 +32,7 @@ pub use auth::StaffUser;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use suqiu_search::{SearchError, SearchIndex};
 /// Read models the web crate renders (re-exported so it never depends on the store).
-pub use suqiu_store::{CaseFilter, CaseRow, PhotoMeta, PhotoRow, Store};
+pub use suqiu_store::{CaseFilter, CaseRef, CaseRow, PhotoMeta, PhotoRow, Store};
 
 use std::sync::{Arc, RwLock};
 use suqiu_calendar::Calendar;
@@ -161,6 +162,7 @@ pub struct App {
     routing_threshold: f32,
     urgent: Arc<suqiu_text::UrgentRules>,
     templates: Arc<templates::TemplateCache>,
+    related: Option<related::Related>,
 }
 
 /// Alphabet of tracking codes: no 0/O, 1/I.
@@ -263,6 +265,7 @@ impl App {
             routing_threshold: 0.6,
             urgent: Arc::default(),
             templates: Arc::default(),
+            related: None,
         })
     }
 

@@ -120,10 +120,11 @@ impl App {
             if let Some(a) = write.audit.as_mut() {
                 a.detail = serde_json::json!({ "photos": n }).to_string();
             }
+            let intake = crate::cases::received_intake(&write);
             match self.store().write_case(write).await {
                 Err(StoreError::DuplicateTrackingCode) if attempts < 5 => attempts += 1,
                 Ok(r) => {
-                    self.reindex(r.id);
+                    self.intake_done(r.id, intake).await;
                     return Ok(r);
                 }
                 Err(e) => return Err(e.into()),

@@ -65,6 +65,9 @@ fn doc(row: &CaseRow, s: &CaseState, events: &[suqiu_store::EventRow]) -> CaseDo
         title: s.intake.title.clone(),
         content: s.intake.content.clone(),
         extra,
+        involved: s.involved.clone(),
+        accused_path: row.accused_path.clone(),
+        accused_login: row.accused_login.clone(),
     }
 }
 
@@ -191,9 +194,17 @@ impl App {
             ),
             None => None,
         };
+        // the visibility rule of the case lists (`App::list_cases`), applied inside the
+        // index so that the total counts only what the user may see
+        let involved_unit = (user.role == suqiu_domain::Role::DepartmentHandler
+            || user.scope_paths.is_some())
+        .then(|| user.unit.clone());
         let q = Query {
             text: text.to_string(),
             scopes: user.scope_paths.clone(),
+            involved_unit,
+            viewer_paths: user.viewer_paths.clone(),
+            viewer_login: Some(user.login.clone()),
             subtree,
             statuses,
             from,
@@ -210,7 +221,7 @@ impl App {
         let rows = self.store().cases_by_ids(ids).await?;
         let mut hits = Vec::new();
         for h in result.hits {
-            // the same rule as lists: an accusation never reaches the accused
+            // checked again on the stored row (the index may lag behind a write)
             if let Some(row) = rows.iter().find(|r| r.id == h.id && !user.accused_in(r)) {
                 hits.push(SearchHit {
                     row: row.clone(),

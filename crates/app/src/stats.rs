@@ -14,6 +14,9 @@
 //! - **rated** / **satisfied**: the last rating, and whether it was 满意
 //!   (for a department: of what it replied to).
 //!
+//! A duplicate merged into another case (合并) is not a matter of its own: it is left
+//! out of every figure and only counted in [`Stats::merged`].
+//!
 //! The district row counts each case once; it also says at which level the
 //! replies were given (village/community, township/street, district department).
 
@@ -61,6 +64,8 @@ pub struct Stats {
     pub settled_community: u64,
     pub settled_street: u64,
     pub settled_district: u64,
+    /// Duplicates merged into another case (not counted as received).
+    pub merged: u64,
 }
 
 /// At most this many cases are read for one period (the dashboard says so when reached).
@@ -106,6 +111,7 @@ impl App {
         let mut units: BTreeMap<String, Figures> = BTreeMap::new();
         let mut total = Figures::default();
         let (mut settled_community, mut settled_street, mut settled_district) = (0, 0, 0);
+        let mut merged = 0;
         for chunk in rows.chunks(500) {
             let events = self
                 .store()
@@ -113,6 +119,10 @@ impl App {
                 .await?;
             for (_row, evs) in crate::cases::journals(chunk, &events) {
                 let state = replay(evs)?;
+                if state.merged_into.is_some() {
+                    merged += 1;
+                    continue;
+                }
                 let mut f = CaseFacts::default();
                 let mut rule_unit: BTreeMap<String, String> = BTreeMap::new();
                 for e in evs {
@@ -237,6 +247,7 @@ impl App {
             settled_community,
             settled_street,
             settled_district,
+            merged,
         })
     }
 }

@@ -54,6 +54,7 @@ pub const NOTIFICATION_KINDS: &[(&str, Audience)] = &[
     ("supervised", Audience::Resident),
     // A confirmation, by the new channel, that the resident changed it.
     ("contact_changed", Audience::Resident),
+    ("merged", Audience::Resident),
     // The unit that must act next.
     ("received", Audience::Unit),
     ("reported_to_street", Audience::Unit),

@@ -1,6 +1,7 @@
 //! `suqiu`: the one binary. Subcommands: serve, migrate, bench, routing.
 
 mod bench;
+mod bench_text;
 mod http1;
 mod ledger;
 mod scenario;
@@ -149,6 +150,25 @@ enum ScenarioCommand {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// Routing predictions/s, search p50/p99 (rare and common words) and duplicate
+    /// lookup at intake over a synthetic corpus built from the shared messages.
+    Text {
+        /// Cases of the synthetic corpus.
+        #[arg(long, default_value_t = 1_000_000)]
+        cases: usize,
+        /// Directory with routing/train.jsonl and hot-topics/messages.jsonl.
+        #[arg(long, default_value = "/work/shared/data")]
+        data: std::path::PathBuf,
+        /// Routing training file (default: DATA/routing/train.jsonl).
+        #[arg(long)]
+        train: Option<std::path::PathBuf>,
+        /// Duplicate lookups at intake.
+        #[arg(long, default_value_t = 2_000)]
+        probes: usize,
+        /// Searches per word (20 rare and 20 common words).
+        #[arg(long, default_value_t = 50)]
+        repeat: usize,
+    },
     /// Deadline sweep over many open cases, and one unit's queue over HTTP.
     Sweep {
         /// Open cases to create.
@@ -270,6 +290,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     runs,
                 },
         } => bench::intake(clients, requests, postgres_url, !no_sqlite, runs).await,
+        Command::Bench {
+            which:
+                BenchCommand::Text {
+                    cases,
+                    data,
+                    train,
+                    probes,
+                    repeat,
+                },
+        } => {
+            let b = bench_text::TextBench {
+                train: train.unwrap_or_else(|| data.join("routing/train.jsonl")),
+                data,
+                cases,
+                probes,
+                repeat,
+            };
+            let out = tokio::task::spawn_blocking(move || bench_text::run(&b)).await??;
+            println!("{out}");
+            Ok(())
+        }
         Command::Bench {
             which:
                 BenchCommand::Sweep {
@@ -481,8 +522,17 @@ async fn serve(opts: ServeOptions, listen: &str, database_url: &str) -> anyhow::
     });
     std::fs::create_dir_all(&search_dir)
         .with_context(|| format!("creating {}", search_dir.display()))?;
-    let index = suqiu_app::SearchIndex::open(&search_dir)
-        .with_context(|| format!("opening {}", search_dir.display()))?;
+    let index = match suqiu_app::SearchIndex::open(&search_dir) {
+        // derived data built with another schema: start again, rebuilt from the journal
+        Err(suqiu_app::SearchError::SchemaMismatch) => {
+            tracing::warn!(dir = %search_dir.display(), "search index of another schema: rebuilding");
+            std::fs::remove_dir_all(&search_dir)
+                .with_context(|| format!("removing {}", search_dir.display()))?;
+            suqiu_app::SearchIndex::open(&search_dir)
+        }
+        other => other,
+    }
+    .with_context(|| format!("opening {}", search_dir.display()))?;
     let empty = index.num_docs() == 0;
     let app = app.with_search(index);
     if empty && app.store().count_cases().await? > 0 {
@@ -493,6 +543,13 @@ async fn serve(opts: ServeOptions, listen: &str, database_url: &str) -> anyhow::
                 Err(e) => tracing::warn!(error = %e, "search index rebuild failed"),
             }
         });
+    }
+    let app = app
+        .with_related(suqiu_text::RelatedConfig::default())
+        .await
+        .context("building the related-case index")?;
+    if let Some(r) = app.related_index() {
+        tracing::info!(cases = r.len(), "related-case index built");
     }
     let sweeper = app.spawn_sweeper(std::time::Duration::from_secs(30));
     let chainer = app.spawn_audit_chainer(std::time::Duration::from_millis(500));

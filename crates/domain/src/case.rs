@@ -531,6 +531,20 @@ pub enum Event {
         signals: Vec<String>,
         leader: Option<String>,
     },
+    /// Linked as related (关联件) to another case at intake: the same resident
+    /// repeating a matter, or several residents reporting one problem. Both cases
+    /// carry the link. `reason` is `same_reporter`, `same_place_same_problem` or
+    /// `similar_text`; `score` is the text overlap in thousandths.
+    RelatedLinked {
+        case_id: i64,
+        reason: String,
+        score: u16,
+    },
+    /// 合并: this case repeats the matter of case `into` and is closed as merged
+    /// into it (its journal stays; the primary carries on).
+    Merged { into: i64, reason: String },
+    /// The duplicate `case_id` was merged into this case.
+    DuplicateMerged { case_id: i64, reason: String },
 }
 
 /// Every event kind (`Event::kind`), e.g. for checking deadline rules.
@@ -592,6 +606,9 @@ impl Event {
             Event::DeadlineWarned { .. } => "deadline_warned",
             Event::UrgentSignalled { .. } => "urgent_signalled",
             Event::ContactChanged { .. } => "contact_changed",
+            Event::RelatedLinked { .. } => "related_linked",
+            Event::Merged { .. } => "merged",
+            Event::DuplicateMerged { .. } => "duplicate_merged",
             Event::DeadlineOverdue { .. } => "deadline_overdue",
         }
     }
@@ -697,7 +714,15 @@ impl Event {
             | Event::DeadlineCleared { .. }
             | Event::DeadlineWarned { .. }
             | Event::DeadlineOverdue { .. }
-            | Event::UrgentSignalled { .. } => None,
+            | Event::UrgentSignalled { .. }
+            | Event::RelatedLinked { .. }
+            | Event::DuplicateMerged { .. } => None,
+            Event::Merged { .. } => t(
+                "您的诉求与已受理的同一事项合并办理，办理结果将一并答复。".into(),
+                "Your request was merged with an earlier report of the same matter; \
+                 the answer will cover both."
+                    .into(),
+            ),
         }
     }
 }
@@ -753,8 +778,23 @@ pub struct CaseState {
     pub notes: u32,
     /// The reporter's preferred channel (the intake's, or the last change).
     pub contact: Option<Contact>,
+    /// Cases linked as related (one link per case, the first kept).
+    pub related: Vec<RelatedLink>,
+    /// Set when this case was merged into another (it is then closed).
+    pub merged_into: Option<i64>,
+    /// Duplicates merged into this case.
+    pub duplicates: Vec<i64>,
     /// Number of events applied; the next event gets sequence `version + 1`.
     pub version: u64,
+}
+
+/// A related case as recorded by [`Event::RelatedLinked`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelatedLink {
+    pub case_id: i64,
+    pub reason: String,
+    /// Thousandths.
+    pub score: u16,
 }
 
 /// Work queues (a projection, rebuilt from state). A queue belongs to a unit,
@@ -963,6 +1003,9 @@ pub fn apply(state: Option<CaseState>, event: &Event, at: Millis) -> Result<Case
                 closed_at: None,
                 notes: 0,
                 contact: i.contact.clone(),
+                related: vec![],
+                merged_into: None,
+                duplicates: vec![],
                 version: 1,
             })
         }
@@ -1091,6 +1134,29 @@ pub fn apply(state: Option<CaseState>, event: &Event, at: Millis) -> Result<Case
         }
         // recorded in the journal (and told to people); changes no step
         Event::UrgentSignalled { .. } => {}
+        Event::RelatedLinked {
+            case_id,
+            reason,
+            score,
+        } => {
+            if !s.related.iter().any(|r| r.case_id == *case_id) {
+                s.related.push(RelatedLink {
+                    case_id: *case_id,
+                    reason: reason.clone(),
+                    score: *score,
+                });
+            }
+        }
+        Event::Merged { into, .. } => {
+            s.status = Status::Closed;
+            s.closed_at = Some(at);
+            s.merged_into = Some(*into);
+        }
+        Event::DuplicateMerged { case_id, .. } => {
+            if !s.duplicates.contains(case_id) {
+                s.duplicates.push(*case_id);
+            }
+        }
     }
     Ok(s)
 }

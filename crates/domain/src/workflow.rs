@@ -171,6 +171,26 @@ pub enum Command {
     AddNote {
         text: String,
     },
+    /// 合并: close this case (a duplicate) as merged into another case.
+    Merge {
+        primary: MergeTarget,
+        reason: String,
+    },
+}
+
+/// What `decide` needs to know of the case a duplicate is merged into (the app
+/// reads it; the domain does no IO).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergeTarget {
+    /// The duplicate's own id (merging a case into itself is refused).
+    pub duplicate: i64,
+    /// The primary case's id.
+    pub id: i64,
+    pub status: Status,
+    /// Set when the primary was itself merged into another case.
+    pub merged_into: Option<i64>,
+    /// Whether the actor may see the primary (no merging across units one cannot see).
+    pub visible: bool,
 }
 
 impl Command {
@@ -195,6 +215,7 @@ impl Command {
             Command::Supervise { .. } => "supervise",
             Command::RecordInterview { .. } => "interview",
             Command::AddNote { .. } => "notes",
+            Command::Merge { .. } => "merge",
         }
     }
 }
@@ -553,6 +574,15 @@ pub enum Refusal {
     /// The input is inconsistent (e.g. dispatch to a non-department).
     #[error("invalid {field}: {reason}")]
     Invalid { field: &'static str, reason: String },
+    /// A case cannot be merged into itself.
+    #[error("a case cannot be merged into itself")]
+    MergeIntoItself,
+    /// The primary is closed, or was itself merged into another case.
+    #[error("case {id} is closed or merged and cannot take a duplicate")]
+    MergeTargetClosed { id: i64, merged: bool },
+    /// The actor may not see the primary (or it does not exist).
+    #[error("case {id} is not within your units")]
+    MergeTargetOutOfScope { id: i64 },
 }
 
 impl Refusal {
@@ -561,6 +591,10 @@ impl Refusal {
             Refusal::WrongState { .. } => "illegal_transition",
             Refusal::NotYourCase { .. } => "not_permitted",
             Refusal::Invalid { .. } => "invalid_command",
+            Refusal::MergeIntoItself => "merge_into_itself",
+            Refusal::MergeTargetClosed { merged: false, .. } => "merge_target_closed",
+            Refusal::MergeTargetClosed { merged: true, .. } => "merge_target_merged",
+            Refusal::MergeTargetOutOfScope { .. } => "merge_target_out_of_scope",
         }
     }
 }
@@ -1108,8 +1142,63 @@ pub fn decide(
                 text: text("text", t, 2000)?,
             });
         }
+        Command::Merge { primary, reason } => {
+            // Triage staff merge at the first stop, before the case leaves it; the
+            // petition bureau at any open step.
+            let petition_bureau = role == Some(Role::PetitionBureau);
+            if !s.status.is_open()
+                || (!petition_bureau && !matches!(s.status, Status::Received | Status::Triaged))
+            {
+                return Err(wrong());
+            }
+            if !(first_stop() || petition_bureau) {
+                return Err(deny());
+            }
+            if primary.id == primary.duplicate {
+                return Err(Refusal::MergeIntoItself);
+            }
+            if !primary.visible {
+                return Err(Refusal::MergeTargetOutOfScope { id: primary.id });
+            }
+            if primary.merged_into.is_some() || !primary.status.is_open() {
+                return Err(Refusal::MergeTargetClosed {
+                    id: primary.id,
+                    merged: primary.merged_into.is_some(),
+                });
+            }
+            main.push(Event::Merged {
+                into: primary.id,
+                reason: text("reason", reason, 2000)?,
+            });
+            // a merged case owes nothing more: every running deadline ends
+            clear_rules.extend(s.deadlines.iter().map(|d| d.info.rule.clone()));
+        }
     }
     Ok(with_deadlines(s, main, explicit, clear_rules, ctx))
+}
+
+/// The events of the primary case when the duplicate `duplicate` is merged into
+/// it (the duplicate's own events come from [`decide`] with [`Command::Merge`]).
+/// Refused when the primary is closed or merged meanwhile.
+pub fn absorb_duplicate(
+    primary: &CaseState,
+    primary_id: i64,
+    duplicate: i64,
+    reason: &str,
+) -> Result<Vec<Event>, Refusal> {
+    if primary_id == duplicate {
+        return Err(Refusal::MergeIntoItself);
+    }
+    if primary.merged_into.is_some() || !primary.status.is_open() {
+        return Err(Refusal::MergeTargetClosed {
+            id: primary_id,
+            merged: primary.merged_into.is_some(),
+        });
+    }
+    Ok(vec![Event::DuplicateMerged {
+        case_id: duplicate,
+        reason: text("reason", reason, 2000)?,
+    }])
 }
 
 fn tag(e: &Event) -> Option<&'static str> {

@@ -9,8 +9,8 @@ use suqiu_domain::case::{
 };
 use suqiu_domain::org::{Level, OrgTree, Person, Role, Unit};
 use suqiu_domain::workflow::{
-    china_date, decide, sweep, Command, Ctx, DeadlineRules, Difficulty, Rating, RatingVia, Refusal,
-    Urgency, Who,
+    absorb_duplicate, china_date, decide, sweep, Command, Ctx, DeadlineRules, Difficulty,
+    MergeTarget, Rating, RatingVia, Refusal, Urgency, Who,
 };
 
 fn org() -> OrgTree {
@@ -689,8 +689,136 @@ fn arb_command() -> impl Strategy<Value = (usize, Command)> {
         Just(Command::AddNote {
             text: "记录".into()
         }),
+        arb_merge(),
     ];
     (logins, cmd)
+}
+
+/// The duplicate in the property test has id 1; primaries: itself, another open case
+/// (visible or not), a closed one, a merged one.
+fn arb_merge() -> impl Strategy<Value = Command> {
+    (
+        prop_oneof![Just(1i64), Just(2i64)],
+        prop_oneof![
+            Just(Status::Received),
+            Just(Status::InProgress),
+            Just(Status::Closed)
+        ],
+        prop_oneof![Just(None), Just(Some(3i64))],
+        any::<bool>(),
+    )
+        .prop_map(|(id, status, merged_into, visible)| Command::Merge {
+            primary: MergeTarget {
+                duplicate: 1,
+                id,
+                status,
+                merged_into,
+                visible,
+            },
+            reason: "同一事项".into(),
+        })
+}
+
+fn merge_into(id: i64) -> Command {
+    Command::Merge {
+        primary: MergeTarget {
+            duplicate: 1,
+            id,
+            status: Status::Received,
+            merged_into: None,
+            visible: true,
+        },
+        reason: "同一居民重复反映".into(),
+    }
+}
+
+#[test]
+fn merge_closes_the_duplicate_and_ends_its_deadlines() {
+    let mut c = Case::new(MON_0928);
+    assert!(!c.state.deadlines.is_empty());
+    // not the triage staff of this case
+    assert!(matches!(
+        c.try_do("s", merge_into(2)),
+        Err(Refusal::NotYourCase { .. })
+    ));
+    assert_eq!(c.try_do("c", merge_into(1)), Err(Refusal::MergeIntoItself));
+    let mut hidden = merge_into(2);
+    if let Command::Merge { primary, .. } = &mut hidden {
+        primary.visible = false;
+    }
+    assert_eq!(
+        c.try_do("c", hidden).map_err(|r| r.code()),
+        Err("merge_target_out_of_scope")
+    );
+    for (status, merged, code) in [
+        (Status::Closed, None, "merge_target_closed"),
+        (Status::InProgress, Some(7), "merge_target_merged"),
+    ] {
+        let mut cmd = merge_into(2);
+        if let Command::Merge { primary, .. } = &mut cmd {
+            primary.status = status;
+            primary.merged_into = merged;
+        }
+        assert_eq!(c.try_do("c", cmd).map_err(|r| r.code()), Err(code));
+    }
+    let events = c.ok("c", merge_into(2));
+    assert!(matches!(&events[0], Event::Merged { into: 2, .. }));
+    assert_eq!(c.state.status, Status::Closed);
+    assert_eq!(c.state.merged_into, Some(2));
+    assert!(c.state.deadlines.is_empty());
+    assert!(c.queues().is_empty());
+    // the resident is told in plain words
+    assert!(events[0].public_text(&|u| u.to_string()).is_some());
+    // nothing more happens to a merged case
+    assert!(matches!(
+        c.try_do("c", merge_into(3)),
+        Err(Refusal::WrongState { .. })
+    ));
+    assert!(matches!(
+        c.try_do(
+            "c",
+            Command::Triage {
+                urgency: Urgency::Urgent,
+                category: "基础建设".into()
+            }
+        ),
+        Err(Refusal::WrongState { .. })
+    ));
+    // the primary records the duplicate; a merged or closed primary refuses it
+    let mut p = Case::new(MON_0928);
+    for e in absorb_duplicate(&p.state, 2, 1, "同一事项").unwrap() {
+        p.state = apply(Some(p.state.clone()), &e, p.now).unwrap();
+    }
+    assert_eq!(p.state.duplicates, vec![1]);
+    assert_eq!(
+        absorb_duplicate(&p.state, 2, 2, "x"),
+        Err(Refusal::MergeIntoItself)
+    );
+    assert_eq!(
+        absorb_duplicate(&c.state, 1, 5, "x").map_err(|r| r.code()),
+        Err("merge_target_merged")
+    );
+}
+
+#[test]
+fn merge_after_triage_is_for_the_first_stop_or_the_petition_bureau() {
+    let mut c = Case::new(MON_0928);
+    c.ok(
+        "c",
+        Command::Triage {
+            urgency: Urgency::Deferred,
+            category: "基础建设".into(),
+        },
+    );
+    c.ok("c", Command::ReportToStreet { note: None });
+    // at the street: no longer the community's to merge, still the bureau's
+    assert!(matches!(
+        c.try_do("c", merge_into(2)),
+        Err(Refusal::WrongState { .. })
+    ));
+    c.ok("b", merge_into(2));
+    assert_eq!(c.state.merged_into, Some(2));
+    assert!(c.state.deadlines.is_empty());
 }
 
 const LOGINS: [&str; 8] = ["c", "s", "d1", "d2", "d3", "L", "b", "resident"];
@@ -719,6 +847,15 @@ proptest! {
             let n = rules.len();
             rules.dedup();
             prop_assert_eq!(n, rules.len());
+            // a merged case is closed for good, pointing to another case
+            if let Some(into) = before.merged_into {
+                prop_assert_eq!(s.merged_into, Some(into));
+                prop_assert_eq!(s.status, Status::Closed);
+            }
+            if let Some(into) = s.merged_into {
+                prop_assert_ne!(into, 1);
+                prop_assert_eq!(s.status, Status::Closed);
+            }
             // a closed case has no running deadline and sits in no queue
             if s.status == Status::Closed {
                 prop_assert!(s.deadlines.is_empty(), "closed with deadlines {:?}", s.deadlines);

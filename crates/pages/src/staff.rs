@@ -1312,7 +1312,7 @@ async fn case_body(
             ))
         );
     }
-    let related = if s.status == Status::Received {
+    let mut related = if s.status == Status::Received {
         related_cases(ctx, user, view).await
     } else {
         String::new()
@@ -1336,6 +1336,7 @@ async fn case_body(
             String::new()
         }
     };
+    related.push_str(&linked_cases(ctx, user, view).await);
 
     out.push_str(&format!(
         r#"<h1 id="case-title">{title}</h1>
@@ -1428,6 +1429,61 @@ async fn related_cases(ctx: &Ctx, user: &StaffUser, view: &CaseView) -> String {
     }
     out.push_str("</section>");
     out
+}
+
+/// The cases linked at intake as related (same resident, same problem at the same place),
+/// with the reason and the similarity; merged duplicates are marked.
+async fn linked_cases(ctx: &Ctx, user: &StaffUser, view: &CaseView) -> String {
+    let lang = ctx.lang;
+    let mut out = String::new();
+    if let Some(into) = view.state.merged_into {
+        out.push_str(&format!(
+            r#"<p id="merged-into">{} <a href="/staff/cases/{into}">#{into}</a></p>"#,
+            esc(lang.t("已作为重复件合并至", "Merged as a duplicate into")),
+        ));
+    }
+    if view.state.related.is_empty() {
+        return if out.is_empty() {
+            out
+        } else {
+            format!(r#"<section class="card" id="linked">{out}</section>"#)
+        };
+    }
+    match ctx.app.related_cases(user, view.row.id).await {
+        Ok(items) => {
+            let rows: String = items
+                .iter()
+                .map(|r| {
+                    let reason = match r.link.reason.as_str() {
+                        "same_reporter" => lang.t("同一群众重复反映", "same resident"),
+                        "same_place_same_problem" => {
+                            lang.t("同一地点同一问题", "same place, same problem")
+                        }
+                        _ => lang.t("内容相似", "similar text"),
+                    };
+                    let merged = if r.merged_into.is_some() {
+                        lang.t("（已合并）", " (merged)")
+                    } else {
+                        ""
+                    };
+                    format!(
+                        r#"<li><a href="/staff/cases/{id}">#{id} {title}</a> — {reason}，{score:.2}{merged}</li>"#,
+                        id = r.row.id,
+                        title = esc(&r.row.title),
+                        reason = esc(reason),
+                        score = f32::from(r.link.score) / 1000.0,
+                        merged = esc(merged),
+                    )
+                })
+                .collect();
+            out.push_str(&format!(
+                "<h2>{}</h2><ul>{rows}</ul>",
+                esc(lang.t("关联诉求", "Linked cases"))
+            ));
+        }
+        Err(e) => tracing::warn!(error = %e, "linked cases"),
+    }
+    format!(r#"<section class="card" id="linked">{out}</section>"#)
 }
 
 fn parse_case_id(raw: &str) -> Option<i64> {

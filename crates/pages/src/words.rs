@@ -403,5 +403,29 @@ pub fn event(lang: Lang, e: &Event, unit_name: &dyn Fn(&str) -> String) -> Strin
                 ),
             )
         }
+        Event::RelatedLinked {
+            case_id,
+            reason,
+            score,
+        } => {
+            let (zh, en) = match reason.as_str() {
+                "same_reporter" => ("同一群众重复反映", "same resident"),
+                "same_place_same_problem" => ("同一地点同一问题", "same place, same problem"),
+                _ => ("内容相似", "similar text"),
+            };
+            let score = f32::from(*score) / 1000.0;
+            pick(
+                format!("关联诉求 #{case_id}（{zh}，相似度 {score:.2}）"),
+                format!("Related to case #{case_id} ({en}, similarity {score:.2})"),
+            )
+        }
+        Event::Merged { into, reason } => pick(
+            format!("作为重复件合并至诉求 #{into}：{reason}"),
+            format!("Merged as a duplicate into case #{into}: {reason}"),
+        ),
+        Event::DuplicateMerged { case_id, reason } => pick(
+            format!("重复件 #{case_id} 已合并至本件：{reason}"),
+            format!("Duplicate #{case_id} merged into this case: {reason}"),
+        ),
     }
 }

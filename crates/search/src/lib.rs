@@ -10,6 +10,7 @@
 //! See `crates/search/README.md` for the design and the measured numbers.
 
 mod analyze;
+pub mod corpus;
 mod normalize;
 mod snippet;
 
@@ -62,6 +63,9 @@ const F_BODY_W: &str = "body_words";
 const F_BODY_B: &str = "body_bigrams";
 const F_TITLE: &str = "title";
 const F_CONTENT: &str = "content";
+const F_INVOLVED: &str = "involved_units";
+const F_ACCUSED_PATH: &str = "accused_path";
+const F_ACCUSED_LOGIN: &str = "accused_login";
 
 /// Errors of the search index.
 #[derive(Debug, thiserror::Error)]
@@ -103,6 +107,16 @@ pub struct CaseDoc {
     pub content: String,
     /// Replies, notes and other searchable text (searched, not stored).
     pub extra: Vec<String>,
+    /// Units the case was dispatched to (they see it, wherever it was filed).
+    #[serde(default)]
+    pub involved: Vec<String>,
+    /// For an accusation (检举控告): the accused unit's path; hidden from everyone whose
+    /// own unit path starts with it.
+    #[serde(default)]
+    pub accused_path: Option<String>,
+    /// For an accusation: the accused person's login; hidden from that person.
+    #[serde(default)]
+    pub accused_login: Option<String>,
 }
 
 /// A search request.
@@ -116,6 +130,17 @@ pub struct Query {
     /// A path matches itself and its descendants, by whole path components (`/D/S1/`
     /// does not match `/D/S10/`); a missing leading or trailing `/` is added.
     pub scopes: Option<Vec<String>>,
+    /// A unit whose dispatched cases are visible too (OR with `scopes`; the same rule as
+    /// the case lists). Ignored when `scopes` is `None`.
+    #[serde(default)]
+    pub involved_unit: Option<String>,
+    /// The caller's own unit paths (unit and linked units): accusations against a unit
+    /// containing one of them are never found.
+    #[serde(default)]
+    pub viewer_paths: Vec<String>,
+    /// The caller's login: accusations against this person are never found.
+    #[serde(default)]
+    pub viewer_login: Option<String>,
     /// An additional subtree the results must lie in (AND with `scopes`).
     pub subtree: Option<String>,
     /// Statuses to keep (OR); empty: any status.
@@ -185,6 +210,9 @@ struct Fields {
     body_b: Field,
     title: Field,
     content: Field,
+    involved: Field,
+    accused_path: Field,
+    accused_login: Field,
 }
 
 fn schema() -> Schema {
@@ -207,6 +235,9 @@ fn schema() -> Schema {
     b.add_text_field(F_BODY_B, text(BIGRAMS));
     b.add_text_field(F_TITLE, TextOptions::default().set_stored());
     b.add_text_field(F_CONTENT, TextOptions::default().set_stored());
+    b.add_text_field(F_INVOLVED, STRING);
+    b.add_text_field(F_ACCUSED_PATH, STRING);
+    b.add_text_field(F_ACCUSED_LOGIN, STRING);
     b.build()
 }
 
@@ -228,6 +259,9 @@ impl Fields {
             body_b: f(F_BODY_B)?,
             title: f(F_TITLE)?,
             content: f(F_CONTENT)?,
+            involved: f(F_INVOLVED)?,
+            accused_path: f(F_ACCUSED_PATH)?,
+            accused_login: f(F_ACCUSED_LOGIN)?,
         })
     }
 }
@@ -329,6 +363,15 @@ impl SearchIndex {
         }
         doc.add_text(f.title, &case.title);
         doc.add_text(f.content, &case.content);
+        for unit in &case.involved {
+            doc.add_text(f.involved, unit);
+        }
+        if let Some(p) = &case.accused_path {
+            doc.add_text(f.accused_path, unit_key(p));
+        }
+        if let Some(l) = &case.accused_login {
+            doc.add_text(f.accused_login, l);
+        }
         doc
     }
 
@@ -475,11 +518,24 @@ impl SearchIndex {
             clauses.push((Occur::Must, self.term_query(term)));
         }
         if let Some(scopes) = &query.scopes {
-            let scopes: Vec<Box<dyn TQuery>> = scopes
+            let mut visible: Vec<Box<dyn TQuery>> = scopes
                 .iter()
                 .map(|s| raw_term(f.unit, &unit_key(s)))
                 .collect();
-            clauses.push((Occur::Must, filter(any_of(scopes)?)));
+            if let Some(u) = &query.involved_unit {
+                visible.push(raw_term(f.involved, u));
+            }
+            clauses.push((Occur::Must, filter(any_of(visible)?)));
+        }
+        // an accusation is never found by the accused unit's subtree or the accused
+        // person: exclude every accused path that is a prefix of a viewer path
+        for p in &query.viewer_paths {
+            for prefix in unit_prefixes(p) {
+                clauses.push((Occur::MustNot, raw_term(f.accused_path, &prefix)));
+            }
+        }
+        if let Some(l) = &query.viewer_login {
+            clauses.push((Occur::MustNot, raw_term(f.accused_login, l)));
         }
         if let Some(subtree) = &query.subtree {
             clauses.push((Occur::Must, filter(raw_term(f.unit, &unit_key(subtree)))));

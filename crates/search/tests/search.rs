@@ -11,6 +11,9 @@ fn case(id: i64, path: &str, status: &str, at: i64, title: &str, content: &str) 
         title: title.to_string(),
         content: content.to_string(),
         extra: Vec::new(),
+        involved: Vec::new(),
+        accused_path: None,
+        accused_login: None,
     }
 }
 
@@ -274,4 +277,88 @@ fn persists_across_reopen() {
     assert_eq!(index.search(&q("噪音")).unwrap(), before);
     drop(index);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// What a department sees: the cases dispatched to it, wherever they were filed (the
+/// rule of the case lists); accusations never reach the accused subtree or person; the
+/// total counts only what may be seen.
+#[test]
+fn dispatched_cases_and_accusations_follow_the_list_rule() {
+    let index = SearchIndex::in_memory().unwrap();
+    let mut dispatched = case(1, "/D/S1/C1/", "dispatched", 10, "路灯损坏", "小区路灯坏了");
+    dispatched.involved = vec!["DEP1".into()];
+    let other = case(2, "/D/S2/C3/", "received", 11, "路灯不亮", "路灯不亮很久了");
+    let mut accusation = case(
+        3,
+        "/D/S1/C1/",
+        "received",
+        12,
+        "举报路灯工程",
+        "路灯工程有问题",
+    );
+    accusation.accused_path = Some("/D/S1/".into());
+    accusation.involved = vec!["DEP1".into()];
+    let mut against_person = case(
+        4,
+        "/D/S1/C1/",
+        "received",
+        13,
+        "举报路灯维修",
+        "路灯维修收钱",
+    );
+    against_person.accused_login = Some("zhang".into());
+    against_person.involved = vec!["DEP1".into()];
+    index
+        .upsert(&[dispatched, other, accusation, against_person])
+        .unwrap();
+    index.commit().unwrap();
+
+    // a department: no subtree of its own, sees what was dispatched to it
+    let dep = Query {
+        scopes: Some(vec![]),
+        involved_unit: Some("DEP1".into()),
+        viewer_paths: vec!["/D/DEP1/".into()],
+        viewer_login: Some("zhang".into()),
+        ..q("路灯")
+    };
+    let r = index.search(&dep).unwrap();
+    assert_eq!(sorted_ids(&r), vec![1, 3]);
+    assert_eq!(r.total, 2);
+    // without the unit: nothing at all
+    let none = Query {
+        involved_unit: None,
+        ..dep.clone()
+    };
+    assert_eq!(index.search(&none).unwrap().total, 0);
+    // staff of the accused street: the accusation is neither listed nor counted
+    let street = Query {
+        scopes: Some(vec!["/D/S1/".into()]),
+        involved_unit: Some("S1".into()),
+        viewer_paths: vec!["/D/S1/".into()],
+        viewer_login: Some("li".into()),
+        ..q("路灯")
+    };
+    let r = index.search(&street).unwrap();
+    assert_eq!(sorted_ids(&r), vec![1, 4]);
+    assert_eq!(r.total, 2);
+    // a community below it is inside the accused subtree too
+    let community = Query {
+        scopes: Some(vec!["/D/S1/C1/".into()]),
+        viewer_paths: vec!["/D/S1/C1/".into()],
+        ..q("路灯")
+    };
+    assert_eq!(index.search(&community).unwrap().total, 2);
+    // the whole district, from outside the accused subtree: everything
+    let bureau = Query {
+        viewer_paths: vec!["/D/".into()],
+        viewer_login: Some("he".into()),
+        ..q("路灯")
+    };
+    assert_eq!(index.search(&bureau).unwrap().total, 4);
+}
+
+fn sorted_ids(r: &suqiu_search::SearchResult) -> Vec<i64> {
+    let mut ids: Vec<i64> = r.hits.iter().map(|h| h.id).collect();
+    ids.sort_unstable();
+    ids
 }

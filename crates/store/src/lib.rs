@@ -327,6 +327,17 @@ pub struct EventRow {
     pub event: Event,
 }
 
+/// A case as the related-case index sees it (see [`Store::case_signatures`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureRow {
+    pub case_id: i64,
+    pub received_at: Millis,
+    pub reporter_phone: String,
+    pub place_unit: String,
+    /// The stored signature; `None` when not computed yet.
+    pub sig: Option<Vec<u8>>,
+}
+
 /// A write to one case: new events plus the projections they lead to.
 #[derive(Debug, Clone)]
 pub struct CaseWrite {
@@ -902,6 +913,20 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// Cases with id above `after_id` (ascending, at most `limit`) with what the
+    /// related-case index needs and their stored text signature, if any.
+    pub async fn case_signatures(&self, after_id: i64, limit: u32) -> Result<Vec<SignatureRow>> {
+        dispatch!(self, s => s.case_signatures(after_id, limit).await)
+    }
+
+    /// Stores (or replaces) text signatures of cases.
+    pub async fn put_case_signatures(&self, sigs: Vec<(i64, Vec<u8>)>) -> Result<()> {
+        if sigs.is_empty() {
+            return Ok(());
+        }
+        dispatch!(self, s => s.put_case_signatures(sigs).await)
     }
 
     pub async fn add_routing_label(&self, l: RoutingLabel) -> Result<()> {

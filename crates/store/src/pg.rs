@@ -10,7 +10,10 @@ use crate::{
     decode_event, CaseFilter, CaseRef, CaseRow, EncodedWrite, EventRow, Result, StoreError,
     UnitRow, UserRow,
 };
-use crate::{outcome_columns, OutboxOutcome, RoutingLabel, RoutingModelRow, NOTIFICATION_COLUMNS};
+use crate::{
+    outcome_columns, OutboxOutcome, RoutingLabel, RoutingModelRow, SignatureRow,
+    NOTIFICATION_COLUMNS,
+};
 use crate::{ChatMessageKey, TemplateOverrideRow};
 use crate::{PhotoMeta, PhotoRow};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -38,6 +41,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("../migrations/postgres/0006_outbox.sql")),
     (7, include_str!("../migrations/postgres/0007_routing.sql")),
     (8, include_str!("../migrations/postgres/0008_channels.sql")),
+    (
+        9,
+        include_str!("../migrations/postgres/0009_case_signatures.sql"),
+    ),
     (
         10,
         include_str!("../migrations/postgres/0010_photos_admin.sql"),
@@ -1206,6 +1213,42 @@ impl PgStore {
             .iter()
             .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
             .collect())
+    }
+
+    pub async fn case_signatures(&self, after_id: i64, limit: u32) -> Result<Vec<SignatureRow>> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .query(
+                "SELECT c.id, c.received_at, c.reporter_phone, c.place_unit, s.sig
+                 FROM cases c LEFT JOIN case_signatures s ON s.case_id = c.id
+                 WHERE c.id > $1 ORDER BY c.id LIMIT $2",
+                &[&after_id, &i64::from(limit)],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| SignatureRow {
+                case_id: r.get(0),
+                received_at: r.get(1),
+                reporter_phone: r.get(2),
+                place_unit: r.get(3),
+                sig: r.get(4),
+            })
+            .collect())
+    }
+
+    /// One statement for the whole batch.
+    pub async fn put_case_signatures(&self, sigs: Vec<(i64, Vec<u8>)>) -> Result<()> {
+        let (ids, blobs): (Vec<i64>, Vec<Vec<u8>>) = sigs.into_iter().unzip();
+        let c = self.pool.get().await?;
+        c.execute(
+            "INSERT INTO case_signatures (case_id, sig)
+             SELECT * FROM UNNEST($1::BIGINT[], $2::BYTEA[])
+             ON CONFLICT (case_id) DO UPDATE SET sig = excluded.sig",
+            &[&ids, &blobs],
+        )
+        .await?;
+        Ok(())
     }
 
     pub async fn add_routing_label(&self, l: RoutingLabel) -> Result<()> {

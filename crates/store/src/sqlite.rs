@@ -12,7 +12,10 @@ use crate::{
     decode_event, CaseFilter, CaseRef, CaseRow, EncodedWrite, EventRow, Result, StoreError,
     UnitRow, UserRow,
 };
-use crate::{outcome_columns, OutboxOutcome, RoutingLabel, RoutingModelRow, NOTIFICATION_COLUMNS};
+use crate::{
+    outcome_columns, OutboxOutcome, RoutingLabel, RoutingModelRow, SignatureRow,
+    NOTIFICATION_COLUMNS,
+};
 use crate::{ChatMessageKey, TemplateOverrideRow};
 use crate::{PhotoMeta, PhotoRow};
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -32,6 +35,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../migrations/sqlite/0005_outbox.sql")),
     (6, include_str!("../migrations/sqlite/0006_routing.sql")),
     (7, include_str!("../migrations/sqlite/0007_channels.sql")),
+    (
+        8,
+        include_str!("../migrations/sqlite/0008_case_signatures.sql"),
+    ),
     (
         9,
         include_str!("../migrations/sqlite/0009_photos_admin.sql"),
@@ -773,6 +780,41 @@ impl SqliteStore {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    pub async fn case_signatures(&self, after_id: i64, limit: u32) -> Result<Vec<SignatureRow>> {
+        self.read(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT c.id, c.received_at, c.reporter_phone, c.place_unit, s.sig
+                 FROM cases c LEFT JOIN case_signatures s ON s.case_id = c.id
+                 WHERE c.id > ?1 ORDER BY c.id LIMIT ?2",
+            )?;
+            let rows = st.query_map(params![after_id, limit], |r| {
+                Ok(SignatureRow {
+                    case_id: r.get(0)?,
+                    received_at: r.get(1)?,
+                    reporter_phone: r.get(2)?,
+                    place_unit: r.get(3)?,
+                    sig: r.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    pub async fn put_case_signatures(&self, sigs: Vec<(i64, Vec<u8>)>) -> Result<()> {
+        self.write(move |c| {
+            let mut st = c.prepare_cached(
+                "INSERT INTO case_signatures (case_id, sig) VALUES (?1, ?2)
+                 ON CONFLICT (case_id) DO UPDATE SET sig = excluded.sig",
+            )?;
+            for (id, sig) in &sigs {
+                st.execute(params![id, sig])?;
+            }
+            Ok(())
         })
         .await
     }

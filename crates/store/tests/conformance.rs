@@ -1120,3 +1120,43 @@ async fn template_overrides_are_versioned_and_audited() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn case_signatures_are_stored_and_paged() {
+    both(|s| {
+        Box::pin(async move {
+            s.put_org(org(), vec![]).await.unwrap();
+            let mut ids = Vec::new();
+            for (i, code) in ["SIG0000001", "SIG0000002", "SIG0000003"]
+                .iter()
+                .enumerate()
+            {
+                let w = new_case(code, "C1", "/D/S1/C1/", 1_000 + i as i64, "web");
+                ids.push(s.write_case(w).await.unwrap().id);
+            }
+            // nothing stored yet: every case listed without a signature
+            let rows = s.case_signatures(0, 10).await.unwrap();
+            assert_eq!(rows.iter().map(|r| r.case_id).collect::<Vec<_>>(), ids);
+            assert!(rows.iter().all(|r| r.sig.is_none()));
+            assert_eq!(rows[0].place_unit, "C1");
+            assert_eq!(rows[1].received_at, 1_001);
+            s.put_case_signatures(vec![(ids[0], vec![1, 2, 3]), (ids[2], vec![9])])
+                .await
+                .unwrap();
+            // replacing one keeps one row per case
+            s.put_case_signatures(vec![(ids[2], vec![7, 7])])
+                .await
+                .unwrap();
+            s.put_case_signatures(vec![]).await.unwrap();
+            let rows = s.case_signatures(ids[0], 10).await.unwrap();
+            assert_eq!(rows.len(), 2);
+            assert_eq!(rows[0].sig, None);
+            assert_eq!(rows[1].sig, Some(vec![7, 7]));
+            let first = s.case_signatures(0, 1).await.unwrap();
+            assert_eq!(first.len(), 1);
+            assert_eq!(first[0].sig, Some(vec![1, 2, 3]));
+            assert_eq!(first[0].reporter_phone, rows[0].reporter_phone);
+        })
+    })
+    .await;
+}

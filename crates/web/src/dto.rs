@@ -352,6 +352,28 @@ fn event_summary(e: &Event, org: &OrgTree) -> String {
                 .map(|l| format!("和领导{l}"))
                 .unwrap_or_default()
         ),
+        Event::RelatedLinked {
+            case_id,
+            reason,
+            score,
+        } => format!(
+            "关联诉求 #{case_id}（{}，相似度 {:.2}）",
+            related_reason_zh(reason),
+            f32::from(*score) / 1000.0
+        ),
+        Event::Merged { into, reason } => format!("作为重复件合并至诉求 #{into}：{reason}"),
+        Event::DuplicateMerged { case_id, reason } => {
+            format!("重复件 #{case_id} 已合并至本件：{reason}")
+        }
+    }
+}
+
+/// Why two cases are related, in Chinese.
+pub fn related_reason_zh(reason: &str) -> &'static str {
+    match reason {
+        "same_reporter" => "同一群众重复反映",
+        "same_place_same_problem" => "同一地点同一问题",
+        _ => "内容相似",
     }
 }
 
@@ -418,6 +440,24 @@ pub fn case_detail(v: &CaseView, org: &OrgTree) -> Value {
         );
         m.insert("responsible".into(), json!(s.responsible));
         m.insert("owner".into(), json!(s.owner));
+        m.insert(
+            "related".into(),
+            Value::Array(
+                s.related
+                    .iter()
+                    .map(|r| {
+                        json!({
+                            "id": r.case_id,
+                            "reason": r.reason,
+                            "reason_zh": related_reason_zh(&r.reason),
+                            "score": f32::from(r.score) / 1000.0,
+                        })
+                    })
+                    .collect(),
+            ),
+        );
+        m.insert("merged_into".into(), json!(s.merged_into));
+        m.insert("duplicates".into(), json!(s.duplicates));
         m.insert("rating".into(), json!(s.rating.map(|r| r.zh())));
         m.insert(
             "returns".into(),

@@ -82,6 +82,8 @@ const BASE_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/admin/templates"),
     ("put", "/api/v1/admin/templates/{kind}/{audience}/{lang}"),
     ("delete", "/api/v1/admin/templates/{kind}/{audience}/{lang}"),
+    ("get", "/api/v1/cases/{id}/related"),
+    ("post", "/api/v1/cases/{id}/merge"),
 ];
 
 /// Every route of the API: (method, path). The OpenAPI document must list
@@ -132,6 +134,8 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/units", get(units))
         .route("/api/v1/cases", post(create_case).get(list_cases))
         .route("/api/v1/cases/{id}", get(get_case))
+        .route("/api/v1/cases/{id}/related", get(related_cases))
+        .route("/api/v1/cases/{id}/merge", post(merge_case))
         .route("/api/v1/queues/{queue}", get(queue))
         .route("/api/v1/deadline-rules", get(deadline_rules))
         .route("/api/v1/calendar", get(calendar).post(add_calendar_year))
@@ -631,6 +635,79 @@ async fn get_case(
     Ok(Json(dto::case_detail(&view, &app.org())))
 }
 
+/// The cases linked as related to a case (those the user may see).
+async fn related_cases(
+    State(app): State<App>,
+    Staff(user, _): Staff,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let related = app.related_cases(&user, parse_id(&id)?).await?;
+    let org = app.org();
+    Ok(Json(json!({
+        "items": related.iter().map(|r| {
+            let mut v = dto::case_summary(&r.row, &org);
+            v["reason"] = json!(r.link.reason);
+            v["reason_zh"] = json!(dto::related_reason_zh(&r.link.reason));
+            v["score"] = json!(f32::from(r.link.score) / 1000.0);
+            v["merged_into"] = json!(r.merged_into);
+            v
+        }).collect::<Vec<_>>(),
+    })))
+}
+
+/// 合并: `{"into": <primary id>, "reason": "…", "expected_version"?: n}`.
+async fn merge_case(
+    State(app): State<App>,
+    Staff(user, _): Staff,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<Value>,
+) -> ApiResult<Response> {
+    let id = parse_id(&id)?;
+    let into = match body.get("into") {
+        None | Some(Value::Null) => {
+            return Err(AppError::Invalid(suqiu_domain::FieldError::new(
+                "into",
+                suqiu_domain::FieldErrorKind::Missing,
+            ))
+            .into())
+        }
+        Some(v) => v.as_i64().filter(|i| *i > 0).ok_or_else(|| {
+            AppError::Invalid(suqiu_domain::FieldError::new(
+                "into",
+                suqiu_domain::FieldErrorKind::InvalidValue,
+            ))
+        })?,
+    };
+    let reason = match body.get("reason") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => {
+            return Err(AppError::Invalid(suqiu_domain::FieldError::new(
+                "reason",
+                suqiu_domain::FieldErrorKind::InvalidValue,
+            ))
+            .into())
+        }
+    }
+    .ok_or_else(|| {
+        AppError::Invalid(suqiu_domain::FieldError::new(
+            "reason",
+            suqiu_domain::FieldErrorKind::Missing,
+        ))
+    })?;
+    let expected = suqiu_app::commands::expected_version(&body)?;
+    let r = app.merge(&user, id, into, &reason, expected).await?;
+    let mut out = step_done(&r);
+    out["merged_into"] = json!(into);
+    Ok((StatusCode::OK, Json(out)).into_response())
+}
+
+/// The answer to a step on a case: its new version and status.
+fn step_done(r: &suqiu_app::CaseRef) -> Value {
+    let status_zh = suqiu_domain::Status::parse(&r.status).map(|s| s.zh());
+    json!({"id": r.id, "version": r.version, "status": r.status, "status_zh": status_zh})
+}
+
 async fn command(
     name: &'static str,
     State(app): State<App>,
@@ -642,12 +719,7 @@ async fn command(
     let cmd = suqiu_app::commands::parse(name, &body, app.now())?;
     let expected = suqiu_app::commands::expected_version(&body)?;
     let r = app.execute(&user, id, expected, &cmd).await?;
-    let status_zh = suqiu_domain::Status::parse(&r.status).map(|s| s.zh());
-    Ok((
-        StatusCode::OK,
-        Json(json!({"id": r.id, "version": r.version, "status": r.status, "status_zh": status_zh})),
-    )
-        .into_response())
+    Ok((StatusCode::OK, Json(step_done(&r))).into_response())
 }
 
 async fn queue(

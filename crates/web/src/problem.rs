@@ -290,6 +290,30 @@ impl From<AppError> for Problem {
                         format!("您的角色或单位不能对这件诉求进行「{command}」操作"),
                         format!("your role or unit may not do '{command}' on this case"),
                     ),
+                    Refusal::MergeIntoItself => Problem::new(
+                        S::CONFLICT,
+                        r.code(),
+                        "不能把诉求合并到它自己".to_string(),
+                        "a case cannot be merged into itself".to_string(),
+                    ),
+                    Refusal::MergeTargetClosed { id, merged: false } => Problem::new(
+                        S::CONFLICT,
+                        r.code(),
+                        format!("诉求 #{id} 已办结，不能再合并重复件"),
+                        format!("case #{id} is closed and cannot take a duplicate"),
+                    ),
+                    Refusal::MergeTargetClosed { id, merged: true } => Problem::new(
+                        S::CONFLICT,
+                        r.code(),
+                        format!("诉求 #{id} 本身已作为重复件合并，请合并到它的主件"),
+                        format!("case #{id} was itself merged; merge into its primary case"),
+                    ),
+                    Refusal::MergeTargetOutOfScope { id } => Problem::new(
+                        S::CONFLICT,
+                        r.code(),
+                        format!("诉求 #{id} 不在您可查看的单位范围内，不能合并"),
+                        format!("case #{id} is not within the units you can see; it cannot be merged into"),
+                    ),
                     Refusal::Invalid { field, reason } => Problem {
                         field: Some(field.to_string()),
                         ..Problem::new(

@@ -25,12 +25,23 @@ struct Api {
 
 impl Api {
     async fn new(db: TestDb) -> Api {
+        Api::build(db, false).await
+    }
+
+    /// With the related-case index (built from the store, as `suqiu serve` does).
+    async fn build(db: TestDb, related: bool) -> Api {
         let clock = Arc::new(FixedClock::new(T0));
-        let app = App::new(db.store.clone(), clock.clone())
+        let mut app = App::new(db.store.clone(), clock.clone())
             .await
             .unwrap()
             .with_search(suqiu_app::SearchIndex::in_memory().unwrap());
         app.load_org(orgconfig::DEMO_DISTRICT).await.unwrap();
+        if related {
+            app = app
+                .with_related(suqiu_app::related::RelatedConfig::default())
+                .await
+                .unwrap();
+        }
         Api {
             router: suqiu_web::router(app.clone()),
             app,
@@ -97,9 +108,13 @@ impl Api {
 }
 
 async fn backends() -> Vec<Api> {
-    let mut out = vec![Api::new(testing::sqlite().await.unwrap()).await];
+    backends_with(false).await
+}
+
+async fn backends_with(related: bool) -> Vec<Api> {
+    let mut out = vec![Api::build(testing::sqlite().await.unwrap(), related).await];
     if let Some(server) = testing::postgres_server_url() {
-        out.push(Api::new(testing::postgres(&server).await.unwrap()).await);
+        out.push(Api::build(testing::postgres(&server).await.unwrap(), related).await);
     }
     out
 }
@@ -2268,5 +2283,434 @@ async fn administrators_create_users_change_roles_and_reset_passwords() {
                 "user.disable"
             ]
         );
+    }
+}
+
+#[tokio::test]
+async fn search_finds_cases_dispatched_to_the_department_and_counts_only_visible_hits() {
+    for api in backends().await {
+        let mut lamp = valid();
+        lamp["title"] = json!("路灯不亮影响夜间出行");
+        let (_, _, c) = api.post("/api/v1/cases", None, &lamp).await;
+        let id = c["id"].as_i64().unwrap();
+        let mut acc = valid();
+        acc["title"] = json!("举报街道路灯工程偷工减料");
+        acc["accused"] = json!({"unit": "430799001"});
+        acc["reporter"]["phone"] = json!("13700003333");
+        let (_, _, a) = api.post("/api/v1/cases", None, &acc).await;
+        let community = api.login("shequ.chen").await;
+        let street = api.login("jiedao.liu").await;
+        let dept = api.login("bumen.zhang").await;
+        let cmd = |name: &str| format!("/api/v1/cases/{id}/{name}");
+        let q = "/api/v1/search?q=%E8%B7%AF%E7%81%AF"; // 路灯
+        api.app.flush_search().await;
+        let (s, r) = api.get(q, Some(&dept)).await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        assert_eq!(
+            (r["total"].as_u64(), r["hits"].as_array().unwrap().len()),
+            (Some(0), 0)
+        );
+        for (who, name, body) in [
+            (
+                &community,
+                "triage",
+                json!({"urgency": "urgent", "category": "基础建设"}),
+            ),
+            (&community, "report", json!({})),
+            (&street, "sign", json!({})),
+            (
+                &street,
+                "dispatch",
+                json!({"lead": "430799-D01", "difficulty": "ordinary"}),
+            ),
+        ] {
+            let (s, _, v) = api.post(&cmd(name), Some(who), &body).await;
+            assert_eq!(s, StatusCode::OK, "{name}: {v}");
+        }
+        api.app.flush_search().await;
+        // the department finds what was dispatched to it, as its case list shows it
+        let (_, list) = api.get("/api/v1/cases", Some(&dept)).await;
+        assert_eq!(list["items"][0]["id"], id);
+        let (s, r) = api.get(q, Some(&dept)).await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        let hits: Vec<i64> = r["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(hits, vec![id], "{r}");
+        assert_eq!(r["total"], 1, "{r}");
+        // the accused street: the accusation is neither a hit nor counted
+        let (_, r) = api.get(q, Some(&street)).await;
+        let hits: Vec<Value> = r["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["id"].clone())
+            .collect();
+        assert!(!hits.contains(&a["id"]), "{r}");
+        assert_eq!(r["total"].as_u64(), Some(hits.len() as u64), "{r}");
+        let bureau = api.login("xinfang.he").await;
+        let (_, r) = api.get(q, Some(&bureau)).await;
+        assert_eq!(r["total"], 2, "{r}");
+    }
+}
+
+fn related_report(phone: &str, title: &str, content: &str, unit: &str) -> Value {
+    json!({
+        "channel": "web",
+        "unit": unit,
+        "title": title,
+        "content": content,
+        "reporter": {"name": "居民", "phone": phone}
+    })
+}
+
+#[tokio::test]
+async fn related_cases_are_linked_at_intake_and_duplicates_merged() {
+    const NOISE: &str =
+        "小区旁边的搅拌站每天晚上施工到十二点，噪音很大，粉尘也多，严重影响居民休息。";
+    for api in backends_with(true).await {
+        let file = |body: Value| {
+            let api = &api;
+            async move {
+                let (s, _, v) = api.post("/api/v1/cases", None, &body).await;
+                assert_eq!(s, StatusCode::CREATED, "{v}");
+                (
+                    v["id"].as_i64().unwrap(),
+                    v["tracking_code"].as_str().unwrap().to_string(),
+                )
+            }
+        };
+        let (first, _) = file(related_report(
+            "13900001111",
+            "搅拌站夜间施工噪音扰民",
+            NOISE,
+            GRID,
+        ))
+        .await;
+        // the same resident again, a few days later
+        let (again, again_code) = file(related_report(
+            "13900001111",
+            "再次反映：搅拌站夜间施工噪音扰民",
+            &format!("{NOISE}已经反映过一次，还没有解决。"),
+            GRID,
+        ))
+        .await;
+        // another resident, a neighbouring grid of the same community
+        let (neighbour, _) = file(related_report(
+            "13900002222",
+            "搅拌站噪音粉尘扰民",
+            "搅拌站每天晚上施工到十二点，噪音很大，粉尘也多，我们都休息不好，请环保部门查处。",
+            "430799001002-02",
+        ))
+        .await;
+        // an unrelated matter, and the same complaint in another township
+        let (other, _) = file(related_report(
+            "13900003333",
+            "孩子入学咨询",
+            "孩子入学需要哪些材料，户口不在本区能否就读？",
+            GRID,
+        ))
+        .await;
+        let (far, _) = file(related_report(
+            "13900004444",
+            "搅拌站夜间施工噪音扰民",
+            NOISE,
+            "430799004001-01",
+        ))
+        .await;
+
+        let community = api.login("shequ.chen").await;
+        let case = |id: i64| {
+            let api = &api;
+            let token = community.clone();
+            async move {
+                let (s, v) = api.get(&format!("/api/v1/cases/{id}"), Some(&token)).await;
+                assert_eq!(s, StatusCode::OK, "{v}");
+                v
+            }
+        };
+        let related_ids = |v: &Value| -> Vec<(i64, String)> {
+            let mut out: Vec<(i64, String)> = v["related"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    (
+                        r["id"].as_i64().unwrap(),
+                        r["reason"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect();
+            out.sort();
+            out
+        };
+        let a = case(again).await;
+        assert!(
+            related_ids(&a).contains(&(first, "same_reporter".to_string())),
+            "{a}"
+        );
+        let n = case(neighbour).await;
+        let n_ids: Vec<i64> = related_ids(&n).iter().map(|r| r.0).collect();
+        assert!(n_ids.contains(&first), "{n}");
+        assert!(related_ids(&n).iter().all(|r| r.1 != "similar_text"), "{n}");
+        // both sides carry the link, journalled in the timeline
+        let f = case(first).await;
+        let f_ids: Vec<i64> = related_ids(&f).iter().map(|r| r.0).collect();
+        assert!(f_ids.contains(&again) && f_ids.contains(&neighbour), "{f}");
+        assert!(!f_ids.contains(&other) && !f_ids.contains(&far), "{f}");
+        assert!(f["timeline"].to_string().contains("related_linked"), "{f}");
+        assert!(case(other).await["related"].as_array().unwrap().is_empty());
+        let score = f["related"][0]["score"].as_f64().unwrap();
+        assert!(score > 0.0 && score <= 1.0, "{f}");
+
+        // the list of related cases: only what the caller may see
+        let (s, r) = api
+            .get(&format!("/api/v1/cases/{first}/related"), Some(&community))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        let items: Vec<i64> = r["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(items.len(), f_ids.len(), "{r}");
+        assert!(r["items"][0]["reason_zh"].is_string(), "{r}");
+        let cun = api.login("cun.huang").await;
+        let (s, _) = api
+            .get(&format!("/api/v1/cases/{first}/related"), Some(&cun))
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+
+        // merging: refusals first, each leaving both cases as they were
+        let merge = |dup: i64, body: Value, token: String| {
+            let api = &api;
+            async move {
+                api.post(&format!("/api/v1/cases/{dup}/merge"), Some(&token), &body)
+                    .await
+            }
+        };
+        let before = api.count().await;
+        for (dup, body, who, status, code) in [
+            (
+                again,
+                json!({"into": again, "reason": "重复"}),
+                &community,
+                StatusCode::CONFLICT,
+                "merge_into_itself",
+            ),
+            (
+                again,
+                json!({"into": far, "reason": "重复"}),
+                &community,
+                StatusCode::CONFLICT,
+                "merge_target_out_of_scope",
+            ),
+            (
+                again,
+                json!({"into": 999_999, "reason": "重复"}),
+                &community,
+                StatusCode::CONFLICT,
+                "merge_target_out_of_scope",
+            ),
+            (
+                again,
+                json!({"into": first}),
+                &community,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "field_missing",
+            ),
+            (
+                again,
+                json!({"into": "x", "reason": "重复"}),
+                &community,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_value",
+            ),
+            (
+                again,
+                json!({"into": first, "reason": "  "}),
+                &community,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_command",
+            ),
+            (
+                again,
+                json!({"into": first, "reason": "重复"}),
+                &cun,
+                StatusCode::NOT_FOUND,
+                "case_not_found",
+            ),
+        ] {
+            let (s, _, p) = merge(dup, body.clone(), who.clone()).await;
+            assert_eq!((s, p["code"].as_str()), (status, Some(code)), "{body}: {p}");
+            if s == StatusCode::CONFLICT {
+                assert!(
+                    p["message_zh"].is_string() && p["message_en"].is_string(),
+                    "{p}"
+                );
+            }
+        }
+        let street = api.login("jiedao.liu").await;
+        let (s, _, p) = merge(
+            again,
+            json!({"into": first, "reason": "重复"}),
+            street.clone(),
+        )
+        .await;
+        assert_eq!(
+            (s, p["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("not_permitted")),
+            "{p}"
+        );
+        assert_eq!(case(again).await["status"], "received");
+        assert_eq!(case(first).await["duplicates"], json!([]));
+
+        let v0 = case(again).await["version"].as_u64().unwrap();
+        let (s, _, p) = merge(
+            again,
+            json!({"into": first, "reason": "同一居民重复反映", "expected_version": v0 - 1}),
+            community.clone(),
+        )
+        .await;
+        assert_eq!(
+            (s, p["code"].as_str()),
+            (StatusCode::CONFLICT, Some("version_conflict")),
+            "{p}"
+        );
+        let (s, _, r) = merge(
+            again,
+            json!({"into": first, "reason": "同一居民重复反映", "expected_version": v0}),
+            community.clone(),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        assert_eq!(
+            (r["status"].as_str(), r["merged_into"].as_i64()),
+            (Some("closed"), Some(first))
+        );
+        let d = case(again).await;
+        assert_eq!(
+            (d["status"].as_str(), d["merged_into"].as_i64()),
+            (Some("closed"), Some(first)),
+            "{d}"
+        );
+        assert!(d["deadlines"].as_array().unwrap().is_empty(), "{d}");
+        let f = case(first).await;
+        assert_eq!(f["duplicates"], json!([again]), "{f}");
+        assert!(
+            f["timeline"].to_string().contains("duplicate_merged"),
+            "{f}"
+        );
+        assert_eq!(api.count().await, before, "no case added or lost");
+        // the duplicate's resident is told (an intent in the outbox) and sees it by code
+        let notes = api.app.store().notifications(again).await.unwrap();
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.template == "merged" && n.recipient.contains("resident")),
+            "{notes:?}"
+        );
+        let (_, t) = api.get(&format!("/api/v1/track/{again_code}"), None).await;
+        assert!(t.to_string().contains("合并"), "{t}");
+        // not into a merged case, not a merged case again, not into a closed case
+        let (s, _, p) = merge(
+            neighbour,
+            json!({"into": again, "reason": "重复"}),
+            community.clone(),
+        )
+        .await;
+        assert_eq!(
+            (s, p["code"].as_str()),
+            (StatusCode::CONFLICT, Some("merge_target_merged")),
+            "{p}"
+        );
+        let (s, _, p) = merge(
+            again,
+            json!({"into": neighbour, "reason": "重复"}),
+            community.clone(),
+        )
+        .await;
+        assert_eq!(
+            (s, p["code"].as_str()),
+            (StatusCode::CONFLICT, Some("illegal_transition")),
+            "{p}"
+        );
+        let cmd = |id: i64, name: &str| format!("/api/v1/cases/{id}/{name}");
+        api.post(
+            &cmd(other, "triage"),
+            Some(&community),
+            &json!({"urgency": "urgent", "category": "民生保障"}),
+        )
+        .await;
+        let (s, _, v) = api
+            .post(
+                &cmd(other, "reply"),
+                Some(&community),
+                &json!({"result": "已解答入学政策"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let other_code = case(other).await["tracking_code"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (s, _, v) = api
+            .post(
+                &format!("/api/v1/track/{other_code}/rating"),
+                None,
+                &json!({"rating": "satisfied"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let (s, _, p) = merge(
+            neighbour,
+            json!({"into": other, "reason": "重复"}),
+            community.clone(),
+        )
+        .await;
+        assert_eq!(
+            (s, p["code"].as_str()),
+            (StatusCode::CONFLICT, Some("merge_target_closed")),
+            "{p}"
+        );
+
+        // statistics count the matter once
+        let bureau = api.app.staff_by_login("xinfang.he").await.unwrap();
+        let st = api.app.stats(&bureau, T0 - 1, T0 + 1).await.unwrap();
+        assert_eq!((st.total.received, st.merged), (4, 1));
+
+        // a restart rebuilds the index from the store: a new report links to the
+        // primary, never to the merged duplicate
+        let restarted = App::new(api.app.store().clone(), api.clock.clone())
+            .await
+            .unwrap()
+            .with_related(suqiu_app::related::RelatedConfig::default())
+            .await
+            .unwrap();
+        assert_eq!(restarted.related_index().unwrap().len(), 5);
+        let input = suqiu_domain::case::IntakeInput {
+            channel: Some("web".into()),
+            unit: Some(GRID.into()),
+            title: Some("搅拌站噪音扰民".into()),
+            content: Some(NOISE.into()),
+            reporter_name: Some("居民".into()),
+            reporter_phone: Some("13900005555".into()),
+            ..Default::default()
+        };
+        let r = restarted.file_case(&input, None).await.unwrap();
+        let chen = restarted.staff_by_login("shequ.chen").await.unwrap();
+        let linked: Vec<i64> = restarted
+            .related_cases(&chen, r.id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|x| x.link.case_id)
+            .collect();
+        assert!(linked.contains(&first), "{linked:?}");
+        assert!(!linked.contains(&again), "{linked:?}");
     }
 }

@@ -63,7 +63,8 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
             "/api/v1/cases/{id}"
             | "/api/v1/cases/{id}/suggestions"
             | "/api/v1/cases/{id}/attachments"
-            | "/api/v1/cases/{id}/attachments/{photo}",
+            | "/api/v1/cases/{id}/attachments/{photo}"
+            | "/api/v1/cases/{id}/related",
         ) => Case,
         ("post", p) if p.starts_with("/api/v1/cases/{id}/") => Case,
         ("post", "/api/v1/calendar") => Admin,
