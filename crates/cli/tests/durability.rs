@@ -240,9 +240,18 @@ fn audit_verify_detects_an_edited_row() {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}", dir.path().join("suqiu.db").display());
     let server = start(&url);
-    for i in 0..5 {
+    // five different matters: none is linked to another as related (a link
+    // would be one more audited step)
+    let matters = [
+        ("路灯不亮", "幸福路路灯坏了一个星期"),
+        ("井盖丢失", "菜市场门口的井盖不见了"),
+        ("噪音扰民", "楼下烧烤店深夜很吵"),
+        ("垃圾未清运", "小区垃圾站三天没人清运"),
+        ("道路积水", "下雨后学校门口积水很深"),
+    ];
+    for (i, (title, content)) in matters.iter().enumerate() {
         let body = format!(
-            r#"{{"channel":"web","unit":"430799001002-01","title":"路灯 {i}","content":"坏了","reporter":{{"name":"王","phone":"1390000000{i}"}}}}"#
+            r#"{{"channel":"web","unit":"430799001002-01","title":"{title}","content":"{content}","reporter":{{"name":"王","phone":"1390000000{i}"}}}}"#
         );
         let (s, _) = request(server.addr, "POST", "/api/v1/cases", Some(&body)).expect("post");
         assert_eq!(s, 201);
