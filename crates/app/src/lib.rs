@@ -23,6 +23,7 @@ pub mod stats;
 mod sweeper;
 pub mod templates;
 pub mod tokens;
+pub mod topics;
 pub mod users;
 
 pub use cases::{notify_of, CaseView, TrackView};

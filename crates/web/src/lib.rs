@@ -83,6 +83,7 @@ const BASE_ROUTES: &[(&str, &str)] = &[
     ("put", "/api/v1/admin/templates/{kind}/{audience}/{lang}"),
     ("delete", "/api/v1/admin/templates/{kind}/{audience}/{lang}"),
     ("get", "/api/v1/cases/{id}/related"),
+    ("get", "/api/v1/topics"),
     ("post", "/api/v1/cases/{id}/merge"),
 ];
 
@@ -153,6 +154,7 @@ pub fn router(app: App) -> Router {
         )
         .route("/api/v1/admin/audit", get(audit))
         .route("/api/v1/search", get(search))
+        .route("/api/v1/topics", get(topics))
         .route("/api/v1/auth/login", post(login))
         .route("/api/v1/auth/logout", post(logout))
         .route("/api/v1/me", get(me))
@@ -950,6 +952,29 @@ async fn suggestions(
     let id: i64 = id.parse().map_err(|_| AppError::CaseNotFound)?;
     let (category, unit) = app.routing_suggestions(&user, id).await?;
     Ok(Json(json!({ "category": category, "unit": unit })))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TopicsQuery {
+    unit: Option<String>,
+    days: Option<u32>,
+    top: Option<usize>,
+}
+
+/// Hot topics (热点问题) among the cases the caller may see, received in the
+/// last `days` days (default 30), the `top` hottest (default 10).
+async fn topics(
+    State(app): State<App>,
+    Staff(user, _): Staff,
+    q: Result<axum::extract::Query<TopicsQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let q = q.map_err(|_| Problem::bad_query("days"))?.0;
+    let days = q.days.unwrap_or(30);
+    let topics = app
+        .hot_topics(&user, q.unit.as_deref(), days, q.top.unwrap_or(10))
+        .await?;
+    Ok(Json(json!({ "days": days, "topics": topics })))
 }
 
 #[derive(serde::Deserialize)]

@@ -2714,3 +2714,81 @@ async fn related_cases_are_linked_at_intake_and_duplicates_merged() {
         assert!(!linked.contains(&again), "{linked:?}");
     }
 }
+
+#[tokio::test]
+async fn hot_topics_group_the_visible_recent_cases_about_one_local_problem() {
+    for api in backends().await {
+        let lift = [
+            (
+                "丽发新城小区电梯又坏了",
+                "丽发新城小区3栋电梯坏了两天，老人上不了楼。",
+            ),
+            (
+                "丽发新城电梯故障",
+                "丽发新城小区3栋的电梯经常停运，希望物业尽快修好。",
+            ),
+            (
+                "丽发新城小区电梯停运",
+                "丽发新城小区电梯停了，物业一直不修。",
+            ),
+        ];
+        let mut ids = Vec::new();
+        for (i, (title, content)) in lift.iter().enumerate() {
+            let mut body = valid();
+            body["title"] = json!(title);
+            body["content"] = json!(content);
+            body["reporter"]["phone"] = json!(format!("1391234560{i}"));
+            let (s, _, v) = api.post("/api/v1/cases", None, &body).await;
+            assert_eq!(s, StatusCode::CREATED, "{v}");
+            ids.push(v["id"].as_i64().unwrap());
+        }
+        // other matters at other places
+        for (title, content) in [
+            (
+                "东风菜市场垃圾堆积",
+                "东风菜市场后门垃圾三天没人清运，气味很大。",
+            ),
+            (
+                "紫菱学校门口积水",
+                "紫菱学校门口一下雨就积水，孩子上学不方便。",
+            ),
+        ] {
+            let mut body = valid();
+            body["title"] = json!(title);
+            body["content"] = json!(content);
+            let (s, _, v) = api.post("/api/v1/cases", None, &body).await;
+            assert_eq!(s, StatusCode::CREATED, "{v}");
+        }
+
+        let chen = api.login("shequ.chen").await;
+        let (s, v) = api.get("/api/v1/topics?days=7&top=5", Some(&chen)).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["days"], json!(7));
+        let topics = v["topics"].as_array().unwrap();
+        let lift_topic = topics
+            .iter()
+            .find(|t| t["summary"].as_str().unwrap().contains("电梯"))
+            .unwrap_or_else(|| panic!("no lift topic in {v}"));
+        let mut got: Vec<i64> = lift_topic["message_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_i64().unwrap())
+            .collect();
+        got.sort();
+        assert_eq!(got, ids, "{v}");
+        assert_eq!(lift_topic["rank"], json!(1), "{v}");
+        assert!(!v.to_string().contains("1391234560"), "no reporter data");
+
+        // another community's staff see none of these cases
+        let other = api.login("cun.huang").await;
+        let (s, v) = api.get("/api/v1/topics", Some(&other)).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert!(!v.to_string().contains("电梯"), "{v}");
+
+        let (s, v) = api.get("/api/v1/topics?days=0", Some(&chen)).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        let (s, _) = api.get("/api/v1/topics", None).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
+}

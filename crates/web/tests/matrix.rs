@@ -51,9 +51,14 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         // chat platforms: authenticated by their own signatures, not by staff sessions
         ("get" | "post", "/api/v1/chat/wecom/{group}")
         | ("post", "/api/v1/chat/dingtalk/{group}") => Public,
-        ("get", "/api/v1/cases" | "/api/v1/queues/{queue}" | "/api/v1/me" | "/api/v1/search") => {
-            Staff
-        }
+        (
+            "get",
+            "/api/v1/cases"
+            | "/api/v1/queues/{queue}"
+            | "/api/v1/me"
+            | "/api/v1/search"
+            | "/api/v1/topics",
+        ) => Staff,
         ("post", "/api/v1/me/password") => Staff,
         ("post", "/api/v1/ledger/import") | ("get", "/api/v1/ledger/export") => Staff,
         ("get" | "post", "/api/v1/me/tokens" | "/api/v1/me/tokens/{token_id}/revoke") => Staff,
