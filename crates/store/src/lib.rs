@@ -417,6 +417,23 @@ pub(crate) struct Delta<'a> {
     pub involved_added: Vec<&'a str>,
 }
 
+impl Delta<'_> {
+    /// Nothing to write (and nothing to replace).
+    pub(crate) fn is_empty(&self) -> bool {
+        !self.replace
+            && self.queues_removed.is_empty()
+            && self.queues_added.is_empty()
+            && self.deadlines_removed.is_empty()
+            && self.deadlines_changed.is_empty()
+            && self.deadlines_added.is_empty()
+            && self.involved_added.is_empty()
+    }
+}
+
+/// Columns of a [`DeadlineRow`], in its field order.
+pub(crate) const DEADLINE_COLUMNS: &str =
+    "rule, unit, due_at, warn_at, warned, overdue, provisional";
+
 impl EncodedWrite {
     /// A write of projections alone (no events), from `was` to `p`.
     pub(crate) fn projections(id: i64, version: u64, row: CaseRow, p: Stored, was: Stored) -> Self {
@@ -434,18 +451,6 @@ impl EncodedWrite {
             photos: Vec::new(),
             chat_message: None,
         }
-    }
-
-    /// Whether the write changes nothing in the projections.
-    pub(crate) fn changes_projections(&self) -> bool {
-        let d = self.delta();
-        d.replace
-            || !(d.queues_removed.is_empty()
-                && d.queues_added.is_empty()
-                && d.deadlines_removed.is_empty()
-                && d.deadlines_changed.is_empty()
-                && d.deadlines_added.is_empty()
-                && d.involved_added.is_empty())
     }
 
     /// What this write changes, by its `before` (a new case, or a write

@@ -15,7 +15,7 @@ use crate::{
     NOTIFICATION_COLUMNS,
 };
 use crate::{ChatMessageKey, TemplateOverrideRow};
-use crate::{PhotoMeta, PhotoRow};
+use crate::{PhotoMeta, PhotoRow, DEADLINE_COLUMNS};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use std::str::FromStr;
 use suqiu_domain::case::Millis;
@@ -701,6 +701,18 @@ async fn write_deltas(
     Ok(())
 }
 
+fn deadline_row(r: &Row) -> DeadlineRow {
+    DeadlineRow {
+        rule: r.get(0),
+        unit: r.get(1),
+        due_at: r.get(2),
+        warn_at: r.get(3),
+        warned: r.get(4),
+        overdue: r.get(5),
+        provisional: r.get(6),
+    }
+}
+
 /// Deadline rows as columns.
 #[derive(Default)]
 struct Deadlines<'a> {
@@ -1037,20 +1049,12 @@ impl PgStore {
             .collect();
         let deadlines = tx
             .query(
-                "SELECT rule, unit, due_at, warn_at, warned, overdue, provisional FROM case_deadlines WHERE case_id = $1",
+                &format!("SELECT {DEADLINE_COLUMNS} FROM case_deadlines WHERE case_id = $1"),
                 &[&case_id],
             )
             .await?
             .iter()
-            .map(|r| DeadlineRow {
-                rule: r.get(0),
-                unit: r.get(1),
-                due_at: r.get(2),
-                warn_at: r.get(3),
-                warned: r.get(4),
-                overdue: r.get(5),
-                provisional: r.get(6),
-            })
+            .map(deadline_row)
             .collect();
         row.updated_at = at;
         let was = crate::Stored {
@@ -1058,12 +1062,11 @@ impl PgStore {
             deadlines,
             involved,
         };
-        let w = EncodedWrite::projections(case_id, version, row, p, was);
-        if !w.changes_projections() {
+        let ws = [EncodedWrite::projections(case_id, version, row, p, was)];
+        let deltas = [ws[0].delta()];
+        if deltas[0].is_empty() {
             return Ok(Some(false));
         }
-        let ws = [w];
-        let deltas = [ws[0].delta()];
         write_deltas(&tx, &ws, &deltas, &[case_id]).await?;
         tx.commit().await?;
         Ok(Some(true))
@@ -1073,22 +1076,13 @@ impl PgStore {
         let c = self.pool.get().await?;
         let rows = c
             .query(
-                "SELECT rule, unit, due_at, warn_at, warned, overdue, provisional FROM case_deadlines WHERE case_id = $1 ORDER BY due_at, rule",
+                &format!(
+                    "SELECT {DEADLINE_COLUMNS} FROM case_deadlines WHERE case_id = $1 ORDER BY due_at, rule"
+                ),
                 &[&case_id],
             )
             .await?;
-        Ok(rows
-            .iter()
-            .map(|r| DeadlineRow {
-                rule: r.get(0),
-                unit: r.get(1),
-                due_at: r.get(2),
-                warn_at: r.get(3),
-                warned: r.get(4),
-                overdue: r.get(5),
-                provisional: r.get(6),
-            })
-            .collect())
+        Ok(rows.iter().map(deadline_row).collect())
     }
 
     pub async fn notifications(&self, case_id: i64) -> Result<Vec<NotificationRow>> {

@@ -17,7 +17,7 @@ use crate::{
     NOTIFICATION_COLUMNS,
 };
 use crate::{ChatMessageKey, TemplateOverrideRow};
-use crate::{PhotoMeta, PhotoRow};
+use crate::{Delta, PhotoMeta, PhotoRow, DEADLINE_COLUMNS};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
@@ -477,21 +477,11 @@ impl SqliteStore {
                 .into_iter()
                 .map(|v| v[0].clone())
                 .collect();
-            let mut st = c.prepare_cached(
-                "SELECT rule, unit, due_at, warn_at, warned, overdue, provisional FROM case_deadlines WHERE case_id = ?1",
-            )?;
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {DEADLINE_COLUMNS} FROM case_deadlines WHERE case_id = ?1"
+            ))?;
             let deadlines = st
-                .query_map([case_id], |r| {
-                    Ok(DeadlineRow {
-                        rule: r.get(0)?,
-                        unit: r.get(1)?,
-                        due_at: r.get(2)?,
-                        warn_at: r.get(3)?,
-                        warned: r.get(4)?,
-                        overdue: r.get(5)?,
-                        provisional: r.get(6)?,
-                    })
-                })?
+                .query_map([case_id], deadline_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             row.updated_at = at;
             let was = crate::Stored {
@@ -500,11 +490,9 @@ impl SqliteStore {
                 involved,
             };
             let w = EncodedWrite::projections(case_id, version, row, p, was);
-            if !w.changes_projections() {
-                return Ok(Some(false));
-            }
-            write_projections(c, case_id, &w)?;
-            Ok(Some(true))
+            let d = w.delta();
+            write_projections(c, case_id, &w, &d)?;
+            Ok(Some(!d.is_empty()))
         })
         .await
     }
@@ -643,20 +631,10 @@ impl SqliteStore {
 
     pub async fn deadlines(&self, case_id: i64) -> Result<Vec<DeadlineRow>> {
         self.read(move |c| {
-            let mut st = c.prepare_cached(
-                "SELECT rule, unit, due_at, warn_at, warned, overdue, provisional FROM case_deadlines WHERE case_id = ?1 ORDER BY due_at, rule",
-            )?;
-            let rows = st.query_map([case_id], |r| {
-                Ok(DeadlineRow {
-                    rule: r.get(0)?,
-                    unit: r.get(1)?,
-                    due_at: r.get(2)?,
-                    warn_at: r.get(3)?,
-                    warned: r.get(4)?,
-                    overdue: r.get(5)?,
-                    provisional: r.get(6)?,
-                })
-            })?;
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {DEADLINE_COLUMNS} FROM case_deadlines WHERE case_id = ?1 ORDER BY due_at, rule"
+            ))?;
+            let rows = st.query_map([case_id], deadline_row)?;
             Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
         })
         .await
@@ -1378,33 +1356,44 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
     }
 }
 
+fn deadline_row(r: &Row<'_>) -> rusqlite::Result<DeadlineRow> {
+    Ok(DeadlineRow {
+        rule: r.get(0)?,
+        unit: r.get(1)?,
+        due_at: r.get(2)?,
+        warn_at: r.get(3)?,
+        warned: r.get(4)?,
+        overdue: r.get(5)?,
+        provisional: r.get(6)?,
+    })
+}
+
 /// Queue memberships, deadlines and involved units of a written case: the
 /// difference from what was stored, or all of them (see `CaseWrite::before`).
-fn write_projections(c: &Connection, id: i64, w: &EncodedWrite) -> Result<()> {
-    let d = w.delta();
+fn write_projections(c: &Connection, id: i64, w: &EncodedWrite, d: &Delta<'_>) -> Result<()> {
     if d.replace && w.case_id.is_some() {
         c.prepare_cached("DELETE FROM case_queues WHERE case_id = ?1")?
             .execute([id])?;
         c.prepare_cached("DELETE FROM case_deadlines WHERE case_id = ?1")?
             .execute([id])?;
     }
-    for (unit, queue) in d.queues_removed {
+    for (unit, queue) in &d.queues_removed {
         c.prepare_cached(
             "DELETE FROM case_queues WHERE case_id = ?1 AND unit = ?2 AND queue = ?3",
         )?
         .execute(params![id, unit, queue])?;
     }
-    for (unit, queue) in d.queues_added {
+    for (unit, queue) in &d.queues_added {
         c.prepare_cached(
             "INSERT INTO case_queues (unit, queue, case_id, since) VALUES (?1, ?2, ?3, ?4)",
         )?
         .execute(params![unit, queue, id, w.row.updated_at])?;
     }
-    for rule in d.deadlines_removed {
+    for rule in &d.deadlines_removed {
         c.prepare_cached("DELETE FROM case_deadlines WHERE case_id = ?1 AND rule = ?2")?
             .execute(params![id, rule])?;
     }
-    for x in d.deadlines_changed {
+    for x in d.deadlines_changed.iter().copied() {
         c.prepare_cached(
             "UPDATE case_deadlines SET unit = ?3, due_at = ?4, warn_at = ?5, warned = ?6,
              overdue = ?7, provisional = ?8 WHERE case_id = ?1 AND rule = ?2",
@@ -1420,7 +1409,7 @@ fn write_projections(c: &Connection, id: i64, w: &EncodedWrite) -> Result<()> {
             x.provisional
         ])?;
     }
-    for x in d.deadlines_added {
+    for x in d.deadlines_added.iter().copied() {
         c.prepare_cached(
             "INSERT INTO case_deadlines (case_id, rule, unit, due_at, warn_at, warned, overdue, provisional)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -1436,7 +1425,7 @@ fn write_projections(c: &Connection, id: i64, w: &EncodedWrite) -> Result<()> {
             x.provisional
         ])?;
     }
-    for unit in d.involved_added {
+    for unit in &d.involved_added {
         c.prepare_cached("INSERT OR IGNORE INTO case_units (unit, case_id) VALUES (?1, ?2)")?
             .execute(params![unit, id])?;
     }
@@ -1553,7 +1542,7 @@ fn write_case(c: &Connection, w: &EncodedWrite) -> Result<CaseRef> {
             Err(e) => return Err(e.into()),
         }
     }
-    write_projections(c, id, w)?;
+    write_projections(c, id, w, &w.delta())?;
     if !w.notifications.is_empty() {
         let mut n = c.prepare_cached(
             "INSERT INTO notifications (case_id, seq, recipient, template, text_zh, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
