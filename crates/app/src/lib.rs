@@ -24,6 +24,7 @@ mod sweeper;
 pub mod templates;
 pub mod tokens;
 pub mod topics;
+pub mod units;
 pub mod users;
 
 pub use cases::{notify_of, CaseView, TrackView};
@@ -129,6 +130,14 @@ pub enum AppError {
     LoginTaken(String),
     #[error("role {0:?} cannot belong to a unit of level {1:?}")]
     RoleNotForUnit(Role, Level),
+    #[error("unit code {0} is taken")]
+    UnitExists(String),
+    #[error("unknown parent unit {0}")]
+    UnknownParentUnit(String),
+    #[error("a unit of level {level:?} cannot sit under one of level {parent_level:?}")]
+    UnitNesting { level: Level, parent_level: Level },
+    #[error("the unit is still referred to by {0}")]
+    UnitInUse(&'static str),
     #[error("storage: {0}")]
     Store(StoreError),
     #[error("stored journal does not replay: {0}")]
@@ -235,13 +244,7 @@ impl App {
             )
             .map_err(|e| AppError::Journal(e.to_string()))?
         } else {
-            let mut users = Vec::new();
-            for login in store.logins().await? {
-                if let Some(u) = store.user(&login).await? {
-                    users.push(u);
-                }
-            }
-            tree_from_rows(units, users)?
+            tree_from_rows(units, store.all_users().await?)?
         };
         // The built-in years, plus those administrators added.
         let mut calendar = Calendar::official();

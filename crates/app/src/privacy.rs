@@ -26,6 +26,8 @@ pub enum Permission {
     ManageUsers,
     /// Edit the deadline rules and the categories.
     ManageRules,
+    /// Add, rename and remove units of the organisation.
+    ManageUnits,
     /// Read and export the audit log.
     ReadAudit,
     /// See the notification outbox and send dead notifications again.
@@ -65,6 +67,7 @@ pub const PERMISSIONS: &[(Permission, &[Role])] = &[
     (Permission::ManageCalendar, &[Role::Admin]),
     (Permission::ManageUsers, &[Role::Admin]),
     (Permission::ManageRules, &[Role::Admin]),
+    (Permission::ManageUnits, &[Role::Admin]),
     (Permission::ReadAudit, &[Role::Admin]),
     (Permission::ManageNotifications, &[Role::Admin]),
     (Permission::ManageTemplates, &[Role::Admin]),

@@ -57,12 +57,7 @@ impl App {
         if units.is_empty() {
             return Ok(());
         }
-        let mut users = Vec::new();
-        for login in self.store().logins().await? {
-            if let Some(u) = self.store().user(&login).await? {
-                users.push(u);
-            }
-        }
+        let users = self.store().all_users().await?;
         let tree = tree_from_rows(units, users)?;
         let mut g = match self.org.write() {
             Ok(g) => g,
@@ -103,20 +98,20 @@ impl App {
     /// Every user, by login (administrators).
     pub async fn users(&self, actor: &StaffUser) -> Result<Vec<UserInfo>> {
         self.check_manage_users(actor)?;
-        let mut out = Vec::new();
-        for login in self.store().logins().await? {
-            if let Some(u) = self.store().user(&login).await? {
-                out.push(UserInfo {
-                    login: u.login,
-                    name: u.name,
-                    role: u.role,
-                    unit: u.unit,
-                    linked_units: u.linked_units,
-                    disabled: u.disabled,
-                });
-            }
-        }
-        Ok(out)
+        Ok(self
+            .store()
+            .all_users()
+            .await?
+            .into_iter()
+            .map(|u| UserInfo {
+                login: u.login,
+                name: u.name,
+                role: u.role,
+                unit: u.unit,
+                linked_units: u.linked_units,
+                disabled: u.disabled,
+            })
+            .collect())
     }
 
     /// Creates a staff user with an initial password (policy checked).

@@ -1,4 +1,4 @@
-//! The administrator's pages: the unit tree (read-only), users and roles
+//! The administrator's pages: the unit tree (add, rename, remove), users and roles
 //! (create, change role and unit, reset the password, disable, enable, end
 //! sessions), the holiday calendar (add a year's notice), the deadline rules
 //! (edited as the TOML of `config/deadline-rules.toml`) and the categories.
@@ -57,6 +57,28 @@ fn role_select(lang: Lang, id: &str, selected: Option<Role>) -> String {
     s
 }
 
+/// The levels an administrator may add (one district only).
+fn level_select(lang: Lang, selected: Option<suqiu_domain::Level>) -> String {
+    use suqiu_domain::Level;
+    let mut s = String::from(r#"<select id="unit-level" name="unit_level">"#);
+    for l in [
+        Level::Street,
+        Level::Community,
+        Level::Grid,
+        Level::Hamlet,
+        Level::Department,
+    ] {
+        s.push_str(&format!(
+            r#"<option value="{v}"{sel}>{t}</option>"#,
+            v = l.as_str(),
+            sel = if Some(l) == selected { " selected" } else { "" },
+            t = esc(words::level(lang, l))
+        ));
+    }
+    s.push_str("</select>");
+    s
+}
+
 async fn admin_page(
     ctx: &Ctx,
     user: &StaffUser,
@@ -74,8 +96,19 @@ async fn admin_page(
     let mut users = String::new();
     let mut people = org.people().to_vec();
     people.sort_by(|a, b| a.role.cmp(&b.role).then(a.login.cmp(&b.login)));
+    let disabled_logins: std::collections::BTreeSet<String> = match ctx.app.users(user).await {
+        Ok(all) => all
+            .into_iter()
+            .filter(|u| u.disabled)
+            .map(|u| u.login)
+            .collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "reading users");
+            Default::default()
+        }
+    };
     for p in &people {
-        let disabled = matches!(ctx.app.store().user(&p.login).await, Ok(Some(u)) if u.disabled);
+        let disabled = disabled_logins.contains(&p.login);
         let (action, label) = if disabled {
             ("enable", lang.t("启用", "Enable"))
         } else {
@@ -193,11 +226,31 @@ async fn admin_page(
 <form method="post" action="/staff/admin/categories" id="categories-form" novalidate>{csrf}
 <label for="categories-text">{l_cats}</label><textarea id="categories-text" name="categories" rows="6"{i_cats}>{cats_text}</textarea>{e_cats}
 <button type="submit" id="save-categories">{b_save}</button></form></section>
-</div><section class="card" id="units"><h2>{ht}</h2>{tree}<p class="hint">{ht_hint}</p></section></div>"#,
+</div><section class="card" id="units"><h2>{ht}</h2>{tree}
+<h3>{h_add_unit}</h3>
+<form method="post" action="/staff/admin/units" id="unit-add-form" novalidate>{csrf}
+<label for="unit-parent">{l_parent}</label><input type="text" id="unit-parent" name="unit_parent" list="unit-codes" value="{v_uparent}"{i_uparent}>{e_uparent}
+<label for="unit-level">{l_level}</label>{level_select}{e_ulevel}
+<label for="unit-code">{l_ucode}</label><input type="text" id="unit-code" name="unit_code" maxlength="32" value="{v_ucode}"{i_ucode}>{e_ucode}
+<label for="unit-name">{l_uname}</label><input type="text" id="unit-name" name="unit_name" maxlength="40" value="{v_uname}"{i_uname}>{e_uname}
+<p class="hint">{hint_ucode}</p><button type="submit" id="add-unit">{b_add_unit}</button></form>
+<h3>{h_rename}</h3>
+<form method="post" action="/staff/admin/units/rename" id="unit-rename-form" novalidate>{csrf}
+<label for="rename-code">{l_which}</label><input type="text" id="rename-code" name="rename_code" list="unit-codes" value="{v_rcode}"{i_rcode}>{e_rcode}
+<label for="rename-name">{l_newname}</label><input type="text" id="rename-name" name="rename_name" maxlength="40" value="{v_rname}"{i_rname}>{e_rname}
+<button type="submit" id="rename-unit" class="secondary">{b_rename}</button></form>
+<h3>{h_remove}</h3>
+<form method="post" action="/staff/admin/units/remove" id="unit-remove-form" novalidate>{csrf}
+<label for="remove-code">{l_which}</label><input type="text" id="remove-code" name="remove_code" list="unit-codes" value="{v_xcode}"{i_xcode}>{e_xcode}
+<p class="hint">{hint_remove}</p><button type="submit" id="remove-unit" class="secondary">{b_remove}</button></form>
+<p class="hint">{ht_hint}</p></section></div>"#,
         h = esc(lang.t("系统管理", "Administration")),
         l_templates = esc(lang.t("通知模板", "Message templates")),
         done = done.map(|d| format!(r#"<p class="notice" role="status" id="done">{}</p>"#, esc(d))).unwrap_or_default(),
-        form_errs = errs.rest(&["text", "rules", "categories", "login", "name", "role", "unit", "password"]),
+        form_errs = errs.rest(&[
+            "text", "rules", "categories", "login", "name", "role", "unit", "password",
+            "unit_parent", "unit_level", "unit_code", "unit_name", "rename_code", "rename_name", "remove_code",
+        ]),
         hu = esc(lang.t("用户和角色", "Users and roles")),
         l_login = esc(lang.t("账号", "Login")),
         l_name = esc(lang.t("姓名", "Name")),
@@ -260,7 +313,41 @@ async fn admin_page(
         e_cats = errs.at("categories"),
         ht = esc(lang.t("组织架构", "Unit tree")),
         tree = unit_tree(lang, &org),
-        ht_hint = esc(lang.t("组织架构（只读）由组织配置文件加载。", "The unit tree (read-only here) is loaded from the organisation config.")),
+        ht_hint = esc(lang.t("修改后本服务器立即生效，其他服务器在 5 秒内生效。组织配置文件只补充数据库中还没有的单位和用户。单位不能移动到别的上级：已受理诉求件记录着原来的位置。", "Changes apply here at once and on the other servers within 5 seconds. The organisation config only adds units and users the database does not have yet. A unit cannot move to another parent: filed cases record where it was.")),
+        h_add_unit = esc(lang.t("新增单位", "Add a unit")),
+        l_parent = esc(lang.t("上级单位编码", "Parent unit code")),
+        v_uparent = esc(&f.value("unit_parent")),
+        i_uparent = errs.invalid("unit_parent"),
+        e_uparent = errs.at("unit_parent"),
+        l_level = esc(lang.t("层级", "Level")),
+        level_select = level_select(lang, f.get("unit_level").and_then(suqiu_domain::Level::parse)),
+        e_ulevel = errs.at("unit_level"),
+        l_ucode = esc(lang.t("单位编码", "Unit code")),
+        v_ucode = esc(&f.value("unit_code")),
+        i_ucode = errs.invalid("unit_code"),
+        e_ucode = errs.at("unit_code"),
+        l_uname = esc(lang.t("单位名称", "Unit name")),
+        v_uname = esc(&f.value("unit_name")),
+        i_uname = errs.invalid("unit_name"),
+        e_uname = errs.at("unit_name"),
+        hint_ucode = esc(lang.t("编码 1–32 位，由字母、数字、“-”、“_”组成，建立后不能修改；网格编码习惯写作“社区编码-序号”。", "1–32 letters, digits, '-' or '_'; fixed once created. Grids are usually '<community code>-NN'.")),
+        b_add_unit = esc(lang.t("新增单位", "Add unit")),
+        h_rename = esc(lang.t("单位改名", "Rename a unit")),
+        l_which = esc(lang.t("单位编码", "Unit code")),
+        v_rcode = esc(&f.value("rename_code")),
+        i_rcode = errs.invalid("rename_code"),
+        e_rcode = errs.at("rename_code"),
+        l_newname = esc(lang.t("新名称", "New name")),
+        v_rname = esc(&f.value("rename_name")),
+        i_rname = errs.invalid("rename_name"),
+        e_rname = errs.at("rename_name"),
+        b_rename = esc(lang.t("改名", "Rename")),
+        h_remove = esc(lang.t("删除单位", "Remove a unit")),
+        v_xcode = esc(&f.value("remove_code")),
+        i_xcode = errs.invalid("remove_code"),
+        e_xcode = errs.at("remove_code"),
+        hint_remove = esc(lang.t("只能删除误建的单位：没有下级单位、工作人员，也没有经手过诉求件。", "Only a unit added by mistake can be removed: no sub-units, no staff, no case has passed through it.")),
+        b_remove = esc(lang.t("删除单位", "Remove unit")),
     );
     let status = if errs.is_empty() {
         StatusCode::OK
@@ -531,4 +618,79 @@ pub async fn reset_password(
         .await
         .map(|_| format!("{login}：{}", ctx.t("密码已重置", "password reset")));
     after_change(&ctx, &user, &Fields::default(), result, &|_| String::new()).await
+}
+
+pub async fn add_unit(PostForm { ctx, fields, .. }: PostForm) -> Response {
+    let user = match admin_only(&ctx) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let new = suqiu_app::units::NewUnit {
+        code: fields.value("unit_code"),
+        name: fields.value("unit_name"),
+        level: fields.value("unit_level"),
+        parent: fields.value("unit_parent"),
+    };
+    let result = ctx.app.add_unit(&user, new).await.map(|u| {
+        format!(
+            "{}（{}）：{}",
+            u.name,
+            u.code,
+            ctx.t("单位已新增", "unit added")
+        )
+    });
+    let result = unknown_unit_at(result, "parent");
+    after_change(&ctx, &user, &fields, result, &|f| format!("unit_{f}")).await
+}
+
+/// An unknown unit code typed into a unit form, as an error of that field.
+fn unknown_unit_at(
+    result: suqiu_app::Result<String>,
+    field: &'static str,
+) -> suqiu_app::Result<String> {
+    result.map_err(|e| match e {
+        suqiu_app::AppError::UnknownUnit(c) if field == "parent" => {
+            suqiu_app::AppError::UnknownParentUnit(c)
+        }
+        suqiu_app::AppError::UnknownUnit(_) => suqiu_app::AppError::Invalid(
+            suqiu_domain::FieldError::new(field, suqiu_domain::FieldErrorKind::InvalidValue),
+        ),
+        other => other,
+    })
+}
+
+pub async fn rename_unit(PostForm { ctx, fields, .. }: PostForm) -> Response {
+    let user = match admin_only(&ctx) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let code = fields.value("rename_code").trim().to_string();
+    let result = ctx
+        .app
+        .rename_unit(&user, &code, &fields.value("rename_name"))
+        .await
+        .map(|_| format!("{code}：{}", ctx.t("单位已改名", "unit renamed")));
+    let result = unknown_unit_at(result, "code");
+    after_change(&ctx, &user, &fields, result, &|f| format!("rename_{f}")).await
+}
+
+pub async fn remove_unit(PostForm { ctx, fields, .. }: PostForm) -> Response {
+    let user = match admin_only(&ctx) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let code = fields.value("remove_code").trim().to_string();
+    let result = if code.is_empty() {
+        Err(suqiu_app::AppError::Invalid(suqiu_domain::FieldError::new(
+            "code",
+            suqiu_domain::FieldErrorKind::Missing,
+        )))
+    } else {
+        ctx.app
+            .remove_unit(&user, &code)
+            .await
+            .map(|_| format!("{code}：{}", ctx.t("单位已删除", "unit removed")))
+    };
+    let result = unknown_unit_at(result, "code");
+    after_change(&ctx, &user, &fields, result, &|f| format!("remove_{f}")).await
 }

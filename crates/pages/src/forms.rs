@@ -329,6 +329,51 @@ pub fn app_errors(lang: Lang, e: &AppError, rename: &dyn Fn(&str) -> String) -> 
                 Lang::En => format!("A {} cannot belong to a unit of level {}", role.as_str(), level.as_str()),
             },
         ),
+        AppError::UnitExists(c) => errs.add(
+            &rename("code"),
+            match lang {
+                Lang::Zh => format!("单位编码「{c}」已被使用"),
+                Lang::En => format!("The unit code '{c}' is taken"),
+            },
+        ),
+        AppError::UnknownParentUnit(c) => errs.add(
+            &rename("parent"),
+            match lang {
+                Lang::Zh => format!("没有编码为「{c}」的上级单位，请从列表中选择"),
+                Lang::En => format!("There is no parent unit '{c}'; choose one from the list"),
+            },
+        ),
+        AppError::UnitNesting {
+            level,
+            parent_level,
+        } => errs.add(
+            &rename("parent"),
+            match lang {
+                Lang::Zh => format!(
+                    "{}不能设在{}之下（区县下设乡镇街道和职能部门，乡镇街道下设村社区，村社区下设网格，网格下设屋场）",
+                    level.zh(),
+                    parent_level.zh()
+                ),
+                Lang::En => format!(
+                    "A {} cannot sit under a {} (district > street or department; street > community > grid > hamlet)",
+                    level.as_str(),
+                    parent_level.as_str()
+                ),
+            },
+        ),
+        AppError::UnitInUse(what) => errs.add(
+            &rename("code"),
+            match (lang, *what) {
+                (Lang::Zh, "units") => "不能删除：该单位下还有下级单位".to_string(),
+                (Lang::Zh, "users") => "不能删除：该单位还有工作人员或挂点领导".to_string(),
+                (Lang::Zh, "cases") => "不能删除：已有诉求件经过该单位（可改名）".to_string(),
+                (Lang::Zh, _) => "不能删除：分派记录中已有该单位（可改名）".to_string(),
+                (Lang::En, "units") => "Cannot remove: it still has sub-units".to_string(),
+                (Lang::En, "users") => "Cannot remove: staff or linked leaders belong to it".to_string(),
+                (Lang::En, "cases") => "Cannot remove: cases have passed through it (rename it instead)".to_string(),
+                (Lang::En, _) => "Cannot remove: routing decisions chose it (rename it instead)".to_string(),
+            },
+        ),
         AppError::UnknownUser(l) => errs.add(
             "",
             match lang {

@@ -87,6 +87,9 @@ pub fn router() -> Router<App> {
             post(admin::user_action),
         )
         .route("/staff/admin/calendar", post(admin::add_year))
+        .route("/staff/admin/units", post(admin::add_unit))
+        .route("/staff/admin/units/rename", post(admin::rename_unit))
+        .route("/staff/admin/units/remove", post(admin::remove_unit))
         .route("/staff/admin/categories", post(admin::set_categories))
         .route("/staff/admin/rules", post(admin::set_rules))
         .route("/staff/admin/users", post(admin::create_user))

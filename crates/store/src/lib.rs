@@ -68,6 +68,40 @@ pub struct UnitRow {
     pub path: String,
 }
 
+/// What removing a unit found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnitRemoval {
+    Removed,
+    NotFound,
+    /// Still referred to: `units` (sub-units), `users`, `cases`, `routing`.
+    InUse(&'static str),
+}
+
+/// The checks of [`Store::remove_unit`], in order: each names what still
+/// refers to the unit (`?1` is its code). Cases are found by the unit where
+/// they happened, the unit holding them, the units they were dispatched to,
+/// their queues and their deadlines. (Leaders' linked units are checked after these by
+/// each backend: the list is JSON text.)
+pub(crate) const UNIT_REFERENCES: &[(&str, &str)] = &[
+    ("units", "SELECT 1 FROM units WHERE parent = ?1 LIMIT 1"),
+    ("users", "SELECT 1 FROM users WHERE unit = ?1 LIMIT 1"),
+    ("cases", "SELECT 1 FROM cases WHERE place_unit = ?1 LIMIT 1"),
+    ("cases", "SELECT 1 FROM case_units WHERE unit = ?1 LIMIT 1"),
+    ("cases", "SELECT 1 FROM case_queues WHERE unit = ?1 LIMIT 1"),
+    (
+        "cases",
+        "SELECT 1 FROM case_deadlines WHERE unit = ?1 LIMIT 1",
+    ),
+    (
+        "cases",
+        "SELECT 1 FROM cases WHERE current_unit = ?1 LIMIT 1",
+    ),
+    (
+        "routing",
+        "SELECT 1 FROM routing_labels WHERE chosen = ?1 LIMIT 1",
+    ),
+];
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRow {
     pub login: String,
@@ -653,14 +687,35 @@ impl Store {
         dispatch!(self, s => s.migrate().await)
     }
 
-    /// Upserts units; inserts users that do not exist and updates the name, role
-    /// and units of those that do (their password hash is kept).
+    /// Inserts the units and users that do not exist yet; stored ones are kept
+    /// as they are (administrators edit them: the config only seeds).
     pub async fn put_org(&self, units: Vec<UnitRow>, users: Vec<UserRow>) -> Result<()> {
         dispatch!(self, s => s.put_org(units, users).await)
     }
 
     pub async fn units(&self) -> Result<Vec<UnitRow>> {
         dispatch!(self, s => s.units().await)
+    }
+
+    /// Every user, by login, in one query.
+    pub async fn all_users(&self) -> Result<Vec<UserRow>> {
+        dispatch!(self, s => s.all_users().await)
+    }
+
+    /// Adds a unit; `false` when its code is taken.
+    pub async fn insert_unit(&self, unit: UnitRow) -> Result<bool> {
+        dispatch!(self, s => s.insert_unit(unit).await)
+    }
+
+    /// Renames a unit; `false` when there is no such unit.
+    pub async fn rename_unit(&self, code: &str, name: &str) -> Result<bool> {
+        dispatch!(self, s => s.rename_unit(code.to_string(), name.to_string()).await)
+    }
+
+    /// Removes a unit that nothing refers to (no sub-unit, user, case, queue,
+    /// deadline or routing label), checked and deleted in one transaction.
+    pub async fn remove_unit(&self, code: &str) -> Result<UnitRemoval> {
+        dispatch!(self, s => s.remove_unit(code.to_string()).await)
     }
 
     pub async fn logins(&self) -> Result<Vec<String>> {

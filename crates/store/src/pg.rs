@@ -14,7 +14,7 @@ use crate::{
     outcome_columns, OutboxOutcome, RoutingLabel, RoutingModelRow, SignatureRow,
     NOTIFICATION_COLUMNS,
 };
-use crate::{ChatMessageKey, TemplateOverrideRow};
+use crate::{ChatMessageKey, TemplateOverrideRow, UnitRemoval, UNIT_REFERENCES};
 use crate::{PhotoMeta, PhotoRow, DEADLINE_COLUMNS};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use std::str::FromStr;
@@ -118,8 +118,7 @@ impl PgStore {
         let up = tx
             .prepare(
                 "INSERT INTO units (code, name, level, parent, path) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level,
-                 parent = excluded.parent, path = excluded.path",
+                 ON CONFLICT (code) DO NOTHING",
             )
             .await?;
         for u in &units {
@@ -130,8 +129,7 @@ impl PgStore {
             .prepare(
                 "INSERT INTO users (login, name, role, unit, linked_units, password_hash, disabled)
                  VALUES ($1, $2, $3, $4, $5, $6, $7)
-                 ON CONFLICT (login) DO UPDATE SET name = excluded.name, role = excluded.role,
-                 unit = excluded.unit, linked_units = excluded.linked_units",
+                 ON CONFLICT (login) DO NOTHING",
             )
             .await?;
         for u in &users {
@@ -181,6 +179,75 @@ impl PgStore {
             .query("SELECT login FROM users ORDER BY login", &[])
             .await?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    pub async fn all_users(&self) -> Result<Vec<UserRow>> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .query(
+                "SELECT login, name, role, unit, linked_units, password_hash, disabled FROM users ORDER BY login",
+                &[],
+            )
+            .await?;
+        rows.iter().map(user_row).collect()
+    }
+
+    pub async fn insert_unit(&self, u: UnitRow) -> Result<bool> {
+        let c = self.pool.get().await?;
+        Ok(c.execute(
+            "INSERT INTO units (code, name, level, parent, path) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (code) DO NOTHING",
+            &[&u.code, &u.name, &u.level, &u.parent, &u.path],
+        )
+        .await?
+            > 0)
+    }
+
+    pub async fn rename_unit(&self, code: String, name: String) -> Result<bool> {
+        let c = self.pool.get().await?;
+        Ok(c.execute(
+            "UPDATE units SET name = $2 WHERE code = $1",
+            &[&code, &name],
+        )
+        .await?
+            > 0)
+    }
+
+    /// The unit's row is locked first, so two removals or a removal and a
+    /// rename do not interleave. Writes that name a unit are checked against
+    /// the organisation in memory, not by a foreign key: removal is meant for
+    /// a unit added by mistake, before anything was sent to it.
+    pub async fn remove_unit(&self, code: String) -> Result<UnitRemoval> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        if tx
+            .query_opt("SELECT 1 FROM units WHERE code = $1 FOR UPDATE", &[&code])
+            .await?
+            .is_none()
+        {
+            return Ok(UnitRemoval::NotFound);
+        }
+        for (what, sql) in UNIT_REFERENCES {
+            let sql = sql.replace("?1", "$1");
+            if tx.query_opt(sql.as_str(), &[&code]).await?.is_some() {
+                return Ok(UnitRemoval::InUse(what));
+            }
+        }
+        let linked = format!("\"{code}\"");
+        if tx
+            .query_opt(
+                "SELECT 1 FROM users WHERE strpos(linked_units, $1) > 0 LIMIT 1",
+                &[&linked],
+            )
+            .await?
+            .is_some()
+        {
+            return Ok(UnitRemoval::InUse("users"));
+        }
+        tx.execute("DELETE FROM units WHERE code = $1", &[&code])
+            .await?;
+        tx.commit().await?;
+        Ok(UnitRemoval::Removed)
     }
 
     pub async fn user(&self, login: String) -> Result<Option<UserRow>> {

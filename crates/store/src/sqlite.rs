@@ -16,7 +16,7 @@ use crate::{
     outcome_columns, OutboxOutcome, RoutingLabel, RoutingModelRow, SignatureRow,
     NOTIFICATION_COLUMNS,
 };
-use crate::{ChatMessageKey, TemplateOverrideRow};
+use crate::{ChatMessageKey, TemplateOverrideRow, UnitRemoval, UNIT_REFERENCES};
 use crate::{Delta, PhotoMeta, PhotoRow, DEADLINE_COLUMNS};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -253,8 +253,7 @@ impl SqliteStore {
         self.write(move |c| {
             let mut up = c.prepare_cached(
                 "INSERT INTO units (code, name, level, parent, path) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level,
-                 parent = excluded.parent, path = excluded.path",
+                 ON CONFLICT (code) DO NOTHING",
             )?;
             for u in &units {
                 up.execute(params![u.code, u.name, u.level, u.parent, u.path])?;
@@ -262,8 +261,7 @@ impl SqliteStore {
             let mut us = c.prepare_cached(
                 "INSERT INTO users (login, name, role, unit, linked_units, password_hash, disabled)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT (login) DO UPDATE SET name = excluded.name, role = excluded.role,
-                 unit = excluded.unit, linked_units = excluded.linked_units",
+                 ON CONFLICT (login) DO NOTHING",
             )?;
             for u in &users {
                 let linked = serde_json::to_string(&u.linked_units)
@@ -298,6 +296,69 @@ impl SqliteStore {
                 })
             })?;
             Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    pub async fn all_users(&self) -> Result<Vec<UserRow>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT login, name, role, unit, linked_units, password_hash, disabled FROM users ORDER BY login",
+            )?;
+            let rows = st.query_map([], user_row)?;
+            rows.map(|r| r?).collect()
+        })
+        .await
+    }
+
+    pub async fn insert_unit(&self, u: UnitRow) -> Result<bool> {
+        self.write(move |c| {
+            Ok(c.execute(
+                "INSERT INTO units (code, name, level, parent, path) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (code) DO NOTHING",
+                params![u.code, u.name, u.level, u.parent, u.path],
+            )? > 0)
+        })
+        .await
+    }
+
+    pub async fn rename_unit(&self, code: String, name: String) -> Result<bool> {
+        self.write(move |c| {
+            Ok(c.execute(
+                "UPDATE units SET name = ?2 WHERE code = ?1",
+                params![code, name],
+            )? > 0)
+        })
+        .await
+    }
+
+    pub async fn remove_unit(&self, code: String) -> Result<UnitRemoval> {
+        self.write(move |c| {
+            let exists = c
+                .query_row("SELECT 1 FROM units WHERE code = ?1", [&code], |_| Ok(()))
+                .optional()?
+                .is_some();
+            if !exists {
+                return Ok(UnitRemoval::NotFound);
+            }
+            for (what, sql) in UNIT_REFERENCES {
+                if c.query_row(sql, [&code], |_| Ok(())).optional()?.is_some() {
+                    return Ok(UnitRemoval::InUse(what));
+                }
+            }
+            let linked = format!("\"{code}\"");
+            if c.query_row(
+                "SELECT 1 FROM users WHERE instr(linked_units, ?1) > 0 LIMIT 1",
+                [&linked],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some()
+            {
+                return Ok(UnitRemoval::InUse("users"));
+            }
+            c.execute("DELETE FROM units WHERE code = ?1", [&code])?;
+            Ok(UnitRemoval::Removed)
         })
         .await
     }

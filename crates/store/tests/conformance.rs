@@ -181,16 +181,25 @@ async fn org_users_and_sessions() {
             let units = s.units().await.unwrap();
             assert_eq!(units.len(), 5);
             assert_eq!(units[0].code, "D");
-            // update keeps the password hash
+            // loading again only adds what is missing: stored rows are kept
             let mut renamed = user.clone();
             renamed.name = "李芳芳".into();
+            renamed.role = "community_staff".into();
             renamed.password_hash = "other".into();
-            s.put_org(org(), vec![renamed]).await.unwrap();
+            let mut units = org();
+            units[1].name = "改过的名字".into();
+            s.put_org(units, vec![renamed]).await.unwrap();
             let got = s.user("li").await.unwrap().unwrap();
             assert_eq!(
-                (got.name.as_str(), got.password_hash.as_str()),
-                ("李芳芳", "hash-1")
+                (
+                    got.name.as_str(),
+                    got.role.as_str(),
+                    got.password_hash.as_str()
+                ),
+                ("李芳", "grid_worker", "hash-1")
             );
+            assert_eq!(s.units().await.unwrap()[1].name, "单位S1");
+            assert_eq!(s.all_users().await.unwrap(), vec![user.clone()]);
             assert_eq!(got.linked_units, vec!["S1".to_string()]);
             assert_eq!(s.logins().await.unwrap(), vec!["li".to_string()]);
             assert!(s.user("nobody").await.unwrap().is_none());
@@ -208,6 +217,85 @@ async fn org_users_and_sessions() {
             assert!(s.delete_session("tok").await.unwrap());
             assert!(s.session_user("tok", 150).await.unwrap().is_none());
             assert!(!s.delete_session("tok").await.unwrap());
+        })
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn units_are_added_renamed_and_removed_only_when_nothing_refers_to_them() {
+    use suqiu_store::UnitRemoval;
+    both(|s| {
+        Box::pin(async move {
+            let leader = UserRow {
+                login: "wang".into(),
+                name: "王强".into(),
+                role: "leader".into(),
+                unit: "D".into(),
+                linked_units: vec!["S10".into()],
+                password_hash: "h".into(),
+                disabled: false,
+            };
+            s.put_org(org(), vec![leader]).await.unwrap();
+            // add: a taken code is refused and changes nothing
+            assert!(s
+                .insert_unit(unit("G1", "grid", Some("C1"), "/D/S1/C1/G1/"))
+                .await
+                .unwrap());
+            assert!(!s
+                .insert_unit(unit("G1", "hamlet", Some("C2"), "/D/S10/C2/G1/"))
+                .await
+                .unwrap());
+            let g1 = s.units().await.unwrap();
+            let g1 = g1.iter().find(|u| u.code == "G1").unwrap();
+            assert_eq!(
+                (g1.level.as_str(), g1.path.as_str()),
+                ("grid", "/D/S1/C1/G1/")
+            );
+            // rename
+            assert!(s.rename_unit("G1", "一网格").await.unwrap());
+            assert!(!s.rename_unit("NOPE", "x").await.unwrap());
+            assert!(s.units().await.unwrap().iter().any(|u| u.name == "一网格"));
+            // removal: each reference keeps the unit
+            assert_eq!(s.remove_unit("NOPE").await.unwrap(), UnitRemoval::NotFound);
+            assert_eq!(
+                s.remove_unit("C1").await.unwrap(),
+                UnitRemoval::InUse("units")
+            );
+            assert_eq!(
+                s.remove_unit("S10").await.unwrap(),
+                UnitRemoval::InUse("units")
+            );
+            assert_eq!(s.remove_unit("C2").await.unwrap(), UnitRemoval::Removed);
+            assert_eq!(
+                s.remove_unit("S10").await.unwrap(),
+                UnitRemoval::InUse("users"),
+                "a leader is linked to it"
+            );
+            s.insert_unit(unit("G2", "grid", Some("C1"), "/D/S1/C1/G2/"))
+                .await
+                .unwrap();
+            s.write_case(new_case("UUUUUUUUUA", "G2", "/D/S1/C1/G2/", 1000, "web"))
+                .await
+                .unwrap();
+            assert_eq!(
+                s.remove_unit("G2").await.unwrap(),
+                UnitRemoval::InUse("cases")
+            );
+            assert_eq!(s.remove_unit("G1").await.unwrap(), UnitRemoval::Removed);
+            let codes: Vec<String> = s
+                .units()
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|u| u.code)
+                .collect();
+            assert_eq!(codes, ["D", "S1", "C1", "G2", "S10"]);
+            // G1 can be added again once removed
+            assert!(s
+                .insert_unit(unit("G1", "grid", Some("C1"), "/D/S1/C1/G1/"))
+                .await
+                .unwrap());
         })
     })
     .await;

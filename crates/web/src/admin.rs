@@ -1,4 +1,4 @@
-//! Administrators over HTTP: deadline rules and categories, users.
+//! Administrators over HTTP: deadline rules and categories, users, units.
 
 use crate::problem::Problem;
 use crate::{ApiError, ApiResult, JsonBody, Staff};
@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
 use suqiu_app::privacy::{allowed, Permission};
+use suqiu_app::units::NewUnit;
 use suqiu_app::users::NewUser;
 use suqiu_app::{App, AppError};
 use suqiu_domain::workflow::DeadlineRules;
@@ -127,5 +128,54 @@ pub async fn reset_password(
     let b: PasswordBody = shape(body)?;
     let password = b.password.ok_or_else(|| missing("password"))?;
     app.reset_password(&user, &login, &password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Adds a unit to the tree.
+pub async fn add_unit(
+    State(app): State<App>,
+    Staff(user, _): Staff,
+    JsonBody(body): JsonBody<Value>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    require(&user, Permission::ManageUnits)?;
+    let u: NewUnit = shape(body)?;
+    let row = app.add_unit(&user, u).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "code": row.code, "name": row.name, "level": row.level,
+            "parent": row.parent, "path": row.path,
+        })),
+    ))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NameBody {
+    name: Option<String>,
+}
+
+/// Renames a unit.
+pub async fn rename_unit(
+    State(app): State<App>,
+    Staff(user, _): Staff,
+    Path(code): Path<String>,
+    JsonBody(body): JsonBody<Value>,
+) -> ApiResult<StatusCode> {
+    require(&user, Permission::ManageUnits)?;
+    let b: NameBody = shape(body)?;
+    let name = b.name.ok_or_else(|| missing("name"))?;
+    app.rename_unit(&user, &code, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes a unit nothing refers to yet.
+pub async fn remove_unit(
+    State(app): State<App>,
+    Staff(user, _): Staff,
+    Path(code): Path<String>,
+) -> ApiResult<StatusCode> {
+    require(&user, Permission::ManageUnits)?;
+    app.remove_unit(&user, &code).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -85,6 +85,9 @@ const BASE_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/cases/{id}/related"),
     ("get", "/api/v1/topics"),
     ("post", "/api/v1/cases/{id}/merge"),
+    ("post", "/api/v1/admin/units"),
+    ("post", "/api/v1/admin/units/{code}/name"),
+    ("delete", "/api/v1/admin/units/{code}"),
 ];
 
 /// Every route of the API: (method, path). The OpenAPI document must list
@@ -201,6 +204,12 @@ pub fn router(app: App) -> Router {
         .route(
             "/api/v1/admin/users/{login}/password",
             post(admin::reset_password),
+        )
+        .route("/api/v1/admin/units", post(admin::add_unit))
+        .route("/api/v1/admin/units/{code}/name", post(admin::rename_unit))
+        .route(
+            "/api/v1/admin/units/{code}",
+            axum::routing::delete(admin::remove_unit),
         )
         .route("/api/v1/admin/templates", get(templates::list))
         .route(

@@ -463,6 +463,60 @@ impl From<AppError> for Problem {
                     format!("a {} cannot belong to a unit of level {}", role.as_str(), level.as_str()),
                 )
             },
+            AppError::UnitExists(c) => Problem {
+                field: Some("code".into()),
+                ..Problem::new(
+                    S::CONFLICT,
+                    "unit_exists",
+                    format!("单位编码「{c}」已被使用"),
+                    format!("the unit code '{c}' is taken"),
+                )
+            },
+            AppError::UnknownParentUnit(c) => Problem {
+                field: Some("parent".into()),
+                ..Problem::new(
+                    S::UNPROCESSABLE_ENTITY,
+                    "unknown_parent_unit",
+                    format!("没有编码为「{c}」的上级单位"),
+                    format!("there is no parent unit with code '{c}'"),
+                )
+            },
+            AppError::UnitNesting {
+                level,
+                parent_level,
+            } => Problem {
+                field: Some("parent".into()),
+                ..Problem::new(
+                    S::UNPROCESSABLE_ENTITY,
+                    "unit_nesting",
+                    format!("{}不能设在{}之下", level.zh(), parent_level.zh()),
+                    format!(
+                        "a unit of level {} cannot sit under one of level {}",
+                        level.as_str(),
+                        parent_level.as_str()
+                    ),
+                )
+            },
+            AppError::UnitInUse(what) => {
+                let (zh, en) = match what {
+                    "units" => ("该单位下还有下级单位", "it still has sub-units"),
+                    "users" => (
+                        "该单位还有工作人员或挂点领导",
+                        "staff or linked leaders still belong to it",
+                    ),
+                    "cases" => ("已有诉求件经过该单位", "cases have already passed through it"),
+                    _ => (
+                        "分派记录中已有该单位",
+                        "routing decisions have already chosen it",
+                    ),
+                };
+                Problem::new(
+                    S::CONFLICT,
+                    "unit_in_use",
+                    format!("不能删除：{zh}"),
+                    format!("cannot remove the unit: {en}"),
+                )
+            }
             AppError::OrgConfig(e) => {
                 tracing::error!(error = %e, "organisation config");
                 Problem::internal()
