@@ -372,8 +372,9 @@ impl App {
         }
     }
 
-    /// Loads (or updates) the organisation from config text and stores it.
-    /// Passwords are hashed for users that do not exist yet.
+    /// Loads the organisation from config text: units and users the database
+    /// does not have yet are added (new users' configured passwords hashed);
+    /// stored ones are kept as administrators left them.
     pub async fn load_org(&self, text: &str) -> Result<()> {
         let cfg = orgconfig::parse(text)?;
         let existing: std::collections::BTreeSet<String> =
@@ -428,12 +429,8 @@ impl App {
             });
         }
         self.store.put_org(units, users).await?;
-        let mut guard = match self.org.write() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        *guard = Arc::new(cfg.tree);
-        Ok(())
+        // what is stored wins: administrators' changes are kept
+        self.reload_org().await
     }
 }
 

@@ -2792,3 +2792,198 @@ async fn hot_topics_group_the_visible_recent_cases_about_one_local_problem() {
         assert_eq!(s, StatusCode::UNAUTHORIZED);
     }
 }
+
+#[tokio::test]
+async fn administrators_add_rename_and_remove_units() {
+    for api in backends().await {
+        let admin = api.login("admin").await;
+        let chen = api.login("shequ.chen").await;
+        let grid = json!({"code": "430799001002-09", "name": "丹阳社区第九网格",
+                          "level": "grid", "parent": COMMUNITY});
+        let (s, _, v) = api.post("/api/v1/admin/units", Some(&chen), &grid).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+        // refusals: each with its stable code and field, nothing stored
+        let refused = [
+            (
+                json!({"level": "hamlet"}),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unit_nesting",
+                "parent",
+            ),
+            (
+                json!({"parent": "NOPE"}),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_parent_unit",
+                "parent",
+            ),
+            (
+                json!({"code": "有空 格"}),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_value",
+                "code",
+            ),
+            (
+                json!({"level": "district"}),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_value",
+                "level",
+            ),
+            (
+                json!({"name": " "}),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "field_empty",
+                "name",
+            ),
+            (
+                json!({"code": GRID}),
+                StatusCode::CONFLICT,
+                "unit_exists",
+                "code",
+            ),
+        ];
+        let units_before = api.app.store().units().await.unwrap().len();
+        for (change, status, code, field) in refused {
+            let mut body = grid.clone();
+            for (k, v) in change.as_object().unwrap() {
+                body[k] = v.clone();
+            }
+            let (s, _, v) = api.post("/api/v1/admin/units", Some(&admin), &body).await;
+            assert_eq!(
+                (s, v["code"].as_str()),
+                (status, Some(code)),
+                "{body} → {v}"
+            );
+            assert_eq!(v["field"].as_str(), Some(field), "{v}");
+            assert!(!v["message_zh"].as_str().unwrap().is_empty());
+        }
+        let (_, _, v) = api
+            .post(
+                "/api/v1/admin/units",
+                Some(&admin),
+                &json!({"code": "X", "name": "x", "level": "hamlet", "parent": COMMUNITY}),
+            )
+            .await;
+        assert_eq!(v["message_zh"], "屋场不能设在村社区之下", "{v}");
+        assert_eq!(api.app.store().units().await.unwrap().len(), units_before);
+
+        // added: at once in the tree, a place where residents file
+        let (s, _, v) = api.post("/api/v1/admin/units", Some(&admin), &grid).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        assert_eq!(v["path"], "/430799/430799001/430799001002/430799001002-09/");
+        let mut report = valid();
+        report["unit"] = json!("430799001002-09");
+        let (s, _, v) = api.post("/api/v1/cases", None, &report).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let id = v["id"].as_i64().unwrap();
+        let (_, case) = api.get(&format!("/api/v1/cases/{id}"), Some(&chen)).await;
+        assert_eq!(case["place"]["code"], "430799001002-09", "{case}");
+
+        // renamed: the API's unit list shows the new name
+        let (s, _, v) = api
+            .post(
+                "/api/v1/admin/units/430799001002-09/name",
+                Some(&admin),
+                &json!({"name": "丹阳社区九组网格"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+        let (s, _, v) = api
+            .post(
+                "/api/v1/admin/units/NOPE/name",
+                Some(&admin),
+                &json!({"name": "x"}),
+            )
+            .await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_unit"))
+        );
+        let (_, units) = api.get("/api/v1/units", None).await;
+        let named: Vec<&Value> = units["units"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|u| u["code"] == "430799001002-09")
+            .collect();
+        assert_eq!(named.len(), 1);
+        assert_eq!(named[0]["name"], "丹阳社区九组网格");
+
+        // another instance over the same database sees the change at its refresh
+        let other = App::new(api.app.store().clone(), api.clock.clone())
+            .await
+            .unwrap();
+        assert_eq!(
+            other.org().unit("430799001002-09").map(|u| u.name.clone()),
+            Some("丹阳社区九组网格".to_string())
+        );
+
+        // removed only when nothing refers to it
+        let delete = |path: String, token: String| {
+            let api = &api;
+            async move {
+                let req = Request::delete(path)
+                    .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                    .body(Body::empty())
+                    .unwrap();
+                let (s, _, v) = api.send(req).await;
+                (s, v)
+            }
+        };
+        let (s, v) = delete("/api/v1/admin/units/430799001002-09".into(), admin.clone()).await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::CONFLICT, Some("unit_in_use")),
+            "{v}"
+        );
+        assert!(v["message_zh"].as_str().unwrap().contains("诉求件"), "{v}");
+        let (s, v) = delete(format!("/api/v1/admin/units/{COMMUNITY}"), admin.clone()).await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::CONFLICT, Some("unit_in_use")),
+            "{v}"
+        );
+        let dept = json!({"code": "430799-T1", "name": "临时专班", "level": "department", "parent": "430799"});
+        let (s, _, v) = api.post("/api/v1/admin/units", Some(&admin), &dept).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let (s, _) = delete("/api/v1/admin/units/430799-T1".into(), chen.clone()).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let (s, v) = delete("/api/v1/admin/units/430799-T1".into(), admin.clone()).await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+        assert!(
+            api.app.org().unit("430799-T1").is_none(),
+            "gone from the tree at once"
+        );
+        let (s, v) = delete("/api/v1/admin/units/430799-T1".into(), admin.clone()).await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_unit"))
+        );
+        // loading the config again does not undo an administrator's rename
+        api.app.load_org(orgconfig::DEMO_DISTRICT).await.unwrap();
+        assert_eq!(
+            api.app
+                .org()
+                .unit("430799001002-09")
+                .map(|u| u.name.clone()),
+            Some("丹阳社区九组网格".to_string())
+        );
+
+        let (_, audit) = api.get("/api/v1/admin/audit", Some(&admin)).await;
+        let actions: Vec<(&str, &str)> = audit["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| Some((r["action"].as_str()?, r["target"].as_str()?)))
+            .filter(|(a, _)| a.starts_with("unit."))
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                ("unit.create", "unit:430799001002-09"),
+                ("unit.rename", "unit:430799001002-09"),
+                ("unit.create", "unit:430799-T1"),
+                ("unit.remove", "unit:430799-T1"),
+            ]
+        );
+    }
+}
