@@ -76,6 +76,7 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         ("post", p) if p.starts_with("/api/v1/admin/") => Admin,
         ("get", "/api/v1/admin/audit" | "/api/v1/admin/templates") => Admin,
         ("put" | "delete", "/api/v1/admin/templates/{kind}/{audience}/{lang}") => Admin,
+        ("delete", "/api/v1/admin/units/{code}") => Admin,
         ("post", "/api/v1/auth/logout" | "/api/v1/auth/logout-all") => OwnSession,
         _ => return None,
     })
@@ -264,6 +265,7 @@ fn concrete(path: &str, id: i64, code: &str) -> String {
         .replace("{kind}", "received")
         .replace("{audience}", "resident")
         .replace("{lang}", "zh")
+        .replace("{code}", "NO-SUCH-UNIT")
         .replace("/api/v1/search", "/api/v1/search?q=%E6%94%B6%E8%B4%B9")
 }
 
