@@ -9,7 +9,8 @@ use suqiu_domain::case::{
 use suqiu_domain::org::{Level, Role};
 use suqiu_domain::workflow::{self, Command, Ctx, Rating, RatingVia, Who};
 use suqiu_store::{
-    CaseFilter, CaseRef, CaseRow, CaseWrite, DeadlineRow, EventRow, StoreError, Stored,
+    CaseFilter, CaseRef, CaseRow, CaseWrite, DeadlineRow, EventRow, QueuePosition, StoreError,
+    Stored,
 };
 
 /// Which case a write goes to: a new one (`case_id` None, version 0) or an
@@ -613,9 +614,35 @@ impl App {
 
     /// One of the user's work queues, oldest first.
     pub async fn queue(&self, user: &StaffUser, queue: Queue, limit: u32) -> Result<Vec<CaseRow>> {
+        Ok(self.queue_page(user, queue, None, limit).await?.0)
+    }
+
+    /// A page of the user's queue, oldest first, after a cursor; with the
+    /// cursor of the next page when there is more.
+    pub async fn queue_page(
+        &self,
+        user: &StaffUser,
+        queue: Queue,
+        after: Option<QueuePosition>,
+        limit: u32,
+    ) -> Result<(Vec<CaseRow>, Option<QueuePosition>)> {
         let owner = self.queue_owner(user, queue);
-        let rows = self.store().queue(&owner, queue.as_str(), limit).await?;
-        Ok(rows.into_iter().filter(|r| !user.accused_in(r)).collect())
+        let mut rows = self
+            .store()
+            .queue_page(&owner, queue.as_str(), after, limit.saturating_add(1))
+            .await?;
+        let next = if rows.len() > limit as usize {
+            rows.truncate(limit as usize);
+            rows.last().map(|(pos, _)| *pos)
+        } else {
+            None
+        };
+        let rows = rows
+            .into_iter()
+            .map(|(_, r)| r)
+            .filter(|r| !user.accused_in(r))
+            .collect();
+        Ok((rows, next))
     }
 
     /// The resident's view by tracking code.

@@ -34,7 +34,7 @@ pub use auth::StaffUser;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use suqiu_search::{SearchError, SearchIndex};
 /// Read models the web crate renders (re-exported so it never depends on the store).
-pub use suqiu_store::{CaseFilter, CaseRef, CaseRow, PhotoMeta, PhotoRow, Store};
+pub use suqiu_store::{CaseFilter, CaseRef, CaseRow, PhotoMeta, PhotoRow, QueuePosition, Store};
 
 use std::sync::{Arc, RwLock};
 use suqiu_calendar::Calendar;

@@ -13,7 +13,7 @@ use axum::response::Response;
 use serde_json::{json, Map, Value};
 use suqiu_app::photos::PhotoAccess;
 use suqiu_app::routing::Suggestions;
-use suqiu_app::{AppError, CaseFilter, CaseRow, CaseView, StaffUser};
+use suqiu_app::{AppError, CaseFilter, CaseRow, CaseView, QueuePosition, StaffUser};
 use suqiu_domain::case::{Actor, Queue};
 use suqiu_domain::validate::{mask_name, mask_phone};
 use suqiu_domain::workflow::{self, Command, Difficulty, Rating, RatingVia, Refusal, Urgency};
@@ -198,10 +198,19 @@ fn role_queues(role: Role) -> &'static [Queue] {
 }
 
 const QUEUE_LIMIT: u32 = 20;
+/// A page of a queue on its own page.
+const QUEUE_PAGE: u32 = 50;
 
-/// One queue as a card that refreshes itself every 30 seconds (htmx).
-async fn queue_card(ctx: &Ctx, user: &StaffUser, q: Queue, limit: u32) -> String {
-    let rows = match ctx.app.queue(user, q, limit + 1).await {
+/// One queue as a card that refreshes itself every 30 seconds (htmx); a
+/// page of it after a cursor, with a link to the next page.
+async fn queue_card(
+    ctx: &Ctx,
+    user: &StaffUser,
+    q: Queue,
+    limit: u32,
+    after: Option<QueuePosition>,
+) -> String {
+    let (rows, next) = match ctx.app.queue_page(user, q, after, limit).await {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(error = %e, "queue");
@@ -212,26 +221,41 @@ async fn queue_card(ctx: &Ctx, user: &StaffUser, q: Queue, limit: u32) -> String
             );
         }
     };
-    let more = rows.len() > limit as usize;
-    let rows = &rows[..rows.len().min(limit as usize)];
+    let here = match after {
+        Some(a) => format!("limit={limit}&amp;after={}", a.encode()),
+        None => format!("limit={limit}"),
+    };
+    let mut links = Vec::new();
+    if after.is_some() {
+        links.push(format!(
+            r#"<a href="/staff/queue/{}?limit={limit}" id="first-{}">{}</a>"#,
+            q.as_str(),
+            q.as_str(),
+            esc(ctx.t("回到第一页", "First page"))
+        ));
+    }
+    if let Some(n) = next {
+        links.push(format!(
+            r#"<a href="/staff/queue/{}?limit={limit}&amp;after={}" id="next-{}" rel="next">{}</a>"#,
+            q.as_str(),
+            n.encode(),
+            q.as_str(),
+            esc(ctx.t("下一页", "Next page"))
+        ));
+    }
     format!(
-        r#"<section class="card queue" id="q-{q}" hx-get="/staff/queue/{q}?fragment=1&amp;limit={limit}" hx-trigger="every 30s" hx-swap="outerHTML">
-    <h2><a href="/staff/queue/{q}">{name}</a><span class="count">{n}{plus}</span><button type="button" class="link refresh" id="refresh-{q}" hx-get="/staff/queue/{q}?fragment=1&amp;limit={limit}" hx-target="closest section" hx-swap="outerHTML">{refresh}</button></h2>{table}{more}</section>"#,
+        r#"<section class="card queue" id="q-{q}" hx-get="/staff/queue/{q}?fragment=1&amp;{here}" hx-trigger="every 30s" hx-swap="outerHTML">
+    <h2><a href="/staff/queue/{q}">{name}</a><span class="count">{n}{plus}</span><button type="button" class="link refresh" id="refresh-{q}" hx-get="/staff/queue/{q}?fragment=1&amp;{here}" hx-target="closest section" hx-swap="outerHTML">{refresh}</button></h2>{table}{more}</section>"#,
         q = q.as_str(),
         refresh = esc(ctx.t("刷新", "Refresh")),
         name = esc(words::queue(ctx.lang, q)),
         n = rows.len(),
-        plus = if more { "+" } else { "" },
-        table = case_table(ctx, rows, ctx.t("暂无", "Nothing here")),
-        more = if more {
-            format!(
-                r#"<p><a href="/staff/queue/{}?limit={}">{}</a></p>"#,
-                q.as_str(),
-                limit + 50,
-                esc(ctx.t("显示更多", "Show more"))
-            )
-        } else {
+        plus = if next.is_some() { "+" } else { "" },
+        table = case_table(ctx, &rows, ctx.t("暂无", "Nothing here")),
+        more = if links.is_empty() {
             String::new()
+        } else {
+            format!(r#"<p class="pager">{}</p>"#, links.join(" · "))
         },
     )
 }
@@ -253,9 +277,22 @@ pub async fn queue_page(ctx: Ctx, Path(name): Path<String>, RawQuery(q): RawQuer
         .iter()
         .find(|(k, _)| k == "limit")
         .and_then(|(_, v)| v.parse::<u32>().ok())
-        .unwrap_or(QUEUE_LIMIT)
-        .clamp(1, 1000);
-    let card = queue_card(&ctx, &user, queue, limit).await;
+        .unwrap_or(QUEUE_PAGE)
+        .clamp(1, 200);
+    let after = match q.iter().find(|(k, _)| k == "after") {
+        None => None,
+        Some((_, v)) => match QueuePosition::parse(v) {
+            Some(p) => Some(p),
+            None => {
+                return ctx.error_page(
+                    StatusCode::BAD_REQUEST,
+                    "翻页参数不正确，请从第一页开始。",
+                    "The page cursor is not valid; start from the first page.",
+                )
+            }
+        },
+    };
+    let card = queue_card(&ctx, &user, queue, limit, after).await;
     if ctx.htmx || q.iter().any(|(k, _)| k == "fragment") {
         return ctx.fragment(card);
     }
@@ -356,7 +393,7 @@ pub async fn workbench(ctx: Ctx) -> Response {
         role => {
             body.push_str(r#"<div class="grid queues">"#);
             for q in role_queues(role) {
-                body.push_str(&queue_card(&ctx, &user, *q, QUEUE_LIMIT).await);
+                body.push_str(&queue_card(&ctx, &user, *q, QUEUE_LIMIT, None).await);
             }
             body.push_str("</div>");
             if role == Role::StreetStaff {

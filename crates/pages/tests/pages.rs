@@ -1403,3 +1403,54 @@ async fn administrators_edit_the_unit_tree_in_the_pages() {
     assert!(site.app.org().unit("430799001002-07").is_none());
     assert!(!r.body.contains(r#"<li data-unit="430799001002-07">"#));
 }
+
+#[tokio::test]
+async fn a_long_queue_pages_with_a_next_link() {
+    let site = Site::new().await;
+    let mut resident = Client::new(&site);
+    resident.get("/report").await;
+    for (i, title) in ["一号楼路灯不亮", "二号楼水管漏水", "三号楼垃圾未清"]
+        .iter()
+        .enumerate()
+    {
+        let phone = format!("1391234560{i}");
+        let r = resident
+            .post(
+                "/report",
+                &[
+                    ("title", title),
+                    ("content", "请尽快处理"),
+                    ("unit", "430799001002-01"),
+                    ("reporter_name", "王小明"),
+                    ("reporter_phone", &phone),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        site.clock.advance(1000);
+    }
+    let mut c = Client::new(&site);
+    c.login("shequ.chen").await;
+    let r = c.get("/staff/queue/triage?limit=2").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("一号楼路灯不亮") && r.body.contains("二号楼水管漏水"));
+    assert!(!r.body.contains("三号楼垃圾未清"));
+    let start = r
+        .body
+        .find(r#"<a href="/staff/queue/triage?limit=2&amp;after="#)
+        .expect("a next link");
+    let href = &r.body[start + 9..];
+    let href = href[..href.find('"').unwrap()].replace("&amp;", "&");
+    let r = c.get(&href).await;
+    assert!(r.body.contains("三号楼垃圾未清"), "{}", r.body);
+    assert!(!r.body.contains("一号楼路灯不亮"));
+    assert!(r.body.contains("回到第一页") && !r.body.contains(r#"id="next-triage""#));
+    // the htmx refresh of page 2 stays on page 2
+    assert!(r.body.contains(&format!(
+        r#"hx-get="/staff/queue/triage?fragment=1&amp;{}""#,
+        &href["/staff/queue/triage?".len()..].replace('&', "&amp;")
+    )));
+    let r = c.get("/staff/queue/triage?after=oops").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("翻页参数不正确"));
+}

@@ -68,6 +68,28 @@ pub struct UnitRow {
     pub path: String,
 }
 
+/// Where a case stands in a work queue: when it entered, then its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct QueuePosition {
+    pub since: Millis,
+    pub case_id: i64,
+}
+
+impl QueuePosition {
+    /// The cursor's text form, `<since>.<case id>`.
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.since, self.case_id)
+    }
+
+    pub fn parse(raw: &str) -> Option<QueuePosition> {
+        let (since, id) = raw.split_once('.')?;
+        Some(QueuePosition {
+            since: since.parse().ok()?,
+            case_id: id.parse().ok()?,
+        })
+    }
+}
+
 /// What removing a unit found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UnitRemoval {
@@ -788,7 +810,29 @@ impl Store {
 
     /// Cases in one unit's queue, oldest first.
     pub async fn queue(&self, unit: &str, queue: &str, limit: u32) -> Result<Vec<CaseRow>> {
-        dispatch!(self, s => s.queue(unit.to_string(), queue.to_string(), limit).await)
+        Ok(self
+            .queue_page(unit, queue, None, limit)
+            .await?
+            .into_iter()
+            .map(|(_, row)| row)
+            .collect())
+    }
+
+    /// A page of a unit's queue, oldest first, after a position (keyset:
+    /// the time the case entered the queue, then its id); each row with its
+    /// position, the cursor of the next page.
+    pub async fn queue_page(
+        &self,
+        unit: &str,
+        queue: &str,
+        after: Option<QueuePosition>,
+        limit: u32,
+    ) -> Result<Vec<(QueuePosition, CaseRow)>> {
+        let after = after.unwrap_or(QueuePosition {
+            since: i64::MIN,
+            case_id: i64::MIN,
+        });
+        dispatch!(self, s => s.queue_page(unit.to_string(), queue.to_string(), after, limit).await)
     }
 
     /// Cases with a deadline to warn about or mark overdue at `now`.

@@ -14,7 +14,7 @@ use crate::{
     outcome_columns, OutboxOutcome, RoutingLabel, RoutingModelRow, SignatureRow,
     NOTIFICATION_COLUMNS,
 };
-use crate::{ChatMessageKey, TemplateOverrideRow, UnitRemoval, UNIT_REFERENCES};
+use crate::{ChatMessageKey, QueuePosition, TemplateOverrideRow, UnitRemoval, UNIT_REFERENCES};
 use crate::{PhotoMeta, PhotoRow, DEADLINE_COLUMNS};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use std::str::FromStr;
@@ -1023,23 +1023,47 @@ impl PgStore {
         Ok(rows.iter().map(case_row).collect())
     }
 
-    pub async fn queue(&self, unit: String, queue: String, limit: u32) -> Result<Vec<CaseRow>> {
-        let cols: String = CASE_COLUMNS
+    pub async fn queue_page(
+        &self,
+        unit: String,
+        queue: String,
+        after: QueuePosition,
+        limit: u32,
+    ) -> Result<Vec<(QueuePosition, CaseRow)>> {
+        let cols: Vec<String> = CASE_COLUMNS
             .split(", ")
             .map(|col| format!("c.{col}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+            .collect();
+        let n = cols.len();
         let c = self.pool.get().await?;
         let rows = c
             .query(
                 &format!(
-                    "SELECT {cols} FROM case_queues q JOIN cases c ON c.id = q.case_id
-                     WHERE q.unit = $1 AND q.queue = $2 ORDER BY q.since, q.case_id LIMIT $3"
+                    "SELECT {cols}, q.since FROM case_queues q JOIN cases c ON c.id = q.case_id
+                     WHERE q.unit = $1 AND q.queue = $2 AND (q.since, q.case_id) > ($3, $4)
+                     ORDER BY q.since, q.case_id LIMIT $5",
+                    cols = cols.join(", ")
                 ),
-                &[&unit, &queue, &i64::from(limit)],
+                &[
+                    &unit,
+                    &queue,
+                    &after.since,
+                    &after.case_id,
+                    &i64::from(limit),
+                ],
             )
             .await?;
-        Ok(rows.iter().map(case_row).collect())
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let row = case_row(r);
+                let pos = QueuePosition {
+                    since: r.get(n),
+                    case_id: row.id,
+                };
+                (pos, row)
+            })
+            .collect())
     }
 
     pub async fn due_cases(&self, now: Millis, limit: u32) -> Result<Vec<i64>> {

@@ -16,7 +16,7 @@ use crate::{
     outcome_columns, OutboxOutcome, RoutingLabel, RoutingModelRow, SignatureRow,
     NOTIFICATION_COLUMNS,
 };
-use crate::{ChatMessageKey, TemplateOverrideRow, UnitRemoval, UNIT_REFERENCES};
+use crate::{ChatMessageKey, QueuePosition, TemplateOverrideRow, UnitRemoval, UNIT_REFERENCES};
 use crate::{Delta, PhotoMeta, PhotoRow, DEADLINE_COLUMNS};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -637,18 +637,36 @@ impl SqliteStore {
         .await
     }
 
-    pub async fn queue(&self, unit: String, queue: String, limit: u32) -> Result<Vec<CaseRow>> {
+    pub async fn queue_page(
+        &self,
+        unit: String,
+        queue: String,
+        after: QueuePosition,
+        limit: u32,
+    ) -> Result<Vec<(QueuePosition, CaseRow)>> {
         self.read(move |c| {
-            let cols: String = CASE_COLUMNS
+            let cols: Vec<String> = CASE_COLUMNS
                 .split(", ")
                 .map(|col| format!("c.{col}"))
-                .collect::<Vec<_>>()
-                .join(", ");
+                .collect();
+            let n = cols.len();
             let mut st = c.prepare_cached(&format!(
-                "SELECT {cols} FROM case_queues q JOIN cases c ON c.id = q.case_id
-                 WHERE q.unit = ?1 AND q.queue = ?2 ORDER BY q.since, q.case_id LIMIT ?3"
+                "SELECT {cols}, q.since FROM case_queues q JOIN cases c ON c.id = q.case_id
+                 WHERE q.unit = ?1 AND q.queue = ?2 AND (q.since, q.case_id) > (?3, ?4)
+                 ORDER BY q.since, q.case_id LIMIT ?5",
+                cols = cols.join(", ")
             ))?;
-            let rows = st.query_map(params![unit, queue, limit], case_row)?;
+            let rows = st.query_map(
+                params![unit, queue, after.since, after.case_id, limit],
+                |r| {
+                    let row = case_row(r)?;
+                    let pos = QueuePosition {
+                        since: r.get(n)?,
+                        case_id: row.id,
+                    };
+                    Ok((pos, row))
+                },
+            )?;
             Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
         })
         .await

@@ -740,14 +740,29 @@ async fn queue(
     axum::extract::RawQuery(query): axum::extract::RawQuery,
 ) -> ApiResult<Json<Value>> {
     let q = suqiu_domain::case::Queue::parse(&queue).ok_or_else(|| Problem::bad_query("queue"))?;
-    let limit = dto::limit_param(query.as_deref().unwrap_or(""))?;
-    let rows = app.queue(&user, q, limit).await?;
+    let raw = query.as_deref().unwrap_or("");
+    let mut after = None;
+    let mut rest = Vec::new();
+    for pair in raw.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("after", v)) => {
+                after = Some(
+                    suqiu_app::QueuePosition::parse(v)
+                        .ok_or_else(|| Problem::bad_query("after"))?,
+                )
+            }
+            _ => rest.push(pair),
+        }
+    }
+    let limit = dto::limit_param(&rest.join("&"))?;
+    let (rows, next) = app.queue_page(&user, q, after, limit).await?;
     let org = app.org();
     Ok(Json(json!({
         "queue": q.as_str(),
         "queue_zh": q.zh(),
         "owner": app.queue_owner(&user, q),
         "items": rows.iter().map(|r| dto::case_summary(r, &org)).collect::<Vec<_>>(),
+        "next_cursor": next.map(|p| p.encode()),
     })))
 }
 

@@ -2987,3 +2987,44 @@ async fn administrators_add_rename_and_remove_units() {
         );
     }
 }
+
+#[tokio::test]
+async fn work_queues_page_with_a_cursor() {
+    for api in backends().await {
+        let chen = api.login("shequ.chen").await;
+        let mut filed = Vec::new();
+        for i in 0..5 {
+            let mut body = valid();
+            body["title"] = json!(format!("第{i}件：路灯不亮"));
+            body["reporter"]["phone"] = json!(format!("1391234560{i}"));
+            let (s, _, v) = api.post("/api/v1/cases", None, &body).await;
+            assert_eq!(s, StatusCode::CREATED, "{v}");
+            filed.push(v["id"].as_i64().unwrap());
+            api.clock.advance(1000);
+        }
+        let mut seen = Vec::new();
+        let mut path = "/api/v1/queues/triage?limit=2".to_string();
+        loop {
+            let (s, v) = api.get(&path, Some(&chen)).await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+            let items = v["items"].as_array().unwrap();
+            assert!(items.len() <= 2);
+            seen.extend(items.iter().map(|c| c["id"].as_i64().unwrap()));
+            match v["next_cursor"].as_str() {
+                Some(c) => path = format!("/api/v1/queues/triage?limit=2&after={c}"),
+                None => break,
+            }
+        }
+        assert_eq!(seen, filed, "every case once, oldest first");
+        for bad in ["after=12", "after=x.1", "limit=0", "page=2"] {
+            let (s, v) = api
+                .get(&format!("/api/v1/queues/triage?{bad}"), Some(&chen))
+                .await;
+            assert_eq!(
+                (s, v["code"].as_str()),
+                (StatusCode::BAD_REQUEST, Some("bad_query")),
+                "{bad}: {v}"
+            );
+        }
+    }
+}
