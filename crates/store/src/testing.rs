@@ -8,12 +8,47 @@
 use crate::{Result, Store, StoreError};
 use std::str::FromStr;
 
-/// A database that lives as long as this value (the PostgreSQL one is dropped
-/// on a best-effort basis; its name is unique so leftovers never collide).
+/// A database that lives as long as this value: the SQLite file's directory
+/// is removed, the PostgreSQL database dropped (best effort: `WITH (FORCE)`
+/// ends the connections still open; its name is unique so a leftover never
+/// collides).
 pub struct TestDb {
     pub url: String,
     pub store: Store,
     _dir: Option<TempDir>,
+    _pg: Option<DropDatabase>,
+}
+
+/// Drops a PostgreSQL test database when dropped.
+struct DropDatabase {
+    server_url: String,
+    name: String,
+}
+
+impl Drop for DropDatabase {
+    fn drop(&mut self) {
+        let server_url = self.server_url.clone();
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        // a thread of its own: drop may run inside (or outside) a runtime
+        let done = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async move {
+                let Ok(cfg) = tokio_postgres::Config::from_str(&server_url) else {
+                    return;
+                };
+                if let Ok((client, conn)) = cfg.connect(tokio_postgres::NoTls).await {
+                    tokio::spawn(conn);
+                    let _ = client.batch_execute(&sql).await;
+                }
+            });
+        });
+        let _ = done.join();
+    }
 }
 
 /// Minimal temp dir, removed on drop (avoids a dependency for the library).
@@ -47,6 +82,7 @@ pub async fn sqlite() -> Result<TestDb> {
         url,
         store,
         _dir: Some(dir),
+        _pg: None,
     })
 }
 
@@ -87,6 +123,10 @@ pub async fn postgres(server_url: &str) -> Result<TestDb> {
         url,
         store,
         _dir: None,
+        _pg: Some(DropDatabase {
+            server_url: server_url.to_string(),
+            name,
+        }),
     })
 }
 
