@@ -30,7 +30,7 @@ pub const LINK_LIMIT: usize = 5;
 /// Cases read per page when the index is built.
 const PAGE: u32 = 5_000;
 /// Attempts at writing the links when a related case changed meanwhile.
-const LINK_ATTEMPTS: usize = 3;
+const LINK_ATTEMPTS: usize = 8;
 
 /// The in-memory related-case index, shared by clones of the app.
 #[derive(Clone)]
@@ -187,7 +187,12 @@ impl App {
         }
         for attempt in 1..=LINK_ATTEMPTS {
             match self.write_links(id, &found).await {
-                Err(AppError::Conflict { .. }) if attempt < LINK_ATTEMPTS => continue,
+                Err(AppError::Conflict { .. }) if attempt < LINK_ATTEMPTS => {
+                    // another write to one of the cases won: read again after a
+                    // short random pause, so a burst of similar filings spreads out
+                    let pause = rand::random::<u64>() % (10 * attempt as u64) + 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                }
                 Err(e) => {
                     tracing::warn!(case = id, error = %e, "linking related cases failed");
                     return;
