@@ -9,7 +9,8 @@ use crate::case::{CaseState, DeadlineInfo, Event, Handler, Millis, Status};
 use crate::org::{Level, OrgTree, Role};
 use crate::validate::bounded_text;
 use serde::{Deserialize, Serialize};
-use suqiu_calendar::{Calendar, DayUnit};
+use suqiu_calendar::Calendar;
+pub use suqiu_calendar::DayUnit;
 use thiserror::Error;
 use time::{Date, OffsetDateTime, UtcOffset};
 

@@ -173,14 +173,21 @@ async fn admin_page(
     let rules_in_force = ctx.app.rules();
     let mut rules = String::new();
     for r in &rules_in_force.rules {
+        let kinds = |ks: &[String]| {
+            ks.iter()
+                .map(|k| words::event_kind(lang, k))
+                .collect::<Vec<_>>()
+                .join("、")
+        };
+        let tags: Vec<String> = r.when.iter().map(|t| words::rule_tag(lang, t)).collect();
         rules.push_str(&format!(
             "<tr data-rule=\"{id}\"><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
             esc(&words::rule(lang, &r.id)),
-            esc(&r.start),
-            esc(&r.when.join(", ")),
+            esc(&words::event_kind(lang, &r.start)),
+            esc(&if tags.is_empty() { lang.t("全部", "all").to_string() } else { tags.join("、") }),
             r.length,
-            esc(&format!("{:?}", r.unit)),
-            esc(&r.ends.join(", ")),
+            esc(words::day_unit(lang, r.unit)),
+            esc(&kinds(&r.ends)),
             id = esc(&r.id),
         ));
     }

@@ -429,3 +429,86 @@ pub fn event(lang: Lang, e: &Event, unit_name: &dyn Fn(&str) -> String) -> Strin
         ),
     }
 }
+
+/// An event kind (as named in the deadline rules) in words.
+pub fn event_kind(lang: Lang, kind: &str) -> String {
+    let (zh, en) = match kind {
+        "received" => ("受理", "received"),
+        "note_added" => ("添加备注", "note added"),
+        "photo_attached" => ("添加照片", "photo attached"),
+        "triaged" => ("研判分流", "triaged"),
+        "reported_to_street" => ("上报街道", "reported to the street"),
+        "signed" => ("街道签收", "signed for"),
+        "street_assigned" => ("街道交办", "assigned by the street"),
+        "dispatched" => ("派单", "dispatched"),
+        "accepted" => ("部门接单", "accepted"),
+        "returned" => ("退单", "returned"),
+        "cooperation_reported" => ("协办反馈", "cooperation reported"),
+        "leader_deadline_requested" => ("申请领导定时限", "leader's deadline requested"),
+        "leader_deadline_set" => ("领导定时限", "leader's deadline set"),
+        "replied" => ("答复", "replied"),
+        "explained" => ("解释说明", "explained"),
+        "rated" => ("评价", "rated"),
+        "reopened" => ("重新办理", "reopened"),
+        "closed" => ("办结", "closed"),
+        "ownership_taken" => ("领导包案", "owned by a leader"),
+        "supervised" => ("督办", "supervised"),
+        "interview_recorded" => ("约谈", "interview recorded"),
+        "deadline_set" => ("开始计时", "deadline set"),
+        "deadline_cleared" => ("结束计时", "deadline cleared"),
+        "deadline_warned" => ("即将到期提醒", "due soon"),
+        "deadline_overdue" => ("超期", "overdue"),
+        "urgent_signalled" => ("紧急情况报告", "urgent signal"),
+        "merged" => ("合并为重复件", "merged"),
+        "duplicate_merged" => ("并入重复件", "duplicate merged"),
+        "related_linked" => ("关联相关件", "related case linked"),
+        "contact_changed" => ("更改通知方式", "contact changed"),
+        other => return other.to_string(),
+    };
+    lang.t(zh, en).to_string()
+}
+
+/// A tag a deadline rule applies to: an urgency tier or a difficulty.
+pub fn rule_tag(lang: Lang, tag: &str) -> String {
+    for d in [
+        Difficulty::Ordinary,
+        Difficulty::Difficult,
+        Difficulty::VeryDifficult,
+    ] {
+        if d.as_str() == tag {
+            return difficulty(lang, d).to_string();
+        }
+    }
+    urgency(lang, tag)
+}
+
+/// How a deadline's length is counted.
+pub fn day_unit(lang: Lang, u: suqiu_domain::workflow::DayUnit) -> &'static str {
+    match u {
+        suqiu_domain::workflow::DayUnit::Working => lang.t("工作日", "working days"),
+        suqiu_domain::workflow::DayUnit::Calendar => lang.t("自然日", "calendar days"),
+        suqiu_domain::workflow::DayUnit::SameWorkingDay => lang.t(
+            "当个工作日（遇休息日顺延）",
+            "the same working day (or the next)",
+        ),
+    }
+}
+
+#[cfg(test)]
+mod kind_tests {
+    use super::*;
+
+    #[test]
+    fn every_event_kind_a_rule_may_name_has_words_in_both_languages() {
+        for k in suqiu_domain::case::EVENT_KINDS {
+            let zh = event_kind(Lang::Zh, k);
+            assert!(
+                zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                "{k} → {zh}"
+            );
+            assert_ne!(event_kind(Lang::En, k), zh);
+        }
+        assert_eq!(rule_tag(Lang::Zh, "difficult"), "疑难（15 个工作日）");
+        assert_ne!(rule_tag(Lang::Zh, "urgent"), "urgent");
+    }
+}

@@ -1028,6 +1028,15 @@ async fn administrators_edit_rules_categories_and_users_in_the_pages() {
         page.body
     );
     assert!(page.body.contains(r#"id="unit-add-form""#));
+    // the rules table speaks Chinese: steps, tags and day units in words
+    assert!(
+        page.body.contains(r#"<tr data-rule="triage"><td>"#)
+            && page.body.contains("<td>受理</td>")
+            && page.body.contains("当个工作日")
+            && !page.body.contains("SameWorkingDay"),
+        "{}",
+        page.body
+    );
     // bad TOML, a bad rule: refused in plain words next to the field; nothing stored
     let r = admin
         .post("/staff/admin/rules", &[("rules", "warn_before_hours = ")])
