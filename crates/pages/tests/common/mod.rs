@@ -25,8 +25,22 @@ pub struct Site {
 }
 
 impl Site {
+    /// On SQLite.
     pub async fn new() -> Site {
-        let db = testing::sqlite().await.unwrap();
+        Site::on(testing::sqlite().await.unwrap()).await
+    }
+
+    /// On SQLite, and on PostgreSQL when `SUQIU_TEST_DATABASE_URL` is set
+    /// (see `suqiu_store::testing`).
+    pub async fn backends() -> Vec<Site> {
+        let mut out = vec![Site::new().await];
+        if let Some(server) = testing::postgres_server_url() {
+            out.push(Site::on(testing::postgres(&server).await.unwrap()).await);
+        }
+        out
+    }
+
+    pub async fn on(db: TestDb) -> Site {
         let clock = Arc::new(FixedClock::new(T0));
         let app = App::new(db.store.clone(), clock.clone())
             .await
