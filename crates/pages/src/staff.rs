@@ -1350,9 +1350,9 @@ pub(crate) async fn case_body(
             rest = e.rest(&shown),
         ));
     }
-    // a refusal of an action this user is not offered (e.g. a forged post)
+    // a refusal of an action this user is not offered (now, or ever: a forged post)
     if let Some(f) = failed.filter(|f| !allowed.contains(&f.command.as_str())) {
-        actions.push_str(&f.errors.rest(&[]));
+        actions.insert_str(0, &f.errors.rest(&[]));
     }
     if actions.is_empty() {
         actions = format!(

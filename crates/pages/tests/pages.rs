@@ -1589,6 +1589,48 @@ async fn only_who_may_merge_is_offered_the_form_and_a_forged_merge_is_refused() 
     }
 }
 
+#[tokio::test]
+async fn the_merge_form_offers_the_cases_linked_at_intake() {
+    let site = Site::with_related().await;
+    let app = &site.app;
+    let primary = app.file_case(&lamp(), None).await.unwrap().id;
+    // the same resident again, in other words: linked at intake, not found by the title
+    let mut again = lamp();
+    again.title = Some("路灯还是没人修".into());
+    again.content = Some("幸福路口的路灯坏了一个星期，到现在还是没人修".into());
+    let dup = app.file_case(&again, None).await.unwrap().id;
+    let mut c = Client::new(&site);
+    c.login("shequ.chen").await;
+    let r = c.get(&format!("/staff/cases/{dup}")).await;
+    let linked = part(&r.body, "linked", "</section>");
+    assert!(
+        linked.contains(&format!(r#"href="/staff/cases/{primary}""#)),
+        "{linked}"
+    );
+    assert!(
+        !part(&r.body, "related", "</section>").contains(&format!("/staff/cases/{primary}")),
+        "the search does not find it"
+    );
+    let form = part(&r.body, "action-merge", "</details>");
+    assert!(
+        form.contains(&format!(r#"name="into" value="{primary}""#)),
+        "{form}"
+    );
+    let r = c
+        .post(
+            &format!("/staff/cases/{dup}/merge"),
+            &[
+                ("into", &primary.to_string()),
+                ("reason", "同一群众重复反映"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // the primary marks its linked duplicate as merged
+    let r = c.get(&format!("/staff/cases/{primary}")).await;
+    assert!(part(&r.body, "linked", "</section>").contains("（已合并）"));
+}
+
 /// Three residents report one broken lift at one place; two other matters elsewhere.
 async fn file_lift_reports(app: &suqiu_app::App) -> Vec<i64> {
     let lift = [
