@@ -251,6 +251,34 @@ pub fn app_errors(lang: Lang, e: &AppError, rename: &dyn Fn(&str) -> String) -> 
                 "Your unit or role may not do this",
             ),
         ),
+        AppError::Refused(Refusal::MergeIntoItself) => errs.add(
+            &rename("into"),
+            t(
+                "不能合并到这件诉求本身，请选择另一件诉求作为主件",
+                "A case cannot be merged into itself; choose another case as the primary",
+            ),
+        ),
+        AppError::Refused(Refusal::MergeTargetClosed { id, merged: false }) => errs.add(
+            &rename("into"),
+            match lang {
+                Lang::Zh => format!("诉求 #{id} 已办结，不能再并入重复件；请选择仍在办理中的诉求"),
+                Lang::En => format!("Case #{id} is closed and cannot take a duplicate; choose an open case"),
+            },
+        ),
+        AppError::Refused(Refusal::MergeTargetClosed { id, merged: true }) => errs.add(
+            &rename("into"),
+            match lang {
+                Lang::Zh => format!("诉求 #{id} 本身已作为重复件合并到其他诉求，请合并到它的主件"),
+                Lang::En => format!("Case #{id} was itself merged into another case; merge into its primary"),
+            },
+        ),
+        AppError::Refused(Refusal::MergeTargetOutOfScope { id }) => errs.add(
+            &rename("into"),
+            match lang {
+                Lang::Zh => format!("没有找到诉求 #{id}，或它不在您的管辖范围内"),
+                Lang::En => format!("Case #{id} not found, or outside your part of the district"),
+            },
+        ),
         AppError::Conflict { .. } => errs.add(
             "",
             t(

@@ -1,7 +1,8 @@
 //! The statistics dashboard (DOMAIN.md §6): per unit and period, received,
 //! replied, resolved, on time, overdue, returned and satisfaction, with charts
 //! drawn as plain SVG on the server and a ranking of units. Leaders also see
-//! the overdue cases to supervise and the cases they own (包案).
+//! the overdue cases to supervise and the cases they own (包案). Everyone sees
+//! the hot topics (热点问题) of the last 30 days, linked to `/staff/topics`.
 
 use crate::forms::Errors;
 use crate::html::{day, esc, parse_day, pct, start_of_day, Lang};
@@ -260,6 +261,7 @@ pub async fn dashboard(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
             ));
         }
     }
+    body.push_str(&crate::topics::dashboard_section(&ctx, &user).await);
     let st = match ctx.app.stats(&user, from, to).await {
         Ok(s) => s,
         Err(e) => {

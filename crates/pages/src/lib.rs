@@ -4,6 +4,7 @@
 //! - residents: `/`, `/report`, `/track` (no login);
 //! - staff: `/login`, `/staff` (the role's work queues), `/staff/cases…`,
 //!   `/staff/new` (filing for a resident), `/staff/dashboard` (leaders),
+//!   `/staff/topics` (hot topics),
 //!   `/staff/admin`, `/staff/admin/templates` (administrators);
 //! - `/assets/…`: vendored files served from the binary.
 //!
@@ -17,9 +18,11 @@ pub mod csrf;
 mod forms;
 pub mod html;
 mod leader;
+mod merge;
 mod resident;
 mod staff;
 mod templates;
+mod topics;
 mod words;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -81,6 +84,7 @@ pub fn router() -> Router<App> {
         .route("/staff/cases/{id}/photos/{n}", get(staff::photo))
         .route("/staff/new", get(staff::new_form).post(staff::new_case))
         .route("/staff/dashboard", get(leader::dashboard))
+        .route("/staff/topics", get(topics::page))
         .route("/staff/admin", get(admin::admin))
         .route(
             "/staff/admin/users/{login}/{action}",
@@ -366,6 +370,9 @@ impl Ctx {
                     Role::Leader | Role::PetitionBureau | Role::Admin | Role::StreetStaff
                 ) {
                     links.push(("/staff/dashboard", self.t("统计", "Statistics").into()));
+                }
+                if u.role != Role::GridWorker {
+                    links.push(("/staff/topics", self.t("热点问题", "Hot topics").into()));
                 }
                 if u.role == Role::Admin {
                     links.push(("/staff/admin", self.t("系统管理", "Administration").into()));

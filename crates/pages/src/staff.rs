@@ -12,6 +12,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{json, Map, Value};
 use suqiu_app::photos::PhotoAccess;
+use suqiu_app::related::RelatedCase;
 use suqiu_app::routing::Suggestions;
 use suqiu_app::{AppError, CaseFilter, CaseRow, CaseView, QueuePosition, StaffUser};
 use suqiu_domain::case::{Actor, Queue};
@@ -696,6 +697,7 @@ pub fn command_label(lang: Lang, name: &str) -> &'static str {
         "supervise" => ("督办", "Supervise"),
         "interview" => ("记录约谈", "Record an interview"),
         "notes" => ("添加备注 / 走访记录", "Add a note / visit record"),
+        "merge" => ("合并为重复件", "Merge as a duplicate"),
         _ => ("操作", "Action"),
     };
     lang.t(zh, en)
@@ -768,6 +770,17 @@ fn probe(ctx: &Ctx, name: &str) -> Option<Command> {
             note: x(),
         },
         "notes" => Command::AddNote { text: x() },
+        // any other open case the user may see: whether this case may be merged at all
+        "merge" => Command::Merge {
+            primary: workflow::MergeTarget {
+                duplicate: 0,
+                id: 1,
+                status: Status::Received,
+                merged_into: None,
+                visible: true,
+            },
+            reason: x(),
+        },
         _ => return None,
     })
 }
@@ -785,6 +798,7 @@ fn allowed_commands(ctx: &Ctx, user: &StaffUser, view: &CaseView) -> Vec<&'stati
     suqiu_app::commands::NAMES
         .iter()
         .copied()
+        .chain(std::iter::once(crate::merge::COMMAND))
         .filter(|name| {
             probe(ctx, name).is_some_and(|cmd| {
                 matches!(
@@ -1149,7 +1163,7 @@ pub struct Failed {
     pub errors: Errors,
 }
 
-async fn case_body(
+pub(crate) async fn case_body(
     ctx: &Ctx,
     user: &StaffUser,
     view: &CaseView,
@@ -1183,6 +1197,7 @@ async fn case_body(
         )
     };
     let mut facts = vec![
+        (lang.t("编号", "Case no."), format!("#{}", view.row.id)),
         (
             lang.t("查询码", "Tracking code"),
             esc(&view.row.tracking_code),
@@ -1309,6 +1324,24 @@ async fn case_body(
     // actions (with routing suggestions when triaging or dispatching)
     let mut actions = String::new();
     let allowed = allowed_commands(ctx, user, view);
+    let may_merge = allowed.contains(&crate::merge::COMMAND);
+    // similar cases: shown at triage, and offered as the primary of a merge
+    let similar = if s.status == Status::Received || may_merge {
+        Some(similar_cases(ctx, user, view).await)
+    } else {
+        None
+    };
+    let linked = if s.related.is_empty() {
+        Vec::new()
+    } else {
+        ctx.app
+            .related_cases(user, view.row.id)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "linked cases");
+                Vec::new()
+            })
+    };
     let sugg = if allowed.iter().any(|n| matches!(*n, "triage" | "dispatch")) {
         match ctx.app.routing_suggestions(user, view.row.id).await {
             Ok(s) => Some(s),
@@ -1320,8 +1353,22 @@ async fn case_body(
     } else {
         None
     };
-    for name in allowed {
+    for &name in &allowed {
         let failed_here = failed.filter(|f| f.command == name);
+        if name == crate::merge::COMMAND {
+            let similar = match &similar {
+                Some(Ok(rows)) => rows.as_slice(),
+                _ => &[],
+            };
+            actions.push_str(&crate::merge::form(
+                ctx,
+                view,
+                &linked,
+                similar,
+                failed_here,
+            ));
+            continue;
+        }
         let empty_f = Fields::default();
         let empty_e = Errors::default();
         let (f, e) = failed_here
@@ -1340,6 +1387,10 @@ async fn case_body(
             rest = e.rest(&shown),
         ));
     }
+    // a refusal of an action this user is not offered (now, or ever: a forged post)
+    if let Some(f) = failed.filter(|f| !allowed.contains(&f.command.as_str())) {
+        actions.insert_str(0, &f.errors.rest(&[]));
+    }
     if actions.is_empty() {
         actions = format!(
             r#"<p class="muted">{}</p>"#,
@@ -1349,10 +1400,9 @@ async fn case_body(
             ))
         );
     }
-    let mut related = if s.status == Status::Received {
-        related_cases(ctx, user, view).await
-    } else {
-        String::new()
+    let mut related = match (&similar, s.status) {
+        (Some(similar), Status::Received) => related_cases(ctx, view, similar),
+        _ => String::new(),
     };
     let photos = match ctx
         .app
@@ -1373,7 +1423,7 @@ async fn case_body(
             String::new()
         }
     };
-    related.push_str(&linked_cases(ctx, user, view).await);
+    related.push_str(&linked_cases(ctx, view, &linked));
 
     out.push_str(&format!(
         r#"<h1 id="case-title">{title}</h1>
@@ -1392,9 +1442,36 @@ async fn case_body(
     out
 }
 
+/// Cases similar to this one (full-text search on its title) that the user may
+/// see, this one left out.
+async fn similar_cases(
+    ctx: &Ctx,
+    user: &StaffUser,
+    view: &CaseView,
+) -> Result<Vec<CaseRow>, AppError> {
+    let (_, hits) = ctx
+        .app
+        .search(
+            user,
+            &view.state.intake.title,
+            None,
+            vec![],
+            None,
+            None,
+            8,
+            0,
+        )
+        .await?;
+    Ok(hits
+        .into_iter()
+        .map(|h| h.row)
+        .filter(|r| r.id != view.row.id)
+        .collect())
+}
+
 /// Related cases and routing suggestions at triage: similar matters found by
 /// full-text search, the categories they were given, and the resident's hint.
-async fn related_cases(ctx: &Ctx, user: &StaffUser, view: &CaseView) -> String {
+fn related_cases(ctx: &Ctx, view: &CaseView, similar: &Result<Vec<CaseRow>, AppError>) -> String {
     let lang = ctx.lang;
     let mut out = format!(
         r#"<section class="card" id="related"><h2>{}</h2>"#,
@@ -1407,28 +1484,10 @@ async fn related_cases(ctx: &Ctx, user: &StaffUser, view: &CaseView) -> String {
             esc(h)
         ));
     }
-    match ctx
-        .app
-        .search(
-            user,
-            &view.state.intake.title,
-            None,
-            vec![],
-            None,
-            None,
-            8,
-            0,
-        )
-        .await
-    {
-        Ok((_, hits)) => {
-            let rows: Vec<CaseRow> = hits
-                .into_iter()
-                .map(|h| h.row)
-                .filter(|r| r.id != view.row.id)
-                .collect();
+    match similar {
+        Ok(rows) => {
             let mut cats: Vec<(String, usize)> = Vec::new();
-            for r in &rows {
+            for r in rows {
                 if let Some(c) = &r.category {
                     match cats.iter_mut().find(|(k, _)| k == c) {
                         Some((_, n)) => *n += 1,
@@ -1451,7 +1510,7 @@ async fn related_cases(ctx: &Ctx, user: &StaffUser, view: &CaseView) -> String {
             ));
             out.push_str(&case_table(
                 ctx,
-                &rows,
+                rows,
                 lang.t("没有找到相似的诉求", "No similar case found"),
             ));
         }
@@ -1469,8 +1528,9 @@ async fn related_cases(ctx: &Ctx, user: &StaffUser, view: &CaseView) -> String {
 }
 
 /// The cases linked at intake as related (same resident, same problem at the same place),
-/// with the reason and the similarity; merged duplicates are marked.
-async fn linked_cases(ctx: &Ctx, user: &StaffUser, view: &CaseView) -> String {
+/// with the reason and the similarity; merged duplicates are marked. A merged case
+/// names its primary; a primary lists the duplicates merged into it.
+fn linked_cases(ctx: &Ctx, view: &CaseView, items: &[RelatedCase]) -> String {
     let lang = ctx.lang;
     let mut out = String::new();
     if let Some(into) = view.state.merged_into {
@@ -1479,48 +1539,55 @@ async fn linked_cases(ctx: &Ctx, user: &StaffUser, view: &CaseView) -> String {
             esc(lang.t("已作为重复件合并至", "Merged as a duplicate into")),
         ));
     }
-    if view.state.related.is_empty() {
-        return if out.is_empty() {
-            out
-        } else {
-            format!(r#"<section class="card" id="linked">{out}</section>"#)
-        };
+    if !view.state.duplicates.is_empty() {
+        let links: Vec<String> = view
+            .state
+            .duplicates
+            .iter()
+            .map(|d| format!(r#"<a href="/staff/cases/{d}">#{d}</a>"#))
+            .collect();
+        out.push_str(&format!(
+            r#"<p id="duplicates">{} {}</p>"#,
+            esc(lang.t("已并入本件的重复件：", "Duplicates merged into this case:")),
+            links.join("、")
+        ));
     }
-    match ctx.app.related_cases(user, view.row.id).await {
-        Ok(items) => {
-            let rows: String = items
-                .iter()
-                .map(|r| {
-                    let reason = match r.link.reason.as_str() {
-                        "same_reporter" => lang.t("同一群众重复反映", "same resident"),
-                        "same_place_same_problem" => {
-                            lang.t("同一地点同一问题", "same place, same problem")
-                        }
-                        _ => lang.t("内容相似", "similar text"),
-                    };
-                    let merged = if r.merged_into.is_some() {
-                        lang.t("（已合并）", " (merged)")
-                    } else {
-                        ""
-                    };
-                    format!(
-                        r#"<li><a href="/staff/cases/{id}">#{id} {title}</a> — {reason}，{score:.2}{merged}</li>"#,
-                        id = r.row.id,
-                        title = esc(&r.row.title),
-                        reason = esc(reason),
-                        score = f32::from(r.link.score) / 1000.0,
-                        merged = esc(merged),
-                    )
-                })
-                .collect();
-            out.push_str(&format!(
-                "<h2>{}</h2><ul>{rows}</ul>",
-                esc(lang.t("关联诉求", "Linked cases"))
-            ));
-        }
-        Err(e) => tracing::warn!(error = %e, "linked cases"),
+    if !items.is_empty() {
+        let rows: String = items
+            .iter()
+            .map(|r| {
+                let reason = match r.link.reason.as_str() {
+                    "same_reporter" => lang.t("同一群众重复反映", "same resident"),
+                    "same_place_same_problem" => {
+                        lang.t("同一地点同一问题", "same place, same problem")
+                    }
+                    _ => lang.t("内容相似", "similar text"),
+                };
+                let merged = if r.merged_into.is_some() {
+                    lang.t("（已合并）", " (merged)")
+                } else {
+                    ""
+                };
+                format!(
+                    r#"<li><a href="/staff/cases/{id}">#{id} {title}</a> — {reason}，{score:.2}{merged}</li>"#,
+                    id = r.row.id,
+                    title = esc(&r.row.title),
+                    reason = esc(reason),
+                    score = f32::from(r.link.score) / 1000.0,
+                    merged = esc(merged),
+                )
+            })
+            .collect();
+        out.push_str(&format!(
+            "<h2>{}</h2><ul>{rows}</ul>",
+            esc(lang.t("关联诉求", "Linked cases"))
+        ));
     }
-    format!(r#"<section class="card" id="linked">{out}</section>"#)
+    if out.is_empty() {
+        out
+    } else {
+        format!(r#"<section class="card" id="linked">{out}</section>"#)
+    }
 }
 
 fn parse_case_id(raw: &str) -> Option<i64> {
@@ -1623,6 +1690,9 @@ pub async fn command(
             "Case not found.",
         );
     };
+    if name == crate::merge::COMMAND {
+        return crate::merge::post(ctx, user, id, fields).await;
+    }
     let Some(name) = suqiu_app::commands::NAMES
         .iter()
         .copied()

@@ -499,7 +499,13 @@ fn six_orders_in_a_real_browser() {
 }
 
 /// A resident's request filed directly (for the cases the story only needs to exist).
-async fn file(site: &common::Site, unit: &str, title: &str, content: &str, who: (&str, &str)) {
+async fn file(
+    site: &common::Site,
+    unit: &str,
+    title: &str,
+    content: &str,
+    who: (&str, &str),
+) -> i64 {
     let input = suqiu_domain::case::IntakeInput {
         channel: Some("web".into()),
         unit: Some(unit.into()),
@@ -509,7 +515,7 @@ async fn file(site: &common::Site, unit: &str, title: &str, content: &str, who: 
         reporter_phone: Some(who.1.into()),
         ..Default::default()
     };
-    site.app.file_case(&input, None).await.unwrap();
+    site.app.file_case(&input, None).await.unwrap().id
 }
 
 async fn story() {
@@ -809,6 +815,101 @@ async fn story() {
     b.see(".me", "钱网格").await;
     b.logout().await;
     assert!(b.url().await.ends_with("/login"));
+
+    // 合并 — a second resident reports the broken fitness equipment: the community
+    // merges it as a duplicate into the first report
+    let again = "广场健身器材损坏";
+    let dup = file(
+        &site,
+        "430799001002-03",
+        again,
+        "社区广场的单杠松动了，孩子玩耍很危险。",
+        ("钱进", "13800006666"),
+    )
+    .await;
+    b.login("shequ.chen").await;
+    b.see("#q-triage", again).await;
+    b.click(&format!("#q-triage a[href='/staff/cases/{dup}']"))
+        .await;
+    b.see("#case-title", again).await;
+    b.act("merge").await;
+    b.see("#merge-into", neighbour).await;
+    let primary = b
+        .script(&format!(
+            "for (const l of document.querySelectorAll('#merge-into label')) {{ if (l.textContent.includes({neighbour:?} + ' ')) return l.querySelector('input').value; }} return null"
+        ))
+        .await;
+    let primary = primary
+        .as_str()
+        .expect("the first report is offered")
+        .to_string();
+    b.click(&format!("#merge-into input[value='{primary}']"))
+        .await;
+    b.click("#submit-merge").await;
+    b.see("#form-merge", "请填写合并理由").await;
+    b.fill("#merge-reason", "同一处健身器材，另一位居民重复反映")
+        .await;
+    b.script("document.getElementById('action-merge').scrollIntoView(); return 1")
+        .await;
+    b.shot("15-merge").await;
+    b.click("#submit-merge").await;
+    b.see("#done", "合并为重复件").await;
+    b.see("#merged-into", &format!("#{primary}")).await;
+    b.see("#case-status", "已办结").await;
+    b.shot("15b-merged").await;
+    b.click("#merged-into a").await;
+    b.see("#case-title", neighbour).await;
+    b.see("#timeline", "已合并至本件").await;
+    b.logout().await;
+
+    // 热点问题 — three residents report one broken lift; the leader sees the topic
+    let mut lift = Vec::new();
+    for (i, (t, c)) in [
+        (
+            "丽发新城小区电梯又坏了",
+            "丽发新城小区3栋电梯坏了两天，老人上不了楼。",
+        ),
+        (
+            "丽发新城电梯故障",
+            "丽发新城小区3栋的电梯经常停运，希望物业尽快修好。",
+        ),
+        (
+            "丽发新城小区电梯停运",
+            "丽发新城小区电梯停了，物业一直不修。",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        lift.push(
+            file(
+                &site,
+                "430799001002-01",
+                t,
+                c,
+                ("居民", &format!("1391234560{i}")),
+            )
+            .await,
+        );
+    }
+    b.login("lingdao.yang").await;
+    b.goto("/staff/dashboard").await;
+    b.see("#hot-topics", "丽发新城").await;
+    for id in &lift {
+        b.see("#hot-topics #topic-1", &format!("#{id}")).await;
+    }
+    b.shot("16-hot-topics").await;
+    b.click("#all-topics").await;
+    b.choose("#days", "7").await;
+    b.choose("#unit", "430799001002").await;
+    b.click("#topics-submit").await;
+    b.see("#topics h2", "近 7 天").await;
+    b.see("#topic-1", "电梯").await;
+    b.shot("16b-topics-page").await;
+    b.click(&format!("#topic-1 a[href='/staff/cases/{}']", lift[0]))
+        .await;
+    b.see("#case-title", "丽发新城小区电梯又坏了").await;
+    b.logout().await;
 
     b.quit().await;
     let _ = stop.send(());

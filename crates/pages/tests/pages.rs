@@ -1463,3 +1463,470 @@ async fn a_long_queue_pages_with_a_next_link() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.body.contains("翻页参数不正确"));
 }
+
+/// The part of a page from the element with this id to the first `end` after it.
+fn part<'a>(body: &'a str, id: &str, end: &str) -> &'a str {
+    let at = body
+        .find(&format!(r#"id="{id}""#))
+        .unwrap_or_else(|| panic!("no #{id} in the page:\n{body}"));
+    let rest = &body[at..];
+    &rest[..rest.find(end).map_or(rest.len(), |e| e + end.len())]
+}
+
+/// Runs a command on a case as a demo user, through the application.
+async fn run(app: &suqiu_app::App, login: &str, id: i64, cmd: &str, body: serde_json::Value) {
+    let u = app.staff_by_login(login).await.unwrap();
+    let c = suqiu_app::commands::parse(cmd, &body, app.now()).unwrap();
+    app.execute(&u, id, None, &c).await.unwrap();
+}
+
+/// The version and the merge of a case, and the duplicates merged into it.
+async fn merge_state(app: &suqiu_app::App, id: i64) -> (u64, Option<i64>, Vec<i64>) {
+    let u = app.staff_by_login("xinfang.he").await.unwrap();
+    let s = app.case_for(&u, id).await.unwrap().state;
+    (s.version, s.merged_into, s.duplicates)
+}
+
+#[tokio::test]
+async fn community_merges_a_duplicate_from_the_case_page_and_refusals_change_nothing() {
+    use serde_json::json;
+    for site in Site::backends().await {
+        let app = &site.app;
+        let primary = app.file_case(&lamp(), None).await.unwrap().id;
+        let mut again = lamp();
+        again.reporter_name = Some("李四".into());
+        again.reporter_phone = Some("13800001111".into());
+        again.content = Some("幸福路口小区门口的路灯一直不亮".into());
+        let dup = app.file_case(&again, None).await.unwrap().id;
+        // a closed case about the same lamp, and one in another community
+        let closed = app.file_case(&lamp(), None).await.unwrap().id;
+        run(
+            app,
+            "shequ.chen",
+            closed,
+            "triage",
+            json!({"urgency": "deferred", "category": "基础建设"}),
+        )
+        .await;
+        run(
+            app,
+            "shequ.chen",
+            closed,
+            "reply",
+            json!({"result": "已修好"}),
+        )
+        .await;
+        run(
+            app,
+            "xinfang.he",
+            closed,
+            "rate",
+            json!({"rating": "satisfied", "via": "phone"}),
+        )
+        .await;
+        let mut far = lamp();
+        far.unit = Some("430799004001-01".into());
+        let elsewhere = app.file_case(&far, None).await.unwrap().id;
+        let he = app.staff_by_login("xinfang.he").await.unwrap();
+        assert_eq!(
+            app.case_for(&he, closed).await.unwrap().row.status,
+            "closed"
+        );
+
+        let mut c = Client::new(&site);
+        c.login("shequ.chen").await;
+        let page = format!("/staff/cases/{dup}");
+        let r = c.get(&page).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_csp_clean(&r.body);
+        assert!(
+            r.body.contains(&format!("<dd>#{dup}</dd>")),
+            "the case number is shown"
+        );
+        let form = part(&r.body, "action-merge", "</details>");
+        assert!(form.contains("合并为重复件") && form.contains("合并理由"));
+        assert!(
+            form.contains(&format!(r#"name="into" value="{primary}""#)),
+            "the similar open case is offered: {form}"
+        );
+        for (id, why) in [(closed, "closed"), (dup, "itself"), (elsewhere, "unseen")] {
+            assert!(
+                !form.contains(&format!(r#"name="into" value="{id}""#)),
+                "{why} is not offered"
+            );
+        }
+        let before = merge_state(app, dup).await;
+        assert_eq!(before.1, None);
+
+        // refusals: in Chinese next to the field, the input kept, nothing changed
+        let merge = format!("{page}/merge");
+        for (into, words) in [
+            (dup.to_string(), "不能合并到这件诉求本身"),
+            (format!("#{closed}"), "已办结，不能再并入重复件"),
+            (elsewhere.to_string(), "不在您的管辖范围内"),
+            ("999999".to_string(), "没有找到诉求 #999999"),
+            ("十二".to_string(), "诉求编号应为数字"),
+        ] {
+            let r = c
+                .post(&merge, &[("into_number", &into), ("reason", "同一盏路灯")])
+                .await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{into}");
+            let form = part(&r.body, "action-merge", "</details>");
+            assert!(form.contains(r#"data-field="into""#), "{into}: {form}");
+            assert!(form.contains(words), "{into}: {form}");
+            assert!(
+                form.contains(">同一盏路灯</textarea>"),
+                "the reason is kept"
+            );
+            assert!(!r.body.contains("系统暂时无法处理"));
+        }
+        let r = c.post(&merge, &[]).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let form = part(&r.body, "action-merge", "</details>");
+        assert!(form.contains("请选择主件，或填写主件的编号"), "{form}");
+        assert!(form.contains(r#"data-field="reason""#) && form.contains("请填写合并理由"));
+        assert_eq!(
+            merge_state(app, dup).await,
+            before,
+            "refusals change nothing"
+        );
+        assert_eq!(merge_state(app, primary).await.2, Vec::<i64>::new());
+        assert_eq!(merge_state(app, closed).await.2, Vec::<i64>::new());
+
+        // the merge through the offered choice
+        let r = c
+            .post(
+                &merge,
+                &[
+                    ("into", &primary.to_string()),
+                    ("reason", "同一路灯，另一位居民重复反映"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        assert_eq!(location(&r), format!("/staff/cases/{dup}?done=merge"));
+        let r = c.get(&location(&r)).await;
+        assert!(r.body.contains("已完成：合并为重复件"));
+        assert!(part(&r.body, "merged-into", "</p>")
+            .contains(&format!(r#"href="/staff/cases/{primary}""#)));
+        assert!(part(&r.body, "case-status", "</span>").contains("已办结"));
+        assert!(r.body.contains(&format!(
+            "作为重复件合并至诉求 #{primary}：同一路灯，另一位居民重复反映"
+        )));
+        assert!(
+            !r.body.contains("action-merge"),
+            "a merged case is not merged again"
+        );
+        assert_eq!(merge_state(app, dup).await.1, Some(primary));
+        // the primary lists it
+        let r = c.get(&format!("/staff/cases/{primary}")).await;
+        assert!(
+            part(&r.body, "duplicates", "</p>").contains(&format!(r#"href="/staff/cases/{dup}""#))
+        );
+        assert!(r.body.contains(&format!("重复件 #{dup} 已合并至本件")));
+        assert_eq!(merge_state(app, primary).await.2, vec![dup]);
+        assert!(
+            !part(&r.body, "action-merge", "</details>")
+                .contains(&format!(r#"name="into" value="{dup}""#)),
+            "a merged duplicate is no primary"
+        );
+
+        // nor can anything be merged into the merged duplicate
+        let third = app.file_case(&again, None).await.unwrap().id;
+        let r = c
+            .post(
+                &format!("/staff/cases/{third}/merge"),
+                &[("into_number", &dup.to_string()), ("reason", "重复")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains(&format!(
+            "诉求 #{dup} 本身已作为重复件合并到其他诉求，请合并到它的主件"
+        )));
+
+        // English on request
+        let r = c.get(&format!("/staff/cases/{third}?lang=en")).await;
+        assert!(part(&r.body, "action-merge", "</details>").contains("Merge as a duplicate"));
+    }
+}
+
+#[tokio::test]
+async fn only_who_may_merge_is_offered_the_form_and_a_forged_merge_is_refused() {
+    use serde_json::json;
+    for site in Site::backends().await {
+        let app = &site.app;
+        let primary = app.file_case(&lamp(), None).await.unwrap().id;
+        let dup = app.file_case(&lamp(), None).await.unwrap().id;
+        let page = format!("/staff/cases/{dup}");
+        let before = merge_state(app, dup).await;
+
+        // the street and the leader see the case but do not merge at the first stop
+        for login in ["jiedao.liu", "lingdao.yang"] {
+            let mut s = Client::new(&site);
+            s.login(login).await;
+            let r = s.get(&page).await;
+            assert_eq!(r.status, StatusCode::OK, "{login}");
+            assert!(
+                !r.body.contains("form-merge"),
+                "{login} is not offered a merge"
+            );
+            // a post made by hand is refused in plain words
+            let r = s
+                .post(
+                    &format!("{page}/merge"),
+                    &[("into", &primary.to_string()), ("reason", "重复")],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{login}");
+            assert!(
+                part(&r.body, "actions", "</section>").contains("您的单位或岗位不能进行此操作"),
+                "{login}: {}",
+                r.body
+            );
+        }
+        // another community cannot even see it
+        let mut o = Client::new(&site);
+        o.login("cun.huang").await;
+        o.get("/staff").await;
+        let r = o
+            .post(
+                &format!("{page}/merge"),
+                &[("into", &primary.to_string()), ("reason", "重复")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        // a cross-site post is refused before anything
+        let mut c = Client::new(&site);
+        c.login("shequ.chen").await;
+        c.get(&page).await;
+        let t = c.csrf.clone();
+        let r = c
+            .post_raw(
+                &format!("{page}/merge"),
+                &[
+                    ("csrf", &t),
+                    ("into", &primary.to_string()),
+                    ("reason", "重复"),
+                ],
+                Some("http://evil.example"),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert_eq!(merge_state(app, dup).await, before, "nothing changed");
+
+        // once reported to the street the community may not merge; the petition bureau may
+        run(
+            app,
+            "shequ.chen",
+            dup,
+            "triage",
+            json!({"urgency": "urgent", "category": "基础建设"}),
+        )
+        .await;
+        assert!(
+            c.get(&page).await.body.contains("form-merge"),
+            "still at the first stop"
+        );
+        run(app, "shequ.chen", dup, "report", json!({})).await;
+        assert!(!c.get(&page).await.body.contains("form-merge"));
+        let mut b = Client::new(&site);
+        b.login("xinfang.he").await;
+        let r = b.get(&page).await;
+        assert!(
+            r.body.contains("form-merge"),
+            "the petition bureau merges while open"
+        );
+        let r = b
+            .post(
+                &format!("{page}/merge"),
+                &[
+                    ("into_number", &primary.to_string()),
+                    ("reason", "重复反映"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        assert_eq!(merge_state(app, dup).await.1, Some(primary));
+    }
+}
+
+#[tokio::test]
+async fn the_merge_form_offers_the_cases_linked_at_intake() {
+    let site = Site::with_related().await;
+    let app = &site.app;
+    let primary = app.file_case(&lamp(), None).await.unwrap().id;
+    // the same resident again, in other words: linked at intake, not found by the title
+    let mut again = lamp();
+    again.title = Some("路灯还是没人修".into());
+    again.content = Some("幸福路口的路灯坏了一个星期，到现在还是没人修".into());
+    let dup = app.file_case(&again, None).await.unwrap().id;
+    let mut c = Client::new(&site);
+    c.login("shequ.chen").await;
+    let r = c.get(&format!("/staff/cases/{dup}")).await;
+    let linked = part(&r.body, "linked", "</section>");
+    assert!(
+        linked.contains(&format!(r#"href="/staff/cases/{primary}""#)),
+        "{linked}"
+    );
+    assert!(
+        !part(&r.body, "related", "</section>").contains(&format!("/staff/cases/{primary}")),
+        "the search does not find it"
+    );
+    let form = part(&r.body, "action-merge", "</details>");
+    assert!(
+        form.contains(&format!(r#"name="into" value="{primary}""#)),
+        "{form}"
+    );
+    let r = c
+        .post(
+            &format!("/staff/cases/{dup}/merge"),
+            &[
+                ("into", &primary.to_string()),
+                ("reason", "同一群众重复反映"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // the primary marks its linked duplicate as merged
+    let r = c.get(&format!("/staff/cases/{primary}")).await;
+    assert!(part(&r.body, "linked", "</section>").contains("（已合并）"));
+}
+
+/// Three residents report one broken lift at one place; two other matters elsewhere.
+async fn file_lift_reports(app: &suqiu_app::App) -> Vec<i64> {
+    let lift = [
+        (
+            "丽发新城小区电梯又坏了",
+            "丽发新城小区3栋电梯坏了两天，老人上不了楼。",
+        ),
+        (
+            "丽发新城电梯故障",
+            "丽发新城小区3栋的电梯经常停运，希望物业尽快修好。",
+        ),
+        (
+            "丽发新城小区电梯停运",
+            "丽发新城小区电梯停了，物业一直不修。",
+        ),
+    ];
+    let mut ids = Vec::new();
+    for (i, (title, content)) in lift.iter().enumerate() {
+        let mut x = lamp();
+        x.title = Some(title.to_string());
+        x.content = Some(content.to_string());
+        x.reporter_phone = Some(format!("1391234560{i}"));
+        ids.push(app.file_case(&x, None).await.unwrap().id);
+    }
+    for (title, content) in [
+        (
+            "东风菜市场垃圾堆积",
+            "东风菜市场后门垃圾三天没人清运，气味很大。",
+        ),
+        (
+            "紫菱学校门口积水",
+            "紫菱学校门口一下雨就积水，孩子上学不方便。",
+        ),
+    ] {
+        let mut x = lamp();
+        x.title = Some(title.into());
+        x.content = Some(content.into());
+        app.file_case(&x, None).await.unwrap();
+    }
+    ids
+}
+
+#[tokio::test]
+async fn hot_topics_group_one_local_problem_for_those_who_may_see_it() {
+    for site in Site::backends().await {
+        let ids = file_lift_reports(&site.app).await;
+
+        let mut c = Client::new(&site);
+        c.login("shequ.chen").await;
+        let r = c.get("/staff").await;
+        assert!(r.body.contains(r#"href="/staff/topics""#), "in the nav");
+        let r = c.get("/staff/topics?days=7").await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_csp_clean(&r.body);
+        assert!(r.body.contains("近 7 天的热点问题"));
+        assert!(r.body.contains(r#"<option value="7" selected>"#));
+        let first = part(&r.body, "topic-1", "</tr>");
+        assert!(
+            first.contains("电梯") && first.contains("丽发新城"),
+            "{first}"
+        );
+        assert!(first.contains("3 件"), "{first}");
+        for id in &ids {
+            assert!(
+                first.contains(&format!(r#"href="/staff/cases/{id}""#)),
+                "links to case {id}: {first}"
+            );
+        }
+        assert!(!r.body.contains("1391234560"), "no reporter data");
+        assert!(!r.body.contains("菜市场"), "one report is no topic");
+
+        // the unit filter: the community itself, or a street it cannot see
+        let r = c.get("/staff/topics?days=30&unit=430799001002").await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(part(&r.body, "topics", "</section>").contains("电梯"));
+        for bad in [
+            "/staff/topics?days=5",
+            "/staff/topics?days=abc",
+            "/staff/topics?unit=430799004001",
+            "/staff/topics?unit=nonsense",
+        ] {
+            let r = c.get(bad).await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+            assert!(
+                r.body.contains("请选择统计期间") || r.body.contains("请从列表中选择单位"),
+                "{bad}: {}",
+                r.body
+            );
+            assert!(!r.body.contains("电梯"), "{bad}");
+        }
+
+        // the leader linked to 白沙街道 sees it on the dashboard and by street
+        let mut y = Client::new(&site);
+        y.login("lingdao.yang").await;
+        let r = y.get("/staff/dashboard").await;
+        assert_eq!(r.status, StatusCode::OK);
+        let section = part(&r.body, "hot-topics", "</section>");
+        assert!(
+            section.contains("热点问题") && section.contains("电梯"),
+            "{section}"
+        );
+        for id in &ids {
+            assert!(section.contains(&format!(r#"href="/staff/cases/{id}""#)));
+        }
+        assert!(section.contains(r#"href="/staff/topics""#));
+        let r = y.get("/staff/topics?days=90&unit=430799001").await;
+        assert!(part(&r.body, "topics", "</section>").contains("电梯"));
+        let r = y.get("/staff/topics?unit=430799002").await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(part(&r.body, "topics", "</section>").contains("没有集中反映的问题"));
+        let r = y.get("/staff/topics?lang=en").await;
+        assert!(r.body.contains("Hot topics of the last 30 days"));
+
+        // another community's staff and a leader linked elsewhere see none of it
+        for login in ["cun.huang", "lingdao.xu"] {
+            let mut o = Client::new(&site);
+            o.login(login).await;
+            let r = o.get("/staff/topics").await;
+            assert_eq!(r.status, StatusCode::OK, "{login}");
+            assert!(!r.body.contains("电梯"), "{login}");
+            assert!(r.body.contains("近 30 天没有集中反映的问题"), "{login}");
+            let r = o.get("/staff/dashboard").await;
+            assert!(
+                !part(&r.body, "hot-topics", "</section>").contains("电梯"),
+                "{login}"
+            );
+        }
+        // a week later the reports are older than the shortest period
+        site.clock.advance(8 * 24 * 3600 * 1000);
+        c.login("shequ.chen").await;
+        let r = c.get("/staff/topics?days=7").await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(r.body.contains("近 7 天没有集中反映的问题"), "{}", r.body);
+        assert!(!r.body.contains("电梯"));
+        let r = c.get("/staff/topics?days=30").await;
+        assert!(part(&r.body, "topic-1", "</tr>").contains("电梯"));
+    }
+}

@@ -25,14 +25,43 @@ pub struct Site {
 }
 
 impl Site {
+    /// On SQLite.
     pub async fn new() -> Site {
-        let db = testing::sqlite().await.unwrap();
+        Site::on(testing::sqlite().await.unwrap()).await
+    }
+
+    /// On SQLite, and on PostgreSQL when `SUQIU_TEST_DATABASE_URL` is set
+    /// (see `suqiu_store::testing`).
+    pub async fn backends() -> Vec<Site> {
+        let mut out = vec![Site::new().await];
+        if let Some(server) = testing::postgres_server_url() {
+            out.push(Site::on(testing::postgres(&server).await.unwrap()).await);
+        }
+        out
+    }
+
+    pub async fn on(db: TestDb) -> Site {
+        Site::build(db, false).await
+    }
+
+    /// On SQLite, with the related-case index (cases linked at intake), as `suqiu serve` runs.
+    pub async fn with_related() -> Site {
+        Site::build(testing::sqlite().await.unwrap(), true).await
+    }
+
+    async fn build(db: TestDb, related: bool) -> Site {
         let clock = Arc::new(FixedClock::new(T0));
-        let app = App::new(db.store.clone(), clock.clone())
+        let mut app = App::new(db.store.clone(), clock.clone())
             .await
             .unwrap()
             .with_search(suqiu_app::SearchIndex::in_memory().unwrap());
         app.load_org(orgconfig::DEMO_DISTRICT).await.unwrap();
+        if related {
+            app = app
+                .with_related(suqiu_app::related::RelatedConfig::default())
+                .await
+                .unwrap();
+        }
         Site {
             router: suqiu_web::router(app.clone()),
             app,

@@ -1,0 +1,231 @@
+//! 合并为重复件: merging a duplicate into its primary case from the staff case
+//! page. The form is one of the case page's actions (offered when the workflow
+//! would let this user merge the case now); it lists the open related, linked
+//! and similar cases the user may see as choices, and takes a typed case number.
+//! The post runs `App::merge` (the domain decides who may merge and refuses a
+//! merge into itself, into a closed, merged or unseen case).
+
+use crate::forms::{app_errors, Errors, Fields};
+use crate::html::esc;
+use crate::staff::{case_body, Failed};
+use crate::{words, Ctx};
+use axum::http::StatusCode;
+use axum::response::Response;
+use suqiu_app::related::RelatedCase;
+use suqiu_app::{CaseRow, CaseView, StaffUser};
+use suqiu_domain::Status;
+
+/// The command's name in `/staff/cases/{id}/merge` and on the case page.
+pub const COMMAND: &str = "merge";
+
+/// Most choices offered in the form.
+const MAX_CHOICES: usize = 10;
+
+fn is_open(row: &CaseRow) -> bool {
+    Status::parse(&row.status).is_some_and(|s| s.is_open())
+}
+
+/// The cases offered as the primary: open linked cases not merged themselves,
+/// then open similar ones; this case left out, each once.
+fn choices<'a>(
+    view: &CaseView,
+    linked: &'a [RelatedCase],
+    similar: &'a [CaseRow],
+) -> Vec<&'a CaseRow> {
+    let mut out: Vec<&CaseRow> = Vec::new();
+    let linked = linked
+        .iter()
+        .filter(|r| r.merged_into.is_none())
+        .map(|r| &r.row);
+    for row in linked.chain(similar.iter()) {
+        if row.id != view.row.id
+            && is_open(row)
+            && !out.iter().any(|o| o.id == row.id)
+            && out.len() < MAX_CHOICES
+        {
+            out.push(row);
+        }
+    }
+    out
+}
+
+/// The merge form among the case page's actions (`failed`: the refused post, shown
+/// again with its input and the errors next to the fields).
+pub fn form(
+    ctx: &Ctx,
+    view: &CaseView,
+    linked: &[RelatedCase],
+    similar: &[CaseRow],
+    failed: Option<&Failed>,
+) -> String {
+    let lang = ctx.lang;
+    let empty_f = Fields::default();
+    let empty_e = Errors::default();
+    let (f, e) = failed
+        .map(|x| (&x.fields, &x.errors))
+        .unwrap_or((&empty_f, &empty_e));
+    let chosen = f.value("into");
+    let mut options = String::new();
+    for row in choices(view, linked, similar) {
+        options.push_str(&format!(
+            r#"<label class="check"><input type="radio" name="into" value="{id}"{c}> #{id} {title} <span class="muted">{code} · {status}</span></label>"#,
+            id = row.id,
+            c = if chosen == row.id.to_string() { " checked" } else { "" },
+            title = esc(&row.title),
+            code = esc(&row.tracking_code),
+            status = esc(&words::status_str(lang, &row.status)),
+        ));
+    }
+    if options.is_empty() {
+        options = format!(
+            r#"<p class="muted">{}</p>"#,
+            esc(lang.t(
+                "没有找到可供选择的相关诉求，请在下面填写主件的编号。",
+                "No related open case found: type the primary case's number below."
+            ))
+        );
+    }
+    let label = esc(crate::staff::command_label(lang, COMMAND));
+    format!(
+        r#"<details class="action" id="action-merge"{open}><summary>{label}</summary>
+<form method="post" action="/staff/cases/{id}/merge" id="form-merge" novalidate>{csrf}<input type="hidden" name="expected_version" value="{v}">{rest}
+<p class="hint">{hint}</p>
+<fieldset id="merge-into"><legend>{l_into}</legend>{options}
+<label for="merge-into_number">{l_number}</label><input type="text" id="merge-into_number" name="into_number" inputmode="numeric" maxlength="20" placeholder="{p_number}" value="{v_number}"{i_into}></fieldset>{e_into}
+<label for="merge-reason">{l_reason}</label><textarea id="merge-reason" name="reason" maxlength="2000"{i_reason}>{v_reason}</textarea>{e_reason}
+<button type="submit" id="submit-merge">{label}</button></form></details>"#,
+        open = if failed.is_some() { " open" } else { "" },
+        id = view.row.id,
+        csrf = ctx.csrf_field(),
+        v = view.state.version,
+        rest = e.rest(&["into", "reason"]),
+        hint = esc(lang.t(
+            "这件诉求与另一件在办诉求反映的是同一件事时，把它作为重复件合并到那一件（主件）：本件随即办结，两件的办理经过都保留，统计只计一次。",
+            "When this case repeats an open case, merge it into that one (the primary): this case is closed, both timelines are kept, statistics count the matter once."
+        )),
+        l_into = esc(lang.t("合并到哪一件（主件）", "Merge into (the primary case)")),
+        l_number = esc(lang.t(
+            "或填写主件的编号（填写时以此为准）",
+            "Or type the primary case's number (used when given)"
+        )),
+        p_number = esc(lang.t("例如 #12", "e.g. #12")),
+        v_number = esc(&f.value("into_number")),
+        i_into = e.invalid("into"),
+        e_into = e.at("into"),
+        l_reason = esc(lang.t("合并理由", "Reason for merging")),
+        i_reason = e.invalid("reason"),
+        v_reason = esc(&f.value("reason")),
+        e_reason = e.at("reason"),
+    )
+}
+
+/// A typed case number: `12` or `#12` (full-width `＃` too).
+fn case_number(typed: &str) -> Option<i64> {
+    typed
+        .trim()
+        .trim_start_matches(['#', '＃'])
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+}
+
+/// `POST /staff/cases/{id}/merge`: `into` (a choice) or `into_number` (typed),
+/// `reason`, `expected_version`.
+pub async fn post(ctx: Ctx, user: StaffUser, id: i64, fields: Fields) -> Response {
+    let lang = ctx.lang;
+    let mut errs = Errors::default();
+    let into = match fields.get("into_number").or(fields.get("into")) {
+        None => {
+            errs.add(
+                "into",
+                lang.t(
+                    "请选择主件，或填写主件的编号",
+                    "Choose the primary case or type its number",
+                ),
+            );
+            None
+        }
+        Some(v) => {
+            let n = case_number(v);
+            if n.is_none() {
+                errs.add(
+                    "into",
+                    lang.t(
+                        "诉求编号应为数字，例如 12（见诉求页上的“编号”）",
+                        "A case number is a number, e.g. 12 (see “Case no.” on the case page)",
+                    ),
+                );
+            }
+            n
+        }
+    };
+    let reason = fields.get("reason").map(str::to_string);
+    if reason.is_none() {
+        errs.add(
+            "reason",
+            lang.t("请填写合并理由", "Give the reason for merging"),
+        );
+    }
+    let expected = match fields.get("expected_version").map(str::parse::<u64>) {
+        None => None,
+        Some(Ok(v)) => Some(v),
+        Some(Err(_)) => {
+            errs.add(
+                "",
+                lang.t(
+                    "页面已过期，请刷新后重试",
+                    "The page is out of date; reload it and retry",
+                ),
+            );
+            None
+        }
+    };
+    if let (true, Some(into), Some(reason)) = (errs.is_empty(), into, reason) {
+        match ctx.app.merge(&user, id, into, &reason, expected).await {
+            Ok(_) => {
+                return if ctx.app.case_for(&user, id).await.is_ok() {
+                    ctx.redirect(&format!("/staff/cases/{id}?done={COMMAND}"))
+                } else {
+                    ctx.redirect("/staff")
+                };
+            }
+            Err(e) => errs = app_errors(lang, &e, &|f| f.to_string()),
+        }
+    }
+    match ctx.app.case_for(&user, id).await {
+        Ok(view) => {
+            let failed = Failed {
+                command: COMMAND.to_string(),
+                fields,
+                errors: errs,
+            };
+            let body = case_body(&ctx, &user, &view, Some(&failed), None).await;
+            ctx.page_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &view.state.intake.title,
+                &body,
+            )
+        }
+        Err(_) => ctx.error_page(
+            StatusCode::NOT_FOUND,
+            "没有找到这件诉求，或它不在您的管辖范围内。",
+            "Case not found, or outside your part of the district.",
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::case_number;
+
+    #[test]
+    fn case_numbers_are_typed_with_or_without_the_sign() {
+        assert_eq!(case_number("12"), Some(12));
+        assert_eq!(case_number(" #7 "), Some(7));
+        assert_eq!(case_number("＃7"), Some(7));
+        assert_eq!(case_number("0"), None);
+        assert_eq!(case_number("-3"), None);
+        assert_eq!(case_number("ABCDEFGHJK"), None);
+    }
+}
