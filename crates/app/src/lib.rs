@@ -173,6 +173,7 @@ pub struct App {
     urgent: Arc<suqiu_text::UrgentRules>,
     templates: Arc<templates::TemplateCache>,
     related: Option<related::Related>,
+    topics_cache: Arc<topics::TopicsCache>,
 }
 
 /// Alphabet of tracking codes: no 0/O, 1/I.
@@ -270,6 +271,7 @@ impl App {
             urgent: Arc::default(),
             templates: Arc::default(),
             related: None,
+            topics_cache: Arc::default(),
         })
     }
 

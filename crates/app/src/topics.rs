@@ -4,14 +4,38 @@
 
 use crate::cases::journals;
 use crate::{App, AppError, Result, StaffUser};
+use std::collections::HashMap;
+use std::sync::Mutex;
 use suqiu_domain::case::Event;
+use suqiu_domain::case::Millis;
 use suqiu_store::CaseFilter;
-use suqiu_text::{Topic, TopicMessage};
+pub use suqiu_text::Topic;
+use suqiu_text::TopicMessage;
 
 /// Most cases one topics request groups (the newest first).
 const MAX_CASES: usize = 20_000;
 /// China Standard Time, the zone-less local time the grouping expects.
 const CST_OFFSET_MS: i64 = 8 * 3_600_000;
+/// Most answers kept by [`TopicsCache`] (it is emptied when full).
+const CACHE_ENTRIES: usize = 1_000;
+
+/// Who asked what, and the answer with the time it was worked out.
+type TopicsKey = (String, Option<String>, u32, usize);
+
+/// Recent answers of [`App::hot_topics_recent`]: the dashboard shows hot
+/// topics on every load, and grouping a month of a district's cases reads
+/// up to 20,000 journals.
+#[derive(Default)]
+pub(crate) struct TopicsCache(Mutex<HashMap<TopicsKey, (Millis, Vec<Topic>)>>);
+
+impl TopicsCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<TopicsKey, (Millis, Vec<Topic>)>> {
+        match self.0.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+}
 
 impl App {
     /// The `top` hottest topics among the cases received in the last `days`
@@ -74,5 +98,32 @@ impl App {
             }
         }
         Ok(suqiu_text::hot_topics(&messages, top))
+    }
+
+    /// [`App::hot_topics`], or the same user's same question answered at
+    /// most `max_age` ms ago (the dashboard's section: a trend may be a
+    /// minute old; the topics page and the API always work it out afresh).
+    pub async fn hot_topics_recent(
+        &self,
+        user: &StaffUser,
+        unit: Option<&str>,
+        days: u32,
+        top: usize,
+        max_age: Millis,
+    ) -> Result<Vec<Topic>> {
+        let key: TopicsKey = (user.login.clone(), unit.map(str::to_string), days, top);
+        let now = self.now();
+        if let Some((at, topics)) = self.topics_cache.lock().get(&key) {
+            if now - at <= max_age && now >= *at {
+                return Ok(topics.clone());
+            }
+        }
+        let topics = self.hot_topics(user, unit, days, top).await?;
+        let mut cache = self.topics_cache.lock();
+        if cache.len() >= CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(key, (now, topics.clone()));
+        Ok(topics)
     }
 }

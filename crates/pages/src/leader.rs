@@ -251,12 +251,18 @@ pub async fn dashboard(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
     }
     if user.role == Role::Leader {
         for queue in [Queue::Supervise, Queue::Owned] {
-            let rows = ctx.app.queue(&user, queue, 50).await.unwrap_or_default();
+            let (rows, next) = ctx
+                .app
+                .queue_page(&user, queue, None, 50)
+                .await
+                .unwrap_or_default();
+            // the whole queue, page by page, on its own page
             body.push_str(&format!(
-                r#"<section class="card" id="leader-{q}"><h2>{h} <span class="count">{n}</span></h2>{t}</section>"#,
+                r#"<section class="card" id="leader-{q}"><h2><a href="/staff/queue/{q}">{h}</a> <span class="count">{n}{plus}</span></h2>{t}</section>"#,
                 q = queue.as_str(),
                 h = esc(words::queue(lang, queue)),
                 n = rows.len(),
+                plus = if next.is_some() { "+" } else { "" },
                 t = case_table(&ctx, &rows, lang.t("暂无", "None")),
             ));
         }

@@ -40,7 +40,13 @@ pub async fn load(
     days: u32,
     top: usize,
 ) -> Result<Vec<TopicRow>, AppError> {
-    let topics = ctx.app.hot_topics(user, unit, days, top).await?;
+    rows(ctx.app.hot_topics(user, unit, days, top).await?)
+}
+
+/// How old the dashboard's hot topics may be (ms).
+const DASHBOARD_MAX_AGE: i64 = 60_000;
+
+fn rows(topics: Vec<suqiu_app::topics::Topic>) -> Result<Vec<TopicRow>, AppError> {
     Ok(topics
         .into_iter()
         .map(|t| TopicRow {
@@ -272,7 +278,12 @@ const DASHBOARD_TOP: usize = 5;
 /// the way to the page that filters by period and unit.
 pub async fn dashboard_section(ctx: &Ctx, user: &StaffUser) -> String {
     let lang = ctx.lang;
-    let list = match load(ctx, user, None, DEFAULT_DAYS, DASHBOARD_TOP).await {
+    let recent = ctx
+        .app
+        .hot_topics_recent(user, None, DEFAULT_DAYS, DASHBOARD_TOP, DASHBOARD_MAX_AGE)
+        .await
+        .and_then(rows);
+    let list = match recent {
         Ok(rows) => table(lang, &rows, DEFAULT_DAYS),
         Err(e) => {
             tracing::error!(error = %e, "hot topics");

@@ -1930,3 +1930,26 @@ async fn hot_topics_group_one_local_problem_for_those_who_may_see_it() {
         assert!(part(&r.body, "topic-1", "</tr>").contains("电梯"));
     }
 }
+
+#[tokio::test]
+async fn the_dashboards_hot_topics_may_be_a_minute_old_the_topics_page_never() {
+    let site = Site::new().await;
+    let mut y = Client::new(&site);
+    y.login("lingdao.yang").await;
+    let r = y.get("/staff/dashboard").await;
+    assert!(!part(&r.body, "hot-topics", "</section>").contains("电梯"));
+    file_lift_reports(&site.app).await;
+    // within the minute: the dashboard's answer is the one worked out before
+    site.clock.advance(30_000);
+    let r = y.get("/staff/dashboard").await;
+    assert!(!part(&r.body, "hot-topics", "</section>").contains("电梯"));
+    let r = y.get("/staff/topics").await;
+    assert!(
+        part(&r.body, "topics", "</section>").contains("电梯"),
+        "the page is fresh"
+    );
+    // after it: worked out again
+    site.clock.advance(31_000);
+    let r = y.get("/staff/dashboard").await;
+    assert!(part(&r.body, "hot-topics", "</section>").contains("电梯"));
+}
