@@ -802,10 +802,28 @@ async fn story() {
     b.click("#create-user").await;
     b.see("#done", "wangge.qian").await;
     b.see("#users tr[data-login='wangge.qian']", "钱网格").await;
+    // the unit tree: a hamlet cannot sit under a community; a new grid can
+    b.fill("#unit-parent", "430799001002").await;
+    b.choose("#unit-level", "hamlet").await;
+    b.fill("#unit-code", "430799001002-07").await;
+    b.fill("#unit-name", "丹阳社区第七网格").await;
+    b.click("#add-unit").await;
+    b.see("#unit-add-form", "屋场不能设在村社区之下").await;
+    b.choose("#unit-level", "grid").await;
+    b.click("#add-unit").await;
+    b.see("#done", "单位已新增").await;
+    b.see("#units li[data-unit='430799001002-07']", "丹阳社区第七网格")
+        .await;
+    b.fill("#rename-code", "430799001002-07").await;
+    b.fill("#rename-name", "丹阳社区七组网格").await;
+    b.click("#rename-unit").await;
+    b.see("#units li[data-unit='430799001002-07']", "丹阳社区七组网格")
+        .await;
     b.shot("14-admin-edited").await;
     b.logout().await;
     b.goto("/report").await;
     b.see("#category_hint", "物业管理").await;
+    b.see("#unit", "七组网格").await;
     // the new grid worker logs in with the initial password
     b.goto("/login").await;
     b.fill("#login", "wangge.qian").await;
@@ -892,6 +910,8 @@ async fn story() {
             .await,
         );
     }
+    // the dashboard's hot topics may be a minute old (the leader looked before)
+    site.clock.advance(61_000);
     b.login("lingdao.yang").await;
     b.goto("/staff/dashboard").await;
     b.see("#hot-topics", "丽发新城").await;
