@@ -233,7 +233,7 @@ async fn admin_page(
 <form method="post" action="/staff/admin/categories" id="categories-form" novalidate>{csrf}
 <label for="categories-text">{l_cats}</label><textarea id="categories-text" name="categories" rows="6"{i_cats}>{cats_text}</textarea>{e_cats}
 <button type="submit" id="save-categories">{b_save}</button></form></section>
-</div><section class="card" id="units"><h2>{ht}</h2>{tree}
+</div><section class="card" id="units"><h2>{ht}</h2>
 <h3>{h_add_unit}</h3>
 <form method="post" action="/staff/admin/units" id="unit-add-form" novalidate>{csrf}
 <label for="unit-parent">{l_parent}</label><input type="text" id="unit-parent" name="unit_parent" list="unit-codes" value="{v_uparent}"{i_uparent}>{e_uparent}
@@ -250,7 +250,7 @@ async fn admin_page(
 <form method="post" action="/staff/admin/units/remove" id="unit-remove-form" novalidate>{csrf}
 <label for="remove-code">{l_which}</label><input type="text" id="remove-code" name="remove_code" list="unit-codes" value="{v_xcode}"{i_xcode}>{e_xcode}
 <p class="hint">{hint_remove}</p><button type="submit" id="remove-unit" class="secondary">{b_remove}</button></form>
-<p class="hint">{ht_hint}</p></section></div>"#,
+<p class="hint">{ht_hint}</p>{tree}</section></div>"#,
         h = esc(lang.t("系统管理", "Administration")),
         l_templates = esc(lang.t("通知模板", "Message templates")),
         done = done.map(|d| format!(r#"<p class="notice" role="status" id="done">{}</p>"#, esc(d))).unwrap_or_default(),
