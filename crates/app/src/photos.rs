@@ -303,10 +303,15 @@ mod tests {
         let plain = jpeg(100);
         let commented = with_comment(&plain, 1000);
         assert_eq!(commented.len(), 1100);
-        let stored = check_photos(0, 0, &[commented.clone()]).unwrap();
+        let stored = check_photos(0, 0, std::slice::from_ref(&commented)).unwrap();
         assert_eq!(stored, vec![(plain, "image/jpeg")]);
         // the case's total counts the 100 stored bytes, not the 1100 received
-        assert!(check_photos(1, MAX_CASE_PHOTO_BYTES - 100, &[commented.clone()]).is_ok());
+        assert!(check_photos(
+            1,
+            MAX_CASE_PHOTO_BYTES - 100,
+            std::slice::from_ref(&commented)
+        )
+        .is_ok());
         assert!(matches!(
             check_photos(1, MAX_CASE_PHOTO_BYTES - 99, &[commented]),
             Err(AppError::PhotosTooLarge(_))
