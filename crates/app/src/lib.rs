@@ -13,6 +13,7 @@ pub mod limits;
 pub mod open311;
 pub mod orgconfig;
 pub mod outbox;
+pub mod photo_meta;
 pub mod photos;
 pub mod privacy;
 pub mod related;
@@ -116,6 +117,8 @@ pub enum AppError {
     BadRules(suqiu_domain::workflow::RuleProblem),
     #[error("photo type not accepted (JPEG, PNG or WebP)")]
     PhotoType,
+    #[error("photo malformed: {0}")]
+    PhotoMalformed(&'static str),
     #[error("photo larger than {0} bytes")]
     PhotoTooLarge(usize),
     #[error("at most {0} photos per case")]

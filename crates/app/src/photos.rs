@@ -1,11 +1,15 @@
 //! Photos of a case: attached by the resident when filing (or later with the
 //! tracking code) and by staff who may see the case; served only to those.
 //! The type is read from the bytes (JPEG, PNG, WebP signatures), never from a
-//! file name or a declared type. Each attachment is a `photo_attached` event
-//! in the case journal, written with the bytes and an audit record in one
-//! transaction; retention deletes the bytes with the case's personal data.
+//! file name or a declared type. Metadata (EXIF with the GPS position, camera
+//! serial and owner; XMP; text chunks) is stripped before anything is stored,
+//! hashed or counted ([`crate::photo_meta`]); a photo whose structure is broken
+//! is refused. Each attachment is a `photo_attached` event in the case
+//! journal, written with the bytes and an audit record in one transaction;
+//! retention deletes the bytes with the case's personal data.
 
 use crate::cases::WriteTarget;
+use crate::photo_meta::strip_metadata;
 use crate::{normalise_tracking_code, App, AppError, CaseView, Result, StaffUser};
 use suqiu_domain::case::IntakeInput;
 use suqiu_domain::case::{self, Actor, Event, Millis, Status};
@@ -38,25 +42,34 @@ pub enum PhotoAccess<'a> {
     Code(&'a str),
 }
 
-/// Checks new photos against the limits, given what the case has already;
-/// returns each one's type.
-fn check_photos(count: u32, bytes: u64, new: &[Vec<u8>]) -> Result<Vec<&'static str>> {
+/// A photo as it is stored: its bytes without metadata and its type.
+type Stored = (Vec<u8>, &'static str);
+
+/// Checks new photos against the limits, given what the case has already,
+/// and strips their metadata ([`strip_metadata`]): the size of one photo is
+/// checked as received, the case's total as stored.
+fn check_photos(count: u32, bytes: u64, new: &[Vec<u8>]) -> Result<Vec<Stored>> {
     if count as usize + new.len() > MAX_PHOTOS as usize {
         return Err(AppError::TooManyPhotos(MAX_PHOTOS));
     }
+    if new.iter().any(|data| data.len() > MAX_PHOTO_BYTES) {
+        return Err(AppError::PhotoTooLarge(MAX_PHOTO_BYTES));
+    }
+    let types = new
+        .iter()
+        .map(|data| sniff(data).ok_or(AppError::PhotoType))
+        .collect::<Result<Vec<_>>>()?;
     let mut total = bytes;
-    let mut types = Vec::with_capacity(new.len());
-    for data in new {
-        if data.len() > MAX_PHOTO_BYTES {
-            return Err(AppError::PhotoTooLarge(MAX_PHOTO_BYTES));
-        }
-        types.push(sniff(data).ok_or(AppError::PhotoType)?);
+    let mut stored = Vec::with_capacity(new.len());
+    for (data, ct) in new.iter().zip(types) {
+        let data = strip_metadata(data).map_err(|e| AppError::PhotoMalformed(e.0))?;
         total += data.len() as u64;
+        stored.push((data, ct));
     }
     if total > MAX_CASE_PHOTO_BYTES {
         return Err(AppError::PhotosTooLarge(MAX_CASE_PHOTO_BYTES));
     }
-    Ok(types)
+    Ok(stored)
 }
 
 /// Photos already attached to a case, from its journal: (count, bytes).
@@ -75,13 +88,12 @@ fn add_photos(
     w: &mut CaseWrite,
     actor: &Actor,
     first: u32,
-    photos: Vec<Vec<u8>>,
-    types: &[&'static str],
+    photos: Vec<Stored>,
     now: Millis,
 ) -> Vec<Event> {
     use sha2::{Digest, Sha256};
     let mut events = Vec::new();
-    for (i, (data, ct)) in photos.into_iter().zip(types).enumerate() {
+    for (i, (data, ct)) in photos.into_iter().enumerate() {
         let n = first + i as u32;
         let e = Event::PhotoAttached {
             photo: n,
@@ -110,13 +122,13 @@ impl App {
         staff: Option<&StaffUser>,
         photos: Vec<Vec<u8>>,
     ) -> Result<CaseRef> {
-        let types = check_photos(0, 0, &photos)?;
+        let photos = check_photos(0, 0, &photos)?;
         let mut attempts = 0;
         loop {
             let mut write = self.intake_write(input, staff)?;
             let actor = write.events[0].1.clone();
             let now = write.events[0].0;
-            let n = add_photos(&mut write, &actor, 1, photos.clone(), &types, now).len();
+            let n = add_photos(&mut write, &actor, 1, photos.clone(), now).len();
             if let Some(a) = write.audit.as_mut() {
                 a.detail = serde_json::json!({ "photos": n }).to_string();
             }
@@ -165,8 +177,8 @@ impl App {
             return Err(AppError::CaseClosed);
         }
         let (count, bytes) = attached(&view);
-        let photos = vec![data];
-        let types = check_photos(count, bytes, &photos)?;
+        let photos = check_photos(count, bytes, std::slice::from_ref(&data))?;
+        let content_type = photos[0].1;
         let actor = match by {
             PhotoAccess::Staff(u) => u.actor(),
             PhotoAccess::Code(_) => Actor::Resident,
@@ -180,7 +192,7 @@ impl App {
             place_path: &view.row.place_path,
         };
         let mut write = self.case_write(target, &actor, &[], &view.state, now);
-        let events = add_photos(&mut write, &actor, count + 1, photos, &types, now);
+        let events = add_photos(&mut write, &actor, count + 1, photos, now);
         // the projection after the event (only the version and time change)
         let mut state = view.state.clone();
         for e in &events {
@@ -198,7 +210,8 @@ impl App {
             action: "case.photo".into(),
             target: String::new(),
             reason: String::new(),
-            detail: serde_json::json!({"photo": count + 1, "content_type": types[0]}).to_string(),
+            detail: serde_json::json!({"photo": count + 1, "content_type": content_type})
+                .to_string(),
         });
         self.store().write_case(write).await?;
         Ok(count + 1)
@@ -235,29 +248,73 @@ mod tests {
         assert_eq!(sniff(&[]), None);
     }
 
+    /// A structurally valid JPEG of `n` bytes: a frame, a scan of filler, the end.
+    fn jpeg(n: usize) -> Vec<u8> {
+        let mut v = vec![0xFF, 0xD8];
+        v.extend_from_slice(&[0xFF, 0xC0, 0, 11, 8, 0, 1, 0, 1, 1, 1, 0x11, 0]);
+        v.extend_from_slice(&[0xFF, 0xDA, 0, 8, 1, 1, 0, 0, 63, 0]);
+        v.resize(n - 2, 0x11);
+        v.extend_from_slice(&[0xFF, 0xD9]);
+        v
+    }
+
+    /// The JPEG with a comment segment of `n` bytes (stripped) after SOI.
+    fn with_comment(jpeg: &[u8], n: usize) -> Vec<u8> {
+        let mut v = jpeg[..2].to_vec();
+        v.extend_from_slice(&[0xFF, 0xFE]);
+        v.extend_from_slice(&((n - 2) as u16).to_be_bytes());
+        v.resize(v.len() + n - 4, b'c');
+        v.extend_from_slice(&jpeg[2..]);
+        v
+    }
+
     #[test]
     fn limits() {
-        let jpeg = |n: usize| {
-            let mut v = vec![0xFF, 0xD8, 0xFF];
-            v.resize(n, 0);
-            v
-        };
-        assert!(check_photos(0, 0, &[jpeg(100)]).is_ok());
+        assert_eq!(
+            check_photos(0, 0, &[jpeg(100)]).unwrap(),
+            vec![(jpeg(100), "image/jpeg")]
+        );
         assert!(matches!(
             check_photos(0, 0, &[jpeg(MAX_PHOTO_BYTES + 1)]),
             Err(AppError::PhotoTooLarge(_))
         ));
         assert!(matches!(
-            check_photos(MAX_PHOTOS, 0, &[jpeg(10)]),
+            check_photos(MAX_PHOTOS, 0, &[jpeg(30)]),
             Err(AppError::TooManyPhotos(_))
         ));
         assert!(matches!(
-            check_photos(1, MAX_CASE_PHOTO_BYTES - 5, &[jpeg(10)]),
+            check_photos(1, MAX_CASE_PHOTO_BYTES - 5, &[jpeg(30)]),
             Err(AppError::PhotosTooLarge(_))
         ));
         assert!(matches!(
             check_photos(0, 0, &[b"not an image".to_vec()]),
             Err(AppError::PhotoType)
+        ));
+        assert!(matches!(
+            check_photos(0, 0, &[jpeg(100)[..60].to_vec()]),
+            Err(AppError::PhotoMalformed(
+                "JPEG: truncated scan (no end of image)"
+            ))
+        ));
+    }
+
+    #[test]
+    fn what_is_stored_and_counted_is_the_stripped_photo() {
+        let plain = jpeg(100);
+        let commented = with_comment(&plain, 1000);
+        assert_eq!(commented.len(), 1100);
+        let stored = check_photos(0, 0, std::slice::from_ref(&commented)).unwrap();
+        assert_eq!(stored, vec![(plain, "image/jpeg")]);
+        // the case's total counts the 100 stored bytes, not the 1100 received
+        assert!(check_photos(
+            1,
+            MAX_CASE_PHOTO_BYTES - 100,
+            std::slice::from_ref(&commented)
+        )
+        .is_ok());
+        assert!(matches!(
+            check_photos(1, MAX_CASE_PHOTO_BYTES - 99, &[commented]),
+            Err(AppError::PhotosTooLarge(_))
         ));
     }
 }

@@ -315,6 +315,13 @@ pub fn app_errors(lang: Lang, e: &AppError, rename: &dyn Fn(&str) -> String) -> 
                 "Photos must be JPEG, PNG or WebP images",
             ),
         ),
+        AppError::PhotoMalformed(_) => errs.add(
+            "photos",
+            t(
+                "照片文件已损坏或不完整，请重新拍摄或选择其他照片",
+                "A photo file is damaged or incomplete; take it again or choose another photo",
+            ),
+        ),
         AppError::PhotoTooLarge(max) => errs.add(
             "photos",
             match lang {

@@ -406,6 +406,15 @@ impl From<AppError> for Problem {
                     "a photo must be a JPEG, PNG or WebP image",
                 )
             },
+            AppError::PhotoMalformed(reason) => Problem {
+                field: Some("photo".into()),
+                ..Problem::new(
+                    S::UNPROCESSABLE_ENTITY,
+                    "photo_malformed",
+                    "照片文件已损坏或不完整，请重新拍摄或选择其他照片",
+                    format!("the photo file is damaged or incomplete ({reason}); take it again or choose another photo"),
+                )
+            },
             AppError::PhotoTooLarge(max) => Problem {
                 field: Some("photo".into()),
                 ..Problem::new(

@@ -1725,9 +1725,14 @@ async fn danger_signals_at_intake_tell_the_linked_leader_at_once() {
 const PNG: &[u8] = b"\x89\x50\x4e\x47\x0d\x0a\x1a\x0a\x00\x00\x00\x0d\x49\x48\x44\x52\x00\x00\x00\x20\x00\x00\x00\x20\x08\x02\x00\x00\x00\xfc\x18\xed\xa3\x00\x00\x00\x2a\x49\x44\x41\x54\x78\xda\x63\xb8\x13\xa0\x41\x53\xc4\x30\x6a\xc1\xa8\x05\xa3\x16\x8c\x5a\x30\x6a\xc1\xa8\x05\xa3\x16\x8c\x5a\x30\x6a\xc1\xa8\x05\xa3\x16\x0c\x15\x0b\x00\xbf\x77\x50\x4c\x70\x2f\x7e\xf9\x00\x00\x00\x00\x49\x45\x4e\x44\xae\x42\x60\x82";
 const GIF: &[u8] = b"GIF89a\x01\0\x01\0\x80\0\0\0\0\0\xff\xff\xff!\xf9\x04\x01\0\0\0\0,\0\0\0\0\x01\0\x01\0\0\x02\x02D\x01\0;";
 
+/// A structurally valid JPEG of `len` bytes (a frame, a scan of filler,
+/// the end): photos are walked to strip their metadata.
 fn jpeg(len: usize) -> Vec<u8> {
-    let mut v = vec![0xFF, 0xD8, 0xFF, 0xE0];
-    v.resize(len, 0x11);
+    let mut v = vec![0xFF, 0xD8];
+    v.extend_from_slice(&[0xFF, 0xC0, 0, 11, 8, 0, 1, 0, 1, 1, 1, 0x11, 0]);
+    v.extend_from_slice(&[0xFF, 0xDA, 0, 8, 1, 1, 0, 0, 63, 0]);
+    v.resize(len - 2, 0x11);
+    v.extend_from_slice(&[0xFF, 0xD9]);
     v
 }
 
@@ -1978,6 +1983,159 @@ async fn photos_are_typed_by_content_limited_journalled_and_shown_only_to_those_
             .unwrap();
         assert_eq!(r.version, 4, "received, triage deadline, two photos");
         assert_eq!(api.app.store().photos(r.id).await.unwrap().len(), 2);
+    }
+}
+
+/// A serial number and a GPS latitude (31°14'12.34"), as a phone writes them.
+const SERIAL: &[u8] = b"SN-77231-XQ\0";
+fn latitude() -> Vec<u8> {
+    [(31u32, 1u32), (14, 1), (1234, 100)]
+        .iter()
+        .flat_map(|(n, d)| [n.to_be_bytes(), d.to_be_bytes()])
+        .flatten()
+        .collect()
+}
+
+/// EXIF (big-endian TIFF): IFD0 with orientation 6 (turn 90°), a body
+/// serial number and a GPS IFD with the latitude.
+fn gps_exif() -> Vec<u8> {
+    let mut t = b"MM\0\x2a\0\0\0\x08".to_vec();
+    t.extend_from_slice(&[0, 3]);
+    t.extend_from_slice(&[0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0]);
+    t.extend_from_slice(&[0xA4, 0x31, 0, 2, 0, 0, 0, 12, 0, 0, 0, 50]);
+    t.extend_from_slice(&[0x88, 0x25, 0, 4, 0, 0, 0, 1, 0, 0, 0, 62]);
+    t.extend_from_slice(&[0, 0, 0, 0]);
+    t.extend_from_slice(SERIAL); // at 50
+    t.extend_from_slice(&[0, 1]); // GPS IFD at 62
+    t.extend_from_slice(&[0, 2, 0, 5, 0, 0, 0, 3, 0, 0, 0, 80]);
+    t.extend_from_slice(&[0, 0, 0, 0]);
+    t.extend_from_slice(&latitude()); // at 80
+    t
+}
+
+/// A real 20×12 JPEG with the EXIF above after its APP0, and the JPEG
+/// without it.
+fn phone_photo() -> (Vec<u8>, Vec<u8>) {
+    use image::ImageEncoder;
+    let p = image::RgbImage::from_fn(20, 12, |x, y| {
+        image::Rgb([(x * 12) as u8, (y * 20) as u8, 90])
+    });
+    let mut plain = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut plain, 90)
+        .write_image(&p, 20, 12, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    let app0 = 4 + usize::from(u16::from_be_bytes([plain[4], plain[5]]));
+    let exif = [&b"Exif\0\0"[..], &gps_exif()].concat();
+    let app1 = [
+        &[0xFF, 0xE1][..],
+        &((exif.len() + 2) as u16).to_be_bytes(),
+        &exif,
+    ]
+    .concat();
+    let with = [&plain[..app0], &app1, &plain[app0..]].concat();
+    (with, plain)
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// What is served and stored has no serial and no position, still decodes
+/// to the same picture, and is still turned 90°.
+fn assert_stripped(served: &[u8], plain: &[u8]) {
+    use image::ImageDecoder;
+    assert!(!contains(served, SERIAL), "the serial number was kept");
+    assert!(!contains(served, &latitude()), "the GPS position was kept");
+    let a = image::load_from_memory(served).unwrap().to_rgb8();
+    let b = image::load_from_memory(plain).unwrap().to_rgb8();
+    assert_eq!(a, b, "the pixels are untouched");
+    let mut d = image::ImageReader::new(std::io::Cursor::new(served))
+        .with_guessed_format()
+        .unwrap()
+        .into_decoder()
+        .unwrap();
+    assert_eq!(
+        d.orientation().unwrap(),
+        image::metadata::Orientation::Rotate90
+    );
+}
+
+#[tokio::test]
+async fn photos_are_stored_without_their_metadata() {
+    use sha2::{Digest, Sha256};
+    let (photo, plain) = phone_photo();
+    assert!(contains(&photo, SERIAL) && contains(&photo, &latitude()));
+    for api in backends().await {
+        let (_, _, filed) = api.post("/api/v1/cases", None, &valid()).await;
+        let id = filed["id"].as_i64().unwrap();
+        let code = filed["tracking_code"].as_str().unwrap().to_string();
+        let chen = api.login("shequ.chen").await;
+
+        // attached later by the resident
+        let (s, v) = api
+            .attach(id, None, Some(&code), &photo, "image/jpeg")
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let (s, ct, _, served) = api
+            .raw(&format!("/api/v1/track/{code}/attachments/1"), None)
+            .await;
+        assert_eq!((s, ct.as_str()), (StatusCode::OK, "image/jpeg"));
+        assert_stripped(&served, &plain);
+        let (_, _, _, staff_sees) = api
+            .raw(&format!("/api/v1/cases/{id}/attachments/1"), Some(&chen))
+            .await;
+        assert_eq!(staff_sees, served);
+        // its size and hash are those of the stored bytes
+        let (_, list) = api
+            .get(&format!("/api/v1/cases/{id}/attachments"), Some(&chen))
+            .await;
+        assert_eq!(list["photos"][0]["bytes"], json!(served.len()));
+        assert!(served.len() < photo.len());
+        let row = api.app.store().photo(id, 1).await.unwrap().unwrap();
+        assert_eq!(row.sha256, hex::encode(Sha256::digest(&served)));
+
+        // a broken photo is refused with its own code, and nothing is stored
+        let (s, v) = api
+            .attach(
+                id,
+                Some(&chen),
+                None,
+                &photo[..photo.len() / 2],
+                "image/jpeg",
+            )
+            .await;
+        assert_eq!(
+            (s, v["code"].as_str(), v["field"].as_str()),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("photo_malformed"),
+                Some("photo")
+            ),
+            "{v}"
+        );
+        assert!(v["message_zh"].as_str().unwrap().contains("损坏"), "{v}");
+        assert_eq!(api.app.store().photos(id).await.unwrap().len(), 1);
+
+        // filed with the case
+        let input = suqiu_domain::case::IntakeInput {
+            channel: Some("web".into()),
+            unit: Some(GRID.into()),
+            title: Some("井盖缺失".into()),
+            content: Some("幸福路口井盖缺失，很危险。".into()),
+            reporter_name: Some("李四".into()),
+            reporter_phone: Some("13912345670".into()),
+            ..Default::default()
+        };
+        let r = api
+            .app
+            .file_case_with_photos(&input, None, vec![photo.clone()])
+            .await
+            .unwrap();
+        let row = api.app.store().photo(r.id, 1).await.unwrap().unwrap();
+        assert_stripped(&row.data, &plain);
+        assert_eq!(row.sha256, hex::encode(Sha256::digest(&row.data)));
+        let meta = api.app.store().photos(r.id).await.unwrap();
+        assert_eq!(meta[0].size, row.data.len() as u64);
     }
 }
 
