@@ -207,6 +207,9 @@ async fn admin_page(
             .map(|(_, v)| v.clone())
             .unwrap_or_else(|| rules_in_force.categories.join("\n"));
     let new_role = f.get("new_role").and_then(Role::parse);
+    let unit_input = |ids: (&str, &str), label: &str, max: usize, codes: bool| {
+        crate::forms::text_input(ids, label, max, codes.then_some("unit-codes"), (f, errs))
+    };
     let body = format!(
         r#"<h1>{h}</h1>{done}{form_errs}
 <p><a href="/staff/admin/templates" id="templates-link">{l_templates}</a></p>
@@ -236,19 +239,19 @@ async fn admin_page(
 </div><section class="card" id="units"><h2>{ht}</h2>
 <h3>{h_add_unit}</h3>
 <form method="post" action="/staff/admin/units" id="unit-add-form" novalidate>{csrf}
-<label for="unit-parent">{l_parent}</label><input type="text" id="unit-parent" name="unit_parent" list="unit-codes" value="{v_uparent}"{i_uparent}>{e_uparent}
+{in_uparent}
 <label for="unit-level">{l_level}</label>{level_select}{e_ulevel}
-<label for="unit-code">{l_ucode}</label><input type="text" id="unit-code" name="unit_code" maxlength="32" value="{v_ucode}"{i_ucode}>{e_ucode}
-<label for="unit-name">{l_uname}</label><input type="text" id="unit-name" name="unit_name" maxlength="40" value="{v_uname}"{i_uname}>{e_uname}
+{in_ucode}
+{in_uname}
 <p class="hint">{hint_ucode}</p><button type="submit" id="add-unit">{b_add_unit}</button></form>
 <h3>{h_rename}</h3>
 <form method="post" action="/staff/admin/units/rename" id="unit-rename-form" novalidate>{csrf}
-<label for="rename-code">{l_which}</label><input type="text" id="rename-code" name="rename_code" list="unit-codes" value="{v_rcode}"{i_rcode}>{e_rcode}
-<label for="rename-name">{l_newname}</label><input type="text" id="rename-name" name="rename_name" maxlength="40" value="{v_rname}"{i_rname}>{e_rname}
+{in_rcode}
+{in_rname}
 <button type="submit" id="rename-unit" class="secondary">{b_rename}</button></form>
 <h3>{h_remove}</h3>
 <form method="post" action="/staff/admin/units/remove" id="unit-remove-form" novalidate>{csrf}
-<label for="remove-code">{l_which}</label><input type="text" id="remove-code" name="remove_code" list="unit-codes" value="{v_xcode}"{i_xcode}>{e_xcode}
+{in_xcode}
 <p class="hint">{hint_remove}</p><button type="submit" id="remove-unit" class="secondary">{b_remove}</button></form>
 <p class="hint">{ht_hint}</p>{tree}</section></div>"#,
         h = esc(lang.t("系统管理", "Administration")),
@@ -322,37 +325,20 @@ async fn admin_page(
         tree = unit_tree(lang, &org),
         ht_hint = esc(lang.t("修改后本服务器立即生效，其他服务器在 5 秒内生效。组织配置文件只补充数据库中还没有的单位和用户。单位不能移动到别的上级：已受理诉求件记录着原来的位置。", "Changes apply here at once and on the other servers within 5 seconds. The organisation config only adds units and users the database does not have yet. A unit cannot move to another parent: filed cases record where it was.")),
         h_add_unit = esc(lang.t("新增单位", "Add a unit")),
-        l_parent = esc(lang.t("上级单位编码", "Parent unit code")),
-        v_uparent = esc(&f.value("unit_parent")),
-        i_uparent = errs.invalid("unit_parent"),
-        e_uparent = errs.at("unit_parent"),
+        in_uparent = unit_input(("unit-parent", "unit_parent"), lang.t("上级单位编码", "Parent unit code"), 32, true),
         l_level = esc(lang.t("层级", "Level")),
         level_select = level_select(lang, f.get("unit_level").and_then(suqiu_domain::Level::parse)),
         e_ulevel = errs.at("unit_level"),
-        l_ucode = esc(lang.t("单位编码", "Unit code")),
-        v_ucode = esc(&f.value("unit_code")),
-        i_ucode = errs.invalid("unit_code"),
-        e_ucode = errs.at("unit_code"),
-        l_uname = esc(lang.t("单位名称", "Unit name")),
-        v_uname = esc(&f.value("unit_name")),
-        i_uname = errs.invalid("unit_name"),
-        e_uname = errs.at("unit_name"),
+        in_ucode = unit_input(("unit-code", "unit_code"), lang.t("单位编码", "Unit code"), 32, false),
+        in_uname = unit_input(("unit-name", "unit_name"), lang.t("单位名称", "Unit name"), 40, false),
         hint_ucode = esc(lang.t("编码 1–32 位，由字母、数字、“-”、“_”组成，建立后不能修改；网格编码习惯写作“社区编码-序号”。", "1–32 letters, digits, '-' or '_'; fixed once created. Grids are usually '<community code>-NN'.")),
         b_add_unit = esc(lang.t("新增单位", "Add unit")),
         h_rename = esc(lang.t("单位改名", "Rename a unit")),
-        l_which = esc(lang.t("单位编码", "Unit code")),
-        v_rcode = esc(&f.value("rename_code")),
-        i_rcode = errs.invalid("rename_code"),
-        e_rcode = errs.at("rename_code"),
-        l_newname = esc(lang.t("新名称", "New name")),
-        v_rname = esc(&f.value("rename_name")),
-        i_rname = errs.invalid("rename_name"),
-        e_rname = errs.at("rename_name"),
+        in_rcode = unit_input(("rename-code", "rename_code"), lang.t("单位编码", "Unit code"), 32, true),
+        in_rname = unit_input(("rename-name", "rename_name"), lang.t("新名称", "New name"), 40, false),
         b_rename = esc(lang.t("改名", "Rename")),
         h_remove = esc(lang.t("删除单位", "Remove a unit")),
-        v_xcode = esc(&f.value("remove_code")),
-        i_xcode = errs.invalid("remove_code"),
-        e_xcode = errs.at("remove_code"),
+        in_xcode = unit_input(("remove-code", "remove_code"), lang.t("单位编码", "Unit code"), 32, true),
         hint_remove = esc(lang.t("只能删除误建的单位：没有下级单位、工作人员，也没有经手过诉求件。", "Only a unit added by mistake can be removed: no sub-units, no staff, no case has passed through it.")),
         b_remove = esc(lang.t("删除单位", "Remove unit")),
     );

@@ -174,6 +174,25 @@ impl Errors {
 }
 
 /// A field error in plain words (without the technical field name).
+/// A labelled one-line text input: its typed value kept, marked invalid and
+/// followed by its error when it has one. `list` names a `<datalist>`.
+pub fn text_input(
+    (id, name): (&str, &str),
+    label: &str,
+    max: usize,
+    list: Option<&str>,
+    (f, errs): (&Fields, &Errors),
+) -> String {
+    format!(
+        r#"<label for="{id}">{label}</label><input type="text" id="{id}" name="{name}" maxlength="{max}"{list} value="{value}"{inv}>{err}"#,
+        label = crate::html::esc(label),
+        list = list.map(|l| format!(r#" list="{l}""#)).unwrap_or_default(),
+        value = crate::html::esc(&f.value(name)),
+        inv = errs.invalid(name),
+        err = errs.at(name),
+    )
+}
+
 pub fn field_message(lang: Lang, e: &FieldError) -> String {
     match (lang, e.kind) {
         (Lang::Zh, FieldErrorKind::Missing | FieldErrorKind::Empty) => "请填写此项".into(),

@@ -7,9 +7,8 @@
 
 use crate::forms::{app_errors, Errors, Fields};
 use crate::html::esc;
-use crate::staff::{case_body, Failed};
+use crate::staff::{after_step, refused, Failed};
 use crate::{words, Ctx};
-use axum::http::StatusCode;
 use axum::response::Response;
 use suqiu_app::related::RelatedCase;
 use suqiu_app::{CaseRow, CaseView, StaffUser};
@@ -183,36 +182,11 @@ pub async fn post(ctx: Ctx, user: StaffUser, id: i64, fields: Fields) -> Respons
     };
     if let (true, Some(into), Some(reason)) = (errs.is_empty(), into, reason) {
         match ctx.app.merge(&user, id, into, &reason, expected).await {
-            Ok(_) => {
-                return if ctx.app.case_for(&user, id).await.is_ok() {
-                    ctx.redirect(&format!("/staff/cases/{id}?done={COMMAND}"))
-                } else {
-                    ctx.redirect("/staff")
-                };
-            }
+            Ok(_) => return after_step(&ctx, &user, id, COMMAND).await,
             Err(e) => errs = app_errors(lang, &e, &|f| f.to_string()),
         }
     }
-    match ctx.app.case_for(&user, id).await {
-        Ok(view) => {
-            let failed = Failed {
-                command: COMMAND.to_string(),
-                fields,
-                errors: errs,
-            };
-            let body = case_body(&ctx, &user, &view, Some(&failed), None).await;
-            ctx.page_status(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &view.state.intake.title,
-                &body,
-            )
-        }
-        Err(_) => ctx.error_page(
-            StatusCode::NOT_FOUND,
-            "没有找到这件诉求，或它不在您的管辖范围内。",
-            "Case not found, or outside your part of the district.",
-        ),
-    }
+    refused(&ctx, &user, id, COMMAND, fields, errs).await
 }
 
 #[cfg(test)]

@@ -1715,34 +1715,50 @@ pub async fn command(
     }
     .await;
     match result {
-        Ok(()) => {
-            // after a step the case may leave the user's sight (e.g. returned by a department)
-            if ctx.app.case_for(&user, id).await.is_ok() {
-                ctx.redirect(&format!("/staff/cases/{id}?done={}", url(name)))
-            } else {
-                ctx.redirect("/staff")
-            }
+        Ok(()) => after_step(&ctx, &user, id, &url(name)).await,
+        Err(errors) => refused(&ctx, &user, id, name, fields, errors).await,
+    }
+}
+
+/// After a step: back to the case, or to the workbench when the step took
+/// the case out of the user's sight (e.g. returned by a department).
+pub(crate) async fn after_step(ctx: &Ctx, user: &StaffUser, id: i64, done: &str) -> Response {
+    if ctx.app.case_for(user, id).await.is_ok() {
+        ctx.redirect(&format!("/staff/cases/{id}?done={done}"))
+    } else {
+        ctx.redirect("/staff")
+    }
+}
+
+/// A refused step: the case page again, the form kept, the errors next to
+/// its fields, nothing changed.
+pub(crate) async fn refused(
+    ctx: &Ctx,
+    user: &StaffUser,
+    id: i64,
+    command: &str,
+    fields: Fields,
+    errors: Errors,
+) -> Response {
+    match ctx.app.case_for(user, id).await {
+        Ok(view) => {
+            let failed = Failed {
+                command: command.to_string(),
+                fields,
+                errors,
+            };
+            let body = case_body(ctx, user, &view, Some(&failed), None).await;
+            ctx.page_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &view.state.intake.title,
+                &body,
+            )
         }
-        Err(errors) => match ctx.app.case_for(&user, id).await {
-            Ok(view) => {
-                let failed = Failed {
-                    command: name.to_string(),
-                    fields,
-                    errors,
-                };
-                let body = case_body(&ctx, &user, &view, Some(&failed), None).await;
-                ctx.page_status(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    &view.state.intake.title,
-                    &body,
-                )
-            }
-            Err(_) => ctx.error_page(
-                StatusCode::NOT_FOUND,
-                "没有找到这件诉求，或它不在您的管辖范围内。",
-                "Case not found, or outside your part of the district.",
-            ),
-        },
+        Err(_) => ctx.error_page(
+            StatusCode::NOT_FOUND,
+            "没有找到这件诉求，或它不在您的管辖范围内。",
+            "Case not found, or outside your part of the district.",
+        ),
     }
 }
 
