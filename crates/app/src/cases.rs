@@ -9,9 +9,24 @@ use suqiu_domain::case::{
 use suqiu_domain::org::{Level, Role};
 use suqiu_domain::workflow::{self, Command, Ctx, Rating, RatingVia, Who};
 use suqiu_store::{
-    CaseFilter, CaseRef, CaseRow, CaseWrite, DeadlineRow, EventRow, QueuePosition, StoreError,
-    Stored,
+    CaseFilter, CaseRef, CaseRow, CaseWrite, DeadlineRow, EventRow, QueueFilter, QueuePosition,
+    StoreError, Stored,
 };
+
+/// What a user narrows a work queue to (all ANDed): the cases at a place
+/// within a unit (its code), of a category, of an urgency tier.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueQuery {
+    pub place: Option<String>,
+    pub category: Option<String>,
+    pub urgency: Option<String>,
+}
+
+impl QueueQuery {
+    pub fn is_empty(&self) -> bool {
+        self == &QueueQuery::default()
+    }
+}
 
 /// Which case a write goes to: a new one (`case_id` None, version 0) or an
 /// existing one at the version read.
@@ -614,22 +629,55 @@ impl App {
 
     /// One of the user's work queues, oldest first.
     pub async fn queue(&self, user: &StaffUser, queue: Queue, limit: u32) -> Result<Vec<CaseRow>> {
-        Ok(self.queue_page(user, queue, None, limit).await?.0)
+        Ok(self
+            .queue_page(user, queue, None, &QueueQuery::default(), limit)
+            .await?
+            .0)
     }
 
-    /// A page of the user's queue, oldest first, after a cursor; with the
-    /// cursor of the next page when there is more.
+    /// A page of the user's queue, oldest first, after a cursor, narrowed as
+    /// asked; with the cursor of the next page when there is more.
     pub async fn queue_page(
         &self,
         user: &StaffUser,
         queue: Queue,
         after: Option<QueuePosition>,
+        narrow: &QueueQuery,
         limit: u32,
     ) -> Result<(Vec<CaseRow>, Option<QueuePosition>)> {
         let owner = self.queue_owner(user, queue);
+        let subtree = match narrow.place.as_deref() {
+            None => None,
+            Some(code) => Some(
+                self.org()
+                    .path(code)
+                    .ok_or_else(|| AppError::UnknownUnit(code.to_string()))?
+                    .to_string(),
+            ),
+        };
+        if let Some(u) = &narrow.urgency {
+            if !crate::commands::URGENCIES.iter().any(|(k, _)| k == u) {
+                return Err(suqiu_domain::FieldError::new(
+                    "urgency",
+                    suqiu_domain::FieldErrorKind::InvalidValue,
+                )
+                .into());
+            }
+        }
+        let filter = QueueFilter {
+            subtree,
+            category: narrow.category.clone(),
+            urgency: narrow.urgency.clone(),
+        };
         let mut rows = self
             .store()
-            .queue_page(&owner, queue.as_str(), after, limit.saturating_add(1))
+            .queue_page(
+                &owner,
+                queue.as_str(),
+                after,
+                &filter,
+                limit.saturating_add(1),
+            )
             .await?;
         let next = if rows.len() > limit as usize {
             rows.truncate(limit as usize);

@@ -253,7 +253,7 @@ pub async fn dashboard(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
         for queue in [Queue::Supervise, Queue::Owned] {
             let (rows, next) = ctx
                 .app
-                .queue_page(&user, queue, None, 50)
+                .queue_page(&user, queue, None, &suqiu_app::QueueQuery::default(), 50)
                 .await
                 .unwrap_or_default();
             // the whole queue, page by page, on its own page

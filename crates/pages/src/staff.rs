@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 use suqiu_app::photos::PhotoAccess;
 use suqiu_app::related::RelatedCase;
 use suqiu_app::routing::Suggestions;
-use suqiu_app::{AppError, CaseFilter, CaseRow, CaseView, QueuePosition, StaffUser};
+use suqiu_app::{AppError, CaseFilter, CaseRow, CaseView, QueuePosition, QueueQuery, StaffUser};
 use suqiu_domain::case::{Actor, Queue};
 use suqiu_domain::validate::{mask_name, mask_phone};
 use suqiu_domain::workflow::{self, Command, Difficulty, Rating, RatingVia, Refusal, Urgency};
@@ -203,15 +203,17 @@ const QUEUE_LIMIT: u32 = 20;
 const QUEUE_PAGE: u32 = 50;
 
 /// One queue as a card that refreshes itself every 30 seconds (htmx); a
-/// page of it after a cursor, with a link to the next page.
+/// page of it after a cursor, narrowed as asked, with a link to the next page
+/// (the links and the refresh keep the narrowing).
 async fn queue_card(
     ctx: &Ctx,
     user: &StaffUser,
     q: Queue,
     limit: u32,
     after: Option<QueuePosition>,
+    narrow: &QueueQuery,
 ) -> String {
-    let (rows, next) = match ctx.app.queue_page(user, q, after, limit).await {
+    let (rows, next) = match ctx.app.queue_page(user, q, after, narrow, limit).await {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(error = %e, "queue");
@@ -222,26 +224,39 @@ async fn queue_card(
             );
         }
     };
-    let here = match after {
-        Some(a) => format!("limit={limit}&amp;after={}", a.encode()),
-        None => format!("limit={limit}"),
+    let mut query: Vec<(&str, String)> = vec![("limit", limit.to_string())];
+    for (k, v) in [
+        ("place", &narrow.place),
+        ("category", &narrow.category),
+        ("urgency", &narrow.urgency),
+    ] {
+        if let Some(v) = v {
+            query.push((k, v.clone()));
+        }
+    }
+    let at = |after: Option<QueuePosition>| {
+        let mut qs = query.clone();
+        if let Some(a) = after {
+            qs.push(("after", a.encode()));
+        }
+        esc(&serde_urlencoded::to_string(&qs).unwrap_or_default())
     };
+    let here = at(after);
     let mut links = Vec::new();
     if after.is_some() {
         links.push(format!(
-            r#"<a href="/staff/queue/{}?limit={limit}" id="first-{}">{}</a>"#,
-            q.as_str(),
-            q.as_str(),
-            esc(ctx.t("回到第一页", "First page"))
+            r#"<a href="/staff/queue/{q}?{first}" id="first-{q}">{}</a>"#,
+            esc(ctx.t("回到第一页", "First page")),
+            q = q.as_str(),
+            first = at(None),
         ));
     }
     if let Some(n) = next {
         links.push(format!(
-            r#"<a href="/staff/queue/{}?limit={limit}&amp;after={}" id="next-{}" rel="next">{}</a>"#,
-            q.as_str(),
-            n.encode(),
-            q.as_str(),
-            esc(ctx.t("下一页", "Next page"))
+            r#"<a href="/staff/queue/{q}?{next}" id="next-{q}" rel="next">{}</a>"#,
+            esc(ctx.t("下一页", "Next page")),
+            q = q.as_str(),
+            next = at(Some(n)),
         ));
     }
     format!(
@@ -258,6 +273,72 @@ async fn queue_card(
         } else {
             format!(r#"<p class="pager">{}</p>"#, links.join(" · "))
         },
+    )
+}
+
+/// The queue page's filter: place (a street or community the user sees),
+/// category, urgency tier; each "全部" by default.
+fn queue_filter_form(
+    ctx: &Ctx,
+    user: &StaffUser,
+    q: Queue,
+    narrow: &QueueQuery,
+    errs: &Errors,
+) -> String {
+    let lang = ctx.lang;
+    let select = |name: &str, label: &str, opts: Vec<(String, String)>, chosen: &Option<String>| {
+        let mut s = format!(
+            r#"<div><label for="f-{name}">{}</label><select id="f-{name}" name="{name}"{}><option value="">{}</option>"#,
+            esc(label),
+            errs.invalid(name),
+            esc(lang.t("全部", "All"))
+        );
+        for (v, t) in opts {
+            s.push_str(&format!(
+                r#"<option value="{v}"{sel}>{t}</option>"#,
+                sel = if chosen.as_deref() == Some(v.as_str()) {
+                    " selected"
+                } else {
+                    ""
+                },
+                v = esc(&v),
+                t = esc(&t)
+            ));
+        }
+        s.push_str("</select>");
+        s.push_str(&errs.at(name));
+        s.push_str("</div>");
+        s
+    };
+    let places = crate::topics::unit_options(ctx, user);
+    let cats: Vec<(String, String)> = ctx
+        .app
+        .rules()
+        .categories
+        .iter()
+        .map(|c| (c.clone(), c.clone()))
+        .collect();
+    let urg: Vec<(String, String)> = suqiu_app::commands::URGENCIES
+        .iter()
+        .map(|(k, _)| (k.to_string(), words::urgency(lang, k)))
+        .collect();
+    format!(
+        r#"<form method="get" action="/staff/queue/{q}" class="card filters" id="queue-filters">{p}{c}{u}<div><button type="submit" id="queue-filter">{b}</button></div></form>"#,
+        q = q.as_str(),
+        p = select("place", lang.t("地点", "Place"), places, &narrow.place),
+        c = select(
+            "category",
+            lang.t("类别", "Category"),
+            cats,
+            &narrow.category
+        ),
+        u = select(
+            "urgency",
+            lang.t("紧急程度", "Urgency"),
+            urg,
+            &narrow.urgency
+        ),
+        b = esc(lang.t("筛选", "Filter")),
     )
 }
 
@@ -293,11 +374,45 @@ pub async fn queue_page(ctx: Ctx, Path(name): Path<String>, RawQuery(q): RawQuer
             }
         },
     };
-    let card = queue_card(&ctx, &user, queue, limit, after).await;
+    let narrow = QueueQuery {
+        place: crate::param(&q, "place"),
+        category: crate::param(&q, "category"),
+        urgency: crate::param(&q, "urgency"),
+    };
+    let mut errs = Errors::default();
+    if narrow
+        .place
+        .as_deref()
+        .is_some_and(|p| ctx.app.org().unit(p).is_none())
+    {
+        errs.add(
+            "place",
+            ctx.t("请从列表中选择地点", "Choose the place from the list"),
+        );
+    }
+    if narrow
+        .urgency
+        .as_deref()
+        .is_some_and(|u| !suqiu_app::commands::URGENCIES.iter().any(|(k, _)| *k == u))
+    {
+        errs.add(
+            "urgency",
+            ctx.t("请从列表中选择紧急程度", "Choose the urgency from the list"),
+        );
+    }
+    let form = queue_filter_form(&ctx, &user, queue, &narrow, &errs);
+    if !errs.is_empty() {
+        return ctx.page_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            words::queue(ctx.lang, queue),
+            &form,
+        );
+    }
+    let card = queue_card(&ctx, &user, queue, limit, after, &narrow).await;
     if ctx.htmx || q.iter().any(|(k, _)| k == "fragment") {
         return ctx.fragment(card);
     }
-    ctx.page(words::queue(ctx.lang, queue), &card)
+    ctx.page(words::queue(ctx.lang, queue), &format!("{form}{card}"))
 }
 
 async fn list(ctx: &Ctx, user: &StaffUser, statuses: &[Status], limit: u32) -> Vec<CaseRow> {
@@ -394,7 +509,9 @@ pub async fn workbench(ctx: Ctx) -> Response {
         role => {
             body.push_str(r#"<div class="grid queues">"#);
             for q in role_queues(role) {
-                body.push_str(&queue_card(&ctx, &user, *q, QUEUE_LIMIT, None).await);
+                body.push_str(
+                    &queue_card(&ctx, &user, *q, QUEUE_LIMIT, None, &QueueQuery::default()).await,
+                );
             }
             body.push_str("</div>");
             if role == Role::StreetStaff {

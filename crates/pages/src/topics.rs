@@ -137,7 +137,7 @@ pub fn table(lang: Lang, rows: &[TopicRow], days: u32) -> String {
 
 /// The units a user may filter by: the townships/streets and villages/communities
 /// within the user's part of the district, by code.
-fn unit_options(ctx: &Ctx, user: &StaffUser) -> Vec<(String, String)> {
+pub(crate) fn unit_options(ctx: &Ctx, user: &StaffUser) -> Vec<(String, String)> {
     let org = ctx.app.org();
     let mut units: Vec<(String, String)> = org
         .units()

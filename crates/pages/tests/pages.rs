@@ -1462,6 +1462,36 @@ async fn a_long_queue_pages_with_a_next_link() {
     let r = c.get("/staff/queue/triage?after=oops").await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.body.contains("翻页参数不正确"));
+    // the filter: its form, a narrowing the next link keeps, refusals next to the field
+    let r = c
+        .get("/staff/queue/triage?limit=2&place=430799001002")
+        .await;
+    assert!(r.body.contains(r#"id="queue-filters""#));
+    assert!(
+        r.body.contains(r#"<option value="430799001002" selected>"#),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body
+            .contains(r#"href="/staff/queue/triage?limit=2&amp;place=430799001002&amp;after="#),
+        "{}",
+        r.body
+    );
+    let r = c.get("/staff/queue/triage?place=430799002001").await;
+    assert!(
+        r.body.contains("暂无"),
+        "another community's place: nothing"
+    );
+    assert!(!r.body.contains("一号楼路灯不亮"));
+    let r = c.get("/staff/queue/triage?place=NOPE&urgency=soon").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body.contains(r#"data-field="place""#) && r.body.contains("请从列表中选择地点"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("请从列表中选择紧急程度"));
 }
 
 /// The part of a page from the element with this id to the first `end` after it.

@@ -130,6 +130,74 @@ impl CaseFilter {
     }
 }
 
+/// Narrows a work queue; the conditions are ANDed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueFilter {
+    /// Only cases at a place within this unit path.
+    pub subtree: Option<String>,
+    pub category: Option<String>,
+    pub urgency: Option<String>,
+}
+
+impl QueueFilter {
+    /// A page of `unit`'s `queue` after a position, oldest first: the case
+    /// columns then `since` (at index [`case_column_count`]).
+    pub(crate) fn page_sql(
+        &self,
+        unit: &str,
+        queue: &str,
+        after: crate::QueuePosition,
+        limit: u32,
+        ph: fn(usize) -> String,
+    ) -> (String, Vec<Param>) {
+        let mut params = vec![
+            Param::Text(unit.to_string()),
+            Param::Text(queue.to_string()),
+            Param::Int(after.since),
+            Param::Int(after.case_id),
+        ];
+        let mut conds = vec![format!(
+            "q.unit = {} AND q.queue = {} AND (q.since, q.case_id) > ({}, {})",
+            ph(1),
+            ph(2),
+            ph(3),
+            ph(4)
+        )];
+        let mut push = |p: Param| {
+            params.push(p);
+            ph(params.len())
+        };
+        if let Some(sub) = &self.subtree {
+            let lo = push(Param::Text(sub.clone()));
+            let hi = push(Param::Text(upper(sub)));
+            conds.push(format!("c.place_path >= {lo} AND c.place_path < {hi}"));
+        }
+        for (col, v) in [("category", &self.category), ("urgency", &self.urgency)] {
+            if let Some(v) = v {
+                let p = push(Param::Text(v.clone()));
+                conds.push(format!("c.{col} = {p}"));
+            }
+        }
+        let lim = push(Param::Int(i64::from(limit)));
+        let cols: Vec<String> = CASE_COLUMNS
+            .split(", ")
+            .map(|col| format!("c.{col}"))
+            .collect();
+        let sql = format!(
+            "SELECT {}, q.since FROM case_queues q JOIN cases c ON c.id = q.case_id
+             WHERE {} ORDER BY q.since, q.case_id LIMIT {lim}",
+            cols.join(", "),
+            conds.join(" AND ")
+        );
+        (sql, params)
+    }
+}
+
+/// How many columns [`CASE_COLUMNS`] lists.
+pub(crate) fn case_column_count() -> usize {
+    CASE_COLUMNS.split(", ").count()
+}
+
 pub(crate) const CASE_COLUMNS: &str =
     "id, tracking_code, status, channel, place_unit, place_path, current_unit, title, \
      reporter_name, reporter_phone, received_at, updated_at, version, category, urgency, \

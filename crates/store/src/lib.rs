@@ -12,7 +12,7 @@ mod pg;
 mod sqlite;
 pub mod testing;
 
-pub use filter::CaseFilter;
+pub use filter::{CaseFilter, QueueFilter};
 
 use suqiu_domain::case::{Actor, Event, Millis};
 use thiserror::Error;
@@ -811,7 +811,7 @@ impl Store {
     /// Cases in one unit's queue, oldest first.
     pub async fn queue(&self, unit: &str, queue: &str, limit: u32) -> Result<Vec<CaseRow>> {
         Ok(self
-            .queue_page(unit, queue, None, limit)
+            .queue_page(unit, queue, None, &QueueFilter::default(), limit)
             .await?
             .into_iter()
             .map(|(_, row)| row)
@@ -819,20 +819,22 @@ impl Store {
     }
 
     /// A page of a unit's queue, oldest first, after a position (keyset:
-    /// the time the case entered the queue, then its id); each row with its
-    /// position, the cursor of the next page.
+    /// the time the case entered the queue, then its id), narrowed by a
+    /// filter; each row with its position, the cursor of the next page.
     pub async fn queue_page(
         &self,
         unit: &str,
         queue: &str,
         after: Option<QueuePosition>,
+        filter: &QueueFilter,
         limit: u32,
     ) -> Result<Vec<(QueuePosition, CaseRow)>> {
         let after = after.unwrap_or(QueuePosition {
             since: i64::MIN,
             case_id: i64::MIN,
         });
-        dispatch!(self, s => s.queue_page(unit.to_string(), queue.to_string(), after, limit).await)
+        let filter = filter.clone();
+        dispatch!(self, s => s.queue_page(unit.to_string(), queue.to_string(), after, filter, limit).await)
     }
 
     /// Cases with a deadline to warn about or mark overdue at `now`.

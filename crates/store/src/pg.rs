@@ -2,7 +2,7 @@
 //! to one case serialise on the case row (`UPDATE … WHERE version = expected`),
 //! so the second sees the new version and fails with a conflict.
 
-use crate::filter::{CaseKey, Param, CASE_COLUMNS};
+use crate::filter::{case_column_count, CaseKey, Param, QueueFilter, CASE_COLUMNS};
 use crate::{
     audit_hash, ApiTokenRow, AuditEntry, AuditRow, DeadlineRow, NotificationRow, AUDIT_GENESIS,
 };
@@ -1005,21 +1005,9 @@ impl PgStore {
 
     pub async fn list_cases(&self, f: CaseFilter) -> Result<Vec<CaseRow>> {
         let (sql, params) = f.to_sql(|i| format!("${i}"));
-        let bound: Vec<Box<dyn ToSql + Sync + Send>> = params
-            .into_iter()
-            .map(|p| -> Box<dyn ToSql + Sync + Send> {
-                match p {
-                    Param::Text(s) => Box::new(s),
-                    Param::Int(i) => Box::new(i),
-                }
-            })
-            .collect();
-        let refs: Vec<&(dyn ToSql + Sync)> = bound
-            .iter()
-            .map(|b| b.as_ref() as &(dyn ToSql + Sync))
-            .collect();
+        let bound = boxed(params);
         let c = self.pool.get().await?;
-        let rows = c.query(&sql, &refs).await?;
+        let rows = c.query(&sql, &refs(&bound)).await?;
         Ok(rows.iter().map(case_row).collect())
     }
 
@@ -1028,31 +1016,14 @@ impl PgStore {
         unit: String,
         queue: String,
         after: QueuePosition,
+        filter: QueueFilter,
         limit: u32,
     ) -> Result<Vec<(QueuePosition, CaseRow)>> {
-        let cols: Vec<String> = CASE_COLUMNS
-            .split(", ")
-            .map(|col| format!("c.{col}"))
-            .collect();
-        let n = cols.len();
+        let (sql, params) = filter.page_sql(&unit, &queue, after, limit, |i| format!("${i}"));
+        let n = case_column_count();
+        let bound = boxed(params);
         let c = self.pool.get().await?;
-        let rows = c
-            .query(
-                &format!(
-                    "SELECT {cols}, q.since FROM case_queues q JOIN cases c ON c.id = q.case_id
-                     WHERE q.unit = $1 AND q.queue = $2 AND (q.since, q.case_id) > ($3, $4)
-                     ORDER BY q.since, q.case_id LIMIT $5",
-                    cols = cols.join(", ")
-                ),
-                &[
-                    &unit,
-                    &queue,
-                    &after.since,
-                    &after.case_id,
-                    &i64::from(limit),
-                ],
-            )
-            .await?;
+        let rows = c.query(&sql, &refs(&bound)).await?;
         Ok(rows
             .iter()
             .map(|r| {
@@ -1880,6 +1851,27 @@ fn api_token_row(r: &Row, at: usize) -> ApiTokenRow {
         expires_at: r.get(at + 5),
         revoked_at: r.get(at + 6),
     }
+}
+
+/// A built filter's parameters, owned.
+fn boxed(params: Vec<Param>) -> Vec<Box<dyn ToSql + Sync + Send>> {
+    params
+        .into_iter()
+        .map(|p| -> Box<dyn ToSql + Sync + Send> {
+            match p {
+                Param::Text(s) => Box::new(s),
+                Param::Int(i) => Box::new(i),
+            }
+        })
+        .collect()
+}
+
+/// …as the query's parameter list.
+fn refs(bound: &[Box<dyn ToSql + Sync + Send>]) -> Vec<&(dyn ToSql + Sync)> {
+    bound
+        .iter()
+        .map(|b| b.as_ref() as &(dyn ToSql + Sync))
+        .collect()
 }
 
 fn user_row(r: &Row) -> Result<UserRow> {

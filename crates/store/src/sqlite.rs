@@ -4,7 +4,7 @@
 //! commit); each write runs in its own savepoint so a failing write does not
 //! take the others with it. Reads use a small pool of read connections.
 
-use crate::filter::{CaseKey, Param, CASE_COLUMNS};
+use crate::filter::{case_column_count, CaseKey, Param, QueueFilter, CASE_COLUMNS};
 use crate::{
     audit_hash, ApiTokenRow, AuditEntry, AuditRow, DeadlineRow, NotificationRow, AUDIT_GENESIS,
 };
@@ -624,14 +624,7 @@ impl SqliteStore {
         self.read(move |c| {
             let (sql, params) = f.to_sql(|i| format!("?{i}"));
             let mut st = c.prepare_cached(&sql)?;
-            let bound: Vec<rusqlite::types::Value> = params
-                .into_iter()
-                .map(|p| match p {
-                    Param::Text(s) => rusqlite::types::Value::Text(s),
-                    Param::Int(i) => rusqlite::types::Value::Integer(i),
-                })
-                .collect();
-            let rows = st.query_map(rusqlite::params_from_iter(bound), case_row)?;
+            let rows = st.query_map(rusqlite::params_from_iter(bind(params)), case_row)?;
             Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
         })
         .await
@@ -642,31 +635,21 @@ impl SqliteStore {
         unit: String,
         queue: String,
         after: QueuePosition,
+        filter: QueueFilter,
         limit: u32,
     ) -> Result<Vec<(QueuePosition, CaseRow)>> {
         self.read(move |c| {
-            let cols: Vec<String> = CASE_COLUMNS
-                .split(", ")
-                .map(|col| format!("c.{col}"))
-                .collect();
-            let n = cols.len();
-            let mut st = c.prepare_cached(&format!(
-                "SELECT {cols}, q.since FROM case_queues q JOIN cases c ON c.id = q.case_id
-                 WHERE q.unit = ?1 AND q.queue = ?2 AND (q.since, q.case_id) > (?3, ?4)
-                 ORDER BY q.since, q.case_id LIMIT ?5",
-                cols = cols.join(", ")
-            ))?;
-            let rows = st.query_map(
-                params![unit, queue, after.since, after.case_id, limit],
-                |r| {
-                    let row = case_row(r)?;
-                    let pos = QueuePosition {
-                        since: r.get(n)?,
-                        case_id: row.id,
-                    };
-                    Ok((pos, row))
-                },
-            )?;
+            let (sql, params) = filter.page_sql(&unit, &queue, after, limit, |i| format!("?{i}"));
+            let n = case_column_count();
+            let mut st = c.prepare_cached(&sql)?;
+            let rows = st.query_map(rusqlite::params_from_iter(bind(params)), |r| {
+                let row = case_row(r)?;
+                let pos = QueuePosition {
+                    since: r.get(n)?,
+                    case_id: row.id,
+                };
+                Ok((pos, row))
+            })?;
             Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
         })
         .await
@@ -1740,6 +1723,17 @@ fn user_row(r: &Row<'_>) -> rusqlite::Result<Result<UserRow>> {
         password_hash: r.get(5)?,
         disabled: r.get(6)?,
     }))
+}
+
+/// A built filter's parameters as SQLite values.
+fn bind(params: Vec<Param>) -> Vec<rusqlite::types::Value> {
+    params
+        .into_iter()
+        .map(|p| match p {
+            Param::Text(s) => rusqlite::types::Value::Text(s),
+            Param::Int(i) => rusqlite::types::Value::Integer(i),
+        })
+        .collect()
 }
 
 fn case_row(r: &Row<'_>) -> rusqlite::Result<CaseRow> {

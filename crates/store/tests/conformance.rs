@@ -303,7 +303,7 @@ async fn units_are_added_renamed_and_removed_only_when_nothing_refers_to_them() 
 
 #[tokio::test]
 async fn queues_page_by_position_without_gaps_or_repeats() {
-    use suqiu_store::QueuePosition;
+    use suqiu_store::{QueueFilter, QueuePosition};
     both(|s| {
         Box::pin(async move {
             s.put_org(org(), vec![]).await.unwrap();
@@ -324,7 +324,10 @@ async fn queues_page_by_position_without_gaps_or_repeats() {
             let mut seen = Vec::new();
             let mut after = None;
             loop {
-                let page = s.queue_page("C1", "triage", after, 2).await.unwrap();
+                let page = s
+                    .queue_page("C1", "triage", after, &QueueFilter::default(), 2)
+                    .await
+                    .unwrap();
                 assert!(page.len() <= 2);
                 if page.is_empty() {
                     break;
@@ -341,6 +344,33 @@ async fn queues_page_by_position_without_gaps_or_repeats() {
                 all.iter().map(|r| r.id).collect::<Vec<_>>(),
                 expected.iter().map(|e| e.1).collect::<Vec<_>>()
             );
+            // narrowed: by the place's subtree, by category (none has one yet)
+            let narrowed = |f: QueueFilter| {
+                let s = s.clone();
+                async move {
+                    s.queue_page("C1", "triage", None, &f, 10)
+                        .await
+                        .unwrap()
+                        .len()
+                }
+            };
+            let sub = |p: &str| QueueFilter {
+                subtree: Some(p.into()),
+                ..Default::default()
+            };
+            assert_eq!(narrowed(sub("/D/S1/")).await, 5);
+            assert_eq!(narrowed(sub("/D/S1/C1/")).await, 5);
+            assert_eq!(narrowed(sub("/D/S10/")).await, 0);
+            assert_eq!(
+                narrowed(sub("/D/S")).await,
+                0,
+                "a path prefix is a whole unit"
+            );
+            let cat = QueueFilter {
+                category: Some("基础建设".into()),
+                ..Default::default()
+            };
+            assert_eq!(narrowed(cat).await, 0);
             // the cursor's text form round-trips; garbage does not parse
             let p = QueuePosition {
                 since: 1000,

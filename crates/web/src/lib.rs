@@ -742,20 +742,30 @@ async fn queue(
     let q = suqiu_domain::case::Queue::parse(&queue).ok_or_else(|| Problem::bad_query("queue"))?;
     let raw = query.as_deref().unwrap_or("");
     let mut after = None;
+    let mut narrow = suqiu_app::QueueQuery::default();
     let mut rest = Vec::new();
     for pair in raw.split('&').filter(|p| !p.is_empty()) {
-        match pair.split_once('=') {
-            Some(("after", v)) => {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let slot = match k {
+            "after" => {
                 after = Some(
                     suqiu_app::QueuePosition::parse(v)
                         .ok_or_else(|| Problem::bad_query("after"))?,
-                )
+                );
+                continue;
             }
-            _ => rest.push(pair),
-        }
+            "place" => &mut narrow.place,
+            "category" => &mut narrow.category,
+            "urgency" => &mut narrow.urgency,
+            _ => {
+                rest.push(pair);
+                continue;
+            }
+        };
+        *slot = Some(dto::decode_component(k, v)?).filter(|v| !v.is_empty());
     }
     let limit = dto::limit_param(&rest.join("&"))?;
-    let (rows, next) = app.queue_page(&user, q, after, limit).await?;
+    let (rows, next) = app.queue_page(&user, q, after, &narrow, limit).await?;
     let org = app.org();
     Ok(Json(json!({
         "queue": q.as_str(),

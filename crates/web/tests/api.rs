@@ -3174,6 +3174,79 @@ async fn work_queues_page_with_a_cursor() {
             }
         }
         assert_eq!(seen, filed, "every case once, oldest first");
+        // narrowed by category, urgency and place; the cursor keeps the narrowing
+        for (i, id) in filed.iter().enumerate() {
+            let (category, urgency) = if i % 2 == 0 {
+                ("基础建设", "urgent")
+            } else {
+                ("民生保障", "deferred")
+            };
+            let (s, _, v) = api
+                .post(
+                    &format!("/api/v1/cases/{id}/triage"),
+                    Some(&chen),
+                    &json!({"urgency": urgency, "category": category}),
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+        }
+        let ids = |v: &Value| -> Vec<i64> {
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["id"].as_i64().unwrap())
+                .collect()
+        };
+        let cat = "%E5%9F%BA%E7%A1%80%E5%BB%BA%E8%AE%BE"; // 基础建设
+        let (s, v) = api
+            .get(
+                &format!("/api/v1/queues/resolve?category={cat}&limit=2"),
+                Some(&chen),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(ids(&v), [filed[0], filed[2]]);
+        let next = v["next_cursor"].as_str().unwrap().to_string();
+        let (_, v) = api
+            .get(
+                &format!("/api/v1/queues/resolve?category={cat}&limit=2&after={next}"),
+                Some(&chen),
+            )
+            .await;
+        assert_eq!(ids(&v), [filed[4]]);
+        assert!(v["next_cursor"].is_null());
+        let (_, v) = api
+            .get("/api/v1/queues/resolve?urgency=deferred", Some(&chen))
+            .await;
+        assert_eq!(ids(&v), [filed[1], filed[3]]);
+        let (_, v) = api
+            .get(
+                &format!("/api/v1/queues/resolve?urgency=urgent&place={GRID}"),
+                Some(&chen),
+            )
+            .await;
+        assert_eq!(ids(&v), [filed[0], filed[2], filed[4]]);
+        let (_, v) = api
+            .get("/api/v1/queues/resolve?place=430799001002-02", Some(&chen))
+            .await;
+        assert!(ids(&v).is_empty(), "another grid");
+        let (s, v) = api
+            .get("/api/v1/queues/resolve?place=NOPE", Some(&chen))
+            .await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_unit")),
+            "{v}"
+        );
+        let (s, v) = api
+            .get("/api/v1/queues/resolve?urgency=soon", Some(&chen))
+            .await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_value")),
+            "{v}"
+        );
         for bad in ["after=12", "after=x.1", "limit=0", "page=2"] {
             let (s, v) = api
                 .get(&format!("/api/v1/queues/triage?{bad}"), Some(&chen))
