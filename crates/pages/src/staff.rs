@@ -276,6 +276,23 @@ async fn queue_card(
     )
 }
 
+/// The urgency tiers and the categories in force, as (value, words) options.
+type Options = Vec<(String, String)>;
+fn triage_options(ctx: &Ctx) -> (Options, Options) {
+    let urg = suqiu_app::commands::URGENCIES
+        .iter()
+        .map(|(k, _)| (k.to_string(), words::urgency(ctx.lang, k)))
+        .collect();
+    let cats = ctx
+        .app
+        .rules()
+        .categories
+        .iter()
+        .map(|c| (c.clone(), c.clone()))
+        .collect();
+    (urg, cats)
+}
+
 /// The queue page's filter: place (a street or community the user sees),
 /// category, urgency tier; each "全部" by default.
 fn queue_filter_form(
@@ -311,17 +328,7 @@ fn queue_filter_form(
         s
     };
     let places = crate::topics::unit_options(ctx, user);
-    let cats: Vec<(String, String)> = ctx
-        .app
-        .rules()
-        .categories
-        .iter()
-        .map(|c| (c.clone(), c.clone()))
-        .collect();
-    let urg: Vec<(String, String)> = suqiu_app::commands::URGENCIES
-        .iter()
-        .map(|(k, _)| (k.to_string(), words::urgency(lang, k)))
-        .collect();
+    let (urg, cats) = triage_options(ctx);
     format!(
         r#"<form method="get" action="/staff/queue/{q}" class="card filters" id="queue-filters">{p}{c}{u}<div><button type="submit" id="queue-filter">{b}</button></div></form>"#,
         q = q.as_str(),
@@ -1067,17 +1074,7 @@ fn command_inputs(
     let depts = departments(ctx);
     let (html, fields): (String, Vec<&'static str>) = match name {
         "triage" => {
-            let urg: Vec<(String, String)> = suqiu_app::commands::URGENCIES
-                .iter()
-                .map(|(k, u)| (k.to_string(), lang.t(u.zh(), u.en()).to_string()))
-                .collect();
-            let cats: Vec<(String, String)> = ctx
-                .app
-                .rules()
-                .categories
-                .iter()
-                .map(|c| (c.clone(), c.clone()))
-                .collect();
+            let (urg, cats) = triage_options(ctx);
             let hint = category_hint(&view.state.intake.content)
                 .unwrap_or("")
                 .to_string();
