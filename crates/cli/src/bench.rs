@@ -182,16 +182,18 @@ pub async fn intake(
         let mut results = Vec::new();
         for _ in 0..runs.max(1) {
             // Keep the database alive for the run; it is removed afterwards.
-            let (_keep, url) = match backend {
+            // what keeps the database alive for the run (dropped after it)
+            let (_keep_dir, _keep_db, url) = match backend {
                 "sqlite" => {
                     let dir = tempfile::tempdir()?;
                     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-                    (Some(dir), url)
+                    (Some(dir), None, url)
                 }
                 _ => {
                     let server = postgres_url.clone().unwrap_or_default();
                     let db = suqiu_store::testing::postgres(&server).await?;
-                    (None, db.url.clone())
+                    let url = db.url.clone();
+                    (None, Some(db), url)
                 }
             };
             results.push(one_run(&url, clients, requests).await?);
