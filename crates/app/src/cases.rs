@@ -22,12 +22,6 @@ pub struct QueueQuery {
     pub urgency: Option<String>,
 }
 
-impl QueueQuery {
-    pub fn is_empty(&self) -> bool {
-        self == &QueueQuery::default()
-    }
-}
-
 /// Which case a write goes to: a new one (`case_id` None, version 0) or an
 /// existing one at the version read.
 pub(crate) struct WriteTarget<'a> {

@@ -632,19 +632,16 @@ pub async fn add_unit(PostForm { ctx, fields, .. }: PostForm) -> Response {
             ctx.t("单位已新增", "unit added")
         )
     });
-    let result = unknown_unit_at(result, "parent");
     after_change(&ctx, &user, &fields, result, &|f| format!("unit_{f}")).await
 }
 
-/// An unknown unit code typed into a unit form, as an error of that field.
+/// An unknown unit code typed into a unit form, as an error of that field
+/// (not the filing form's "choose your village" message of `app_errors`).
 fn unknown_unit_at(
     result: suqiu_app::Result<String>,
     field: &'static str,
 ) -> suqiu_app::Result<String> {
     result.map_err(|e| match e {
-        suqiu_app::AppError::UnknownUnit(c) if field == "parent" => {
-            suqiu_app::AppError::UnknownParentUnit(c)
-        }
         suqiu_app::AppError::UnknownUnit(_) => suqiu_app::AppError::Invalid(
             suqiu_domain::FieldError::new(field, suqiu_domain::FieldErrorKind::InvalidValue),
         ),
