@@ -347,6 +347,15 @@ impl App {
         self.staff_user(user)
     }
 
+    /// The user behind a page session: only a session made by logging in, never
+    /// an API token (a token's scopes bind the API; the pages would ignore them).
+    pub async fn authenticate_session(&self, token: &str) -> Result<StaffUser> {
+        if crate::tokens::is_api_token(token) {
+            return Err(AppError::Unauthenticated);
+        }
+        self.authenticate(token).await
+    }
+
     pub async fn logout(&self, token: &str) -> Result<()> {
         if let Ok(u) = self.authenticate(token).await {
             self.audit_quietly(

@@ -266,6 +266,9 @@ impl App {
         }
         if disabled {
             self.store().delete_sessions_of(login).await?;
+            // Tokens are revoked, not only refused while disabled: enabling the
+            // user again must not bring back secrets handed out before.
+            self.store().revoke_api_tokens_of(login, self.now()).await?;
         }
         let action = if disabled {
             "user.disable"

@@ -185,7 +185,7 @@ impl FromRequestParts<App> for Ctx {
         let mut session = None;
         let mut user = None;
         if let Some(token) = cookie(&headers, SESSION_COOKIE).filter(|t| !t.is_empty()) {
-            if let Ok(u) = app.authenticate(token).await {
+            if let Ok(u) = app.authenticate_session(token).await {
                 user = Some(u);
                 session = Some(token.to_string());
             }

@@ -1983,3 +1983,81 @@ async fn the_dashboards_hot_topics_may_be_a_minute_old_the_topics_page_never() {
     let r = y.get("/staff/dashboard").await;
     assert!(part(&r.body, "hot-topics", "</section>").contains("电梯"));
 }
+
+/// Issue 13 item 1: an API token is never a page session. An admin's
+/// read-only token put in the session cookie must not reset a password, and an
+/// `open311` token must not write a note: the pages treat the visitor as
+/// logged out (and so nothing is changed).
+#[tokio::test]
+async fn api_tokens_are_not_page_sessions() {
+    let site = Site::new().await;
+    let (session, _, _) = site
+        .app
+        .login("admin", suqiu_app::orgconfig::DEMO_PASSWORD)
+        .await
+        .unwrap();
+    let admin = site.app.authenticate(&session).await.unwrap();
+    let (read_token, _) = site
+        .app
+        .create_api_token(
+            &admin,
+            suqiu_app::tokens::TokenRequest {
+                name: Some("只读".into()),
+                scopes: Some(vec!["read".into()]),
+                expires_in_days: Some(30),
+            },
+        )
+        .await
+        .unwrap();
+    let (o311_token, _) = site
+        .app
+        .create_api_token(
+            &admin,
+            suqiu_app::tokens::TokenRequest {
+                name: Some("open311".into()),
+                scopes: Some(vec!["open311".into()]),
+                expires_in_days: Some(30),
+            },
+        )
+        .await
+        .unwrap();
+    let id = site.app.file_case(&lamp(), None).await.unwrap().id;
+    let events_before = site.app.case_for(&admin, id).await.unwrap().events.len();
+
+    for token in [&read_token, &o311_token] {
+        let mut c = Client::new(&site);
+        c.cookies.insert("suqiu_session".into(), token.clone());
+        let r = c.get("/staff/admin").await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        assert!(location(&r).starts_with("/login"), "{}", location(&r));
+        // Even with the CSRF token a real session would have (SHA-256 of the token).
+        let csrf = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(token.as_bytes()));
+        let body = [("csrf", csrf.as_str()), ("password", "Xin@Mima2026")];
+        let r = c
+            .post_raw(
+                "/staff/admin/users/shequ.chen/password",
+                &body,
+                Some(&format!("http://{}", common::HOST)),
+            )
+            .await;
+        assert_ne!(r.status, StatusCode::OK, "{}", r.body);
+        let body = [("csrf", csrf.as_str()), ("text", "令牌写的备注")];
+        let r = c
+            .post_raw(
+                &format!("/staff/cases/{id}/notes"),
+                &body,
+                Some(&format!("http://{}", common::HOST)),
+            )
+            .await;
+        assert_ne!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    assert!(
+        site.app
+            .login("shequ.chen", suqiu_app::orgconfig::DEMO_PASSWORD)
+            .await
+            .is_ok(),
+        "the password was not reset"
+    );
+    let view = site.app.case_for(&admin, id).await.unwrap();
+    assert_eq!(view.events.len(), events_before, "no note was written");
+}

@@ -1101,6 +1101,12 @@ impl Store {
         dispatch!(self, s => s.set_user_disabled(login.to_string(), disabled).await)
     }
 
+    /// Revokes every live API token of a user (when the user is disabled:
+    /// enabling them again must not bring the tokens back). How many.
+    pub async fn revoke_api_tokens_of(&self, login: &str, now: Millis) -> Result<u64> {
+        dispatch!(self, s => s.revoke_api_tokens_of(login.to_string(), now).await)
+    }
+
     pub async fn set_password_hash(&self, login: &str, hash: &str) -> Result<bool> {
         dispatch!(self, s => s.set_password_hash(login.to_string(), hash.to_string()).await)
     }

@@ -1588,6 +1588,15 @@ impl PgStore {
             > 0)
     }
 
+    pub async fn revoke_api_tokens_of(&self, login: String, now: Millis) -> Result<u64> {
+        let c = self.pool.get().await?;
+        Ok(c.execute(
+            "UPDATE api_tokens SET revoked_at = $2 WHERE login = $1 AND revoked_at IS NULL",
+            &[&login, &now],
+        )
+        .await?)
+    }
+
     pub async fn set_password_hash(&self, login: String, hash: String) -> Result<bool> {
         let c = self.pool.get().await?;
         Ok(c.execute(

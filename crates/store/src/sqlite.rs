@@ -1126,6 +1126,16 @@ impl SqliteStore {
         .await
     }
 
+    pub async fn revoke_api_tokens_of(&self, login: String, now: Millis) -> Result<u64> {
+        self.write(move |c| {
+            Ok(c.execute(
+                "UPDATE api_tokens SET revoked_at = ?2 WHERE login = ?1 AND revoked_at IS NULL",
+                params![login, now],
+            )? as u64)
+        })
+        .await
+    }
+
     pub async fn set_password_hash(&self, login: String, hash: String) -> Result<bool> {
         self.write(move |c| {
             Ok(c.execute(

@@ -3259,3 +3259,45 @@ async fn work_queues_page_with_a_cursor() {
         }
     }
 }
+
+/// Issue 13 item 15: disabling a user revokes their API tokens, so enabling
+/// them again does not bring back secrets handed out before.
+#[tokio::test]
+async fn a_disabled_users_tokens_stay_dead_when_enabled_again() {
+    for api in backends().await {
+        let admin = api.login("admin").await;
+        let chen = api.login("shequ.chen").await;
+        let (s, _, v) = api
+            .post(
+                "/api/v1/me/tokens",
+                Some(&chen),
+                &json!({"name": "热线对接", "scopes": ["read"], "expires_in_days": 30}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let token = v["token"].as_str().unwrap().to_string();
+        assert_eq!(api.get("/api/v1/me", Some(&token)).await.0, StatusCode::OK);
+        for action in ["disable", "enable"] {
+            let (s, _, v) = api
+                .post(
+                    &format!("/api/v1/admin/users/shequ.chen/{action}"),
+                    Some(&admin),
+                    &json!({}),
+                )
+                .await;
+            assert!(s.is_success(), "{action}: {s} {v}");
+        }
+        assert_eq!(
+            api.get("/api/v1/me", Some(&token)).await.0,
+            StatusCode::UNAUTHORIZED,
+            "the token stays revoked"
+        );
+        let stored = api
+            .app
+            .store()
+            .api_tokens(Some("shequ.chen"))
+            .await
+            .unwrap();
+        assert!(stored.iter().all(|t| t.revoked_at.is_some()), "{stored:?}");
+    }
+}
