@@ -10,7 +10,7 @@ use suqiu_domain::org::{Level, Role};
 use suqiu_domain::workflow::{self, Command, Ctx, Rating, RatingVia, Who};
 use suqiu_store::{
     CaseFilter, CaseRef, CaseRow, CaseWrite, DeadlineRow, EventRow, QueueFilter, QueuePosition,
-    StoreError, Stored,
+    StoreError, Stored, Visibility,
 };
 
 /// What a user narrows a work queue to (all ANDed): the cases at a place
@@ -37,6 +37,52 @@ pub struct CaseView {
     pub row: CaseRow,
     pub state: CaseState,
     pub events: Vec<EventRow>,
+}
+
+impl CaseView {
+    /// Every other case this one names: related, merged into, duplicates.
+    pub(crate) fn linked_ids(&self) -> Vec<i64> {
+        let s = &self.state;
+        let mut ids: Vec<i64> = s.related.iter().map(|r| r.case_id).collect();
+        ids.extend(s.merged_into);
+        ids.extend(&s.duplicates);
+        for e in &self.events {
+            match &e.event {
+                Event::RelatedLinked { case_id, .. } | Event::DuplicateMerged { case_id, .. } => {
+                    ids.push(*case_id)
+                }
+                Event::Merged { into, .. } => ids.push(*into),
+                _ => {}
+            }
+        }
+        ids
+    }
+
+    /// Leaves out every link to a case not in `visible`: related links and
+    /// duplicates (state and timeline lines) go; a merge into a hidden case
+    /// stays in the timeline (the case is closed by it) as `into: 0`, "another
+    /// case", and `merged_into` becomes `None`.
+    pub(crate) fn hide_links(&mut self, visible: &std::collections::HashSet<i64>) {
+        let s = &mut self.state;
+        s.related.retain(|r| visible.contains(&r.case_id));
+        s.duplicates.retain(|d| visible.contains(d));
+        if s.merged_into.is_some_and(|m| !visible.contains(&m)) {
+            s.merged_into = None;
+        }
+        self.events.retain(|e| match &e.event {
+            Event::RelatedLinked { case_id, .. } | Event::DuplicateMerged { case_id, .. } => {
+                visible.contains(case_id)
+            }
+            _ => true,
+        });
+        for e in &mut self.events {
+            if let Event::Merged { into, .. } = &mut e.event {
+                if !visible.contains(into) {
+                    *into = 0;
+                }
+            }
+        }
+    }
 }
 
 /// What a resident sees with the tracking code: no personal data.
@@ -211,8 +257,23 @@ impl App {
         let name = |c: &str| self.unit_name(c);
         let stored = self.stored(after);
         let mut notifications = Vec::new();
+        let org = self.org();
         for (i, e) in events.iter().enumerate() {
             for n in workflow::notifications(after, std::slice::from_ref(e), &name) {
+                // The one gate of every notification: an accusation never
+                // reaches the accused unit's subtree or the accused person.
+                let shielded = match &n.recipient {
+                    workflow::Recipient::Unit { code } => {
+                        workflow::shielded_unit(&org, after, code)
+                    }
+                    workflow::Recipient::Person { login } => {
+                        workflow::shielded_person(&org, after, login)
+                    }
+                    workflow::Recipient::Resident => false,
+                };
+                if shielded {
+                    continue;
+                }
                 let recipient = serde_json::to_string(&n.recipient).unwrap_or_default();
                 notifications.push((i, recipient, n.template, n.text_zh));
             }
@@ -226,7 +287,6 @@ impl App {
                 .collect(),
             row: {
                 let mut row = project(t.case_id.unwrap_or(0), t.code, t.place_path, after);
-                let org = self.org();
                 row.accused_path = after
                     .intake
                     .accused_unit
@@ -500,7 +560,7 @@ impl App {
         expected_version: Option<u64>,
         cmd: &Command,
     ) -> Result<CaseRef> {
-        let view = self.case_for(user, id).await?;
+        let view = self.visible_case(user, id).await?;
         let text = view
             .events
             .iter()
@@ -579,12 +639,48 @@ impl App {
 
     /// A case with its full journal, if the user may see it (else not found:
     /// the existence of cases outside one's scope is not revealed).
+    ///
+    /// Links to other cases (related, merged into, duplicates) are shown only
+    /// where the user may see the other case too: a hidden case's number never
+    /// appears in the state or the timeline (see [`CaseView::hide_links`]).
     pub async fn case_for(&self, user: &StaffUser, id: i64) -> Result<CaseView> {
+        let mut view = self.visible_case(user, id).await?;
+        let linked = view.linked_ids();
+        if !linked.is_empty() {
+            let visible = self.visible_ids(user, linked).await?;
+            view.hide_links(&visible);
+        }
+        Ok(view)
+    }
+
+    /// The case with its whole journal, if the user may see it, links
+    /// unfiltered: for deciding commands, never for showing.
+    pub(crate) async fn visible_case(&self, user: &StaffUser, id: i64) -> Result<CaseView> {
         let view = self.load(id).await?;
         if !user.may_see(&view.row.place_path, &view.state) || user.accused_in(&view.row) {
             return Err(AppError::CaseNotFound);
         }
         Ok(view)
+    }
+
+    /// Which of `ids` the user may see (one read of their rows and journals).
+    pub(crate) async fn visible_ids(
+        &self,
+        user: &StaffUser,
+        mut ids: Vec<i64>,
+    ) -> Result<std::collections::HashSet<i64>> {
+        ids.sort_unstable();
+        ids.dedup();
+        let rows = self.store().cases_by_ids(ids.clone()).await?;
+        let events = self.store().events_of(ids).await?;
+        let mut out = std::collections::HashSet::new();
+        for (row, journal) in journals(&rows, &events) {
+            let state = replay(journal)?;
+            if user.may_see(&row.place_path, &state) && !user.accused_in(row) {
+                out.insert(row.id);
+            }
+        }
+        Ok(out)
     }
 
     /// Lists cases within the user's scope. `unit` narrows to a subtree.
@@ -658,7 +754,26 @@ impl App {
                 .into());
             }
         }
+        // The rule of the lists, in the query: a queue shows only what the
+        // user may see (a linked leader's district-level queues are narrowed
+        // to his units; accusations against him or his units never appear),
+        // so pages are full and a cursor never names a hidden case. A
+        // person's own queue (set the deadline, supervise, owned) holds cases
+        // put there for them; only the accusation rule applies to it.
+        let personal = owner == person_queue(&user.login);
+        let visibility = Visibility {
+            scopes: if personal {
+                None
+            } else {
+                user.scope_paths.clone()
+            },
+            involved_unit: (user.role == Role::DepartmentHandler || user.scope_paths.is_some())
+                .then(|| user.unit.clone()),
+            viewer_paths: user.viewer_paths.clone(),
+            viewer_login: Some(user.login.clone()),
+        };
         let filter = QueueFilter {
+            visibility,
             subtree,
             category: narrow.category.clone(),
             urgency: narrow.urgency.clone(),

@@ -102,6 +102,34 @@ pub const RATINGS: &[(&str, Rating)] = &[
 ];
 const STAFF_VIA: &[(&str, RatingVia)] = &[("phone", RatingVia::Phone), ("visit", RatingVia::Visit)];
 
+/// The fields a command's body may carry (`expected_version` included): any
+/// other is refused as `unknown_field` by the API, so a typo never silently
+/// drops what it meant. Matches what [`parse`] reads (a test checks it).
+pub fn fields(name: &str) -> Vec<&'static str> {
+    let own: &[&str] = match name {
+        "triage" => &["urgency", "category"],
+        "report" => &["note"],
+        "assign" => &["responsible", "days"],
+        "dispatch" => &["lead", "cooperating", "difficulty"],
+        "accept" => &["contact_note"],
+        "return" | "request-deadline" => &["reason"],
+        "cooperation-report" => &["text"],
+        "set-deadline" => &["days"],
+        "reply" => &["result", "policy_basis"],
+        "explain" => &["visited_by", "visited_at", "policy_basis", "note"],
+        "rate" => &["rating", "comment", "via"],
+        "reopen" => &["reason", "days"],
+        "close" => &["explanation"],
+        "supervise" => &["note", "days"],
+        "interview" => &["unit", "head", "note"],
+        "notes" => &["text"],
+        _ => &[],
+    };
+    let mut out = own.to_vec();
+    out.push("expected_version");
+    out
+}
+
 /// Parses a command; `visited_at` of an explanation defaults to `now`.
 pub fn parse(name: &str, v: &Value, now: Millis) -> Result<Command> {
     Ok(match name {
@@ -191,6 +219,27 @@ pub fn expected_version(v: &Value) -> Result<Option<u64>> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// `fields` lists exactly what `parse` reads: a missing field error only
+    /// ever names a listed field, and a body of just the listed fields gets
+    /// past every missing-field error.
+    #[test]
+    fn fields_match_what_parse_reads() {
+        for name in NAMES {
+            let known = fields(name);
+            let mut body = serde_json::Map::new();
+            loop {
+                match parse(name, &Value::Object(body.clone()), 0) {
+                    Err(AppError::Invalid(f)) if f.kind == FieldErrorKind::Missing => {
+                        assert!(known.contains(&f.field.as_str()), "{name}: {}", f.field);
+                        assert!(!body.contains_key(&f.field), "{name}: {}", f.field);
+                        body.insert(f.field.clone(), Value::String("x".into()));
+                    }
+                    _ => break,
+                }
+            }
+        }
+    }
 
     #[test]
     fn every_name_parses_or_names_its_field() {

@@ -313,18 +313,26 @@ impl App {
     }
 
     /// One request by case id or tracking code.
+    ///
+    /// A confidential case or an accusation (检举控告) is not public: by its
+    /// number it is not found, like a case that does not exist; only the
+    /// holder of its tracking code reads it (still without its description).
     pub async fn open311_request(&self, id: &str) -> Result<PublicRequest> {
-        let row = match id.parse::<i64>() {
-            Ok(n) if n > 0 => self.store().case_by_id(n).await?,
-            Ok(_) => None,
+        let (row, by_code) = match id.parse::<i64>() {
+            Ok(n) if n > 0 => (self.store().case_by_id(n).await?, false),
+            Ok(_) => (None, false),
             Err(_) => match normalise_tracking_code(id) {
-                Some(code) => self.store().case_by_tracking_code(&code).await?,
-                None => None,
+                Some(code) => (self.store().case_by_tracking_code(&code).await?, true),
+                None => (None, false),
             },
-        }
-        .ok_or(AppError::CaseNotFound)?;
+        };
+        let row = row.ok_or(AppError::CaseNotFound)?;
         let events = self.store().events(row.id).await?;
-        self.public_request(&row, &events)
+        let (r, public) = self.public_request(&row, &events)?;
+        if !public && !by_code {
+            return Err(AppError::CaseNotFound);
+        }
+        Ok(r)
     }
 
     /// Several requests by id (ids not found are left out), in the order asked.
@@ -338,7 +346,9 @@ impl App {
         let events = self.store().events_of(wanted).await?;
         let mut found = Vec::new();
         for (row, evs) in journals(&rows, &events) {
-            found.push(self.public_request(row, evs)?);
+            if let (r, true) = self.public_request(row, evs)? {
+                found.push(r);
+            }
         }
         Ok(ids
             .iter()
@@ -392,11 +402,12 @@ impl App {
             let events = self.store().events_of(ids).await?;
             let mut batch = Vec::new();
             for (row, evs) in journals(&rows, &events) {
-                let r = self.public_request(row, evs)?;
-                let wanted = q.categories.is_empty()
-                    || r.category
-                        .as_ref()
-                        .is_some_and(|c| q.categories.contains(c));
+                let (r, public) = self.public_request(row, evs)?;
+                let wanted = public
+                    && (q.categories.is_empty()
+                        || r.category
+                            .as_ref()
+                            .is_some_and(|c| q.categories.contains(c)));
                 if wanted {
                     batch.push(r);
                 }
@@ -411,7 +422,9 @@ impl App {
         Ok(out)
     }
 
-    fn public_request(&self, row: &CaseRow, events: &[EventRow]) -> Result<PublicRequest> {
+    /// The public view of a case, and whether it may be listed or read by
+    /// number (false for a confidential case and an accusation).
+    fn public_request(&self, row: &CaseRow, events: &[EventRow]) -> Result<(PublicRequest, bool)> {
         let state = replay(events)?;
         let name = |c: &str| self.unit_name(c);
         let status_notes = events
@@ -424,7 +437,7 @@ impl App {
         if let (false, Some(a)) = (hidden, state.intake.address.as_deref()) {
             address = format!("{address} {}", mask_text(a, &state.intake.reporter.name));
         }
-        Ok(PublicRequest {
+        let r = PublicRequest {
             id: row.id,
             category: category(&state, &self.rules().categories),
             status: state.status,
@@ -441,7 +454,8 @@ impl App {
             } else {
                 None
             },
-        })
+        };
+        Ok((r, !hidden))
     }
 }
 

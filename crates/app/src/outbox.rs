@@ -16,6 +16,9 @@ use suqiu_channels::{Audience, Channel, ChannelConfig, Lang, SendError, Template
 use suqiu_domain::case::{Contact, ContactChannel, Millis, Status};
 use suqiu_store::{CaseRow, NotificationRow, OutboxOutcome};
 
+/// What an outbox row of a case the viewer may not open shows instead of its text.
+pub const HIDDEN_TEXT: &str = "（无权查看的诉求 / a case you may not open）";
+
 /// The `[channels]`, `[routes]` and `[sender]` of a notification config file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -553,7 +556,21 @@ impl App {
         if status.is_some_and(|s| !["pending", "sent", "dead", "skipped"].contains(&s)) {
             return Err(AppError::BadQuery("status"));
         }
-        Ok(self.store().outbox(status, limit.clamp(1, 500)).await?)
+        let mut rows = self.store().outbox(status, limit.clamp(1, 500)).await?;
+        // An administrator manages delivery, not content: a notification of a
+        // case they may not open (an accusation against their unit or them)
+        // keeps its delivery facts but names neither the case nor its text.
+        let visible = self
+            .visible_ids(user, rows.iter().map(|r| r.case_id).collect())
+            .await?;
+        for r in rows.iter_mut().filter(|r| !visible.contains(&r.case_id)) {
+            r.case_id = 0;
+            r.seq = 0;
+            r.recipient = "{}".into();
+            r.text_zh = HIDDEN_TEXT.into();
+            r.last_error = r.last_error.as_ref().map(|_| HIDDEN_TEXT.into());
+        }
+        Ok(rows)
     }
 
     /// Sends a dead notification again (administrators; audited).

@@ -149,7 +149,10 @@ impl App {
     /// that case's).
     async fn photo_case(&self, by: PhotoAccess<'_>, id: Option<i64>) -> Result<CaseView> {
         match by {
-            PhotoAccess::Staff(u) => self.case_for(u, id.ok_or(AppError::CaseNotFound)?).await,
+            PhotoAccess::Staff(u) => {
+                self.visible_case(u, id.ok_or(AppError::CaseNotFound)?)
+                    .await
+            }
             PhotoAccess::Code(raw) => {
                 let code = normalise_tracking_code(raw).ok_or(AppError::CaseNotFound)?;
                 let row = self

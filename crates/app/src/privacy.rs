@@ -181,7 +181,7 @@ impl App {
     /// reason; the view is audited before anything is returned.
     pub async fn unmask(&self, user: &StaffUser, id: i64, reason: &str) -> Result<Reporter> {
         let reason = bounded_text("reason", reason, 200, false)?;
-        let view = self.case_for(user, id).await?;
+        let view = self.visible_case(user, id).await?;
         let r = view.state.intake.reporter.clone();
         let permitted = if r.confidential {
             allowed(user.role, Permission::UnmaskConfidential)

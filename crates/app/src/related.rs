@@ -330,7 +330,7 @@ impl App {
         reason: &str,
         expected_version: Option<u64>,
     ) -> Result<CaseRef> {
-        let dup = self.case_for(user, id).await?;
+        let dup = self.visible_case(user, id).await?;
         if let Some(v) = expected_version {
             if v != dup.state.version {
                 return Err(AppError::Conflict { expected: v });

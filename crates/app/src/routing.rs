@@ -275,7 +275,7 @@ impl App {
         user: &StaffUser,
         id: i64,
     ) -> Result<(Suggestions, Suggestions)> {
-        let view = self.case_for(user, id).await?;
+        let view = self.visible_case(user, id).await?;
         let text = view
             .events
             .iter()

@@ -29,6 +29,9 @@ pub enum FieldErrorKind {
     /// A password that does not meet the policy.
     WeakPassword,
     InvalidEmail,
+    /// A field the request does not know (a typo must never silently drop
+    /// what it meant, e.g. an accusation's protection).
+    Unknown,
 }
 
 impl FieldErrorKind {
@@ -45,6 +48,7 @@ impl FieldErrorKind {
             FieldErrorKind::InvalidValue => "invalid_value",
             FieldErrorKind::WeakPassword => "weak_password",
             FieldErrorKind::InvalidEmail => "invalid_email",
+            FieldErrorKind::Unknown => "unknown_field",
         }
     }
 }
@@ -73,6 +77,9 @@ impl FieldError {
             FieldErrorKind::ControlCharacters => format!("「{f}」含有不可见的控制字符"),
             FieldErrorKind::InvalidValue => format!("「{f}」的取值不正确"),
             FieldErrorKind::InvalidEmail => format!("「{f}」不是有效的电子邮箱地址"),
+            FieldErrorKind::Unknown => {
+                format!("不认识的字段「{f}」（是否拼写有误？），请求未被处理")
+            }
             FieldErrorKind::WeakPassword => {
                 "密码至少 10 位，须包含大写字母、小写字母、数字、符号中的三类，且不能包含账号"
                     .to_string()
@@ -100,6 +107,9 @@ impl FieldError {
             }
             FieldErrorKind::InvalidValue => format!("field '{f}' has an invalid value"),
             FieldErrorKind::InvalidEmail => format!("field '{f}' is not a valid e-mail address"),
+            FieldErrorKind::Unknown => {
+                format!("unknown field '{f}' (a typo?); the request was not processed")
+            }
             FieldErrorKind::WeakPassword => "the password needs at least 10 characters, three of upper case, lower case, digits and symbols, and must not contain the login".to_string(),
         }
     }

@@ -238,6 +238,7 @@ pub enum Who {
 /// urgency or difficulty), counted in working or calendar days or "same
 /// working day", owed by the unit named by `owner`, ended by `ends`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DeadlineRule {
     pub id: String,
     /// Event kind that starts it.
@@ -255,6 +256,7 @@ pub struct DeadlineRule {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DeadlineRules {
     pub warn_before_hours: u32,
     pub rules: Vec<DeadlineRule>,
@@ -661,16 +663,45 @@ fn days(field: &'static str, d: u32) -> Result<u32, Refusal> {
     }
 }
 
+/// Whether an accusation (检举控告) must not reach `unit`: it lies within the
+/// accused unit's subtree. Always false for other cases.
+pub fn shielded_unit(org: &OrgTree, s: &CaseState, unit: &str) -> bool {
+    let Some(accused) = s.intake.accused_unit.as_deref().and_then(|u| org.path(u)) else {
+        return false;
+    };
+    org.path(unit).is_some_and(|p| p.starts_with(accused))
+}
+
+/// Whether an accusation must not reach the person `login`: the accused
+/// person (named by login or name), or anyone whose unit or linked unit lies
+/// within the accused unit's subtree. Always false for other cases.
+pub fn shielded_person(org: &OrgTree, s: &CaseState, login: &str) -> bool {
+    let i = &s.intake;
+    if i.accused_unit.is_none() && i.accused_person.is_none() {
+        return false;
+    }
+    let Some(p) = org.people().iter().find(|p| p.login == login) else {
+        // someone the organisation does not know: only the named person is excluded
+        return i.accused_person.as_deref() == Some(login);
+    };
+    i.accused_person
+        .as_deref()
+        .is_some_and(|a| a == p.login || a == p.name)
+        || shielded_unit(org, s, &p.unit)
+        || p.linked_units.iter().any(|u| shielded_unit(org, s, u))
+}
+
 /// The leader linked (挂点) to the case's community or street, if any: first a
 /// leader linked to the community, then to the street, then to the district.
+/// Never a leader an accusation must not reach ([`shielded_person`]).
 pub fn linked_leader(org: &OrgTree, s: &CaseState) -> Option<String> {
     let targets = [s.intake.triage_unit.as_str(), s.intake.street.as_str()];
     for t in targets {
-        if let Some(p) = org
-            .people()
-            .iter()
-            .find(|p| p.role == Role::Leader && p.linked_units.iter().any(|u| u == t))
-        {
+        if let Some(p) = org.people().iter().find(|p| {
+            p.role == Role::Leader
+                && p.linked_units.iter().any(|u| u == t)
+                && !shielded_person(org, s, &p.login)
+        }) {
             return Some(p.login.clone());
         }
     }

@@ -229,6 +229,8 @@ pub fn field_message(lang: Lang, e: &FieldError) -> String {
         (Lang::En, FieldErrorKind::InvalidChannel | FieldErrorKind::InvalidValue) => {
             "Please choose from the list or enter a valid value".into()
         }
+        (Lang::Zh, FieldErrorKind::Unknown) => "不认识的字段".into(),
+        (Lang::En, FieldErrorKind::Unknown) => "Unknown field".into(),
         (Lang::Zh, FieldErrorKind::InvalidEmail) => {
             "电子邮箱地址不正确，例如 zhangsan@example.cn".into()
         }

@@ -419,6 +419,10 @@ pub fn event(lang: Lang, e: &Event, unit_name: &dyn Fn(&str) -> String) -> Strin
                 format!("Related to case #{case_id} ({en}, similarity {score:.2})"),
             )
         }
+        Event::Merged { into: 0, reason } => pick(
+            format!("作为重复件合并至另一诉求：{reason}"),
+            format!("Merged as a duplicate into another case: {reason}"),
+        ),
         Event::Merged { into, reason } => pick(
             format!("作为重复件合并至诉求 #{into}：{reason}"),
             format!("Merged as a duplicate into case #{into}: {reason}"),

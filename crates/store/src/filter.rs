@@ -62,31 +62,13 @@ impl CaseFilter {
             let hi = push(Param::Text(upper(prefix)), params);
             format!("(place_path >= {lo} AND place_path < {hi})")
         };
-        if let Some(scopes) = &self.scopes {
-            let mut parts: Vec<String> = scopes.iter().map(|s| range(s, &mut params)).collect();
-            if let Some(u) = &self.involved_unit {
-                let p = push(Param::Text(u.clone()), &mut params);
-                parts.push(format!(
-                    "id IN (SELECT case_id FROM case_units WHERE unit = {p})"
-                ));
-            }
-            if parts.is_empty() {
-                conds.push("1 = 0".into());
-            } else {
-                conds.push(format!("({})", parts.join(" OR ")));
-            }
-        }
-        // An accusation is invisible to the accused unit's subtree and person.
-        for p in &self.viewer_paths {
-            let v = push(Param::Text(p.clone()), &mut params);
-            conds.push(format!(
-                "(accused_path IS NULL OR substr({v}, 1, length(accused_path)) <> accused_path)"
-            ));
-        }
-        if let Some(l) = &self.viewer_login {
-            let v = push(Param::Text(l.clone()), &mut params);
-            conds.push(format!("(accused_login IS NULL OR accused_login <> {v})"));
-        }
+        let vis = Visibility {
+            scopes: self.scopes.clone(),
+            involved_unit: self.involved_unit.clone(),
+            viewer_paths: self.viewer_paths.clone(),
+            viewer_login: self.viewer_login.clone(),
+        };
+        conds.extend(vis.conds("", &mut |p| push(p, &mut params)));
         if let Some(sub) = &self.subtree {
             let c = range(sub, &mut params);
             conds.push(c);
@@ -130,9 +112,69 @@ impl CaseFilter {
     }
 }
 
+/// Who may see which cases, as SQL: the same rule for lists, queues and
+/// counts (DOMAIN.md §7, §10), so no surface can show what another hides.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Visibility {
+    /// Unit paths the caller may see (`/D/S1/`); `None` means everything.
+    pub scopes: Option<Vec<String>>,
+    /// Cases dispatched to this unit are visible too (ORed with `scopes`).
+    pub involved_unit: Option<String>,
+    /// The viewer's own unit paths: accusations whose accused unit contains
+    /// one of them are never shown (检举控告).
+    pub viewer_paths: Vec<String>,
+    /// The viewer's login: accusations against this person are never shown.
+    pub viewer_login: Option<String>,
+}
+
+impl Visibility {
+    /// The conditions (to be ANDed) over the `cases` columns, qualified with
+    /// `c` (`""` or `"c."`); `push` binds a parameter and gives its placeholder.
+    pub(crate) fn conds(&self, c: &str, push: &mut dyn FnMut(Param) -> String) -> Vec<String> {
+        let mut conds = Vec::new();
+        if let Some(scopes) = &self.scopes {
+            let mut parts: Vec<String> = scopes
+                .iter()
+                .map(|s| {
+                    let lo = push(Param::Text(s.clone()));
+                    let hi = push(Param::Text(upper(s)));
+                    format!("({c}place_path >= {lo} AND {c}place_path < {hi})")
+                })
+                .collect();
+            if let Some(u) = &self.involved_unit {
+                let p = push(Param::Text(u.clone()));
+                parts.push(format!(
+                    "{c}id IN (SELECT cu.case_id FROM case_units cu WHERE cu.unit = {p})"
+                ));
+            }
+            if parts.is_empty() {
+                conds.push("1 = 0".into());
+            } else {
+                conds.push(format!("({})", parts.join(" OR ")));
+            }
+        }
+        // An accusation is invisible to the accused unit's subtree and person.
+        for p in &self.viewer_paths {
+            let v = push(Param::Text(p.clone()));
+            conds.push(format!(
+                "({c}accused_path IS NULL OR substr({v}, 1, length({c}accused_path)) <> {c}accused_path)"
+            ));
+        }
+        if let Some(l) = &self.viewer_login {
+            let v = push(Param::Text(l.clone()));
+            conds.push(format!(
+                "({c}accused_login IS NULL OR {c}accused_login <> {v})"
+            ));
+        }
+        conds
+    }
+}
+
 /// Narrows a work queue; the conditions are ANDed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct QueueFilter {
+    /// Which cases the viewer may see at all (the rule of the lists).
+    pub visibility: Visibility,
     /// Only cases at a place within this unit path.
     pub subtree: Option<String>,
     pub category: Option<String>,
@@ -167,6 +209,8 @@ impl QueueFilter {
             params.push(p);
             ph(params.len())
         };
+        let vis = self.visibility.conds("c.", &mut push);
+        conds.extend(vis);
         if let Some(sub) = &self.subtree {
             let lo = push(Param::Text(sub.clone()));
             let hi = push(Param::Text(upper(sub)));

@@ -12,7 +12,7 @@ mod pg;
 mod sqlite;
 pub mod testing;
 
-pub use filter::{CaseFilter, QueueFilter};
+pub use filter::{CaseFilter, QueueFilter, Visibility};
 
 use suqiu_domain::case::{Actor, Event, Millis};
 use thiserror::Error;

@@ -1,6 +1,5 @@
 //! Administrators over HTTP: deadline rules and categories, users, units.
 
-use crate::problem::Problem;
 use crate::{ApiError, ApiResult, JsonBody, Staff};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -24,7 +23,7 @@ fn require(user: &suqiu_app::StaffUser, p: Permission) -> Result<(), ApiError> {
 
 /// The body in the shape a route wants.
 fn shape<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, ApiError> {
-    serde_json::from_value(v).map_err(|e| Problem::invalid_json_shape(&e.to_string()).into())
+    serde_json::from_value(v).map_err(|e| crate::shape_error(&e))
 }
 
 fn missing(field: &str) -> AppError {
@@ -38,6 +37,11 @@ pub async fn set_rules(
     JsonBody(body): JsonBody<Value>,
 ) -> ApiResult<Json<Value>> {
     require(&user, Permission::ManageRules)?;
+    // The shape of `GET /api/v1/deadline-rules`, whose `version` is for reading.
+    let mut body = body;
+    if let Some(o) = body.as_object_mut() {
+        o.remove("version");
+    }
     let rules: DeadlineRules = shape(body)?;
     let version = app.set_rules(&user, rules).await?;
     let mut v = crate::dto::rules(&app.rules());

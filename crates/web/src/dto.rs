@@ -32,6 +32,7 @@ fn parse_time(param: &str, raw: &str) -> Result<Millis, Problem> {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewCase {
     channel: Option<String>,
     unit: Option<String>,
@@ -54,12 +55,14 @@ pub struct Notify {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Accused {
     unit: Option<String>,
     person: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct NewReporter {
     name: Option<String>,
     phone: Option<String>,
@@ -361,6 +364,7 @@ fn event_summary(e: &Event, org: &OrgTree) -> String {
             related_reason_zh(reason),
             f32::from(*score) / 1000.0
         ),
+        Event::Merged { into: 0, reason } => format!("作为重复件合并至另一诉求：{reason}"),
         Event::Merged { into, reason } => format!("作为重复件合并至诉求 #{into}：{reason}"),
         Event::DuplicateMerged { case_id, reason } => {
             format!("重复件 #{case_id} 已合并至本件：{reason}")

@@ -290,11 +290,41 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         let text = std::str::from_utf8(&bytes).map_err(|_| Problem::invalid_utf8())?;
         match serde_json::from_str::<T>(text) {
             Ok(v) => Ok(JsonBody(v)),
-            Err(e) if e.classify() == serde_json::error::Category::Data => {
-                Err(Problem::invalid_json_shape(&e.to_string()).into())
-            }
+            Err(e) if e.classify() == serde_json::error::Category::Data => Err(shape_error(&e)),
             Err(e) => Err(Problem::malformed_json(&e.to_string()).into()),
         }
+    }
+}
+
+/// A body of the wrong shape: an unknown field is `unknown_field` naming it
+/// (every body refuses fields it does not know), else `invalid_json_shape`.
+pub(crate) fn shape_error(e: &serde_json::Error) -> ApiError {
+    let msg = e.to_string();
+    if let Some(rest) = msg.strip_prefix("unknown field `") {
+        if let Some((field, _)) = rest.split_once('`') {
+            return AppError::Invalid(suqiu_domain::FieldError::new(
+                field,
+                suqiu_domain::FieldErrorKind::Unknown,
+            ))
+            .into();
+        }
+    }
+    Problem::invalid_json_shape(&msg).into()
+}
+
+/// Refuses a JSON object with a field outside `known` (bodies read as a
+/// `Value`), with `unknown_field` naming the first one.
+pub(crate) fn only_fields(body: &Value, known: &[&str]) -> Result<(), ApiError> {
+    let Some(obj) = body.as_object() else {
+        return Err(Problem::invalid_json_shape("expected an object").into());
+    };
+    match obj.keys().find(|k| !known.contains(&k.as_str())) {
+        None => Ok(()),
+        Some(k) => Err(AppError::Invalid(suqiu_domain::FieldError::new(
+            k.as_str(),
+            suqiu_domain::FieldErrorKind::Unknown,
+        ))
+        .into()),
     }
 }
 
@@ -399,6 +429,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
 }
 
 #[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ReasonBody {
     reason: Option<String>,
 }
@@ -432,6 +463,7 @@ async fn logout_all(State(app): State<App>, Staff(user, _): Staff) -> ApiResult<
 }
 
 #[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 struct PasswordBody {
     old_password: Option<String>,
     new_password: Option<String>,
@@ -674,6 +706,7 @@ async fn merge_case(
     JsonBody(body): JsonBody<Value>,
 ) -> ApiResult<Response> {
     let id = parse_id(&id)?;
+    only_fields(&body, &["into", "reason", "expected_version"])?;
     let into = match body.get("into") {
         None | Some(Value::Null) => {
             return Err(AppError::Invalid(suqiu_domain::FieldError::new(
@@ -727,6 +760,7 @@ async fn command(
     JsonBody(body): JsonBody<Value>,
 ) -> ApiResult<Response> {
     let id = parse_id(&id)?;
+    only_fields(&body, &suqiu_app::commands::fields(name))?;
     let cmd = suqiu_app::commands::parse(name, &body, app.now())?;
     let expected = suqiu_app::commands::expected_version(&body)?;
     let r = app.execute(&user, id, expected, &cmd).await?;
@@ -869,6 +903,7 @@ async fn track(
 }
 
 #[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 struct LoginBody {
     login: Option<String>,
     password: Option<String>,
@@ -1033,7 +1068,8 @@ async fn outbox(
         .map(|n| {
             json!({
                 "id": n.id,
-                "case_id": n.case_id,
+                // 0: a case the administrator may not open (see `App::outbox`)
+                "case_id": (n.case_id != 0).then_some(n.case_id),
                 "recipient": serde_json::from_str::<Value>(&n.recipient).unwrap_or(Value::Null),
                 "template": n.template,
                 "text_zh": n.text_zh,

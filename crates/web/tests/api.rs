@@ -3301,3 +3301,250 @@ async fn a_disabled_users_tokens_stay_dead_when_enabled_again() {
         assert!(stored.iter().all(|t| t.revoked_at.is_some()), "{stored:?}");
     }
 }
+
+/// An accusation against 丹阳社区 from a resident who reported an ordinary
+/// matter there before (so the two are linked at intake), with danger words.
+fn accusation_against_the_community() -> Value {
+    let mut acc = valid();
+    acc["title"] = json!("举报丹阳社区干部优亲厚友");
+    acc["content"] = json!("丹阳社区幸福路口的路灯坏了一个星期，社区干部优亲厚友，我要跳楼了。");
+    acc["accused"] = json!({"unit": COMMUNITY});
+    acc
+}
+
+fn ids_of(v: &Value) -> Vec<i64> {
+    v["items"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|i| i["id"].as_i64()).collect())
+        .unwrap_or_default()
+}
+
+/// Issue 13 items 2, 3, 4, 6: a case the viewer may see names no hidden case
+/// (related links, timeline); queues follow the scope of lists (a linked
+/// leader's district-level queues hold only his units' cases, and a cursor
+/// never names a hidden case); no notification of an accusation reaches the
+/// accused unit's subtree or the accused person; the outbox shows an
+/// administrator no text of a case they may not open.
+#[tokio::test]
+async fn hidden_cases_leak_through_no_related_surface() {
+    for api in backends_with(true).await {
+        // an ordinary report, then an accusation by the same resident about the same place
+        let (s, _, first) = api.post("/api/v1/cases", None, &valid()).await;
+        assert_eq!(s, StatusCode::CREATED, "{first}");
+        let first = first["id"].as_i64().unwrap();
+        let (s, _, acc) = api
+            .post("/api/v1/cases", None, &accusation_against_the_community())
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{acc}");
+        let acc = acc["id"].as_i64().unwrap();
+        let bureau = api.login("xinfang.he").await;
+        let (_, d) = api
+            .get(&format!("/api/v1/cases/{acc}"), Some(&bureau))
+            .await;
+        assert!(
+            d["related"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["id"] == first),
+            "the bureau sees the link: {}",
+            d["related"]
+        );
+
+        // item 2: the community sees its ordinary case, but not the link to the accusation
+        let chen = api.login("shequ.chen").await;
+        let (s, d) = api
+            .get(&format!("/api/v1/cases/{first}"), Some(&chen))
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(
+            d["related"].as_array().unwrap().is_empty(),
+            "{}",
+            d["related"]
+        );
+        let text = d.to_string();
+        assert!(
+            !text.contains(&format!("#{acc}")),
+            "timeline names it: {text}"
+        );
+        let (_, rel) = api
+            .get(&format!("/api/v1/cases/{first}/related"), Some(&chen))
+            .await;
+        assert!(!ids_of(&rel).contains(&acc), "{rel}");
+
+        // item 3: a leader linked elsewhere (白石 street 004) does not see the
+        // district's triage queue of other streets, accusations included
+        let xu = api.login("lingdao.xu").await;
+        for q in ["triage", "due_soon", "overdue", "callback"] {
+            let (s, v) = api.get(&format!("/api/v1/queues/{q}"), Some(&xu)).await;
+            assert_eq!(s, StatusCode::OK, "{q}: {v}");
+            assert!(!ids_of(&v).contains(&acc), "{q}: {v}");
+            assert!(!ids_of(&v).contains(&first), "{q}: {v}");
+        }
+        // item 6: nor does a cursor name the hidden case
+        {
+            let (_, v) = api.get("/api/v1/queues/triage?limit=1", Some(&xu)).await;
+            let cursor = v["next_cursor"].as_str().unwrap_or("").to_string();
+            assert!(
+                !cursor.ends_with(&format!(".{acc}")) && !cursor.ends_with(&format!(".{first}")),
+                "cursor {cursor}"
+            );
+            assert!(!ids_of(&v).contains(&acc), "{v}");
+        }
+        // the bureau's queue still has it
+        let (_, v) = api.get("/api/v1/queues/triage", Some(&bureau)).await;
+        assert!(ids_of(&v).contains(&acc), "{v}");
+
+        // item 4: no notification of the accusation reaches the accused community's subtree
+        let org = api.app.org();
+        let community_path = org.path(COMMUNITY).unwrap().to_string();
+        let notes = api.app.store().notifications(acc).await.unwrap();
+        assert!(
+            notes.iter().any(|n| n.template == "urgent_signalled"),
+            "the danger words raise it: {notes:?}"
+        );
+        for n in &notes {
+            let r: Value = serde_json::from_str(&n.recipient).unwrap();
+            if let Some(code) = r["code"].as_str() {
+                assert!(
+                    !org.path(code).unwrap().starts_with(&community_path),
+                    "{n:?}"
+                );
+            }
+        }
+    }
+}
+
+/// Issue 13 item 4: an accusation naming the linked leader, with danger words,
+/// never tells him; and item 6: the outbox shows an administrator neither the
+/// number nor the text of a case about them.
+#[tokio::test]
+async fn an_accusation_against_a_person_tells_them_nothing_anywhere() {
+    for api in backends().await {
+        let mut acc = valid();
+        acc["title"] = json!("举报杨国华领导收受礼金");
+        acc["content"] = json!("杨国华收受礼金，不处理我就去跳楼。");
+        acc["accused"] = json!({"person": "杨国华"});
+        let (s, _, v) = api.post("/api/v1/cases", None, &acc).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let id = v["id"].as_i64().unwrap();
+        let notes = api.app.store().notifications(id).await.unwrap();
+        assert!(
+            notes.iter().any(|n| n.template == "urgent_signalled"),
+            "{notes:?}"
+        );
+        assert!(
+            notes.iter().all(|n| !n.recipient.contains("lingdao.yang")),
+            "{notes:?}"
+        );
+        let (_, d) = api
+            .get(
+                &format!("/api/v1/cases/{id}"),
+                Some(&api.login("xinfang.he").await),
+            )
+            .await;
+        assert!(!d.to_string().contains("领导lingdao.yang"), "{d}");
+
+        let mut about_admin = valid();
+        about_admin["title"] = json!("举报系统管理员泄露信息");
+        about_admin["content"] = json!("系统管理员把我的电话给了别人。");
+        about_admin["accused"] = json!({"person": "admin"});
+        let (s, _, v) = api.post("/api/v1/cases", None, &about_admin).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let hidden = v["id"].as_i64().unwrap();
+        let admin = api.login("admin").await;
+        let (s, out) = api
+            .get("/api/v1/admin/outbox?limit=500", Some(&admin))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{out}");
+        let text = out.to_string();
+        assert!(!text.contains("泄露信息"), "{text}");
+        let items = out["items"]
+            .as_array()
+            .or(out["notifications"].as_array())
+            .unwrap();
+        assert!(items.iter().all(|n| n["case_id"] != hidden), "{out}");
+        assert!(
+            text.contains("收受礼金"),
+            "the admin sees other cases' rows: {text}"
+        );
+    }
+}
+
+/// Issue 13 item 8: a field the body does not know is refused (422
+/// `unknown_field` naming it) and nothing is written: `accused_unit` at the
+/// top level must not file an ordinary case the accused can read.
+#[tokio::test]
+async fn unknown_fields_are_refused_everywhere() {
+    for api in backends().await {
+        let before = api.count().await;
+        let mut body = valid();
+        body["accused_unit"] = json!(COMMUNITY);
+        let (s, _, p) = api.post("/api/v1/cases", None, &body).await;
+        assert_eq!(
+            (s, p["code"].as_str(), p["field"].as_str()),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("unknown_field"),
+                Some("accused_unit")
+            ),
+            "{p}"
+        );
+        assert!(p["message_zh"].as_str().unwrap().contains("accused_unit"));
+        let mut body = valid();
+        body["reporter"]["confidental"] = json!(true);
+        let (s, _, p) = api.post("/api/v1/cases", None, &body).await;
+        assert_eq!(
+            (s, p["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("confidental"))
+        );
+        let mut body = valid();
+        body["accused"] = json!({"unit": COMMUNITY, "persn": "陈"});
+        let (s, _, _) = api.post("/api/v1/cases", None, &body).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(api.count().await, before, "nothing filed");
+
+        let (_, _, v) = api.post("/api/v1/cases", None, &valid()).await;
+        let id = v["id"].as_i64().unwrap();
+        let chen = api.login("shequ.chen").await;
+        let (s, _, p) = api
+            .post(
+                &format!("/api/v1/cases/{id}/triage"),
+                Some(&chen),
+                &json!({"urgency": "normal", "category": "基础建设", "urgncy": "urgent"}),
+            )
+            .await;
+        assert_eq!(
+            (s, p["code"].as_str(), p["field"].as_str()),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("unknown_field"),
+                Some("urgncy")
+            )
+        );
+        let (s, _, p) = api
+            .post(
+                &format!("/api/v1/cases/{id}/merge"),
+                Some(&chen),
+                &json!({"into": 1, "reasn": "x"}),
+            )
+            .await;
+        assert_eq!(
+            (s, p["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("reasn"))
+        );
+        let (s, _, p) = api
+            .post(
+                "/api/v1/auth/login",
+                None,
+                &json!({"login": "shequ.chen", "password": orgconfig::DEMO_PASSWORD, "otp": "1"}),
+            )
+            .await;
+        assert_eq!(
+            (s, p["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("otp"))
+        );
+        let (_, d) = api.get(&format!("/api/v1/cases/{id}"), Some(&chen)).await;
+        assert_eq!(d["status"], "received", "nothing changed");
+    }
+}
