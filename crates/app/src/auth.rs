@@ -67,7 +67,8 @@ fn scope_paths(org: &OrgTree, role: Role, unit: &str, linked: &[String]) -> Opti
     match role {
         Role::PetitionBureau | Role::Admin => None,
         Role::Leader => Some(linked.iter().filter_map(|c| path(c)).collect()),
-        Role::DepartmentHandler => Some(vec![]),
+        // what is dispatched or forwarded to them (`case_units`), nothing by place
+        Role::DepartmentHandler | Role::Inspector => Some(vec![]),
         Role::GridWorker | Role::CommunityStaff | Role::StreetStaff => {
             Some(path(unit).into_iter().collect())
         }

@@ -125,6 +125,29 @@ impl StaffUser {
     }
 }
 
+/// Whether an accusation names what the district's petition bureau belongs
+/// to (the district itself) or every one of its staff: then no one in the
+/// district may see it, and it goes to the oversight unit.
+fn bureau_is_accused(org: &suqiu_domain::org::OrgTree, p: &case::ParsedIntake) -> bool {
+    let accused_path = p.accused_unit.as_deref().and_then(|u| org.path(u));
+    if let (Some(a), Some(d)) = (accused_path, org.path(org.district())) {
+        if d.starts_with(a) {
+            return true;
+        }
+    }
+    let mut bureau = org
+        .people()
+        .iter()
+        .filter(|x| x.role == Role::PetitionBureau)
+        .peekable();
+    bureau.peek().is_some()
+        && bureau.all(|x| {
+            p.accused_person
+                .as_deref()
+                .is_some_and(|a| a == x.login || a == x.name)
+        })
+}
+
 /// Pairs each case with its journal. Both inputs are in case-id order (as
 /// `Store::cases_by_ids` and `Store::events_of` return them); one linear pass.
 pub(crate) fn journals<'a>(
@@ -363,18 +386,28 @@ impl App {
             .triage_unit(&place.code)
             .ok_or_else(|| AppError::UnitNotAPlace(parsed.unit.clone()))?;
         let street = triage.parent.clone().unwrap_or_default();
-        // An accusation is triaged by the district's petition bureau, never by
-        // the community (which may be the accused or under it).
-        let triage = if parsed.accused_unit.is_some() || parsed.accused_person.is_some() {
-            self.district()
-        } else {
-            triage.code.clone()
-        };
         if let Some(a) = &parsed.accused_unit {
             if org.unit(a).is_none() {
                 return Err(AppError::UnknownAccusedUnit(a.clone()));
             }
         }
+        // An accusation is triaged by the district's petition bureau, never by
+        // the community (which may be the accused or under it); one the
+        // bureau may not see (it names the district, or every one of the
+        // bureau's staff) is forwarded to the oversight unit outside the
+        // district's tree, never filed where no one can act on it.
+        let mut forwarded = None;
+        let triage = if parsed.accused_unit.is_some() || parsed.accused_person.is_some() {
+            if bureau_is_accused(&org, &parsed) {
+                let unit = org.oversight().ok_or(AppError::NoOversightUnit)?;
+                forwarded = Some(unit.to_string());
+                unit.to_string()
+            } else {
+                self.district()
+            }
+        } else {
+            triage.code.clone()
+        };
         let place_path = org.path(&place.code).unwrap_or("/").to_string();
         let (actor, proxy) = match (parsed.channel, staff) {
             (Channel::ChatGroup, None) if chat.is_some() => (Actor::System, None),
@@ -424,6 +457,15 @@ impl App {
             .urgent
             .check(&format!("{}。{}", state.intake.title, state.intake.content));
         let mut more = workflow::intake_deadlines(&state, &events[0], &ctx);
+        if let Some(unit) = forwarded {
+            more.insert(
+                0,
+                Event::ForwardedToOversight {
+                    unit,
+                    reason: "控告对象为本区县或其信访部门，依规转送上级纪检监察机关".into(),
+                },
+            );
+        }
         if !signals.is_empty() {
             more.push(Event::UrgentSignalled {
                 signals: signals.into_iter().map(|s| s.name).collect(),

@@ -55,6 +55,10 @@ pub enum AppError {
     UnknownUnit(String),
     #[error("unknown accused unit {0}")]
     UnknownAccusedUnit(String),
+    /// An accusation against the whole district (or its petition bureau's
+    /// staff) and no oversight unit (纪检监察机关) configured to forward it to.
+    #[error("no oversight unit configured to forward this accusation to")]
+    NoOversightUnit,
     #[error("unknown user {0}")]
     UnknownUser(String),
     #[error("too many failed logins")]

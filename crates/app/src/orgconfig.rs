@@ -26,6 +26,10 @@ struct File {
     street: Vec<StreetCfg>,
     #[serde(default)]
     department: Vec<NamedUnit>,
+    /// Oversight organs outside the district (纪检监察机关): where an
+    /// accusation against the whole district is forwarded.
+    #[serde(default)]
+    oversight: Vec<NamedUnit>,
     #[serde(default)]
     user: Vec<UserCfg>,
 }
@@ -136,6 +140,14 @@ pub fn parse(text: &str) -> Result<OrgConfig, OrgConfigError> {
             name: d.name.clone(),
             level: Level::Department,
             parent: Some(f.district.code.clone()),
+        });
+    }
+    for o in &f.oversight {
+        units.push(Unit {
+            code: o.code.clone(),
+            name: o.name.clone(),
+            level: Level::Oversight,
+            parent: None,
         });
     }
     let mut people = Vec::new();

@@ -50,6 +50,7 @@ pub const PERMISSIONS: &[(Permission, &[Role])] = &[
             Role::Leader,
             Role::PetitionBureau,
             Role::Admin,
+            Role::Inspector,
         ],
     ),
     (
@@ -61,9 +62,13 @@ pub const PERMISSIONS: &[(Permission, &[Role])] = &[
             Role::DepartmentHandler,
             Role::Leader,
             Role::PetitionBureau,
+            Role::Inspector,
         ],
     ),
-    (Permission::UnmaskConfidential, &[Role::PetitionBureau]),
+    (
+        Permission::UnmaskConfidential,
+        &[Role::PetitionBureau, Role::Inspector],
+    ),
     (Permission::ManageCalendar, &[Role::Admin]),
     (Permission::ManageUsers, &[Role::Admin]),
     (Permission::ManageRules, &[Role::Admin]),

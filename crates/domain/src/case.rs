@@ -545,6 +545,11 @@ pub enum Event {
     Merged { into: i64, reason: String },
     /// The duplicate `case_id` was merged into this case.
     DuplicateMerged { case_id: i64, reason: String },
+    /// 转送: an accusation no one in the district may handle (it names the
+    /// district itself, or its petition bureau's staff) was sent at intake to
+    /// the oversight unit `unit` (纪检监察机关, outside the accused tree),
+    /// which then triages and handles it like the petition bureau would.
+    ForwardedToOversight { unit: String, reason: String },
 }
 
 /// Every event kind (`Event::kind`), e.g. for checking deadline rules.
@@ -575,6 +580,7 @@ pub const EVENT_KINDS: &[&str] = &[
     "deadline_warned",
     "deadline_overdue",
     "urgent_signalled",
+    "forwarded_to_oversight",
 ];
 
 impl Event {
@@ -610,6 +616,7 @@ impl Event {
             Event::Merged { .. } => "merged",
             Event::DuplicateMerged { .. } => "duplicate_merged",
             Event::DeadlineOverdue { .. } => "deadline_overdue",
+            Event::ForwardedToOversight { .. } => "forwarded_to_oversight",
         }
     }
 
@@ -716,7 +723,8 @@ impl Event {
             | Event::DeadlineOverdue { .. }
             | Event::UrgentSignalled { .. }
             | Event::RelatedLinked { .. }
-            | Event::DuplicateMerged { .. } => None,
+            | Event::DuplicateMerged { .. }
+            | Event::ForwardedToOversight { .. } => None, // `received` names who handles it
             Event::Merged { .. } => t(
                 "您的诉求与已受理的同一事项合并办理，办理结果将一并答复。".into(),
                 "Your request was merged with an earlier report of the same matter; \
@@ -1155,6 +1163,12 @@ pub fn apply(state: Option<CaseState>, event: &Event, at: Millis) -> Result<Case
         Event::DuplicateMerged { case_id, .. } => {
             if !s.duplicates.contains(case_id) {
                 s.duplicates.push(*case_id);
+            }
+        }
+        Event::ForwardedToOversight { unit, .. } => {
+            // involved: its staff see the case (they see nothing else of the district)
+            if !s.involved.contains(unit) {
+                s.involved.push(unit.clone());
             }
         }
     }

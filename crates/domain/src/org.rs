@@ -20,16 +20,21 @@ pub enum Level {
     Hamlet,
     /// 职能部门 (district level)
     Department,
+    /// 纪检监察机关 outside the district's tree (a higher organ: 市纪委监委 or
+    /// its office for the district). A root of its own, so an accusation
+    /// against the whole district (检举控告) still reaches someone who can act.
+    Oversight,
 }
 
 impl Level {
-    pub const ALL: [Level; 6] = [
+    pub const ALL: [Level; 7] = [
         Level::District,
         Level::Street,
         Level::Community,
         Level::Grid,
         Level::Hamlet,
         Level::Department,
+        Level::Oversight,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -40,6 +45,7 @@ impl Level {
             Level::Grid => "grid",
             Level::Hamlet => "hamlet",
             Level::Department => "department",
+            Level::Oversight => "oversight",
         }
     }
 
@@ -55,6 +61,7 @@ impl Level {
             Level::Grid => "网格",
             Level::Hamlet => "屋场",
             Level::Department => "职能部门",
+            Level::Oversight => "纪检监察机关",
         }
     }
 
@@ -95,10 +102,13 @@ pub enum Role {
     Leader,
     PetitionBureau,
     Admin,
+    /// 纪检监察: staff of an oversight unit; handle the accusations forwarded
+    /// to it (those against the whole district or its petition bureau).
+    Inspector,
 }
 
 impl Role {
-    pub const ALL: [Role; 7] = [
+    pub const ALL: [Role; 8] = [
         Role::GridWorker,
         Role::CommunityStaff,
         Role::StreetStaff,
@@ -106,6 +116,7 @@ impl Role {
         Role::Leader,
         Role::PetitionBureau,
         Role::Admin,
+        Role::Inspector,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -117,6 +128,7 @@ impl Role {
             Role::Leader => "leader",
             Role::PetitionBureau => "petition_bureau",
             Role::Admin => "admin",
+            Role::Inspector => "discipline_inspector",
         }
     }
 
@@ -133,6 +145,7 @@ impl Role {
             Role::Leader => "挂点领导",
             Role::PetitionBureau => "信访局",
             Role::Admin => "系统管理员",
+            Role::Inspector => "纪检监察",
         }
     }
 
@@ -144,6 +157,7 @@ impl Role {
             Role::StreetStaff => &[Level::Street],
             Role::DepartmentHandler => &[Level::Department],
             Role::Leader | Role::PetitionBureau | Role::Admin => &[Level::District],
+            Role::Inspector => &[Level::Oversight],
         }
     }
 }
@@ -230,7 +244,7 @@ impl OrgTree {
         }
         for u in by_code.values() {
             match &u.parent {
-                None if u.level != Level::District => {
+                None if !matches!(u.level, Level::District | Level::Oversight) => {
                     return Err(OrgError::MissingParent(u.code.clone()))
                 }
                 None => {}
@@ -308,6 +322,15 @@ impl OrgTree {
         &self.district
     }
 
+    /// The oversight unit (纪检监察机关, outside the district's tree) that
+    /// takes accusations no one in the district may handle, if configured.
+    pub fn oversight(&self) -> Option<&str> {
+        self.units
+            .values()
+            .find(|(u, _)| u.level == Level::Oversight)
+            .map(|(u, _)| u.code.as_str())
+    }
+
     pub fn unit(&self, code: &str) -> Option<&Unit> {
         self.units.get(code).map(|(u, _)| u)
     }
@@ -369,6 +392,31 @@ mod tests {
             u("H1", Level::Hamlet, Some("G1")),
             u("DEP", Level::Department, Some("D")),
         ]
+    }
+
+    #[test]
+    fn an_oversight_unit_is_a_root_outside_the_district() {
+        let mut units = small();
+        units.push(u("JW", Level::Oversight, None));
+        let t = OrgTree::new(units, vec![]).unwrap();
+        assert_eq!(t.path("JW"), Some("/JW/"));
+        assert!(!t.path("JW").unwrap().starts_with(t.path("D").unwrap()));
+        assert_eq!(t.oversight(), Some("JW"));
+        // nothing nests under it, and it nests under nothing
+        let mut bad = small();
+        bad.push(u("JW", Level::Oversight, None));
+        bad.push(u("X", Level::Street, Some("JW")));
+        assert!(matches!(
+            OrgTree::new(bad, vec![]),
+            Err(OrgError::BadNesting { .. })
+        ));
+        let mut bad = small();
+        bad.push(u("JW", Level::Oversight, Some("D")));
+        assert!(matches!(
+            OrgTree::new(bad, vec![]),
+            Err(OrgError::BadNesting { .. })
+        ));
+        assert_eq!(OrgTree::new(small(), vec![]).unwrap().oversight(), None);
     }
 
     #[test]

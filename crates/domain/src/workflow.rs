@@ -755,7 +755,8 @@ pub fn decide(
     let accusation = s.intake.is_accusation();
     let first_stop = || {
         if accusation {
-            staff_of(Role::PetitionBureau, community)
+            // the oversight unit's staff when it was forwarded there
+            staff_of(Role::PetitionBureau, community) || staff_of(Role::Inspector, community)
         } else {
             staff_of(Role::CommunityStaff, community)
         }

@@ -325,6 +325,13 @@ pub fn app_errors(lang: Lang, e: &AppError, rename: &dyn Fn(&str) -> String) -> 
                 "The proxy channel is for grid workers; choose another channel",
             ),
         ),
+        AppError::NoOversightUnit => errs.add(
+            &rename("accused.unit"),
+            t(
+                "控告对象包括本区县，但未配置受理的上级纪检监察机关，请联系系统管理员",
+                "The accusation names the whole district and no higher oversight organ is configured; ask the administrator",
+            ),
+        ),
         AppError::UnknownAccusedUnit(_) => errs.add(
             &rename("accused.unit"),
             t("请从列表中选择被反映的单位", "Choose the accused unit from the list"),

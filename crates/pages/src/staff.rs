@@ -195,6 +195,7 @@ fn role_queues(role: Role) -> &'static [Queue] {
             Queue::Overdue,
         ],
         Role::Admin => &[Queue::Callback],
+        Role::Inspector => &[Queue::Triage, Queue::Resolve, Queue::Overdue],
     }
 }
 

@@ -17,6 +17,7 @@ pub fn role(lang: Lang, r: Role) -> &'static str {
             Role::Leader => "linked leader",
             Role::PetitionBureau => "petition bureau",
             Role::Admin => "administrator",
+            Role::Inspector => "discipline inspection",
         },
     }
 }
@@ -118,6 +119,7 @@ pub fn level(lang: Lang, l: Level) -> &'static str {
         Level::Grid => lang.t("网格", "grid"),
         Level::Hamlet => lang.t("屋场", "hamlet"),
         Level::Department => lang.t("职能部门", "department"),
+        Level::Oversight => lang.t("纪检监察机关", "oversight organ"),
     }
 }
 
@@ -431,6 +433,13 @@ pub fn event(lang: Lang, e: &Event, unit_name: &dyn Fn(&str) -> String) -> Strin
             format!("重复件 #{case_id} 已合并至本件：{reason}"),
             format!("Duplicate #{case_id} merged into this case: {reason}"),
         ),
+        Event::ForwardedToOversight { unit, reason } => {
+            let name = unit_name(unit);
+            pick(
+                format!("检举控告已转送{name}办理：{reason}"),
+                format!("Accusation forwarded to {name}: {reason}"),
+            )
+        }
     }
 }
 
@@ -467,6 +476,7 @@ pub fn event_kind(lang: Lang, kind: &str) -> String {
         "duplicate_merged" => ("并入重复件", "duplicate merged"),
         "related_linked" => ("关联相关件", "related case linked"),
         "contact_changed" => ("更改通知方式", "contact changed"),
+        "forwarded_to_oversight" => ("转送纪检监察机关", "forwarded to oversight"),
         other => return other.to_string(),
     };
     lang.t(zh, en).to_string()

@@ -369,6 +369,9 @@ fn event_summary(e: &Event, org: &OrgTree) -> String {
         Event::DuplicateMerged { case_id, reason } => {
             format!("重复件 #{case_id} 已合并至本件：{reason}")
         }
+        Event::ForwardedToOversight { unit, reason } => {
+            format!("检举控告已转送{}办理：{reason}", name(unit))
+        }
     }
 }
 

@@ -325,6 +325,15 @@ impl From<AppError> for Problem {
                     },
                 }
             }
+            AppError::NoOversightUnit => Problem {
+                field: Some("accused".into()),
+                ..Problem::new(
+                    S::UNPROCESSABLE_ENTITY,
+                    "no_oversight_unit",
+                    "控告对象包括本区县或其信访部门，但未配置受理的上级纪检监察机关，无法受理；请联系系统管理员配置（组织配置中的 [[oversight]]）".to_string(),
+                    "the accusation names the whole district or its petition bureau, and no higher oversight organ is configured to take it; ask the administrator to configure one ([[oversight]] in the organisation)".to_string(),
+                )
+            },
             AppError::UnknownAccusedUnit(c) => Problem {
                 field: Some("accused.unit".into()),
                 ..Problem::new(

@@ -561,10 +561,17 @@ async fn units_channels_and_openapi() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(u["counts"]["grid"], 120);
     assert_eq!(u["counts"]["community"], 25);
-    let first = &u["units"][0];
+    let roots: Vec<&str> = u["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["parent"].is_null())
+        .map(|x| x["level"].as_str().unwrap())
+        .collect();
     assert_eq!(
-        (first["level"].as_str(), first["parent"].is_null()),
-        (Some("district"), true)
+        roots,
+        vec!["oversight", "district"],
+        "the district and the oversight organ outside it"
     );
     let (_, c) = api.get("/api/v1/channels", None).await;
     assert_eq!(c.as_array().unwrap().len(), 11);
@@ -3546,5 +3553,71 @@ async fn unknown_fields_are_refused_everywhere() {
         );
         let (_, d) = api.get(&format!("/api/v1/cases/{id}"), Some(&chen)).await;
         assert_eq!(d["status"], "received", "nothing changed");
+    }
+}
+
+/// Issue 13 item 7: an accusation against the whole district (or the petition
+/// bureau's only staff) is not lost: it is forwarded at intake to the
+/// oversight unit outside the district's tree (纪检监察机关), recorded, and
+/// handled there; no one in the district sees it.
+#[tokio::test]
+async fn an_accusation_against_the_district_goes_to_the_oversight_unit() {
+    for api in backends().await {
+        let district = api.app.district();
+        let zhou = api.login("jiwei.zhou").await;
+        for accused in [json!({"unit": district}), json!({"person": "何静"})] {
+            let mut acc = valid();
+            acc["title"] = json!("举报区里截留补助资金");
+            acc["content"] = json!("区里有关部门截留了我们村的补助资金。");
+            acc["accused"] = accused.clone();
+            let (s, _, v) = api.post("/api/v1/cases", None, &acc).await;
+            assert_eq!(s, StatusCode::CREATED, "{v}");
+            let id = v["id"].as_i64().unwrap();
+            // the oversight unit sees it, in its triage queue, with the forwarding on record
+            let (s, d) = api.get(&format!("/api/v1/cases/{id}"), Some(&zhou)).await;
+            assert_eq!(s, StatusCode::OK, "{accused}: {d}");
+            assert!(
+                d["events"]
+                    .as_array()
+                    .or(d["timeline"].as_array())
+                    .unwrap()
+                    .iter()
+                    .any(|e| e.to_string().contains("forwarded_to_oversight")),
+                "{d}"
+            );
+            let (_, q) = api.get("/api/v1/queues/triage", Some(&zhou)).await;
+            assert!(ids_of(&q).contains(&id), "{q}");
+            let (s, _, r) = api
+                .post(
+                    &format!("/api/v1/cases/{id}/triage"),
+                    Some(&zhou),
+                    &json!({"urgency": "urgent", "category": "信访舆情"}),
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{r}");
+            // the resident is told who has it
+            let code = v["tracking_code"].as_str().unwrap();
+            let (_, t) = api.get(&format!("/api/v1/track/{code}"), None).await;
+            assert!(t.to_string().contains("市纪委监委"), "{t}");
+            // and the district does not: not the bureau when accused, nor anyone when the district is
+            let blind = if accused.get("unit").is_some() {
+                vec!["xinfang.he", "admin", "lingdao.yang", "shequ.chen"]
+            } else {
+                vec!["xinfang.he"]
+            };
+            for login in blind {
+                let t = api.login(login).await;
+                let (s, _) = api.get(&format!("/api/v1/cases/{id}"), Some(&t)).await;
+                assert_eq!(s, StatusCode::NOT_FOUND, "{login}");
+            }
+            let notes = api.app.store().notifications(id).await.unwrap();
+            assert!(
+                notes.iter().any(|n| n.recipient.contains("430700JW")),
+                "the oversight unit is told: {notes:?}"
+            );
+        }
+        // the oversight unit sees nothing else of the district
+        let (_, list) = api.get("/api/v1/cases", Some(&zhou)).await;
+        assert_eq!(ids_of(&list).len(), 2, "{list}");
     }
 }
