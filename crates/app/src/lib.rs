@@ -141,6 +141,8 @@ pub enum AppError {
     UnitNesting { level: Level, parent_level: Level },
     #[error("the unit is still referred to by {0}")]
     UnitInUse(&'static str),
+    #[error("{0}")]
+    LedgerTooLarge(suqiu_ledger::TooLarge),
     #[error("storage: {0}")]
     Store(StoreError),
     #[error("stored journal does not replay: {0}")]

@@ -526,6 +526,16 @@ impl From<AppError> for Problem {
                     format!("cannot remove the unit: {en}"),
                 )
             }
+            // a zip bomb, too many rows, cells or columns: nothing was written
+            AppError::LedgerTooLarge(t) => Problem {
+                field: Some(t.limit.as_str().to_string()),
+                ..Problem::new(
+                    S::PAYLOAD_TOO_LARGE,
+                    "ledger_too_large",
+                    t.message_zh(),
+                    t.message_en(),
+                )
+            },
             AppError::OrgConfig(e) => {
                 tracing::error!(error = %e, "organisation config");
                 Problem::internal()
