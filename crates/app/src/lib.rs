@@ -121,6 +121,10 @@ pub enum AppError {
     PhotoMalformed(&'static str),
     #[error("photo larger than {0} bytes")]
     PhotoTooLarge(usize),
+    #[error(
+        "photo dimensions {0}×{1} refused (zero, a side over 20000 px or over 100 megapixels)"
+    )]
+    PhotoDimensions(u32, u32),
     #[error("at most {0} photos per case")]
     TooManyPhotos(u32),
     #[error("photos of a case take at most {0} bytes")]

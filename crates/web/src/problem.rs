@@ -424,6 +424,15 @@ impl From<AppError> for Problem {
                     format!("a photo may be at most {} MB", max / (1024 * 1024)),
                 )
             },
+            AppError::PhotoDimensions(w, h) => Problem {
+                field: Some("photo".into()),
+                ..Problem::new(
+                    S::UNPROCESSABLE_ENTITY,
+                    "photo_too_large_dimensions",
+                    format!("照片尺寸 {w}×{h} 像素不可接受：每边须在 1 至 20000 像素之间，且不超过 1 亿像素"),
+                    format!("photo dimensions {w}×{h} px refused: each side 1 to 20000 px, at most 100 megapixels"),
+                )
+            },
             AppError::TooManyPhotos(max) => Problem {
                 field: Some("photo".into()),
                 ..Problem::new(
