@@ -42,12 +42,12 @@ pub mod app_codes {
     pub const INVALID_INTAKE: &str = "invalid_intake";
     /// Row: the receipt time lies in the future.
     pub const RECEIVED_IN_FUTURE: &str = "received_in_future";
-    /// File: more rows than one import takes.
-    pub const TOO_MANY_ROWS: &str = "too_many_rows";
 }
 
-/// Rows one import takes (one transaction).
-pub const MAX_IMPORT_ROWS: usize = 200_000;
+/// Rows one import takes (one transaction). This and the other bounds of
+/// [`sheet::Limits`] are applied while the file is read: past one, the import
+/// is refused with [`AppError::LedgerTooLarge`] (`ledger_too_large`).
+pub const MAX_IMPORT_ROWS: usize = suqiu_ledger::MAX_ROWS as usize;
 /// Cases read per page when exporting.
 const EXPORT_PAGE: u32 = 1_000;
 /// A receipt time this far past the clock is still accepted (clock skew).
@@ -423,6 +423,10 @@ impl App {
                 None => None,
             },
             progress_every: opts.progress_every.max(1),
+            limits: suqiu_ledger::Limits {
+                max_rows: MAX_IMPORT_ROWS as u64,
+                ..Default::default()
+            },
             ..Default::default()
         };
         let parsed = match source {
@@ -441,6 +445,8 @@ impl App {
         let imported = match parsed {
             Ok(i) => i,
             Err(suqiu_ledger::ImportError::Rejected(r)) => return Ok(rejected(*r)),
+            // a zip bomb, too many rows or cells: stopped while reading
+            Err(suqiu_ledger::ImportError::TooLarge(t)) => return Err(AppError::LedgerTooLarge(t)),
             Err(e) => {
                 return Ok(rejected(file_report(
                     format!("无法读取台账文件：{e}"),
@@ -449,15 +455,6 @@ impl App {
             }
         };
         let mut report = imported.report;
-        if imported.rows.len() > MAX_IMPORT_ROWS {
-            let mut r = file_report(
-                format!("一次最多导入 {MAX_IMPORT_ROWS} 行，请分成几个文件"),
-                format!("at most {MAX_IMPORT_ROWS} rows per import; split the file"),
-            );
-            r.problems[0].code = app_codes::TOO_MANY_ROWS.into();
-            r.rows_read = report.rows_read;
-            return Ok(rejected(r));
-        }
         // Every row as an intake, checked as the API checks it.
         let now = self.now();
         let fallback_unit = org

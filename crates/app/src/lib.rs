@@ -125,6 +125,10 @@ pub enum AppError {
     PhotoMalformed(&'static str),
     #[error("photo larger than {0} bytes")]
     PhotoTooLarge(usize),
+    #[error(
+        "photo dimensions {0}×{1} refused (zero, a side over 20000 px or over 100 megapixels)"
+    )]
+    PhotoDimensions(u32, u32),
     #[error("at most {0} photos per case")]
     TooManyPhotos(u32),
     #[error("photos of a case take at most {0} bytes")]
@@ -145,6 +149,8 @@ pub enum AppError {
     UnitNesting { level: Level, parent_level: Level },
     #[error("the unit is still referred to by {0}")]
     UnitInUse(&'static str),
+    #[error("{0}")]
+    LedgerTooLarge(suqiu_ledger::TooLarge),
     #[error("storage: {0}")]
     Store(StoreError),
     #[error("stored journal does not replay: {0}")]

@@ -401,3 +401,158 @@ fn webp(data: &[u8]) -> Result<Vec<u8>> {
 
 #[cfg(test)]
 mod tests;
+
+/// Longest side a photo may declare, in pixels.
+pub const MAX_SIDE: u32 = 20_000;
+/// Most pixels a photo may declare (100 megapixels).
+pub const MAX_PIXELS: u64 = 100_000_000;
+
+/// The (width, height) the photo's header declares: JPEG's first SOF, PNG's
+/// IHDR, WebP's VP8X canvas or the VP8 / VP8L frame. `Err` when none is readable.
+pub fn dimensions(data: &[u8]) -> Result<(u32, u32)> {
+    let be16 = |b: &[u8]| u32::from(u16::from_be_bytes([b[0], b[1]]));
+    let le24 = |b: &[u8]| u32::from(b[0]) | u32::from(b[1]) << 8 | u32::from(b[2]) << 16;
+    match crate::photos::sniff(data) {
+        Some("image/jpeg") => {
+            let mut i = 2;
+            while i + 4 <= data.len() {
+                if data[i] != 0xFF {
+                    return Err(Malformed("JPEG: no frame header"));
+                }
+                let m = data[i + 1];
+                if m == 0xFF {
+                    i += 1;
+                    continue;
+                }
+                if m == 0xD8 || (0xD0..=0xD7).contains(&m) || m == 0x01 {
+                    i += 2;
+                    continue;
+                }
+                let len = be16(&data[i + 2..]) as usize;
+                if is_sof(m) {
+                    let b = data
+                        .get(i + 4..i + 9)
+                        .ok_or(Malformed("JPEG: frame header too short"))?;
+                    return Ok((be16(&b[3..]), be16(&b[1..])));
+                }
+                if m == 0xDA || m == 0xD9 || len < 2 {
+                    break;
+                }
+                i += 2 + len;
+            }
+            Err(Malformed("JPEG: no frame header"))
+        }
+        Some("image/png") => {
+            let b = data
+                .get(16..24)
+                .filter(|_| &data[12..16] == b"IHDR")
+                .ok_or(Malformed("PNG: the first chunk is not IHDR"))?;
+            let w = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+            let h = u32::from_be_bytes([b[4], b[5], b[6], b[7]]);
+            Ok((w, h))
+        }
+        Some("image/webp") => {
+            let kind = data.get(12..16).ok_or(Malformed("WebP: no chunk"))?;
+            let body = &data[20.min(data.len())..];
+            let short = Malformed("WebP: frame header too short");
+            match kind {
+                b"VP8X" => {
+                    let b = body.get(4..10).ok_or(short)?;
+                    Ok((le24(b) + 1, le24(&b[3..]) + 1))
+                }
+                b"VP8L" => {
+                    let b = body.get(0..5).ok_or(short)?;
+                    if b[0] != 0x2F {
+                        return Err(Malformed("WebP: VP8L signature"));
+                    }
+                    let bits = u32::from_le_bytes([b[1], b[2], b[3], b[4]]);
+                    Ok(((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1))
+                }
+                b"VP8 " => {
+                    let b = body.get(0..10).ok_or(short)?;
+                    if b[3..6] != [0x9D, 0x01, 0x2A] {
+                        return Err(Malformed("WebP: VP8 start code"));
+                    }
+                    let w = u32::from(u16::from_le_bytes([b[6], b[7]]) & 0x3FFF);
+                    let h = u32::from(u16::from_le_bytes([b[8], b[9]]) & 0x3FFF);
+                    Ok((w, h))
+                }
+                _ => Err(Malformed("WebP: the first chunk is not VP8, VP8L or VP8X")),
+            }
+        }
+        _ => Err(Malformed("not a JPEG, PNG or WebP image")),
+    }
+}
+
+/// Whether declared dimensions are acceptable: no side zero or past
+/// [`MAX_SIDE`], at most [`MAX_PIXELS`].
+pub fn dimensions_ok((w, h): (u32, u32)) -> bool {
+    w > 0 && h > 0 && w <= MAX_SIDE && h <= MAX_SIDE && u64::from(w) * u64::from(h) <= MAX_PIXELS
+}
+
+#[cfg(test)]
+mod dimension_tests {
+    use super::*;
+
+    fn png(w: u32, h: u32) -> Vec<u8> {
+        let mut v = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+        v.extend_from_slice(&w.to_be_bytes());
+        v.extend_from_slice(&h.to_be_bytes());
+        v.extend_from_slice(&[8, 2, 0, 0, 0, 0, 0, 0, 0]);
+        v
+    }
+
+    fn jpeg(w: u16, h: u16) -> Vec<u8> {
+        let mut v = vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 4, 0, 0];
+        v.extend_from_slice(&[0xFF, 0xC2, 0, 11, 8]);
+        v.extend_from_slice(&h.to_be_bytes());
+        v.extend_from_slice(&w.to_be_bytes());
+        v.extend_from_slice(&[1, 1, 0x11, 0, 0xFF, 0xD9]);
+        v
+    }
+
+    fn webp(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+        let mut v = b"RIFF\0\0\0\0WEBP".to_vec();
+        v.extend_from_slice(kind);
+        v.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        v.extend_from_slice(body);
+        v
+    }
+
+    #[test]
+    fn declared_dimensions_of_each_format() {
+        assert_eq!(dimensions(&png(640, 480)).unwrap(), (640, 480));
+        assert_eq!(
+            dimensions(&png(1 << 31, 1 << 31)).unwrap(),
+            (1 << 31, 1 << 31)
+        );
+        assert_eq!(dimensions(&jpeg(4000, 3000)).unwrap(), (4000, 3000));
+        assert_eq!(dimensions(&jpeg(0, 3000)).unwrap(), (0, 3000));
+        // VP8X: canvas 24-bit minus one
+        let mut x = vec![0u8; 10];
+        x[4..7].copy_from_slice(&[0xFF, 0xFF, 0xFF]);
+        x[7..10].copy_from_slice(&[99, 0, 0]);
+        assert_eq!(dimensions(&webp(b"VP8X", &x)).unwrap(), (1 << 24, 100));
+        // VP8L: 14 bits each, minus one
+        let bits: u32 = (16383) | (16383 << 14);
+        let mut l = vec![0x2F];
+        l.extend_from_slice(&bits.to_le_bytes());
+        assert_eq!(dimensions(&webp(b"VP8L", &l)).unwrap(), (16384, 16384));
+        // VP8: key frame, start code, 14-bit sizes
+        let mut k = vec![0, 0, 0, 0x9D, 0x01, 0x2A];
+        k.extend_from_slice(&16383u16.to_le_bytes());
+        k.extend_from_slice(&0u16.to_le_bytes());
+        assert_eq!(dimensions(&webp(b"VP8 ", &k)).unwrap(), (16383, 0));
+    }
+
+    #[test]
+    fn the_bounds() {
+        assert!(dimensions_ok((4000, 3000)));
+        assert!(dimensions_ok((20_000, 5_000)));
+        assert!(!dimensions_ok((0, 10)));
+        assert!(!dimensions_ok((10, 0)));
+        assert!(!dimensions_ok((20_001, 10)));
+        assert!(!dimensions_ok((16_384, 16_384)), "268 megapixels");
+        assert!(!dimensions_ok((1 << 31, 1 << 31)));
+    }
+}

@@ -63,6 +63,11 @@ fn check_photos(count: u32, bytes: u64, new: &[Vec<u8>]) -> Result<Vec<Stored>> 
     let mut stored = Vec::with_capacity(new.len());
     for (data, ct) in new.iter().zip(types) {
         let data = strip_metadata(data).map_err(|e| AppError::PhotoMalformed(e.0))?;
+        let dims =
+            crate::photo_meta::dimensions(&data).map_err(|e| AppError::PhotoMalformed(e.0))?;
+        if !crate::photo_meta::dimensions_ok(dims) {
+            return Err(AppError::PhotoDimensions(dims.0, dims.1));
+        }
         total += data.len() as u64;
         stored.push((data, ct));
     }

@@ -268,7 +268,30 @@ fn normalised(t: &TemplateText) -> TemplateText {
     }
 }
 
+/// Control characters (NUL …) are refused in every part: line breaks and tabs
+/// only in the text and markdown (`\r` of a form's `\r\n` too), none in the
+/// subject (`field_control_characters`, naming the part).
+fn check_control_characters(t: &TemplateText) -> Result<()> {
+    use suqiu_domain::validate::{FieldError, FieldErrorKind};
+    let bad = |s: &str, multiline: bool| {
+        s.chars()
+            .any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\t' | '\r')))
+    };
+    let parts = [
+        ("subject", Some(t.subject.as_str()), false),
+        ("text", Some(t.text.as_str()), true),
+        ("markdown", t.markdown.as_deref(), true),
+    ];
+    for (field, value, multiline) in parts {
+        if value.is_some_and(|v| bad(v, multiline)) {
+            return Err(FieldError::new(field, FieldErrorKind::ControlCharacters).into());
+        }
+    }
+    Ok(())
+}
+
 fn check_lengths(t: &TemplateText) -> Result<()> {
+    check_control_characters(t)?;
     let too_long = |s: &str, max: usize| s.chars().count() > max;
     if t.text.trim().is_empty() {
         return Err(AppError::InvalidTemplate("the text is empty".into()));

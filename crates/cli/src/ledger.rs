@@ -101,7 +101,24 @@ pub async fn run(cmd: LedgerCommand) -> anyhow::Result<()> {
                 }
             }
             let summary =
-                import_file(&app, &login, &file, mapping, lenient, encoding, dry_run).await?;
+                match import_file(&app, &login, &file, mapping, lenient, encoding, dry_run).await {
+                    Ok(s) => s,
+                    Err(e) => match e.downcast_ref::<suqiu_app::AppError>() {
+                        // a zip bomb, too many rows or cells: refused like a bad file
+                        Some(suqiu_app::AppError::LedgerTooLarge(t)) => {
+                            let v = serde_json::json!({
+                                "outcome": "rejected",
+                                "code": suqiu_app::ledger::sheet::TooLarge::CODE,
+                                "field": t.limit.as_str(),
+                                "message_zh": t.message_zh(),
+                                "message_en": t.message_en(),
+                            });
+                            println!("{}", serde_json::to_string_pretty(&v)?);
+                            std::process::exit(2);
+                        }
+                        _ => return Err(e),
+                    },
+                };
             app.flush_search().await;
             println!("{}", serde_json::to_string_pretty(&summary)?);
             if summary.outcome == ImportOutcome::Rejected {

@@ -131,3 +131,43 @@ fn import_refuses_a_bad_file_whole_then_imports_it_fixed_and_exports() {
     assert!(!text.contains("13900000150"));
     assert!(text.contains("139****0150"));
 }
+
+#[test]
+fn import_refuses_a_ledger_past_the_row_bound_with_exit_2_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("suqiu.db").display());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = Store::open(&url).await.unwrap();
+        let app = App::new(store, Arc::new(SystemClock)).await.unwrap();
+        app.load_org(orgconfig::DEMO_DISTRICT).await.unwrap();
+    });
+    let mut rows = String::from("所在村（社区）,诉求内容\n");
+    for i in 0..=suqiu_app::ledger::MAX_IMPORT_ROWS {
+        rows.push_str(&format!("丹阳社区,第{i}件：楼道灯坏了。\n"));
+    }
+    let file = dir.path().join("大台账.csv");
+    std::fs::write(&file, &rows).unwrap();
+    let out = suqiu(&[
+        "ledger",
+        "import",
+        file.to_str().unwrap(),
+        "--as",
+        "shequ.chen",
+        "--database-url",
+        &url,
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["code"], "ledger_too_large", "{v}");
+    assert_eq!(v["field"], "rows", "{v}");
+    assert!(
+        v["message_zh"].as_str().unwrap().contains("200000 行"),
+        "{v}"
+    );
+    let n = rt.block_on(async {
+        let store = Store::open(&url).await.unwrap();
+        store.count_cases().await.unwrap()
+    });
+    assert_eq!(n, 0, "nothing written");
+}

@@ -1349,6 +1349,32 @@ mod tests {
     }
 
     #[test]
+    fn nul_and_other_control_characters_are_refused_in_free_text() {
+        let control = FieldErrorKind::ControlCharacters;
+        let mut i = input();
+        i.title = Some("路灯\u{0}不亮".into());
+        let e = parse_intake(&i).unwrap_err();
+        assert_eq!((e.field.as_str(), &e.kind), ("title", &control));
+        let mut i = input();
+        i.content = Some("路灯坏了\u{0}".into());
+        let e = parse_intake(&i).unwrap_err();
+        assert_eq!((e.field.as_str(), &e.kind), ("content", &control));
+        assert_eq!(e.kind.code(), "field_control_characters");
+        let mut i = input();
+        i.address = Some("幸福路\u{1b}12号".into());
+        assert_eq!(parse_intake(&i).unwrap_err().kind, control);
+        let mut i = input();
+        i.content = Some("第一行\n\t第二行".into());
+        assert!(
+            parse_intake(&i).is_ok(),
+            "line breaks and tabs of the content"
+        );
+        assert_eq!(parse_note(Some("备注\u{0}")).unwrap_err().kind, control);
+        assert_eq!(parse_note(Some("备注\u{7f}")).unwrap_err().kind, control);
+        assert!(parse_note(Some("第一行\n第二行")).is_ok());
+    }
+
+    #[test]
     fn every_channel_round_trips() {
         for c in Channel::ALL {
             assert_eq!(Channel::parse(c.as_str()), Some(c));

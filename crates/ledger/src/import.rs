@@ -1,5 +1,6 @@
 //! Import: xlsx or csv → [`LedgerRow`]s and a [`Report`].
 
+use crate::limits::{check_zip, Limit, Limits, TooLarge};
 use crate::mapping::{normalize_header, normalize_value, ColumnMapping, Field, MappingError};
 use crate::report::{codes, Problem, Report, Severity};
 use crate::values::{is_placeholder, ReceivedAt, Satisfaction};
@@ -193,6 +194,9 @@ pub struct ImportOptions<'a> {
     /// Called with `(rows_done, rows_total_if_known)` every `progress_every` rows and at the end.
     pub progress: Option<&'a mut dyn FnMut(u64, Option<u64>)>,
     pub progress_every: u64,
+    /// Bounds of rows, cells and (xlsx) decompressed size; past one the
+    /// import stops with [`ImportError::TooLarge`].
+    pub limits: Limits,
 }
 
 impl Default for ImportOptions<'_> {
@@ -208,6 +212,7 @@ impl Default for ImportOptions<'_> {
             resolver: None,
             progress: None,
             progress_every: 1_000,
+            limits: Limits::default(),
         }
     }
 }
@@ -230,6 +235,9 @@ pub enum ImportError {
     Csv(String),
     #[error(transparent)]
     Mapping(#[from] MappingError),
+    /// Past one of [`ImportOptions::limits`]: nothing is imported.
+    #[error("{0}")]
+    TooLarge(TooLarge),
     /// File-level errors, or (all-or-nothing) row errors: nothing is imported.
     #[error("the ledger was refused: {} error(s)", .0.errors)]
     Rejected(Box<Report>),
@@ -359,6 +367,9 @@ pub fn import_csv(bytes: &[u8], opts: ImportOptions<'_>) -> Result<Imported, Imp
         .map_err(|e| ImportError::Csv(e.to_string()))?
     {
         n += 1;
+        if !sink.count_cells(rec.len() as u64, rec.len() as u64) {
+            break;
+        }
         let cells: Vec<Cell<'_>> = rec.iter().map(csv_cell).collect();
         if !sink.feed(n, &cells) {
             break;
@@ -383,11 +394,15 @@ fn csv_cell(s: &str) -> Cell<'_> {
 
 /// Import an xlsx workbook, streaming the sheet's cells.
 pub fn import_xlsx<R: Read + Seek>(
-    reader: R,
+    mut reader: R,
     opts: ImportOptions<'_>,
 ) -> Result<Imported, ImportError> {
     use calamine::{DataRef, Reader};
     let xerr = |e: calamine::XlsxError| ImportError::Xlsx(e.to_string());
+    // nothing reads the workbook before its zip is known to be inside the bounds
+    check_zip(&mut reader, &opts.limits)
+        .map_err(ImportError::Xlsx)?
+        .map_err(ImportError::TooLarge)?;
     let mut wb: calamine::Xlsx<R> = calamine::Xlsx::new(reader).map_err(xerr)?;
     let names = wb.sheet_names();
     let mut sink = Sink::new(opts)?;
@@ -419,6 +434,10 @@ pub fn import_xlsx<R: Read + Seek>(
     let mut go_on = true;
     while let Some(c) = cr.next_cell().map_err(xerr)? {
         let (r, col) = c.get_position();
+        if !sink.count_cells(1, u64::from(col) + 1) {
+            go_on = false;
+            break;
+        }
         if cur != Some(r) {
             if let Some(prev) = cur {
                 go_on = sink.feed(prev + 1, &cells);
@@ -550,6 +569,10 @@ struct Sink<'a> {
     done: u64,
     report: Report,
     rows: Vec<LedgerRow>,
+    limits: Limits,
+    cells: u64,
+    /// The bound passed: the import stops and is refused.
+    too_large: Option<TooLarge>,
 }
 
 impl<'a> Sink<'a> {
@@ -579,6 +602,9 @@ impl<'a> Sink<'a> {
             done: 0,
             report: Report::default(),
             rows: Vec::new(),
+            limits: opts.limits,
+            cells: 0,
+            too_large: None,
         })
     }
 
@@ -608,12 +634,39 @@ impl<'a> Sink<'a> {
         );
     }
 
-    /// Feed one spreadsheet row; false: stop reading (the header was refused).
+    fn exceeded(&mut self, limit: Limit, max: u64) -> bool {
+        self.too_large = Some(TooLarge {
+            limit,
+            max,
+            entry: None,
+        });
+        self.rows = Vec::new();
+        false
+    }
+
+    /// Count `n` more cells read, of a row at least `columns` wide; false:
+    /// a bound is passed, stop reading.
+    fn count_cells(&mut self, n: u64, columns: u64) -> bool {
+        self.cells += n;
+        if columns > u64::from(self.limits.max_columns) {
+            return self.exceeded(Limit::Columns, u64::from(self.limits.max_columns));
+        }
+        if self.cells > self.limits.max_cells {
+            return self.exceeded(Limit::Cells, self.limits.max_cells);
+        }
+        true
+    }
+
+    /// Feed one spreadsheet row; false: stop reading (the header was refused,
+    /// or a bound is passed).
     fn feed(&mut self, row: u32, cells: &[Cell<'_>]) -> bool {
         if !self.header_seen {
             return self.look_for_header(row, cells);
         }
         self.row(row, cells);
+        if self.report.rows_read > self.limits.max_rows {
+            return self.exceeded(Limit::Rows, self.limits.max_rows);
+        }
         // rows since the header: blank rows of a sheet (absent from the xlsx) count,
         // so that `done` reaches the total from the sheet's dimension
         self.done = u64::from(row - self.header_at);
@@ -981,6 +1034,9 @@ impl<'a> Sink<'a> {
     }
 
     fn finish(mut self) -> Result<Imported, ImportError> {
+        if let Some(t) = self.too_large.take() {
+            return Err(ImportError::TooLarge(t));
+        }
         if !self.header_seen && !self.file_failed {
             self.first_row_as_header();
         }

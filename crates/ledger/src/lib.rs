@@ -20,6 +20,7 @@
 
 mod export;
 mod import;
+mod limits;
 mod mapping;
 mod report;
 mod values;
@@ -32,6 +33,7 @@ pub use import::{
     ImportError, ImportOptions, Imported, LedgerRow, PlaceError, PlaceResolver,
     DERIVED_TITLE_CHARS, MAX_SHORT,
 };
+pub use limits::{Limit, Limits, TooLarge, MAX_ROWS};
 pub use mapping::{default_channel_names, normalize_header, ColumnMapping, Field, MappingError};
 pub use report::{codes, Problem, Report, Severity};
 pub use values::{is_placeholder, ReceivedAt, Satisfaction};

@@ -4,6 +4,8 @@
 //! [`LEDGER_BODY_LIMIT`]); query `lenient`, `encoding`, `dry_run`. Answers the
 //! report: 201 with counts when cases were written, 200 for a dry run, 422
 //! (`ledger_rejected`) with the row-level problems when nothing was written.
+//! A workbook or file past the bounds of `suqiu_ledger::Limits` (a zip bomb,
+//! too many rows, cells or columns) answers 413 `ledger_too_large`.
 //! `GET /api/v1/ledger/export?format=xlsx|csv&…` (the filters of the case
 //! list, `unmask_reason` to unmask): an attachment.
 

@@ -433,6 +433,15 @@ impl From<AppError> for Problem {
                     format!("a photo may be at most {} MB", max / (1024 * 1024)),
                 )
             },
+            AppError::PhotoDimensions(w, h) => Problem {
+                field: Some("photo".into()),
+                ..Problem::new(
+                    S::UNPROCESSABLE_ENTITY,
+                    "photo_too_large_dimensions",
+                    format!("照片尺寸 {w}×{h} 像素不可接受：每边须在 1 至 20000 像素之间，且不超过 1 亿像素"),
+                    format!("photo dimensions {w}×{h} px refused: each side 1 to 20000 px, at most 100 megapixels"),
+                )
+            },
             AppError::TooManyPhotos(max) => Problem {
                 field: Some("photo".into()),
                 ..Problem::new(
@@ -535,6 +544,16 @@ impl From<AppError> for Problem {
                     format!("cannot remove the unit: {en}"),
                 )
             }
+            // a zip bomb, too many rows, cells or columns: nothing was written
+            AppError::LedgerTooLarge(t) => Problem {
+                field: Some(t.limit.as_str().to_string()),
+                ..Problem::new(
+                    S::PAYLOAD_TOO_LARGE,
+                    "ledger_too_large",
+                    t.message_zh(),
+                    t.message_en(),
+                )
+            },
             AppError::OrgConfig(e) => {
                 tracing::error!(error = %e, "organisation config");
                 Problem::internal()

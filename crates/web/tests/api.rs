@@ -2123,6 +2123,48 @@ async fn photos_are_stored_without_their_metadata() {
         assert!(v["message_zh"].as_str().unwrap().contains("损坏"), "{v}");
         assert_eq!(api.app.store().photos(id).await.unwrap().len(), 1);
 
+        // a PNG declaring 2^31 × 2^31 pixels (its IHDR's CRC right): refused, not stored
+        use image::ImageEncoder;
+        let mut png = Vec::new();
+        image::codecs::png::PngEncoder::new(&mut png)
+            .write_image(&[0u8; 12], 2, 2, image::ExtendedColorType::Rgb8)
+            .unwrap();
+        png[16..20].copy_from_slice(&(1u32 << 31).to_be_bytes());
+        png[20..24].copy_from_slice(&(1u32 << 31).to_be_bytes());
+        let crc = {
+            let mut c = 0xFFFF_FFFFu32;
+            for &b in &png[12..29] {
+                c ^= u32::from(b);
+                for _ in 0..8 {
+                    c = if c & 1 == 1 {
+                        (c >> 1) ^ 0xEDB8_8320
+                    } else {
+                        c >> 1
+                    };
+                }
+            }
+            !c
+        };
+        png[29..33].copy_from_slice(&crc.to_be_bytes());
+        let (s, v) = api.attach(id, Some(&chen), None, &png, "image/png").await;
+        assert_eq!(
+            (s, v["code"].as_str(), v["field"].as_str()),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("photo_too_large_dimensions"),
+                Some("photo")
+            ),
+            "{v}"
+        );
+        assert!(
+            v["message_en"]
+                .as_str()
+                .unwrap()
+                .contains("2147483648×2147483648"),
+            "{v}"
+        );
+        assert_eq!(api.app.store().photos(id).await.unwrap().len(), 1);
+
         // filed with the case
         let input = suqiu_domain::case::IntakeInput {
             channel: Some("web".into()),

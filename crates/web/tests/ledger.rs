@@ -555,3 +555,91 @@ async fn a_batch_failing_half_way_leaves_nothing() {
         assert_eq!(api.count().await, 0);
     }
 }
+
+/// `xlsx(good_rows())` with shared strings of `bytes` bytes added: one huge
+/// repeated string, deflated while written (about 1/1000 of its size).
+fn zip_bomb(bytes: u64) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let good = xlsx(&good_rows());
+    let mut src = zip::ZipArchive::new(std::io::Cursor::new(good)).unwrap();
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for i in 0..src.len() {
+        let mut f = src.by_index(i).unwrap();
+        let name = f.name().to_string();
+        let mut body = Vec::new();
+        f.read_to_end(&mut body).unwrap();
+        if name == "xl/sharedStrings.xml" {
+            continue;
+        }
+        out.start_file(name, opts).unwrap();
+        out.write_all(&body).unwrap();
+    }
+    out.start_file("xl/sharedStrings.xml", opts.large_file(true))
+        .unwrap();
+    out.write_all(br#"<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>"#)
+        .unwrap();
+    let chunk = "投诉".repeat(1 << 17); // 768 KiB
+    let mut written = 0u64;
+    while written < bytes {
+        out.write_all(chunk.as_bytes()).unwrap();
+        written += chunk.len() as u64;
+    }
+    out.write_all(b"</t></si></sst>").unwrap();
+    out.finish().unwrap().into_inner()
+}
+
+#[tokio::test]
+async fn a_zip_bomb_or_too_many_rows_is_refused_and_writes_nothing() {
+    for api in backends().await {
+        let community = api.login("shequ.chen").await;
+        // 256 MiB of shared strings in a fraction of a megabyte
+        let bomb = zip_bomb(256 << 20);
+        assert!(bomb.len() < 2 << 20, "{}", bomb.len());
+        let started = std::time::Instant::now();
+        let a = api.import(&community, "", XLSX, bomb.clone()).await;
+        let v = a.json();
+        assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
+        assert_eq!(a.ctype, "application/problem+json");
+        assert_eq!(v["code"], "ledger_too_large", "{v}");
+        assert_eq!(v["field"], "entry_bytes", "{v}");
+        assert!(
+            v["message_zh"].as_str().unwrap().contains("解压后超过"),
+            "{v}"
+        );
+        assert!(
+            v["message_en"].as_str().unwrap().contains("expands to"),
+            "{v}"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+        // the octet-stream upload (sniffed) and the dry run are refused alike
+        let a = api
+            .import(&community, "?dry_run=1", "application/octet-stream", bomb)
+            .await;
+        assert_eq!(a.json()["code"], "ledger_too_large");
+
+        // one row past the bound: refused while reading, nothing written
+        let mut rows = String::from("诉求内容\n");
+        for i in 0..=suqiu_app::ledger::MAX_IMPORT_ROWS {
+            rows.push_str(&format!("路灯坏了{i}\n"));
+        }
+        let a = api
+            .import(&community, "?lenient=1", "text/csv", rows.into_bytes())
+            .await;
+        let v = a.json();
+        assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
+        assert_eq!(v["code"], "ledger_too_large");
+        assert_eq!(v["field"], "rows");
+        assert!(
+            v["message_zh"].as_str().unwrap().contains("200000 行"),
+            "{v}"
+        );
+        assert_eq!(api.count().await, 0, "nothing written");
+        let actions = api.audit_actions().await;
+        assert!(
+            actions.iter().all(|(a, _)| !a.contains("ledger")),
+            "no import audited: {actions:?}"
+        );
+    }
+}

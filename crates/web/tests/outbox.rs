@@ -798,6 +798,29 @@ async fn templates_story(db: TestDb) {
         );
         assert!(v["message_zh"].as_str().unwrap().contains("未保存"), "{v}");
     }
+    // control characters: NUL in the text, a bell in the markdown, a line break in the subject
+    for (body, field) in [
+        (body("诉求已受理\u{0}{tracking_code}"), "text"),
+        (
+            json!({"subject": "诉求已受理", "text": "{title}", "markdown": "**{title}**\u{7}"}),
+            "markdown",
+        ),
+        (
+            json!({"subject": "诉求\n已受理", "text": "{title}"}),
+            "subject",
+        ),
+    ] {
+        let (s, v) = call(&w.router, "PUT", PATH, Some(&admin), body).await;
+        assert_eq!(
+            (s, v["code"].as_str(), v["field"].as_str()),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("field_control_characters"),
+                Some(field)
+            ),
+            "{v}"
+        );
+    }
     let (s, v) = call(
         &w.router,
         "PUT",
