@@ -13,7 +13,12 @@ use tokio::sync::{mpsc, oneshot};
 pub(crate) enum IndexMsg {
     Case(i64),
     Flush(oneshot::Sender<()>),
+    /// Index every case changed since the index's high-water mark, then move the mark.
+    CatchUp(oneshot::Sender<Result<u64>>),
 }
+
+/// Cases read and indexed at a time by the catch-up.
+const CATCH_UP_CHUNK: usize = 500;
 
 /// The search side of the app: the index and the indexer's inbox.
 #[derive(Clone)]
@@ -80,7 +85,10 @@ impl App {
             index: index.clone(),
             inbox: tx,
         });
-        let app = self.clone();
+        // the task's app has no inbox of its own: the task ends (and releases the index)
+        // when the last `App` that can send to it is dropped
+        let mut app = self.clone();
+        app.search = None;
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
                 let mut batch = vec![first];
@@ -92,16 +100,31 @@ impl App {
                 }
                 let mut ids: Vec<i64> = Vec::new();
                 let mut flushes = Vec::new();
+                let mut catch_ups = Vec::new();
                 for m in batch {
                     match m {
                         IndexMsg::Case(id) => ids.push(id),
                         IndexMsg::Flush(done) => flushes.push(done),
+                        IndexMsg::CatchUp(done) => catch_ups.push(done),
                     }
                 }
                 ids.sort_unstable();
                 ids.dedup();
-                if let Err(e) = app.index_cases(index.clone(), ids).await {
+                if let Err(e) = app.index_cases(index.clone(), ids, None).await {
                     tracing::warn!(error = %e, "search indexing failed");
+                }
+                if !catch_ups.is_empty() {
+                    // one pass answers every request queued before it started
+                    let result = app.catch_up(index.clone()).await;
+                    if let Err(e) = &result {
+                        tracing::warn!(error = %e, "search catch-up failed");
+                    }
+                    for c in catch_ups {
+                        let _ = c.send(match &result {
+                            Ok(n) => Ok(*n),
+                            Err(e) => Err(AppError::Journal(format!("search catch-up: {e}"))),
+                        });
+                    }
                 }
                 for f in flushes {
                     let _ = f.send(());
@@ -111,8 +134,15 @@ impl App {
         self
     }
 
-    async fn index_cases(&self, index: Arc<SearchIndex>, ids: Vec<i64>) -> Result<()> {
-        if ids.is_empty() {
+    /// Indexes the cases and commits; with `mark`, the commit also records it as the
+    /// index's high-water mark (so the mark is durable only with these documents).
+    async fn index_cases(
+        &self,
+        index: Arc<SearchIndex>,
+        ids: Vec<i64>,
+        mark: Option<i64>,
+    ) -> Result<()> {
+        if ids.is_empty() && mark.is_none() {
             return Ok(());
         }
         let rows = self.store().cases_by_ids(ids.clone()).await?;
@@ -124,7 +154,10 @@ impl App {
         }
         tokio::task::spawn_blocking(move || {
             index.upsert(&docs)?;
-            index.commit()
+            match mark {
+                Some(m) => index.commit_with_high_water(m),
+                None => index.commit(),
+            }
         })
         .await
         .map_err(|e| AppError::Journal(e.to_string()))?
@@ -166,9 +199,59 @@ impl App {
             cursor = Some(last.id);
             let ids: Vec<i64> = page.iter().map(|r| r.id).collect();
             n += ids.len() as u64;
-            self.index_cases(s.index.clone(), ids).await?;
+            self.index_cases(s.index.clone(), ids, None).await?;
         }
         Ok(n)
+    }
+
+    /// The catch-up (run by the indexer task, so never concurrently with itself or the
+    /// indexing of a write): every case the store changed at or after the index's
+    /// high-water mark is indexed again from its journal, then the store's next mark is
+    /// committed with the last documents. A crash at any point leaves the old mark, so
+    /// the next start indexes those cases again (upserts are idempotent). Returns the
+    /// number of cases indexed.
+    async fn catch_up(&self, index: Arc<SearchIndex>) -> Result<u64> {
+        let (ids, next) = self.store().cases_changed_since(index.high_water()).await?;
+        let n = ids.len() as u64;
+        let mut chunks: Vec<Vec<i64>> = ids.chunks(CATCH_UP_CHUNK).map(<[i64]>::to_vec).collect();
+        let last = chunks.pop().unwrap_or_default();
+        for chunk in chunks {
+            self.index_cases(index.clone(), chunk, None).await?;
+        }
+        // nothing changed: the mark stays (a lower mark is always safe)
+        if !last.is_empty() {
+            self.index_cases(index, last, Some(next)).await?;
+        }
+        Ok(n)
+    }
+
+    /// Brings the index up to date with the store: indexes every case written since the
+    /// index's high-water mark (after a crash: what the indexer never committed; with
+    /// several instances: what the others wrote, since each instance keeps its own
+    /// index). Returns the number of cases indexed (0 without a search index).
+    pub async fn catch_up_search(&self) -> Result<u64> {
+        let Some(s) = &self.search else { return Ok(0) };
+        let (tx, rx) = oneshot::channel();
+        s.inbox
+            .send(IndexMsg::CatchUp(tx))
+            .map_err(|_| AppError::Journal("the search indexer has stopped".into()))?;
+        rx.await
+            .map_err(|_| AppError::Journal("the search indexer has stopped".into()))?
+    }
+
+    /// Runs [`catch_up_search`](Self::catch_up_search) now and then every `every`.
+    pub fn spawn_search_catch_up(&self, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+        let app = self.clone();
+        tokio::spawn(async move {
+            loop {
+                match app.catch_up_search().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(cases = n, "search index caught up with the journal"),
+                    Err(e) => tracing::warn!(error = %e, "search catch-up failed"),
+                }
+                tokio::time::sleep(every).await;
+            }
+        })
     }
 
     /// Searches the cases the user may see.

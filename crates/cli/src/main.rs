@@ -44,7 +44,8 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         intake_per_phone_per_day: u32,
         /// Directory of the full-text search index (default: next to a SQLite
-        /// database, else ./suqiu-data/search-index). Rebuilt from the journal when empty.
+        /// database, else ./suqiu-data/search-index). Caught up from the journal at start
+        /// and every 30 s (a high-water mark kept in the index's commits).
         #[arg(long)]
         search_dir: Option<std::path::PathBuf>,
         /// Tracking lookups allowed per client address per minute.
@@ -533,17 +534,11 @@ async fn serve(opts: ServeOptions, listen: &str, database_url: &str) -> anyhow::
         other => other,
     }
     .with_context(|| format!("opening {}", search_dir.display()))?;
-    let empty = index.num_docs() == 0;
     let app = app.with_search(index);
-    if empty && app.store().count_cases().await? > 0 {
-        let a = app.clone();
-        tokio::spawn(async move {
-            match a.rebuild_search().await {
-                Ok(n) => tracing::info!(cases = n, "search index rebuilt from the journal"),
-                Err(e) => tracing::warn!(error = %e, "search index rebuild failed"),
-            }
-        });
-    }
+    // derived data that follows the journal: at start (after a crash, what the indexer
+    // had not committed; a new or emptied index, everything) and every 30 s (what other
+    // instances wrote: each instance has its own index and catches up itself)
+    let search_catch_up = app.spawn_search_catch_up(std::time::Duration::from_secs(30));
     let app = app
         .with_related(suqiu_text::RelatedConfig::default())
         .await
@@ -561,6 +556,7 @@ async fn serve(opts: ServeOptions, listen: &str, database_url: &str) -> anyhow::
     let config = app.spawn_config_refresh(std::time::Duration::from_secs(5));
     suqiu_web::serve(app, listener, shutdown_signal()).await?;
     config.abort();
+    search_catch_up.abort();
     sweeper.abort();
     chainer.abort();
     trainer.abort();

@@ -276,8 +276,21 @@ pub struct SearchIndex {
     index: Index,
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
+    /// The committed high-water mark (see [`SearchIndex::high_water`]); changed only
+    /// while the writer is held, in the commit that makes it durable.
+    high_water: Mutex<i64>,
     fields: Fields,
     jieba: Arc<Jieba>,
+}
+
+/// How the high-water mark is kept in tantivy's commit payload.
+const HIGH_WATER_PAYLOAD: &str = "suqiu-high-water:";
+
+fn parse_high_water(payload: Option<&str>) -> i64 {
+    payload
+        .and_then(|p| p.strip_prefix(HIGH_WATER_PAYLOAD))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 impl SearchIndex {
@@ -331,10 +344,12 @@ impl SearchIndex {
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
+        let high_water = parse_high_water(index.load_metas()?.payload.as_deref());
         Ok(SearchIndex {
             index,
             reader,
             writer: Mutex::new(writer),
+            high_water: Mutex::new(high_water),
             fields,
             jieba,
         })
@@ -395,15 +410,47 @@ impl SearchIndex {
         Ok(())
     }
 
-    /// Makes pending writes durable and visible to [`search`](Self::search).
+    /// Makes pending writes durable and visible to [`search`](Self::search). The
+    /// high-water mark stays what it was.
     pub fn commit(&self) -> Result<(), SearchError> {
-        self.writer()?.commit()?;
+        self.commit_inner(None)
+    }
+
+    /// Like [`commit`](Self::commit), and records `mark` as the high-water mark in the
+    /// same commit (tantivy's commit payload): the mark becomes durable exactly when the
+    /// documents written before it do, never before. A mark below the current one is
+    /// kept as given (lowering is always safe).
+    pub fn commit_with_high_water(&self, mark: i64) -> Result<(), SearchError> {
+        self.commit_inner(Some(mark))
+    }
+
+    fn commit_inner(&self, mark: Option<i64>) -> Result<(), SearchError> {
+        let mut writer = self.writer()?;
+        let mut current = self.high_water.lock().map_err(|_| SearchError::Poisoned)?;
+        let next = mark.unwrap_or(*current);
+        let mut prepared = writer.prepare_commit()?;
+        prepared.set_payload(&format!("{HIGH_WATER_PAYLOAD}{next}"));
+        prepared.commit()?;
+        *current = next;
+        drop(current);
+        drop(writer);
         self.reader.reload()?;
         Ok(())
     }
 
+    /// The high-water mark of the last commit (0 for a new index): an opaque position
+    /// of the source of the documents, given by the caller of
+    /// [`commit_with_high_water`](Self::commit_with_high_water); everything written to
+    /// the source before that position is in the committed index. Survives a crash with
+    /// the commit it belongs to; after a crash the caller re-indexes what the source
+    /// changed from this mark on.
+    pub fn high_water(&self) -> i64 {
+        self.high_water.lock().map(|m| *m).unwrap_or(0)
+    }
+
     /// Replaces the whole content with `cases` and commits: searches see the old
     /// content until the new one is complete. Pending uncommitted writes are discarded.
+    /// The high-water mark is reset to 0 (the content no longer follows it).
     /// Returns the number of cases indexed.
     pub fn rebuild<I>(&self, cases: I) -> Result<u64, SearchError>
     where
@@ -417,7 +464,12 @@ impl SearchIndex {
             writer.add_document(self.to_document(&case))?;
             n += 1;
         }
-        writer.commit()?;
+        let mut current = self.high_water.lock().map_err(|_| SearchError::Poisoned)?;
+        let mut prepared = writer.prepare_commit()?;
+        prepared.set_payload(&format!("{HIGH_WATER_PAYLOAD}0"));
+        prepared.commit()?;
+        *current = 0;
+        drop(current);
         drop(writer);
         self.reader.reload()?;
         Ok(n)

@@ -279,6 +279,38 @@ fn persists_across_reopen() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// The high-water mark is committed with the documents (tantivy's commit payload): it
+/// survives a reopen, a plain commit keeps it, an uncommitted write (a crash before the
+/// commit) neither shows its documents nor moves the mark, a rebuild resets it.
+#[test]
+fn high_water_mark_is_committed_with_the_documents() {
+    let dir = std::env::temp_dir().join(format!("suqiu-search-hw-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let docs = corpus();
+    {
+        let index = SearchIndex::open(&dir).unwrap();
+        assert_eq!(index.high_water(), 0);
+        index.upsert(&docs[..2]).unwrap();
+        index.commit_with_high_water(17).unwrap();
+        assert_eq!(index.high_water(), 17);
+        index.upsert(&docs[2..3]).unwrap();
+        index.commit().unwrap();
+        assert_eq!(index.high_water(), 17, "a plain commit keeps the mark");
+        // written, never committed: lost with the process
+        index.upsert(&docs[3..]).unwrap();
+    }
+    let index = SearchIndex::open(&dir).unwrap();
+    assert_eq!(index.high_water(), 17);
+    assert_eq!(index.num_docs(), 3);
+    index.rebuild(docs.clone()).unwrap();
+    assert_eq!(index.high_water(), 0);
+    drop(index);
+    let index = SearchIndex::open(&dir).unwrap();
+    assert_eq!((index.high_water(), index.num_docs()), (0, 5));
+    drop(index);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// What a department sees: the cases dispatched to it, wherever they were filed (the
 /// rule of the case lists); accusations never reach the accused subtree or person; the
 /// total counts only what may be seen.

@@ -1184,6 +1184,16 @@ impl Store {
         dispatch!(self, s => s.delete_template_override(kind.to_string(), audience.to_string(), lang.to_string(), audit).await)
     }
 
+    /// The cases written at or after the change mark `mark` (the search index's
+    /// catch-up), and the mark to pass next time: every case written after the returned
+    /// ids were read has a change position at or above it. Exact on both backends (on
+    /// SQLite the single writer's order; on PostgreSQL transaction ids and the
+    /// snapshot's xmin, so a transaction that commits late is never skipped). Mark 0:
+    /// every case.
+    pub async fn cases_changed_since(&self, mark: i64) -> Result<(Vec<i64>, i64)> {
+        dispatch!(self, s => s.cases_changed_since(mark).await)
+    }
+
     /// Number of cases stored (for reports and tests).
     pub async fn count_cases(&self) -> Result<i64> {
         dispatch!(self, s => s.count_cases().await)

@@ -49,6 +49,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         10,
         include_str!("../migrations/postgres/0010_photos_admin.sql"),
     ),
+    (
+        11,
+        include_str!("../migrations/postgres/0011_search_mark.sql"),
+    ),
 ];
 
 #[derive(Clone)]
@@ -861,8 +865,8 @@ async fn write_case_rows(
             .query(
                 "INSERT INTO cases (tracking_code, status, channel, place_unit, place_path, current_unit, title,
                  reporter_name, reporter_phone, received_at, updated_at, version, category, urgency,
-                 accused_path, accused_login)
-                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                 accused_path, accused_login, changed)
+                 SELECT *, pg_current_xact_id()::text::bigint FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                    $7::text[], $8::text[], $9::text[], $10::bigint[], $11::bigint[], $12::bigint[],
                    $13::text[], $14::text[], $15::text[], $16::text[])
                  RETURNING id, tracking_code",
@@ -912,7 +916,8 @@ async fn write_case_rows(
         let done = tx
             .query(
                 "UPDATE cases c SET status = v.status, current_unit = v.current_unit, title = v.title,
-                   updated_at = v.updated_at, version = v.version, category = v.category, urgency = v.urgency
+                   updated_at = v.updated_at, version = v.version, category = v.category, urgency = v.urgency,
+                   changed = pg_current_xact_id()::text::bigint
                  FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[],
                              $7::bigint[], $8::text[], $9::text[])
                    AS v(id, expected, status, current_unit, title, updated_at, version, category, urgency)
@@ -1377,7 +1382,8 @@ impl PgStore {
         )
         .await?;
         tx.execute(
-            "UPDATE cases SET reporter_name = $2, reporter_phone = $3 WHERE id = $1",
+            "UPDATE cases SET reporter_name = $2, reporter_phone = $3,
+             changed = pg_current_xact_id()::text::bigint WHERE id = $1",
             &[&case_id, &name, &phone],
         )
         .await?;
@@ -1701,6 +1707,21 @@ impl PgStore {
         )
         .await?
             > 0)
+    }
+
+    pub async fn cases_changed_since(&self, mark: i64) -> Result<(Vec<i64>, i64)> {
+        let c = self.pool.get().await?;
+        // one statement, one snapshot: its xmin is below every transaction that had
+        // not ended when the ids were read
+        let r = c
+            .query_one(
+                "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint,
+                        ARRAY(SELECT id FROM cases WHERE changed >= $1)",
+                &[&mark],
+            )
+            .await?;
+        let next: i64 = r.get(0);
+        Ok((r.get(1), next.max(mark)))
     }
 
     pub async fn count_cases(&self) -> Result<i64> {

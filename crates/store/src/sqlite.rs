@@ -43,6 +43,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         9,
         include_str!("../migrations/sqlite/0009_photos_admin.sql"),
     ),
+    (
+        10,
+        include_str!("../migrations/sqlite/0010_search_mark.sql"),
+    ),
 ];
 
 /// Largest number of writes committed together.
@@ -925,7 +929,8 @@ impl SqliteStore {
                 st.execute(params![case_id, seq, payload])?;
             }
             c.execute(
-                "UPDATE cases SET reporter_name = ?2, reporter_phone = ?3 WHERE id = ?1",
+                "UPDATE cases SET reporter_name = ?2, reporter_phone = ?3,
+                 changed = (SELECT COALESCE(MAX(changed), 0) + 1 FROM cases) WHERE id = ?1",
                 params![case_id, name, phone],
             )?;
             c.execute("DELETE FROM case_photos WHERE case_id = ?1", [case_id])?;
@@ -1249,6 +1254,23 @@ impl SqliteStore {
         .await
     }
 
+    pub async fn cases_changed_since(&self, mark: i64) -> Result<(Vec<i64>, i64)> {
+        self.read(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT id, changed FROM cases WHERE changed >= ?1 ORDER BY changed",
+            )?;
+            let mut ids = Vec::new();
+            let mut next = mark;
+            let mut rows = st.query([mark])?;
+            while let Some(r) = rows.next()? {
+                ids.push(r.get::<_, i64>(0)?);
+                next = next.max(r.get::<_, i64>(1)? + 1);
+            }
+            Ok((ids, next))
+        })
+        .await
+    }
+
     pub async fn count_cases(&self) -> Result<i64> {
         self.read(|c| Ok(c.query_row("SELECT count(*) FROM cases", [], |r| r.get(0))?))
             .await
@@ -1511,8 +1533,9 @@ fn write_case(c: &Connection, w: &EncodedWrite) -> Result<CaseRef> {
             let res = c.prepare_cached(
                 "INSERT INTO cases (tracking_code, status, channel, place_unit, place_path, current_unit, title,
                  reporter_name, reporter_phone, received_at, updated_at, version, category, urgency,
-                 accused_path, accused_login)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                 accused_path, accused_login, changed)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                         (SELECT COALESCE(MAX(changed), 0) + 1 FROM cases))",
             )?
             .execute(params![
                 r.tracking_code,
@@ -1546,7 +1569,8 @@ fn write_case(c: &Connection, w: &EncodedWrite) -> Result<CaseRef> {
             let n = c
                 .prepare_cached(
                     "UPDATE cases SET status = ?1, current_unit = ?2, title = ?3, updated_at = ?4, version = ?5,
-                     category = ?8, urgency = ?9
+                     category = ?8, urgency = ?9,
+                     changed = (SELECT COALESCE(MAX(changed), 0) + 1 FROM cases)
                      WHERE id = ?6 AND version = ?7",
                 )?
                 .execute(params![
