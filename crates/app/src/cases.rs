@@ -123,6 +123,25 @@ impl StaffUser {
             || s.involved.iter().any(|u| u == &self.unit)
             || s.owner.as_deref() == Some(&self.login)
     }
+
+    /// Whether the user may open the case at all: within their part of the
+    /// tree ([`StaffUser::may_see`]) and not an accusation against them or
+    /// their units. The one test of every read of a case by id or link.
+    pub fn may_open(&self, row: &CaseRow, s: &CaseState) -> bool {
+        self.may_see(&row.place_path, s) && !self.accused_in(row)
+    }
+
+    /// The rule of [`StaffUser::may_open`] as SQL conditions: lists, queues
+    /// and search apply it in the query.
+    pub fn visibility(&self) -> Visibility {
+        Visibility {
+            scopes: self.scope_paths.clone(),
+            involved_unit: (self.role == Role::DepartmentHandler || self.scope_paths.is_some())
+                .then(|| self.unit.clone()),
+            viewer_paths: self.viewer_paths.clone(),
+            viewer_login: Some(self.login.clone()),
+        }
+    }
 }
 
 /// Whether an accusation names what the district's petition bureau belongs
@@ -141,11 +160,7 @@ fn bureau_is_accused(org: &suqiu_domain::org::OrgTree, p: &case::ParsedIntake) -
         .filter(|x| x.role == Role::PetitionBureau)
         .peekable();
     bureau.peek().is_some()
-        && bureau.all(|x| {
-            p.accused_person
-                .as_deref()
-                .is_some_and(|a| a == x.login || a == x.name)
-        })
+        && bureau.all(|x| workflow::names_person(p.accused_person.as_deref(), x))
 }
 
 /// Pairs each case with its journal. Both inputs are in case-id order (as
@@ -317,12 +332,12 @@ impl App {
                     .and_then(|u| org.path(u))
                     .map(str::to_string);
                 // the accused person, if a staff member named by login or name
-                row.accused_login = after.intake.accused_person.as_deref().and_then(|p| {
-                    org.people()
-                        .iter()
-                        .find(|x| x.login == p || x.name == p)
-                        .map(|x| x.login.clone())
-                });
+                let accused = after.intake.accused_person.as_deref();
+                row.accused_login = org
+                    .people()
+                    .iter()
+                    .find(|x| workflow::names_person(accused, x))
+                    .map(|x| x.login.clone());
                 row
             },
             queues: stored.queues,
@@ -699,30 +714,41 @@ impl App {
     /// unfiltered: for deciding commands, never for showing.
     pub(crate) async fn visible_case(&self, user: &StaffUser, id: i64) -> Result<CaseView> {
         let view = self.load(id).await?;
-        if !user.may_see(&view.row.place_path, &view.state) || user.accused_in(&view.row) {
+        if !user.may_open(&view.row, &view.state) {
             return Err(AppError::CaseNotFound);
         }
         Ok(view)
     }
 
-    /// Which of `ids` the user may see (one read of their rows and journals).
-    pub(crate) async fn visible_ids(
+    /// The cases of `ids` the user may open, with their states, in id order
+    /// (one read of their rows and journals).
+    pub(crate) async fn visible_cases(
         &self,
         user: &StaffUser,
         mut ids: Vec<i64>,
-    ) -> Result<std::collections::HashSet<i64>> {
+    ) -> Result<Vec<(CaseRow, CaseState)>> {
         ids.sort_unstable();
         ids.dedup();
         let rows = self.store().cases_by_ids(ids.clone()).await?;
         let events = self.store().events_of(ids).await?;
-        let mut out = std::collections::HashSet::new();
+        let mut out = Vec::new();
         for (row, journal) in journals(&rows, &events) {
             let state = replay(journal)?;
-            if user.may_see(&row.place_path, &state) && !user.accused_in(row) {
-                out.insert(row.id);
+            if user.may_open(row, &state) {
+                out.push((row.clone(), state));
             }
         }
         Ok(out)
+    }
+
+    /// Which of `ids` the user may open.
+    pub(crate) async fn visible_ids(
+        &self,
+        user: &StaffUser,
+        ids: Vec<i64>,
+    ) -> Result<std::collections::HashSet<i64>> {
+        let cases = self.visible_cases(user, ids).await?;
+        Ok(cases.into_iter().map(|(row, _)| row.id).collect())
     }
 
     /// Lists cases within the user's scope. `unit` narrows to a subtree.
@@ -739,12 +765,11 @@ impl App {
                 .ok_or_else(|| AppError::UnknownUnit(code.to_string()))?;
             filter.subtree = Some(path.to_string());
         }
-        filter.scopes = user.scope_paths.clone();
-        filter.viewer_paths = user.viewer_paths.clone();
-        filter.viewer_login = Some(user.login.clone());
-        if user.role == Role::DepartmentHandler || user.scope_paths.is_some() {
-            filter.involved_unit = Some(user.unit.clone());
-        }
+        let v = user.visibility();
+        filter.scopes = v.scopes;
+        filter.involved_unit = v.involved_unit;
+        filter.viewer_paths = v.viewer_paths;
+        filter.viewer_login = v.viewer_login;
         Ok(self.store().list_cases(filter).await?)
     }
 
@@ -802,18 +827,10 @@ impl App {
         // so pages are full and a cursor never names a hidden case. A
         // person's own queue (set the deadline, supervise, owned) holds cases
         // put there for them; only the accusation rule applies to it.
-        let personal = owner == person_queue(&user.login);
-        let visibility = Visibility {
-            scopes: if personal {
-                None
-            } else {
-                user.scope_paths.clone()
-            },
-            involved_unit: (user.role == Role::DepartmentHandler || user.scope_paths.is_some())
-                .then(|| user.unit.clone()),
-            viewer_paths: user.viewer_paths.clone(),
-            viewer_login: Some(user.login.clone()),
-        };
+        let mut visibility = user.visibility();
+        if owner == person_queue(&user.login) {
+            visibility.scopes = None;
+        }
         let filter = QueueFilter {
             visibility,
             subtree,
@@ -836,12 +853,7 @@ impl App {
         } else {
             None
         };
-        let rows = rows
-            .into_iter()
-            .map(|(_, r)| r)
-            .filter(|r| !user.accused_in(r))
-            .collect();
-        Ok((rows, next))
+        Ok((rows.into_iter().map(|(_, r)| r).collect(), next))
     }
 
     /// The resident's view by tracking code.

@@ -19,7 +19,7 @@
 use crate::cases::{journals, replay, CaseView};
 use crate::{App, AppError, Result, StaffUser};
 use std::sync::{Arc, RwLock};
-use suqiu_domain::case::{self, Actor, CaseState, Event, Intake, Millis, RelatedLink};
+use suqiu_domain::case::{self, Actor, Event, Intake, Millis, RelatedLink};
 use suqiu_domain::workflow::{self, Command, MergeTarget};
 use suqiu_store::{CaseRef, CaseRow};
 pub use suqiu_text::RelatedConfig;
@@ -294,19 +294,11 @@ impl App {
     /// The cases linked as related to a case the user may see: those the user may see
     /// too, best first.
     pub async fn related_cases(&self, user: &StaffUser, id: i64) -> Result<Vec<RelatedCase>> {
-        let view = self.case_for(user, id).await?;
+        let view = self.visible_case(user, id).await?;
         let mut links = view.state.related.clone();
         links.sort_by(|a, b| b.score.cmp(&a.score).then(a.case_id.cmp(&b.case_id)));
         let ids: Vec<i64> = links.iter().map(|l| l.case_id).collect();
-        let rows = self.store().cases_by_ids(ids.clone()).await?;
-        let events = self.store().events_of(ids).await?;
-        let mut visible: Vec<(CaseRow, CaseState)> = Vec::new();
-        for (row, journal) in journals(&rows, &events) {
-            let state = replay(journal)?;
-            if user.may_see(&row.place_path, &state) && !user.accused_in(row) {
-                visible.push((row.clone(), state));
-            }
-        }
+        let visible = self.visible_cases(user, ids).await?;
         Ok(links
             .into_iter()
             .filter_map(|link| {
@@ -349,9 +341,9 @@ impl App {
                 .map_or(case::Status::Closed, |p| p.state.status),
             merged_into: primary.as_ref().and_then(|p| p.state.merged_into),
             // a case that does not exist is refused like one outside the user's units
-            visible: primary.as_ref().is_some_and(|p| {
-                user.may_see(&p.row.place_path, &p.state) && !user.accused_in(&p.row)
-            }),
+            visible: primary
+                .as_ref()
+                .is_some_and(|p| user.may_open(&p.row, &p.state)),
         };
         let now = self.now();
         let cmd = Command::Merge {

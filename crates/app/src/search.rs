@@ -279,15 +279,13 @@ impl App {
         };
         // the visibility rule of the case lists (`App::list_cases`), applied inside the
         // index so that the total counts only what the user may see
-        let involved_unit = (user.role == suqiu_domain::Role::DepartmentHandler
-            || user.scope_paths.is_some())
-        .then(|| user.unit.clone());
+        let v = user.visibility();
         let q = Query {
             text: text.to_string(),
-            scopes: user.scope_paths.clone(),
-            involved_unit,
-            viewer_paths: user.viewer_paths.clone(),
-            viewer_login: Some(user.login.clone()),
+            scopes: v.scopes,
+            involved_unit: v.involved_unit,
+            viewer_paths: v.viewer_paths,
+            viewer_login: v.viewer_login,
             subtree,
             statuses,
             from,

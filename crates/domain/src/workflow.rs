@@ -672,6 +672,11 @@ pub fn shielded_unit(org: &OrgTree, s: &CaseState, unit: &str) -> bool {
     org.path(unit).is_some_and(|p| p.starts_with(accused))
 }
 
+/// Whether an accusation's accused person (a login or a name) is `p`.
+pub fn names_person(accused_person: Option<&str>, p: &crate::org::Person) -> bool {
+    accused_person.is_some_and(|a| a == p.login || a == p.name)
+}
+
 /// Whether an accusation must not reach the person `login`: the accused
 /// person (named by login or name), or anyone whose unit or linked unit lies
 /// within the accused unit's subtree. Always false for other cases.
@@ -684,9 +689,7 @@ pub fn shielded_person(org: &OrgTree, s: &CaseState, login: &str) -> bool {
         // someone the organisation does not know: only the named person is excluded
         return i.accused_person.as_deref() == Some(login);
     };
-    i.accused_person
-        .as_deref()
-        .is_some_and(|a| a == p.login || a == p.name)
+    names_person(i.accused_person.as_deref(), p)
         || shielded_unit(org, s, &p.unit)
         || p.linked_units.iter().any(|u| shielded_unit(org, s, u))
 }

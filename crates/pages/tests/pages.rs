@@ -1997,34 +1997,27 @@ async fn api_tokens_are_not_page_sessions() {
         .await
         .unwrap();
     let admin = site.app.authenticate(&session).await.unwrap();
-    let (read_token, _) = site
-        .app
-        .create_api_token(
-            &admin,
-            suqiu_app::tokens::TokenRequest {
-                name: Some("只读".into()),
-                scopes: Some(vec!["read".into()]),
-                expires_in_days: Some(30),
-            },
-        )
-        .await
-        .unwrap();
-    let (o311_token, _) = site
-        .app
-        .create_api_token(
-            &admin,
-            suqiu_app::tokens::TokenRequest {
-                name: Some("open311".into()),
-                scopes: Some(vec!["open311".into()]),
-                expires_in_days: Some(30),
-            },
-        )
-        .await
-        .unwrap();
+    // a read-only token and an open311 token
+    let mut tokens = Vec::new();
+    for scope in ["read", "open311"] {
+        let (token, _) = site
+            .app
+            .create_api_token(
+                &admin,
+                suqiu_app::tokens::TokenRequest {
+                    name: Some(scope.into()),
+                    scopes: Some(vec![scope.into()]),
+                    expires_in_days: Some(30),
+                },
+            )
+            .await
+            .unwrap();
+        tokens.push(token);
+    }
     let id = site.app.file_case(&lamp(), None).await.unwrap().id;
     let events_before = site.app.case_for(&admin, id).await.unwrap().events.len();
 
-    for token in [&read_token, &o311_token] {
+    for token in &tokens {
         let mut c = Client::new(&site);
         c.cookies.insert("suqiu_session".into(), token.clone());
         let r = c.get("/staff/admin").await;
