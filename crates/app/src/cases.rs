@@ -97,6 +97,9 @@ pub struct TrackView {
     pub timeline: Vec<(Millis, String, String)>,
     /// Whether the resident can rate now.
     pub can_rate: bool,
+    /// Whether writes (rating, contact change) ask for the last four digits
+    /// of the resident's phone (the case has one).
+    pub phone_check: bool,
     /// Numbers of the photos attached (and not yet deleted by retention).
     pub photos: Vec<u32>,
     /// How the resident hears of progress: `sms`, `email`, `none`, or
@@ -642,22 +645,44 @@ impl App {
             .ok_or(AppError::CaseNotFound)
     }
 
-    /// The resident rates the reply, with the tracking code.
+    /// The case of a resident's write by tracking code: the code must name a
+    /// case and, when the case has the resident's phone number, `phone_last4`
+    /// must be its last four digits (a code read over someone's shoulder or
+    /// guessed is not enough to act as the resident). Both failures answer
+    /// the same, so a write tells nothing about which codes exist.
+    async fn case_for_resident_write(
+        &self,
+        raw_code: &str,
+        phone_last4: Option<&str>,
+    ) -> Result<CaseView> {
+        let row = match self.case_by_code(raw_code).await {
+            Err(AppError::CaseNotFound) => return Err(AppError::TrackCheckFailed),
+            r => r?,
+        };
+        if !phone_digits_match(&row.reporter_phone, phone_last4) {
+            return Err(AppError::TrackCheckFailed);
+        }
+        self.load(row.id).await
+    }
+
+    /// The resident rates the reply, with the tracking code (and the last
+    /// four digits of their phone, see [`App::case_for_resident_write`]).
     pub async fn rate_by_code(
         &self,
         raw_code: &str,
+        phone_last4: Option<&str>,
         rating: Rating,
         comment: Option<String>,
-    ) -> Result<CaseRef> {
-        let row = self.case_by_code(raw_code).await?;
-        let view = self.load(row.id).await?;
+    ) -> Result<TrackView> {
+        let view = self.case_for_resident_write(raw_code, phone_last4).await?;
         let cmd = Command::Rate {
             rating,
             comment,
             via: RatingVia::Resident,
         };
         self.run(view, &Who::Resident, Actor::Resident, None, &cmd)
-            .await
+            .await?;
+        self.track(raw_code).await
     }
 
     /// The resident changes how they hear of progress, with the tracking
@@ -666,14 +691,14 @@ impl App {
     pub async fn change_contact_by_code(
         &self,
         raw_code: &str,
+        phone_last4: Option<&str>,
         channel: Option<&str>,
         address: Option<&str>,
-    ) -> Result<CaseRef> {
-        let row = self.case_by_code(raw_code).await?;
+    ) -> Result<TrackView> {
         let contact = case::parse_contact(channel, address)?.ok_or_else(|| {
             suqiu_domain::FieldError::new("notify.channel", suqiu_domain::FieldErrorKind::Missing)
         })?;
-        let view = self.load(row.id).await?;
+        let view = self.case_for_resident_write(raw_code, phone_last4).await?;
         if view.state.intake.chat.is_some() {
             return Err(AppError::ContactOfChatCase);
         }
@@ -691,7 +716,8 @@ impl App {
         let mut write = self.case_write(target, &Actor::Resident, &[event], &state, now);
         write.before = Some(before);
         write.audit = Some(self.case_audit(&Actor::Resident, "case.contact", now));
-        Ok(self.store().write_case(write).await?)
+        self.store().write_case(write).await?;
+        self.track(raw_code).await
     }
 
     /// A case with its full journal, if the user may see it (else not found:
@@ -884,6 +910,7 @@ impl App {
             unit_name: self.unit_name(&state.current_unit),
             timeline,
             can_rate: state.status == Status::Replied,
+            phone_check: phone_digits(&row.reporter_phone).len() >= 4,
             photos,
         })
     }
@@ -895,6 +922,21 @@ impl App {
             .map(|u| u.level == Level::Department)
             .unwrap_or(false)
     }
+}
+
+fn phone_digits(phone: &str) -> Vec<char> {
+    phone.chars().filter(char::is_ascii_digit).collect()
+}
+
+/// Whether `given` is the last four digits of `phone` (always true for a
+/// case without a phone number: there is nothing to check against).
+fn phone_digits_match(phone: &str, given: Option<&str>) -> bool {
+    let digits = phone_digits(phone);
+    if digits.len() < 4 {
+        return true;
+    }
+    let last4: String = digits[digits.len() - 4..].iter().collect();
+    given.is_some_and(|g| g.trim() == last4)
 }
 
 pub(crate) fn project(id: i64, code: &str, place_path: &str, s: &CaseState) -> CaseRow {

@@ -640,7 +640,8 @@ impl App {
                     row.id,
                     LedgerRow {
                         row: 0,
-                        serial: Some(row.tracking_code.clone()),
+                        // the case number: the tracking code is the resident's alone
+                        serial: Some(row.id.to_string()),
                         received_at: received_at(s.received_at),
                         channel: Some(s.intake.channel),
                         reporter_name: Some(if show {

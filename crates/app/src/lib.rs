@@ -65,6 +65,14 @@ pub enum AppError {
     TooManyAttempts,
     #[error("too many requests")]
     RateLimited,
+    /// A resident's write by tracking code: the code is unknown, or the last
+    /// four digits of the phone do not match (one answer for both, so the
+    /// route tells nothing about which codes exist).
+    #[error("tracking code or phone digits do not match")]
+    TrackCheckFailed,
+    /// A logged-in staff member on a route that acts as the resident.
+    #[error("staff may not act as the resident")]
+    ResidentRouteForStaff,
     #[error("search: {0}")]
     Search(suqiu_search::SearchError),
     #[error("search is not enabled on this server")]

@@ -15,6 +15,10 @@ pub struct Limits {
     pub intake_per_address_per_day: u32,
     pub intake_per_phone_per_day: u32,
     pub track_per_address_per_minute: u32,
+    /// Tracking codes that matched nothing (or writes whose phone digits did
+    /// not match) per address per hour; past it every tracking route
+    /// refuses that address until the hour is over.
+    pub track_misses_per_address_per_hour: u32,
 }
 
 impl Limits {
@@ -23,6 +27,7 @@ impl Limits {
         intake_per_address_per_day: u32::MAX,
         intake_per_phone_per_day: u32::MAX,
         track_per_address_per_minute: u32::MAX,
+        track_misses_per_address_per_hour: u32::MAX,
     };
 }
 
@@ -32,6 +37,7 @@ impl Default for Limits {
             intake_per_address_per_day: 200,
             intake_per_phone_per_day: 10,
             track_per_address_per_minute: 120,
+            track_misses_per_address_per_hour: 30,
         }
     }
 }
@@ -74,7 +80,28 @@ impl Counters {
         e.1 += 1;
         true
     }
+
+    /// Whether the window's limit is reached, without counting a hit.
+    fn reached(
+        &self,
+        what: &'static str,
+        key: String,
+        window: Millis,
+        now: Millis,
+        limit: u32,
+    ) -> bool {
+        if limit == u32::MAX {
+            return false;
+        }
+        let Ok(m) = self.map.lock() else {
+            return false;
+        };
+        m.get(&(what, key))
+            .is_some_and(|(start, hits)| now - *start < window && *hits >= limit)
+    }
 }
+
+const HOUR: Millis = 3_600_000;
 
 const DAY: Millis = 86_400_000;
 
@@ -110,18 +137,49 @@ impl App {
         Ok(())
     }
 
-    /// Checks the tracking lookup limit.
+    /// Checks the tracking lookup limits of an address: lookups per minute,
+    /// and codes that matched nothing per hour.
     pub fn check_track_limit(&self, ip: Option<IpAddr>) -> Result<()> {
-        let l = self.limits().track_per_address_per_minute;
-        match ip {
-            Some(ip)
-                if !self
-                    .counters()
-                    .hit("track", ip.to_string(), 60_000, self.now(), l) =>
-            {
-                Err(AppError::RateLimited)
-            }
-            _ => Ok(()),
+        let Some(ip) = ip else { return Ok(()) };
+        let l = self.limits();
+        let now = self.now();
+        let c = self.counters();
+        if c.reached(
+            "track_miss",
+            ip.to_string(),
+            HOUR,
+            now,
+            l.track_misses_per_address_per_hour,
+        ) || !c.hit(
+            "track",
+            ip.to_string(),
+            60_000,
+            now,
+            l.track_per_address_per_minute,
+        ) {
+            return Err(AppError::RateLimited);
         }
+        Ok(())
+    }
+
+    /// Runs a resident's request by tracking code under the tracking limits:
+    /// refused when the address is over them, and a code that matches
+    /// nothing (or phone digits that do not) counts against the address.
+    /// Every tracking-code route, API and pages, goes through here.
+    pub async fn by_tracking_code<T>(
+        &self,
+        ip: Option<IpAddr>,
+        request: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        self.check_track_limit(ip)?;
+        let r = request.await;
+        if let (Some(ip), Err(AppError::CaseNotFound | AppError::TrackCheckFailed)) = (ip, &r) {
+            let l = self.limits().track_misses_per_address_per_hour;
+            // counted only: the refusal comes with the next request
+            let _ = self
+                .counters()
+                .hit("track_miss", ip.to_string(), HOUR, self.now(), l);
+        }
+        r
     }
 }

@@ -51,6 +51,10 @@ enum Command {
         /// Tracking lookups allowed per client address per minute.
         #[arg(long, default_value_t = 120)]
         track_per_address_per_minute: u32,
+        /// Tracking codes that match no case (or wrong phone digits) allowed per
+        /// client address per hour; past it the address is refused until the hour ends.
+        #[arg(long, default_value_t = 30)]
+        track_misses_per_address_per_hour: u32,
         /// Notification channels, routes and sender settings (TOML, see
         /// config/notify.example.toml); without it notifications wait in the outbox.
         #[arg(long)]
@@ -247,6 +251,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             intake_per_address_per_day,
             intake_per_phone_per_day,
             track_per_address_per_minute,
+            track_misses_per_address_per_hour,
             search_dir,
             notify,
             listen,
@@ -256,6 +261,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 intake_per_address_per_day,
                 intake_per_phone_per_day,
                 track_per_address_per_minute,
+                track_misses_per_address_per_hour,
             };
             let opts = ServeOptions {
                 demo,

@@ -23,6 +23,9 @@ struct Run {
     app: App,
     clock: Arc<FixedClock>,
     cases: BTreeMap<String, (i64, String)>,
+    /// The last four digits of each case's reporter phone, as the resident
+    /// gives them when rating (a step may give its own `phone_last4`).
+    phone_last4: BTreeMap<String, String>,
     last: Option<String>,
 }
 
@@ -97,6 +100,14 @@ impl Run {
                 .map_err(|e| anyhow!("filing {name}: {e}"))?;
             self.cases
                 .insert(name.to_string(), (created.id, created.tracking_code));
+            let digits: String = input
+                .reporter_phone
+                .iter()
+                .flat_map(|p| p.chars())
+                .filter(char::is_ascii_digit)
+                .collect();
+            let last4 = digits[digits.len().saturating_sub(4)..].to_string();
+            self.phone_last4.insert(name.to_string(), last4);
             self.last = Some(name.to_string());
         } else if let Some(cmd) = as_str(step, "do") {
             let (id, _) = self.case(step)?;
@@ -147,8 +158,15 @@ impl Run {
                 .map(|(_, r)| *r)
                 .ok_or_else(|| anyhow!("rating is satisfied, average or unsatisfied"))?;
             let comment = as_str(step, "comment").map(str::to_string);
+            let last4 = match as_str(step, "phone_last4") {
+                Some(given) => Some(given.to_string()),
+                None => as_str(step, "case")
+                    .map(str::to_string)
+                    .or_else(|| self.last.clone())
+                    .and_then(|name| self.phone_last4.get(&name).cloned()),
+            };
             self.app
-                .rate_by_code(&code, rating, comment)
+                .rate_by_code(&code, last4.as_deref(), rating, comment)
                 .await
                 .map_err(|e| anyhow!("resident rating: {e}"))?;
         } else if let Some(adv) = step.get("advance") {
@@ -465,6 +483,7 @@ pub async fn run_file(
         app,
         clock,
         cases: BTreeMap::new(),
+        phone_last4: BTreeMap::new(),
         last: None,
     };
     let steps = doc

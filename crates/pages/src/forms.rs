@@ -311,6 +311,20 @@ pub fn app_errors(lang: Lang, e: &AppError, rename: &dyn Fn(&str) -> String) -> 
             "",
             t("没有找到这件诉求（或您无权查看）", "Case not found (or not visible to you)"),
         ),
+        AppError::TrackCheckFailed => errs.add(
+            "phone_last4",
+            t(
+                "查询码或手机号后四位不对，请核对后再试",
+                "The tracking code or the last four digits of the phone do not match",
+            ),
+        ),
+        AppError::ResidentRouteForStaff => errs.add(
+            "",
+            t(
+                "工作人员不能以群众身份评价或更改告知方式；回访评价请在诉求页面记录",
+                "Staff may not rate or change the contact as the resident; record a revisit rating on the case page",
+            ),
+        ),
         AppError::RateLimited => errs.add(
             "",
             t(

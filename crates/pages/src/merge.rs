@@ -67,11 +67,10 @@ pub fn form(
     let mut options = String::new();
     for row in choices(view, linked, similar) {
         options.push_str(&format!(
-            r#"<label class="check"><input type="radio" name="into" value="{id}"{c}> #{id} {title} <span class="muted">{code} · {status}</span></label>"#,
+            r#"<label class="check"><input type="radio" name="into" value="{id}"{c}> #{id} {title} <span class="muted">{status}</span></label>"#,
             id = row.id,
             c = if chosen == row.id.to_string() { " checked" } else { "" },
             title = esc(&row.title),
-            code = esc(&row.tracking_code),
             status = esc(&words::status_str(lang, &row.status)),
         ));
     }

@@ -7,7 +7,7 @@ use crate::{query_pairs, Ctx, PostForm};
 use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use axum::response::Response;
-use suqiu_app::TrackView;
+use suqiu_app::{AppError, TrackView};
 use suqiu_domain::case::IntakeInput;
 use suqiu_domain::{Level, OrgTree, Status};
 
@@ -471,12 +471,13 @@ fn track_view(
         out.push_str(&format!(
             r#"<section class="card" id="rate"><h2>{h}</h2><form method="post" action="/track/{code}/rate" id="rate-form" novalidate>{csrf}{rest}
 <fieldset{inv}><legend>{l_r}</legend>{radios}</fieldset>{e_r}
-<label for="comment">{l_c}</label><textarea id="comment" name="comment" maxlength="2000">{v_c}</textarea>{e_c}
+<label for="comment">{l_c}</label><textarea id="comment" name="comment" maxlength="2000">{v_c}</textarea>{e_c}{phone}
 <button type="submit" id="rate-submit">{submit}</button></form></section>"#,
+            phone = phone_last4_field(ctx, v, "rate-phone-last4", f, errs),
             h = esc(ctx.t("请评价办理结果", "Please rate the result")),
             code = esc(&url(&v.tracking_code)),
             csrf = ctx.csrf_field(),
-            rest = errs.rest(&["rating", "comment"]),
+            rest = errs.rest(&["rating", "comment", "phone_last4"]),
             inv = errs.invalid("rating"),
             l_r = esc(ctx.t("您对办理结果", "Your verdict")),
             e_r = errs.at("rating"),
@@ -501,6 +502,24 @@ fn track_view(
     out
 }
 
+/// The last four digits of the resident's phone, asked by the forms that
+/// act as the resident when the case has a phone number.
+fn phone_last4_field(ctx: &Ctx, v: &TrackView, id: &str, f: &Fields, errs: &Errors) -> String {
+    if !v.phone_check {
+        return String::new();
+    }
+    format!(
+        r#"<label for="{id}">{l}</label><input type="text" id="{id}" name="phone_last4" value="{val}" inputmode="numeric" maxlength="4" pattern="[0-9]{{4}}" autocomplete="off" required{inv}>{e}"#,
+        l = esc(ctx.t(
+            "手机号后四位（核对身份）",
+            "Last four digits of your phone (to check it is you)"
+        )),
+        val = esc(&f.value("phone_last4")),
+        inv = errs.invalid("phone_last4"),
+        e = errs.at("phone_last4"),
+    )
+}
+
 /// The photos of a case as images served from `base/{n}`.
 pub fn photo_gallery(lang: Lang, base: &str, photos: &[u32]) -> String {
     let imgs: String = photos
@@ -523,22 +542,19 @@ pub fn photo_gallery(lang: Lang, base: &str, photos: &[u32]) -> String {
 pub async fn photo(ctx: Ctx, Path((code, n)): Path<(String, String)>) -> Response {
     let not_found =
         |ctx: &Ctx| ctx.error_page(StatusCode::NOT_FOUND, "没有这张照片。", "No such photo.");
-    if ctx.app.check_track_limit(ctx.ip).is_err() {
-        return ctx.error_page(
-            StatusCode::TOO_MANY_REQUESTS,
-            "查询太频繁，请稍后再试。",
-            "Too many lookups; please try later.",
-        );
-    }
     let Some(n) = n.parse::<u32>().ok().filter(|n| *n > 0) else {
         return not_found(&ctx);
     };
-    match ctx
+    let photo = ctx
         .app
-        .photo(suqiu_app::photos::PhotoAccess::Code(&code), None, n)
-        .await
-    {
+        .photo(suqiu_app::photos::PhotoAccess::Code(&code), None, n);
+    match ctx.app.by_tracking_code(ctx.ip, photo).await {
         Ok(p) => crate::photo_response(p),
+        Err(AppError::RateLimited) => ctx.error_page(
+            StatusCode::TOO_MANY_REQUESTS,
+            "查询太频繁，请稍后再试。",
+            "Too many lookups; please try later.",
+        ),
         Err(_) => not_found(&ctx),
     }
 }
@@ -567,15 +583,22 @@ fn notify_section(ctx: &Ctx, v: &TrackView, f: &Fields, errs: &Errors) -> String
     }
     format!(
         r#"<section class="card" id="notify"><h2>{h}</h2><p id="notify-now">{l_now}{now}</p>
-<form method="post" action="/track/{code}/notify" id="notify-form" novalidate>{csrf}{rest}{fields}
+<form method="post" action="/track/{code}/notify" id="notify-form" novalidate>{csrf}{rest}{fields}{phone}
 <button type="submit" class="secondary" id="notify-submit">{b}</button></form></section>"#,
         h = esc(ctx.t("办理进展告知方式", "How you hear of progress")),
         l_now = esc(ctx.t("目前：", "Now: ")),
         now = esc(&now),
         code = esc(&url(&v.tracking_code)),
         csrf = ctx.csrf_field(),
-        rest = errs.rest(&["notify_channel", "notify_address", "rating", "comment"]),
+        rest = errs.rest(&[
+            "notify_channel",
+            "notify_address",
+            "rating",
+            "comment",
+            "phone_last4"
+        ]),
         fields = notify_fields(ctx, f, errs),
+        phone = phone_last4_field(ctx, v, "notify-phone-last4", f, errs),
         b = esc(ctx.t("更改", "Change")),
     )
 }
@@ -585,45 +608,70 @@ pub async fn change_notify(
     Path(code): Path<String>,
     PostForm { ctx, fields, .. }: PostForm,
 ) -> Response {
-    if let Err(e) = ctx.app.check_track_limit(ctx.ip) {
-        let errs = app_errors(ctx.lang, &e, &|f| f.to_string());
+    if let Some(refused) = staff_refused(&ctx, &code) {
+        return refused;
+    }
+    let changed = ctx.app.change_contact_by_code(
+        &code,
+        fields.get("phone_last4"),
+        fields.get("notify_channel"),
+        fields.get("notify_address"),
+    );
+    match ctx.app.by_tracking_code(ctx.ip, changed).await {
+        Ok(_) => ctx.redirect(&format!("/track?code={}&notify=1", url(&code))),
+        Err(e) => {
+            let errs = app_errors(ctx.lang, &e, &intake_field);
+            refused_on_track_page(&ctx, &code, &fields, &errs, &e).await
+        }
+    }
+}
+
+/// The resident's writes are for the resident: a logged-in staff member is
+/// refused (a rating by staff is recorded on the case page, as theirs).
+fn staff_refused(ctx: &Ctx, code: &str) -> Option<Response> {
+    ctx.user.as_ref()?;
+    let errs = app_errors(ctx.lang, &AppError::ResidentRouteForStaff, &|f| {
+        f.to_string()
+    });
+    Some(ctx.page_status(
+        StatusCode::FORBIDDEN,
+        ctx.t("查询进度", "Track"),
+        &format!(
+            "{}{}",
+            errs.rest(&[]),
+            track_form(ctx, code, &Errors::default())
+        ),
+    ))
+}
+
+/// The tracking page again, with what was typed and why it was refused.
+async fn refused_on_track_page(
+    ctx: &Ctx,
+    code: &str,
+    fields: &Fields,
+    errs: &Errors,
+    e: &AppError,
+) -> Response {
+    if matches!(e, AppError::RateLimited) {
         return ctx.page_status(
             StatusCode::TOO_MANY_REQUESTS,
             ctx.t("查询进度", "Track"),
             &format!(
                 "{}{}",
                 errs.rest(&[]),
-                track_form(&ctx, &code, &Errors::default())
+                track_form(ctx, code, &Errors::default())
             ),
         );
     }
-    let result = ctx
-        .app
-        .change_contact_by_code(
-            &code,
-            fields.get("notify_channel"),
-            fields.get("notify_address"),
-        )
-        .await;
-    match result {
-        Ok(_) => ctx.redirect(&format!("/track?code={}&notify=1", url(&code))),
-        Err(e) => {
-            let errs = app_errors(ctx.lang, &e, &intake_field);
-            refused_on_track_page(&ctx, &code, &fields, &errs).await
-        }
-    }
-}
-
-/// The tracking page again, with what was typed and why it was refused.
-async fn refused_on_track_page(ctx: &Ctx, code: &str, fields: &Fields, errs: &Errors) -> Response {
-    match ctx.app.track(code).await {
+    // an unknown code and wrong phone digits answer alike
+    let status = match e {
+        AppError::TrackCheckFailed => StatusCode::NOT_FOUND,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    match ctx.app.by_tracking_code(ctx.ip, ctx.app.track(code)).await {
         Ok(v) => {
             let body = track_view(ctx, &v, false, false, fields, errs);
-            ctx.page_status(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                ctx.t("办理进度", "Progress"),
-                &body,
-            )
+            ctx.page_status(status, ctx.t("办理进度", "Progress"), &body)
         }
         Err(_) => ctx.error_page(
             StatusCode::NOT_FOUND,
@@ -656,20 +704,7 @@ pub async fn track(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
             &track_form(&ctx, "", &Errors::default()),
         );
     };
-    if let Err(e) = ctx.app.check_track_limit(ctx.ip) {
-        let errs = app_errors(ctx.lang, &e, &|f| f.to_string());
-        let body = format!(
-            "{}{}",
-            errs.rest(&[]),
-            track_form(&ctx, &code, &Errors::default())
-        );
-        return ctx.page_status(
-            StatusCode::TOO_MANY_REQUESTS,
-            ctx.t("查询进度", "Track"),
-            &body,
-        );
-    }
-    match ctx.app.track(&code).await {
+    match ctx.app.by_tracking_code(ctx.ip, ctx.app.track(&code)).await {
         Ok(v) => {
             let shown = Fields(
                 get("notify")
@@ -685,6 +720,19 @@ pub async fn track(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
                 &Errors::default(),
             );
             ctx.page(ctx.t("办理进度", "Progress"), &body)
+        }
+        Err(e @ AppError::RateLimited) => {
+            let errs = app_errors(ctx.lang, &e, &|f| f.to_string());
+            let body = format!(
+                "{}{}",
+                errs.rest(&[]),
+                track_form(&ctx, &code, &Errors::default())
+            );
+            ctx.page_status(
+                StatusCode::TOO_MANY_REQUESTS,
+                ctx.t("查询进度", "Track"),
+                &body,
+            )
         }
         Err(_) => {
             let mut errs = Errors::default();
@@ -705,6 +753,9 @@ pub async fn track(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
 }
 
 pub async fn rate(Path(code): Path<String>, PostForm { ctx, fields, .. }: PostForm) -> Response {
+    if let Some(refused) = staff_refused(&ctx, &code) {
+        return refused;
+    }
     let rating = fields.get("rating").and_then(|r| {
         suqiu_app::commands::RATINGS
             .iter()
@@ -721,16 +772,29 @@ pub async fn rate(Path(code): Path<String>, PostForm { ctx, fields, .. }: PostFo
                     "Choose satisfied, average or unsatisfied",
                 ),
             );
-            Err(errs)
+            Err((errs, None))
         }
-        Some(r) => ctx
-            .app
-            .rate_by_code(&code, r, fields.get("comment").map(str::to_string))
-            .await
-            .map_err(|e| app_errors(ctx.lang, &e, &|f| f.to_string())),
+        Some(r) => {
+            let rated = ctx.app.rate_by_code(
+                &code,
+                fields.get("phone_last4"),
+                r,
+                fields.get("comment").map(str::to_string),
+            );
+            ctx.app
+                .by_tracking_code(ctx.ip, rated)
+                .await
+                .map_err(|e| (app_errors(ctx.lang, &e, &|f| f.to_string()), Some(e)))
+        }
     };
     match result {
         Ok(_) => ctx.redirect(&format!("/track?code={}&rated=1", url(&code))),
-        Err(errs) => refused_on_track_page(&ctx, &code, &fields, &errs).await,
+        Err((errs, e)) => {
+            let e = e.unwrap_or(AppError::Invalid(suqiu_domain::FieldError::new(
+                "rating",
+                suqiu_domain::FieldErrorKind::Missing,
+            )));
+            refused_on_track_page(&ctx, &code, &fields, &errs, &e).await
+        }
     }
 }

@@ -147,10 +147,9 @@ pub fn case_table(ctx: &Ctx, rows: &[CaseRow], empty: &str) -> String {
             _ => String::new(),
         };
         s.push_str(&format!(
-            r#"<tr data-case="{id}"><td><a href="/staff/cases/{id}">{title}</a><br><span class="muted">{code}</span></td><td>{place}</td><td>{status}</td><td>{triage}</td><td>{who}</td><td>{at}</td></tr>"#,
+            r#"<tr data-case="{id}"><td><a href="/staff/cases/{id}">{title}</a></td><td>{place}</td><td>{status}</td><td>{triage}</td><td>{who}</td><td>{at}</td></tr>"#,
             id = r.id,
             title = esc(&r.title),
-            code = esc(&r.tracking_code),
             place = esc(&name(&r.place_unit)),
             status = esc(&words::status_str(ctx.lang, &r.status)),
             who = esc(&format!("{} {}", mask_name(&r.reporter_name), mask_phone(&r.reporter_phone))),
@@ -1313,10 +1312,6 @@ pub(crate) async fn case_body(
     };
     let mut facts = vec![
         (lang.t("编号", "Case no."), format!("#{}", view.row.id)),
-        (
-            lang.t("查询码", "Tracking code"),
-            esc(&view.row.tracking_code),
-        ),
         (
             lang.t("状态", "Status"),
             format!(

@@ -693,6 +693,12 @@ async fn story() {
     b.see("#rate-form", "请选择满意、一般或不满意").await;
     b.click("input[name='rating'][value='satisfied']").await;
     b.fill("#comment", "处理及时，谢谢").await;
+    // the last four digits of the phone, checked: a wrong guess is refused
+    b.fill("#rate-phone-last4", "0000").await;
+    b.click("#rate-submit").await;
+    b.see("#rate-form", "手机号后四位不对").await;
+    b.click("input[name='rating'][value='satisfied']").await;
+    b.fill("#rate-phone-last4", "4444").await;
     b.click("#rate-submit").await;
     b.see("#rated", "感谢您的评价").await;
     b.see("#timeline", "评价：满意").await;

@@ -542,6 +542,7 @@ async fn statistics_count_per_unit_and_period() {
     run("bumen.zhang", r.id, "reply", json!({"result": "已修复"})).await;
     app.rate_by_code(
         &r.tracking_code,
+        Some("5678"),
         suqiu_domain::workflow::Rating::Satisfied,
         None,
     )
@@ -559,6 +560,7 @@ async fn statistics_count_per_unit_and_period() {
     run("shequ.chen", r2.id, "reply", json!({"result": "已调解"})).await;
     app.rate_by_code(
         &r2.tracking_code,
+        Some("5678"),
         suqiu_domain::workflow::Rating::Average,
         None,
     )
@@ -1303,7 +1305,11 @@ async fn residents_choose_and_change_how_they_hear_of_progress() {
     let r = c
         .post(
             &format!("/track/{code}/notify"),
-            &[("notify_channel", "none"), ("notify_address", "")],
+            &[
+                ("notify_channel", "none"),
+                ("notify_address", ""),
+                ("phone_last4", "5678"),
+            ],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);

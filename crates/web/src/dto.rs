@@ -194,7 +194,6 @@ pub fn case_summary(r: &CaseRow, org: &OrgTree) -> Value {
     let channel = Channel::parse(&r.channel);
     json!({
         "id": r.id,
-        "tracking_code": r.tracking_code,
         "status": r.status,
         "status_zh": status.map(Status::zh),
         "channel": r.channel,
@@ -524,6 +523,7 @@ pub fn track(v: &TrackView) -> Value {
         "received_at": time(v.received_at),
         "handling_unit": v.unit_name,
         "can_rate": v.can_rate,
+        "phone_check": v.phone_check,
         "notify": {"channel": v.notify_channel, "address": v.notify_address},
         "timeline": v.timeline.iter().map(|(at, zh, en)| json!({"at": time(*at), "text_zh": zh, "text_en": en})).collect::<Vec<_>>(),
         "photos": v.photos.iter().map(|n| json!({

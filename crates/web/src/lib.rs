@@ -853,14 +853,35 @@ async fn add_calendar_year(
     Ok(Json(json!({"years": years})))
 }
 
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RateBody {
+    rating: Option<String>,
+    comment: Option<String>,
+    phone_last4: Option<String>,
+}
+
+/// The resident's routes are for the resident: a staff member's credentials
+/// on them are refused (a rating by staff is the `rate` command, recorded as
+/// theirs).
+fn resident_only(staff: &Option<StaffUser>) -> Result<(), ApiError> {
+    match staff {
+        Some(_) => Err(AppError::ResidentRouteForStaff.into()),
+        None => Ok(()),
+    }
+}
+
 async fn rate(
     State(app): State<App>,
+    MaybeStaff(staff): MaybeStaff,
+    ClientIp(ip): ClientIp,
     Path(code): Path<String>,
-    JsonBody(body): JsonBody<Value>,
+    JsonBody(body): JsonBody<RateBody>,
 ) -> ApiResult<Json<Value>> {
+    resident_only(&staff)?;
     let rating = body
-        .get("rating")
-        .and_then(Value::as_str)
+        .rating
+        .as_deref()
         .and_then(|r| suqiu_app::commands::RATINGS.iter().find(|(k, _)| *k == r))
         .map(|(_, v)| *v)
         .ok_or_else(|| {
@@ -869,26 +890,35 @@ async fn rate(
                 suqiu_domain::FieldErrorKind::InvalidValue,
             ))
         })?;
-    let comment = body
-        .get("comment")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    app.rate_by_code(&code, rating, comment).await?;
-    let v = app.track(&code).await?;
+    let rated = app.rate_by_code(&code, body.phone_last4.as_deref(), rating, body.comment);
+    let v = app.by_tracking_code(ip, rated).await?;
     Ok(Json(dto::track(&v)))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NotifyBody {
+    channel: Option<String>,
+    address: Option<String>,
+    phone_last4: Option<String>,
 }
 
 /// The resident changes how they hear of progress.
 async fn change_notify(
     State(app): State<App>,
+    MaybeStaff(staff): MaybeStaff,
     ClientIp(ip): ClientIp,
     Path(code): Path<String>,
-    JsonBody(body): JsonBody<dto::Notify>,
+    JsonBody(body): JsonBody<NotifyBody>,
 ) -> ApiResult<Json<Value>> {
-    app.check_track_limit(ip)?;
-    app.change_contact_by_code(&code, body.channel.as_deref(), body.address.as_deref())
-        .await?;
-    let v = app.track(&code).await?;
+    resident_only(&staff)?;
+    let changed = app.change_contact_by_code(
+        &code,
+        body.phone_last4.as_deref(),
+        body.channel.as_deref(),
+        body.address.as_deref(),
+    );
+    let v = app.by_tracking_code(ip, changed).await?;
     Ok(Json(dto::track(&v)))
 }
 
@@ -897,8 +927,7 @@ async fn track(
     ClientIp(ip): ClientIp,
     Path(code): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    app.check_track_limit(ip)?;
-    let v = app.track(&code).await?;
+    let v = app.by_tracking_code(ip, app.track(&code)).await?;
     Ok(Json(dto::track(&v)))
 }
 

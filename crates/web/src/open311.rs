@@ -851,8 +851,7 @@ async fn one_request(
 ) -> Response {
     with_format(&file, |id, format| async move {
         get_only(&app, &method, query.as_deref())?;
-        app.check_track_limit(ip)?;
-        let r = app.open311_request(&id).await?;
+        let r = app.by_tracking_code(ip, app.open311_request(&id)).await?;
         Ok(requests_doc(format, StatusCode::OK, &[r]))
     })
     .await
@@ -867,15 +866,17 @@ async fn token(
 ) -> Response {
     with_format(&file, |token, format| async move {
         get_only(&app, &method, query.as_deref())?;
-        app.check_track_limit(ip)?;
-        let id = app.open311_token(&token).await.map_err(|e| match e {
-            AppError::CaseNotFound => err(
-                StatusCode::NOT_FOUND,
-                "token_not_found",
-                "no request for this token / 没有与此 token 对应的诉求",
-            ),
-            other => other.into(),
-        })?;
+        let id = app
+            .by_tracking_code(ip, app.open311_token(&token))
+            .await
+            .map_err(|e| match e {
+                AppError::CaseNotFound => err(
+                    StatusCode::NOT_FOUND,
+                    "token_not_found",
+                    "no request for this token / 没有与此 token 对应的诉求",
+                ),
+                other => other.into(),
+            })?;
         let node = Node::List(
             "request",
             vec![Node::Obj(vec![

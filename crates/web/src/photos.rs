@@ -122,9 +122,9 @@ pub async fn get_by_code(
     crate::ClientIp(ip): crate::ClientIp,
     Path((code, n)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    app.check_track_limit(ip)?;
     let n = parse_photo(&n)?;
+    let photo = app.photo(PhotoAccess::Code(&code), None, n);
     Ok(suqiu_pages::photo_response(
-        app.photo(PhotoAccess::Code(&code), None, n).await?,
+        app.by_tracking_code(ip, photo).await?,
     ))
 }

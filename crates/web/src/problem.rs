@@ -355,6 +355,21 @@ impl From<AppError> for Problem {
                 "登录失败次数过多，请 15 分钟后再试",
                 "too many failed logins; try again in 15 minutes",
             ),
+            AppError::TrackCheckFailed => Problem {
+                field: Some("phone_last4".into()),
+                ..Problem::new(
+                    S::NOT_FOUND,
+                    "track_check_failed",
+                    "查询码或手机号后四位不对，请核对后再试",
+                    "the tracking code or the last four digits of the phone do not match; check them and try again",
+                )
+            },
+            AppError::ResidentRouteForStaff => Problem::new(
+                S::FORBIDDEN,
+                "resident_route_for_staff",
+                "工作人员不能以群众身份评价或更改告知方式；回访评价请在诉求上用“评价”（rate）记录",
+                "staff may not rate or change the contact as the resident; record a revisit rating with the case's rate command",
+            ),
             AppError::RateLimited => Problem::new(
                 S::TOO_MANY_REQUESTS,
                 "rate_limited",

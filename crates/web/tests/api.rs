@@ -81,6 +81,33 @@ impl Api {
             .await
     }
 
+    /// A JSON request from a client at `ip` (as the server's listener
+    /// records it), with an optional bearer token.
+    async fn call_from(
+        &self,
+        ip: [u8; 4],
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> (StatusCode, Value) {
+        let mut b = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(t) = token {
+            b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let mut req = b
+            .body(body.map_or(Body::empty(), |v| Body::from(v.to_string())))
+            .unwrap();
+        let addr = std::net::SocketAddr::from((ip, 40000));
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(addr));
+        let (s, _, v) = self.send(req).await;
+        (s, v)
+    }
+
     async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
         let mut b = Request::get(path);
         if let Some(t) = token {
@@ -747,7 +774,7 @@ async fn six_orders_through_the_api() {
             .post(
                 &format!("/api/v1/track/{code}/rating"),
                 None,
-                &json!({"rating": "great"}),
+                &json!({"rating": "great", "phone_last4": "5678"}),
             )
             .await;
         assert_eq!(
@@ -758,7 +785,7 @@ async fn six_orders_through_the_api() {
             .post(
                 &format!("/api/v1/track/{code}/rating"),
                 None,
-                &json!({"rating": "satisfied", "comment": "谢谢"}),
+                &json!({"rating": "satisfied", "comment": "谢谢", "phone_last4": "5678"}),
             )
             .await;
         assert_eq!(
@@ -777,7 +804,7 @@ async fn six_orders_through_the_api() {
             .post(
                 &format!("/api/v1/track/{code}/rating"),
                 None,
-                &json!({"rating": "satisfied"}),
+                &json!({"rating": "satisfied", "phone_last4": "5678"}),
             )
             .await;
         assert_eq!(
@@ -1438,7 +1465,7 @@ async fn retention_anonymises_closed_cases_after_their_period_with_a_dry_run_fir
             .post(
                 &format!("/api/v1/track/{code}/notify"),
                 None,
-                &json!({"channel": "sms", "address": "13811112222"}),
+                &json!({"channel": "sms", "address": "13811112222", "phone_last4": "5678"}),
             )
             .await;
         assert_eq!(s, StatusCode::OK, "{v}");
@@ -1463,7 +1490,7 @@ async fn retention_anonymises_closed_cases_after_their_period_with_a_dry_run_fir
             .post(
                 &format!("/api/v1/track/{code}/rating"),
                 None,
-                &json!({"rating": "satisfied", "comment": "好"}),
+                &json!({"rating": "satisfied", "comment": "好", "phone_last4": "5678"}),
             )
             .await;
         assert_eq!(s, StatusCode::OK, "{v}");
@@ -2614,7 +2641,7 @@ async fn related_cases_are_linked_at_intake_and_duplicates_merged() {
         ))
         .await;
         // an unrelated matter, and the same complaint in another township
-        let (other, _) = file(related_report(
+        let (other, other_code) = file(related_report(
             "13900003333",
             "孩子入学咨询",
             "孩子入学需要哪些材料，户口不在本区能否就读？",
@@ -2861,15 +2888,11 @@ async fn related_cases_are_linked_at_intake_and_duplicates_merged() {
             )
             .await;
         assert_eq!(s, StatusCode::OK, "{v}");
-        let other_code = case(other).await["tracking_code"]
-            .as_str()
-            .unwrap()
-            .to_string();
         let (s, _, v) = api
             .post(
                 &format!("/api/v1/track/{other_code}/rating"),
                 None,
-                &json!({"rating": "satisfied"}),
+                &json!({"rating": "satisfied", "phone_last4": "3333"}),
             )
             .await;
         assert_eq!(s, StatusCode::OK, "{v}");
@@ -3669,5 +3692,227 @@ async fn an_accusation_against_the_district_goes_to_the_oversight_unit() {
         // the oversight unit sees nothing else of the district
         let (_, list) = api.get("/api/v1/cases", Some(&zhou)).await;
         assert_eq!(ids_of(&list).len(), 2, "{list}");
+    }
+}
+
+/// Replies to a resident's case as the community, so it can be rated.
+async fn replied_case(api: &Api) -> (i64, String) {
+    let (s, _, v) = api.post("/api/v1/cases", None, &valid()).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (id, code) = (
+        v["id"].as_i64().unwrap(),
+        v["tracking_code"].as_str().unwrap().to_string(),
+    );
+    let chen = api.login("shequ.chen").await;
+    for (cmd, b) in [
+        (
+            "triage",
+            json!({"urgency": "deferred", "category": "基础建设"}),
+        ),
+        ("reply", json!({"result": "已修复路灯"})),
+    ] {
+        let (s, _, v) = api
+            .post(&format!("/api/v1/cases/{id}/{cmd}"), Some(&chen), &b)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{cmd}: {v}");
+    }
+    (id, code)
+}
+
+#[tokio::test]
+async fn tracking_codes_cannot_be_guessed_or_used_without_the_phone() {
+    for api in backends().await {
+        let (_, code) = replied_case(&api).await;
+        let (_, closed) = replied_case(&api).await;
+        let rate = |code: &str| format!("/api/v1/track/{code}/rating");
+        let ip = [10, 0, 0, 7];
+        // the closed case is rated once, properly
+        let (s, v) = api
+            .call_from(
+                ip,
+                "POST",
+                &rate(&closed),
+                None,
+                Some(&json!({"rating": "satisfied", "phone_last4": "5678"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let (_, t) = api.get(&format!("/api/v1/track/{code}"), None).await;
+        assert_eq!(t["phone_check"], true, "{t}");
+
+        // no oracle: an unknown code, a known code without or with the wrong
+        // digits, and a closed case with the wrong digits all answer alike
+        let unknown = "ZZZZZZZZZZ";
+        let mut answers = Vec::new();
+        for (c, digits) in [
+            (unknown, Some("5678")),
+            (code.as_str(), None),
+            (code.as_str(), Some("1234")),
+            (closed.as_str(), Some("1234")),
+        ] {
+            let mut body = json!({"rating": "satisfied"});
+            if let Some(d) = digits {
+                body["phone_last4"] = json!(d);
+            }
+            let (s, v) = api.call_from(ip, "POST", &rate(c), None, Some(&body)).await;
+            answers.push((s, v["code"].as_str().map(str::to_string)));
+        }
+        assert!(
+            answers
+                .iter()
+                .all(|a| *a == (StatusCode::NOT_FOUND, Some("track_check_failed".into()))),
+            "{answers:?}"
+        );
+        // the notify change asks for the digits too
+        let (s, v) = api
+            .call_from(
+                ip,
+                "POST",
+                &format!("/api/v1/track/{code}/notify"),
+                None,
+                Some(&json!({"channel": "none"})),
+            )
+            .await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("track_check_failed")),
+            "{v}"
+        );
+
+        // misses count per address: past the hour's limit every tracking route
+        // refuses that address, even with a right code, until the hour is over
+        let limit = api.app.limits().track_misses_per_address_per_hour;
+        for i in 5..limit {
+            let (s, _) = api
+                .call_from(ip, "GET", &format!("/api/v1/track/{unknown}"), None, None)
+                .await;
+            assert_eq!(s, StatusCode::NOT_FOUND, "miss {i}");
+        }
+        for path in [
+            format!("/api/v1/track/{code}"),
+            format!("/api/v1/track/{code}/attachments/1"),
+            format!("/open311/v2/tokens/{code}.json"),
+            format!("/api/v1/track/{code}/rating"),
+        ] {
+            let method = if path.ends_with("rating") {
+                "POST"
+            } else {
+                "GET"
+            };
+            let (s, _) = api
+                .call_from(
+                    ip,
+                    method,
+                    &path,
+                    None,
+                    Some(&json!({"rating": "satisfied", "phone_last4": "5678"})),
+                )
+                .await;
+            assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{path}");
+        }
+        // another address is not affected
+        let (s, _) = api
+            .call_from(
+                [10, 0, 0, 8],
+                "GET",
+                &format!("/api/v1/track/{code}"),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        api.clock.advance(61 * 60 * 1000);
+        let (s, v) = api
+            .call_from(
+                ip,
+                "POST",
+                &rate(&code),
+                None,
+                Some(&json!({"rating": "average", "phone_last4": "5678"})),
+            )
+            .await;
+        assert_eq!(
+            (s, v["status"].as_str()),
+            (StatusCode::OK, Some("closed")),
+            "{v}"
+        );
+        let (s, v) = api
+            .call_from(
+                ip,
+                "POST",
+                &rate(&code),
+                None,
+                Some(&json!({"rating": "average", "phone_last4": "5678"})),
+            )
+            .await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::CONFLICT, Some("illegal_transition")),
+            "{v}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn staff_never_see_tracking_codes_nor_rate_as_the_resident() {
+    for api in backends().await {
+        let (id, code) = replied_case(&api).await;
+        let wu = api.login("bumen.wu").await;
+        let chen = api.login("shequ.chen").await;
+        let admin = api.login("admin").await;
+        for who in [&wu, &chen, &admin] {
+            for path in [
+                format!("/api/v1/cases/{id}"),
+                "/api/v1/cases?limit=100".to_string(),
+                "/api/v1/queues/callback".to_string(),
+                "/api/v1/search?q=路灯".to_string(),
+                format!("/api/v1/cases/{id}/related"),
+                "/api/v1/admin/outbox".to_string(),
+                "/api/v1/admin/audit".to_string(),
+            ] {
+                let (s, v) = api.get(&path, Some(who)).await;
+                assert!(
+                    [StatusCode::OK, StatusCode::NOT_FOUND, StatusCode::FORBIDDEN].contains(&s),
+                    "{path}: {s} {v}"
+                );
+                assert!(!v.to_string().contains(&code), "{path}: {v}");
+            }
+        }
+        // the resident's route with staff credentials is refused and records nothing
+        let before = api.app.store().events(id).await.unwrap().len();
+        for (path, body) in [
+            (
+                format!("/api/v1/track/{code}/rating"),
+                json!({"rating": "satisfied", "phone_last4": "5678"}),
+            ),
+            (
+                format!("/api/v1/track/{code}/notify"),
+                json!({"channel": "none", "phone_last4": "5678"}),
+            ),
+        ] {
+            let (s, _, v) = api.post(&path, Some(&chen), &body).await;
+            assert_eq!(
+                (s, v["code"].as_str()),
+                (StatusCode::FORBIDDEN, Some("resident_route_for_staff")),
+                "{path}: {v}"
+            );
+        }
+        assert_eq!(api.app.store().events(id).await.unwrap().len(), before);
+        // a rating staff record is theirs: the rate command, with how the resident was reached
+        let (s, _, v) = api
+            .post(
+                &format!("/api/v1/cases/{id}/rate"),
+                Some(&chen),
+                &json!({"rating": "satisfied", "via": "phone"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let events = api.app.store().events(id).await.unwrap();
+        let last = events.last().unwrap();
+        assert!(
+            matches!(&last.actor, suqiu_domain::case::Actor::Staff { login, .. } if login == "shequ.chen"),
+            "{:?}",
+            last.actor
+        );
     }
 }

@@ -1144,7 +1144,7 @@ async fn preferences_story(db: TestDb) {
     .await;
     assert_eq!(
         (s, v["code"].as_str()),
-        (StatusCode::NOT_FOUND, Some("case_not_found")),
+        (StatusCode::NOT_FOUND, Some("track_check_failed")),
         "{v}"
     );
     let version = w
@@ -1160,7 +1160,7 @@ async fn preferences_story(db: TestDb) {
         "POST",
         &path,
         None,
-        json!({"channel": "email", "address": "li4@example.cn"}),
+        json!({"channel": "email", "address": "li4@example.cn", "phone_last4": "0003"}),
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{v}");
