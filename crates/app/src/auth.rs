@@ -269,25 +269,57 @@ impl App {
     }
 
     /// Checks a password and opens a session; returns (token, user, expiry).
-    pub async fn login(&self, login: &str, password: &str) -> Result<(String, StaffUser, Millis)> {
+    /// `address` is the client's (None when unknown: such clients share one
+    /// throttle). Throttled per account and address, per address, and slowed
+    /// per account (see [`crate::privacy::THROTTLE_MAX_FAILURES`]); no
+    /// account is ever locked for its owner's address.
+    pub async fn login(
+        &self,
+        login: &str,
+        password: &str,
+        address: Option<std::net::IpAddr>,
+    ) -> Result<(String, StaffUser, Millis)> {
+        use crate::privacy::{
+            THROTTLE_MAX_ADDRESS_FAILURES, THROTTLE_MAX_FAILURES, THROTTLE_SLOW_AFTER,
+            THROTTLE_SLOW_MS, THROTTLE_WINDOW_MS,
+        };
+        let address = address.map(|a| a.to_string()).unwrap_or_default();
         let now = self.now();
-        let since = now - crate::privacy::THROTTLE_WINDOW_MS;
-        if self.store().login_failures_since(login, since).await?
-            >= crate::privacy::THROTTLE_MAX_FAILURES
-        {
-            self.audit_quietly(
-                login,
-                "login.throttled",
-                &format!("user:{login}"),
-                serde_json::json!({}),
-            )
-            .await;
+        let failures = self
+            .store()
+            .login_failures_since(login, &address, now - THROTTLE_WINDOW_MS)
+            .await?;
+        if failures.address >= THROTTLE_MAX_ADDRESS_FAILURES {
+            // logged, not audited: a flood must not flood the audit log
+            tracing::warn!(
+                address,
+                "login refused: too many failures from this address"
+            );
             return Err(AppError::TooManyAttempts);
+        }
+        if failures.pair >= THROTTLE_MAX_FAILURES {
+            if failures.pair == THROTTLE_MAX_FAILURES {
+                // the first refusal is audited; the failure recorded keeps later ones quiet
+                self.store()
+                    .record_login_failure(login, &address, now)
+                    .await?;
+                self.audit_quietly(
+                    login,
+                    "login.throttled",
+                    &format!("user:{login}"),
+                    serde_json::json!({"address": address}),
+                )
+                .await;
+            }
+            return Err(AppError::TooManyAttempts);
+        }
+        if failures.account >= THROTTLE_SLOW_AFTER {
+            tokio::time::sleep(std::time::Duration::from_millis(THROTTLE_SLOW_MS)).await;
         }
         let result = self.login_checked(login, password).await;
         match &result {
             Ok(_) => {
-                self.store().clear_login_failures(login).await?;
+                self.store().clear_login_failures(login, &address).await?;
                 self.audit_quietly(
                     login,
                     "login",
@@ -297,12 +329,14 @@ impl App {
                 .await;
             }
             Err(AppError::BadCredentials) => {
-                self.store().record_login_failure(login, now).await?;
+                self.store()
+                    .record_login_failure(login, &address, now)
+                    .await?;
                 self.audit_quietly(
                     login,
                     "login.failed",
                     &format!("user:{login}"),
-                    serde_json::json!({}),
+                    serde_json::json!({"address": address}),
                 )
                 .await;
             }

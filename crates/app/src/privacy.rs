@@ -93,10 +93,22 @@ pub fn allowed(role: Role, p: Permission) -> bool {
         .any(|(q, roles)| *q == p && roles.contains(&role))
 }
 
-/// Failed logins within this window count towards the lock.
+/// Failed logins within this window count towards the throttles.
 pub const THROTTLE_WINDOW_MS: Millis = 15 * 60 * 1000;
-/// Failed logins allowed within the window.
+/// Failed logins of one account from one address allowed within the window;
+/// past it that address may not try that account until the window moves on.
+/// The owner, from their own address, is not locked out.
 pub const THROTTLE_MAX_FAILURES: i64 = 5;
+/// Failed logins from one address (any accounts) allowed within the window;
+/// past it the address may not log in at all for a while, and its attempts
+/// are no longer checked (nor written to the audit log one by one).
+pub const THROTTLE_MAX_ADDRESS_FAILURES: i64 = 30;
+/// Failed logins of one account (any addresses) past which every attempt on
+/// it waits [`THROTTLE_SLOW_MS`] before the check: an attacker spread over
+/// many addresses is slowed, the owner still gets in.
+pub const THROTTLE_SLOW_AFTER: i64 = 10;
+/// How long an attempt on a much-attacked account waits.
+pub const THROTTLE_SLOW_MS: u64 = 1000;
 
 /// At least 10 characters, three of lower case, upper case, digits and
 /// symbols, and not containing the login.

@@ -92,7 +92,7 @@ pub async fn login(
         .find(|(k, _)| k == "password")
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
-    match ctx.app.login(&login, &password).await {
+    match ctx.app.login(&login, &password, ctx.ip).await {
         Ok((token, _, _)) => {
             ctx.start_session(&token);
             ctx.redirect(&next)

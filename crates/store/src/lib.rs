@@ -203,6 +203,17 @@ pub struct CaseRow {
     pub accused_login: Option<String>,
 }
 
+/// Counts of failed logins in a window (see [`Store::login_failures_since`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoginFailures {
+    /// Of the account, from any address.
+    pub account: i64,
+    /// Of the account, from this address.
+    pub pair: i64,
+    /// Of any account, from this address.
+    pub address: i64,
+}
+
 /// An audit record to append (the store chains it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {
@@ -1049,16 +1060,26 @@ impl Store {
         dispatch!(self, s => s.purge_audit_before(before, dry_run).await)
     }
 
-    pub async fn record_login_failure(&self, login: &str, at: Millis) -> Result<()> {
-        dispatch!(self, s => s.record_login_failure(login.to_string(), at).await)
+    /// Records a failed login of `login` from `address` ('' when unknown).
+    pub async fn record_login_failure(&self, login: &str, address: &str, at: Millis) -> Result<()> {
+        dispatch!(self, s => s.record_login_failure(login.to_string(), address.to_string(), at).await)
     }
 
-    pub async fn login_failures_since(&self, login: &str, since: Millis) -> Result<i64> {
-        dispatch!(self, s => s.login_failures_since(login.to_string(), since).await)
+    /// Failed logins since `since`: of the account, of the account from the
+    /// address, and of any account from the address.
+    pub async fn login_failures_since(
+        &self,
+        login: &str,
+        address: &str,
+        since: Millis,
+    ) -> Result<LoginFailures> {
+        dispatch!(self, s => s.login_failures_since(login.to_string(), address.to_string(), since).await)
     }
 
-    pub async fn clear_login_failures(&self, login: &str) -> Result<()> {
-        dispatch!(self, s => s.clear_login_failures(login.to_string()).await)
+    /// Forgets the failed logins of the account from the address (after a
+    /// good login from there).
+    pub async fn clear_login_failures(&self, login: &str, address: &str) -> Result<()> {
+        dispatch!(self, s => s.clear_login_failures(login.to_string(), address.to_string()).await)
     }
 
     /// Ends every session of a user; returns how many.

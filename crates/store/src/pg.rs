@@ -15,7 +15,7 @@ use crate::{
     NOTIFICATION_COLUMNS,
 };
 use crate::{ChatMessageKey, QueuePosition, TemplateOverrideRow, UnitRemoval, UNIT_REFERENCES};
-use crate::{PhotoMeta, PhotoRow, DEADLINE_COLUMNS};
+use crate::{LoginFailures, PhotoMeta, PhotoRow, DEADLINE_COLUMNS};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use std::str::FromStr;
 use suqiu_domain::case::Millis;
@@ -52,6 +52,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (
         11,
         include_str!("../migrations/postgres/0011_search_mark.sql"),
+    ),
+    (
+        12,
+        include_str!("../migrations/postgres/0012_login_address.sql"),
     ),
 ];
 
@@ -1549,30 +1553,51 @@ impl PgStore {
         Ok(n as u64)
     }
 
-    pub async fn record_login_failure(&self, login: String, at: Millis) -> Result<()> {
+    pub async fn record_login_failure(
+        &self,
+        login: String,
+        address: String,
+        at: Millis,
+    ) -> Result<()> {
         let c = self.pool.get().await?;
         c.execute(
-            "INSERT INTO login_failures (login, at) VALUES ($1, $2)",
-            &[&login, &at],
+            "INSERT INTO login_failures (login, address, at) VALUES ($1, $2, $3)",
+            &[&login, &address, &at],
         )
         .await?;
         Ok(())
     }
 
-    pub async fn login_failures_since(&self, login: String, since: Millis) -> Result<i64> {
+    pub async fn login_failures_since(
+        &self,
+        login: String,
+        address: String,
+        since: Millis,
+    ) -> Result<LoginFailures> {
         let c = self.pool.get().await?;
-        Ok(c.query_one(
-            "SELECT count(*) FROM login_failures WHERE login = $1 AND at >= $2",
-            &[&login, &since],
-        )
-        .await?
-        .get(0))
+        let r = c
+            .query_one(
+                "SELECT
+                   (SELECT count(*) FROM login_failures WHERE login = $1 AND at >= $3),
+                   (SELECT count(*) FROM login_failures WHERE login = $1 AND address = $2 AND at >= $3),
+                   (SELECT count(*) FROM login_failures WHERE address = $2 AND at >= $3)",
+                &[&login, &address, &since],
+            )
+            .await?;
+        Ok(LoginFailures {
+            account: r.get(0),
+            pair: r.get(1),
+            address: r.get(2),
+        })
     }
 
-    pub async fn clear_login_failures(&self, login: String) -> Result<()> {
+    pub async fn clear_login_failures(&self, login: String, address: String) -> Result<()> {
         let c = self.pool.get().await?;
-        c.execute("DELETE FROM login_failures WHERE login = $1", &[&login])
-            .await?;
+        c.execute(
+            "DELETE FROM login_failures WHERE login = $1 AND address = $2",
+            &[&login, &address],
+        )
+        .await?;
         Ok(())
     }
 

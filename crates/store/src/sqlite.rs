@@ -17,7 +17,7 @@ use crate::{
     NOTIFICATION_COLUMNS,
 };
 use crate::{ChatMessageKey, QueuePosition, TemplateOverrideRow, UnitRemoval, UNIT_REFERENCES};
-use crate::{Delta, PhotoMeta, PhotoRow, DEADLINE_COLUMNS};
+use crate::{Delta, LoginFailures, PhotoMeta, PhotoRow, DEADLINE_COLUMNS};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
@@ -46,6 +46,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (
         10,
         include_str!("../migrations/sqlite/0010_search_mark.sql"),
+    ),
+    (
+        11,
+        include_str!("../migrations/sqlite/0011_login_address.sql"),
     ),
 ];
 
@@ -1086,31 +1090,56 @@ impl SqliteStore {
         .await
     }
 
-    pub async fn record_login_failure(&self, login: String, at: Millis) -> Result<()> {
+    pub async fn record_login_failure(
+        &self,
+        login: String,
+        address: String,
+        at: Millis,
+    ) -> Result<()> {
         self.write(move |c| {
             c.execute(
-                "INSERT INTO login_failures (login, at) VALUES (?1, ?2)",
-                params![login, at],
+                "INSERT INTO login_failures (login, address, at) VALUES (?1, ?2, ?3)",
+                params![login, address, at],
             )?;
             Ok(())
         })
         .await
     }
 
-    pub async fn login_failures_since(&self, login: String, since: Millis) -> Result<i64> {
+    pub async fn login_failures_since(
+        &self,
+        login: String,
+        address: String,
+        since: Millis,
+    ) -> Result<LoginFailures> {
         self.read(move |c| {
-            Ok(c.query_row(
-                "SELECT count(*) FROM login_failures WHERE login = ?1 AND at >= ?2",
-                params![login, since],
-                |r| r.get(0),
-            )?)
+            let count = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> rusqlite::Result<i64> {
+                c.query_row(sql, p, |r| r.get(0))
+            };
+            Ok(LoginFailures {
+                account: count(
+                    "SELECT count(*) FROM login_failures WHERE login = ?1 AND at >= ?2",
+                    params![login, since],
+                )?,
+                pair: count(
+                    "SELECT count(*) FROM login_failures WHERE login = ?1 AND address = ?2 AND at >= ?3",
+                    params![login, address, since],
+                )?,
+                address: count(
+                    "SELECT count(*) FROM login_failures WHERE address = ?1 AND at >= ?2",
+                    params![address, since],
+                )?,
+            })
         })
         .await
     }
 
-    pub async fn clear_login_failures(&self, login: String) -> Result<()> {
+    pub async fn clear_login_failures(&self, login: String, address: String) -> Result<()> {
         self.write(move |c| {
-            c.execute("DELETE FROM login_failures WHERE login = ?1", [login])?;
+            c.execute(
+                "DELETE FROM login_failures WHERE login = ?1 AND address = ?2",
+                params![login, address],
+            )?;
             Ok(())
         })
         .await

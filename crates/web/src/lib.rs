@@ -940,6 +940,7 @@ struct LoginBody {
 
 async fn login(
     State(app): State<App>,
+    ClientIp(ip): ClientIp,
     JsonBody(body): JsonBody<LoginBody>,
 ) -> ApiResult<Json<Value>> {
     use suqiu_domain::{FieldError, FieldErrorKind};
@@ -951,7 +952,7 @@ async fn login(
         .password
         .filter(|s| !s.is_empty())
         .ok_or_else(|| AppError::Invalid(FieldError::new("password", FieldErrorKind::Missing)))?;
-    let (token, user, expires) = app.login(login.trim(), &password).await?;
+    let (token, user, expires) = app.login(login.trim(), &password, ip).await?;
     Ok(Json(json!({
         "token": token,
         "expires_at": dto::time(expires),

@@ -3916,3 +3916,88 @@ async fn staff_never_see_tracking_codes_nor_rate_as_the_resident() {
         );
     }
 }
+
+#[tokio::test]
+async fn login_throttling_slows_an_attacker_without_locking_out_the_owner() {
+    for api in backends().await {
+        let (attacker, owner) = ([10, 0, 0, 66], [10, 0, 0, 9]);
+        let login =
+            |who: &'static str, password: &'static str| json!({"login": who, "password": password});
+        for i in 0..5 {
+            let (s, v) = api
+                .call_from(
+                    attacker,
+                    "POST",
+                    "/api/v1/auth/login",
+                    None,
+                    Some(&login("bumen.wu", "guess")),
+                )
+                .await;
+            assert_eq!(
+                (s, v["code"].as_str()),
+                (StatusCode::UNAUTHORIZED, Some("bad_credentials")),
+                "try {i}"
+            );
+        }
+        // the attacker's address may not try the account any more, even with the password …
+        let right = login("bumen.wu", orgconfig::DEMO_PASSWORD);
+        let (s, v) = api
+            .call_from(attacker, "POST", "/api/v1/auth/login", None, Some(&right))
+            .await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::TOO_MANY_REQUESTS, Some("too_many_attempts"))
+        );
+        // … but the owner, from theirs, logs in
+        let (s, v) = api
+            .call_from(owner, "POST", "/api/v1/auth/login", None, Some(&right))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+
+        // failures across accounts from one address: past the address limit
+        // nothing from it is checked, and the audit log holds a bounded number
+        let mut refused_at = None;
+        for i in 0..60 {
+            let body = json!({"login": format!("nosuch{i}"), "password": "guess"});
+            let (s, _) = api
+                .call_from(attacker, "POST", "/api/v1/auth/login", None, Some(&body))
+                .await;
+            if s == StatusCode::TOO_MANY_REQUESTS {
+                refused_at.get_or_insert(i);
+            }
+        }
+        let max = suqiu_app::privacy::THROTTLE_MAX_ADDRESS_FAILURES;
+        // 5 + 1 failures of bumen.wu already counted
+        assert_eq!(
+            refused_at,
+            Some(max - 6),
+            "refused from the address limit on"
+        );
+        let admin = login("admin", orgconfig::DEMO_PASSWORD);
+        let (s, _) = api
+            .call_from(attacker, "POST", "/api/v1/auth/login", None, Some(&admin))
+            .await;
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+        let (s, _) = api
+            .call_from(owner, "POST", "/api/v1/auth/login", None, Some(&admin))
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        api.app.store().chain_audit().await.unwrap();
+        let failed = api
+            .app
+            .store()
+            .audit_rows(0, 10_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.entry.action.starts_with("login.failed"))
+            .count() as i64;
+        assert!(failed <= max, "{failed} audit rows of failures");
+        // the window moves on
+        api.clock.advance(16 * 60 * 1000);
+        let (s, v) = api
+            .call_from(attacker, "POST", "/api/v1/auth/login", None, Some(&right))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+}
