@@ -1999,7 +1999,7 @@ async fn api_tokens_are_not_page_sessions() {
     let site = Site::new().await;
     let (session, _, _) = site
         .app
-        .login("admin", suqiu_app::orgconfig::DEMO_PASSWORD)
+        .login("admin", suqiu_app::orgconfig::DEMO_PASSWORD, None)
         .await
         .unwrap();
     let admin = site.app.authenticate(&session).await.unwrap();
@@ -2052,7 +2052,7 @@ async fn api_tokens_are_not_page_sessions() {
     }
     assert!(
         site.app
-            .login("shequ.chen", suqiu_app::orgconfig::DEMO_PASSWORD)
+            .login("shequ.chen", suqiu_app::orgconfig::DEMO_PASSWORD, None)
             .await
             .is_ok(),
         "the password was not reset"

@@ -720,11 +720,18 @@ async fn audit_chain_sessions_and_throttle_records() {
             assert_eq!(s.purge_audit_before(1003, false).await.unwrap(), 3);
             assert_eq!(s.audit_rows(0, 100).await.unwrap()[0].seq, 4);
 
-            s.record_login_failure("li", 100).await.unwrap();
-            s.record_login_failure("li", 200).await.unwrap();
-            assert_eq!(s.login_failures_since("li", 150).await.unwrap(), 1);
-            s.clear_login_failures("li").await.unwrap();
-            assert_eq!(s.login_failures_since("li", 0).await.unwrap(), 0);
+            s.record_login_failure("li", "10.0.0.1", 100).await.unwrap();
+            s.record_login_failure("li", "10.0.0.1", 200).await.unwrap();
+            s.record_login_failure("li", "10.0.0.2", 210).await.unwrap();
+            s.record_login_failure("wang", "10.0.0.1", 220)
+                .await
+                .unwrap();
+            let f = s.login_failures_since("li", "10.0.0.1", 150).await.unwrap();
+            assert_eq!((f.account, f.pair, f.address), (2, 1, 2));
+            // a good login clears the account's failures from that address only
+            s.clear_login_failures("li", "10.0.0.1").await.unwrap();
+            let f = s.login_failures_since("li", "10.0.0.1", 0).await.unwrap();
+            assert_eq!((f.account, f.pair, f.address), (1, 0, 1));
 
             s.put_org(
                 org(),
