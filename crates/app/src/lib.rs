@@ -6,6 +6,7 @@
 pub mod auth;
 mod cases;
 pub mod chatgroup;
+pub mod checkpoints;
 pub mod clock;
 pub mod commands;
 pub mod ledger;

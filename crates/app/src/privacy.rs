@@ -137,8 +137,73 @@ pub fn check_password_policy(login: &str, password: &str) -> std::result::Result
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditCheck {
     pub rows: u64,
-    /// The first record whose hash does not match, if any.
+    /// The first bad record (or the first missing one), if any.
     pub first_bad: Option<i64>,
+    /// What is wrong there.
+    pub problem: Option<AuditProblem>,
+    /// The last record that verified.
+    pub head: Option<AuditHead>,
+}
+
+/// What [`App::verify_audit_expecting`] found wrong at the first bad record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditProblem {
+    /// The record's fields do not give its hash (edited).
+    Hash,
+    /// The record does not chain to the one before it (one removed or edited).
+    Link,
+    /// A sequence number is missing after the previous record.
+    Gap,
+    /// A kept head's record has another hash (the log was re-chained).
+    HeadChanged,
+    /// A kept head is past the end of the log (its newest records were cut).
+    Truncated,
+}
+
+impl AuditProblem {
+    pub fn describe(self) -> &'static str {
+        match self {
+            AuditProblem::Hash => "the record was altered (its hash does not match its fields)",
+            AuditProblem::Link => "the record does not chain to the one before it",
+            AuditProblem::Gap => "a record is missing (sequence numbers jump)",
+            AuditProblem::HeadChanged => "a kept head has another hash: the log was re-chained",
+            AuditProblem::Truncated => "a kept head is past the end: the newest records were cut",
+        }
+    }
+}
+
+/// A point of the audit chain: a record's sequence number and hash, written
+/// `SEQ:HASH`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditHead {
+    pub seq: i64,
+    pub hash: String,
+}
+
+impl std::fmt::Display for AuditHead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.seq, self.hash)
+    }
+}
+
+impl std::str::FromStr for AuditHead {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let (seq, hash) = s
+            .trim()
+            .split_once(':')
+            .ok_or_else(|| format!("{s:?} is not SEQ:HASH"))?;
+        let seq = seq
+            .parse()
+            .map_err(|_| format!("{seq:?} is not a sequence number"))?;
+        if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(format!("{hash:?} is not a SHA-256 hash in hex"));
+        }
+        Ok(AuditHead {
+            seq,
+            hash: hash.to_ascii_lowercase(),
+        })
+    }
 }
 
 impl App {
@@ -221,40 +286,79 @@ impl App {
 
     /// Checks the whole audit chain from its first remaining record.
     pub async fn verify_audit(&self) -> Result<AuditCheck> {
+        self.verify_audit_expecting(&[]).await
+    }
+
+    /// Verifies the chain and that it still holds every head in `expect`
+    /// (printed by `suqiu audit head` and kept off-site, or the server's
+    /// checkpoints): a log cut at its newest end, or cut and re-chained, no
+    /// longer holds them. Heads older than the first remaining record
+    /// (purged by retention) cannot be checked and are skipped. Sequence
+    /// numbers must follow each other without a gap.
+    pub async fn verify_audit_expecting(&self, expect: &[AuditHead]) -> Result<AuditCheck> {
         let mut from = 0;
-        let mut prev: Option<String> = None;
+        let mut prev: Option<(i64, String)> = None;
+        let mut first_seq: Option<i64> = None;
         let mut rows = 0u64;
+        let expected: std::collections::HashMap<i64, &str> =
+            expect.iter().map(|h| (h.seq, h.hash.as_str())).collect();
+        let bad = |rows, seq, problem: AuditProblem, head: &Option<(i64, String)>| AuditCheck {
+            rows,
+            first_bad: Some(seq),
+            problem: Some(problem),
+            head: head.clone().map(|(seq, hash)| AuditHead { seq, hash }),
+        };
         loop {
             let page = self.store().audit_rows(from, 5000).await?;
             if page.is_empty() {
-                return Ok(AuditCheck {
-                    rows,
-                    first_bad: None,
-                });
+                break;
             }
             for r in &page {
+                first_seq.get_or_insert(r.seq);
                 // The first remaining record anchors the chain (older ones may
                 // have been purged by retention); after it, every link must hold.
-                let expected_prev = prev.clone().unwrap_or_else(|| {
-                    if r.seq == 1 {
-                        AUDIT_GENESIS.to_string()
-                    } else {
-                        r.prev_hash.clone()
+                let expected_prev = match &prev {
+                    Some((seq, _)) if r.seq != seq + 1 => {
+                        return Ok(bad(rows, seq + 1, AuditProblem::Gap, &prev))
                     }
-                });
-                if r.prev_hash != expected_prev
-                    || audit_hash(&r.prev_hash, r.seq, &r.entry) != r.hash
-                {
-                    return Ok(AuditCheck {
-                        rows,
-                        first_bad: Some(r.seq),
-                    });
+                    Some((_, hash)) => hash.clone(),
+                    None if r.seq == 1 => AUDIT_GENESIS.to_string(),
+                    None => r.prev_hash.clone(),
+                };
+                if r.prev_hash != expected_prev {
+                    return Ok(bad(rows, r.seq, AuditProblem::Link, &prev));
                 }
-                prev = Some(r.hash.clone());
+                if audit_hash(&r.prev_hash, r.seq, &r.entry) != r.hash {
+                    return Ok(bad(rows, r.seq, AuditProblem::Hash, &prev));
+                }
+                if expected.get(&r.seq).is_some_and(|h| *h != r.hash) {
+                    return Ok(bad(rows, r.seq, AuditProblem::HeadChanged, &prev));
+                }
+                prev = Some((r.seq, r.hash.clone()));
                 rows += 1;
                 from = r.seq + 1;
             }
         }
+        let last = prev.as_ref().map_or(0, |(seq, _)| *seq);
+        let first = first_seq.unwrap_or(1);
+        if expect.iter().any(|h| h.seq > last && h.seq >= first) {
+            return Ok(bad(rows, last + 1, AuditProblem::Truncated, &prev));
+        }
+        Ok(AuditCheck {
+            rows,
+            first_bad: None,
+            problem: None,
+            head: prev.map(|(seq, hash)| AuditHead { seq, hash }),
+        })
+    }
+
+    /// The newest chained record of the audit log (to print and keep
+    /// off-site, or to checkpoint): one read, no verification (`verify`
+    /// checks the chain up to it).
+    pub async fn audit_head(&self) -> Result<Option<AuditHead>> {
+        self.store().chain_audit().await?;
+        let last = self.store().audit_last().await?;
+        Ok(last.map(|(seq, hash)| AuditHead { seq, hash }))
     }
 
     /// Ends every session of a user (logout everywhere).

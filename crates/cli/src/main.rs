@@ -48,6 +48,17 @@ enum Command {
         /// and every 30 s (a high-water mark kept in the index's commits).
         #[arg(long)]
         search_dir: Option<std::path::PathBuf>,
+        /// File the audit chain's head is appended to (HMAC-signed), kept apart
+        /// from the database (default: next to a SQLite database, else
+        /// ./suqiu-data/audit-checkpoints); `suqiu audit verify --checkpoints` checks it.
+        #[arg(long)]
+        audit_checkpoints: Option<std::path::PathBuf>,
+        /// Key of the checkpoints (default: the checkpoint file + `.key`, made at first use).
+        #[arg(long)]
+        audit_key: Option<std::path::PathBuf>,
+        /// Seconds between audit checkpoints (written only when the head moved).
+        #[arg(long, default_value_t = 60)]
+        audit_checkpoint_secs: u64,
         /// Tracking lookups allowed per client address per minute.
         #[arg(long, default_value_t = 120)]
         track_per_address_per_minute: u32,
@@ -130,8 +141,25 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Recompute every hash; exit non-zero if a record was altered.
+    /// Recompute every hash and check the sequence has no gap; with kept heads
+    /// (`--expect-head`, `--checkpoints`), check the log still holds them (a log
+    /// cut at its end, or cut and re-chained, does not). Exits non-zero and
+    /// names the first bad record.
     Verify {
+        #[arg(long, default_value = DEFAULT_DB)]
+        database_url: String,
+        /// A head printed by `suqiu audit head` earlier (SEQ:HASH); repeatable.
+        #[arg(long)]
+        expect_head: Vec<suqiu_app::privacy::AuditHead>,
+        /// The server's checkpoint file (every line's HMAC is checked too).
+        #[arg(long)]
+        checkpoints: Option<std::path::PathBuf>,
+        /// Key of the checkpoints (default: the checkpoint file + `.key`).
+        #[arg(long)]
+        audit_key: Option<std::path::PathBuf>,
+    },
+    /// Print the audit chain's head (SEQ:HASH) to keep off-site.
+    Head {
         #[arg(long, default_value = DEFAULT_DB)]
         database_url: String,
     },
@@ -253,6 +281,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             track_per_address_per_minute,
             track_misses_per_address_per_hour,
             search_dir,
+            audit_checkpoints,
+            audit_key,
+            audit_checkpoint_secs,
             notify,
             listen,
             database_url,
@@ -269,6 +300,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 rules,
                 limits,
                 search_dir,
+                audit: (audit_checkpoints, audit_key, audit_checkpoint_secs),
                 notify,
             };
             serve(opts, &listen, &database_url).await
@@ -334,20 +366,49 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
         } => scenario::run_all(&files, database_url.as_deref()).await,
         Command::Audit {
-            which: AuditCommand::Verify { database_url },
+            which:
+                AuditCommand::Verify {
+                    database_url,
+                    mut expect_head,
+                    checkpoints,
+                    audit_key,
+                },
         } => {
+            if let Some(path) = &checkpoints {
+                if !path.exists() {
+                    anyhow::bail!("{}: no such checkpoint file", path.display());
+                }
+                let cp = suqiu_app::checkpoints::Checkpoints::open(path, audit_key.as_deref())?;
+                expect_head.extend(cp.read().map_err(|e| anyhow::anyhow!(e))?);
+            }
             let app = App::new(Store::open(&database_url).await?, Arc::new(SystemClock)).await?;
-            let check = app.verify_audit().await?;
-            match check.first_bad {
-                None => {
-                    println!("audit chain verified: {} records", check.rows);
+            let check = app.verify_audit_expecting(&expect_head).await?;
+            match (check.first_bad, check.problem) {
+                (None, _) => {
+                    let head = check.head.map(|h| h.to_string()).unwrap_or_default();
+                    println!(
+                        "audit chain verified: {} records, head {head}, {} kept heads held",
+                        check.rows,
+                        expect_head.len()
+                    );
                     Ok(())
                 }
-                Some(seq) => anyhow::bail!(
-                    "audit chain broken at record {seq} ({} records verified before it)",
+                (Some(seq), problem) => anyhow::bail!(
+                    "audit chain broken at record {seq}: {} ({} records verified before it)",
+                    problem.map_or("", |p| p.describe()),
                     check.rows
                 ),
             }
+        }
+        Command::Audit {
+            which: AuditCommand::Head { database_url },
+        } => {
+            let app = App::new(Store::open(&database_url).await?, Arc::new(SystemClock)).await?;
+            match app.audit_head().await? {
+                Some(h) => println!("{h}"),
+                None => anyhow::bail!("the audit log is empty"),
+            }
+            Ok(())
         }
         Command::Audit {
             which: AuditCommand::Export { database_url },
@@ -442,7 +503,18 @@ struct ServeOptions {
     rules: Option<std::path::PathBuf>,
     limits: suqiu_app::limits::Limits,
     search_dir: Option<std::path::PathBuf>,
+    /// Checkpoint file, key file, seconds between checkpoints.
+    audit: (Option<std::path::PathBuf>, Option<std::path::PathBuf>, u64),
     notify: Option<std::path::PathBuf>,
+}
+
+/// Where a server keeps files next to its data: beside a SQLite database,
+/// else ./suqiu-data.
+fn data_dir(database_url: &str) -> std::path::PathBuf {
+    database_url
+        .strip_prefix("sqlite://")
+        .and_then(|p| std::path::Path::new(p).parent().map(|d| d.to_path_buf()))
+        .unwrap_or_else(|| std::path::PathBuf::from("suqiu-data"))
 }
 
 fn read_notifier(path: &std::path::Path) -> anyhow::Result<suqiu_app::outbox::Notifier> {
@@ -468,6 +540,7 @@ async fn serve(opts: ServeOptions, listen: &str, database_url: &str) -> anyhow::
         rules,
         limits,
         search_dir,
+        audit,
         notify,
     } = opts;
     let store = Store::open(database_url)
@@ -520,13 +593,7 @@ async fn serve(opts: ServeOptions, listen: &str, database_url: &str) -> anyhow::
             println!("  {:<14} {:<6} {} ({})", p.login, p.name, p.role.zh(), unit);
         }
     }
-    let search_dir = search_dir.unwrap_or_else(|| {
-        let base = database_url
-            .strip_prefix("sqlite://")
-            .and_then(|p| std::path::Path::new(p).parent().map(|d| d.to_path_buf()))
-            .unwrap_or_else(|| std::path::PathBuf::from("suqiu-data"));
-        base.join("search-index")
-    });
+    let search_dir = search_dir.unwrap_or_else(|| data_dir(database_url).join("search-index"));
     std::fs::create_dir_all(&search_dir)
         .with_context(|| format!("creating {}", search_dir.display()))?;
     let index = match suqiu_app::SearchIndex::open(&search_dir) {
@@ -554,6 +621,16 @@ async fn serve(opts: ServeOptions, listen: &str, database_url: &str) -> anyhow::
     }
     let sweeper = app.spawn_sweeper(std::time::Duration::from_secs(30));
     let chainer = app.spawn_audit_chainer(std::time::Duration::from_millis(500));
+    let (cp_file, cp_key, cp_secs) = audit;
+    let cp_file = cp_file.unwrap_or_else(|| data_dir(database_url).join("audit-checkpoints"));
+    if let Some(dir) = cp_file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let checkpoints = suqiu_app::checkpoints::Checkpoints::open(&cp_file, cp_key.as_deref())
+        .with_context(|| format!("opening audit checkpoints {}", cp_file.display()))?;
+    println!("  audit checkpoints: {}", cp_file.display());
+    let checkpointer =
+        app.spawn_audit_checkpoints(checkpoints, std::time::Duration::from_secs(cp_secs.max(1)));
     let sender = app.spawn_outbox_sender();
     if let Err(e) = app.refresh_routing_models().await {
         tracing::warn!(error = %e, "loading routing models failed");
@@ -565,6 +642,7 @@ async fn serve(opts: ServeOptions, listen: &str, database_url: &str) -> anyhow::
     search_catch_up.abort();
     sweeper.abort();
     chainer.abort();
+    checkpointer.abort();
     trainer.abort();
     if let Some(s) = sender {
         s.abort();

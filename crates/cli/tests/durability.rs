@@ -45,7 +45,12 @@ fn start_with(database_url: &str, more: &[String]) -> Server {
     ));
     let mut extra: Vec<String> = Vec::new();
     if database_url.starts_with("postgres") {
-        extra = vec!["--search-dir".into(), search_dir.display().to_string()];
+        extra = vec![
+            "--search-dir".into(),
+            search_dir.display().to_string(),
+            "--audit-checkpoints".into(),
+            search_dir.with_extension("audit").display().to_string(),
+        ];
     }
     let mut child = Command::new(env!("CARGO_BIN_EXE_suqiu"))
         .args([
@@ -296,16 +301,9 @@ fn acknowledged_cases_survive_kill_9_postgres() {
     on_postgres(kill_and_check);
 }
 
-/// The audit chain verifies, and an edited record is detected (by a real
-/// `suqiu audit verify` process), even when the attacker removed the
-/// append-only trigger first.
-#[test]
-fn audit_verify_detects_an_edited_row() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let url = format!("sqlite://{}", dir.path().join("suqiu.db").display());
-    let server = start(&url);
-    // five different matters: none is linked to another as related (a link
-    // would be one more audited step)
+/// Files five different matters: none is linked to another as related (a
+/// link would be one more audited step), so the audit log has 5 records.
+fn file_five_matters(addr: SocketAddr) {
     let matters = [
         ("路灯不亮", "幸福路路灯坏了一个星期"),
         ("井盖丢失", "菜市场门口的井盖不见了"),
@@ -317,9 +315,120 @@ fn audit_verify_detects_an_edited_row() {
         let body = format!(
             r#"{{"channel":"web","unit":"430799001002-01","title":"{title}","content":"{content}","reporter":{{"name":"王","phone":"1390000000{i}"}}}}"#
         );
-        let (s, _) = request(server.addr, "POST", "/api/v1/cases", Some(&body)).expect("post");
+        let (s, _) = request(addr, "POST", "/api/v1/cases", Some(&body)).expect("post");
         assert_eq!(s, 201);
     }
+}
+
+/// `suqiu audit …` as a process: (success, stdout, stderr).
+fn audit_cli(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_suqiu"))
+        .arg("audit")
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A log cut at its newest end verifies as a chain, but not against a head
+/// kept off-site (`suqiu audit head`) nor against the server's signed
+/// checkpoints; a re-chained log with a record removed shows the gap; a
+/// forged checkpoint is refused.
+#[test]
+fn audit_verify_finds_a_cut_or_rechained_log_with_kept_heads() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("suqiu.db").display());
+    let cp = dir.path().join("audit-checkpoints");
+    let server = start_with(&url, &["--audit-checkpoint-secs".into(), "1".into()]);
+    file_five_matters(server.addr);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(&cp)
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.starts_with("5:"))
+    {
+        assert!(Instant::now() < deadline, "no checkpoint of the head");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    drop(server);
+    let cp_arg = cp.display().to_string();
+    let (ok, head, err) = audit_cli(&["head", "--database-url", &url]);
+    assert!(ok, "{err}");
+    let head = head.trim().to_string();
+    assert!(head.starts_with("5:"), "{head}");
+    let (ok, out, err) = audit_cli(&["verify", "--database-url", &url, "--checkpoints", &cp_arg]);
+    assert!(ok && out.contains("verified: 5 records"), "{out}{err}");
+
+    // the newest two records cut: the chain alone still holds …
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(suqiu_store::testing::raw_sql(
+        &url,
+        "DELETE FROM audit_log WHERE seq > 3",
+    ))
+    .expect("cut");
+    let (ok, _, _) = audit_cli(&["verify", "--database-url", &url]);
+    assert!(ok, "a cut chain is a chain");
+    // … but not the kept head, nor the checkpoints
+    for extra in [
+        ["--expect-head", head.as_str()],
+        ["--checkpoints", cp_arg.as_str()],
+    ] {
+        let mut args = vec!["verify", "--database-url", &url];
+        args.extend(extra);
+        let (ok, _, err) = audit_cli(&args);
+        assert!(!ok, "{extra:?}");
+        assert!(
+            err.contains("broken at record 4") && err.contains("cut"),
+            "{err}"
+        );
+    }
+
+    // record 2 removed and the rest re-chained by someone who knows the hash:
+    // every link and hash holds, the sequence does not
+    rt.block_on(async {
+        let store = suqiu_store::Store::open(&url).await.expect("open");
+        let rows = store.audit_rows(0, 10).await.expect("rows");
+        let r3 = &rows[2];
+        let new_hash = suqiu_store::audit_hash(&rows[0].hash, 3, &r3.entry);
+        let sql = format!(
+            "DROP TRIGGER audit_log_no_update; DELETE FROM audit_log WHERE seq = 2;
+             UPDATE audit_log SET prev_hash = '{}', hash = '{new_hash}' WHERE seq = 3;",
+            rows[0].hash
+        );
+        drop(store);
+        suqiu_store::testing::raw_sql(&url, &sql)
+            .await
+            .expect("re-chain");
+    });
+    let (ok, _, err) = audit_cli(&["verify", "--database-url", &url]);
+    assert!(!ok);
+    assert!(
+        err.contains("broken at record 2") && err.contains("missing"),
+        "{err}"
+    );
+
+    // a checkpoint line forged without the key is refused
+    let mut text = std::fs::read_to_string(&cp).expect("read");
+    text.push_str(&format!("3:{} 0 {}\n", "a".repeat(64), "b".repeat(64)));
+    std::fs::write(&cp, text).expect("write");
+    let (ok, _, err) = audit_cli(&["verify", "--database-url", &url, "--checkpoints", &cp_arg]);
+    assert!(!ok && err.contains("not a checkpoint of this key"), "{err}");
+}
+
+/// The audit chain verifies, and an edited record is detected (by a real
+/// `suqiu audit verify` process), even when the attacker removed the
+/// append-only trigger first.
+#[test]
+fn audit_verify_detects_an_edited_row() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("suqiu.db").display());
+    let server = start(&url);
+    file_five_matters(server.addr);
     drop(server);
     let verify = || {
         Command::new(env!("CARGO_BIN_EXE_suqiu"))

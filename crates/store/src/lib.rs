@@ -1055,6 +1055,11 @@ impl Store {
         dispatch!(self, s => s.routing_labels(kind.to_string(), since).await)
     }
 
+    /// The newest chained audit record's sequence number and hash.
+    pub async fn audit_last(&self) -> Result<Option<(i64, String)>> {
+        dispatch!(self, s => s.audit_last().await)
+    }
+
     /// Deletes audit records older than `before` (retention), keeping at least the last one.
     pub async fn purge_audit_before(&self, before: Millis, dry_run: bool) -> Result<u64> {
         dispatch!(self, s => s.purge_audit_before(before, dry_run).await)

@@ -1528,6 +1528,18 @@ impl PgStore {
             .collect())
     }
 
+    pub async fn audit_last(&self) -> Result<Option<(i64, String)>> {
+        self.chain_audit().await?;
+        let c = self.pool.get().await?;
+        let row = c
+            .query_opt(
+                "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+                &[],
+            )
+            .await?;
+        Ok(row.map(|r| (r.get(0), r.get(1))))
+    }
+
     pub async fn purge_audit_before(&self, before: Millis, dry_run: bool) -> Result<u64> {
         self.chain_audit().await?;
         let c = self.pool.get().await?;

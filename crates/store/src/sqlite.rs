@@ -1069,6 +1069,18 @@ impl SqliteStore {
         .await
     }
 
+    pub async fn audit_last(&self) -> Result<Option<(i64, String)>> {
+        self.read(move |c| {
+            Ok(c.query_row(
+                "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+        })
+        .await
+    }
+
     pub async fn purge_audit_before(&self, before: Millis, dry_run: bool) -> Result<u64> {
         self.write(move |c| {
             let keep: Option<i64> =
