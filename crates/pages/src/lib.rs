@@ -65,6 +65,29 @@ pub fn photo_response(p: suqiu_app::PhotoRow) -> Response {
     res
 }
 
+/// Whether the request reached us over HTTPS: the server itself serves plain
+/// HTTP, so this is what a TLS-terminating proxy in front of it says
+/// (`X-Forwarded-Proto: https` or `Forwarded: proto=https`). Trusting it is
+/// safe both ways: a `Secure` cookie a liar asks for is only not sent back to
+/// them over plain HTTP, and browsers ignore HSTS received over plain HTTP.
+pub fn request_is_https(headers: &HeaderMap) -> bool {
+    let forwarded_proto = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"));
+    let forwarded = headers
+        .get_all("forwarded")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split([';', ',']))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .any(|(k, v)| {
+            k.eq_ignore_ascii_case("proto") && v.trim_matches('"').eq_ignore_ascii_case("https")
+        });
+    forwarded_proto || forwarded
+}
+
 /// The page routes, merged into the web router.
 pub fn router() -> Router<App> {
     Router::new()
@@ -123,6 +146,8 @@ pub struct Ctx {
     session: Option<String>,
     pre: String,
     set_cookies: Vec<String>,
+    /// `; Secure` on every cookie when the request came over HTTPS.
+    secure: &'static str,
     /// Path and query of the request (for the language switch and login redirects).
     pub path: String,
     pub htmx: bool,
@@ -167,6 +192,11 @@ impl FromRequestParts<App> for Ctx {
         let headers = parts.headers.clone();
         let query = query_pairs(parts.uri.query());
         let mut set_cookies = Vec::new();
+        let secure = if request_is_https(&headers) {
+            "; Secure"
+        } else {
+            ""
+        };
         let asked = query
             .iter()
             .find(|(k, _)| k == "lang")
@@ -178,7 +208,7 @@ impl FromRequestParts<App> for Ctx {
         if let Some(l) = asked {
             if l == "en" || l == "zh" {
                 set_cookies.push(format!(
-                    "{LANG_COOKIE}={l}; Path=/; Max-Age=31536000; SameSite=Lax"
+                    "{LANG_COOKIE}={l}; Path=/; Max-Age=31536000; SameSite=Lax{secure}"
                 ));
             }
         }
@@ -195,7 +225,7 @@ impl FromRequestParts<App> for Ctx {
             None => {
                 let v = random_hex();
                 set_cookies.push(format!(
-                    "{PRE_COOKIE}={v}; Path=/; HttpOnly; SameSite=Strict"
+                    "{PRE_COOKIE}={v}; Path=/; HttpOnly; SameSite=Strict{secure}"
                 ));
                 v
             }
@@ -212,6 +242,7 @@ impl FromRequestParts<App> for Ctx {
             session,
             pre,
             set_cookies,
+            secure,
             path,
             htmx: headers.contains_key("hx-request"),
             ip: parts
@@ -249,15 +280,17 @@ impl Ctx {
     /// Sets the session cookie (after login).
     pub fn start_session(&mut self, token: &str) {
         self.set_cookies.push(format!(
-            "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
-            suqiu_app::auth::SESSION_TTL_MS / 1000
+            "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+            suqiu_app::auth::SESSION_TTL_MS / 1000,
+            self.secure
         ));
     }
 
     /// Clears the session cookie (logout).
     pub fn end_session(&mut self) {
         self.set_cookies.push(format!(
-            "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
+            "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
+            self.secure
         ));
         self.session = None;
         self.user = None;

@@ -2060,3 +2060,38 @@ async fn api_tokens_are_not_page_sessions() {
     let view = site.app.case_for(&admin, id).await.unwrap();
     assert_eq!(view.events.len(), events_before, "no note was written");
 }
+
+#[tokio::test]
+async fn behind_an_https_proxy_cookies_are_secure_and_hsts_is_sent() {
+    let site = Site::new().await;
+    for https in [false, true] {
+        let mut c = Client::new(&site);
+        c.https = https;
+        let r = c.get("/login").await;
+        assert_eq!(r.status, StatusCode::OK);
+        let hsts = r.headers.get("strict-transport-security");
+        assert_eq!(hsts.is_some(), https, "HSTS only over HTTPS");
+        let r = c
+            .post(
+                "/login",
+                &[
+                    ("login", "shequ.chen"),
+                    ("password", suqiu_app::orgconfig::DEMO_PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let cookies: Vec<&str> = r
+            .headers
+            .get_all(axum::http::header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect();
+        let session = cookies
+            .iter()
+            .find(|c| c.starts_with("suqiu_session="))
+            .expect("session cookie");
+        assert_eq!(session.contains("; Secure"), https, "{session}");
+        assert!(session.contains("HttpOnly"), "{session}");
+    }
+}

@@ -220,12 +220,21 @@ pub fn router(app: App) -> Router {
         .merge(open311::router())
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::from_fn(security_headers))
         .with_state(app)
 }
 
-async fn security_headers(mut res: Response) -> Response {
+async fn security_headers(req: Request, next: axum::middleware::Next) -> Response {
+    let https = suqiu_pages::request_is_https(req.headers());
+    let mut res = next.run(req).await;
     let h = res.headers_mut();
+    if https {
+        // a year, as browsers' preload lists ask; only ever sent over HTTPS
+        h.insert(
+            "strict-transport-security",
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     h.insert(
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),

@@ -82,6 +82,9 @@ pub struct Client<'a> {
     pub site: &'a Site,
     pub cookies: BTreeMap<String, String>,
     pub csrf: String,
+    /// Behind a TLS-terminating proxy: every request says
+    /// `X-Forwarded-Proto: https`.
+    pub https: bool,
 }
 
 impl<'a> Client<'a> {
@@ -90,6 +93,7 @@ impl<'a> Client<'a> {
             site,
             cookies: BTreeMap::new(),
             csrf: String::new(),
+            https: false,
         }
     }
 
@@ -101,7 +105,13 @@ impl<'a> Client<'a> {
             .join("; ")
     }
 
-    async fn send(&mut self, req: Request<Body>) -> Reply {
+    async fn send(&mut self, mut req: Request<Body>) -> Reply {
+        if self.https {
+            req.headers_mut().insert(
+                "x-forwarded-proto",
+                axum::http::HeaderValue::from_static("https"),
+            );
+        }
         let res = self.site.router.clone().oneshot(req).await.unwrap();
         let status = res.status();
         let headers = res.headers().clone();
