@@ -493,13 +493,23 @@ impl App {
             .and_then(|d| d.into_iter().map(|d| d.due_at).min())
             .map(crate::format_china_time)
             .unwrap_or_default();
-        let link = if n.sender.link_base.is_empty() {
+        // the tracking code is the resident's alone: staff are told the case number
+        let resident = matches!(
+            serde_json::from_str::<Recipient>(&row.recipient),
+            Ok(Recipient::Resident)
+        );
+        let link = if n.sender.link_base.is_empty() || !resident {
             String::new()
         } else {
             format!("{}{}", n.sender.link_base, case.tracking_code)
         };
+        let code = if resident {
+            case.tracking_code.clone()
+        } else {
+            format!("#{}", case.id)
+        };
         BTreeMap::from([
-            ("tracking_code", case.tracking_code.clone()),
+            ("tracking_code", code),
             ("title", case.title.clone()),
             ("status", status),
             ("text", row.text_zh.clone()),

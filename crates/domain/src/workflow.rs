@@ -1423,10 +1423,28 @@ pub fn notifications(
             Event::LeaderDeadlineRequested {
                 leader: Some(l), ..
             } => out.push(person(l, "请确定办理时限")),
-            Event::Rated {
-                rating: Rating::Unsatisfied,
-                ..
-            } => out.push(unit(&after.current_unit, "群众不满意，请研究处理")),
+            // 评单 goes back to whoever handled it (DOMAIN.md §3): the lead
+            // department and the street that dispatched it, and the unit that
+            // holds it now (the community that answered, or the one to act
+            // again on an unsatisfied rating)
+            Event::Rated { rating, .. } => {
+                let what = match rating {
+                    Rating::Unsatisfied => "群众不满意，请研究处理".to_string(),
+                    r => format!("群众评价：{}", r.zh()),
+                };
+                let mut units: Vec<&str> = Vec::new();
+                if let Some(lead) = &after.lead {
+                    units.extend([lead.as_str(), after.intake.street.as_str()]);
+                }
+                units.push(&after.current_unit);
+                let mut seen = std::collections::HashSet::new();
+                for u in units
+                    .into_iter()
+                    .filter(|u| !u.is_empty() && seen.insert(*u))
+                {
+                    out.push(unit(u, &what));
+                }
+            }
             Event::Reopened { unit: u, .. } => out.push(unit(u, "重新办理")),
             Event::DeadlineWarned { rule } => {
                 if let Some(d) = after.deadlines.iter().find(|d| &d.info.rule == rule) {

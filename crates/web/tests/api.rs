@@ -815,6 +815,15 @@ async fn six_orders_through_the_api() {
         assert!(n
             .iter()
             .any(|x| x.template == "dispatched" && x.recipient.contains("430799-D01")));
+        // the rating goes back to the lead department and the street that dispatched
+        for unit in ["430799-D01", "430799001"] {
+            assert!(
+                n.iter().any(|x| x.template == "rated"
+                    && x.recipient.contains(&format!("\"{unit}\""))
+                    && x.text_zh.contains("群众评价：满意")),
+                "{unit}: {n:?}"
+            );
+        }
         assert!(
             n.iter()
                 .filter(|x| x.recipient.contains("resident"))

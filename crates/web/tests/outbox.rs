@@ -215,6 +215,19 @@ async fn story(db: TestDb) {
         resident["text"].as_str().unwrap().contains("查询码"),
         "{resident}"
     );
+    // the tracking code is the resident's alone: the staff's messages name the case number
+    let case = w.app.store().case_by_id(1).await.unwrap().unwrap();
+    assert!(resident.to_string().contains(&case.tracking_code));
+    let to_staff: Vec<&Value> = bodies
+        .values()
+        .filter(|b| b["to"] != json!(["13900000001"]))
+        .collect();
+    assert!(!to_staff.is_empty(), "{bodies:?}");
+    for b in to_staff {
+        let text = b.to_string();
+        assert!(!text.contains(&case.tracking_code), "{text}");
+        assert!(text.contains("#1"), "{text}");
+    }
     assert!(w
         .app
         .store()
