@@ -100,7 +100,11 @@ pub const RATINGS: &[(&str, Rating)] = &[
     ("average", Rating::Average),
     ("unsatisfied", Rating::Unsatisfied),
 ];
-const STAFF_VIA: &[(&str, RatingVia)] = &[("phone", RatingVia::Phone), ("visit", RatingVia::Visit)];
+const STAFF_VIA: &[(&str, RatingVia)] = &[
+    ("phone", RatingVia::Phone),
+    ("visit", RatingVia::Visit),
+    ("leader_revisit", RatingVia::LeaderRevisit),
+];
 
 /// The fields a command's body may carry (`expected_version` included): any
 /// other is refused as `unknown_field` by the API, so a typo never silently

@@ -100,6 +100,8 @@ pub enum RatingVia {
     Resident,
     Phone,
     Visit,
+    /// The case's linked leader revisited the resident (回门巡访, DOMAIN.md §4).
+    LeaderRevisit,
 }
 
 /// Everything a person can ask of a case. Parsed at the edge; checked here.
@@ -1046,6 +1048,7 @@ pub fn decide(
             }
             let ok = match (who, via) {
                 (Who::Resident, RatingVia::Resident) => true,
+                (Who::Staff { .. }, RatingVia::LeaderRevisit) => is_leader,
                 (Who::Staff { .. }, RatingVia::Phone | RatingVia::Visit) => matches!(
                     role,
                     Some(

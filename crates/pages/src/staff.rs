@@ -1206,16 +1206,19 @@ fn command_inputs(
                 .iter()
                 .map(|(k, r)| (k.to_string(), lang.t(r.zh(), r.en()).to_string()))
                 .collect();
-            let vias = vec![
-                (
-                    "phone".to_string(),
-                    words::via(lang, RatingVia::Phone).to_string(),
-                ),
-                (
-                    "visit".to_string(),
-                    words::via(lang, RatingVia::Visit).to_string(),
-                ),
-            ];
+            // a leader records the rating of their own revisit (回门巡访)
+            let leader = ctx
+                .user
+                .as_ref()
+                .is_some_and(|u| u.role == suqiu_domain::Role::Leader);
+            let vias: Vec<(String, String)> = if leader {
+                vec![("leader_revisit", RatingVia::LeaderRevisit)]
+            } else {
+                vec![("phone", RatingVia::Phone), ("visit", RatingVia::Visit)]
+            }
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), words::via(lang, v).to_string()))
+            .collect();
             (
                 format!(
                     "{}{}{}",

@@ -147,6 +147,7 @@ pub fn via(lang: Lang, v: RatingVia) -> &'static str {
         RatingVia::Resident => lang.t("群众自评", "by the resident"),
         RatingVia::Phone => lang.t("电话回访", "phone callback"),
         RatingVia::Visit => lang.t("上门回访", "home visit"),
+        RatingVia::LeaderRevisit => lang.t("领导回访", "leader's revisit"),
     }
 }
 

@@ -305,6 +305,7 @@ fn event_summary(e: &Event, org: &OrgTree) -> String {
                 suqiu_domain::workflow::RatingVia::Resident => "群众自评",
                 suqiu_domain::workflow::RatingVia::Phone => "电话回访",
                 suqiu_domain::workflow::RatingVia::Visit => "上门回访",
+                suqiu_domain::workflow::RatingVia::LeaderRevisit => "领导回访",
             };
             format!(
                 "评价（{via}）：{}{}",

@@ -4010,3 +4010,52 @@ async fn login_throttling_slows_an_attacker_without_locking_out_the_owner() {
         assert_eq!(s, StatusCode::OK, "{v}");
     }
 }
+
+#[tokio::test]
+async fn the_linked_leader_records_the_rating_of_a_revisit() {
+    for api in backends().await {
+        let (id, _) = replied_case(&api).await;
+        let rate = format!("/api/v1/cases/{id}/rate");
+        let body = json!({"rating": "satisfied", "via": "leader_revisit", "comment": "回门巡访，群众满意"});
+        // not the community staff, not a leader of another street
+        let chen = api.login("shequ.chen").await;
+        let (s, _, v) = api.post(&rate, Some(&chen), &body).await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("not_permitted")),
+            "{v}"
+        );
+        let xu = api.login("lingdao.xu").await;
+        let (s, _, _) = api.post(&rate, Some(&xu), &body).await;
+        assert!(
+            s == StatusCode::NOT_FOUND || s == StatusCode::FORBIDDEN,
+            "{s}"
+        );
+        // the leader linked to the street does
+        let yang = api.login("lingdao.yang").await;
+        let (s, _, v) = api.post(&rate, Some(&yang), &body).await;
+        assert_eq!(
+            (s, v["status"].as_str()),
+            (StatusCode::OK, Some("closed")),
+            "{v}"
+        );
+        let events = api.app.store().events(id).await.unwrap();
+        let last = events.last().unwrap();
+        assert!(
+            matches!(
+                &last.event,
+                suqiu_domain::case::Event::Rated {
+                    via: suqiu_domain::workflow::RatingVia::LeaderRevisit,
+                    ..
+                }
+            ),
+            "{:?}",
+            last.event
+        );
+        assert!(
+            matches!(&last.actor, suqiu_domain::case::Actor::Staff { login, .. } if login == "lingdao.yang")
+        );
+        let (_, d) = api.get(&format!("/api/v1/cases/{id}"), Some(&yang)).await;
+        assert!(d.to_string().contains("领导回访"), "{d}");
+    }
+}
