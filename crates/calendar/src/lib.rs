@@ -6,8 +6,11 @@
 //! further years ([`Calendar::parse_year`], [`Calendar::add_year`]).
 //!
 //! Deadlines that examine a date the data does not cover are still computed,
-//! with weekends as the only rest days, but are flagged
-//! [`Deadline::provisional`]: never silently guessed.
+//! with weekends and the fixed-date statutory holidays ([`FIXED_HOLIDAYS`]:
+//! 元旦 1 Jan, 劳动节 1–2 May, 国庆 1–3 Oct, the same every year by the
+//! national rules) as the only rest days, but are flagged
+//! [`Deadline::provisional`]: the lunar holidays and make-up days come with
+//! each year's notice, never silently guessed.
 //!
 //! The crate is pure: no clock, no file access (data comes in as `&str`).
 
@@ -26,6 +29,50 @@ pub use data::{
 pub use error::CalendarError;
 
 use data::is_weekend;
+
+/// The statutory holidays on fixed dates (全国年节及纪念日放假办法): known
+/// for every year before its notice; the notice adds the bridging days and
+/// the make-up working days around them.
+pub const FIXED_HOLIDAYS: [(Month, u8); 6] = [
+    (Month::January, 1),
+    (Month::May, 1),
+    (Month::May, 2),
+    (Month::October, 1),
+    (Month::October, 2),
+    (Month::October, 3),
+];
+
+fn is_fixed_holiday(d: Date) -> bool {
+    FIXED_HOLIDAYS
+        .iter()
+        .any(|(m, day)| d.month() == *m && d.day() == *day)
+}
+
+/// The first fixed-date holiday after `d`.
+fn next_fixed_holiday(d: Date) -> Option<Date> {
+    (d.year()..=d.year() + 1)
+        .flat_map(|y| {
+            FIXED_HOLIDAYS
+                .iter()
+                .filter_map(move |(m, day)| Date::from_calendar_date(y, *m, *day).ok())
+        })
+        .find(|x| *x > d)
+}
+
+/// Fixed-date holidays on Monday–Friday in `(a, b]`, `a <= b`.
+fn fixed_weekday_holidays(a: Date, b: Date) -> i64 {
+    if b <= a {
+        return 0;
+    }
+    (a.year()..=b.year())
+        .flat_map(|y| {
+            FIXED_HOLIDAYS
+                .iter()
+                .filter_map(move |(m, day)| Date::from_calendar_date(y, *m, *day).ok())
+        })
+        .filter(|x| *x > a && *x <= b && !is_weekend(*x))
+        .count() as i64
+}
 
 /// The built-in data (2019–2026), in the crate's own line format.
 pub const OFFICIAL_DATA: &str = include_str!("../data/cn.days");
@@ -223,6 +270,7 @@ impl Calendar {
             Some(EntryKind::Work) if is_weekend(date) => DayKind::MakeUpWorkday,
             Some(EntryKind::Work) => DayKind::Workday,
             None if is_weekend(date) => DayKind::Weekend,
+            None if is_fixed_holiday(date) => DayKind::Holiday,
             None => DayKind::Workday,
         };
         DayStatus {
@@ -375,12 +423,12 @@ impl Calendar {
                 Some((lo, _)) if next < lo => {
                     // `lo > next > MIN`, so it has a previous day.
                     let end = lo.previous_day().map_or(b, |p| p.min(b));
-                    days += weekdays_after_until(cur, end);
+                    days += weekdays_after_until(cur, end) - fixed_weekday_holidays(cur, end);
                     provisional = true;
                     cur = end;
                 }
                 _ => {
-                    days += weekdays_after_until(cur, b);
+                    days += weekdays_after_until(cur, b) - fixed_weekday_holidays(cur, b);
                     provisional = true;
                     cur = b;
                 }
@@ -404,7 +452,9 @@ impl Calendar {
             Some(_) => 0,
         };
         let to_max = days_between(d, Date::MAX) / 7;
-        wanted.min(room).min(to_max)
+        // (d, d + 7k] must stay before the next fixed-date holiday
+        let to_fixed = next_fixed_holiday(d).map_or(i64::MAX, |f| (days_between(d, f) - 1) / 7);
+        wanted.min(room).min(to_max).min(to_fixed)
     }
 }
 

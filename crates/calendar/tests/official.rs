@@ -157,9 +157,25 @@ fn deadline_into_2027_is_provisional() {
         cal.add_working_days(date!(2026 - 11 - 30), 10),
         dl(date!(2026 - 12 - 14), false)
     );
-    // Runs into January 2027: weekends-only guess, flagged.
+    // Runs into January 2027: weekends and the fixed-date holidays (元旦
+    // 2027-01-01, a Friday, is known without the 2027 notice), flagged.
     let d = cal.add_working_days(date!(2026 - 12 - 28), 5);
-    assert_eq!(d, dl(date!(2027 - 01 - 04), true));
+    assert_eq!(d, dl(date!(2027 - 01 - 05), true));
+    for fixed in [
+        date!(2027 - 01 - 01),
+        date!(2027 - 05 - 01),
+        date!(2027 - 05 - 02),
+        date!(2027 - 10 - 01),
+        date!(2027 - 10 - 02),
+        date!(2027 - 10 - 03),
+        date!(2031 - 05 - 01),
+    ] {
+        let s = cal.status(fixed);
+        assert!(!s.is_working(), "{fixed}: a rest day");
+        assert!(s.provisional, "{fixed}: the notice may add bridging days");
+    }
+    assert_eq!(cal.status(date!(2027 - 01 - 01)).kind, DayKind::Holiday);
+    assert_eq!(cal.status(date!(2027 - 05 - 03)).kind, DayKind::Workday);
     // Late December 2026 may still be changed by the (missing) 2027 notice.
     assert_eq!(
         cal.add_working_days(date!(2026 - 12 - 17), 2),
