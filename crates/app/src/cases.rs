@@ -680,9 +680,10 @@ impl App {
             comment,
             via: RatingVia::Resident,
         };
+        let row = view.row.clone();
         self.run(view, &Who::Resident, Actor::Resident, None, &cmd)
             .await?;
-        self.track(raw_code).await
+        self.track_of(row).await
     }
 
     /// The resident changes how they hear of progress, with the tracking
@@ -717,7 +718,7 @@ impl App {
         write.before = Some(before);
         write.audit = Some(self.case_audit(&Actor::Resident, "case.contact", now));
         self.store().write_case(write).await?;
-        self.track(raw_code).await
+        self.track_of(view.row).await
     }
 
     /// A case with its full journal, if the user may see it (else not found:
@@ -885,6 +886,11 @@ impl App {
     /// The resident's view by tracking code.
     pub async fn track(&self, raw_code: &str) -> Result<TrackView> {
         let row = self.case_by_code(raw_code).await?;
+        self.track_of(row).await
+    }
+
+    /// The resident's view of a case already found by its code.
+    async fn track_of(&self, row: CaseRow) -> Result<TrackView> {
         let events = self.store().events(row.id).await?;
         let state = replay(&events)?;
         let name = |c: &str| self.unit_name(c);
@@ -910,7 +916,7 @@ impl App {
             unit_name: self.unit_name(&state.current_unit),
             timeline,
             can_rate: state.status == Status::Replied,
-            phone_check: phone_digits(&row.reporter_phone).len() >= 4,
+            phone_check: phone_last4(&row.reporter_phone).is_some(),
             photos,
         })
     }
@@ -924,19 +930,20 @@ impl App {
     }
 }
 
-fn phone_digits(phone: &str) -> Vec<char> {
-    phone.chars().filter(char::is_ascii_digit).collect()
+/// The last four digits of a phone number (the resident's second factor on
+/// writes by tracking code), if it has four.
+pub fn phone_last4(phone: &str) -> Option<String> {
+    let digits: Vec<char> = phone.chars().filter(char::is_ascii_digit).collect();
+    (digits.len() >= 4).then(|| digits[digits.len() - 4..].iter().collect())
 }
 
 /// Whether `given` is the last four digits of `phone` (always true for a
 /// case without a phone number: there is nothing to check against).
 fn phone_digits_match(phone: &str, given: Option<&str>) -> bool {
-    let digits = phone_digits(phone);
-    if digits.len() < 4 {
-        return true;
+    match phone_last4(phone) {
+        None => true,
+        Some(last4) => given.is_some_and(|g| g.trim() == last4),
     }
-    let last4: String = digits[digits.len() - 4..].iter().collect();
-    given.is_some_and(|g| g.trim() == last4)
 }
 
 pub(crate) fn project(id: i64, code: &str, place_path: &str, s: &CaseState) -> CaseRow {

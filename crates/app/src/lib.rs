@@ -29,7 +29,7 @@ pub mod topics;
 pub mod units;
 pub mod users;
 
-pub use cases::{notify_of, CaseView, QueueQuery, TrackView};
+pub use cases::{notify_of, phone_last4, CaseView, QueueQuery, TrackView};
 pub use sweeper::SweepReport;
 
 pub use auth::StaffUser;

@@ -100,14 +100,13 @@ impl Run {
                 .map_err(|e| anyhow!("filing {name}: {e}"))?;
             self.cases
                 .insert(name.to_string(), (created.id, created.tracking_code));
-            let digits: String = input
+            if let Some(last4) = input
                 .reporter_phone
-                .iter()
-                .flat_map(|p| p.chars())
-                .filter(char::is_ascii_digit)
-                .collect();
-            let last4 = digits[digits.len().saturating_sub(4)..].to_string();
-            self.phone_last4.insert(name.to_string(), last4);
+                .as_deref()
+                .and_then(suqiu_app::phone_last4)
+            {
+                self.phone_last4.insert(name.to_string(), last4);
+            }
             self.last = Some(name.to_string());
         } else if let Some(cmd) = as_str(step, "do") {
             let (id, _) = self.case(step)?;

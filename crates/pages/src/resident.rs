@@ -508,15 +508,15 @@ fn phone_last4_field(ctx: &Ctx, v: &TrackView, id: &str, f: &Fields, errs: &Erro
     if !v.phone_check {
         return String::new();
     }
-    format!(
-        r#"<label for="{id}">{l}</label><input type="text" id="{id}" name="phone_last4" value="{val}" inputmode="numeric" maxlength="4" pattern="[0-9]{{4}}" autocomplete="off" required{inv}>{e}"#,
-        l = esc(ctx.t(
+    crate::forms::text_input(
+        (id, "phone_last4"),
+        ctx.t(
             "手机号后四位（核对身份）",
-            "Last four digits of your phone (to check it is you)"
-        )),
-        val = esc(&f.value("phone_last4")),
-        inv = errs.invalid("phone_last4"),
-        e = errs.at("phone_last4"),
+            "Last four digits of your phone (to check it is you)",
+        ),
+        4,
+        None,
+        (f, errs),
     )
 }
 
@@ -630,18 +630,27 @@ pub async fn change_notify(
 /// refused (a rating by staff is recorded on the case page, as theirs).
 fn staff_refused(ctx: &Ctx, code: &str) -> Option<Response> {
     ctx.user.as_ref()?;
-    let errs = app_errors(ctx.lang, &AppError::ResidentRouteForStaff, &|f| {
-        f.to_string()
-    });
-    Some(ctx.page_status(
+    Some(track_form_refused(
+        ctx,
         StatusCode::FORBIDDEN,
+        code,
+        &AppError::ResidentRouteForStaff,
+    ))
+}
+
+/// The tracking form again, with why the request was refused (too many
+/// lookups, staff on a resident's route).
+fn track_form_refused(ctx: &Ctx, status: StatusCode, code: &str, e: &AppError) -> Response {
+    let errs = app_errors(ctx.lang, e, &|f| f.to_string());
+    ctx.page_status(
+        status,
         ctx.t("查询进度", "Track"),
         &format!(
             "{}{}",
             errs.rest(&[]),
             track_form(ctx, code, &Errors::default())
         ),
-    ))
+    )
 }
 
 /// The tracking page again, with what was typed and why it was refused.
@@ -653,15 +662,7 @@ async fn refused_on_track_page(
     e: &AppError,
 ) -> Response {
     if matches!(e, AppError::RateLimited) {
-        return ctx.page_status(
-            StatusCode::TOO_MANY_REQUESTS,
-            ctx.t("查询进度", "Track"),
-            &format!(
-                "{}{}",
-                errs.rest(&[]),
-                track_form(ctx, code, &Errors::default())
-            ),
-        );
+        return track_form_refused(ctx, StatusCode::TOO_MANY_REQUESTS, code, e);
     }
     // an unknown code and wrong phone digits answer alike
     let status = match e {
@@ -722,17 +723,7 @@ pub async fn track(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
             ctx.page(ctx.t("办理进度", "Progress"), &body)
         }
         Err(e @ AppError::RateLimited) => {
-            let errs = app_errors(ctx.lang, &e, &|f| f.to_string());
-            let body = format!(
-                "{}{}",
-                errs.rest(&[]),
-                track_form(&ctx, &code, &Errors::default())
-            );
-            ctx.page_status(
-                StatusCode::TOO_MANY_REQUESTS,
-                ctx.t("查询进度", "Track"),
-                &body,
-            )
+            track_form_refused(&ctx, StatusCode::TOO_MANY_REQUESTS, &code, &e)
         }
         Err(_) => {
             let mut errs = Errors::default();

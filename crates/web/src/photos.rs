@@ -27,20 +27,17 @@ fn tracking_code(headers: &HeaderMap) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Staff by their credentials, else the resident by the tracking code (whose
-/// guesses count against the tracking lookup limit).
+/// Staff by their credentials, else the resident by the tracking code, with
+/// the address the tracking limits apply to (none for staff): the request
+/// then goes through [`App::by_tracking_code`], so a resident's guesses count.
 fn access<'a>(
-    app: &App,
     staff: &'a Option<suqiu_app::StaffUser>,
     code: &'a Option<String>,
     ip: Option<std::net::IpAddr>,
-) -> Result<PhotoAccess<'a>, Problem> {
+) -> Result<(PhotoAccess<'a>, Option<std::net::IpAddr>), Problem> {
     match (staff, code) {
-        (Some(u), _) => Ok(PhotoAccess::Staff(u)),
-        (None, Some(c)) => {
-            app.check_track_limit(ip)?;
-            Ok(PhotoAccess::Code(c))
-        }
+        (Some(u), _) => Ok((PhotoAccess::Staff(u), None)),
+        (None, Some(c)) => Ok((PhotoAccess::Code(c), ip)),
         (None, None) => Err(AppError::Unauthenticated.into()),
     }
 }
@@ -61,12 +58,14 @@ pub async fn attach(
     body: Body,
 ) -> ApiResult<Response> {
     let code = tracking_code(&headers);
-    let by = access(&app, &staff, &code, ip)?;
+    let (by, ip) = access(&staff, &code, ip)?;
     let id = parse_id(&id)?;
     let bytes = axum::body::to_bytes(body, PHOTO_BODY_LIMIT)
         .await
         .map_err(|_| AppError::PhotoTooLarge(MAX_PHOTO_BYTES))?;
-    let n = app.attach_photo(by, Some(id), bytes.to_vec()).await?;
+    let n = app
+        .by_tracking_code(ip, app.attach_photo(by, Some(id), bytes.to_vec()))
+        .await?;
     let url = format!("/api/v1/cases/{id}/attachments/{n}");
     let mut res = (
         StatusCode::CREATED,
@@ -87,9 +86,9 @@ pub async fn list(
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
     let code = tracking_code(&headers);
-    let by = access(&app, &staff, &code, ip)?;
+    let (by, ip) = access(&staff, &code, ip)?;
     let id = parse_id(&id)?;
-    let photos = app.photos(by, Some(id)).await?;
+    let photos = app.by_tracking_code(ip, app.photos(by, Some(id))).await?;
     Ok(Json(json!({
         "photos": photos.iter().map(|p| json!({
             "photo": p.n,
@@ -109,11 +108,12 @@ pub async fn get(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let code = tracking_code(&headers);
-    let by = access(&app, &staff, &code, ip)?;
+    let (by, ip) = access(&staff, &code, ip)?;
     let id = parse_id(&id)?;
     let n = parse_photo(&n)?;
+    let photo = app.photo(by, Some(id), n);
     Ok(suqiu_pages::photo_response(
-        app.photo(by, Some(id), n).await?,
+        app.by_tracking_code(ip, photo).await?,
     ))
 }
 
