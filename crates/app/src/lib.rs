@@ -30,7 +30,7 @@ pub mod units;
 pub mod users;
 
 pub use cases::{notify_of, phone_last4, CaseView, QueueQuery, TrackView};
-pub use sweeper::SweepReport;
+pub use sweeper::{RecomputeReport, SweepReport};
 
 pub use auth::StaffUser;
 pub use clock::{Clock, FixedClock, SystemClock};
@@ -250,6 +250,27 @@ fn tree_from_rows(units: Vec<UnitRow>, users: Vec<UserRow>) -> Result<OrgTree> {
     OrgTree::new(units, people).map_err(|e| AppError::Journal(e.to_string()))
 }
 
+/// The built-in years of the calendar, plus those administrators added.
+async fn stored_calendar(store: &Store) -> Result<Calendar> {
+    let mut calendar = Calendar::official();
+    for (year, data) in store.calendar_years().await? {
+        let parsed = Calendar::parse_year(&data)
+            .map_err(|e| AppError::Journal(format!("stored calendar year {year}: {e}")))?;
+        calendar
+            .add_year(parsed)
+            .map_err(|e| AppError::Journal(format!("stored calendar year {year}: {e}")))?;
+    }
+    Ok(calendar)
+}
+
+/// What adding a year of the calendar did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CalendarAdded {
+    /// The years the calendar now covers.
+    pub years: Vec<i32>,
+    pub recomputed: RecomputeReport,
+}
+
 impl App {
     /// Builds the app over a store whose organisation is already loaded
     /// (or empty: then only [`App::load_org`] is useful).
@@ -269,15 +290,7 @@ impl App {
         } else {
             tree_from_rows(units, store.all_users().await?)?
         };
-        // The built-in years, plus those administrators added.
-        let mut calendar = Calendar::official();
-        for (year, data) in store.calendar_years().await? {
-            let parsed = Calendar::parse_year(&data)
-                .map_err(|e| AppError::Journal(format!("stored calendar year {year}: {e}")))?;
-            calendar
-                .add_year(parsed)
-                .map_err(|e| AppError::Journal(format!("stored calendar year {year}: {e}")))?;
-        }
+        let calendar = stored_calendar(&store).await?;
         Ok(App {
             store,
             org: Arc::new(RwLock::new(Arc::new(tree))),
@@ -342,9 +355,11 @@ impl App {
 
     /// Adds (or replaces) a year of the holiday calendar, from the calendar
     /// crate's format or holiday-cn JSON, and stores it so every restart (and
-    /// every instance at its next start) uses it. Returns the years covered.
-    /// Deadlines already running keep their computed dates.
-    pub async fn add_calendar_year(&self, text: &str, by: &str) -> Result<Vec<i32>> {
+    /// every instance at its next start) uses it; then every running
+    /// provisional deadline is counted again with it (journalled, the unit and
+    /// the resident told when a date moves). Returns the years covered and
+    /// what the recomputation did.
+    pub async fn add_calendar_year(&self, text: &str, by: &str) -> Result<CalendarAdded> {
         let year = Calendar::parse_year(text).map_err(AppError::Calendar)?;
         let mut cal = (*self.calendar()).clone();
         let (number, data) = (year.year, year.to_text());
@@ -360,12 +375,37 @@ impl App {
             serde_json::json!({}),
         )
         .await;
+        {
+            let mut guard = match self.calendar.write() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            *guard = Arc::new(cal);
+        }
+        let recomputed = self.recompute_provisional_deadlines().await?;
+        if recomputed.written > 0 {
+            tracing::info!(
+                cases = recomputed.written,
+                deadlines = recomputed.recomputed,
+                "provisional deadlines counted again with the new calendar"
+            );
+        }
+        Ok(CalendarAdded { years, recomputed })
+    }
+
+    /// Loads the calendar years another instance added (cheap: a few rows).
+    /// Returns whether the calendar changed.
+    pub async fn refresh_calendar(&self) -> Result<bool> {
+        let stored = stored_calendar(self.store()).await?;
+        if stored == *self.calendar() {
+            return Ok(false);
+        }
         let mut guard = match self.calendar.write() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
-        *guard = Arc::new(cal);
-        Ok(years)
+        *guard = Arc::new(stored);
+        Ok(true)
     }
 
     /// The deadline rules and categories in force on this instance.

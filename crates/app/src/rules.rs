@@ -47,6 +47,20 @@ impl App {
             return Err(AppError::Forbidden);
         }
         rules.validate().map_err(AppError::BadRules)?;
+        let org = self.org();
+        if let Some(code) = rules
+            .office_hours
+            .units
+            .keys()
+            .find(|c| org.unit(c).is_none())
+        {
+            return Err(AppError::BadRules(RuleProblem {
+                code: "office_hours_unknown_unit",
+                field: format!("office_hours.units.{code}"),
+                zh: format!("办公时间中的单位「{code}」不存在"),
+                en: format!("office hours name an unknown unit '{code}'"),
+            }));
+        }
         let text = serde_json::to_string(&rules).map_err(|e| AppError::Journal(e.to_string()))?;
         let before = self.rules();
         let version = self
@@ -109,6 +123,11 @@ impl App {
                 tick.tick().await;
                 if let Err(e) = app.refresh_rules().await {
                     tracing::warn!(error = %e, "loading deadline rules failed");
+                }
+                match app.refresh_calendar().await {
+                    Ok(true) => tracing::info!("holiday calendar reloaded"),
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(error = %e, "reloading the holiday calendar failed"),
                 }
                 if let Err(e) = app.reload_org().await {
                     tracing::warn!(error = %e, "reloading the organisation failed");

@@ -55,6 +55,7 @@ pub const NOTIFICATION_KINDS: &[(&str, Audience)] = &[
     // A confirmation, by the new channel, that the resident changed it.
     ("contact_changed", Audience::Resident),
     ("merged", Audience::Resident),
+    ("deadline_recomputed", Audience::Resident),
     // The unit that must act next.
     ("received", Audience::Unit),
     ("reported_to_street", Audience::Unit),
@@ -65,6 +66,7 @@ pub const NOTIFICATION_KINDS: &[(&str, Audience)] = &[
     ("reopened", Audience::Unit),
     ("deadline_warned", Audience::Unit),
     ("deadline_overdue", Audience::Unit),
+    ("deadline_recomputed", Audience::Unit),
     ("supervised", Audience::Unit),
     ("ownership_taken", Audience::Unit),
     ("urgent_signalled", Audience::Unit),

@@ -619,6 +619,22 @@ async fn serve(opts: ServeOptions, listen: &str, database_url: &str) -> anyhow::
     if let Some(r) = app.related_index() {
         tracing::info!(cases = r.len(), "related-case index built");
     }
+    // a recomputation of provisional deadlines cut short (a crash while a year
+    // of the calendar was added) is finished at start; it writes nothing otherwise
+    {
+        let app = app.clone();
+        tokio::spawn(async move {
+            match app.recompute_provisional_deadlines().await {
+                Ok(r) if r.written > 0 => tracing::info!(
+                    cases = r.written,
+                    deadlines = r.recomputed,
+                    "provisional deadlines counted again at start"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "recomputing provisional deadlines failed"),
+            }
+        });
+    }
     let sweeper = app.spawn_sweeper(std::time::Duration::from_secs(30));
     let chainer = app.spawn_audit_chainer(std::time::Duration::from_millis(500));
     let (cp_file, cp_key, cp_secs) = audit;

@@ -428,6 +428,27 @@ pub struct DeadlineInfo {
     pub provisional: bool,
     /// Event kinds that end this deadline.
     pub ends: Vec<String>,
+    /// How it was counted, so it can be counted again when the calendar
+    /// changes (absent in deadlines set before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basis: Option<DeadlineBasis>,
+    /// The case arrived outside the unit's office hours: counted from the
+    /// next working day (非工作时间受理，按下一工作日计).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub after_hours: bool,
+}
+
+/// What a deadline was counted from: its start date (China), length and
+/// unit, the warning lead and when it was set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadlineBasis {
+    /// `YYYY-MM-DD`, after the office-hours rule.
+    pub start: String,
+    pub length: u32,
+    pub day_unit: suqiu_calendar::DayUnit,
+    /// Milliseconds before due at which it warns.
+    pub warn_ms: i64,
+    pub set_at: Millis,
 }
 
 /// One fact in a case's journal.
@@ -517,6 +538,15 @@ pub enum Event {
     DeadlineCleared { rule: String },
     /// The sweeper: the deadline is near.
     DeadlineWarned { rule: String },
+    /// A running deadline counted again because the holiday calendar of its
+    /// dates arrived (or changed): the new due date, and the old one.
+    DeadlineRecomputed {
+        rule: String,
+        due_at: Millis,
+        warn_at: Millis,
+        provisional: bool,
+        was_due_at: Millis,
+    },
     /// The sweeper: the deadline passed; supervision is raised to the leader.
     DeadlineOverdue {
         rule: String,
@@ -578,6 +608,7 @@ pub const EVENT_KINDS: &[&str] = &[
     "deadline_set",
     "deadline_cleared",
     "deadline_warned",
+    "deadline_recomputed",
     "deadline_overdue",
     "urgent_signalled",
     "forwarded_to_oversight",
@@ -610,6 +641,7 @@ impl Event {
             Event::DeadlineSet(_) => "deadline_set",
             Event::DeadlineCleared { .. } => "deadline_cleared",
             Event::DeadlineWarned { .. } => "deadline_warned",
+            Event::DeadlineRecomputed { .. } => "deadline_recomputed",
             Event::UrgentSignalled { .. } => "urgent_signalled",
             Event::ContactChanged { .. } => "contact_changed",
             Event::RelatedLinked { .. } => "related_linked",
@@ -695,6 +727,24 @@ impl Event {
                 )
             }
             Event::Closed { .. } => t("您的诉求已办结。".into(), "Your request is closed.".into()),
+            Event::DeadlineRecomputed {
+                due_at, was_due_at, ..
+            } => {
+                let (new, old) = (china_day(*due_at), china_day(*was_due_at));
+                if new == old {
+                    return None;
+                }
+                t(
+                    format!(
+                        "按新公布的节假日安排，办理时限由{}调整为{}。",
+                        day_zh(old),
+                        day_zh(new)
+                    ),
+                    format!(
+                        "With the newly published holiday calendar, the deadline moved from {old} to {new}."
+                    ),
+                )
+            }
             Event::OwnershipTaken { .. } => t(
                 "区领导已包案负责您的诉求。".into(),
                 "A district leader took personal charge of your request.".into(),
@@ -733,6 +783,15 @@ impl Event {
             ),
         }
     }
+}
+
+/// The date in China of the last moment of a deadline (due at 24:00).
+fn china_day(due_at: Millis) -> time::Date {
+    crate::workflow::china_date(due_at - 1)
+}
+
+fn day_zh(d: time::Date) -> String {
+    format!("{}年{}月{}日", d.year(), u8::from(d.month()), d.day())
 }
 
 /// A deadline in the state, with the sweeper's marks.
@@ -1132,6 +1191,23 @@ pub fn apply(state: Option<CaseState>, event: &Event, at: Millis) -> Result<Case
         Event::DeadlineWarned { rule } => {
             if let Some(d) = s.deadlines.iter_mut().find(|d| &d.info.rule == rule) {
                 d.warned = true;
+            }
+        }
+        Event::DeadlineRecomputed {
+            rule,
+            due_at,
+            warn_at,
+            provisional,
+            ..
+        } => {
+            if let Some(d) = s.deadlines.iter_mut().find(|d| &d.info.rule == rule) {
+                d.info.due_at = *due_at;
+                d.info.warn_at = *warn_at;
+                d.info.provisional = *provisional;
+                // a warning given for the old date is given again for the new one
+                if *warn_at > at {
+                    d.warned = false;
+                }
             }
         }
         Event::DeadlineOverdue { rule, leader } => {

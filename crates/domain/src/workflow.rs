@@ -5,7 +5,8 @@
 //! `decide(state, command, who, ctx) -> events` never changes anything; the
 //! events are applied with [`crate::case::apply`]. Time comes in `ctx.now`.
 
-use crate::case::{CaseState, DeadlineInfo, Event, Handler, Millis, Status};
+use crate::case::{CaseState, DeadlineBasis, DeadlineInfo, Event, Handler, Millis, Status};
+use crate::hours::OfficeHours;
 use crate::org::{Level, OrgTree, Role};
 use crate::validate::bounded_text;
 use serde::{Deserialize, Serialize};
@@ -264,6 +265,9 @@ pub struct DeadlineRules {
     pub rules: Vec<DeadlineRule>,
     /// Categories offered at triage (configurable).
     pub categories: Vec<String>,
+    /// Units' office hours: where a same-day rule starts (DOMAIN.md §3).
+    #[serde(default)]
+    pub office_hours: OfficeHours,
 }
 
 fn rule(
@@ -355,6 +359,7 @@ impl Default for DeadlineRules {
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),
+            office_hours: OfficeHours::default(),
         }
     }
 }
@@ -552,6 +557,9 @@ impl DeadlineRules {
                 ));
             }
         }
+        if let Some((field, zh, en)) = self.office_hours.problem() {
+            return Err(bad("office_hours_bad", field, zh, en));
+        }
         Ok(())
     }
 }
@@ -609,11 +617,19 @@ const CST: UtcOffset = match UtcOffset::from_hms(8, 0, 0) {
     Err(_) => UtcOffset::UTC,
 };
 
+/// The date and time in China of a moment.
+pub fn china_datetime(ms: Millis) -> (Date, time::Time) {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .map(|t| {
+            let t = t.to_offset(CST);
+            (t.date(), t.time())
+        })
+        .unwrap_or((Date::MIN, time::Time::MIDNIGHT))
+}
+
 /// The date in China of a moment.
 pub fn china_date(ms: Millis) -> Date {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .map(|t| t.to_offset(CST).date())
-        .unwrap_or(Date::MIN)
+    china_datetime(ms).0
 }
 
 /// The end of a date in China (24:00 +08:00) in milliseconds.
@@ -623,7 +639,12 @@ pub fn end_of_china_day(d: Date) -> Millis {
     (t.unix_timestamp_nanos() / 1_000_000) as Millis
 }
 
-/// A deadline from `now`: due at the end of the due date.
+const START_FORMAT: &[time::format_description::FormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]");
+
+/// A deadline from `now`: due at the end of the due date. A same-day rule
+/// owed by a unit that has closed for the day (or on a rest day) starts at
+/// the unit's next working day.
 pub fn compute_deadline(
     ctx: &Ctx<'_>,
     rule_id: &str,
@@ -633,8 +654,12 @@ pub fn compute_deadline(
     warn_hours: Option<u32>,
     ends: &[String],
 ) -> DeadlineInfo {
-    let start = china_date(ctx.now);
-    let d = ctx.calendar.due(start, length, day_unit);
+    let (date, time) = china_datetime(ctx.now);
+    let start = ctx
+        .rules
+        .office_hours
+        .start(ctx.org, ctx.calendar, unit, day_unit, date, time);
+    let d = ctx.calendar.due(start.date, length, day_unit);
     let due_at = end_of_china_day(d.date);
     let warn = i64::from(warn_hours.unwrap_or(ctx.rules.warn_before_hours)) * 3_600_000;
     DeadlineInfo {
@@ -644,7 +669,45 @@ pub fn compute_deadline(
         warn_at: (due_at - warn).max(ctx.now),
         provisional: d.provisional,
         ends: ends.to_vec(),
+        basis: Some(DeadlineBasis {
+            start: start.date.format(START_FORMAT).unwrap_or_default(),
+            length,
+            day_unit,
+            warn_ms: warn,
+            set_at: ctx.now,
+        }),
+        after_hours: start.after_hours,
     }
+}
+
+/// The running provisional deadlines of an open case counted again with
+/// `calendar` (a year's holiday notice arrived): one `deadline_recomputed`
+/// per deadline whose date or provisional mark changes. Deadlines already
+/// overdue keep their mark; those set before their basis was kept are left.
+pub fn recompute_deadlines(s: &CaseState, calendar: &Calendar) -> Vec<Event> {
+    if !s.status.is_open() {
+        return Vec::new();
+    }
+    s.deadlines
+        .iter()
+        .filter(|d| d.info.provisional && !d.overdue)
+        .filter_map(|d| {
+            let b = d.info.basis.as_ref()?;
+            let start = Date::parse(&b.start, START_FORMAT).ok()?;
+            let due = calendar.due(start, b.length, b.day_unit);
+            let due_at = end_of_china_day(due.date);
+            if due_at == d.info.due_at && due.provisional == d.info.provisional {
+                return None;
+            }
+            Some(Event::DeadlineRecomputed {
+                rule: d.info.rule.clone(),
+                due_at,
+                warn_at: (due_at - b.warn_ms).max(b.set_at),
+                provisional: due.provisional,
+                was_due_at: d.info.due_at,
+            })
+        })
+        .collect()
 }
 
 fn text(field: &'static str, raw: &str, max: usize) -> Result<String, Refusal> {
@@ -1452,6 +1515,16 @@ pub fn notifications(
             Event::DeadlineWarned { rule } => {
                 if let Some(d) = after.deadlines.iter().find(|d| &d.info.rule == rule) {
                     out.push(unit(&d.info.unit, "即将到期"));
+                }
+            }
+            Event::DeadlineRecomputed {
+                rule,
+                due_at,
+                was_due_at,
+                ..
+            } if due_at != was_due_at => {
+                if let Some(d) = after.deadlines.iter().find(|d| &d.info.rule == rule) {
+                    out.push(unit(&d.info.unit, "办理时限已按节假日安排调整"));
                 }
             }
             Event::DeadlineOverdue { rule, leader } => {

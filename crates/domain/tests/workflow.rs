@@ -257,9 +257,9 @@ fn dispatched_across_national_day_with_make_up_saturday() {
     );
 }
 
-#[test]
-fn difficult_is_fifteen_working_days() {
-    let mut c = Case::new(MON_0928);
+/// A case filed at `at`, triaged, reported, signed and dispatched to DEP1 as difficult.
+fn dispatched_difficult(at: i64) -> Case {
+    let mut c = Case::new(at);
     c.ok(
         "c",
         Command::Triage {
@@ -277,6 +277,12 @@ fn difficult_is_fifteen_working_days() {
             difficulty: Difficulty::Difficult,
         },
     );
+    c
+}
+
+#[test]
+fn difficult_is_fifteen_working_days() {
+    let c = dispatched_difficult(MON_0928);
     // from Mon 09-28: 09-29, 09-30, 10-08, 10-09, 10-10 (Sat, make-up) = 5,
     // 10-12..10-16 = 10, 10-19..10-23 = 15
     assert_eq!(c.due("finish"), date(2026, 10, 23));
@@ -931,4 +937,169 @@ fn deadline_rules_are_checked_before_use() {
         refused(&|r| r.categories.push("a，b".into())).code,
         "category_bad_name"
     );
+}
+
+/// 2026-09-29 (Tuesday), `h:m` China time.
+fn tue_0929(h: i64, m: i64) -> i64 {
+    MON_0928 - 10 * HOUR + DAY + h * HOUR + m * 60_000
+}
+
+#[test]
+fn a_case_after_office_hours_is_counted_from_the_next_working_day() {
+    // during office hours: triage is due at the end of the same day
+    let day = Case::new(tue_0929(10, 0));
+    assert_eq!(day.due("triage"), date(2026, 9, 29));
+    assert!(!day.state.deadlines[0].info.after_hours);
+    // before opening: the unit can still act that day
+    let early = Case::new(tue_0929(7, 0));
+    assert_eq!(early.due("triage"), date(2026, 9, 29));
+    assert!(!early.state.deadlines[0].info.after_hours);
+    // at 23:59 it is not overdue at 00:00: it starts the next working day
+    let mut late = Case::new(tue_0929(23, 59));
+    assert_eq!(late.due("triage"), date(2026, 9, 30));
+    assert!(late.state.deadlines[0].info.after_hours);
+    late.now = tue_0929(24, 1);
+    assert!(
+        late.sweep().iter().all(|e| e.kind() != "deadline_overdue"),
+        "not overdue at midnight"
+    );
+    // at closing time exactly, too; 30 September is the last working day
+    // before National Day, so a case at 17:30 on it waits for 8 October
+    let closing = Case::new(tue_0929(17, 30));
+    assert_eq!(closing.due("triage"), date(2026, 9, 30));
+    let holiday_eve = Case::new(tue_0929(24 + 17, 45));
+    assert_eq!(holiday_eve.due("triage"), date(2026, 10, 8));
+    assert!(holiday_eve.state.deadlines[0].info.after_hours);
+    // on a rest day: the next working day, and the case says why
+    let sunday = Case::new(MON_0928 - DAY);
+    assert_eq!(sunday.due("triage"), date(2026, 9, 28));
+    assert!(sunday.state.deadlines[0].info.after_hours);
+}
+
+#[test]
+fn office_hours_are_per_unit_and_inherited() {
+    use suqiu_domain::hours::Hours;
+    let mut rules = DeadlineRules::default();
+    // the street (and so its communities) answers until 21:00
+    rules.office_hours.units.insert(
+        "S1".into(),
+        Hours {
+            opens: "08:00".into(),
+            closes: "21:00".into(),
+        },
+    );
+    let org = org();
+    assert_eq!(rules.office_hours.of(&org, "C1").closes, "21:00");
+    assert_eq!(rules.office_hours.of(&org, "DEP1").closes, "17:30");
+    let mut c = Case::new(tue_0929(9, 0));
+    c.rules = rules.clone();
+    c.now = tue_0929(20, 0);
+    // reopened through the rules in force: a triage deadline at 20:00 is the same day
+    let ctx = Ctx {
+        now: c.now,
+        calendar: &c.cal,
+        rules: &c.rules,
+        org: &c.org,
+    };
+    let info = suqiu_domain::workflow::compute_deadline(
+        &ctx,
+        "triage",
+        "C1",
+        0,
+        suqiu_domain::workflow::DayUnit::SameWorkingDay,
+        None,
+        &[],
+    );
+    assert_eq!(china_date(info.due_at - 1), date(2026, 9, 29));
+    assert!(!info.after_hours);
+    let dep = suqiu_domain::workflow::compute_deadline(
+        &ctx,
+        "accept",
+        "DEP1",
+        0,
+        suqiu_domain::workflow::DayUnit::SameWorkingDay,
+        None,
+        &[],
+    );
+    assert_eq!(china_date(dep.due_at - 1), date(2026, 9, 30));
+    assert!(dep.after_hours);
+    // working-day rules count days after the start: the hour does not change them
+    let finish = suqiu_domain::workflow::compute_deadline(
+        &ctx,
+        "finish",
+        "DEP1",
+        3,
+        suqiu_domain::workflow::DayUnit::Working,
+        None,
+        &[],
+    );
+    assert_eq!(china_date(finish.due_at - 1), date(2026, 10, 9));
+    assert!(!finish.after_hours);
+    // malformed hours are refused with a stable code
+    rules.office_hours.default.closes = "25:00".into();
+    assert_eq!(rules.validate().unwrap_err().code, "office_hours_bad");
+}
+
+#[test]
+fn provisional_deadlines_are_counted_again_when_the_year_arrives() {
+    use suqiu_domain::workflow::recompute_deadlines;
+    // dispatched on 2026-12-29 (Tue) 10:00: 15 working days run into 2027,
+    // which the built-in data does not cover: provisional
+    let at = 1_798_510_800_000;
+    let mut c = dispatched_difficult(at);
+    let before = c.due("finish");
+    let d = c
+        .state
+        .deadlines
+        .iter()
+        .find(|d| d.info.rule == "finish")
+        .unwrap();
+    assert!(d.info.provisional);
+    // nothing changes with the same calendar
+    assert!(recompute_deadlines(&c.state, &c.cal).is_empty());
+    // the 2027 notice: 4-5 January are also off (a made-up year for the test)
+    let year = Calendar::parse_year(
+        "year 2027\noff 2027-01-01 元旦\noff 2027-01-04 元旦\noff 2027-01-05 元旦\n",
+    )
+    .unwrap();
+    let mut cal = c.cal.clone();
+    cal.add_year(year).unwrap();
+    let events = recompute_deadlines(&c.state, &cal);
+    let finish: Vec<&Event> = events
+        .iter()
+        .filter(|e| matches!(e, Event::DeadlineRecomputed { rule, .. } if rule == "finish"))
+        .collect();
+    assert_eq!(finish.len(), 1, "{events:?}");
+    for e in &events {
+        c.state = apply(Some(c.state.clone()), e, at + HOUR).unwrap();
+    }
+    let after = c.due("finish");
+    assert_eq!(
+        (before, after),
+        (date(2027, 1, 20), date(2027, 1, 22)),
+        "two more rest days, two days later"
+    );
+    let d = c
+        .state
+        .deadlines
+        .iter()
+        .find(|d| d.info.rule == "finish")
+        .unwrap();
+    assert!(!d.info.provisional, "confirmed by the notice");
+    // the resident hears of the move, and the department that must act
+    let (zh, _) = finish[0].public_text(&|u| u.to_string()).unwrap();
+    assert!(
+        zh.contains("2027年1月20日") && zh.contains("2027年1月22日"),
+        "{zh}"
+    );
+    let n = suqiu_domain::workflow::notifications(&c.state, &events, &|u| u.to_string());
+    assert!(n.iter().any(|i| i.template == "deadline_recomputed"
+        && i.recipient
+            == suqiu_domain::workflow::Recipient::Unit {
+                code: "DEP1".into()
+            }));
+    assert!(n.iter().any(|i| i.template == "deadline_recomputed"
+        && i.recipient == suqiu_domain::workflow::Recipient::Resident));
+    // done once: a second pass finds nothing to do
+    assert!(recompute_deadlines(&c.state, &cal).is_empty());
 }

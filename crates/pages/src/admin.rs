@@ -437,12 +437,25 @@ pub async fn add_year(PostForm { ctx, fields, .. }: PostForm) -> Response {
         return admin_page(&ctx, &user, &fields, &errs, None).await;
     }
     match ctx.app.add_calendar_year(&text, &user.login).await {
-        Ok(years) => {
-            let y: Vec<String> = years.iter().map(|y| y.to_string()).collect();
+        Ok(added) => {
+            let y: Vec<String> = added.years.iter().map(|y| y.to_string()).collect();
+            let r = &added.recomputed;
             let msg = format!(
-                "{}{}",
+                "{}{}{}",
                 ctx.t("已保存节假日数据：", "Holiday data saved: "),
-                y.join("、")
+                y.join("、"),
+                if r.recomputed > 0 {
+                    format!(
+                        "{}{}",
+                        ctx.t(
+                            "；已按新数据重新计算暂定时限：",
+                            "; provisional deadlines counted again: "
+                        ),
+                        r.recomputed
+                    )
+                } else {
+                    String::new()
+                }
             );
             admin_page(&ctx, &user, &Fields::default(), &errs, Some(&msg)).await
         }

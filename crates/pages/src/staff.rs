@@ -1387,6 +1387,19 @@ pub(crate) async fn case_body(
 
     // deadlines
     let mut dl = String::new();
+    fn deadline_marks(lang: Lang, d: &suqiu_domain::case::DeadlineInfo) -> String {
+        let mut m = String::new();
+        if d.provisional {
+            m.push_str(lang.t("（暂定）", " (provisional)"));
+        }
+        if d.after_hours {
+            m.push_str(lang.t(
+                "（非工作时间受理，按下一工作日计）",
+                " (received outside office hours: counted from the next working day)",
+            ));
+        }
+        m
+    }
     for d in &s.deadlines {
         let (cls, st) = if d.overdue {
             ("overdue", lang.t("已超期", "overdue"))
@@ -1400,7 +1413,7 @@ pub(crate) async fn case_body(
             r = esc(&words::rule(lang, &d.info.rule)),
             u = esc(&unit_name(&d.info.unit)),
             due = crate::html::due(lang, d.info.due_at),
-            p = if d.info.provisional { esc(lang.t("（暂定）", " (provisional)")) } else { String::new() },
+            p = esc(&deadline_marks(lang, &d.info)),
             st = esc(st)
         ));
     }

@@ -351,13 +351,47 @@ pub fn event(lang: Lang, e: &Event, unit_name: &dyn Fn(&str) -> String) -> Strin
                 } else {
                     ""
                 }
-            ),
+            ) + if d.after_hours {
+                "（非工作时间受理，按下一工作日计）"
+            } else {
+                ""
+            },
             format!(
                 "Deadline: {} for {}, {}{}",
                 rule(lang, &d.rule),
                 unit_name(&d.unit),
                 crate::html::due(lang, d.due_at),
                 if d.provisional { " (provisional)" } else { "" }
+            ) + if d.after_hours {
+                " (received outside office hours: counted from the next working day)"
+            } else {
+                ""
+            },
+        ),
+        Event::DeadlineRecomputed {
+            rule: r,
+            due_at,
+            was_due_at,
+            provisional,
+            ..
+        } => pick(
+            format!(
+                "时限「{}」按节假日安排重新计算：{}（原为{}）{}",
+                rule(lang, r),
+                crate::html::due(lang, *due_at),
+                crate::html::due(lang, *was_due_at),
+                if *provisional { "，仍为暂定" } else { "" }
+            ),
+            format!(
+                "Deadline '{}' counted again with the holiday calendar: {} (was {}){}",
+                rule(lang, r),
+                crate::html::due(lang, *due_at),
+                crate::html::due(lang, *was_due_at),
+                if *provisional {
+                    ", still provisional"
+                } else {
+                    ""
+                }
             ),
         ),
         Event::DeadlineCleared { rule: r } => pick(
@@ -471,6 +505,7 @@ pub fn event_kind(lang: Lang, kind: &str) -> String {
         "deadline_set" => ("开始计时", "deadline set"),
         "deadline_cleared" => ("结束计时", "deadline cleared"),
         "deadline_warned" => ("即将到期提醒", "due soon"),
+        "deadline_recomputed" => ("时限重新计算", "deadline counted again"),
         "deadline_overdue" => ("超期", "overdue"),
         "urgent_signalled" => ("紧急情况报告", "urgent signal"),
         "merged" => ("合并为重复件", "merged"),

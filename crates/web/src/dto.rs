@@ -333,13 +333,28 @@ fn event_summary(e: &Event, org: &OrgTree) -> String {
             note,
         } => format!("领导{leader}约谈{}负责人{head}：{note}", name(unit)),
         Event::DeadlineSet(d) => format!(
-            "时限（{}）：{}前由{}办理",
+            "时限（{}）：{}前由{}办理{}",
             d.rule,
             time(d.due_at),
-            name(&d.unit)
+            name(&d.unit),
+            if d.after_hours {
+                "（非工作时间受理，按下一工作日计）"
+            } else {
+                ""
+            }
         ),
         Event::DeadlineCleared { rule } => format!("时限（{rule}）已满足"),
         Event::DeadlineWarned { rule } => format!("时限（{rule}）即将到期"),
+        Event::DeadlineRecomputed {
+            rule,
+            due_at,
+            was_due_at,
+            ..
+        } => format!(
+            "时限（{rule}）按节假日安排重新计算：{}前（原为{}前）",
+            time(*due_at),
+            time(*was_due_at)
+        ),
         Event::DeadlineOverdue { rule, leader } => format!(
             "时限（{rule}）已超期{}",
             leader
@@ -487,6 +502,7 @@ pub fn case_detail(v: &CaseView, org: &OrgTree) -> Value {
                             "due_at": time(d.info.due_at),
                             "warn_at": time(d.info.warn_at),
                             "provisional": d.info.provisional,
+                            "after_hours": d.info.after_hours,
                             "warned": d.warned,
                             "overdue": d.overdue,
                         })

@@ -858,8 +858,10 @@ async fn add_calendar_year(
         Some(t) => t.to_string(),
         None => body.to_string(),
     };
-    let years = app.add_calendar_year(&text, &user.login).await?;
-    Ok(Json(json!({"years": years})))
+    let added = app.add_calendar_year(&text, &user.login).await?;
+    Ok(Json(
+        json!({"years": added.years, "recomputed": added.recomputed}),
+    ))
 }
 
 #[derive(serde::Deserialize)]

@@ -834,59 +834,155 @@ async fn six_orders_through_the_api() {
 }
 
 #[tokio::test]
-async fn administrators_add_a_calendar_year() {
-    let api = Api::new(testing::sqlite().await.unwrap()).await;
-    let (_, c) = api.get("/api/v1/calendar", None).await;
-    assert_eq!(c["years"].as_array().unwrap().last().unwrap(), 2026);
-    assert!(
-        c.get("provisional_deadlines").is_none(),
-        "only administrators see them"
-    );
-    // a deadline reaching into 2027 is provisional
-    let (_, _, created) = api.post("/api/v1/cases", None, &valid()).await;
-    let id = created["id"].as_i64().unwrap();
-    api.clock.set(1_798_500_000_000); // 2026-12-29
-    let community = api.login("shequ.chen").await;
-    api.post(
-        &format!("/api/v1/cases/{id}/triage"),
-        Some(&community),
-        &json!({"urgency": "unreasonable", "category": "信访舆情"}),
-    )
-    .await;
-    let admin = api.login("admin").await; // the earlier session expired with the clock
-    let street = api.login("jiedao.liu").await;
-    let (_, c) = api.get("/api/v1/calendar", Some(&admin)).await;
-    assert_eq!(c["provisional_deadlines"][0]["case_id"], id, "{c}");
-    assert_eq!(c["provisional_deadlines"][0]["rule"], "explain");
-
-    let year = json!({"year": 2027, "papers": [], "days": [
-        {"name": "元旦", "date": "2027-01-01", "isOffDay": true}
-    ]});
-    let (s, _, p) = api.post("/api/v1/calendar", Some(&street), &year).await;
-    assert_eq!(
-        (s, p["code"].as_str()),
-        (StatusCode::FORBIDDEN, Some("forbidden"))
-    );
-    let (s, _, p) = api
-        .post(
-            "/api/v1/calendar",
-            Some(&admin),
-            &json!({"text": "year 2027\noff 2026-01-01 元旦\n"}),
+async fn administrators_add_a_calendar_year_and_provisional_deadlines_follow() {
+    for api in backends().await {
+        let (_, c) = api.get("/api/v1/calendar", None).await;
+        assert_eq!(c["years"].as_array().unwrap().last().unwrap(), 2026);
+        assert!(
+            c.get("provisional_deadlines").is_none(),
+            "only administrators see them"
+        );
+        // a deadline reaching into 2027 is provisional: 3 working days from
+        // 29 December, with New Year's Day known without the notice
+        let (_, _, created) = api.post("/api/v1/cases", None, &valid()).await;
+        let id = created["id"].as_i64().unwrap();
+        api.clock.set(1_798_500_000_000); // 2026-12-29 07:20
+        let community = api.login("shequ.chen").await;
+        api.post(
+            &format!("/api/v1/cases/{id}/triage"),
+            Some(&community),
+            &json!({"urgency": "unreasonable", "category": "信访舆情"}),
         )
         .await;
-    assert_eq!(
-        (s, p["code"].as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_calendar")),
-        "{p}"
-    );
-    let (s, _, r) = api.post("/api/v1/calendar", Some(&admin), &year).await;
-    assert_eq!(s, StatusCode::OK, "{r}");
-    assert_eq!(r["years"].as_array().unwrap().last().unwrap(), 2027);
-    // stored: a new app over the same store knows 2027
-    let again = App::new(api.app.store().clone(), api.clock.clone())
-        .await
-        .unwrap();
-    assert!(again.calendar().years_covered().contains(&2027));
+        let admin = api.login("admin").await; // the earlier session expired with the clock
+        let street = api.login("jiedao.liu").await;
+        let (_, c) = api.get("/api/v1/calendar", Some(&admin)).await;
+        assert_eq!(c["provisional_deadlines"][0]["case_id"], id, "{c}");
+        assert_eq!(c["provisional_deadlines"][0]["rule"], "explain");
+        let day = |y, m, d| {
+            suqiu_domain::workflow::end_of_china_day(
+                time::Date::from_calendar_date(y, time::Month::try_from(m).unwrap(), d).unwrap(),
+            )
+        };
+        let explain = |rows: Vec<suqiu_store::DeadlineRow>| {
+            rows.into_iter().find(|d| d.rule == "explain").unwrap()
+        };
+        let d = explain(api.app.store().deadlines(id).await.unwrap());
+        assert_eq!((d.due_at, d.provisional), (day(2027, 1, 4), true));
+
+        // the 2027 notice (made up for the test): 4 January is off too
+        let year = json!({"year": 2027, "papers": [], "days": [
+            {"name": "元旦", "date": "2027-01-01", "isOffDay": true},
+            {"name": "元旦", "date": "2027-01-04", "isOffDay": true}
+        ]});
+        let (s, _, p) = api.post("/api/v1/calendar", Some(&street), &year).await;
+        assert_eq!(
+            (s, p["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("forbidden"))
+        );
+        let (s, _, p) = api
+            .post(
+                "/api/v1/calendar",
+                Some(&admin),
+                &json!({"text": "year 2027\noff 2026-01-01 元旦\n"}),
+            )
+            .await;
+        assert_eq!(
+            (s, p["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_calendar")),
+            "{p}"
+        );
+        let (s, _, r) = api.post("/api/v1/calendar", Some(&admin), &year).await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        assert_eq!(r["years"].as_array().unwrap().last().unwrap(), 2027);
+        assert_eq!(r["recomputed"]["recomputed"], 1, "{r}");
+        // counted again, journalled, and no longer provisional
+        let d = explain(api.app.store().deadlines(id).await.unwrap());
+        assert_eq!((d.due_at, d.provisional), (day(2027, 1, 5), false));
+        let (_, case) = api
+            .get(&format!("/api/v1/cases/{id}"), Some(&community))
+            .await;
+        let deadline = case["deadlines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["rule"] == "explain")
+            .unwrap()
+            .clone();
+        assert_eq!(deadline["provisional"], false, "{deadline}");
+        let events = api.app.store().events(id).await.unwrap();
+        assert!(
+            events
+                .iter()
+                .any(|e| e.event.kind() == "deadline_recomputed"),
+            "journalled"
+        );
+        // the community that must act and the resident are told
+        let n = api.app.store().notifications(id).await.unwrap();
+        let told: Vec<&str> = n
+            .iter()
+            .filter(|x| x.template == "deadline_recomputed")
+            .map(|x| x.recipient.as_str())
+            .collect();
+        assert!(told.iter().any(|r| r.contains(COMMUNITY)), "{told:?}");
+        assert!(told.iter().any(|r| r.contains("resident")), "{told:?}");
+        // done once: adding the year again changes nothing more
+        let (_, _, r) = api.post("/api/v1/calendar", Some(&admin), &year).await;
+        assert_eq!(r["recomputed"]["recomputed"], 0, "{r}");
+        // stored: a new app over the same store knows 2027, and so does a
+        // running instance at its next refresh
+        let again = App::new(api.app.store().clone(), api.clock.clone())
+            .await
+            .unwrap();
+        assert!(again.calendar().years_covered().contains(&2027));
+        assert!(!again.refresh_calendar().await.unwrap(), "nothing new");
+    }
+}
+
+#[tokio::test]
+async fn a_case_filed_after_office_hours_is_due_the_next_working_day() {
+    for api in backends().await {
+        // Monday 2026-11-23, 23:59 China time: not overdue at midnight
+        api.clock.set(T0 + 14 * 3_600_000 + 59 * 60_000);
+        let (_, _, created) = api.post("/api/v1/cases", None, &valid()).await;
+        let id = created["id"].as_i64().unwrap();
+        let community = api.login("shequ.chen").await;
+        let (_, case) = api
+            .get(&format!("/api/v1/cases/{id}"), Some(&community))
+            .await;
+        let triage = case["deadlines"][0].clone();
+        assert_eq!(
+            (triage["rule"].as_str(), triage["after_hours"].as_bool()),
+            (Some("triage"), Some(true)),
+            "{case}"
+        );
+        let rows = api.app.store().deadlines(id).await.unwrap();
+        let tuesday = suqiu_domain::workflow::end_of_china_day(
+            time::Date::from_calendar_date(2026, time::Month::November, 24).unwrap(),
+        );
+        assert_eq!(rows[0].due_at, tuesday);
+        api.clock.set(T0 + 15 * 3_600_000 + 5 * 60_000); // 00:05
+        api.app.sweep_once().await.unwrap();
+        let (_, case) = api
+            .get(&format!("/api/v1/cases/{id}"), Some(&community))
+            .await;
+        assert_eq!(case["deadlines"][0]["overdue"], false, "{case}");
+        let timeline = case["timeline"].to_string();
+        assert!(
+            timeline.contains("非工作时间受理，按下一工作日计"),
+            "{timeline}"
+        );
+        // the same at 09:00: due that very day
+        api.clock.set(T0 + 24 * 3_600_000);
+        let (_, _, created) = api.post("/api/v1/cases", None, &valid()).await;
+        let rows = api
+            .app
+            .store()
+            .deadlines(created["id"].as_i64().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(rows[0].due_at, tuesday);
+    }
 }
 
 #[tokio::test]

@@ -1,6 +1,13 @@
-//! The authorisation matrix, generated from the route table: every endpoint ×
-//! every demo role × (case in scope, out of scope, dispatched to the unit, an
-//! accusation against the unit). A route without a rule here fails the test.
+//! The authorisation matrix, generated from the route tables (the API's and
+//! Open311's): every endpoint × every demo role × (case in scope, out of
+//! scope, dispatched to the unit, an accusation against the unit, an
+//! accusation against the viewer, a visible case linked to a hidden one).
+//! A route without a rule here fails the test. Beyond the status of each
+//! answer, no answer names a case its viewer may not see (title, tracking
+//! code, id in a list, a related link or a timeline line), and the derived
+//! surfaces are walked on their own: every queue and list followed cursor by
+//! cursor, search totals, hot topics, the notifications of the accusations,
+//! Open311's public list. The pages have their own matrix (crates/pages/tests).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
@@ -25,6 +32,8 @@ enum Rule {
     Admin,
     /// Ends the caller's own sessions: checked by the accounts test, skipped here.
     OwnSession,
+    /// Authenticated by an Open311 api_key, never by a staff session.
+    Key,
 }
 
 fn rule(method: &str, path: &str) -> Option<Rule> {
@@ -78,6 +87,9 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         ("put" | "delete", "/api/v1/admin/templates/{kind}/{audience}/{lang}") => Admin,
         ("delete", "/api/v1/admin/units/{code}") => Admin,
         ("post", "/api/v1/auth/logout" | "/api/v1/auth/logout-all") => OwnSession,
+        // Open311: public reads of public requests; filing needs its own api_key
+        ("get", p) if p.starts_with("/open311/v2/") => Public,
+        ("post", "/open311/v2/requests.{format}") => Key,
         _ => return None,
     })
 }
@@ -94,12 +106,17 @@ const LOGINS: [&str; 9] = [
     "cun.huang",
 ];
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 enum Rel {
     InScope,
     OutOfScope,
     DispatchedTo,
+    /// Against 白沙街道, the unit of the street, its communities and grids.
     Accusation,
+    /// Against shequ.chen (丹阳社区), filed in that community.
+    AgainstViewer,
+    /// In scope, filed by the same resident as a hidden accusation: linked to it.
+    Linked,
 }
 
 /// Who may see which case (by the rules of DOMAIN.md §7 and §10).
@@ -110,16 +127,20 @@ fn visible(login: &str, rel: Rel) -> bool {
         ("xinfang.he" | "admin", _)
             | (
                 "wangge.li" | "shequ.chen" | "jiedao.liu" | "lingdao.yang",
-                InScope
+                InScope | Linked
             )
+            | ("wangge.li" | "jiedao.liu" | "lingdao.yang", AgainstViewer)
             | ("bumen.zhang", DispatchedTo)
             | ("lingdao.xu" | "cun.huang", OutOfScope | DispatchedTo)
     )
 }
 
 struct World {
+    app: App,
     router: axum::Router,
     cases: Vec<(Rel, i64, String)>,
+    /// The title of each case (unique: it must not appear where the case is hidden).
+    titles: Vec<(i64, String)>,
     tokens: Vec<(&'static str, String)>,
     /// An API token of each login with the `read` scope only.
     read_tokens: Vec<(&'static str, String)>,
@@ -165,6 +186,11 @@ async fn world(db: &testing::TestDb) -> World {
     .unwrap()
     .with_search(suqiu_app::SearchIndex::in_memory().unwrap());
     app.load_org(orgconfig::DEMO_DISTRICT).await.unwrap();
+    // as `suqiu serve` runs: cases linked at intake
+    let app = app
+        .with_related(suqiu_app::related::RelatedConfig::default())
+        .await
+        .unwrap();
     let router = suqiu_web::router(app.clone());
     let mut tokens = Vec::new();
     for l in LOGINS.iter().chain(["zhen.tang"].iter()) {
@@ -211,9 +237,25 @@ async fn world(db: &testing::TestDb) -> World {
     let (c_out, k_out) = file(filing("430799004001-01", "13700000002", "村道塌方")).await;
     let (c_disp, k_disp) = file(filing("430799004001-02", "13700000003", "自来水浑浊")).await;
     let mut acc = filing("430799001002-02", "13700009999", "举报白沙街道违规收费");
-    acc["content"] = json!("秘密举报材料：白沙街道违规收费");
+    acc["content"] = json!(
+        "秘密举报材料：白沙街道违规收费。另外小区井盖松动多日，夜间行人容易踩空受伤，无人维修。"
+    );
     acc["accused"] = json!({"unit": "430799001"});
     let (c_acc, k_acc) = file(acc).await;
+    let mut against = filing("430799001002-01", "13700008888", "反映陈主任吃拿卡要");
+    against["content"] = json!(
+        "秘密举报材料：社区陈主任吃拿卡要。另外楼道堆放杂物长期无人清理，消防通道堵塞，很危险。"
+    );
+    against["accused"] = json!({"person": "shequ.chen"});
+    let (c_against, k_against) = file(against).await;
+    // the same two residents file again, about something the chain may see:
+    // the new cases are linked to their accusations (同一群众重复反映)
+    let mut link1 = filing("430799001002-01", "13700008888", "楼道堆放杂物");
+    link1["content"] = json!("楼道堆放杂物长期无人清理，消防通道堵塞，很危险，请处理。");
+    let (c_link1, k_link1) = file(link1).await;
+    let mut link2 = filing("430799001002-01", "13700009999", "小区井盖松动");
+    link2["content"] = json!("小区井盖松动多日，夜间行人容易踩空受伤，无人维修，请处理。");
+    let (c_link2, k_link2) = file(link2).await;
     // 金霞村 → 金霞镇 → dispatched to 住建局 (430799-D01)
     for (login, cmd, body) in [
         (
@@ -241,12 +283,25 @@ async fn world(db: &testing::TestDb) -> World {
     }
     app.flush_search().await;
     World {
+        app,
         router,
         cases: vec![
             (Rel::InScope, c_in, k_in),
             (Rel::OutOfScope, c_out, k_out),
             (Rel::DispatchedTo, c_disp, k_disp),
             (Rel::Accusation, c_acc, k_acc),
+            (Rel::AgainstViewer, c_against, k_against),
+            (Rel::Linked, c_link1, k_link1),
+            (Rel::Linked, c_link2, k_link2),
+        ],
+        titles: vec![
+            (c_in, "路灯不亮".into()),
+            (c_out, "村道塌方".into()),
+            (c_disp, "自来水浑浊".into()),
+            (c_acc, "举报白沙街道违规收费".into()),
+            (c_against, "反映陈主任吃拿卡要".into()),
+            (c_link1, "楼道堆放杂物".into()),
+            (c_link2, "小区井盖松动".into()),
         ],
         tokens,
         read_tokens,
@@ -266,21 +321,101 @@ fn concrete(path: &str, id: i64, code: &str) -> String {
         .replace("{audience}", "resident")
         .replace("{lang}", "zh")
         .replace("{code}", "NO-SUCH-UNIT")
-        .replace("/api/v1/search", "/api/v1/search?q=%E6%94%B6%E8%B4%B9")
+        .replace("{format}", "json")
+        .replace("{service_code}", "infrastructure")
+        .replace("{service_request_id}", &id.to_string())
+        .replace("{token}", code)
+}
+
+/// A query component, percent-encoded.
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// The concrete URLs of a route for a case: every queue of the queue route,
+/// a search for every case's title.
+fn urls(path: &str, id: i64, code: &str, titles: &[(i64, String)]) -> Vec<String> {
+    if path.contains("{queue}") {
+        return suqiu_domain::case::Queue::ALL
+            .iter()
+            .map(|q| concrete(&path.replace("{queue}", q.as_str()), id, code))
+            .collect();
+    }
+    if path == "/api/v1/search" {
+        return titles
+            .iter()
+            .map(|(_, t)| format!("/api/v1/search?q={}", enc(t)))
+            .chain(["/api/v1/search?q=%E6%94%B6%E8%B4%B9".to_string()])
+            .collect();
+    }
+    vec![concrete(path, id, code)]
+}
+
+/// Where an answer names a case: its title, its tracking code, `#id` (a
+/// timeline line), `"case_id":id` (a related link, a notification), and in
+/// lists `"id":id`.
+fn names_case(body: &str, id: i64, title: &str, code: &str, list: bool) -> Option<&'static str> {
+    let n = id.to_string();
+    let followed = |pat: String| {
+        body.match_indices(&pat)
+            .any(|(i, m)| !body[i + m.len()..].starts_with(|c: char| c.is_ascii_digit()))
+    };
+    if body.contains(title) {
+        Some("its title")
+    } else if body.contains(code) {
+        Some("its tracking code")
+    } else if followed(format!("#{n}")) {
+        Some("#id")
+    } else if followed(format!("\"case_id\":{n}")) {
+        Some("case_id")
+    } else if list && followed(format!("\"id\":{n}")) {
+        Some("its id in a list")
+    } else {
+        None
+    }
+}
+
+/// Routes that answer lists of cases.
+fn lists_cases(path: &str) -> bool {
+    matches!(
+        path,
+        "/api/v1/cases"
+            | "/api/v1/queues/{queue}"
+            | "/api/v1/search"
+            | "/api/v1/cases/{id}/related"
+    )
 }
 
 async fn matrix(db: testing::TestDb) {
     let w = world(&db).await;
-    let routes = suqiu_web::routes();
+    let mut routes = suqiu_web::routes();
+    routes.extend(
+        suqiu_web::open311::OPEN311_ROUTES
+            .iter()
+            .map(|(m, p)| (*m, p.to_string())),
+    );
     let mut checked = 0;
+    let code_of = |id: i64| w.cases.iter().find(|c| c.1 == id).unwrap().2.clone();
+    let rel_of = |id: i64| w.cases.iter().find(|c| c.1 == id).unwrap().0;
     for (method, path) in &routes {
         let r = rule(method, path)
             .unwrap_or_else(|| panic!("no authorisation rule for {method} {path}"));
         if r == Rule::OwnSession {
             continue;
         }
-        for (rel, id, code) in &w.cases {
-            let url = concrete(path, *id, code);
+        for ((rel, _, _), url) in w.cases.iter().flat_map(|c| {
+            urls(path, c.1, &c.2, &w.titles)
+                .into_iter()
+                .map(move |u| (c, u))
+        }) {
             let body = matches!(*method, "post" | "put").then(|| json!({}));
             // without a login
             let (s, b) = call(&w.router, method, &url, None, body.clone()).await;
@@ -320,12 +455,30 @@ async fn matrix(db: testing::TestDb) {
                         "{method} {url} as {login}: {b}"
                     ),
                     Rule::OwnSession => {}
+                    Rule::Key => assert!(
+                        s.is_client_error() && s != StatusCode::NOT_FOUND,
+                        "{method} {url} as {login}: a staff session is not an api_key: {s} {b}"
+                    ),
+                }
+                // no answer names a case its viewer may not see (public
+                // routes answer the same to everyone and are checked below)
+                if r != Rule::Public || (*method, path.as_str()) == ("post", "/api/v1/cases") {
+                    for (hid, title) in w.titles.iter().filter(|(h, _)| !visible(login, rel_of(*h)))
+                    {
+                        let list = s.is_success() && lists_cases(path);
+                        if let Some(how) = names_case(&b, *hid, title, &code_of(*hid), list) {
+                            panic!(
+                                "{method} {url} as {login} names hidden case {hid} ({:?}) by {how}: {b}",
+                                rel_of(*hid)
+                            );
+                        }
+                    }
                 }
                 // a read-only API token of the same person: the same answer
                 // where the route needs only `read`, else refused (public
                 // routes ignore credentials, but filing with them is staff filing)
-                let reads_credentials =
-                    r != Rule::Public || (*method, path.as_str()) == ("post", "/api/v1/cases");
+                let reads_credentials = !matches!(r, Rule::Public | Rule::Key)
+                    || (*method, path.as_str()) == ("post", "/api/v1/cases");
                 if matches!(rel, Rel::InScope) && reads_credentials {
                     let read = &w.read_tokens.iter().find(|(l, _)| l == login).unwrap().1;
                     let (s2, b2) = call(&w.router, method, &url, Some(read), body.clone()).await;
@@ -340,7 +493,7 @@ async fn matrix(db: testing::TestDb) {
                         ),
                     }
                 }
-                // the accusation's material and reporter never reach the accused chain
+                // the accusations' material and reporters never reach the accused chain
                 // through staff routes (public tracking needs the resident's own secret code)
                 if r != Rule::Public
                     && matches!(
@@ -350,15 +503,192 @@ async fn matrix(db: testing::TestDb) {
                 {
                     assert!(
                         !b.contains("13700009999")
-                            && !b.contains("秘密举报材料")
+                            && !b.contains("秘密举报材料：白沙")
                             && !b.contains("举报白沙街道"),
                         "{method} {url} as {login} leaks the accusation: {b}"
                     );
+                }
+                if r != Rule::Public && *login == "shequ.chen" {
+                    assert!(
+                        !b.contains("13700008888") && !b.contains("吃拿卡要"),
+                        "{method} {url} as {login} leaks the accusation against them: {b}"
+                    );
+                }
+                // the public routes (Open311, the API's) never list an
+                // accusation nor read one by its number
+                if r == Rule::Public
+                    && !path.contains("{tracking_code}")
+                    && !path.contains("{token}")
+                {
+                    for (hid, title) in w
+                        .titles
+                        .iter()
+                        .filter(|(h, _)| matches!(rel_of(*h), Rel::Accusation | Rel::AgainstViewer))
+                    {
+                        let list = path.starts_with("/open311/v2/requests");
+                        assert!(
+                            names_case(&b, *hid, title, &code_of(*hid), false).is_none()
+                                && !(list
+                                    && b.contains(&format!("\"service_request_id\":\"{hid}\""))),
+                            "{method} {url} names accusation {hid}: {b}"
+                        );
+                    }
                 }
             }
         }
     }
     assert!(checked > 1000, "only {checked} combinations checked");
+    derived_surfaces(&w).await;
+}
+
+/// The ids of the items of a list answer.
+fn item_ids(v: &Value, key: &str) -> Vec<i64> {
+    v[key]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {key} in {v}"))
+        .iter()
+        .map(|i| i["id"].as_i64().unwrap())
+        .collect()
+}
+
+/// Lists and queues walked cursor by cursor, search totals, hot topics,
+/// related links, the accusations' notifications, Open311's public list.
+async fn derived_surfaces(w: &World) {
+    let rel_of = |id: i64| w.cases.iter().find(|c| c.1 == id).unwrap().0;
+    let id_of = |rel: Rel| w.cases.iter().find(|c| c.0 == rel).unwrap().1;
+    let get = |url: String, token: String| async move {
+        let (s, b) = call(&w.router, "get", &url, Some(&token), None).await;
+        assert_eq!(s, StatusCode::OK, "{url}: {b}");
+        serde_json::from_str::<Value>(&b).unwrap()
+    };
+    // the links exist (so hiding them is tested): the administrator sees
+    // each linked case's link to its accusation
+    let admin = w
+        .tokens
+        .iter()
+        .find(|(l, _)| *l == "admin")
+        .unwrap()
+        .1
+        .clone();
+    for (linked, accusation) in [
+        (w.cases[5].1, id_of(Rel::AgainstViewer)),
+        (w.cases[6].1, id_of(Rel::Accusation)),
+    ] {
+        let v = get(format!("/api/v1/cases/{linked}/related"), admin.clone()).await;
+        assert!(
+            v.to_string().contains(&format!("\"case_id\":{accusation}"))
+                || item_ids(&v, "items").contains(&accusation),
+            "case {linked} should be linked to {accusation}: {v}"
+        );
+    }
+    for (login, token) in w.tokens.iter().filter(|(l, _)| LOGINS.contains(l)) {
+        let mine: std::collections::BTreeSet<i64> = w
+            .cases
+            .iter()
+            .filter(|c| visible(login, c.0))
+            .map(|c| c.1)
+            .collect();
+        // the case list, one case per page: exactly the visible cases
+        let mut seen = std::collections::BTreeSet::new();
+        let mut url = "/api/v1/cases?limit=1".to_string();
+        loop {
+            let v = get(url.clone(), token.clone()).await;
+            seen.extend(item_ids(&v, "items"));
+            match v["next_cursor"].as_str() {
+                Some(c) => url = format!("/api/v1/cases?limit=1&cursor={c}"),
+                None => break,
+            }
+        }
+        assert_eq!(seen, mine, "the case list of {login}, cursor by cursor");
+        // every queue, one case per page: only visible cases
+        for q in suqiu_domain::case::Queue::ALL {
+            let base = format!("/api/v1/queues/{}?limit=1", q.as_str());
+            let mut url = base.clone();
+            for _ in 0..20 {
+                let v = get(url.clone(), token.clone()).await;
+                for id in item_ids(&v, "items") {
+                    assert!(mine.contains(&id), "queue {q:?} of {login} shows case {id}");
+                }
+                match v["next_cursor"].as_str() {
+                    Some(c) => url = format!("{base}&after={c}"),
+                    None => break,
+                }
+            }
+        }
+        // search: the total counts only what the viewer may see
+        for (id, title) in &w.titles {
+            let v = get(format!("/api/v1/search?q={}", enc(title)), token.clone()).await;
+            let hits = item_ids(&v, "hits");
+            assert_eq!(
+                v["total"].as_u64().unwrap() as usize,
+                hits.len(),
+                "search total of {login} for {title}: {v}"
+            );
+            assert!(hits.iter().all(|h| mine.contains(h)), "{login}: {v}");
+            assert_eq!(
+                hits.contains(id),
+                mine.contains(id),
+                "{login} searching {title}: {v}"
+            );
+        }
+        // hot topics: no hidden case in a topic, and counts of visible cases only
+        let v = get("/api/v1/topics?days=30".into(), token.clone()).await;
+        let text = v.to_string();
+        for (hid, title) in w.titles.iter().filter(|(h, _)| !mine.contains(h)) {
+            assert!(
+                names_case(
+                    &text,
+                    *hid,
+                    title,
+                    &w.cases.iter().find(|c| c.1 == *hid).unwrap().2,
+                    true
+                )
+                .is_none(),
+                "topics of {login} name hidden case {hid} ({:?}): {v}",
+                rel_of(*hid)
+            );
+        }
+    }
+    // notifications of the accusations never go to the accused unit's
+    // subtree nor to the accused person (or their unit, which reaches them)
+    for (rel, shielded) in [
+        (Rel::Accusation, vec!["\"430799001"]),
+        (
+            Rel::AgainstViewer,
+            vec!["\"430799001002\"", "\"shequ.chen\""],
+        ),
+    ] {
+        let n = w.app.store().notifications(id_of(rel)).await.unwrap();
+        assert!(!n.is_empty(), "{rel:?}: someone is told");
+        for x in &n {
+            assert!(
+                !shielded.iter().any(|s| x.recipient.contains(s)),
+                "{rel:?}: notification to {}: {}",
+                x.recipient,
+                x.text_zh
+            );
+        }
+    }
+    // Open311's public list shows the public request and no accusation
+    let (s, b) = call(&w.router, "get", "/open311/v2/requests.json", None, None).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert!(b.contains("路灯不亮"), "{b}");
+    for rel in [Rel::Accusation, Rel::AgainstViewer] {
+        let id = id_of(rel);
+        assert!(
+            !b.contains(&format!("\"service_request_id\":\"{id}\"")),
+            "{b}"
+        );
+        let (s, _) = call(
+            &w.router,
+            "get",
+            &format!("/open311/v2/requests/{id}.json"),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{rel:?} by number");
+    }
 }
 
 #[tokio::test]
