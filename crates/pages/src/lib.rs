@@ -88,6 +88,51 @@ pub fn request_is_https(headers: &HeaderMap) -> bool {
     forwarded_proto || forwarded
 }
 
+/// Every page route: (method, path). [`router`] serves exactly these (a
+/// test reads its source), and the pages' authorisation matrix needs a rule
+/// for each.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/"),
+    ("get", "/report"),
+    ("post", "/report"),
+    ("get", "/track"),
+    ("post", "/track/{code}/rate"),
+    ("get", "/track/{code}/photos/{n}"),
+    ("post", "/track/{code}/notify"),
+    ("get", "/login"),
+    ("post", "/login"),
+    ("post", "/logout"),
+    ("get", "/staff"),
+    ("get", "/staff/queue/{queue}"),
+    ("get", "/staff/cases"),
+    ("get", "/staff/cases/{id}"),
+    ("post", "/staff/cases/{id}/{command}"),
+    ("get", "/staff/cases/{id}/photos/{n}"),
+    ("get", "/staff/new"),
+    ("post", "/staff/new"),
+    ("get", "/staff/dashboard"),
+    ("get", "/staff/topics"),
+    ("get", "/staff/admin"),
+    ("post", "/staff/admin/users/{login}/{action}"),
+    ("post", "/staff/admin/calendar"),
+    ("post", "/staff/admin/units"),
+    ("post", "/staff/admin/units/rename"),
+    ("post", "/staff/admin/units/remove"),
+    ("post", "/staff/admin/categories"),
+    ("post", "/staff/admin/rules"),
+    ("post", "/staff/admin/users"),
+    ("post", "/staff/admin/users/{login}/role"),
+    ("post", "/staff/admin/users/{login}/password"),
+    ("get", "/staff/admin/templates"),
+    ("get", "/staff/admin/templates/{kind}/{audience}/{lang}"),
+    ("post", "/staff/admin/templates/{kind}/{audience}/{lang}"),
+    (
+        "post",
+        "/staff/admin/templates/{kind}/{audience}/{lang}/reset",
+    ),
+    ("get", "/assets/{name}"),
+];
+
 /// The page routes, merged into the web router.
 pub fn router() -> Router<App> {
     Router::new()
@@ -556,5 +601,38 @@ impl FromRequest<App> for PostForm {
             return Err(refuse(&ctx));
         }
         Ok(PostForm { ctx, fields, files })
+    }
+}
+
+#[cfg(test)]
+mod route_table_tests {
+    /// The (method, path) pairs `router()` registers, read from its source.
+    fn served() -> Vec<(String, String)> {
+        let src = include_str!("lib.rs");
+        let start = src.find("pub fn router() -> Router<App> {").unwrap();
+        let body = &src[start..start + src[start..].find("\n}\n").unwrap()];
+        let mut out = Vec::new();
+        for call in body.split(".route(").skip(1) {
+            let path = call.split('"').nth(1).unwrap().to_string();
+            for m in ["get", "post"] {
+                if call.contains(&format!("{m}(")) {
+                    out.push((m.to_string(), path.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_route_table_lists_exactly_the_served_routes() {
+        let mut served = served();
+        let mut table: Vec<(String, String)> = super::ROUTES
+            .iter()
+            .map(|(m, p)| (m.to_string(), p.to_string()))
+            .collect();
+        served.sort();
+        table.sort();
+        assert!(served.len() > 30, "{served:?}");
+        assert_eq!(served, table);
     }
 }

@@ -356,6 +356,10 @@ fn urls(path: &str, id: i64, code: &str, titles: &[(i64, String)]) -> Vec<String
             .chain(["/api/v1/search?q=%E6%94%B6%E8%B4%B9".to_string()])
             .collect();
     }
+    if path == "/api/v1/ledger/export" {
+        // the CSV export, so that the check of every answer reads it
+        return vec![format!("{path}?format=csv"), path.to_string()];
+    }
     vec![concrete(path, id, code)]
 }
 
@@ -581,6 +585,20 @@ async fn derived_surfaces(w: &World) {
             "case {linked} should be linked to {accusation}: {v}"
         );
     }
+    // the export is read by the check of every answer: it does carry titles
+    let (s, csv) = call(
+        &w.router,
+        "get",
+        "/api/v1/ledger/export?format=csv",
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        w.titles.iter().all(|(_, t)| csv.contains(t.as_str())),
+        "{csv}"
+    );
     for (login, token) in w.tokens.iter().filter(|(l, _)| LOGINS.contains(l)) {
         let mine: std::collections::BTreeSet<i64> = w
             .cases

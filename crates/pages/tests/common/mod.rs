@@ -33,9 +33,9 @@ impl Site {
     /// On SQLite, and on PostgreSQL when `SUQIU_TEST_DATABASE_URL` is set
     /// (see `suqiu_store::testing`).
     pub async fn backends() -> Vec<Site> {
-        let mut out = vec![Site::new().await];
-        if let Some(server) = testing::postgres_server_url() {
-            out.push(Site::on(testing::postgres(&server).await.unwrap()).await);
+        let mut out = Vec::new();
+        for db in Site::databases().await {
+            out.push(Site::on(db).await);
         }
         out
     }
@@ -47,6 +47,20 @@ impl Site {
     /// On SQLite, with the related-case index (cases linked at intake), as `suqiu serve` runs.
     pub async fn with_related() -> Site {
         Site::build(testing::sqlite().await.unwrap(), true).await
+    }
+
+    /// A SQLite database, and a PostgreSQL one when `SUQIU_TEST_DATABASE_URL` is set.
+    pub async fn databases() -> Vec<TestDb> {
+        let mut out = vec![testing::sqlite().await.unwrap()];
+        if let Some(server) = testing::postgres_server_url() {
+            out.push(testing::postgres(&server).await.unwrap());
+        }
+        out
+    }
+
+    /// On `db`, with the related-case index.
+    pub async fn build_with_related(db: TestDb) -> Site {
+        Site::build(db, true).await
     }
 
     async fn build(db: TestDb, related: bool) -> Site {
