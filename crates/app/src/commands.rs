@@ -28,6 +28,7 @@ pub const NAMES: &[&str] = &[
     "supervise",
     "interview",
     "notes",
+    "rating-read",
 ];
 
 fn missing(f: &str) -> AppError {
@@ -195,6 +196,7 @@ pub fn parse(name: &str, v: &Value, now: Millis) -> Result<Command> {
             explanation: string(v, "explanation")?,
         },
         "own" => Command::TakeOwnership,
+        "rating-read" => Command::AcknowledgeRating,
         "supervise" => Command::Supervise {
             note: string(v, "note")?,
             days: number(v, "days")?,

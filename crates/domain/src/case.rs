@@ -517,6 +517,9 @@ pub enum Event {
         comment: Option<String>,
         via: RatingVia,
     },
+    /// A unit the rating went back to (评单) has read it: it leaves that
+    /// unit's "rated" queue.
+    RatingAcknowledged { unit: String },
     /// After 不满意: handled again by `unit`.
     Reopened { reason: String, unit: String },
     /// Closed (after a rating, or with an explanation after 不满意).
@@ -600,6 +603,7 @@ pub const EVENT_KINDS: &[&str] = &[
     "replied",
     "explained",
     "rated",
+    "rating_acknowledged",
     "reopened",
     "closed",
     "ownership_taken",
@@ -633,6 +637,7 @@ impl Event {
             Event::Replied { .. } => "replied",
             Event::Explained { .. } => "explained",
             Event::Rated { .. } => "rated",
+            Event::RatingAcknowledged { .. } => "rating_acknowledged",
             Event::Reopened { .. } => "reopened",
             Event::Closed { .. } => "closed",
             Event::OwnershipTaken { .. } => "ownership_taken",
@@ -770,6 +775,7 @@ impl Event {
             | Event::DeadlineSet(_)
             | Event::DeadlineCleared { .. }
             | Event::DeadlineWarned { .. }
+            | Event::RatingAcknowledged { .. }
             | Event::DeadlineOverdue { .. }
             | Event::UrgentSignalled { .. }
             | Event::RelatedLinked { .. }
@@ -838,6 +844,9 @@ pub struct CaseState {
     pub deadline_leader: Option<String>,
     pub deadlines: Vec<ActiveDeadline>,
     pub rating: Option<Rating>,
+    /// The units the rating went back to that have not read it yet (评单:
+    /// the lead department, the street that dispatched, the unit that answered).
+    pub rating_unread: Vec<String>,
     pub replied_at: Option<Millis>,
     pub received_at: Millis,
     pub updated_at: Millis,
@@ -896,10 +905,12 @@ pub enum Queue {
     Supervise,
     /// 我包案的 (leader)
     Owned,
+    /// 评价反馈: the residents' ratings that came back to the unit (评单), until read
+    Rated,
 }
 
 impl Queue {
-    pub const ALL: [Queue; 14] = [
+    pub const ALL: [Queue; 15] = [
         Queue::Triage,
         Queue::Resolve,
         Queue::Sign,
@@ -914,6 +925,7 @@ impl Queue {
         Queue::Overdue,
         Queue::Supervise,
         Queue::Owned,
+        Queue::Rated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -932,6 +944,7 @@ impl Queue {
             Queue::Overdue => "overdue",
             Queue::Supervise => "supervise",
             Queue::Owned => "owned",
+            Queue::Rated => "rated",
         }
     }
 
@@ -955,6 +968,7 @@ impl Queue {
             Queue::Overdue => "已超期",
             Queue::Supervise => "待督办",
             Queue::Owned => "我包案的",
+            Queue::Rated => "群众评价反馈",
         }
     }
 }
@@ -1011,9 +1025,27 @@ impl CaseState {
         if let (Some(o), true) = (&self.owner, self.status.is_open()) {
             q.push((person_queue(o), Queue::Owned));
         }
+        for u in &self.rating_unread {
+            q.push((u.clone(), Queue::Rated));
+        }
         q.sort();
         q.dedup();
         q
+    }
+
+    /// The units a rating goes back to (评单, DOMAIN.md §3): the lead
+    /// department and the street that dispatched to it, and the unit that
+    /// holds the case (the one that answered).
+    pub fn rating_units(&self) -> Vec<String> {
+        let mut units: Vec<String> = Vec::new();
+        if let Some(lead) = &self.lead {
+            units.push(lead.clone());
+            units.push(self.intake.street.clone());
+        }
+        units.push(self.current_unit.clone());
+        let mut seen = std::collections::HashSet::new();
+        units.retain(|u| !u.is_empty() && seen.insert(u.clone()));
+        units
     }
 
     /// Returns counted for a unit.
@@ -1064,6 +1096,7 @@ pub fn apply(state: Option<CaseState>, event: &Event, at: Millis) -> Result<Case
                 deadline_leader: None,
                 deadlines: vec![],
                 rating: None,
+                rating_unread: vec![],
                 replied_at: None,
                 received_at: at,
                 updated_at: at,
@@ -1152,6 +1185,7 @@ pub fn apply(state: Option<CaseState>, event: &Event, at: Millis) -> Result<Case
         }
         Event::Rated { rating, .. } => {
             s.rating = Some(*rating);
+            s.rating_unread = s.rating_units();
             if *rating == Rating::Unsatisfied {
                 s.status = Status::Unsatisfied;
                 s.current_unit = match s.handler {
@@ -1163,9 +1197,11 @@ pub fn apply(state: Option<CaseState>, event: &Event, at: Millis) -> Result<Case
                 s.closed_at = Some(at);
             }
         }
+        Event::RatingAcknowledged { unit } => s.rating_unread.retain(|u| u != unit),
         Event::Reopened { unit, .. } => {
             s.current_unit = unit.clone();
             s.rating = None;
+            s.rating_unread.clear();
             s.status = match s.handler {
                 Some(Handler::Department) => Status::InProgress,
                 Some(Handler::Street) => Status::StreetHandling,

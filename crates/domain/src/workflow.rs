@@ -175,6 +175,8 @@ pub enum Command {
     AddNote {
         text: String,
     },
+    /// A unit the rating went back to has read it (评单).
+    AcknowledgeRating,
     /// 合并: close this case (a duplicate) as merged into another case.
     Merge {
         primary: MergeTarget,
@@ -219,6 +221,7 @@ impl Command {
             Command::Supervise { .. } => "supervise",
             Command::RecordInterview { .. } => "interview",
             Command::AddNote { .. } => "notes",
+            Command::AcknowledgeRating => "rating-read",
             Command::Merge { .. } => "merge",
         }
     }
@@ -1243,6 +1246,22 @@ pub fn decide(
             main.push(Event::NoteAdded {
                 text: text("text", t, 2000)?,
             });
+        }
+        Command::AcknowledgeRating => {
+            if s.rating.is_none() {
+                return Err(wrong());
+            }
+            let Who::Staff { unit, .. } = who else {
+                return Err(deny());
+            };
+            if !s.rating_unread.contains(unit) {
+                return Err(if s.rating_units().contains(unit) {
+                    wrong()
+                } else {
+                    deny()
+                });
+            }
+            main.push(Event::RatingAcknowledged { unit: unit.clone() });
         }
         Command::Merge { primary, reason } => {
             // Triage staff merge at the first stop, before the case leaves it; the

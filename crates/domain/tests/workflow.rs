@@ -248,7 +248,23 @@ fn dispatched_across_national_day_with_make_up_saturday() {
         },
     );
     assert_eq!(c.state.status, Status::Closed);
+    // 评单: the rating goes back to the lead department and the street,
+    // and stays in their queue until each has read it
+    assert_eq!(
+        c.queues(),
+        vec![("DEP1".into(), Queue::Rated), ("S1".into(), Queue::Rated)]
+    );
+    assert!(matches!(
+        c.try_do("d2", Command::AcknowledgeRating),
+        Err(Refusal::NotYourCase { .. })
+    ));
+    c.ok("d1", Command::AcknowledgeRating);
+    c.ok("s", Command::AcknowledgeRating);
     assert!(c.queues().is_empty());
+    assert!(matches!(
+        c.try_do("s", Command::AcknowledgeRating),
+        Err(Refusal::WrongState { .. })
+    ));
     assert_eq!(
         replay(c.journal.iter().map(|(e, a)| (e, *a)))
             .unwrap()
@@ -625,6 +641,7 @@ fn arb_command() -> impl Strategy<Value = (usize, Command)> {
         }),
         Just(Command::ReportToStreet { note: None }),
         Just(Command::Sign),
+        Just(Command::AcknowledgeRating),
         Just(Command::Assign {
             responsible: "李主任".into(),
             days: 2
@@ -862,11 +879,14 @@ proptest! {
                 prop_assert_ne!(into, 1);
                 prop_assert_eq!(s.status, Status::Closed);
             }
-            // a closed case has no running deadline and sits in no queue
+            // a closed case has no running deadline and sits in no work
+            // queue: at most in the "rated" queues of the units it went back to
             if s.status == Status::Closed {
                 prop_assert!(s.deadlines.is_empty(), "closed with deadlines {:?}", s.deadlines);
-                prop_assert!(c.queues().is_empty());
+                prop_assert!(c.queues().iter().all(|(_, q)| *q == Queue::Rated), "{:?}", c.queues());
             }
+            // a rating waits only for units it went back to
+            prop_assert!(s.rating_unread.iter().all(|u| s.rating_units().contains(u)));
             // a dispatched phase always has a lead
             if matches!(s.status, Status::Dispatched | Status::InProgress | Status::AwaitingLeaderDeadline) {
                 prop_assert!(s.lead.is_some());

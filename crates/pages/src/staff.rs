@@ -169,6 +169,7 @@ fn role_queues(role: Role) -> &'static [Queue] {
             Queue::Decide,
             Queue::DueSoon,
             Queue::Overdue,
+            Queue::Rated,
         ],
         Role::StreetStaff => &[
             Queue::Sign,
@@ -177,6 +178,7 @@ fn role_queues(role: Role) -> &'static [Queue] {
             Queue::Decide,
             Queue::DueSoon,
             Queue::Overdue,
+            Queue::Rated,
         ],
         Role::DepartmentHandler => &[
             Queue::Accept,
@@ -184,6 +186,7 @@ fn role_queues(role: Role) -> &'static [Queue] {
             Queue::Cooperate,
             Queue::DueSoon,
             Queue::Overdue,
+            Queue::Rated,
         ],
         Role::Leader => &[Queue::Supervise, Queue::SetDeadline, Queue::Owned],
         Role::PetitionBureau => &[
@@ -822,6 +825,7 @@ pub fn command_label(lang: Lang, name: &str) -> &'static str {
         "interview" => ("记录约谈", "Record an interview"),
         "notes" => ("添加备注 / 走访记录", "Add a note / visit record"),
         "merge" => ("合并为重复件", "Merge as a duplicate"),
+        "rating-read" => ("已阅群众评价", "Mark the rating read"),
         _ => ("操作", "Action"),
     };
     lang.t(zh, en)
@@ -887,6 +891,7 @@ fn probe(ctx: &Ctx, name: &str) -> Option<Command> {
         },
         "close" => Command::Close { explanation: x() },
         "own" => Command::TakeOwnership,
+        "rating-read" => Command::AcknowledgeRating,
         "supervise" => Command::Supervise { note: x(), days: 1 },
         "interview" => Command::RecordInterview {
             unit: dept,
@@ -1106,7 +1111,7 @@ fn command_inputs(
             area("note", "上报说明（可不填）", "Note (optional)"),
             vec!["note"],
         ),
-        "sign" | "own" => (String::new(), vec![]),
+        "sign" | "own" | "rating-read" => (String::new(), vec![]),
         "assign" => (
             format!(
                 "{}{}",

@@ -65,6 +65,7 @@ pub fn queue(lang: Lang, q: Queue) -> &'static str {
             Queue::Overdue => "Overdue",
             Queue::Supervise => "To supervise",
             Queue::Owned => "Cases I own",
+            Queue::Rated => "Ratings back from residents",
         },
     }
 }
@@ -316,6 +317,10 @@ pub fn event(lang: Lang, e: &Event, unit_name: &dyn Fn(&str) -> String) -> Strin
                 format!("Rated {} ({}) {c}", rating.en(), via(lang, *v)),
             )
         }
+        Event::RatingAcknowledged { unit } => pick(
+            format!("{}已阅群众评价", unit_name(unit)),
+            format!("{} read the rating", unit_name(unit)),
+        ),
         Event::Reopened { reason, unit } => pick(
             format!("重新办理，交{}：{reason}", unit_name(unit)),
             format!("Reopened, to {}: {reason}", unit_name(unit)),
@@ -497,6 +502,7 @@ pub fn event_kind(lang: Lang, kind: &str) -> String {
         "replied" => ("答复", "replied"),
         "explained" => ("解释说明", "explained"),
         "rated" => ("评价", "rated"),
+        "rating_acknowledged" => ("已阅评价", "rating read"),
         "reopened" => ("重新办理", "reopened"),
         "closed" => ("办结", "closed"),
         "ownership_taken" => ("领导包案", "owned by a leader"),

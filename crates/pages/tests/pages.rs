@@ -700,6 +700,26 @@ async fn callback_staff_enter_a_rating_and_unreasonable_demands_are_explained() 
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let r = b.get(&case).await;
     assert!(r.body.contains("评价：一般（电话回访）修得慢了点"));
+    // 评单: the rating comes back to the community that answered, in its
+    // "rated" queue until someone there has read it
+    let rated = |body: &str| {
+        let q = &body[body.find(r#"id="q-rated""#).expect("a rated queue")..];
+        q[..q.find("</section>").unwrap()].contains("路灯")
+    };
+    assert!(rated(&c.get("/staff").await.body));
+    let r = c.get(&case).await;
+    assert!(
+        r.body.contains(r#"id="form-rating-read""#),
+        "offered to the community"
+    );
+    assert!(
+        !b.get(&case).await.body.contains("已阅群众评价"),
+        "not to the bureau"
+    );
+    let r = c.post(&format!("{case}/rating-read"), &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(!rated(&c.get("/staff").await.body));
+    assert!(!c.get(&case).await.body.contains(r#"id="form-rating-read""#));
 
     // an unreasonable demand: explained in person, recorded
     let id2 = site.app.file_case(&lamp(), None).await.unwrap().id;

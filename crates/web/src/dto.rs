@@ -316,6 +316,7 @@ fn event_summary(e: &Event, org: &OrgTree) -> String {
                     .unwrap_or_default()
             )
         }
+        Event::RatingAcknowledged { unit } => format!("{}已阅群众评价", name(unit)),
         Event::Reopened { reason, unit } => format!("重新办理（{}）：{reason}", name(unit)),
         Event::Closed { explanation } => format!(
             "办结{}",

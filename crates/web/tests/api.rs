@@ -830,6 +830,37 @@ async fn six_orders_through_the_api() {
                 .count()
                 >= 5
         );
+        // … and waits in their "rated" queue until each has read it
+        for who in [&dept, &street] {
+            let (_, q) = api.get("/api/v1/queues/rated", Some(who)).await;
+            assert_eq!(q["items"][0]["id"], id, "{q}");
+        }
+        let (s, _, p) = api
+            .post(&cmd("rating-read"), Some(&community), &json!({}))
+            .await;
+        assert_eq!(
+            (s, p["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("not_permitted")),
+            "the community did not handle it: {p}"
+        );
+        let (s, _, r) = api.post(&cmd("rating-read"), Some(&dept), &json!({})).await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        let (_, q) = api.get("/api/v1/queues/rated", Some(&dept)).await;
+        assert_eq!(q["items"].as_array().unwrap().len(), 0, "{q}");
+        let (_, q) = api.get("/api/v1/queues/rated", Some(&street)).await;
+        assert_eq!(q["items"][0]["id"], id, "the street has not read it yet");
+        let (s, _, p) = api.post(&cmd("rating-read"), Some(&dept), &json!({})).await;
+        assert_eq!(
+            (s, p["code"].as_str()),
+            (StatusCode::CONFLICT, Some("illegal_transition")),
+            "read once: {p}"
+        );
+        let (_, d) = api.get(&format!("/api/v1/cases/{id}"), Some(&street)).await;
+        assert!(
+            d["timeline"].to_string().contains("已阅群众评价"),
+            "{}",
+            d["timeline"]
+        );
     }
 }
 
