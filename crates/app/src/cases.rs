@@ -241,6 +241,8 @@ impl App {
     /// After a new case's commit: index it for search and link its related
     /// cases (`intake` from [`received_intake`] of its write).
     pub(crate) async fn intake_done(&self, id: i64, intake: Option<(Intake, Millis)>) {
+        self.filed
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.reindex(id);
         if let Some((intake, at)) = intake {
             self.link_related(id, &intake, at).await;

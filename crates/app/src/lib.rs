@@ -188,6 +188,8 @@ pub struct App {
     rules: Arc<RwLock<(i64, Arc<DeadlineRules>)>>,
     limits: limits::Limits,
     counters: Arc<limits::Counters>,
+    /// Cases this process filed since it started (the `/metrics` counter).
+    filed: Arc<std::sync::atomic::AtomicU64>,
     search: Option<search::Search>,
     notifier: Option<Arc<outbox::Notifier>>,
     routing: Arc<routing::RoutingModels>,
@@ -299,6 +301,7 @@ impl App {
             rules: Arc::new(RwLock::new((0, Arc::new(DeadlineRules::default())))),
             limits: limits::Limits::default(),
             counters: Arc::new(limits::Counters::default()),
+            filed: Arc::default(),
             search: None,
             notifier: None,
             routing: Arc::default(),
@@ -406,6 +409,11 @@ impl App {
         };
         *guard = Arc::new(stored);
         Ok(true)
+    }
+
+    /// Cases this process has filed since it started (every channel).
+    pub fn cases_filed(&self) -> u64 {
+        self.filed.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The deadline rules and categories in force on this instance.

@@ -36,6 +36,8 @@ pub enum Permission {
     ManageTemplates,
     /// Import ledgers (台账) of many cases at once, within one's area.
     ImportLedger,
+    /// Read the operational metrics (`GET /metrics`).
+    ViewMetrics,
 }
 
 /// The permission table (printed in ARCHITECTURE.md).
@@ -76,6 +78,7 @@ pub const PERMISSIONS: &[(Permission, &[Role])] = &[
     (Permission::ReadAudit, &[Role::Admin]),
     (Permission::ManageNotifications, &[Role::Admin]),
     (Permission::ManageTemplates, &[Role::Admin]),
+    (Permission::ViewMetrics, &[Role::Admin]),
     (
         Permission::ImportLedger,
         &[

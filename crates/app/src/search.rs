@@ -239,6 +239,19 @@ impl App {
             .map_err(|_| AppError::Journal("the search indexer has stopped".into()))?
     }
 
+    /// How many cases the search index has not caught up with yet (None
+    /// without a search index): cases the store changed since its mark.
+    pub async fn search_lag(&self) -> Result<Option<u64>> {
+        let Some(s) = &self.search else {
+            return Ok(None);
+        };
+        let (ids, _) = self
+            .store()
+            .cases_changed_since(s.index.high_water())
+            .await?;
+        Ok(Some(ids.len() as u64))
+    }
+
     /// Runs [`catch_up_search`](Self::catch_up_search) now and then every `every`.
     pub fn spawn_search_catch_up(&self, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
         let app = self.clone();

@@ -18,8 +18,17 @@ use suqiu_app::{orgconfig, App, Store, SystemClock};
     about = "诉求 suqiu — requests, petitions and disputes of a district"
 )]
 struct Cli {
+    /// 日志格式：text（默认）或 json（每行一个 JSON 对象，带请求编号） / Log format: text (default) or json (one JSON object per line, with request ids)
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 const DEFAULT_DB: &str = "sqlite://suqiu-data/suqiu.db";
@@ -70,6 +79,9 @@ enum Command {
         /// config/notify.example.toml); without it notifications wait in the outbox.
         #[arg(long)]
         notify: Option<std::path::PathBuf>,
+        /// 监控抓取令牌：Prometheus 以 `Authorization: Bearer …` 读取 /metrics（管理员也可） / Token a Prometheus scraper presents to GET /metrics (administrators may read it too)
+        #[arg(long, env = "SUQIU_METRICS_TOKEN", hide_env_values = true)]
+        metrics_token: Option<String>,
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
         /// sqlite://PATH (default, embedded) or postgres://USER@HOST:PORT/DB
@@ -257,13 +269,17 @@ enum RoutingCommand {
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
+    let cli = Cli::parse();
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
-        .with_writer(std::io::stderr)
-        .init();
-    let cli = Cli::parse();
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        // with the current span (a request's id, method and path) on every line
+        LogFormat::Json => logs.json().with_current_span(true).init(),
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -285,6 +301,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             audit_key,
             audit_checkpoint_secs,
             notify,
+            metrics_token,
             listen,
             database_url,
         } => {
@@ -302,6 +319,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 search_dir,
                 audit: (audit_checkpoints, audit_key, audit_checkpoint_secs),
                 notify,
+                web: suqiu_web::WebConfig { metrics_token },
             };
             serve(opts, &listen, &database_url).await
         }
@@ -506,6 +524,7 @@ struct ServeOptions {
     /// Checkpoint file, key file, seconds between checkpoints.
     audit: (Option<std::path::PathBuf>, Option<std::path::PathBuf>, u64),
     notify: Option<std::path::PathBuf>,
+    web: suqiu_web::WebConfig,
 }
 
 /// Where a server keeps files next to its data: beside a SQLite database,
@@ -542,6 +561,7 @@ async fn serve(opts: ServeOptions, listen: &str, database_url: &str) -> anyhow::
         search_dir,
         audit,
         notify,
+        web,
     } = opts;
     let store = Store::open(database_url)
         .await
@@ -653,7 +673,7 @@ async fn serve(opts: ServeOptions, listen: &str, database_url: &str) -> anyhow::
     }
     let trainer = app.spawn_routing_trainer(std::time::Duration::from_secs(60));
     let config = app.spawn_config_refresh(std::time::Duration::from_secs(5));
-    suqiu_web::serve(app, listener, shutdown_signal()).await?;
+    suqiu_web::serve_with(app, listener, shutdown_signal(), &web).await?;
     config.abort();
     search_catch_up.abort();
     sweeper.abort();

@@ -13,7 +13,7 @@
 //! `assets/app.css`. Every form post carries a CSRF token (see [`csrf`]).
 
 mod admin;
-mod assets;
+pub mod assets;
 pub mod csrf;
 mod forms;
 pub mod html;

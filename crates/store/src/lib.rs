@@ -261,6 +261,23 @@ pub fn audit_hash(prev_hash: &str, seq: i64, e: &AuditEntry) -> String {
 /// The hash the first record of an empty log chains to.
 pub const AUDIT_GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+/// What operations watch (the `/metrics` gauges).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OpsStats {
+    /// The highest case id (cases ever filed; ids are never reused).
+    pub cases: i64,
+    /// Notifications waiting to be sent, and when the oldest was written.
+    pub outbox_pending: i64,
+    pub outbox_oldest_pending_at: Option<Millis>,
+    /// Notifications given up on (dead letters).
+    pub outbox_dead: i64,
+    /// The earliest due time of a deadline past due that the sweeper has not
+    /// yet marked overdue (None: the sweeper is up to date).
+    pub oldest_unmarked_due_at: Option<Millis>,
+    /// PostgreSQL's connection pool: (connections open, idle, most allowed).
+    pub pool: Option<(usize, usize, usize)>,
+}
+
 /// A running deadline of a case (projection for the sweeper and the queues).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeadlineRow {
@@ -1223,5 +1240,15 @@ impl Store {
     /// Number of cases stored (for reports and tests).
     pub async fn count_cases(&self) -> Result<i64> {
         dispatch!(self, s => s.count_cases().await)
+    }
+
+    /// What operations watch, read at `now` in a few indexed queries (see
+    /// [`OpsStats`]).
+    pub async fn ops_stats(&self, now: Millis) -> Result<OpsStats> {
+        let mut s = dispatch!(self, s => s.ops_stats(now).await)?;
+        if let Store::Postgres(pg) = self {
+            s.pool = Some(pg.pool_status());
+        }
+        Ok(s)
     }
 }

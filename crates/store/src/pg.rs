@@ -1766,6 +1766,34 @@ impl PgStore {
         Ok(c.query_one("SELECT count(*) FROM cases", &[]).await?.get(0))
     }
 
+    pub async fn ops_stats(&self, now: Millis) -> Result<crate::OpsStats> {
+        let c = self.pool.get().await?;
+        let r = c
+            .query_one(
+                "SELECT (SELECT COALESCE(MAX(id), 0) FROM cases),
+                        (SELECT count(*) FROM notifications WHERE status = 'pending'),
+                        (SELECT MIN(created_at) FROM notifications WHERE status = 'pending'),
+                        (SELECT count(*) FROM notifications WHERE status = 'dead'),
+                        (SELECT MIN(due_at) FROM case_deadlines WHERE NOT overdue AND due_at <= $1)",
+                &[&now],
+            )
+            .await?;
+        Ok(crate::OpsStats {
+            cases: r.get(0),
+            outbox_pending: r.get(1),
+            outbox_oldest_pending_at: r.get(2),
+            outbox_dead: r.get(3),
+            oldest_unmarked_due_at: r.get(4),
+            pool: None,
+        })
+    }
+
+    /// (connections open, idle, most allowed).
+    pub fn pool_status(&self) -> (usize, usize, usize) {
+        let s = self.pool.status();
+        (s.size, s.available, s.max_size)
+    }
+
     pub async fn chat_message_case(&self, k: ChatMessageKey) -> Result<Option<i64>> {
         let c = self.pool.get().await?;
         Ok(c.query_opt(

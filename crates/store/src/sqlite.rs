@@ -1317,6 +1317,36 @@ impl SqliteStore {
             .await
     }
 
+    pub async fn ops_stats(&self, now: Millis) -> Result<crate::OpsStats> {
+        self.read(move |c| {
+            let cases = c.query_row("SELECT COALESCE(MAX(id), 0) FROM cases", [], |r| r.get(0))?;
+            let (outbox_pending, outbox_oldest_pending_at) = c.query_row(
+                "SELECT count(*), MIN(created_at) FROM notifications WHERE status = 'pending'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            let outbox_dead = c.query_row(
+                "SELECT count(*) FROM notifications WHERE status = 'dead'",
+                [],
+                |r| r.get(0),
+            )?;
+            let oldest_unmarked_due_at = c.query_row(
+                "SELECT MIN(due_at) FROM case_deadlines WHERE overdue = 0 AND due_at <= ?1",
+                [now],
+                |r| r.get(0),
+            )?;
+            Ok(crate::OpsStats {
+                cases,
+                outbox_pending,
+                outbox_oldest_pending_at,
+                outbox_dead,
+                oldest_unmarked_due_at,
+                pool: None,
+            })
+        })
+        .await
+    }
+
     pub async fn chat_message_case(&self, k: ChatMessageKey) -> Result<Option<i64>> {
         self.read(move |c| {
             Ok(c.query_row(

@@ -6,6 +6,7 @@
 mod admin;
 mod dto;
 mod ledger;
+pub mod metrics;
 pub mod open311;
 mod photos;
 mod problem;
@@ -16,12 +17,13 @@ pub use problem::Problem;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
+use std::sync::Arc;
 use suqiu_app::tokens::{Scope, TokenRequest};
 use suqiu_app::CaseFilter;
 use suqiu_app::{App, AppError, StaffUser};
@@ -32,6 +34,7 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 /// Routes of the API other than the case commands: (method, path).
 const BASE_ROUTES: &[(&str, &str)] = &[
     ("get", "/healthz"),
+    ("get", "/metrics"),
     ("get", "/api/v1/openapi.json"),
     ("get", "/api/v1/channels"),
     ("get", "/api/v1/units"),
@@ -123,7 +126,85 @@ impl From<Problem> for ApiError {
 type ApiResult<T> = std::result::Result<T, ApiError>;
 
 /// Builds the router over an application.
+/// What the served router is configured with beyond the app.
+#[derive(Debug, Clone, Default)]
+pub struct WebConfig {
+    /// The bearer token a Prometheus scraper presents to `GET /metrics`.
+    pub metrics_token: Option<String>,
+}
+
+/// The router with the default configuration (tests, benchmarks).
 pub fn router(app: App) -> Router {
+    router_with(app, &WebConfig::default())
+}
+
+/// Request ids: a per-process random prefix and a counter (`x-request-id`,
+/// kept when a proxy in front already set one).
+#[derive(Clone)]
+struct RequestIds {
+    prefix: Arc<str>,
+    next: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl tower_http::request_id::MakeRequestId for RequestIds {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<tower_http::request_id::RequestId> {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        HeaderValue::from_str(&format!("{}-{n:x}", self.prefix))
+            .ok()
+            .map(tower_http::request_id::RequestId::new)
+    }
+}
+
+/// The API, the pages and Open311 with every layer: metrics, compression,
+/// request ids and access logs, security headers.
+pub fn router_with(app: App, config: &WebConfig) -> Router {
+    use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
+    let metrics = Arc::new(metrics::Metrics::new(config.metrics_token.clone()));
+    let ids = RequestIds {
+        prefix: format!("{:08x}", rand_prefix()).into(),
+        next: Arc::default(),
+    };
+    let x_request_id = HeaderName::from_static("x-request-id");
+    let trace = tower_http::trace::TraceLayer::new_for_http()
+        .make_span_with(|req: &Request| {
+            let id = req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+        })
+        .on_request(())
+        .on_response(
+            tower_http::trace::DefaultOnResponse::new()
+                .level(tracing::Level::INFO)
+                .latency_unit(tower_http::LatencyUnit::Micros),
+        );
+    routes_of(app)
+        .layer(axum::middleware::from_fn_with_state(
+            metrics.clone(),
+            metrics::track,
+        ))
+        .layer(axum::Extension(metrics))
+        .layer(tower_http::compression::CompressionLayer::new())
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(trace)
+        .layer(SetRequestIdLayer::new(x_request_id, ids))
+}
+
+/// A random 32-bit prefix of this process's request ids.
+fn rand_prefix() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish() as u32
+}
+
+fn routes_of(app: App) -> Router {
     let mut r = Router::new();
     for name in suqiu_app::commands::NAMES {
         let name: &'static str = name;
@@ -133,6 +214,7 @@ pub fn router(app: App) -> Router {
         );
     }
     r.route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::metrics))
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/channels", get(channels))
         .route("/api/v1/units", get(units))
@@ -374,6 +456,7 @@ pub fn required_scope(method: &str, path: &str) -> Option<Scope> {
     Some(if path.ends_with("/unmask") {
         Scope::PersonalData
     } else if path.starts_with("/api/v1/admin/")
+        || path == "/metrics"
         || (method.eq_ignore_ascii_case("post") && path == "/api/v1/calendar")
     {
         Scope::Admin
@@ -1189,9 +1272,19 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(app, listener, shutdown, &WebConfig::default()).await
+}
+
+/// [`serve`] with a configuration.
+pub async fn serve_with(
+    app: App,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    config: &WebConfig,
+) -> std::io::Result<()> {
     axum::serve(
         listener,
-        router(app).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        router_with(app, config).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await

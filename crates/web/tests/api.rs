@@ -4169,3 +4169,154 @@ async fn the_linked_leader_records_the_rating_of_a_revisit() {
         assert!(d.to_string().contains("领导回访"), "{d}");
     }
 }
+
+/// A GET through a router: status, headers, body bytes.
+async fn raw_get(
+    router: &Router,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let mut b = Request::get(path);
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    let res = router
+        .clone()
+        .oneshot(b.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let (s, h) = (res.status(), res.headers().clone());
+    (
+        s,
+        h,
+        res.into_body().collect().await.unwrap().to_bytes().to_vec(),
+    )
+}
+
+#[tokio::test]
+async fn metrics_are_for_administrators_and_the_scraper_by_route_pattern() {
+    for api in backends().await {
+        let (_, _, created) = api.post("/api/v1/cases", None, &valid()).await;
+        let id = created["id"].as_i64().unwrap();
+        let code = created["tracking_code"].as_str().unwrap().to_string();
+        let admin = api.login("admin").await;
+        let street = api.login("jiedao.liu").await;
+        api.get(&format!("/api/v1/cases/{id}"), Some(&street)).await;
+        api.get(&format!("/api/v1/track/{code}"), None).await;
+        let auth = |t: &str| format!("Bearer {t}");
+        let (s, _, _) = raw_get(&api.router, "/metrics", &[]).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        let (s, _, _) = raw_get(
+            &api.router,
+            "/metrics",
+            &[("authorization", &auth(&street))],
+        )
+        .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let (s, h, body) =
+            raw_get(&api.router, "/metrics", &[("authorization", &auth(&admin))]).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(h[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain"));
+        let text = String::from_utf8(body).unwrap();
+        for line in [
+            r#"suqiu_http_requests_total{method="POST",route="/api/v1/cases",status="201"} 1"#,
+            r#"suqiu_http_requests_total{method="GET",route="/api/v1/cases/{id}",status="200"} 1"#,
+            r#"suqiu_http_requests_total{method="GET",route="/metrics",status="403"} 1"#,
+            "suqiu_cases_filed_total 1",
+            "suqiu_cases 1",
+            // the intake's notifications wait: no sender in this test
+            "suqiu_outbox_dead 0",
+            "suqiu_sweeper_lag_seconds 0",
+        ] {
+            assert!(text.contains(line), "{line} in:\n{text}");
+        }
+        assert!(text.contains("suqiu_outbox_pending "), "{text}");
+        assert!(
+            text.contains(r#"suqiu_http_request_duration_seconds_bucket{le="0.001""#)
+                || text.contains(r#"suqiu_http_request_duration_seconds_count{method="POST",route="/api/v1/cases"} 1"#),
+            "{text}"
+        );
+        // route patterns, never the raw path: no case id or tracking code in a label
+        assert!(
+            !text.contains(&code) && !text.contains(&format!("/api/v1/cases/{id}\"")),
+            "{text}"
+        );
+        // a deadline past due that the sweeper has not marked shows as lag
+        api.clock.set(T0 + 2 * 86_400_000);
+        let admin = api.login("admin").await;
+        let (_, _, body) =
+            raw_get(&api.router, "/metrics", &[("authorization", &auth(&admin))]).await;
+        let text = String::from_utf8(body).unwrap();
+        let lag: i64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("suqiu_sweeper_lag_seconds "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(lag > 86_400, "{lag}");
+        api.app.sweep_once().await.unwrap();
+        let (_, _, body) =
+            raw_get(&api.router, "/metrics", &[("authorization", &auth(&admin))]).await;
+        assert!(String::from_utf8(body)
+            .unwrap()
+            .contains("suqiu_sweeper_lag_seconds 0"));
+
+        // the scraper's own token, and only it
+        let scraped = suqiu_web::router_with(
+            api.app.clone(),
+            &suqiu_web::WebConfig {
+                metrics_token: Some("scrape-secret-1234".into()),
+            },
+        );
+        let (s, _, _) = raw_get(
+            &scraped,
+            "/metrics",
+            &[("authorization", "Bearer scrape-secret-1234")],
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        let (s, _, _) = raw_get(
+            &scraped,
+            "/metrics",
+            &[("authorization", "Bearer scrape-secret-1235")],
+        )
+        .await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
+}
+
+#[tokio::test]
+async fn pages_and_assets_are_compressed_and_every_answer_has_a_request_id() {
+    use std::io::Read;
+    let api = Api::new(testing::sqlite().await.unwrap()).await;
+    let (s, h, gz) = raw_get(&api.router, "/report", &[("accept-encoding", "gzip")]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(h["content-encoding"], "gzip");
+    let mut page = String::new();
+    flate2::read::GzDecoder::new(&gz[..])
+        .read_to_string(&mut page)
+        .unwrap();
+    assert!(page.contains("<form"), "{page}");
+    assert!(gz.len() < page.len() / 2, "{} of {}", gz.len(), page.len());
+    let (_, h, br) = raw_get(
+        &api.router,
+        suqiu_pages::assets::CSS_PATH,
+        &[("accept-encoding", "br")],
+    )
+    .await;
+    assert_eq!(h["content-encoding"], "br");
+    assert!(br.len() < suqiu_pages::assets::CSS.len() / 2);
+    // without asking: plain
+    let (_, h, plain) = raw_get(&api.router, suqiu_pages::assets::CSS_PATH, &[]).await;
+    assert!(h.get("content-encoding").is_none());
+    assert_eq!(plain, suqiu_pages::assets::CSS);
+    // request ids: made when missing, kept from a proxy, different each time
+    let (_, a, _) = raw_get(&api.router, "/healthz", &[]).await;
+    let (_, b, _) = raw_get(&api.router, "/healthz", &[]).await;
+    assert_ne!(a["x-request-id"], b["x-request-id"]);
+    let (_, c, _) = raw_get(&api.router, "/healthz", &[("x-request-id", "proxy-7f3a")]).await;
+    assert_eq!(c["x-request-id"], "proxy-7f3a");
+}

@@ -82,6 +82,7 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         ) => Case,
         ("post", p) if p.starts_with("/api/v1/cases/{id}/") => Case,
         ("post", "/api/v1/calendar") => Admin,
+        ("get", "/metrics") => Admin,
         ("post", p) if p.starts_with("/api/v1/admin/") => Admin,
         ("get", "/api/v1/admin/audit" | "/api/v1/admin/templates") => Admin,
         ("put" | "delete", "/api/v1/admin/templates/{kind}/{audience}/{lang}") => Admin,
