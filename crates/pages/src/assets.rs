@@ -16,6 +16,20 @@ pub const JS: &[u8] = include_bytes!("../assets/app.js");
 pub const CSS_PATH: &str = "/assets/app-8.css";
 pub const JS_PATH: &str = "/assets/app-7.js";
 
+/// The site's icon (32×32, PNG in an ICO container), at the address browsers ask for.
+pub const FAVICON: &[u8] = include_bytes!("../assets/favicon.ico");
+
+pub async fn favicon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/x-icon"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        FAVICON,
+    )
+        .into_response()
+}
+
 pub async fn serve(Path(name): Path<String>) -> Response {
     let (body, ctype): (&'static [u8], &str) = match format!("/assets/{name}").as_str() {
         HTMX_PATH => (HTMX, "text/javascript; charset=utf-8"),

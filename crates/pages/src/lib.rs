@@ -131,6 +131,7 @@ pub const ROUTES: &[(&str, &str)] = &[
         "/staff/admin/templates/{kind}/{audience}/{lang}/reset",
     ),
     ("get", "/assets/{name}"),
+    ("get", "/favicon.ico"),
 ];
 
 /// The page routes, merged into the web router.
@@ -180,6 +181,7 @@ pub fn router() -> Router<App> {
             post(templates::reset),
         )
         .route("/assets/{name}", get(assets::serve))
+        .route("/favicon.ico", get(assets::favicon))
 }
 
 /// Everything a page needs to know about the request: language, the
@@ -497,6 +499,7 @@ impl Ctx {
 <meta name="csrf-token" content="{csrf}">
 <title>{title} · {site}</title>
 <link rel="stylesheet" href="{css}">
+<link rel="icon" href="/favicon.ico" sizes="32x32">
 <script src="{htmx}" defer></script>
 <script src="{js}" defer></script>
 </head>

@@ -39,6 +39,7 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
             | "/track"
             | "/login"
             | "/assets/{name}"
+            | "/favicon.ico"
             | "/track/{code}/rate"
             | "/track/{code}/photos/{n}"
             | "/track/{code}/notify",

@@ -4319,4 +4319,12 @@ async fn pages_and_assets_are_compressed_and_every_answer_has_a_request_id() {
     assert_ne!(a["x-request-id"], b["x-request-id"]);
     let (_, c, _) = raw_get(&api.router, "/healthz", &[("x-request-id", "proxy-7f3a")]).await;
     assert_eq!(c["x-request-id"], "proxy-7f3a");
+    // the icon browsers ask for, linked from every page
+    let (s, h, ico) = raw_get(&api.router, "/favicon.ico", &[]).await;
+    assert_eq!(
+        (s, h[header::CONTENT_TYPE].to_str().unwrap()),
+        (StatusCode::OK, "image/x-icon")
+    );
+    assert_eq!(&ico[..4], &[0, 0, 1, 0], "an ICO file");
+    assert!(page.contains(r#"<link rel="icon" href="/favicon.ico""#));
 }
