@@ -11,54 +11,61 @@ use suqiu_app::{App, CaseFilter, Store, SystemClock};
 
 #[derive(clap::Subcommand)]
 pub enum LedgerCommand {
-    /// Import a ledger (xlsx or csv): all rows or none (unless --lenient).
+    /// 导入台账（xlsx 或 csv）：全部成功或全部不导入 / Import a ledger (xlsx or csv): all rows or none (unless --lenient).
     /// Progress goes to stderr, the report (JSON) to stdout; exit 2 when refused.
     Import {
+        /// 台账文件 / The ledger file
         file: PathBuf,
-        /// Column mapping (TOML); default: the usual Chinese headers.
+        /// 列映射（TOML），默认按常用中文表头 / Column mapping (TOML); default: the usual Chinese headers.
         #[arg(long)]
         mapping: Option<PathBuf>,
-        /// Import the good rows and report the bad ones.
+        /// 导入正确的行，报告错误的行 / Import the good rows and report the bad ones.
         #[arg(long)]
         lenient: bool,
-        /// csv encoding: auto, utf8 or gb18030.
+        /// csv 编码：auto、utf8 或 gb18030 / csv encoding: auto, utf8 or gb18030.
         #[arg(long, default_value = "auto")]
         encoding: String,
-        /// Check every row, write nothing.
+        /// 只检查，不写入 / Check every row, write nothing.
         #[arg(long)]
         dry_run: bool,
-        /// The staff member importing (their rights and area apply).
+        /// 以哪位工作人员的身份导入（按其权限和辖区） / The staff member importing (their rights and area apply).
         #[arg(long = "as")]
         login: String,
-        /// Search index directory to feed (default: next to a SQLite database).
+        /// 要同步的检索索引目录 / Search index directory to feed (default: next to a SQLite database).
         #[arg(long)]
         search_dir: Option<PathBuf>,
+        /// 数据库地址：sqlite://路径（默认，内嵌）或 postgres://用户@主机:端口/库 / Database: sqlite://PATH (default, embedded) or postgres://USER@HOST:PORT/DB
         #[arg(long, default_value = crate::DEFAULT_DB)]
         database_url: String,
     },
-    /// Export the cases a staff member sees (masked) as xlsx or csv.
+    /// 导出某工作人员可见的诉求（已脱敏） / Export the cases a staff member sees (masked) as xlsx or csv.
     Export {
+        /// 工作人员账号 / The staff member's login
         #[arg(long = "as")]
         login: String,
+        /// 格式：xlsx 或 csv / Format: xlsx or csv
         #[arg(long, default_value = "xlsx")]
         format: String,
+        /// 输出文件 / Output file
         #[arg(long)]
         out: PathBuf,
-        /// Only these statuses (repeatable).
+        /// 只导出这些状态（可重复） / Only these statuses (repeatable).
         #[arg(long)]
         status: Vec<String>,
-        /// Only cases at places within this unit.
+        /// 只导出此单位辖区内的诉求 / Only cases at places within this unit.
         #[arg(long)]
         unit: Option<String>,
-        /// Unmask personal data (audited) for this reason, if the user may.
+        /// 显示完整个人信息的理由（记入审计） / Unmask personal data (audited) for this reason, if the user may.
         #[arg(long)]
         unmask_reason: Option<String>,
+        /// 数据库地址：sqlite://路径（默认，内嵌）或 postgres://用户@主机:端口/库 / Database: sqlite://PATH (default, embedded) or postgres://USER@HOST:PORT/DB
         #[arg(long, default_value = crate::DEFAULT_DB)]
         database_url: String,
     },
-    /// Generate a ledger of N rows (csv, GB18030) for the demo district, import
+    /// 生成 N 行演示台账并导入，输出耗时 JSON / Generate a ledger of N rows (csv, GB18030) for the demo district, import
     /// it into a fresh SQLite database, print the timings as JSON.
     Bench {
+        /// 行数 / Rows
         #[arg(long, default_value_t = 100_000)]
         rows: usize,
     },

@@ -15,7 +15,7 @@ use suqiu_app::{orgconfig, App, Store, SystemClock};
 #[command(
     name = "suqiu",
     version,
-    about = "诉求 suqiu — requests, petitions and disputes of a district"
+    about = "诉求 suqiu：区县群众诉求、信访和矛盾纠纷办理平台 / requests, petitions and disputes of a district"
 )]
 struct Cli {
     /// 日志格式：text（默认）或 json（每行一个 JSON 对象，带请求编号） / Log format: text (default) or json (one JSON object per line, with request ids)
@@ -35,117 +35,122 @@ const DEFAULT_DB: &str = "sqlite://suqiu-data/suqiu.db";
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the server.
+    /// 启动服务器 / Run the server.
     Serve {
-        /// Load the demo district (芙蓉湾区) and its demo logins.
+        /// 载入演示辖区（芙蓉湾区）及演示账号 / Load the demo district (芙蓉湾区) and its demo logins.
         #[arg(long)]
         demo: bool,
-        /// Organisation config file (TOML) to load at start.
+        /// 组织架构配置文件（TOML），启动时载入 / Organisation config file (TOML) to load at start.
         #[arg(long)]
         org: Option<std::path::PathBuf>,
-        /// Deadline rules file (TOML, see config/deadline-rules.toml); default: built in.
+        /// 办理时限规则文件（TOML），默认内置 / Deadline rules file (TOML, see config/deadline-rules.toml); default: built in.
         #[arg(long)]
         rules: Option<std::path::PathBuf>,
-        /// Residents' submissions allowed per client address per day.
+        /// 每个客户端地址每天允许的群众提交数 / Residents' submissions allowed per client address per day.
         #[arg(long, default_value_t = 200)]
         intake_per_address_per_day: u32,
-        /// Residents' submissions allowed per phone number per day.
+        /// 每个手机号每天允许的群众提交数 / Residents' submissions allowed per phone number per day.
         #[arg(long, default_value_t = 10)]
         intake_per_phone_per_day: u32,
-        /// Directory of the full-text search index (default: next to a SQLite
+        /// 全文检索索引目录 / Directory of the full-text search index (default: next to a SQLite
         /// database, else ./suqiu-data/search-index). Caught up from the journal at start
         /// and every 30 s (a high-water mark kept in the index's commits).
         #[arg(long)]
         search_dir: Option<std::path::PathBuf>,
-        /// File the audit chain's head is appended to (HMAC-signed), kept apart
+        /// 审计链头签名记录文件（与数据库分开保存） / File the audit chain's head is appended to (HMAC-signed), kept apart
         /// from the database (default: next to a SQLite database, else
         /// ./suqiu-data/audit-checkpoints); `suqiu audit verify --checkpoints` checks it.
         #[arg(long)]
         audit_checkpoints: Option<std::path::PathBuf>,
-        /// Key of the checkpoints (default: the checkpoint file + `.key`, made at first use).
+        /// 审计签名密钥文件 / Key of the checkpoints (default: the checkpoint file + `.key`, made at first use).
         #[arg(long)]
         audit_key: Option<std::path::PathBuf>,
-        /// Seconds between audit checkpoints (written only when the head moved).
+        /// 审计签名间隔秒数 / Seconds between audit checkpoints (written only when the head moved).
         #[arg(long, default_value_t = 60)]
         audit_checkpoint_secs: u64,
-        /// Tracking lookups allowed per client address per minute.
+        /// 每个地址每分钟允许的查询次数 / Tracking lookups allowed per client address per minute.
         #[arg(long, default_value_t = 120)]
         track_per_address_per_minute: u32,
-        /// Tracking codes that match no case (or wrong phone digits) allowed per
+        /// 每个地址每小时允许的查询码错误次数 / Tracking codes that match no case (or wrong phone digits) allowed per
         /// client address per hour; past it the address is refused until the hour ends.
         #[arg(long, default_value_t = 30)]
         track_misses_per_address_per_hour: u32,
-        /// Notification channels, routes and sender settings (TOML, see
+        /// 通知渠道与发送设置（TOML） / Notification channels, routes and sender settings (TOML, see
         /// config/notify.example.toml); without it notifications wait in the outbox.
         #[arg(long)]
         notify: Option<std::path::PathBuf>,
         /// 监控抓取令牌：Prometheus 以 `Authorization: Bearer …` 读取 /metrics（管理员也可） / Token a Prometheus scraper presents to GET /metrics (administrators may read it too)
         #[arg(long, env = "SUQIU_METRICS_TOKEN", hide_env_values = true)]
         metrics_token: Option<String>,
+        /// 监听地址 / Address to listen on
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
-        /// sqlite://PATH (default, embedded) or postgres://USER@HOST:PORT/DB
+        /// 数据库地址 / sqlite://PATH (default, embedded) or postgres://USER@HOST:PORT/DB
         #[arg(long, default_value = DEFAULT_DB)]
         database_url: String,
     },
-    /// Apply the embedded migrations and exit.
+    /// 执行数据库迁移后退出 / Apply the embedded migrations and exit.
     Migrate {
+        /// 数据库地址：sqlite://路径（默认，内嵌）或 postgres://用户@主机:端口/库 / Database: sqlite://PATH (default, embedded) or postgres://USER@HOST:PORT/DB
         #[arg(long, default_value = DEFAULT_DB)]
         database_url: String,
-        /// Then rewrite every case's queue memberships and deadlines from its
+        /// 迁移后按事件日志重建队列与时限 / Then rewrite every case's queue memberships and deadlines from its
         /// journal (after an upgrade that changes how they are derived).
         #[arg(long)]
         rebuild_projections: bool,
     },
-    /// Benchmarks that print JSON.
+    /// 性能测试（输出 JSON） / Benchmarks that print JSON.
     Bench {
         #[command(subcommand)]
         which: BenchCommand,
     },
-    /// The routing classifier.
+    /// 分派分类模型 / The routing classifier.
     Routing {
         #[command(subcommand)]
         which: RoutingCommand,
     },
-    /// Declarative YAML stories of the six orders (docs/scenarios.md).
+    /// 六单工作法的 YAML 场景 / Declarative YAML stories of the six orders (docs/scenarios.md).
     Scenario {
         #[command(subcommand)]
         which: ScenarioCommand,
     },
-    /// The hash-chained audit log.
+    /// 哈希链审计日志 / The hash-chained audit log.
     Audit {
         #[command(subcommand)]
         which: AuditCommand,
     },
-    /// Retention: purge audit records older than the retention period (at least 180 days).
+    /// 保存期限：清理过期的审计记录、个人信息和通知 / Retention: purge audit records older than the retention period (at least 180 days).
     Retention {
+        /// 数据库地址：sqlite://路径（默认，内嵌）或 postgres://用户@主机:端口/库 / Database: sqlite://PATH (default, embedded) or postgres://USER@HOST:PORT/DB
         #[arg(long, default_value = DEFAULT_DB)]
         database_url: String,
+        /// 审计记录保留天数（至少 180） / Days audit records are kept (at least 180)
         #[arg(long, default_value_t = 365)]
         audit_days: u32,
-        /// Days after closing that a case keeps its reporter's personal data.
+        /// 办结后保留群众个人信息的天数 / Days after closing that a case keeps its reporter's personal data.
         #[arg(long, default_value_t = 1095)]
         personal_data_days: u32,
-        /// Days that sent and dead notifications are kept.
+        /// 已发送和发送失败通知的保留天数 / Days that sent and dead notifications are kept.
         #[arg(long, default_value_t = 180)]
         notification_days: u32,
-        /// Only report what would be purged.
+        /// 只报告将清理的内容，不实际清理 / Only report what would be purged.
         #[arg(long)]
         dry_run: bool,
     },
-    /// Ledgers (台账): import xlsx/csv as cases, export case lists.
+    /// 台账：导入 xlsx/csv、导出诉求列表 / Ledgers (台账): import xlsx/csv as cases, export case lists.
     Ledger {
         #[command(subcommand)]
         which: ledger::LedgerCommand,
     },
-    /// Hot topics: groups of messages about one local problem, by heat.
+    /// 热点问题：按热度归并同一问题的留言 / Hot topics: groups of messages about one local problem, by heat.
     Topics {
-        /// JSON Lines {id, time, title, detail, likes?, dislikes?}
+        /// 输入文件（JSON Lines） / JSON Lines {id, time, title, detail, likes?, dislikes?}
         #[arg(long)]
         input: std::path::PathBuf,
+        /// 输出前几个热点 / How many topics to print
         #[arg(long, default_value_t = 10)]
         top: usize,
-        /// Print JSON (the only output format).
+        /// 输出 JSON（唯一格式） / Print JSON (the only output format).
         #[arg(long)]
         json: bool,
     },
@@ -153,30 +158,33 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Recompute every hash and check the sequence has no gap; with kept heads
+    /// 校验审计链：重算每条哈希、检查无缺号，并核对保存的链头 / Recompute every hash and check the sequence has no gap; with kept heads
     /// (`--expect-head`, `--checkpoints`), check the log still holds them (a log
     /// cut at its end, or cut and re-chained, does not). Exits non-zero and
     /// names the first bad record.
     Verify {
+        /// 数据库地址：sqlite://路径（默认，内嵌）或 postgres://用户@主机:端口/库 / Database: sqlite://PATH (default, embedded) or postgres://USER@HOST:PORT/DB
         #[arg(long, default_value = DEFAULT_DB)]
         database_url: String,
-        /// A head printed by `suqiu audit head` earlier (SEQ:HASH); repeatable.
+        /// 之前记下的链头（序号:哈希），可重复 / A head printed by `suqiu audit head` earlier (SEQ:HASH); repeatable.
         #[arg(long)]
         expect_head: Vec<suqiu_app::privacy::AuditHead>,
-        /// The server's checkpoint file (every line's HMAC is checked too).
+        /// 服务器的审计签名记录文件 / The server's checkpoint file (every line's HMAC is checked too).
         #[arg(long)]
         checkpoints: Option<std::path::PathBuf>,
-        /// Key of the checkpoints (default: the checkpoint file + `.key`).
+        /// 审计签名密钥文件 / Key of the checkpoints (default: the checkpoint file + `.key`).
         #[arg(long)]
         audit_key: Option<std::path::PathBuf>,
     },
-    /// Print the audit chain's head (SEQ:HASH) to keep off-site.
+    /// 打印审计链头（序号:哈希），供异地保存 / Print the audit chain's head (SEQ:HASH) to keep off-site.
     Head {
+        /// 数据库地址：sqlite://路径（默认，内嵌）或 postgres://用户@主机:端口/库 / Database: sqlite://PATH (default, embedded) or postgres://USER@HOST:PORT/DB
         #[arg(long, default_value = DEFAULT_DB)]
         database_url: String,
     },
-    /// Print the log as JSON Lines.
+    /// 以 JSON Lines 导出审计日志 / Print the log as JSON Lines.
     Export {
+        /// 数据库地址：sqlite://路径（默认，内嵌）或 postgres://用户@主机:端口/库 / Database: sqlite://PATH (default, embedded) or postgres://USER@HOST:PORT/DB
         #[arg(long, default_value = DEFAULT_DB)]
         database_url: String,
     },
@@ -184,10 +192,11 @@ enum AuditCommand {
 
 #[derive(Subcommand)]
 enum ScenarioCommand {
-    /// Run scenario files against a fresh instance each.
+    /// 逐个在全新实例上运行场景文件 / Run scenario files against a fresh instance each.
     Run {
+        /// 场景文件 / Scenario files
         files: Vec<std::path::PathBuf>,
-        /// A PostgreSQL server (a fresh database per file); default in-memory SQLite.
+        /// PostgreSQL 服务器（每个文件新建数据库） / A PostgreSQL server (a fresh database per file); default in-memory SQLite.
         #[arg(long)]
         database_url: Option<String>,
     },
@@ -195,52 +204,52 @@ enum ScenarioCommand {
 
 #[derive(Subcommand)]
 enum BenchCommand {
-    /// Routing predictions/s, search p50/p99 (rare and common words) and duplicate
+    /// 文本性能：分派预测、检索延迟和重复件查找 / Routing predictions/s, search p50/p99 (rare and common words) and duplicate
     /// lookup at intake over a synthetic corpus built from the shared messages.
     Text {
-        /// Cases of the synthetic corpus.
+        /// 合成语料的诉求数 / Cases of the synthetic corpus.
         #[arg(long, default_value_t = 1_000_000)]
         cases: usize,
-        /// Directory with routing/train.jsonl and hot-topics/messages.jsonl.
+        /// 共享数据目录 / Directory with routing/train.jsonl and hot-topics/messages.jsonl.
         #[arg(long, default_value = "/work/shared/data")]
         data: std::path::PathBuf,
-        /// Routing training file (default: DATA/routing/train.jsonl).
+        /// 分派训练文件 / Routing training file (default: DATA/routing/train.jsonl).
         #[arg(long)]
         train: Option<std::path::PathBuf>,
-        /// Duplicate lookups at intake.
+        /// 受理时重复件查找次数 / Duplicate lookups at intake.
         #[arg(long, default_value_t = 2_000)]
         probes: usize,
-        /// Searches per word (20 rare and 20 common words).
+        /// 每个词的检索次数 / Searches per word (20 rare and 20 common words).
         #[arg(long, default_value_t = 50)]
         repeat: usize,
     },
-    /// Deadline sweep over many open cases, and one unit's queue over HTTP.
+    /// 时限巡检性能，以及一个单位的队列 / Deadline sweep over many open cases, and one unit's queue over HTTP.
     Sweep {
-        /// Open cases to create.
+        /// 要创建的未办结诉求数 / Open cases to create.
         #[arg(long, default_value_t = 1_000_000)]
         cases: usize,
-        /// Also run against this PostgreSQL server (a fresh database is created on it).
+        /// 同时在此 PostgreSQL 服务器上运行 / Also run against this PostgreSQL server (a fresh database is created on it).
         #[arg(long)]
         postgres_url: Option<String>,
-        /// Skip the SQLite run.
+        /// 跳过 SQLite / Skip the SQLite run.
         #[arg(long)]
         no_sqlite: bool,
     },
-    /// Case creation over HTTP on loopback with concurrent clients.
+    /// 本机回环 HTTP 并发受理性能 / Case creation over HTTP on loopback with concurrent clients.
     Intake {
-        /// Concurrent keep-alive connections.
+        /// 并发长连接数 / Concurrent keep-alive connections.
         #[arg(long, default_value_t = 64)]
         clients: usize,
-        /// Cases to create per backend (after a warm-up of 1,000).
+        /// 每种数据库要创建的诉求数 / Cases to create per backend (after a warm-up of 1,000).
         #[arg(long, default_value_t = 60_000)]
         requests: usize,
-        /// Also run against this PostgreSQL server (a fresh database is created on it).
+        /// 同时在此 PostgreSQL 服务器上运行 / Also run against this PostgreSQL server (a fresh database is created on it).
         #[arg(long)]
         postgres_url: Option<String>,
-        /// Skip the SQLite run.
+        /// 跳过 SQLite / Skip the SQLite run.
         #[arg(long)]
         no_sqlite: bool,
-        /// Repetitions per backend; the median run is reported with all runs.
+        /// 每种数据库重复次数（报告中位数） / Repetitions per backend; the median run is reported with all runs.
         #[arg(long, default_value_t = 3)]
         runs: usize,
     },
@@ -248,28 +257,70 @@ enum BenchCommand {
 
 #[derive(Subcommand)]
 enum RoutingCommand {
-    /// Train on one JSON Lines file, predict another, print metrics as JSON.
+    /// 训练并评估分派模型，输出 JSON 指标 / Train on one JSON Lines file, predict another, print metrics as JSON.
     Evaluate {
+        /// 训练文件（JSON Lines） / Training file (JSON Lines)
         #[arg(long)]
         train: std::path::PathBuf,
+        /// 测试文件（JSON Lines） / Test file (JSON Lines)
         #[arg(long)]
         test: std::path::PathBuf,
     },
-    /// Train a routing model on JSON Lines {text, label} and store it in the
+    /// 训练分派模型并存入数据库（各实例自动载入） / Train a routing model on JSON Lines {text, label} and store it in the
     /// database as the newest version (every server instance loads it).
     Train {
+        /// 训练文件（JSON Lines {text, label}） / Training file (JSON Lines {text, label})
         #[arg(long)]
         input: std::path::PathBuf,
-        /// `category` (labels are categories) or `unit` (labels are department codes).
+        /// 模型类型：category（问题类别）或 unit（部门） / `category` (labels are categories) or `unit` (labels are department codes).
         #[arg(long, default_value = "category")]
         kind: String,
+        /// 数据库地址：sqlite://路径（默认，内嵌）或 postgres://用户@主机:端口/库 / Database: sqlite://PATH (default, embedded) or postgres://USER@HOST:PORT/DB
         #[arg(long, default_value = DEFAULT_DB)]
         database_url: String,
     },
 }
 
+/// The command line with clap's own words in both languages too: headings,
+/// `--help`, `--version`.
+fn command_line() -> clap::Command {
+    use clap::{Arg, ArgAction};
+    fn bilingual(c: clap::Command) -> clap::Command {
+        let template = if c.has_subcommands() {
+            "{about-with-newline}\n用法 / Usage: {usage}\n\n命令 / Commands:\n{subcommands}\n\n选项 / Options:\n{options}{after-help}"
+        } else if c.get_positionals().next().is_some() {
+            "{about-with-newline}\n用法 / Usage: {usage}\n\n参数 / Arguments:\n{positionals}\n\n选项 / Options:\n{options}{after-help}"
+        } else {
+            "{about-with-newline}\n用法 / Usage: {usage}\n\n选项 / Options:\n{options}{after-help}"
+        };
+        c.help_template(template)
+            .disable_help_subcommand(true)
+            .disable_help_flag(true)
+            .arg(
+                Arg::new("help")
+                    .short('h')
+                    .long("help")
+                    .action(ArgAction::Help)
+                    .help("打印帮助 / Print help"),
+            )
+            .mut_subcommands(bilingual)
+    }
+    bilingual(<Cli as clap::CommandFactory>::command())
+        .disable_version_flag(true)
+        .arg(
+            Arg::new("version")
+                .short('V')
+                .long("version")
+                .action(ArgAction::Version)
+                .help("打印版本 / Print version"),
+        )
+}
+
 fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&command_line().get_matches()) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
     let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
