@@ -657,6 +657,28 @@ impl Event {
         }
     }
 
+    /// The event with the logins it names (leaders) replaced by `person(login)`,
+    /// for staff pages and timelines ("提请杨建国（区领导）督办", not a login).
+    pub fn with_person_names(&self, person: &dyn Fn(&str) -> String) -> Event {
+        let mut e = self.clone();
+        let one = |l: &mut String| *l = person(l);
+        match &mut e {
+            Event::LeaderDeadlineSet { leader }
+            | Event::OwnershipTaken { leader }
+            | Event::Supervised { leader, .. }
+            | Event::InterviewRecorded { leader, .. } => one(leader),
+            Event::DeadlineOverdue { leader, .. }
+            | Event::UrgentSignalled { leader, .. }
+            | Event::LeaderDeadlineRequested { leader, .. } => {
+                if let Some(l) = leader {
+                    one(l)
+                }
+            }
+            _ => {}
+        }
+        e
+    }
+
     /// Plain words for the resident's tracking page, or None for internal events.
     /// Never contains personal data. `unit_name` resolves a unit code to its name.
     pub fn public_text(&self, unit_name: &dyn Fn(&str) -> String) -> Option<(String, String)> {
@@ -669,10 +691,21 @@ impl Event {
                     format!("Your request was received; {name} is reviewing it."),
                 )
             }
-            Event::Triaged { urgency, .. } => t(
-                format!("村（社区）已研判您的诉求（{}）。", urgency.zh()),
-                format!("The community reviewed your request ({}).", urgency.en()),
-            ),
+            // the resident is told what happens next, in plain and polite words
+            Event::Triaged { urgency, .. } => match urgency {
+                Urgency::Urgent => t(
+                    "村（社区）已研判您的诉求，将尽快为您办理。".into(),
+                    "The community reviewed your request and will handle it promptly.".into(),
+                ),
+                Urgency::Deferred => t(
+                    "村（社区）已研判您的诉求，将按程序为您办理，请耐心等待。".into(),
+                    "The community reviewed your request and will handle it in due course.".into(),
+                ),
+                Urgency::Unreasonable => t(
+                    "村（社区）已研判您的诉求。按照现行政策暂不能满足，工作人员将与您联系，当面向您说明政策依据。".into(),
+                    "The community reviewed your request. Current policy does not allow it; staff will contact you and explain the policy in person.".into(),
+                ),
+            },
             Event::ReportedToStreet { street, .. } => {
                 let name = unit_name(street);
                 t(

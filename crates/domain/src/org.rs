@@ -344,6 +344,15 @@ impl OrgTree {
         self.units.values().map(|(u, p)| (u, p.as_str()))
     }
 
+    /// A person as staff pages show them: "杨建国（区领导）"; a login the
+    /// organisation does not know is shown as it is.
+    pub fn display_person(&self, login: &str) -> String {
+        match self.people.iter().find(|p| p.login == login) {
+            Some(p) => format!("{}（{}）", p.name, p.role.zh()),
+            None => login.to_string(),
+        }
+    }
+
     pub fn people(&self) -> &[Person] {
         &self.people
     }

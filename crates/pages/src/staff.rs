@@ -1447,7 +1447,11 @@ pub(crate) async fn case_body(
             k = e.event.kind(),
             t = when(e.at),
             who = esc(&words::actor(lang, &e.actor, &unit_name)),
-            what = esc(&words::event(lang, &e.event, &unit_name)),
+            what = esc(&words::event(
+                lang,
+                &e.event.with_person_names(&|l| org.display_person(l)),
+                &unit_name
+            )),
         ));
     }
     tl.push_str("</ol>");

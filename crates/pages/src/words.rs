@@ -257,7 +257,7 @@ pub fn event(lang: Lang, e: &Event, unit_name: &dyn Fn(&str) -> String) -> Strin
             ),
         ),
         Event::LeaderDeadlineSet { leader } => pick(
-            format!("领导（{leader}）确定了办理时限"),
+            format!("{leader}确定了办理时限"),
             format!("Leader {leader} set the deadline"),
         ),
         Event::Replied {

@@ -221,6 +221,7 @@ fn actor(a: &Actor) -> Value {
 }
 
 fn event_summary(e: &Event, org: &OrgTree) -> String {
+    let e = &e.with_person_names(&|l| org.display_person(l));
     let name = |c: &str| {
         org.unit(c)
             .map(|u| u.name.clone())
@@ -278,7 +279,7 @@ fn event_summary(e: &Event, org: &OrgTree) -> String {
         Event::LeaderDeadlineRequested { unit, reason, .. } => {
             format!("{}申请领导确定时限：{reason}", name(unit))
         }
-        Event::LeaderDeadlineSet { leader } => format!("领导{leader}确定办理时限"),
+        Event::LeaderDeadlineSet { leader } => format!("{leader}确定办理时限"),
         Event::Replied {
             unit,
             result,
@@ -325,14 +326,14 @@ fn event_summary(e: &Event, org: &OrgTree) -> String {
                 .map(|e| format!("：{e}"))
                 .unwrap_or_default()
         ),
-        Event::OwnershipTaken { leader } => format!("领导{leader}包案"),
-        Event::Supervised { leader, note } => format!("领导{leader}督办：{note}"),
+        Event::OwnershipTaken { leader } => format!("{leader}包案"),
+        Event::Supervised { leader, note } => format!("{leader}督办：{note}"),
         Event::InterviewRecorded {
             leader,
             unit,
             head,
             note,
-        } => format!("领导{leader}约谈{}负责人{head}：{note}", name(unit)),
+        } => format!("{leader}约谈{}负责人{head}：{note}", name(unit)),
         Event::DeadlineSet(d) => format!(
             "时限（{}）：{}前由{}办理{}",
             d.rule,
@@ -360,7 +361,7 @@ fn event_summary(e: &Event, org: &OrgTree) -> String {
             "时限（{rule}）已超期{}",
             leader
                 .as_ref()
-                .map(|l| format!("，提请领导{l}督办"))
+                .map(|l| format!("，提请{l}督办"))
                 .unwrap_or_default()
         ),
         Event::UrgentSignalled { signals, leader } => format!(

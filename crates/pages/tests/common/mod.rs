@@ -139,8 +139,9 @@ impl<'a> Client<'a> {
                 self.cookies.insert(k.to_string(), val.to_string());
             }
         }
-        let body = String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec())
-            .unwrap();
+        // lossy: the icon and photos are bytes (pages are always UTF-8)
+        let body = String::from_utf8_lossy(&res.into_body().collect().await.unwrap().to_bytes())
+            .into_owned();
         if let Some(t) = csrf_in(&body) {
             self.csrf = t;
         }
