@@ -826,6 +826,10 @@ pub fn command_label(lang: Lang, name: &str) -> &'static str {
         "notes" => ("添加备注 / 走访记录", "Add a note / visit record"),
         "merge" => ("合并为重复件", "Merge as a duplicate"),
         "rating-read" => ("已阅群众评价", "Mark the rating read"),
+        "unmask" => (
+            "查看完整联系方式（记入审计）",
+            "Show the full contact details (audited)",
+        ),
         _ => ("操作", "Action"),
     };
     lang.t(zh, en)
@@ -924,7 +928,7 @@ fn allowed_commands(ctx: &Ctx, user: &StaffUser, view: &CaseView) -> Vec<&'stati
         org: &org,
     };
     let who = user.who();
-    suqiu_app::commands::NAMES
+    let mut names: Vec<&'static str> = suqiu_app::commands::NAMES
         .iter()
         .copied()
         .chain(std::iter::once(crate::merge::COMMAND))
@@ -936,7 +940,51 @@ fn allowed_commands(ctx: &Ctx, user: &StaffUser, view: &CaseView) -> Vec<&'stati
                 )
             })
         })
-        .collect()
+        .collect();
+    if may_unmask(user, view) {
+        names.push(UNMASK);
+    }
+    names
+}
+
+/// The action that shows the reporter's full contact details (a reason is
+/// asked, each view audited): not a step of the case.
+const UNMASK: &str = "unmask";
+
+/// Whether the user's role may see this reporter's full contact details
+/// (a confidential reporter needs the stronger permission).
+fn may_unmask(user: &StaffUser, view: &CaseView) -> bool {
+    use suqiu_app::privacy::{allowed, Permission};
+    let needed = if view.state.intake.reporter.confidential {
+        Permission::UnmaskConfidential
+    } else {
+        Permission::Unmask
+    };
+    allowed(user.role, needed)
+}
+
+/// Shows the case page with the reporter's full contact details, after
+/// recording the reason in the audit log; a missing reason is asked again.
+async fn unmask(ctx: Ctx, user: StaffUser, id: i64, fields: Fields) -> Response {
+    let reason = fields.get("reason").unwrap_or_default().to_string();
+    match ctx.app.unmask(&user, id, &reason).await {
+        Ok(reporter) => match ctx.app.case_for(&user, id).await {
+            Ok(view) => {
+                let body = case_body_showing(&ctx, &user, &view, None, None, Some(&reporter)).await;
+                ctx.page(&view.state.intake.title, &body)
+            }
+            Err(_) => ctx.redirect("/staff"),
+        },
+        Err(AppError::CaseNotFound) => ctx.error_page(
+            StatusCode::NOT_FOUND,
+            "没有找到这件诉求，或它不在您的管辖范围内。",
+            "Case not found, or outside your part of the district.",
+        ),
+        Err(e) => {
+            let errors = app_errors(ctx.lang, &e, &|f| f.to_string());
+            refused(&ctx, &user, id, UNMASK, fields, errors).await
+        }
+    }
 }
 
 fn departments(ctx: &Ctx) -> Vec<(String, String)> {
@@ -1112,6 +1160,14 @@ fn command_inputs(
             vec!["note"],
         ),
         "sign" | "own" | "rating-read" => (String::new(), vec![]),
+        "unmask" => (
+            text(
+                "reason",
+                "查看理由（如：当天电话联系群众）",
+                "Reason (e.g. phoning the resident today)",
+            ),
+            vec!["reason"],
+        ),
         "assign" => (
             format!(
                 "{}{}",
@@ -1292,6 +1348,19 @@ pub(crate) async fn case_body(
     failed: Option<&Failed>,
     done: Option<&str>,
 ) -> String {
+    case_body_showing(ctx, user, view, failed, done, None).await
+}
+
+/// The case page's body; `shown`: the reporter unmasked for this answer
+/// only (never stored in a URL or cached: pages are `no-store`).
+async fn case_body_showing(
+    ctx: &Ctx,
+    user: &StaffUser,
+    view: &CaseView,
+    failed: Option<&Failed>,
+    done: Option<&str>,
+    shown: Option<&suqiu_domain::case::Reporter>,
+) -> String {
     let lang = ctx.lang;
     let org = ctx.app.org();
     let unit_name = |c: &str| {
@@ -1309,7 +1378,26 @@ pub(crate) async fn case_body(
             esc(command_label(lang, d))
         ));
     }
-    let reporter = if i.reporter.confidential {
+    if shown.is_some() {
+        out.push_str(&format!(
+            r#"<p class="notice" id="unmasked" role="status">{}</p>"#,
+            esc(lang.t(
+                "以下为完整联系方式，本次查看已记入审计日志。",
+                "The full contact details are shown below; this view is in the audit log."
+            ))
+        ));
+    }
+    let reporter = if let Some(r) = shown {
+        format!(
+            "{} {}{}",
+            r.name,
+            r.phone,
+            r.id_number
+                .as_deref()
+                .map(|n| format!(" {n}"))
+                .unwrap_or_default()
+        )
+    } else if i.reporter.confidential {
         lang.t("（保密）", "(confidential)").to_string()
     } else {
         format!(
@@ -1827,6 +1915,9 @@ pub async fn command(
     };
     if name == crate::merge::COMMAND {
         return crate::merge::post(ctx, user, id, fields).await;
+    }
+    if name == UNMASK {
+        return unmask(ctx, user, id, fields).await;
     }
     let Some(name) = suqiu_app::commands::NAMES
         .iter()

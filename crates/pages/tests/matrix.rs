@@ -256,7 +256,7 @@ fn concrete(path: &str, c: &Case) -> Vec<String> {
     if base.contains("{command}") {
         return suqiu_app::commands::NAMES
             .iter()
-            .chain(["merge"].iter())
+            .chain(["merge", "unmask"].iter())
             .map(|n| base.replace("{command}", n))
             .collect();
     }

@@ -2115,3 +2115,65 @@ async fn behind_an_https_proxy_cookies_are_secure_and_hsts_is_sent() {
         assert!(session.contains("HttpOnly"), "{session}");
     }
 }
+
+#[tokio::test]
+async fn a_department_sees_the_phone_to_call_after_giving_a_reason_and_it_is_audited() {
+    let site = Site::new().await;
+    let id = site.app.file_case(&lamp(), None).await.unwrap().id;
+    for (login, cmd, body) in [
+        (
+            "shequ.chen",
+            "triage",
+            serde_json::json!({"urgency": "urgent", "category": "基础建设"}),
+        ),
+        ("shequ.chen", "report", serde_json::json!({})),
+        ("jiedao.liu", "sign", serde_json::json!({})),
+        (
+            "jiedao.liu",
+            "dispatch",
+            serde_json::json!({"lead": "430799-D01", "difficulty": "ordinary"}),
+        ),
+    ] {
+        run(&site.app, login, id, cmd, body).await;
+    }
+    let case = format!("/staff/cases/{id}");
+    let mut d = Client::new(&site);
+    d.login("bumen.zhang").await;
+    let page = d.get(&case).await.body;
+    assert!(page.contains("139****5678"), "masked at first");
+    assert!(!page.contains("13912345678"));
+    assert!(
+        page.contains(r#"id="form-unmask""#),
+        "offered to the department"
+    );
+    // a reason is required
+    let r = d.post(&format!("{case}/unmask"), &[("reason", "")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains(r#"data-field="reason""#), "{}", r.body);
+    assert!(!r.body.contains("13912345678"));
+    let r = d
+        .post(&format!("{case}/unmask"), &[("reason", "当天电话联系群众")])
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("王小明 13912345678"), "{}", r.body);
+    assert!(r.body.contains(r#"id="unmasked""#));
+    assert_eq!(
+        r.headers[header::CACHE_CONTROL],
+        "no-store",
+        "the full phone is not cached"
+    );
+    // shown once: the next view is masked again
+    assert!(!d.get(&case).await.body.contains("13912345678"));
+    let audit = site.app.store().audit_rows(0, 1000).await.unwrap();
+    assert!(
+        audit.iter().any(|a| a.entry.action == "case.unmask"
+            && a.entry.actor == "bumen.zhang"
+            && a.entry.target == format!("case:{id}")
+            && a.entry.reason == "当天电话联系群众"),
+        "{audit:?}"
+    );
+    // an administrator manages the system, not residents: not offered
+    let mut a = Client::new(&site);
+    a.login("admin").await;
+    assert!(!a.get(&case).await.body.contains(r#"id="form-unmask""#));
+}
