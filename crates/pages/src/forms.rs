@@ -173,7 +173,16 @@ impl Errors {
     }
 }
 
-/// A field error in plain words (without the technical field name).
+/// A short text with an explanation on hover or long press (`title`).
+pub fn hint_span(class: &str, text: &str, explanation: &str) -> String {
+    format!(
+        r#"<span class="{class}" title="{t}">{text}</span>"#,
+        class = crate::html::esc(class),
+        t = crate::html::esc(explanation),
+        text = crate::html::esc(text),
+    )
+}
+
 /// A labelled one-line text input: its typed value kept, marked invalid and
 /// followed by its error when it has one. `list` names a `<datalist>`.
 pub fn text_input(
@@ -193,6 +202,7 @@ pub fn text_input(
     )
 }
 
+/// A field error in plain words (without the technical field name).
 pub fn field_message(lang: Lang, e: &FieldError) -> String {
     match (lang, e.kind) {
         (Lang::Zh, FieldErrorKind::Missing | FieldErrorKind::Empty) => "请填写此项".into(),

@@ -111,7 +111,7 @@ pub fn due(lang: Lang, ms: Millis) -> String {
     if when(ms).ends_with(" 00:00") {
         let d = day(ms - 1);
         match lang {
-            Lang::Zh => format!("{d} 当天内"),
+            Lang::Zh => format!("{d} 24:00 前"),
             Lang::En => format!("by the end of {d}"),
         }
     } else {

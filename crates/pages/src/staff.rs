@@ -987,6 +987,31 @@ async fn unmask(ctx: Ctx, user: StaffUser, id: i64, fields: Fields) -> Response 
     }
 }
 
+/// The units a leader may interview the head of (约谈): departments,
+/// townships/streets and villages/communities, each named with its level.
+fn interview_units(ctx: &Ctx) -> Vec<(String, String)> {
+    let org = ctx.app.org();
+    let mut v: Vec<(u8, String, String)> = org
+        .units()
+        .map(|(u, _)| u)
+        .filter_map(|u| {
+            let rank = match u.level {
+                Level::Department => 0,
+                Level::Street => 1,
+                Level::Community => 2,
+                _ => return None,
+            };
+            Some((
+                rank,
+                u.code.clone(),
+                format!("{}（{}）", u.name, words::level(ctx.lang, u.level)),
+            ))
+        })
+        .collect();
+    v.sort();
+    v.into_iter().map(|(_, c, n)| (c, n)).collect()
+}
+
 fn departments(ctx: &Ctx) -> Vec<(String, String)> {
     let mut d: Vec<(String, String)> = ctx
         .app
@@ -1319,7 +1344,13 @@ fn command_inputs(
         "interview" => (
             format!(
                 "{}{}{}",
-                sel("unit", "约谈单位", "Unit", &depts, &f.value("unit")),
+                sel(
+                    "unit",
+                    "约谈单位",
+                    "Unit",
+                    &interview_units(ctx),
+                    &f.value("unit")
+                ),
                 text("head", "被约谈的负责人", "Head interviewed"),
                 area("note", "约谈情况", "Note")
             ),
@@ -1480,16 +1511,25 @@ async fn case_body_showing(
 
     // deadlines
     let mut dl = String::new();
+    /// The marks of a deadline, as HTML: why it is provisional (a tooltip),
+    /// and that it counts from the next working day.
     fn deadline_marks(lang: Lang, d: &suqiu_domain::case::DeadlineInfo) -> String {
         let mut m = String::new();
         if d.provisional {
-            m.push_str(lang.t("（暂定）", " (provisional)"));
+            m.push_str(&crate::forms::hint_span(
+                "provisional",
+                lang.t("（暂定）", " (provisional)"),
+                lang.t(
+                    "该年度节假日安排尚未公布：暂按周末和元旦、劳动节、国庆等固定假日计算，公布后自动重新计算",
+                    "That year's holiday notice is not out yet: counted with weekends and the fixed-date holidays for now, and counted again when it is published",
+                ),
+            ));
         }
         if d.after_hours {
-            m.push_str(lang.t(
+            m.push_str(&esc(lang.t(
                 "（非工作时间受理，按下一工作日计）",
                 " (received outside office hours: counted from the next working day)",
-            ));
+            )));
         }
         m
     }
@@ -1506,7 +1546,7 @@ async fn case_body_showing(
             r = esc(&words::rule(lang, &d.info.rule)),
             u = esc(&unit_name(&d.info.unit)),
             due = crate::html::due(lang, d.info.due_at),
-            p = esc(&deadline_marks(lang, &d.info)),
+            p = deadline_marks(lang, &d.info),
             st = esc(st)
         ));
     }

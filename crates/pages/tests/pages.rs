@@ -2177,3 +2177,61 @@ async fn a_department_sees_the_phone_to_call_after_giving_a_reason_and_it_is_aud
     a.login("admin").await;
     assert!(!a.get(&case).await.body.contains(r#"id="form-unmask""#));
 }
+
+#[tokio::test]
+async fn leaders_interview_any_level_and_provisional_deadlines_say_why() {
+    let site = Site::new().await;
+    let id = site.app.file_case(&lamp(), None).await.unwrap().id;
+    for (login, cmd, body) in [
+        (
+            "shequ.chen",
+            "triage",
+            serde_json::json!({"urgency": "urgent", "category": "基础建设"}),
+        ),
+        ("shequ.chen", "report", serde_json::json!({})),
+        ("jiedao.liu", "sign", serde_json::json!({})),
+        (
+            "jiedao.liu",
+            "dispatch",
+            serde_json::json!({"lead": "430799-D01", "difficulty": "ordinary"}),
+        ),
+    ] {
+        run(&site.app, login, id, cmd, body).await;
+    }
+    let mut l = Client::new(&site);
+    l.login("lingdao.yang").await;
+    let page = l.get(&format!("/staff/cases/{id}")).await.body;
+    let form = part(&page, "form-interview", "</form>");
+    for unit in ["430799-D01", "430799001", "430799001002"] {
+        assert!(
+            form.contains(&format!(r#"<option value="{unit}">"#)),
+            "{unit} in {form}"
+        );
+    }
+    assert!(
+        form.contains("白沙街道（乡镇（街道））") || form.contains("白沙街道（"),
+        "{form}"
+    );
+    assert!(
+        page.contains("24:00 前"),
+        "due at the end of the day, plainly"
+    );
+    // a deadline over a year whose holiday notice is not out says why it is provisional
+    site.clock.set(1_798_500_000_000); // 2026-12-29
+    let id2 = site.app.file_case(&lamp(), None).await.unwrap().id;
+    run(
+        &site.app,
+        "shequ.chen",
+        id2,
+        "triage",
+        serde_json::json!({"urgency": "unreasonable", "category": "民生保障"}),
+    )
+    .await;
+    let mut c = Client::new(&site);
+    c.login("shequ.chen").await;
+    let page = c.get(&format!("/staff/cases/{id2}")).await.body;
+    assert!(
+        page.contains(r#"<span class="provisional" title="该年度节假日安排尚未公布"#),
+        "{page}"
+    );
+}
