@@ -98,6 +98,7 @@ pub fn place_from_address(org: &OrgTree, address: &str) -> Option<String> {
 
 /// The intake fields shared by the resident's form and the staff's.
 pub fn intake_fields(ctx: &Ctx, f: &Fields, errs: &Errors) -> String {
+    let staff = ctx.user.is_some();
     let cats = ctx.app.rules().categories.clone();
     let hint = f.value("category_hint");
     let mut cat_opts = format!(
@@ -159,11 +160,20 @@ pub fn intake_fields(ctx: &Ctx, f: &Fields, errs: &Errors) -> String {
             "不知道属于哪个网格，可以只填地址并写明村（社区）名称。",
             "If you do not know the grid, type the address with the village/community's name."
         )),
-        l_name = esc(ctx.t("您的姓名", "Your name")),
+        // a clerk or grid worker files for someone else: the form speaks of the resident
+        l_name = esc(if staff {
+            ctx.t("群众姓名", "The resident's name")
+        } else {
+            ctx.t("您的姓名", "Your name")
+        }),
         v_name = esc(&f.value("reporter_name")),
         i_name = errs.invalid("reporter_name"),
         e_name = errs.at("reporter_name"),
-        l_phone = esc(ctx.t("联系电话", "Phone")),
+        l_phone = esc(if staff {
+            ctx.t("群众的联系电话", "The resident's phone")
+        } else {
+            ctx.t("联系电话", "Phone")
+        }),
         v_phone = esc(&f.value("reporter_phone")),
         i_phone = errs.invalid("reporter_phone"),
         e_phone = errs.at("reporter_phone"),
@@ -176,7 +186,14 @@ pub fn intake_fields(ctx: &Ctx, f: &Fields, errs: &Errors) -> String {
         } else {
             ""
         },
-        l_conf = esc(ctx.t("请对我的姓名保密", "Keep my name confidential")),
+        l_conf = esc(if staff {
+            ctx.t(
+                "群众要求对其姓名保密",
+                "The resident asks to keep their name confidential",
+            )
+        } else {
+            ctx.t("请对我的姓名保密", "Keep my name confidential")
+        }),
         notify = notify_fields(ctx, f, errs),
     )
 }

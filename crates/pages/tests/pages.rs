@@ -768,6 +768,14 @@ async fn grid_worker_files_for_a_resident_and_notes_a_visit() {
     g.login("wangge.li").await;
     let r = g.get("/staff/new").await;
     assert!(r.body.contains(r#"<option value="proxy" selected>"#));
+    // worded for someone filing for a resident, not as the resident
+    assert!(r.body.contains("群众姓名") && r.body.contains("群众要求对其姓名保密"));
+    assert!(!r.body.contains("您的姓名") && !r.body.contains("请对我的姓名保密"));
+    let own = Client::new(&site).get("/report").await.body;
+    assert!(
+        own.contains("您的姓名"),
+        "the resident's own form speaks to them"
+    );
     assert!(
         r.body
             .contains(r#"<option value="430799001002-01" selected>"#),
