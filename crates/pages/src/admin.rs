@@ -6,7 +6,7 @@
 use crate::forms::{app_errors, Errors, Fields};
 use crate::html::{esc, Lang};
 use crate::{words, Ctx, PostForm};
-use axum::extract::Path;
+use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use axum::response::Response;
 use suqiu_app::privacy::{allowed, Permission};
@@ -212,7 +212,7 @@ async fn admin_page(
     };
     let body = format!(
         r#"<h1>{h}</h1>{done}{form_errs}
-<p><a href="/staff/admin/templates" id="templates-link">{l_templates}</a></p>
+<p><a href="/staff/admin/templates" id="templates-link">{l_templates}</a> · <a href="/staff/admin/audit" id="audit-link">{l_audit}</a></p>
 <div class="grid two"><div>
 <section class="card" id="users"><h2>{hu}</h2><div class="table-wrap"><table><thead><tr><th>{l_login}</th><th>{l_name}</th><th>{l_role}</th><th>{l_unit}</th><th>{l_linked}</th><th>{l_state}</th><th></th></tr></thead><tbody>{users}</tbody></table></div>{unit_codes}
 <h3>{h_new}</h3>
@@ -256,6 +256,7 @@ async fn admin_page(
 <p class="hint">{ht_hint}</p>{tree}</section></div>"#,
         h = esc(lang.t("系统管理", "Administration")),
         l_templates = esc(lang.t("通知模板", "Message templates")),
+        l_audit = esc(lang.t("审计日志", "Audit log")),
         done = done.map(|d| format!(r#"<p class="notice" role="status" id="done">{}</p>"#, esc(d))).unwrap_or_default(),
         form_errs = errs.rest(&[
             "text", "rules", "categories", "login", "name", "role", "unit", "password",
@@ -696,4 +697,114 @@ pub async fn remove_unit(PostForm { ctx, fields, .. }: PostForm) -> Response {
     };
     let result = unknown_unit_at(result, "code");
     after_change(&ctx, &user, &fields, result, &|f| format!("remove_{f}")).await
+}
+
+/// Rows of one page of the audit log.
+const AUDIT_PAGE: i64 = 50;
+
+/// `GET /staff/admin/audit`: the audit log, newest first, 50 records a page
+/// (`?before=SEQ` for older ones), with the chain's head to keep off-site
+/// (`suqiu audit verify --expect-head` checks the log still holds it).
+pub async fn audit_page(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
+    let user = match admin_only(&ctx) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    if !allowed(user.role, Permission::ReadAudit) {
+        return ctx.error_page(
+            StatusCode::FORBIDDEN,
+            "无权查看审计日志。",
+            "You may not read the audit log.",
+        );
+    }
+    let before: Option<i64> = match crate::query_pairs(q.as_deref())
+        .iter()
+        .find(|(k, _)| k == "before")
+        .map(|(_, v)| v.parse::<i64>())
+    {
+        None => None,
+        Some(Ok(n)) if n > 0 => Some(n),
+        Some(_) => {
+            return ctx.error_page(
+                StatusCode::BAD_REQUEST,
+                "页码参数有误。",
+                "The page parameter is wrong.",
+            )
+        }
+    };
+    let head = match ctx.app.audit_head().await {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::warn!(error = %e, "audit head");
+            return ctx.error_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "暂时无法读取审计日志。",
+                "The audit log cannot be read now.",
+            );
+        }
+    };
+    let last = before.map_or(head.as_ref().map_or(0, |h| h.seq), |b| b - 1);
+    let from = (last - AUDIT_PAGE + 1).max(1);
+    let mut rows = if last >= 1 {
+        ctx.app
+            .store()
+            .audit_rows(from, u32::try_from(last - from + 1).unwrap_or(0))
+            .await
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    rows.reverse();
+    let lang = ctx.lang;
+    let mut table = String::new();
+    for r in &rows {
+        let e = &r.entry;
+        table.push_str(&crate::forms::table_row(&[
+            &r.seq.to_string(),
+            &crate::html::when(e.at),
+            &e.actor,
+            &e.action,
+            &e.target,
+            &e.reason,
+        ]));
+    }
+    let heads = [
+        lang.t("序号", "Seq"),
+        lang.t("时间", "Time"),
+        lang.t("操作人", "Actor"),
+        lang.t("操作", "Action"),
+        lang.t("对象", "Target"),
+        lang.t("理由", "Reason"),
+    ];
+    let older = (from > 1).then(|| {
+        crate::forms::link(
+            &format!("/staff/admin/audit?before={from}"),
+            "audit-older",
+            lang.t("更早的记录", "Older records"),
+        )
+    });
+    let head_text = head.map_or_else(
+        || lang.t("（尚无记录）", "(no records yet)").to_string(),
+        |h| h.to_string(),
+    );
+    let body = crate::forms::section(
+        "audit",
+        lang.t("审计日志", "Audit log"),
+        &[
+            crate::forms::paragraph(
+                "audit-head",
+                &format!(
+                    "{}{head_text}",
+                    lang.t(
+                        "当前链头（请异地保存，用 suqiu audit verify --expect-head 核对）：",
+                        "Head of the chain (keep it off-site; check with suqiu audit verify --expect-head): "
+                    )
+                ),
+            ),
+            crate::forms::table("audit-log", &heads, &table),
+            older.unwrap_or_default(),
+        ]
+        .concat(),
+    );
+    ctx.page(lang.t("审计日志", "Audit log"), &body)
 }

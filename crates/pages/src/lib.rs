@@ -114,6 +114,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/staff/topics"),
     ("get", "/staff/admin"),
     ("post", "/staff/admin/users/{login}/{action}"),
+    ("get", "/staff/admin/audit"),
     ("post", "/staff/admin/calendar"),
     ("post", "/staff/admin/units"),
     ("post", "/staff/admin/units/rename"),
@@ -159,6 +160,7 @@ pub fn router() -> Router<App> {
             "/staff/admin/users/{login}/{action}",
             post(admin::user_action),
         )
+        .route("/staff/admin/audit", get(admin::audit_page))
         .route("/staff/admin/calendar", post(admin::add_year))
         .route("/staff/admin/units", post(admin::add_unit))
         .route("/staff/admin/units/rename", post(admin::rename_unit))

@@ -2243,3 +2243,53 @@ async fn leaders_interview_any_level_and_provisional_deadlines_say_why() {
         "{page}"
     );
 }
+
+#[tokio::test]
+async fn administrators_read_the_audit_log_newest_first_in_pages() {
+    let site = Site::new().await;
+    let mut a = Client::new(&site);
+    a.login("admin").await;
+    assert!(a
+        .get("/staff/admin")
+        .await
+        .body
+        .contains(r#"href="/staff/admin/audit""#));
+    // 60 more audited steps: logins
+    for _ in 0..60 {
+        site.app
+            .login("shequ.chen", suqiu_app::orgconfig::DEMO_PASSWORD, None)
+            .await
+            .unwrap();
+    }
+    let r = a.get("/staff/admin/audit").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let head = site.app.audit_head().await.unwrap().unwrap();
+    assert!(
+        r.body.contains(&head.to_string()),
+        "the head to keep off-site"
+    );
+    let rows = r.body.matches("<tr><td>").count();
+    assert_eq!(rows, 50, "a page of 50");
+    let first = &r.body[r.body.find("<tr><td>").unwrap()..];
+    assert!(
+        first.starts_with(&format!("<tr><td>{}</td>", head.seq)),
+        "newest first"
+    );
+    assert!(r.body.contains("shequ.chen"));
+    let older = common::location_of_link(&r.body, "audit-older");
+    let r2 = a.get(&older).await;
+    assert_eq!(r2.status, StatusCode::OK);
+    assert!(r2.body.matches("<tr><td>").count() >= 1);
+    assert!(!r2.body.contains(&format!("<tr><td>{}</td>", head.seq)));
+    assert_eq!(
+        a.get("/staff/admin/audit?before=x").await.status,
+        StatusCode::BAD_REQUEST
+    );
+    // only administrators
+    let mut c = Client::new(&site);
+    c.login("xinfang.he").await;
+    assert_eq!(
+        c.get("/staff/admin/audit").await.status,
+        StatusCode::FORBIDDEN
+    );
+}

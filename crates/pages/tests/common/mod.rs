@@ -267,3 +267,13 @@ pub fn location(r: &Reply) -> String {
         .map(|v| v.to_str().unwrap().to_string())
         .unwrap_or_default()
 }
+
+/// The `href` of the link with this id in a page.
+pub fn location_of_link(body: &str, id: &str) -> String {
+    let at = body
+        .find(&format!(r#"id="{id}""#))
+        .unwrap_or_else(|| panic!("no #{id}"));
+    let start = body[..at].rfind("href=\"").unwrap() + 6;
+    let end = start + body[start..].find('"').unwrap();
+    body[start..end].replace("&amp;", "&")
+}
