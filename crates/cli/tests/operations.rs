@@ -99,7 +99,8 @@ fn json_logs_carry_the_request_id() {
             "127.0.0.1:0",
         ])
         .args(["--database-url", &db])
-        .env("RUST_LOG", "info")
+        // the access log line (debug) shows each request with its id
+        .env("RUST_LOG", "info,tower_http=debug")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -171,7 +171,10 @@ mod tests {
         assert_eq!(start_of_day(t0), start);
         assert!(parse_day("2026-13-01").is_none());
         assert!(parse_day("x").is_none());
-        assert_eq!(due(Lang::Zh, start + 24 * 3600 * 1000), "2026-11-23 24:00 前");
+        assert_eq!(
+            due(Lang::Zh, start + 24 * 3600 * 1000),
+            "2026-11-23 24:00 前"
+        );
         assert_eq!(due(Lang::En, t0), "2026-11-23 09:00");
         assert_eq!(pct(1, 3), "33.3%");
         assert_eq!(pct(1, 0), "—");

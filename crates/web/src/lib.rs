@@ -174,10 +174,13 @@ pub fn router_with(app: App, config: &WebConfig) -> Router {
                 .unwrap_or("");
             tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
         })
+        // every line logged while a request is served carries its id (the
+        // span); the access log line itself is at debug level, turned on with
+        // RUST_LOG=info,tower_http=debug (a county server takes many requests)
         .on_request(())
         .on_response(
             tower_http::trace::DefaultOnResponse::new()
-                .level(tracing::Level::INFO)
+                .level(tracing::Level::DEBUG)
                 .latency_unit(tower_http::LatencyUnit::Micros),
         );
     routes_of(app)
