@@ -23,6 +23,45 @@ impl fmt::Display for Esc<'_> {
     }
 }
 
+/// What a page or a fragment can be made of: markup built by the templates
+/// (`maud::html!`, escaped by construction) or, while pages move to them, a
+/// string the page built by hand.
+pub trait Body {
+    fn into_html(self) -> String;
+}
+
+impl Body for maud::Markup {
+    fn into_html(self) -> String {
+        self.into_string()
+    }
+}
+
+impl Body for String {
+    fn into_html(self) -> String {
+        self
+    }
+}
+
+impl Body for &String {
+    fn into_html(self) -> String {
+        self.clone()
+    }
+}
+
+impl Body for &str {
+    fn into_html(self) -> String {
+        self.to_string()
+    }
+}
+
+/// The one way to put markup that did not come from a template into one:
+/// text this crate itself produced as markup (an SVG chart drawn from
+/// numbers, a fragment built by [`maud::html!`] elsewhere and stored as a
+/// string). Never call it with text from a user, a form or the database.
+pub fn raw(trusted_markup: String) -> maud::Markup {
+    maud::PreEscaped(trusted_markup)
+}
+
 /// Escaped text as a `String`.
 pub fn esc(s: &str) -> String {
     Esc(s).to_string()

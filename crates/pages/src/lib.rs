@@ -23,6 +23,7 @@ mod resident;
 mod staff;
 mod templates;
 mod topics;
+pub mod ui;
 mod words;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -31,7 +32,8 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use html::{esc, url, Lang};
+use html::{url, Lang};
+use maud::{html, Markup, DOCTYPE};
 use suqiu_app::{App, StaffUser};
 use suqiu_domain::Role;
 
@@ -355,19 +357,23 @@ impl Ctx {
     }
 
     /// A fragment (for htmx swaps) with the cookies to set.
-    pub fn fragment(&self, body: String) -> Response {
+    pub fn fragment(&self, body: impl html::Body) -> Response {
         self.with_cookies(
-            ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response(),
+            (
+                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                body.into_html(),
+            )
+                .into_response(),
         )
     }
 
     /// A full page in the layout.
-    pub fn page(&self, title: &str, body: &str) -> Response {
+    pub fn page(&self, title: &str, body: impl html::Body) -> Response {
         self.page_status(StatusCode::OK, title, body)
     }
 
-    pub fn page_status(&self, status: StatusCode, title: &str, body: &str) -> Response {
-        let html = self.layout(title, body);
+    pub fn page_status(&self, status: StatusCode, title: &str, body: impl html::Body) -> Response {
+        let html = self.layout(title, &body.into_html());
         self.with_cookies(
             (
                 status,
@@ -389,13 +395,14 @@ impl Ctx {
 
     /// An error page in plain words.
     pub fn error_page(&self, status: StatusCode, zh: &str, en: &str) -> Response {
-        let body = format!(
-            r#"<section class="card"><h1>{}</h1><p class="error" role="alert">{}</p><p><a href="/">{}</a></p></section>"#,
-            esc(self.t("出错了", "Something went wrong")),
-            esc(self.t(zh, en)),
-            esc(self.t("返回首页", "Back to the home page"))
-        );
-        self.page_status(status, self.t("出错了", "Error"), &body)
+        let body = html! {
+            section.card {
+                h1 { (self.t("出错了", "Something went wrong")) }
+                p.error role="alert" { (self.t(zh, en)) }
+                p { a href="/" { (self.t("返回首页", "Back to the home page")) } }
+            }
+        };
+        self.page_status(status, self.t("出错了", "Error"), body)
     }
 
     /// The logged-in user, or a redirect to the login page.
@@ -407,76 +414,63 @@ impl Ctx {
         }
     }
 
-    fn lang_switch(&self) -> String {
+    fn lang_switch(&self) -> Markup {
         let (other, label) = match self.lang {
             Lang::Zh => ("en", "English"),
             Lang::En => ("zh", "中文"),
         };
-        let base: Vec<(String, String)> = {
-            let (p, q) = self.path.split_once('?').unwrap_or((&self.path, ""));
-            let mut pairs: Vec<(String, String)> = query_pairs(Some(q))
-                .into_iter()
-                .filter(|(k, _)| k != "lang")
-                .collect();
-            pairs.push(("lang".into(), other.into()));
-            vec![(
-                p.to_string(),
-                serde_urlencoded::to_string(&pairs).unwrap_or_default(),
-            )]
-        };
-        let (p, q) = &base[0];
-        format!(
-            r#"<a class="lang" href="{}?{}" hreflang="{other}">{label}</a>"#,
-            esc(p),
-            esc(q)
-        )
+        let (p, q) = self.path.split_once('?').unwrap_or((&self.path, ""));
+        let mut pairs: Vec<(String, String)> = query_pairs(Some(q))
+            .into_iter()
+            .filter(|(k, _)| k != "lang")
+            .collect();
+        pairs.push(("lang".into(), other.into()));
+        let href = format!(
+            "{p}?{}",
+            serde_urlencoded::to_string(&pairs).unwrap_or_default()
+        );
+        html! { a.lang href=(href) hreflang=(other) { (label) } }
     }
 
-    fn nav(&self) -> String {
-        let mut links: Vec<(&str, String)> = Vec::new();
+    fn nav(&self) -> Markup {
+        let mut links: Vec<(&str, &str)> = Vec::new();
         match &self.user {
             None => {
-                links.push(("/report", self.t("我要反映", "File a request").into()));
-                links.push(("/track", self.t("查询进度", "Track").into()));
-                links.push(("/login", self.t("工作人员登录", "Staff login").into()));
+                links.push(("/report", self.t("我要反映", "File a request")));
+                links.push(("/track", self.t("查询进度", "Track")));
+                links.push(("/login", self.t("工作人员登录", "Staff login")));
             }
             Some(u) => {
-                links.push(("/staff", self.t("工作台", "Workbench").into()));
-                links.push(("/staff/cases", self.t("诉求列表", "Cases").into()));
-                links.push((
-                    "/staff/new",
-                    self.t("录入诉求", "File for a resident").into(),
-                ));
+                links.push(("/staff", self.t("工作台", "Workbench")));
+                links.push(("/staff/cases", self.t("诉求列表", "Cases")));
+                links.push(("/staff/new", self.t("录入诉求", "File for a resident")));
                 if matches!(
                     u.role,
                     Role::Leader | Role::PetitionBureau | Role::Admin | Role::StreetStaff
                 ) {
-                    links.push(("/staff/dashboard", self.t("统计", "Statistics").into()));
+                    links.push(("/staff/dashboard", self.t("统计", "Statistics")));
                 }
                 if u.role != Role::GridWorker {
-                    links.push(("/staff/topics", self.t("热点问题", "Hot topics").into()));
+                    links.push(("/staff/topics", self.t("热点问题", "Hot topics")));
                 }
                 if u.role == Role::Admin {
-                    links.push(("/staff/admin", self.t("系统管理", "Administration").into()));
+                    links.push(("/staff/admin", self.t("系统管理", "Administration")));
                 }
             }
         }
-        let mut out = String::from(r#"<nav class="nav">"#);
-        for (href, label) in links {
-            out.push_str(&format!(r#"<a href="{href}">{}</a>"#, esc(&label)));
+        html! {
+            nav.nav {
+                @for (href, label) in &links { a href=(href) { (label) } }
+                @if let Some(u) = &self.user {
+                    span.me { (u.name) " · " (words::role(self.lang, u.role)) }
+                    form.inline method="post" action="/logout" {
+                        (ui::csrf(&self.csrf_token()))
+                        button.link type="submit" id="logout" { (self.t("退出", "Log out")) }
+                    }
+                }
+                (self.lang_switch())
+            }
         }
-        if let Some(u) = &self.user {
-            out.push_str(&format!(
-                r#"<span class="me">{} · {}</span><form method="post" action="/logout" class="inline">{}<button type="submit" class="link" id="logout">{}</button></form>"#,
-                esc(&u.name),
-                esc(words::role(self.lang, u.role)),
-                self.csrf_field(),
-                esc(self.t("退出", "Log out"))
-            ));
-        }
-        out.push_str(&self.lang_switch());
-        out.push_str("</nav>");
-        out
     }
 
     fn layout(&self, title: &str, body: &str) -> String {
@@ -490,44 +484,38 @@ impl Ctx {
             .unit(&self.app.district())
             .map(|u| u.name.clone())
             .unwrap_or_default();
-        format!(
-            r#"<!doctype html>
-<html lang="{lang}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="same-origin">
-<meta name="htmx-config" content='{{"includeIndicatorStyles":false,"allowEval":false}}'>
-<meta name="csrf-token" content="{csrf}">
-<title>{title} · {site}</title>
-<link rel="stylesheet" href="{css}">
-<link rel="icon" href="/favicon.ico" sizes="32x32">
-<script src="{htmx}" defer></script>
-<script src="{js}" defer></script>
-</head>
-<body class="{layout}">
-<header class="top"><a class="brand" href="/">{site} <small>{district}</small></a>{nav}</header>
-<main>
-{body}
-</main>
-<footer class="foot">{footer}</footer>
-</body>
-</html>"#,
-            lang = self.lang.html_lang(),
-            csrf = self.csrf_token(),
-            title = esc(title),
-            site = esc(self.t("诉求办理", "suqiu requests")),
-            district = esc(&district),
-            css = assets::CSS_PATH,
-            htmx = assets::HTMX_PATH,
-            js = assets::JS_PATH,
-            layout = if desk { "desk" } else { "mobile" },
-            nav = self.nav(),
-            footer = esc(self.t(
-                "小事不出村（社区），大事不出镇（街），矛盾不上交",
-                "Small matters stay in the village, big ones in the township"
-            )),
-        )
+        let site = self.t("诉求办理", "suqiu requests");
+        let page = html! {
+            (DOCTYPE)
+            html lang=(self.lang.html_lang()) {
+                head {
+                    meta charset="utf-8";
+                    meta name="viewport" content="width=device-width, initial-scale=1";
+                    meta name="referrer" content="same-origin";
+                    meta name="htmx-config" content=r#"{"includeIndicatorStyles":false,"allowEval":false}"#;
+                    meta name="csrf-token" content=(self.csrf_token());
+                    title { (title) " · " (site) }
+                    link rel="stylesheet" href=(assets::CSS_PATH);
+                    link rel="icon" href="/favicon.ico" sizes="32x32";
+                    script src=(assets::HTMX_PATH) defer {}
+                    script src=(assets::JS_PATH) defer {}
+                }
+                body class=(if desk { "desk" } else { "mobile" }) {
+                    header.top {
+                        a.brand href="/" { (site) " " small { (district) } }
+                        (self.nav())
+                    }
+                    main { (html::raw(body.to_string())) }
+                    footer.foot {
+                        (self.t(
+                            "小事不出村（社区），大事不出镇（街），矛盾不上交",
+                            "Small matters stay in the village, big ones in the township"
+                        ))
+                    }
+                }
+            }
+        };
+        page.into_string()
     }
 }
 
