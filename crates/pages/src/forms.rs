@@ -261,50 +261,18 @@ pub fn text_input(
 
 /// A field error in plain words (without the technical field name).
 pub fn field_message(lang: Lang, e: &FieldError) -> String {
-    match (lang, e.kind) {
-        (Lang::Zh, FieldErrorKind::Missing | FieldErrorKind::Empty) => "请填写此项".into(),
-        (Lang::En, FieldErrorKind::Missing | FieldErrorKind::Empty) => "Please fill this in".into(),
-        (Lang::Zh, FieldErrorKind::TooLong { max }) => format!("太长了，最多 {max} 个字"),
-        (Lang::En, FieldErrorKind::TooLong { max }) => {
-            format!("Too long: at most {max} characters")
-        }
-        (Lang::Zh, FieldErrorKind::InvalidPhone) => {
-            "电话号码不正确：请填写 11 位手机号，或带区号的固定电话".into()
-        }
-        (Lang::En, FieldErrorKind::InvalidPhone) => {
-            "Not a valid phone number: an 11-digit mobile or a landline with area code".into()
-        }
-        (Lang::Zh, FieldErrorKind::InvalidIdNumber) => {
-            "身份证号码不正确：应为 18 位，请核对最后一位".into()
-        }
-        (Lang::En, FieldErrorKind::InvalidIdNumber) => {
-            "Not a valid ID number: 18 characters; check the last one".into()
-        }
-        (Lang::Zh, FieldErrorKind::ControlCharacters) => "含有无法显示的字符，请重新输入".into(),
-        (Lang::En, FieldErrorKind::ControlCharacters) => {
-            "Contains invisible characters; please retype it".into()
-        }
-        (Lang::Zh, FieldErrorKind::WeakPassword) => {
-            "密码至少 10 位，须包含大写字母、小写字母、数字、符号中的三类".into()
-        }
-        (Lang::En, FieldErrorKind::WeakPassword) => {
-            "At least 10 characters, with three of upper case, lower case, digits, symbols".into()
-        }
-        (Lang::Zh, FieldErrorKind::InvalidChannel | FieldErrorKind::InvalidValue) => {
-            "请从列表中选择，或填写正确的值".into()
-        }
-        (Lang::En, FieldErrorKind::InvalidChannel | FieldErrorKind::InvalidValue) => {
-            "Please choose from the list or enter a valid value".into()
-        }
-        (Lang::Zh, FieldErrorKind::Unknown) => "不认识的字段".into(),
-        (Lang::En, FieldErrorKind::Unknown) => "Unknown field".into(),
-        (Lang::Zh, FieldErrorKind::InvalidEmail) => {
-            "电子邮箱地址不正确，例如 zhangsan@example.cn".into()
-        }
-        (Lang::En, FieldErrorKind::InvalidEmail) => {
-            "Not a valid e-mail address, e.g. zhangsan@example.cn".into()
-        }
-    }
+    let key = match e.kind {
+        FieldErrorKind::Missing | FieldErrorKind::Empty => "field-missing",
+        FieldErrorKind::TooLong { max } => return tf!(lang, "field-too-long", max = max),
+        FieldErrorKind::InvalidPhone => "field-invalid-phone",
+        FieldErrorKind::InvalidIdNumber => "field-invalid-id-number",
+        FieldErrorKind::ControlCharacters => "field-control-characters",
+        FieldErrorKind::WeakPassword => "field-weak-password",
+        FieldErrorKind::InvalidChannel | FieldErrorKind::InvalidValue => "field-invalid-value",
+        FieldErrorKind::Unknown => "field-unknown",
+        FieldErrorKind::InvalidEmail => "field-invalid-email",
+    };
+    lang.tr(key).to_string()
 }
 
 /// Turns an application error into form errors: a field error goes to its
@@ -312,239 +280,117 @@ pub fn field_message(lang: Lang, e: &FieldError) -> String {
 /// to the form as a whole. Unexpected errors are logged.
 pub fn app_errors(lang: Lang, e: &AppError, rename: &dyn Fn(&str) -> String) -> Errors {
     let mut errs = Errors::default();
-    let t = |zh: &str, en: &str| lang.t(zh, en).to_string();
+    let t = |key: &str| lang.tr(key).to_string();
     match e {
         AppError::Invalid(f) => errs.add(&rename(&f.field), field_message(lang, f)),
-        AppError::UnknownUnit(_) | AppError::UnitNotAPlace(_) => errs.add(
-            &rename("unit"),
-            t(
-                "请选择所在的村（社区）或网格",
-                "Please choose the village/community or grid",
-            ),
-        ),
+        AppError::UnknownUnit(_) | AppError::UnitNotAPlace(_) => {
+            errs.add(&rename("unit"), t("please-choose-the-village-community-or"))
+        }
         AppError::Refused(Refusal::Invalid { field, reason }) => {
             errs.add(&rename(field), refusal_message(lang, field, reason))
         }
-        AppError::Refused(Refusal::WrongState { .. }) => errs.add(
-            "",
-            t(
-                "这件诉求当前的状态不能进行此操作（可能已有人处理，请刷新页面查看）",
-                "This cannot be done in the case's current state (someone may have acted on it; reload the page)",
-            ),
-        ),
-        AppError::Refused(Refusal::NotYourCase { .. }) | AppError::Forbidden => errs.add(
-            "",
-            t(
-                "您的单位或岗位不能进行此操作",
-                "Your unit or role may not do this",
-            ),
-        ),
-        AppError::Refused(Refusal::MergeIntoItself) => errs.add(
-            &rename("into"),
-            t(
-                "不能合并到这件诉求本身，请选择另一件诉求作为主件",
-                "A case cannot be merged into itself; choose another case as the primary",
-            ),
-        ),
+        AppError::Refused(Refusal::WrongState { .. }) => {
+            errs.add("", t("this-cannot-be-done-in-the"))
+        }
+        AppError::Refused(Refusal::NotYourCase { .. }) | AppError::Forbidden => {
+            errs.add("", t("your-unit-or-role-may-not"))
+        }
+        AppError::Refused(Refusal::MergeIntoItself) => {
+            errs.add(&rename("into"), t("a-case-cannot-be-merged-into"))
+        }
         AppError::Refused(Refusal::MergeTargetClosed { id, merged: false }) => errs.add(
             &rename("into"),
-            match lang {
-                Lang::Zh => format!("诉求 #{id} 已办结，不能再并入重复件；请选择仍在办理中的诉求"),
-                Lang::En => format!("Case #{id} is closed and cannot take a duplicate; choose an open case"),
-            },
+            tf!(lang, "case-is-closed-and-cannot-take", id = id),
         ),
         AppError::Refused(Refusal::MergeTargetClosed { id, merged: true }) => errs.add(
             &rename("into"),
-            match lang {
-                Lang::Zh => format!("诉求 #{id} 本身已作为重复件合并到其他诉求，请合并到它的主件"),
-                Lang::En => format!("Case #{id} was itself merged into another case; merge into its primary"),
-            },
+            tf!(lang, "case-was-itself-merged-into-another", id = id),
         ),
         AppError::Refused(Refusal::MergeTargetOutOfScope { id }) => errs.add(
             &rename("into"),
-            match lang {
-                Lang::Zh => format!("没有找到诉求 #{id}，或它不在您的管辖范围内"),
-                Lang::En => format!("Case #{id} not found, or outside your part of the district"),
-            },
+            tf!(lang, "case-not-found-or-outside-your", id = id),
         ),
-        AppError::Conflict { .. } => errs.add(
-            "",
-            t(
-                "这件诉求刚被他人更新，请查看最新情况后再提交",
-                "Someone updated this case meanwhile; check it and submit again",
-            ),
-        ),
-        AppError::CaseNotFound => errs.add(
-            "",
-            t("没有找到这件诉求（或您无权查看）", "Case not found (or not visible to you)"),
-        ),
-        AppError::TrackCheckFailed => errs.add(
-            "phone_last4",
-            t(
-                "查询码或手机号后四位不对，请核对后再试",
-                "The tracking code or the last four digits of the phone do not match",
-            ),
-        ),
-        AppError::ResidentRouteForStaff => errs.add(
-            "",
-            t(
-                "工作人员不能以群众身份评价或更改告知方式；回访评价请在诉求页面记录",
-                "Staff may not rate or change the contact as the resident; record a revisit rating on the case page",
-            ),
-        ),
-        AppError::RateLimited => errs.add(
-            "",
-            t(
-                "提交太频繁，请稍后再试，或拨打 12345 热线",
-                "Too many submissions; please try later or call 12345",
-            ),
-        ),
-        AppError::ChannelNeedsStaff(_) | AppError::ProxyNeedsGridWorker => errs.add(
-            &rename("channel"),
-            t(
-                "代办渠道仅限网格员使用，请选择其他渠道",
-                "The proxy channel is for grid workers; choose another channel",
-            ),
-        ),
+        AppError::Conflict { .. } => errs.add("", t("someone-updated-this-case-meanwhile-check")),
+        AppError::CaseNotFound => errs.add("", t("case-not-found-or-not-visible")),
+        AppError::TrackCheckFailed => errs.add("phone_last4", t("the-tracking-code-or-the-last")),
+        AppError::ResidentRouteForStaff => errs.add("", t("staff-may-not-rate-or-change")),
+        AppError::RateLimited => errs.add("", t("too-many-submissions-please-try-later")),
+        AppError::ChannelNeedsStaff(_) | AppError::ProxyNeedsGridWorker => {
+            errs.add(&rename("channel"), t("the-proxy-channel-is-for-grid"))
+        }
         AppError::NoOversightUnit => errs.add(
             &rename("accused.unit"),
-            t(
-                "控告对象包括本区县，但未配置受理的上级纪检监察机关，请联系系统管理员",
-                "The accusation names the whole district and no higher oversight organ is configured; ask the administrator",
-            ),
+            t("the-accusation-names-the-whole-district"),
         ),
         AppError::UnknownAccusedUnit(_) => errs.add(
             &rename("accused.unit"),
-            t("请从列表中选择被反映的单位", "Choose the accused unit from the list"),
+            t("choose-the-accused-unit-from-the"),
         ),
-        AppError::PhotoType => errs.add(
-            "photos",
-            t(
-                "照片须为 JPEG、PNG 或 WebP 格式的图片",
-                "Photos must be JPEG, PNG or WebP images",
-            ),
-        ),
-        AppError::PhotoMalformed(_) => errs.add(
-            "photos",
-            t(
-                "照片文件已损坏或不完整，请重新拍摄或选择其他照片",
-                "A photo file is damaged or incomplete; take it again or choose another photo",
-            ),
-        ),
+        AppError::PhotoType => errs.add("photos", t("photos-must-be-jpeg-png-or")),
+        AppError::PhotoMalformed(_) => errs.add("photos", t("a-photo-file-is-damaged-or")),
         AppError::PhotoTooLarge(max) => errs.add(
             "photos",
-            match lang {
-                Lang::Zh => format!("每张照片不能超过 {} MB", max / (1024 * 1024)),
-                Lang::En => format!("Each photo may be at most {} MB", max / (1024 * 1024)),
-            },
+            tf!(lang, "each-photo-may-be-at-most", max = max / (1024 * 1024)),
         ),
-        AppError::TooManyPhotos(max) => errs.add(
-            "photos",
-            match lang {
-                Lang::Zh => format!("最多附 {max} 张照片"),
-                Lang::En => format!("At most {max} photos"),
-            },
-        ),
+        AppError::TooManyPhotos(max) => errs.add("photos", tf!(lang, "at-most-photos", max = max)),
         AppError::PhotosTooLarge(max) => errs.add(
             "photos",
-            match lang {
-                Lang::Zh => format!("照片合计不能超过 {} MB", max / (1024 * 1024)),
-                Lang::En => format!("The photos may take at most {} MB together", max / (1024 * 1024)),
-            },
+            tf!(
+                lang,
+                "the-photos-may-take-at-most",
+                max = max / (1024 * 1024)
+            ),
         ),
-        AppError::BadRules(p) => errs.add(
-            &rename(&p.field),
-            match lang {
-                Lang::Zh => p.zh.clone(),
-                Lang::En => p.en.clone(),
-            },
-        ),
-        AppError::LoginTaken(l) => errs.add(
-            "login",
-            match lang {
-                Lang::Zh => format!("账号「{l}」已存在"),
-                Lang::En => format!("The login '{l}' is taken"),
-            },
-        ),
+        AppError::BadRules(p) => errs.add(&rename(&p.field), lang.t(&p.zh, &p.en).to_string()),
+        AppError::LoginTaken(l) => errs.add("login", tf!(lang, "the-login-is-taken", l = l)),
         AppError::RoleNotForUnit(role, level) => errs.add(
             "unit",
-            match lang {
-                Lang::Zh => format!("「{}」不能属于{}级单位", role.zh(), level.zh()),
-                Lang::En => format!("A {} cannot belong to a unit of level {}", role.as_str(), level.as_str()),
-            },
+            tf!(
+                lang,
+                "a-cannot-belong-to-a-unit",
+                zh = role.zh(),
+                zh2 = level.zh(),
+                as_str = role.as_str(),
+                as_str2 = level.as_str()
+            ),
         ),
-        AppError::UnitExists(c) => errs.add(
-            &rename("code"),
-            match lang {
-                Lang::Zh => format!("单位编码「{c}」已被使用"),
-                Lang::En => format!("The unit code '{c}' is taken"),
-            },
-        ),
+        AppError::UnitExists(c) => {
+            errs.add(&rename("code"), tf!(lang, "the-unit-code-is-taken", c = c))
+        }
         AppError::UnknownParentUnit(c) => errs.add(
             &rename("parent"),
-            match lang {
-                Lang::Zh => format!("没有编码为「{c}」的上级单位，请从列表中选择"),
-                Lang::En => format!("There is no parent unit '{c}'; choose one from the list"),
-            },
+            tf!(lang, "there-is-no-parent-unit-choose", c = c),
         ),
         AppError::UnitNesting {
             level,
             parent_level,
         } => errs.add(
             &rename("parent"),
-            match lang {
-                Lang::Zh => format!(
-                    "{}不能设在{}之下（区县下设乡镇街道和职能部门，乡镇街道下设村社区，村社区下设网格，网格下设屋场）",
-                    level.zh(),
-                    parent_level.zh()
-                ),
-                Lang::En => format!(
-                    "A {} cannot sit under a {} (district > street or department; street > community > grid > hamlet)",
-                    level.as_str(),
-                    parent_level.as_str()
-                ),
-            },
+            tf!(
+                lang,
+                "a-cannot-sit-under-a-district",
+                zh = level.zh(),
+                zh2 = parent_level.zh(),
+                as_str = level.as_str(),
+                as_str2 = parent_level.as_str()
+            ),
         ),
         AppError::UnitInUse(what) => errs.add(
             &rename("code"),
-            match (lang, *what) {
-                (Lang::Zh, "units") => "不能删除：该单位下还有下级单位".to_string(),
-                (Lang::Zh, "users") => "不能删除：该单位还有工作人员或挂点领导".to_string(),
-                (Lang::Zh, "cases") => "不能删除：已有诉求件经过该单位（可改名）".to_string(),
-                (Lang::Zh, _) => "不能删除：分派记录中已有该单位（可改名）".to_string(),
-                (Lang::En, "units") => "Cannot remove: it still has sub-units".to_string(),
-                (Lang::En, "users") => "Cannot remove: staff or linked leaders belong to it".to_string(),
-                (Lang::En, "cases") => "Cannot remove: cases have passed through it (rename it instead)".to_string(),
-                (Lang::En, _) => "Cannot remove: routing decisions chose it (rename it instead)".to_string(),
-            },
+            lang.tr(match *what {
+                "units" => "cannot-remove-sub-units",
+                "users" => "cannot-remove-staff",
+                "cases" => "cannot-remove-cases",
+                _ => "cannot-remove-routing",
+            })
+            .to_string(),
         ),
-        AppError::UnknownUser(l) => errs.add(
-            "",
-            match lang {
-                Lang::Zh => format!("没有账号「{l}」"),
-                Lang::En => format!("There is no user '{l}'"),
-            },
-        ),
-        AppError::BadCredentials => errs.add(
-            "password",
-            t("账号或密码错误", "Wrong login or password"),
-        ),
-        AppError::TooManyAttempts => errs.add(
-            "password",
-            t(
-                "密码错误次数过多，请 15 分钟后再试",
-                "Too many failed attempts; try again in 15 minutes",
-            ),
-        ),
+        AppError::UnknownUser(l) => errs.add("", tf!(lang, "there-is-no-user", l = l)),
+        AppError::BadCredentials => errs.add("password", t("wrong-login-or-password")),
+        AppError::TooManyAttempts => errs.add("password", t("too-many-failed-attempts-try-again")),
         other => {
             tracing::error!(error = %other, "page action failed");
-            errs.add(
-                "",
-                t(
-                    "系统暂时无法处理，内容尚未保存，请稍后重试",
-                    "The system could not process this; nothing was saved, please retry later",
-                ),
-            )
+            errs.add("", t("the-system-could-not-process-this"))
         }
     }
     errs
@@ -552,29 +398,18 @@ pub fn app_errors(lang: Lang, e: &AppError, rename: &dyn Fn(&str) -> String) -> 
 
 /// The workflow's refusal of one field's value, in plain words.
 fn refusal_message(lang: Lang, field: &str, reason: &str) -> String {
-    let (zh, en) = match (field, reason) {
-        ("days", _) => (
-            "天数须在 1 到 365 个工作日之间",
-            "Between 1 and 365 working days",
-        ),
-        ("category", _) => ("请从列表中选择类别", "Choose a category from the list"),
-        ("lead", r) if r.contains("accus") => (
-            "检举控告不能派给被反映的单位",
-            "An accusation is never sent to the accused unit",
-        ),
-        ("cooperating", r) if r.contains("lead") => (
-            "牵头单位不能同时是协办单位",
-            "The lead unit cannot also cooperate",
-        ),
-        ("lead" | "cooperating", _) => ("请选择区直职能部门", "Choose a district department"),
-        ("unit", _) => ("请从列表中选择单位", "Choose a unit from the list"),
-        (_, r) if r.contains("too long") => ("内容太长了", "Too long"),
-        (_, r) if r.contains("empty") || r.contains("missing") => {
-            ("请填写此项", "Please fill this in")
-        }
-        _ => ("填写的内容不符合要求", "This value is not accepted"),
+    let key = match (field, reason) {
+        ("days", _) => "between-1-and-365-working-days",
+        ("category", _) => "choose-a-category-from-the-list",
+        ("lead", r) if r.contains("accus") => "an-accusation-is-never-sent-to",
+        ("cooperating", r) if r.contains("lead") => "the-lead-unit-cannot-also-cooperate",
+        ("lead" | "cooperating", _) => "choose-a-district-department",
+        ("unit", _) => "choose-a-unit-from-the-list",
+        (_, r) if r.contains("too long") => "too-long",
+        (_, r) if r.contains("empty") || r.contains("missing") => "please-fill-this-in",
+        _ => "this-value-is-not-accepted",
     };
-    lang.t(zh, en).to_string()
+    lang.tr(key).to_string()
 }
 
 #[cfg(test)]

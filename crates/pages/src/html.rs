@@ -80,34 +80,70 @@ pub fn url(s: &str) -> String {
     out
 }
 
-/// The language of a page: Simplified Chinese first, English as a switch.
+/// The language of a page: one of the message catalogue's languages
+/// (Simplified Chinese, the source, first; English second; any other is a
+/// directory of `.ftl` files in `crates/i18n/locales`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    Zh,
-    En,
-}
+pub struct Lang(suqiu_i18n::LocaleId);
 
+#[allow(non_upper_case_globals)] // read like the variants of an enum
 impl Lang {
-    /// Picks the text of the page's language.
+    /// Simplified Chinese, the source language.
+    pub const Zh: Lang = Lang(0);
+    /// English, always the second language of the catalogue.
+    pub const En: Lang = Lang(1);
+
+    /// The language of a `lang=` value or cookie (`zh`, `en`, `zh-CN`, …).
+    pub fn parse(code: &str) -> Option<Lang> {
+        suqiu_i18n::catalog().find(code).map(Lang)
+    }
+
+    /// Every language of the catalogue, the source first.
+    pub fn all() -> impl Iterator<Item = Lang> {
+        (0..suqiu_i18n::catalog().locales().len()).map(Lang)
+    }
+
+    /// The text of a catalogue message in this language.
+    pub fn tr<'a>(self, key: &'a str) -> &'a str {
+        suqiu_i18n::catalog().get(self.0, key)
+    }
+
+    /// A catalogue message with variables.
+    pub fn fmt(self, key: &str, args: &[(&str, suqiu_i18n::Arg)]) -> String {
+        suqiu_i18n::catalog().format(self.0, key, args)
+    }
+
+    /// Picks one of two texts written in the code: Chinese, or English for
+    /// every other language. Only for texts that are data (names a setting
+    /// gives in both languages), never for the pages' own words.
     pub fn t<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
-        match self {
-            Lang::Zh => zh,
-            Lang::En => en,
+        if self == Lang::Zh {
+            zh
+        } else {
+            en
         }
     }
 
+    /// The value of `lang=` and of the language cookie.
     pub fn code(self) -> &'static str {
-        match self {
-            Lang::Zh => "zh",
-            Lang::En => "en",
+        if self == Lang::Zh {
+            "zh"
+        } else {
+            suqiu_i18n::catalog().code(self.0)
         }
     }
 
+    /// The language's own name, for the switch.
+    pub fn name(self) -> &'static str {
+        suqiu_i18n::catalog()
+            .locales()
+            .get(self.0)
+            .map_or("中文", |l| l.name())
+    }
+
+    /// `<html lang>`: `zh-CN`, `en`, …
     pub fn html_lang(self) -> &'static str {
-        match self {
-            Lang::Zh => "zh-CN",
-            Lang::En => "en",
-        }
+        suqiu_i18n::catalog().code(self.0)
     }
 }
 
@@ -149,10 +185,7 @@ pub fn day(ms: Millis) -> String {
 pub fn due(lang: Lang, ms: Millis) -> String {
     if when(ms).ends_with(" 00:00") {
         let d = day(ms - 1);
-        match lang {
-            Lang::Zh => format!("{d} 24:00 前"),
-            Lang::En => format!("by the end of {d}"),
-        }
+        tf!(lang, "by-the-end-of", d = d)
     } else {
         when(ms)
     }

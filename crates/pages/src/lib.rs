@@ -12,6 +12,18 @@
 //! them): behaviour is htmx attributes plus `assets/app.js`, looks are
 //! `assets/app.css`. Every form post carries a CSRF token (see [`csrf`]).
 
+/// A catalogue message with variables in a page's language:
+/// `tf!(lang, "key", name = value, …)`; each value is shown with `Display`.
+macro_rules! tf {
+    ($lang:expr, $key:literal $(, $name:ident = $val:expr)* $(,)?) => {
+        $crate::html::Lang::fmt(
+            $lang,
+            $key,
+            &[$((stringify!($name), suqiu_i18n::Arg::Text(format!("{}", $val)))),*],
+        )
+    };
+}
+
 mod admin;
 pub mod assets;
 pub mod csrf;
@@ -252,12 +264,12 @@ impl FromRequestParts<App> for Ctx {
             .iter()
             .find(|(k, _)| k == "lang")
             .map(|(_, v)| v.as_str());
-        let lang = match asked.or_else(|| cookie(&headers, LANG_COOKIE)) {
-            Some("en") => Lang::En,
-            _ => Lang::Zh,
-        };
+        let lang = asked
+            .or_else(|| cookie(&headers, LANG_COOKIE))
+            .and_then(Lang::parse)
+            .unwrap_or(Lang::Zh);
         if let Some(l) = asked {
-            if l == "en" || l == "zh" {
+            if let Some(l) = Lang::parse(l).map(Lang::code) {
                 set_cookies.push(format!(
                     "{LANG_COOKIE}={l}; Path=/; Max-Age=31536000; SameSite=Lax{secure}"
                 ));
@@ -306,8 +318,14 @@ impl FromRequestParts<App> for Ctx {
 }
 
 impl Ctx {
+    /// Transitional: a text pair written in the code (see [`Lang::t`]).
     pub fn t<'a>(&self, zh: &'a str, en: &'a str) -> &'a str {
         self.lang.t(zh, en)
+    }
+
+    /// A message of the catalogue in the page's language.
+    pub fn tr<'a>(&self, key: &'a str) -> &'a str {
+        self.lang.tr(key)
     }
 
     /// The CSRF token of this browser: derived from the session token when
@@ -397,12 +415,24 @@ impl Ctx {
     pub fn error_page(&self, status: StatusCode, zh: &str, en: &str) -> Response {
         let body = html! {
             section.card {
-                h1 { (self.t("出错了", "Something went wrong")) }
+                h1 { (self.tr("something-went-wrong")) }
                 p.error role="alert" { (self.t(zh, en)) }
-                p { a href="/" { (self.t("返回首页", "Back to the home page")) } }
+                p { a href="/" { (self.tr("back-to-the-home-page")) } }
             }
         };
-        self.page_status(status, self.t("出错了", "Error"), body)
+        self.page_status(status, self.tr("error"), body)
+    }
+
+    /// An error page in plain words: a message of the catalogue.
+    pub fn error_page_key(&self, status: StatusCode, key: &str) -> Response {
+        let body = html! {
+            section.card {
+                h1 { (self.tr("something-went-wrong")) }
+                p.error role="alert" { (self.tr(key)) }
+                p { a href="/" { (self.tr("back-to-the-home-page")) } }
+            }
+        };
+        self.page_status(status, self.tr("error"), body)
     }
 
     /// The logged-in user, or a redirect to the login page.
@@ -414,47 +444,54 @@ impl Ctx {
         }
     }
 
+    /// A link to this page in each other language.
     fn lang_switch(&self) -> Markup {
-        let (other, label) = match self.lang {
-            Lang::Zh => ("en", "English"),
-            Lang::En => ("zh", "中文"),
-        };
         let (p, q) = self.path.split_once('?').unwrap_or((&self.path, ""));
-        let mut pairs: Vec<(String, String)> = query_pairs(Some(q))
-            .into_iter()
-            .filter(|(k, _)| k != "lang")
+        let others: Vec<(Lang, String)> = Lang::all()
+            .filter(|l| *l != self.lang)
+            .map(|other| {
+                let mut pairs: Vec<(String, String)> = query_pairs(Some(q))
+                    .into_iter()
+                    .filter(|(k, _)| k != "lang")
+                    .collect();
+                pairs.push(("lang".into(), other.code().into()));
+                let href = format!(
+                    "{p}?{}",
+                    serde_urlencoded::to_string(&pairs).unwrap_or_default()
+                );
+                (other, href)
+            })
             .collect();
-        pairs.push(("lang".into(), other.into()));
-        let href = format!(
-            "{p}?{}",
-            serde_urlencoded::to_string(&pairs).unwrap_or_default()
-        );
-        html! { a.lang href=(href) hreflang=(other) { (label) } }
+        html! {
+            @for (other, href) in &others {
+                a.lang href=(href) hreflang=(other.html_lang()) lang=(other.html_lang()) { (other.name()) }
+            }
+        }
     }
 
     fn nav(&self) -> Markup {
         let mut links: Vec<(&str, &str)> = Vec::new();
         match &self.user {
             None => {
-                links.push(("/report", self.t("我要反映", "File a request")));
-                links.push(("/track", self.t("查询进度", "Track")));
-                links.push(("/login", self.t("工作人员登录", "Staff login")));
+                links.push(("/report", self.tr("file-a-request")));
+                links.push(("/track", self.tr("track")));
+                links.push(("/login", self.tr("staff-login")));
             }
             Some(u) => {
-                links.push(("/staff", self.t("工作台", "Workbench")));
-                links.push(("/staff/cases", self.t("诉求列表", "Cases")));
-                links.push(("/staff/new", self.t("录入诉求", "File for a resident")));
+                links.push(("/staff", self.tr("workbench")));
+                links.push(("/staff/cases", self.tr("cases")));
+                links.push(("/staff/new", self.tr("file-for-a-resident")));
                 if matches!(
                     u.role,
                     Role::Leader | Role::PetitionBureau | Role::Admin | Role::StreetStaff
                 ) {
-                    links.push(("/staff/dashboard", self.t("统计", "Statistics")));
+                    links.push(("/staff/dashboard", self.tr("statistics")));
                 }
                 if u.role != Role::GridWorker {
-                    links.push(("/staff/topics", self.t("热点问题", "Hot topics")));
+                    links.push(("/staff/topics", self.tr("hot-topics")));
                 }
                 if u.role == Role::Admin {
-                    links.push(("/staff/admin", self.t("系统管理", "Administration")));
+                    links.push(("/staff/admin", self.tr("administration")));
                 }
             }
         }
@@ -465,7 +502,7 @@ impl Ctx {
                     span.me { (u.name) " · " (words::role(self.lang, u.role)) }
                     form.inline method="post" action="/logout" {
                         (ui::csrf(&self.csrf_token()))
-                        button.link type="submit" id="logout" { (self.t("退出", "Log out")) }
+                        button.link type="submit" id="logout" { (self.tr("log-out")) }
                     }
                 }
                 (self.lang_switch())
@@ -484,7 +521,7 @@ impl Ctx {
             .unit(&self.app.district())
             .map(|u| u.name.clone())
             .unwrap_or_default();
-        let site = self.t("诉求办理", "suqiu requests");
+        let site = self.tr("suqiu-requests");
         let page = html! {
             (DOCTYPE)
             html lang=(self.lang.html_lang()) {
@@ -507,9 +544,8 @@ impl Ctx {
                     }
                     main { (html::raw(body.to_string())) }
                     footer.foot {
-                        (self.t(
-                            "小事不出村（社区），大事不出镇（街），矛盾不上交",
-                            "Small matters stay in the village, big ones in the township"
+                        (self.tr(
+                            "small-matters-stay-in-the-village"
                         ))
                     }
                 }
@@ -540,10 +576,9 @@ impl FromRequest<App> for PostForm {
         let (mut parts, body) = req.into_parts();
         let ctx = Ctx::from_request_parts(&mut parts, app).await?;
         let refuse = |ctx: &Ctx| {
-            ctx.error_page(
+            ctx.error_page_key(
                 StatusCode::FORBIDDEN,
-                "安全校验未通过：请从本站页面提交表单（页面可能已过期，请刷新后重试）。",
-                "Security check failed: submit forms from this site's pages (the page may have expired; reload it and retry).",
+                "security-check-failed-submit-forms-from",
             )
         };
         if !csrf::same_origin(&parts.headers) {
@@ -560,10 +595,9 @@ impl FromRequest<App> for PostForm {
             FORM_LIMIT
         };
         let too_large = |ctx: &Ctx| {
-            ctx.error_page(
+            ctx.error_page_key(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "提交的内容过大（照片合计不能超过 20 MB）。",
-                "The form is too large (photos: 20 MB together at most).",
+                "the-form-is-too-large-photos",
             )
         };
         let bytes = axum::body::to_bytes(body, limit)
@@ -571,11 +605,7 @@ impl FromRequest<App> for PostForm {
             .map_err(|_| too_large(&ctx))?;
         let (fields, files) = match &boundary {
             Some(b) => forms::parse_multipart(&bytes, b).ok_or_else(|| {
-                ctx.error_page(
-                    StatusCode::BAD_REQUEST,
-                    "提交的表单格式不正确，请刷新页面后重试。",
-                    "The form could not be read; reload the page and retry.",
-                )
+                ctx.error_page_key(StatusCode::BAD_REQUEST, "the-form-could-not-be-read")
             })?,
             None => (forms::Fields::parse(&bytes), Vec::new()),
         };

@@ -330,7 +330,7 @@ fn report_page(ctx: &Ctx, f: &Fields, errs: &Errors) -> Response {
                 suqiu_app::photos::MAX_PHOTOS,
                 suqiu_app::photos::MAX_PHOTO_BYTES / (1024 * 1024)
             ),
-            Lang::En => format!(
+            _ => format!(
                 "JPEG, PNG or WebP; at most {} photos of {} MB each.",
                 suqiu_app::photos::MAX_PHOTOS,
                 suqiu_app::photos::MAX_PHOTO_BYTES / (1024 * 1024)

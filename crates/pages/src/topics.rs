@@ -91,7 +91,7 @@ pub fn table(lang: Lang, rows: &[TopicRow], days: u32) -> String {
                 Lang::Zh => format!(
                     "近 {days} 天没有集中反映的问题（同一地点同一问题有 2 件以上才算热点）。"
                 ),
-                Lang::En => format!(
+                _ => format!(
                     "No hot topic in the last {days} days (one problem at one place reported at least twice)."
                 ),
             })
@@ -114,7 +114,7 @@ pub fn table(lang: Lang, rows: &[TopicRow], days: u32) -> String {
             .collect();
         let count = match lang {
             Lang::Zh => format!("{} 件：", t.cases.len()),
-            Lang::En => format!("{} cases: ", t.cases.len()),
+            _ => format!("{} cases: ", t.cases.len()),
         };
         s.push_str(&format!(
             r#"<tr class="topic" id="topic-{rank}" data-rank="{rank}"><td class="num">{rank}</td><td class="num">{heat:.2}</td><td>{summary}</td><td>{place}</td><td>{span}</td><td class="topic-cases">{count}{links}</td></tr>"#,
@@ -196,7 +196,7 @@ pub async fn page(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
             sel = if d == days { " selected" } else { "" },
             l = esc(&match lang {
                 Lang::Zh => format!("近 {d} 天"),
-                Lang::En => format!("Last {d} days"),
+                _ => format!("Last {d} days"),
             }),
         ));
     }
@@ -265,7 +265,7 @@ pub async fn page(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
         r#"<section class="card" id="topics"><h2>{h}</h2><p class="hint">{hint}</p>{list}</section>"#,
         h = esc(&match lang {
             Lang::Zh => format!("近 {days} 天的热点问题"),
-            Lang::En => format!("Hot topics of the last {days} days"),
+            _ => format!("Hot topics of the last {days} days"),
         }),
     ));
     ctx.page(lang.t("热点问题", "Hot topics"), &body)
@@ -302,7 +302,7 @@ pub async fn dashboard_section(ctx: &Ctx, user: &StaffUser) -> String {
             r#"<a href="/staff/topics?days={d}">{}</a>"#,
             esc(&match lang {
                 Lang::Zh => format!("近 {d} 天"),
-                Lang::En => format!("last {d} days"),
+                _ => format!("last {d} days"),
             })
         ));
     }

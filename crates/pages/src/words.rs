@@ -9,7 +9,7 @@ use suqiu_domain::{Channel, Level, Role};
 pub fn role(lang: Lang, r: Role) -> &'static str {
     match lang {
         Lang::Zh => r.zh(),
-        Lang::En => match r {
+        _ => match r {
             Role::GridWorker => "grid worker",
             Role::CommunityStaff => "village/community staff",
             Role::StreetStaff => "township/street staff",
@@ -25,7 +25,7 @@ pub fn role(lang: Lang, r: Role) -> &'static str {
 pub fn status(lang: Lang, s: Status) -> &'static str {
     match lang {
         Lang::Zh => s.zh(),
-        Lang::En => match s {
+        _ => match s {
             Status::Received => "received, awaiting triage",
             Status::Triaged => "triaged, handled by the community",
             Status::Reported => "reported to the township/street, awaiting signature",
@@ -50,7 +50,7 @@ pub fn status_str(lang: Lang, s: &str) -> String {
 pub fn queue(lang: Lang, q: Queue) -> &'static str {
     match lang {
         Lang::Zh => q.zh(),
-        Lang::En => match q {
+        _ => match q {
             Queue::Triage => "Today's triage",
             Queue::Resolve => "Resolve or report",
             Queue::Sign => "To sign for",
@@ -76,7 +76,7 @@ pub fn channel(lang: Lang, c: &str) -> String {
     };
     match lang {
         Lang::Zh => ch.zh().to_string(),
-        Lang::En => match ch {
+        _ => match ch {
             Channel::ChatGroup => "chat group",
             Channel::Web => "online (resident)",
             Channel::Proxy => "grid worker for a resident",
@@ -103,60 +103,57 @@ pub fn urgency(lang: Lang, u: &str) -> String {
 
 pub fn difficulty(lang: Lang, d: Difficulty) -> &'static str {
     match d {
-        Difficulty::Ordinary => lang.t("一般（3 个工作日）", "ordinary (3 working days)"),
-        Difficulty::Difficult => lang.t("疑难（15 个工作日）", "difficult (15 working days)"),
-        Difficulty::VeryDifficult => lang.t(
-            "特别疑难（领导定时限）",
-            "especially difficult (leader sets the deadline)",
-        ),
+        Difficulty::Ordinary => lang.tr("ordinary-3-working-days"),
+        Difficulty::Difficult => lang.tr("difficult-15-working-days"),
+        Difficulty::VeryDifficult => lang.tr("especially-difficult-leader-sets-the-deadline"),
     }
 }
 
 pub fn level(lang: Lang, l: Level) -> &'static str {
     match l {
-        Level::District => lang.t("区县", "district"),
-        Level::Street => lang.t("乡镇（街道）", "township/street"),
-        Level::Community => lang.t("村（社区）", "village/community"),
-        Level::Grid => lang.t("网格", "grid"),
-        Level::Hamlet => lang.t("屋场", "hamlet"),
-        Level::Department => lang.t("职能部门", "department"),
-        Level::Oversight => lang.t("纪检监察机关", "oversight organ"),
+        Level::District => lang.tr("district"),
+        Level::Street => lang.tr("township-street"),
+        Level::Community => lang.tr("village-community"),
+        Level::Grid => lang.tr("grid"),
+        Level::Hamlet => lang.tr("hamlet"),
+        Level::Department => lang.tr("department"),
+        Level::Oversight => lang.tr("oversight-organ"),
     }
 }
 
 /// The deadline rules' names.
 pub fn rule(lang: Lang, r: &str) -> String {
-    let (zh, en) = match r {
-        "triage" => ("当日研判", "triage the same day"),
-        "first_stop" => ("当日办理或上报", "resolve or report the same day"),
-        "explain" => ("上门解释政策", "explain the policy in person"),
-        "sign" => ("当日签收", "sign the same day"),
-        "accept" => ("当日接单并联系群众", "accept and contact the same day"),
-        "finish" => ("办结", "finish"),
-        "redispatch" => ("重新派单", "re-dispatch"),
-        "reopened" => ("重新办理", "handle again"),
-        "supervised" => ("督办时限", "supervised deadline"),
-        "leader_set" => ("领导确定的时限", "leader's deadline"),
-        "assigned" => ("街道办理", "street handling"),
+    let key = match r {
+        "triage" => "triage-the-same-day",
+        "first_stop" => "resolve-or-report-the-same-day",
+        "explain" => "explain-the-policy-in-person",
+        "sign" => "sign-the-same-day",
+        "accept" => "accept-and-contact-the-same-day",
+        "finish" => "finish",
+        "redispatch" => "re-dispatch",
+        "reopened" => "handle-again",
+        "supervised" => "supervised-deadline",
+        "leader_set" => "leaders-deadline",
+        "assigned" => "street-handling",
         _ => return r.to_string(),
     };
-    lang.t(zh, en).to_string()
+    lang.tr(key).to_string()
 }
 
 pub fn via(lang: Lang, v: RatingVia) -> &'static str {
     match v {
-        RatingVia::Resident => lang.t("群众自评", "by the resident"),
-        RatingVia::Phone => lang.t("电话回访", "phone callback"),
-        RatingVia::Visit => lang.t("上门回访", "home visit"),
-        RatingVia::LeaderRevisit => lang.t("领导回访", "leader's revisit"),
+        RatingVia::Resident => lang.tr("by-the-resident"),
+        RatingVia::Phone => lang.tr("phone-callback"),
+        RatingVia::Visit => lang.tr("home-visit"),
+        RatingVia::LeaderRevisit => lang.tr("leaders-revisit"),
     }
 }
 
 /// Who did it, for the staff timeline.
 pub fn actor(lang: Lang, a: &Actor, unit_name: &dyn Fn(&str) -> String) -> String {
     match a {
-        Actor::Resident => lang.t("群众", "resident").to_string(),
-        Actor::System => lang.t("系统", "system").to_string(),
+        Actor::Resident => lang.tr("resident").to_string(),
+        Actor::System => lang.tr("system").to_string(),
         Actor::Staff { name, unit, .. } => format!("{name}（{}）", unit_name(unit)),
     }
 }
@@ -166,47 +163,38 @@ pub fn event(lang: Lang, e: &Event, unit_name: &dyn Fn(&str) -> String) -> Strin
     let zh = lang == Lang::Zh;
     let pick = |z: String, en: String| if zh { z } else { en };
     match e {
-        Event::ContactChanged { contact } => pick(
-            format!("群众更改了接收通知的方式：{}", contact.channel.zh()),
-            format!(
-                "The resident changed how they are notified: {}",
-                contact.channel.as_str()
-            ),
+        Event::ContactChanged { contact } => tf!(
+            lang,
+            "the-resident-changed-how-they-are",
+            zh = contact.channel.zh(),
+            as_str = contact.channel.as_str()
         ),
-        Event::Received(i) => pick(
-            format!(
-                "受理（{}），交{}研判",
-                channel(lang, i.channel.as_str()),
-                unit_name(&i.triage_unit)
-            ),
-            format!(
-                "Received ({}), to {} for triage",
-                channel(lang, i.channel.as_str()),
-                unit_name(&i.triage_unit)
-            ),
+        Event::Received(i) => tf!(
+            lang,
+            "received-to-for-triage",
+            channel = channel(lang, i.channel.as_str()),
+            unit_name = unit_name(&i.triage_unit)
         ),
-        Event::NoteAdded { text } => pick(format!("备注：{text}"), format!("Note: {text}")),
+        Event::NoteAdded { text } => tf!(lang, "note", text = text),
         Event::PhotoAttached { photo, .. } => {
-            pick(format!("附照片 {photo}"), format!("Photo {photo} attached"))
+            tf!(lang, "photo-attached-2", photo = photo)
         }
-        Event::Triaged { urgency, category } => pick(
-            format!("研判：{}，{category}", urgency.zh()),
-            format!("Triaged: {}, {category}", urgency.en()),
+        Event::Triaged { urgency, category } => tf!(
+            lang,
+            "triaged-2",
+            zh = urgency.zh(),
+            category = category,
+            en = urgency.en()
         ),
         Event::ReportedToStreet { street, note } => {
             let n = note.as_deref().unwrap_or("");
-            pick(
-                format!("上报{} {n}", unit_name(street)),
-                format!("Reported to {} {n}", unit_name(street)),
-            )
+            tf!(lang, "reported-to", unit_name = unit_name(street), n = n)
         }
-        Event::Signed { street } => pick(
-            format!("{}签收", unit_name(street)),
-            format!("Signed for by {}", unit_name(street)),
-        ),
-        Event::StreetAssigned { responsible } => pick(
-            format!("街道自办，责任人：{responsible}"),
-            format!("Handled by the street; responsible: {responsible}"),
+        Event::Signed { street } => tf!(lang, "signed-for-by", unit_name = unit_name(street)),
+        Event::StreetAssigned { responsible } => tf!(
+            lang,
+            "handled-by-the-street-responsible",
+            responsible = responsible
         ),
         Event::Dispatched {
             lead,
@@ -214,77 +202,71 @@ pub fn event(lang: Lang, e: &Event, unit_name: &dyn Fn(&str) -> String) -> Strin
             difficulty: d,
         } => {
             let coop: Vec<String> = cooperating.iter().map(|c| unit_name(c)).collect();
-            pick(
-                format!(
-                    "派单：牵头单位{}{}，{}",
-                    unit_name(lead),
-                    if coop.is_empty() {
-                        String::new()
-                    } else {
-                        format!("，协办单位{}", coop.join("、"))
-                    },
-                    difficulty(lang, *d)
-                ),
-                format!(
-                    "Dispatched: lead {}{}, {}",
-                    unit_name(lead),
-                    if coop.is_empty() {
-                        String::new()
-                    } else {
-                        format!(", cooperating {}", coop.join(", "))
-                    },
-                    difficulty(lang, *d)
-                ),
+            tf!(
+                lang,
+                "dispatched-lead",
+                unit_name = unit_name(lead),
+                is_empty = if coop.is_empty() {
+                    String::new()
+                } else {
+                    format!("，协办单位{}", coop.join("、"))
+                },
+                difficulty = difficulty(lang, *d),
+                is_empty2 = if coop.is_empty() {
+                    String::new()
+                } else {
+                    format!(", cooperating {}", coop.join(", "))
+                }
             )
         }
-        Event::Accepted { unit, contact_note } => pick(
-            format!("{}接单，联系群众：{contact_note}", unit_name(unit)),
-            format!("Accepted by {}; contact: {contact_note}", unit_name(unit)),
+        Event::Accepted { unit, contact_note } => tf!(
+            lang,
+            "accepted-by-contact",
+            unit_name = unit_name(unit),
+            contact_note = contact_note
         ),
-        Event::Returned { unit, reason } => pick(
-            format!("{}退单，理由：{reason}", unit_name(unit)),
-            format!("Returned by {}: {reason}", unit_name(unit)),
+        Event::Returned { unit, reason } => tf!(
+            lang,
+            "returned-by",
+            unit_name = unit_name(unit),
+            reason = reason
         ),
-        Event::CooperationReported { unit, text } => pick(
-            format!("{}协办反馈：{text}", unit_name(unit)),
-            format!("Cooperation report from {}: {text}", unit_name(unit)),
+        Event::CooperationReported { unit, text } => tf!(
+            lang,
+            "cooperation-report-from",
+            unit_name = unit_name(unit),
+            text = text
         ),
-        Event::LeaderDeadlineRequested { unit, reason, .. } => pick(
-            format!("{}申请领导确定时限：{reason}", unit_name(unit)),
-            format!(
-                "{} asked the leader for a deadline: {reason}",
-                unit_name(unit)
-            ),
+        Event::LeaderDeadlineRequested { unit, reason, .. } => tf!(
+            lang,
+            "asked-the-leader-for-a-deadline",
+            unit_name = unit_name(unit),
+            reason = reason
         ),
-        Event::LeaderDeadlineSet { leader } => pick(
-            format!("{leader}确定了办理时限"),
-            format!("Leader {leader} set the deadline"),
-        ),
+        Event::LeaderDeadlineSet { leader } => {
+            tf!(lang, "leader-set-the-deadline", leader = leader)
+        }
         Event::Replied {
             unit,
             result,
             policy_basis,
         } => {
             let b = policy_basis.as_deref().unwrap_or("");
-            pick(
-                format!(
-                    "{}答复：{result}{}",
-                    unit_name(unit),
-                    if b.is_empty() {
-                        String::new()
-                    } else {
-                        format!("（政策依据：{b}）")
-                    }
-                ),
-                format!(
-                    "Reply from {}: {result}{}",
-                    unit_name(unit),
-                    if b.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" (policy basis: {b})")
-                    }
-                ),
+            tf!(
+                lang,
+                "reply-from",
+                unit_name = unit_name(unit),
+                result = result,
+                is_empty = if b.is_empty() {
+                    String::new()
+                } else {
+                    format!("（政策依据：{b}）")
+                },
+                is_empty2 = if b.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (policy basis: {b})")
+                }
             )
         }
         Event::Explained {
@@ -295,15 +277,13 @@ pub fn event(lang: Lang, e: &Event, unit_name: &dyn Fn(&str) -> String) -> Strin
             ..
         } => {
             let n = note.as_deref().unwrap_or("");
-            pick(
-                format!(
-                    "{visited_by}于{}上门解释政策：{policy_basis} {n}",
-                    when(*visited_at)
-                ),
-                format!(
-                    "{visited_by} visited on {} to explain: {policy_basis} {n}",
-                    when(*visited_at)
-                ),
+            tf!(
+                lang,
+                "visited-on-to-explain",
+                visited_by = visited_by,
+                when = when(*visited_at),
+                policy_basis = policy_basis,
+                n = n
             )
         }
         Event::Rated {
@@ -312,38 +292,46 @@ pub fn event(lang: Lang, e: &Event, unit_name: &dyn Fn(&str) -> String) -> Strin
             via: v,
         } => {
             let c = comment.as_deref().unwrap_or("");
-            pick(
-                format!("评价：{}（{}）{c}", rating.zh(), via(lang, *v)),
-                format!("Rated {} ({}) {c}", rating.en(), via(lang, *v)),
+            tf!(
+                lang,
+                "rated-2",
+                zh = rating.zh(),
+                via = via(lang, *v),
+                c = c,
+                en = rating.en()
             )
         }
-        Event::RatingAcknowledged { unit } => pick(
-            format!("{}已阅群众评价", unit_name(unit)),
-            format!("{} read the rating", unit_name(unit)),
-        ),
-        Event::Reopened { reason, unit } => pick(
-            format!("重新办理，交{}：{reason}", unit_name(unit)),
-            format!("Reopened, to {}: {reason}", unit_name(unit)),
+        Event::RatingAcknowledged { unit } => {
+            tf!(lang, "read-the-rating", unit_name = unit_name(unit))
+        }
+        Event::Reopened { reason, unit } => tf!(
+            lang,
+            "reopened-to",
+            unit_name = unit_name(unit),
+            reason = reason
         ),
         Event::Closed { explanation } => {
             let x = explanation.as_deref().unwrap_or("");
-            pick(format!("办结 {x}"), format!("Closed {x}"))
+            tf!(lang, "closed-2", x = x)
         }
         Event::OwnershipTaken { leader } => {
-            pick(format!("{leader}包案"), format!("{leader} took ownership"))
+            tf!(lang, "took-ownership", leader = leader)
         }
-        Event::Supervised { leader, note } => pick(
-            format!("{leader}督办：{note}"),
-            format!("Supervised by {leader}: {note}"),
-        ),
+        Event::Supervised { leader, note } => {
+            tf!(lang, "supervised-by", leader = leader, note = note)
+        }
         Event::InterviewRecorded {
             leader,
             unit,
             head,
             note,
-        } => pick(
-            format!("{leader}约谈{}负责人{head}：{note}", unit_name(unit)),
-            format!("{leader} interviewed {head} of {}: {note}", unit_name(unit)),
+        } => tf!(
+            lang,
+            "interviewed-of",
+            leader = leader,
+            unit_name = unit_name(unit),
+            head = head,
+            note = note
         ),
         Event::DeadlineSet(d) => pick(
             format!(
@@ -379,70 +367,44 @@ pub fn event(lang: Lang, e: &Event, unit_name: &dyn Fn(&str) -> String) -> Strin
             was_due_at,
             provisional,
             ..
-        } => pick(
-            format!(
-                "时限「{}」按节假日安排重新计算：{}（原为{}）{}",
-                rule(lang, r),
-                crate::html::due(lang, *due_at),
-                crate::html::due(lang, *was_due_at),
-                if *provisional { "，仍为暂定" } else { "" }
-            ),
-            format!(
-                "Deadline '{}' counted again with the holiday calendar: {} (was {}){}",
-                rule(lang, r),
-                crate::html::due(lang, *due_at),
-                crate::html::due(lang, *was_due_at),
-                if *provisional {
-                    ", still provisional"
-                } else {
-                    ""
-                }
-            ),
-        ),
-        Event::DeadlineCleared { rule: r } => pick(
-            format!("时限「{}」已结束", rule(lang, r)),
-            format!("Deadline '{}' ended", rule(lang, r)),
-        ),
-        Event::DeadlineWarned { rule: r } => pick(
-            format!("时限「{}」即将到期", rule(lang, r)),
-            format!("Deadline '{}' is due soon", rule(lang, r)),
-        ),
+        } => {
+            tf!(lang, "deadline-counted-again-with-the-holiday", rule = rule(lang, r), due = crate::html::due(lang, *due_at), due2 = crate::html::due(lang, *was_due_at), else = if *provisional { "，仍为暂定" } else { "" }, else2 = if *provisional {
+                ", still provisional"
+            } else {
+                ""
+            })
+        }
+        Event::DeadlineCleared { rule: r } => tf!(lang, "deadline-ended", rule = rule(lang, r)),
+        Event::DeadlineWarned { rule: r } => {
+            tf!(lang, "deadline-is-due-soon", rule = rule(lang, r))
+        }
         Event::DeadlineOverdue { rule: r, leader } => {
             let l = leader.as_deref().unwrap_or("");
-            pick(
-                format!(
-                    "时限「{}」已超期{}",
-                    rule(lang, r),
-                    if l.is_empty() {
-                        String::new()
-                    } else {
-                        format!("，提请{l}督办")
-                    }
-                ),
-                format!(
-                    "Deadline '{}' overdue{}",
-                    rule(lang, r),
-                    if l.is_empty() {
-                        String::new()
-                    } else {
-                        format!("; leader {l} to supervise")
-                    }
-                ),
+            tf!(
+                lang,
+                "deadline-overdue",
+                rule = rule(lang, r),
+                is_empty = if l.is_empty() {
+                    String::new()
+                } else {
+                    format!("，提请{l}督办")
+                },
+                is_empty2 = if l.is_empty() {
+                    String::new()
+                } else {
+                    format!("; leader {l} to supervise")
+                }
             )
         }
         Event::UrgentSignalled { signals, leader } => {
             let l = leader.as_deref().unwrap_or("");
-            pick(
-                format!(
-                    "紧急信号：{}，已通知{}",
-                    signals.join("、"),
-                    if l.is_empty() { "研判单位" } else { l }
-                ),
-                format!(
-                    "Danger signals: {}; {} told",
-                    signals.join(", "),
-                    if l.is_empty() { "the triage unit" } else { l }
-                ),
+            tf!(
+                lang,
+                "danger-signals-told",
+                join = signals.join("、"),
+                is_empty = if l.is_empty() { "研判单位" } else { l },
+                join2 = signals.join(", "),
+                is_empty2 = if l.is_empty() { "the triage unit" } else { l }
             )
         }
         Event::RelatedLinked {
@@ -450,34 +412,43 @@ pub fn event(lang: Lang, e: &Event, unit_name: &dyn Fn(&str) -> String) -> Strin
             reason,
             score,
         } => {
-            let (zh, en) = match reason.as_str() {
-                "same_reporter" => ("同一群众重复反映", "same resident"),
-                "same_place_same_problem" => ("同一地点同一问题", "same place, same problem"),
-                _ => ("内容相似", "similar text"),
+            let key = match reason.as_str() {
+                "same_reporter" => "same-resident",
+                "same_place_same_problem" => "same-place-same-problem",
+                _ => "similar-text",
             };
             let score = f32::from(*score) / 1000.0;
-            pick(
-                format!("关联诉求 #{case_id}（{zh}，相似度 {score:.2}）"),
-                format!("Related to case #{case_id} ({en}, similarity {score:.2})"),
+            let why = lang.tr(key);
+            tf!(
+                lang,
+                "related-to-case-similarity",
+                case_id = case_id,
+                why = why,
+                score = format!("{:.2}", score)
             )
         }
-        Event::Merged { into: 0, reason } => pick(
-            format!("作为重复件合并至另一诉求：{reason}"),
-            format!("Merged as a duplicate into another case: {reason}"),
+        Event::Merged { into: 0, reason } => {
+            tf!(lang, "merged-as-a-duplicate-into-another", reason = reason)
+        }
+        Event::Merged { into, reason } => tf!(
+            lang,
+            "merged-as-a-duplicate-into-case",
+            into = into,
+            reason = reason
         ),
-        Event::Merged { into, reason } => pick(
-            format!("作为重复件合并至诉求 #{into}：{reason}"),
-            format!("Merged as a duplicate into case #{into}: {reason}"),
-        ),
-        Event::DuplicateMerged { case_id, reason } => pick(
-            format!("重复件 #{case_id} 已合并至本件：{reason}"),
-            format!("Duplicate #{case_id} merged into this case: {reason}"),
+        Event::DuplicateMerged { case_id, reason } => tf!(
+            lang,
+            "duplicate-merged-into-this-case",
+            case_id = case_id,
+            reason = reason
         ),
         Event::ForwardedToOversight { unit, reason } => {
             let name = unit_name(unit);
-            pick(
-                format!("检举控告已转送{name}办理：{reason}"),
-                format!("Accusation forwarded to {name}: {reason}"),
+            tf!(
+                lang,
+                "accusation-forwarded-to",
+                name = name,
+                reason = reason
             )
         }
     }
@@ -485,43 +456,43 @@ pub fn event(lang: Lang, e: &Event, unit_name: &dyn Fn(&str) -> String) -> Strin
 
 /// An event kind (as named in the deadline rules) in words.
 pub fn event_kind(lang: Lang, kind: &str) -> String {
-    let (zh, en) = match kind {
-        "received" => ("受理", "received"),
-        "note_added" => ("添加备注", "note added"),
-        "photo_attached" => ("添加照片", "photo attached"),
-        "triaged" => ("研判分流", "triaged"),
-        "reported_to_street" => ("上报街道", "reported to the street"),
-        "signed" => ("街道签收", "signed for"),
-        "street_assigned" => ("街道交办", "assigned by the street"),
-        "dispatched" => ("派单", "dispatched"),
-        "accepted" => ("部门接单", "accepted"),
-        "returned" => ("退单", "returned"),
-        "cooperation_reported" => ("协办反馈", "cooperation reported"),
-        "leader_deadline_requested" => ("申请领导定时限", "leader's deadline requested"),
-        "leader_deadline_set" => ("领导定时限", "leader's deadline set"),
-        "replied" => ("答复", "replied"),
-        "explained" => ("解释说明", "explained"),
-        "rated" => ("评价", "rated"),
-        "rating_acknowledged" => ("已阅评价", "rating read"),
-        "reopened" => ("重新办理", "reopened"),
-        "closed" => ("办结", "closed"),
-        "ownership_taken" => ("领导包案", "owned by a leader"),
-        "supervised" => ("督办", "supervised"),
-        "interview_recorded" => ("约谈", "interview recorded"),
-        "deadline_set" => ("开始计时", "deadline set"),
-        "deadline_cleared" => ("结束计时", "deadline cleared"),
-        "deadline_warned" => ("即将到期提醒", "due soon"),
-        "deadline_recomputed" => ("时限重新计算", "deadline counted again"),
-        "deadline_overdue" => ("超期", "overdue"),
-        "urgent_signalled" => ("紧急情况报告", "urgent signal"),
-        "merged" => ("合并为重复件", "merged"),
-        "duplicate_merged" => ("并入重复件", "duplicate merged"),
-        "related_linked" => ("关联相关件", "related case linked"),
-        "contact_changed" => ("更改通知方式", "contact changed"),
-        "forwarded_to_oversight" => ("转送纪检监察机关", "forwarded to oversight"),
+    let key = match kind {
+        "received" => "received",
+        "note_added" => "note-added",
+        "photo_attached" => "photo-attached",
+        "triaged" => "triaged",
+        "reported_to_street" => "reported-to-the-street",
+        "signed" => "signed-for",
+        "street_assigned" => "assigned-by-the-street",
+        "dispatched" => "dispatched",
+        "accepted" => "accepted",
+        "returned" => "returned",
+        "cooperation_reported" => "cooperation-reported",
+        "leader_deadline_requested" => "leaders-deadline-requested",
+        "leader_deadline_set" => "leaders-deadline-set",
+        "replied" => "replied",
+        "explained" => "explained",
+        "rated" => "rated",
+        "rating_acknowledged" => "rating-read",
+        "reopened" => "reopened",
+        "closed" => "closed",
+        "ownership_taken" => "owned-by-a-leader",
+        "supervised" => "supervised",
+        "interview_recorded" => "interview-recorded",
+        "deadline_set" => "deadline-set",
+        "deadline_cleared" => "deadline-cleared",
+        "deadline_warned" => "due-soon",
+        "deadline_recomputed" => "deadline-counted-again",
+        "deadline_overdue" => "overdue",
+        "urgent_signalled" => "urgent-signal",
+        "merged" => "merged",
+        "duplicate_merged" => "duplicate-merged",
+        "related_linked" => "related-case-linked",
+        "contact_changed" => "contact-changed",
+        "forwarded_to_oversight" => "forwarded-to-oversight",
         other => return other.to_string(),
     };
-    lang.t(zh, en).to_string()
+    lang.tr(key).to_string()
 }
 
 /// A tag a deadline rule applies to: an urgency tier or a difficulty.
@@ -541,12 +512,9 @@ pub fn rule_tag(lang: Lang, tag: &str) -> String {
 /// How a deadline's length is counted.
 pub fn day_unit(lang: Lang, u: suqiu_domain::workflow::DayUnit) -> &'static str {
     match u {
-        suqiu_domain::workflow::DayUnit::Working => lang.t("工作日", "working days"),
-        suqiu_domain::workflow::DayUnit::Calendar => lang.t("自然日", "calendar days"),
-        suqiu_domain::workflow::DayUnit::SameWorkingDay => lang.t(
-            "当个工作日（遇休息日顺延）",
-            "the same working day (or the next)",
-        ),
+        suqiu_domain::workflow::DayUnit::Working => lang.tr("working-days"),
+        suqiu_domain::workflow::DayUnit::Calendar => lang.tr("calendar-days"),
+        suqiu_domain::workflow::DayUnit::SameWorkingDay => lang.tr("the-same-working-day-or-the"),
     }
 }
 
