@@ -2,7 +2,7 @@
 //! description of every event.
 
 use crate::html::{when, Lang};
-use suqiu_domain::case::{Actor, Event, Queue, Status};
+use suqiu_domain::case::{Actor, ContactChannel, Event, Queue, Status};
 use suqiu_domain::workflow::{Difficulty, RatingVia};
 use suqiu_domain::{Channel, Level, Role};
 
@@ -160,14 +160,11 @@ pub fn actor(lang: Lang, a: &Actor, unit_name: &dyn Fn(&str) -> String) -> Strin
 
 /// What an event means, for staff (who see more than the resident).
 pub fn event(lang: Lang, e: &Event, unit_name: &dyn Fn(&str) -> String) -> String {
-    let zh = lang == Lang::Zh;
-    let pick = |z: String, en: String| if zh { z } else { en };
     match e {
         Event::ContactChanged { contact } => tf!(
             lang,
             "the-resident-changed-how-they-are",
-            zh = contact.channel.zh(),
-            as_str = contact.channel.as_str()
+            channel = contact_channel(lang, contact.channel)
         ),
         Event::Received(i) => tf!(
             lang,
@@ -206,17 +203,16 @@ pub fn event(lang: Lang, e: &Event, unit_name: &dyn Fn(&str) -> String) -> Strin
                 lang,
                 "dispatched-lead",
                 unit_name = unit_name(lead),
-                is_empty = if coop.is_empty() {
+                cooperating = if coop.is_empty() {
                     String::new()
                 } else {
-                    format!("，协办单位{}", coop.join("、"))
+                    tf!(
+                        lang,
+                        "dispatched-cooperating",
+                        units = coop.join(lang.tr("list-separator"))
+                    )
                 },
-                difficulty = difficulty(lang, *d),
-                is_empty2 = if coop.is_empty() {
-                    String::new()
-                } else {
-                    format!(", cooperating {}", coop.join(", "))
-                }
+                difficulty = difficulty(lang, *d)
             )
         }
         Event::Accepted { unit, contact_note } => tf!(
@@ -257,15 +253,10 @@ pub fn event(lang: Lang, e: &Event, unit_name: &dyn Fn(&str) -> String) -> Strin
                 "reply-from",
                 unit_name = unit_name(unit),
                 result = result,
-                is_empty = if b.is_empty() {
+                basis = if b.is_empty() {
                     String::new()
                 } else {
-                    format!("（政策依据：{b}）")
-                },
-                is_empty2 = if b.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (policy basis: {b})")
+                    tf!(lang, "reply-policy-basis", basis = b)
                 }
             )
         }
@@ -333,33 +324,14 @@ pub fn event(lang: Lang, e: &Event, unit_name: &dyn Fn(&str) -> String) -> Strin
             head = head,
             note = note
         ),
-        Event::DeadlineSet(d) => pick(
-            format!(
-                "时限：{}，{}须在{}完成{}",
-                rule(lang, &d.rule),
-                unit_name(&d.unit),
-                crate::html::due(lang, d.due_at),
-                if d.provisional {
-                    "（暂定：节假日数据未覆盖）"
-                } else {
-                    ""
-                }
-            ) + if d.after_hours {
-                "（非工作时间受理，按下一工作日计）"
-            } else {
-                ""
-            },
-            format!(
-                "Deadline: {} for {}, {}{}",
-                rule(lang, &d.rule),
-                unit_name(&d.unit),
-                crate::html::due(lang, d.due_at),
-                if d.provisional { " (provisional)" } else { "" }
-            ) + if d.after_hours {
-                " (received outside office hours: counted from the next working day)"
-            } else {
-                ""
-            },
+        Event::DeadlineSet(d) => tf!(
+            lang,
+            "deadline-set-for",
+            rule = rule(lang, &d.rule),
+            unit = unit_name(&d.unit),
+            due = crate::html::due(lang, d.due_at),
+            provisional = yes_no(d.provisional),
+            after_hours = yes_no(d.after_hours)
         ),
         Event::DeadlineRecomputed {
             rule: r,
@@ -368,11 +340,14 @@ pub fn event(lang: Lang, e: &Event, unit_name: &dyn Fn(&str) -> String) -> Strin
             provisional,
             ..
         } => {
-            tf!(lang, "deadline-counted-again-with-the-holiday", rule = rule(lang, r), due = crate::html::due(lang, *due_at), due2 = crate::html::due(lang, *was_due_at), else = if *provisional { "，仍为暂定" } else { "" }, else2 = if *provisional {
-                ", still provisional"
-            } else {
-                ""
-            })
+            tf!(
+                lang,
+                "deadline-counted-again-with-the-holiday",
+                rule = rule(lang, r),
+                due = crate::html::due(lang, *due_at),
+                was = crate::html::due(lang, *was_due_at),
+                provisional = yes_no(*provisional)
+            )
         }
         Event::DeadlineCleared { rule: r } => tf!(lang, "deadline-ended", rule = rule(lang, r)),
         Event::DeadlineWarned { rule: r } => {
@@ -384,16 +359,7 @@ pub fn event(lang: Lang, e: &Event, unit_name: &dyn Fn(&str) -> String) -> Strin
                 lang,
                 "deadline-overdue",
                 rule = rule(lang, r),
-                is_empty = if l.is_empty() {
-                    String::new()
-                } else {
-                    format!("，提请{l}督办")
-                },
-                is_empty2 = if l.is_empty() {
-                    String::new()
-                } else {
-                    format!("; leader {l} to supervise")
-                }
+                leader = if l.is_empty() { "none" } else { l }
             )
         }
         Event::UrgentSignalled { signals, leader } => {
@@ -401,10 +367,8 @@ pub fn event(lang: Lang, e: &Event, unit_name: &dyn Fn(&str) -> String) -> Strin
             tf!(
                 lang,
                 "danger-signals-told",
-                join = signals.join("、"),
-                is_empty = if l.is_empty() { "研判单位" } else { l },
-                join2 = signals.join(", "),
-                is_empty2 = if l.is_empty() { "the triage unit" } else { l }
+                signals = signals.join(lang.tr("list-separator")),
+                leader = if l.is_empty() { "none" } else { l }
             )
         }
         Event::RelatedLinked {
@@ -534,5 +498,92 @@ mod kind_tests {
         }
         assert_eq!(rule_tag(Lang::Zh, "difficult"), "疑难（15 个工作日）");
         assert_ne!(rule_tag(Lang::Zh, "urgent"), "urgent");
+    }
+}
+
+/// How the resident is notified.
+pub fn contact_channel(lang: Lang, c: ContactChannel) -> &'static str {
+    lang.tr(match c {
+        ContactChannel::Sms => "contact-sms",
+        ContactChannel::Email => "contact-email",
+        ContactChannel::None => "contact-none",
+    })
+}
+
+/// A flag for a Fluent selector (`{ $flag -> [yes] … *[no] … }`).
+fn yes_no(flag: bool) -> &'static str {
+    if flag {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use suqiu_domain::case::DeadlineInfo;
+
+    fn names(code: &str) -> String {
+        format!("<{code}>")
+    }
+
+    #[test]
+    fn timeline_lines_come_from_the_catalogue_with_their_optional_parts() {
+        let mut d = DeadlineInfo {
+            rule: "finish".into(),
+            unit: "dept".into(),
+            due_at: 1_795_395_600_000,
+            warn_at: 0,
+            provisional: false,
+            ends: Vec::new(),
+            basis: None,
+            after_hours: false,
+        };
+        let plain = event(Lang::Zh, &Event::DeadlineSet(Box::new(d.clone())), &names);
+        assert_eq!(plain, "时限：办结，<dept>须在2026-11-23 09:00完成");
+        d.provisional = true;
+        d.after_hours = true;
+        let both = event(Lang::Zh, &Event::DeadlineSet(Box::new(d.clone())), &names);
+        assert!(
+            both.ends_with("完成（暂定：节假日数据未覆盖）（非工作时间受理，按下一工作日计）"),
+            "{both}"
+        );
+        let en = event(Lang::En, &Event::DeadlineSet(Box::new(d)), &names);
+        assert_eq!(
+            en,
+            "Deadline: finish for <dept>, 2026-11-23 09:00 (provisional) (received outside office hours: counted from the next working day)"
+        );
+        let overdue = |leader: Option<&str>, lang| {
+            event(
+                lang,
+                &Event::DeadlineOverdue {
+                    rule: "finish".into(),
+                    leader: leader.map(str::to_string),
+                },
+                &names,
+            )
+        };
+        assert_eq!(overdue(None, Lang::Zh), "时限「办结」已超期");
+        assert_eq!(
+            overdue(Some("杨国华"), Lang::Zh),
+            "时限「办结」已超期，提请杨国华督办"
+        );
+        assert_eq!(
+            overdue(Some("Yang"), Lang::En),
+            "Deadline 'finish' overdue; leader Yang to supervise"
+        );
+        let signals = Event::UrgentSignalled {
+            signals: vec!["a".into(), "b".into()],
+            leader: None,
+        };
+        assert_eq!(
+            event(Lang::Zh, &signals, &names),
+            "紧急信号：a、b，已通知研判单位"
+        );
+        assert_eq!(
+            event(Lang::En, &signals, &names),
+            "Danger signals: a, b; the triage unit told"
+        );
     }
 }

@@ -131,7 +131,7 @@ a-cannot-sit-under-a-district = A { $as_str } cannot sit under a { $as_str2 } (d
 there-is-no-user = There is no user '{ $l }'
 
 ## words.rs (with variables)
-the-resident-changed-how-they-are = The resident changed how they are notified: { $as_str }
+the-resident-changed-how-they-are = The resident changed how they are notified: { $channel }
 received-to-for-triage = Received ({ $channel }), to { $unit_name } for triage
 note = Note: { $text }
 photo-attached-2 = Photo { $photo } attached
@@ -139,13 +139,13 @@ triaged-2 = Triaged: { $en }, { $category }
 reported-to = Reported to { $unit_name } { $n }
 signed-for-by = Signed for by { $unit_name }
 handled-by-the-street-responsible = Handled by the street; responsible: { $responsible }
-dispatched-lead = Dispatched: lead { $unit_name }{ $is_empty2 }, { $difficulty }
+dispatched-lead = Dispatched: lead { $unit_name }{ $cooperating }, { $difficulty }
 accepted-by-contact = Accepted by { $unit_name }; contact: { $contact_note }
 returned-by = Returned by { $unit_name }: { $reason }
 cooperation-report-from = Cooperation report from { $unit_name }: { $text }
 asked-the-leader-for-a-deadline = { $unit_name } asked the leader for a deadline: { $reason }
 leader-set-the-deadline = Leader { $leader } set the deadline
-reply-from = Reply from { $unit_name }: { $result }{ $is_empty2 }
+reply-from = Reply from { $unit_name }: { $result }{ $basis }
 visited-on-to-explain = { $visited_by } visited on { $when } to explain: { $policy_basis } { $n }
 rated-2 = Rated { $en } ({ $via }) { $c }
 read-the-rating = { $unit_name } read the rating
@@ -154,11 +154,20 @@ closed-2 = Closed { $x }
 took-ownership = { $leader } took ownership
 supervised-by = Supervised by { $leader }: { $note }
 interviewed-of = { $leader } interviewed { $head } of { $unit_name }: { $note }
-deadline-counted-again-with-the-holiday = Deadline '{ $rule }' counted again with the holiday calendar: { $due } (was { $due2 }){ $else2 }
+deadline-counted-again-with-the-holiday = Deadline '{ $rule }' counted again with the holiday calendar: { $due } (was { $was }){ $provisional ->
+        [yes] , still provisional
+       *[no] {""}
+    }
 deadline-ended = Deadline '{ $rule }' ended
 deadline-is-due-soon = Deadline '{ $rule }' is due soon
-deadline-overdue = Deadline '{ $rule }' overdue{ $is_empty2 }
-danger-signals-told = Danger signals: { $join2 }; { $is_empty2 } told
+deadline-overdue = Deadline '{ $rule }' overdue{ $leader ->
+        [none] {""}
+       *[other] ; leader { $leader } to supervise
+    }
+danger-signals-told = Danger signals: { $signals }; { $leader ->
+        [none] the triage unit
+       *[other] { $leader }
+    } told
 related-to-case-similarity = Related to case #{ $case_id } ({ $why }, similarity { $score })
 merged-as-a-duplicate-into-another = Merged as a duplicate into another case: { $reason }
 merged-as-a-duplicate-into-case = Merged as a duplicate into case #{ $into }: { $reason }
@@ -182,3 +191,16 @@ field-weak-password = At least 10 characters, with three of upper case, lower ca
 field-invalid-value = Please choose from the list or enter a valid value
 field-unknown = Unknown field
 field-invalid-email = Not a valid e-mail address, e.g. zhangsan@example.cn
+dispatched-cooperating = , cooperating { $units }
+list-separator = ,{" "}
+reply-policy-basis = {" "}(policy basis: { $basis })
+deadline-set-for = Deadline: { $rule } for { $unit }, { $due }{ $provisional ->
+        [yes] {" "}(provisional)
+       *[no] {""}
+    }{ $after_hours ->
+        [yes] {" "}(received outside office hours: counted from the next working day)
+       *[no] {""}
+    }
+contact-sms = SMS
+contact-email = e-mail
+contact-none = no notifications

@@ -131,7 +131,7 @@ a-cannot-sit-under-a-district = { $zh }不能设在{ $zh2 }之下（区县下设
 there-is-no-user = 没有账号「{ $l }」
 
 ## words.rs (with variables)
-the-resident-changed-how-they-are = 群众更改了接收通知的方式：{ $zh }
+the-resident-changed-how-they-are = 群众更改了接收通知的方式：{ $channel }
 received-to-for-triage = 受理（{ $channel }），交{ $unit_name }研判
 note = 备注：{ $text }
 photo-attached-2 = 附照片 { $photo }
@@ -139,13 +139,13 @@ triaged-2 = 研判：{ $zh }，{ $category }
 reported-to = 上报{ $unit_name } { $n }
 signed-for-by = { $unit_name }签收
 handled-by-the-street-responsible = 街道自办，责任人：{ $responsible }
-dispatched-lead = 派单：牵头单位{ $unit_name }{ $is_empty }，{ $difficulty }
+dispatched-lead = 派单：牵头单位{ $unit_name }{ $cooperating }，{ $difficulty }
 accepted-by-contact = { $unit_name }接单，联系群众：{ $contact_note }
 returned-by = { $unit_name }退单，理由：{ $reason }
 cooperation-report-from = { $unit_name }协办反馈：{ $text }
 asked-the-leader-for-a-deadline = { $unit_name }申请领导确定时限：{ $reason }
 leader-set-the-deadline = { $leader }确定了办理时限
-reply-from = { $unit_name }答复：{ $result }{ $is_empty }
+reply-from = { $unit_name }答复：{ $result }{ $basis }
 visited-on-to-explain = { $visited_by }于{ $when }上门解释政策：{ $policy_basis } { $n }
 rated-2 = 评价：{ $zh }（{ $via }）{ $c }
 read-the-rating = { $unit_name }已阅群众评价
@@ -154,11 +154,20 @@ closed-2 = 办结 { $x }
 took-ownership = { $leader }包案
 supervised-by = { $leader }督办：{ $note }
 interviewed-of = { $leader }约谈{ $unit_name }负责人{ $head }：{ $note }
-deadline-counted-again-with-the-holiday = 时限「{ $rule }」按节假日安排重新计算：{ $due }（原为{ $due2 }）{ $else }
+deadline-counted-again-with-the-holiday = 时限「{ $rule }」按节假日安排重新计算：{ $due }（原为{ $was }）{ $provisional ->
+        [yes] ，仍为暂定
+       *[no] {""}
+    }
 deadline-ended = 时限「{ $rule }」已结束
 deadline-is-due-soon = 时限「{ $rule }」即将到期
-deadline-overdue = 时限「{ $rule }」已超期{ $is_empty }
-danger-signals-told = 紧急信号：{ $join }，已通知{ $is_empty }
+deadline-overdue = 时限「{ $rule }」已超期{ $leader ->
+        [none] {""}
+       *[other] ，提请{ $leader }督办
+    }
+danger-signals-told = 紧急信号：{ $signals }，已通知{ $leader ->
+        [none] 研判单位
+       *[other] { $leader }
+    }
 related-to-case-similarity = 关联诉求 #{ $case_id }（{ $why }，相似度 { $score }）
 merged-as-a-duplicate-into-another = 作为重复件合并至另一诉求：{ $reason }
 merged-as-a-duplicate-into-case = 作为重复件合并至诉求 #{ $into }：{ $reason }
@@ -182,3 +191,16 @@ field-weak-password = 密码至少 10 位，须包含大写字母、小写字母
 field-invalid-value = 请从列表中选择，或填写正确的值
 field-unknown = 不认识的字段
 field-invalid-email = 电子邮箱地址不正确，例如 zhangsan@example.cn
+dispatched-cooperating = ，协办单位{ $units }
+list-separator = 、
+reply-policy-basis = （政策依据：{ $basis }）
+deadline-set-for = 时限：{ $rule }，{ $unit }须在{ $due }完成{ $provisional ->
+        [yes] （暂定：节假日数据未覆盖）
+       *[no] {""}
+    }{ $after_hours ->
+        [yes] （非工作时间受理，按下一工作日计）
+       *[no] {""}
+    }
+contact-sms = 短信
+contact-email = 电子邮件
+contact-none = 不接收通知
