@@ -4,79 +4,116 @@
 //! (edited as the TOML of `config/deadline-rules.toml`) and the categories.
 
 use crate::forms::{app_errors, Errors, Fields};
-use crate::html::{esc, Lang};
-use crate::{words, Ctx, PostForm};
+use crate::html::Lang;
+use crate::{ui, words, Ctx, PostForm};
 use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use axum::response::Response;
+use maud::{html, Markup};
 use suqiu_app::privacy::{allowed, Permission};
 use suqiu_app::StaffUser;
 use suqiu_domain::{OrgTree, Role};
 
-fn unit_tree(lang: Lang, org: &OrgTree) -> String {
+fn unit_tree(lang: Lang, org: &OrgTree) -> Markup {
     let mut units: Vec<_> = org.units().map(|(u, _)| u).collect();
     units.sort_by(|a, b| a.code.cmp(&b.code));
-    fn walk(lang: Lang, units: &[&suqiu_domain::Unit], parent: Option<&str>, out: &mut String) {
+    fn walk(lang: Lang, units: &[&suqiu_domain::Unit], parent: Option<&str>) -> Markup {
         let kids: Vec<_> = units
             .iter()
             .filter(|u| u.parent.as_deref() == parent)
             .collect();
-        if kids.is_empty() {
-            return;
+        html! {
+            @if !kids.is_empty() {
+                ul.tree {
+                    @for u in kids {
+                        li data-unit=(u.code) {
+                            (u.name) " "
+                            span.muted { (words::level(lang, u.level)) " · " (u.code) }
+                            (walk(lang, units, Some(&u.code)))
+                        }
+                    }
+                }
+            }
         }
-        out.push_str(r#"<ul class="tree">"#);
-        for u in kids {
-            out.push_str(&format!(
-                r#"<li data-unit="{c}">{n} <span class="muted">{l} · {c}</span>"#,
-                c = esc(&u.code),
-                n = esc(&u.name),
-                l = esc(words::level(lang, u.level))
-            ));
-            walk(lang, units, Some(&u.code), out);
-            out.push_str("</li>");
-        }
-        out.push_str("</ul>");
     }
-    let mut out = String::new();
-    walk(lang, &units, None, &mut out);
-    out
+    walk(lang, &units, None)
 }
 
-/// The role and unit selects of a user form.
-fn role_select(lang: Lang, id: &str, selected: Option<Role>) -> String {
-    let mut s = format!(r#"<select id="{id}" name="role">"#);
-    for r in Role::ALL {
-        s.push_str(&format!(
-            r#"<option value="{v}"{sel}>{l}</option>"#,
-            v = r.as_str(),
-            sel = if Some(r) == selected { " selected" } else { "" },
-            l = esc(words::role(lang, r))
-        ));
+/// The role select of a user form (`name`: the field's name).
+fn role_select(lang: Lang, id: &str, name: &str, selected: Option<Role>) -> Markup {
+    html! {
+        select id=(id) name=(name) {
+            @for r in Role::ALL {
+                option value=(r.as_str()) selected[Some(r) == selected] { (words::role(lang, r)) }
+            }
+        }
     }
-    s.push_str("</select>");
-    s
 }
 
 /// The levels an administrator may add (one district only).
-fn level_select(lang: Lang, selected: Option<suqiu_domain::Level>) -> String {
+fn level_select(lang: Lang, selected: Option<suqiu_domain::Level>) -> Markup {
     use suqiu_domain::Level;
-    let mut s = String::from(r#"<select id="unit-level" name="unit_level">"#);
-    for l in [
-        Level::Street,
-        Level::Community,
-        Level::Grid,
-        Level::Hamlet,
-        Level::Department,
-    ] {
-        s.push_str(&format!(
-            r#"<option value="{v}"{sel}>{t}</option>"#,
-            v = l.as_str(),
-            sel = if Some(l) == selected { " selected" } else { "" },
-            t = esc(words::level(lang, l))
-        ));
+    html! {
+        select id="unit-level" name="unit_level" {
+            @for l in [
+                Level::Street,
+                Level::Community,
+                Level::Grid,
+                Level::Hamlet,
+                Level::Department,
+            ] {
+                option value=(l.as_str()) selected[Some(l) == selected] { (words::level(lang, l)) }
+            }
+        }
     }
-    s.push_str("</select>");
-    s
+}
+
+/// The buttons and forms of one user's row (not on the administrator's own row).
+fn user_buttons(ctx: &Ctx, p: &suqiu_domain::Person, disabled: bool) -> Markup {
+    let lang = ctx.lang;
+    let csrf = ui::csrf(&ctx.csrf_token());
+    let l = &p.login;
+    let (action, label) = if disabled {
+        ("enable", lang.t("启用", "Enable"))
+    } else {
+        ("disable", lang.t("停用", "Disable"))
+    };
+    html! {
+        form method="post" action=(format!("/staff/admin/users/{l}/{action}")) class="inline" {
+            (csrf)
+            button type="submit" class="secondary" id=(format!("{action}-{l}")) { (label) }
+        }
+        " "
+        form method="post" action=(format!("/staff/admin/users/{l}/logout-all")) class="inline" {
+            (csrf)
+            button type="submit" class="secondary" { (lang.t("强制下线", "End sessions")) }
+        }
+        details class="user-edit" {
+            summary { (lang.t("调整角色 / 重置密码", "Change role / reset password")) }
+            form method="post" action=(format!("/staff/admin/users/{l}/role")) id=(format!("role-{l}")) {
+                (csrf)
+                label for=(format!("role-{l}-role")) { (lang.t("角色", "Role")) }
+                (role_select(lang, &format!("role-{l}-role"), "role", Some(p.role)))
+                label for=(format!("role-{l}-unit")) { (lang.t("单位编码", "Unit code")) }
+                input type="text" id=(format!("role-{l}-unit")) name="unit" list="unit-codes" value=(p.unit);
+                label for=(format!("role-{l}-linked")) {
+                    (lang.t(
+                        "挂点单位编码（领导，多个用逗号分隔）",
+                        "Linked unit codes (leaders; comma-separated)"
+                    ))
+                }
+                input type="text" id=(format!("role-{l}-linked")) name="linked_units" list="unit-codes"
+                    value=(p.linked_units.join(","));
+                button type="submit" class="secondary" { (lang.t("保存角色", "Save role")) }
+            }
+            form method="post" action=(format!("/staff/admin/users/{l}/password")) id=(format!("password-{l}")) {
+                (csrf)
+                label for=(format!("password-{l}-new")) { (lang.t("新密码", "New password")) }
+                input type="password" id=(format!("password-{l}-new")) name="password" autocomplete="new-password";
+                button type="submit" class="secondary" { (lang.t("重置密码", "Reset password")) }
+            }
+        }
+    }
 }
 
 async fn admin_page(
@@ -93,7 +130,6 @@ async fn admin_page(
             .map(|u| u.name.clone())
             .unwrap_or_else(|| c.to_string())
     };
-    let mut users = String::new();
     let mut people = org.people().to_vec();
     people.sort_by(|a, b| a.role.cmp(&b.role).then(a.login.cmp(&b.login)));
     let disabled_logins: std::collections::BTreeSet<String> = match ctx.app.users(user).await {
@@ -107,95 +143,56 @@ async fn admin_page(
             Default::default()
         }
     };
-    for p in &people {
-        let disabled = disabled_logins.contains(&p.login);
-        let (action, label) = if disabled {
-            ("enable", lang.t("启用", "Enable"))
-        } else {
-            ("disable", lang.t("停用", "Disable"))
-        };
-        let buttons = if p.login == user.login {
-            String::new()
-        } else {
-            format!(
-                r#"<form method="post" action="/staff/admin/users/{l}/{action}" class="inline">{csrf}<button type="submit" class="secondary" id="{action}-{l}">{label}</button></form>
-<form method="post" action="/staff/admin/users/{l}/logout-all" class="inline">{csrf}<button type="submit" class="secondary">{lo}</button></form>
-<details class="user-edit"><summary>{edit}</summary>
-<form method="post" action="/staff/admin/users/{l}/role" id="role-{l}">{csrf}<label for="role-{l}-role">{l_role}</label>{roles}
-<label for="role-{l}-unit">{l_unit}</label><input type="text" id="role-{l}-unit" name="unit" list="unit-codes" value="{unit}">
-<label for="role-{l}-linked">{l_linked}</label><input type="text" id="role-{l}-linked" name="linked_units" list="unit-codes" value="{linked}">
-<button type="submit" class="secondary">{b_role}</button></form>
-<form method="post" action="/staff/admin/users/{l}/password" id="password-{l}">{csrf}<label for="password-{l}-new">{l_pw}</label><input type="password" id="password-{l}-new" name="password" autocomplete="new-password">
-<button type="submit" class="secondary">{b_pw}</button></form></details>"#,
-                l = esc(&p.login),
-                csrf = ctx.csrf_field(),
-                label = esc(label),
-                lo = esc(lang.t("强制下线", "End sessions")),
-                edit = esc(lang.t("调整角色 / 重置密码", "Change role / reset password")),
-                l_role = esc(lang.t("角色", "Role")),
-                roles = role_select(lang, &format!("role-{}-role", p.login), Some(p.role)),
-                l_unit = esc(lang.t("单位编码", "Unit code")),
-                unit = esc(&p.unit),
-                l_linked = esc(lang.t(
-                    "挂点单位编码（领导，多个用逗号分隔）",
-                    "Linked unit codes (leaders; comma-separated)"
-                )),
-                linked = esc(&p.linked_units.join(",")),
-                b_role = esc(lang.t("保存角色", "Save role")),
-                l_pw = esc(lang.t("新密码", "New password")),
-                b_pw = esc(lang.t("重置密码", "Reset password")),
-            )
-        };
-        let linked: Vec<String> = p.linked_units.iter().map(|c| name(c)).collect();
-        users.push_str(&format!(
-            r#"<tr data-login="{l}"><td>{l}</td><td>{n}</td><td data-role="{rv}">{r}</td><td data-unit="{uc}">{u}</td><td>{lk}</td><td>{st}</td><td>{buttons}</td></tr>"#,
-            l = esc(&p.login),
-            n = esc(&p.name),
-            rv = p.role.as_str(),
-            r = esc(words::role(lang, p.role)),
-            uc = esc(&p.unit),
-            u = esc(&name(&p.unit)),
-            lk = esc(&linked.join("、")),
-            st = esc(if disabled { lang.t("已停用", "disabled") } else { lang.t("正常", "active") }),
-        ));
-    }
-    let mut unit_codes = String::from(r#"<datalist id="unit-codes">"#);
-    for (u, _) in org.units() {
-        unit_codes.push_str(&format!(
-            r#"<option value="{}">{}</option>"#,
-            esc(&u.code),
-            esc(&u.name)
-        ));
-    }
-    unit_codes.push_str("</datalist>");
+    let users = html! {
+        @for p in &people {
+            @let disabled = disabled_logins.contains(&p.login);
+            @let linked: Vec<String> = p.linked_units.iter().map(|c| name(c)).collect();
+            tr data-login=(p.login) {
+                td { (p.login) }
+                td { (p.name) }
+                td data-role=(p.role.as_str()) { (words::role(lang, p.role)) }
+                td data-unit=(p.unit) { (name(&p.unit)) }
+                td { (linked.join("、")) }
+                td { (if disabled { lang.t("已停用", "disabled") } else { lang.t("正常", "active") }) }
+                td {
+                    @if p.login != user.login {
+                        (user_buttons(ctx, p, disabled))
+                    }
+                }
+            }
+        }
+    };
+    let unit_codes = html! {
+        datalist id="unit-codes" {
+            @for (u, _) in org.units() {
+                option value=(u.code) { (u.name) }
+            }
+        }
+    };
     let cal = ctx.app.calendar();
     let years: Vec<String> = cal.years_covered().iter().map(|y| y.to_string()).collect();
     let rules_in_force = ctx.app.rules();
-    let mut rules = String::new();
-    for r in &rules_in_force.rules {
-        let kinds = |ks: &[String]| {
-            ks.iter()
-                .map(|k| words::event_kind(lang, k))
-                .collect::<Vec<_>>()
-                .join("、")
-        };
-        let tags: Vec<String> = r.when.iter().map(|t| words::rule_tag(lang, t)).collect();
-        rules.push_str(&format!(
-            "<tr data-rule=\"{id}\"><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&words::rule(lang, &r.id)),
-            esc(&words::event_kind(lang, &r.start)),
-            esc(&if tags.is_empty() { lang.t("全部", "all").to_string() } else { tags.join("、") }),
-            r.length,
-            esc(words::day_unit(lang, r.unit)),
-            esc(&kinds(&r.ends)),
-            id = esc(&r.id),
-        ));
-    }
-    let cats: Vec<String> = rules_in_force
-        .categories
-        .iter()
-        .map(|c| format!("<li>{}</li>", esc(c)))
-        .collect();
+    let kinds = |ks: &[String]| {
+        ks.iter()
+            .map(|k| words::event_kind(lang, k))
+            .collect::<Vec<_>>()
+            .join("、")
+    };
+    let rules = html! {
+        @for r in &rules_in_force.rules {
+            @let tags: Vec<String> = r.when.iter().map(|t| words::rule_tag(lang, t)).collect();
+            tr data-rule=(r.id) {
+                td { (words::rule(lang, &r.id)) }
+                td { (words::event_kind(lang, &r.start)) }
+                td {
+                    @if tags.is_empty() { (lang.t("全部", "all")) } @else { (tags.join("、")) }
+                }
+                td.num { (r.length) }
+                td { (words::day_unit(lang, r.unit)) }
+                td { (kinds(&r.ends)) }
+            }
+        }
+    };
     let rules_text =
         f.0.iter()
             .find(|(k, _)| k == "rules")
@@ -208,147 +205,193 @@ async fn admin_page(
             .unwrap_or_else(|| rules_in_force.categories.join("\n"));
     let new_role = f.get("new_role").and_then(Role::parse);
     let unit_input = |ids: (&str, &str), label: &str, max: usize, codes: bool| {
-        crate::forms::text_input(ids, label, max, codes.then_some("unit-codes"), (f, errs))
+        ui::text_input(ids, label, max, codes.then_some("unit-codes"), (f, errs))
     };
-    let body = format!(
-        r#"<h1>{h}</h1>{done}{form_errs}
-<p><a href="/staff/admin/templates" id="templates-link">{l_templates}</a> · <a href="/staff/admin/audit" id="audit-link">{l_audit}</a></p>
-<div class="grid two"><div>
-<section class="card" id="users"><h2>{hu}</h2><div class="table-wrap"><table><thead><tr><th>{l_login}</th><th>{l_name}</th><th>{l_role}</th><th>{l_unit}</th><th>{l_linked}</th><th>{l_state}</th><th></th></tr></thead><tbody>{users}</tbody></table></div>{unit_codes}
-<h3>{h_new}</h3>
-<form method="post" action="/staff/admin/users" id="new-user-form" novalidate>{csrf}
-<label for="new-login">{l_login}</label><input type="text" id="new-login" name="login" maxlength="32" value="{v_login}"{i_login}>{e_login}
-<label for="new-name">{l_name}</label><input type="text" id="new-name" name="name" maxlength="20" value="{v_name}"{i_name}>{e_name}
-<label for="new-role">{l_role}</label>{new_roles}{e_role}
-<label for="new-unit">{l_unit_code}</label><input type="text" id="new-unit" name="unit" list="unit-codes" value="{v_unit}"{i_unit}>{e_unit}
-<label for="new-password">{l_pw}</label><input type="password" id="new-password" name="password" autocomplete="new-password"{i_pw}>{e_pw}
-<p class="hint">{hint_pw}</p><button type="submit" id="create-user">{b_create}</button></form>
-<p class="hint">{hu_hint}</p></section>
-<section class="card" id="calendar"><h2>{hc}</h2><p>{l_years}{years}</p>
-<form method="post" action="/staff/admin/calendar" id="calendar-form" novalidate>{csrf}
-<label for="calendar-text">{l_text}</label><textarea id="calendar-text" name="text" rows="8"{inv}>{cal_text}</textarea>{e_text}
-<p class="hint">{hint_text}</p><button type="submit">{b_add}</button></form></section>
-<section class="card" id="rules"><h2>{hr}</h2><p class="muted">{l_version}{version}</p><div class="table-wrap"><table><thead><tr><th>{l_rule}</th><th>{l_start}</th><th>{l_when}</th><th class="num">{l_len}</th><th>{l_unitd}</th><th>{l_ends}</th></tr></thead><tbody>{rules}</tbody></table></div>
-<form method="post" action="/staff/admin/rules" id="rules-form" novalidate>{csrf}
-<label for="rules-text">{l_rules_text}</label><textarea id="rules-text" name="rules" rows="16" class="code"{i_rules}>{rules_text}</textarea>{e_rules}
-<p class="hint">{hr_hint}</p><button type="submit" id="save-rules">{b_save}</button></form></section>
-<section class="card" id="categories"><h2>{hk}</h2><ul id="category-list">{cats}</ul>
-<form method="post" action="/staff/admin/categories" id="categories-form" novalidate>{csrf}
-<label for="categories-text">{l_cats}</label><textarea id="categories-text" name="categories" rows="6"{i_cats}>{cats_text}</textarea>{e_cats}
-<button type="submit" id="save-categories">{b_save}</button></form></section>
-</div><section class="card" id="units"><h2>{ht}</h2>
-<h3>{h_add_unit}</h3>
-<form method="post" action="/staff/admin/units" id="unit-add-form" novalidate>{csrf}
-{in_uparent}
-<label for="unit-level">{l_level}</label>{level_select}{e_ulevel}
-{in_ucode}
-{in_uname}
-<p class="hint">{hint_ucode}</p><button type="submit" id="add-unit">{b_add_unit}</button></form>
-<h3>{h_rename}</h3>
-<form method="post" action="/staff/admin/units/rename" id="unit-rename-form" novalidate>{csrf}
-{in_rcode}
-{in_rname}
-<button type="submit" id="rename-unit" class="secondary">{b_rename}</button></form>
-<h3>{h_remove}</h3>
-<form method="post" action="/staff/admin/units/remove" id="unit-remove-form" novalidate>{csrf}
-{in_xcode}
-<p class="hint">{hint_remove}</p><button type="submit" id="remove-unit" class="secondary">{b_remove}</button></form>
-<p class="hint">{ht_hint}</p>{tree}</section></div>"#,
-        h = esc(lang.t("系统管理", "Administration")),
-        l_templates = esc(lang.t("通知模板", "Message templates")),
-        l_audit = esc(lang.t("审计日志", "Audit log")),
-        done = done.map(|d| format!(r#"<p class="notice" role="status" id="done">{}</p>"#, esc(d))).unwrap_or_default(),
-        form_errs = errs.rest(&[
+    let csrf = ui::csrf(&ctx.csrf_token());
+    let version = match ctx.app.rules_version() {
+        0 => lang
+            .t("配置文件（未在线修改）", "config file (not edited online)")
+            .to_string(),
+        v => v.to_string(),
+    };
+    let body = html! {
+        h1 { (lang.t("系统管理", "Administration")) }
+        @if let Some(d) = done {
+            p class="notice" role="status" id="done" { (d) }
+        }
+        (ui::errors_rest(errs, &[
             "text", "rules", "categories", "login", "name", "role", "unit", "password",
             "unit_parent", "unit_level", "unit_code", "unit_name", "rename_code", "rename_name", "remove_code",
-        ]),
-        hu = esc(lang.t("用户和角色", "Users and roles")),
-        l_login = esc(lang.t("账号", "Login")),
-        l_name = esc(lang.t("姓名", "Name")),
-        l_role = esc(lang.t("角色", "Role")),
-        l_unit = esc(lang.t("单位", "Unit")),
-        l_unit_code = esc(lang.t("单位编码", "Unit code")),
-        l_linked = esc(lang.t("挂点", "Linked")),
-        l_state = esc(lang.t("状态", "State")),
-        h_new = esc(lang.t("新增工作人员", "New staff user")),
-        v_login = esc(&f.value("login")),
-        i_login = errs.invalid("login"),
-        e_login = errs.at("login"),
-        v_name = esc(&f.value("name")),
-        i_name = errs.invalid("name"),
-        e_name = errs.at("name"),
-        new_roles = role_select(lang, "new-role", new_role).replace(r#"name="role""#, r#"name="new_role""#),
-        e_role = errs.at("role"),
-        v_unit = esc(&f.value("unit")),
-        i_unit = errs.invalid("unit"),
-        e_unit = errs.at("unit"),
-        l_pw = esc(lang.t("初始密码", "Initial password")),
-        i_pw = errs.invalid("password"),
-        e_pw = errs.at("password"),
-        hint_pw = esc(lang.t("密码至少 10 位，须包含大写字母、小写字母、数字、符号中的三类。", "At least 10 characters, with three of upper case, lower case, digits, symbols.")),
-        b_create = esc(lang.t("新增用户", "Create user")),
-        hu_hint = esc(lang.t("调整角色或单位、重置密码后，该用户需重新登录。", "After a role, unit or password change the user logs in again.")),
-        hc = esc(lang.t("节假日日历", "Holiday calendar")),
-        l_years = esc(lang.t("已有节假日数据的年份：", "Years with holiday data: ")),
-        years = esc(&years.join("、")),
-        csrf = ctx.csrf_field(),
-        l_text = esc(lang.t("新增一年（国务院节假日安排通知）", "Add a year (State Council holiday notice)")),
-        inv = errs.invalid("text"),
-        cal_text = esc(&f.value("text")),
-        e_text = errs.at("text"),
-        hint_text = esc(lang.t("格式：year 2027 / off 2027-01-01 元旦 / work 2027-02-07 春节（调休上班），或粘贴 holiday-cn 的 JSON。", "Format: year 2027 / off 2027-01-01 New Year / work 2027-02-07 (make-up day), or paste holiday-cn JSON.")),
-        b_add = esc(lang.t("保存", "Save")),
-        hr = esc(lang.t("办理时限规则", "Deadline rules")),
-        l_version = esc(lang.t("规则版本：", "Rules version: ")),
-        version = match ctx.app.rules_version() {
-            0 => lang.t("配置文件（未在线修改）", "config file (not edited online)").to_string(),
-            v => v.to_string(),
-        },
-        l_rule = esc(lang.t("时限", "Deadline")),
-        l_start = esc(lang.t("起算事件", "Starts at")),
-        l_when = esc(lang.t("适用", "When")),
-        l_len = esc(lang.t("长度", "Length")),
-        l_unitd = esc(lang.t("单位", "Unit")),
-        l_ends = esc(lang.t("结束事件", "Ends at")),
-        l_rules_text = esc(lang.t("修改规则（与 config/deadline-rules.toml 格式相同）", "Edit the rules (the format of config/deadline-rules.toml)")),
-        i_rules = errs.invalid("rules"),
-        rules_text = esc(&rules_text),
-        e_rules = errs.at("rules"),
-        hr_hint = esc(lang.t("保存后本服务器立即生效，其他服务器在 5 秒内生效；只适用于此后开始计算的时限，正在计算的时限保持原定日期。", "Saved rules apply here at once and on the other servers within 5 seconds, to deadlines started afterwards; running deadlines keep their dates.")),
-        b_save = esc(lang.t("保存", "Save")),
-        hk = esc(lang.t("诉求类别", "Categories")),
-        cats = cats.join(""),
-        l_cats = esc(lang.t("每行一个类别", "One category per line")),
-        i_cats = errs.invalid("categories"),
-        cats_text = esc(&cats_text),
-        e_cats = errs.at("categories"),
-        ht = esc(lang.t("组织架构", "Unit tree")),
-        tree = unit_tree(lang, &org),
-        ht_hint = esc(lang.t("修改后本服务器立即生效，其他服务器在 5 秒内生效。组织配置文件只补充数据库中还没有的单位和用户。单位不能移动到别的上级：已受理诉求件记录着原来的位置。", "Changes apply here at once and on the other servers within 5 seconds. The organisation config only adds units and users the database does not have yet. A unit cannot move to another parent: filed cases record where it was.")),
-        h_add_unit = esc(lang.t("新增单位", "Add a unit")),
-        in_uparent = unit_input(("unit-parent", "unit_parent"), lang.t("上级单位编码", "Parent unit code"), 32, true),
-        l_level = esc(lang.t("层级", "Level")),
-        level_select = level_select(lang, f.get("unit_level").and_then(suqiu_domain::Level::parse)),
-        e_ulevel = errs.at("unit_level"),
-        in_ucode = unit_input(("unit-code", "unit_code"), lang.t("单位编码", "Unit code"), 32, false),
-        in_uname = unit_input(("unit-name", "unit_name"), lang.t("单位名称", "Unit name"), 40, false),
-        hint_ucode = esc(lang.t("编码 1–32 位，由字母、数字、“-”、“_”组成，建立后不能修改；网格编码习惯写作“社区编码-序号”。", "1–32 letters, digits, '-' or '_'; fixed once created. Grids are usually '<community code>-NN'.")),
-        b_add_unit = esc(lang.t("新增单位", "Add unit")),
-        h_rename = esc(lang.t("单位改名", "Rename a unit")),
-        in_rcode = unit_input(("rename-code", "rename_code"), lang.t("单位编码", "Unit code"), 32, true),
-        in_rname = unit_input(("rename-name", "rename_name"), lang.t("新名称", "New name"), 40, false),
-        b_rename = esc(lang.t("改名", "Rename")),
-        h_remove = esc(lang.t("删除单位", "Remove a unit")),
-        in_xcode = unit_input(("remove-code", "remove_code"), lang.t("单位编码", "Unit code"), 32, true),
-        hint_remove = esc(lang.t("只能删除误建的单位：没有下级单位、工作人员，也没有经手过诉求件。", "Only a unit added by mistake can be removed: no sub-units, no staff, no case has passed through it.")),
-        b_remove = esc(lang.t("删除单位", "Remove unit")),
-    );
+        ]))
+        p {
+            a href="/staff/admin/templates" id="templates-link" { (lang.t("通知模板", "Message templates")) }
+            " · "
+            a href="/staff/admin/audit" id="audit-link" { (lang.t("审计日志", "Audit log")) }
+        }
+        div class="grid two" {
+            div {
+                section class="card" id="users" {
+                    h2 { (lang.t("用户和角色", "Users and roles")) }
+                    div class="table-wrap" {
+                        table {
+                            thead {
+                                tr {
+                                    th { (lang.t("账号", "Login")) }
+                                    th { (lang.t("姓名", "Name")) }
+                                    th { (lang.t("角色", "Role")) }
+                                    th { (lang.t("单位", "Unit")) }
+                                    th { (lang.t("挂点", "Linked")) }
+                                    th { (lang.t("状态", "State")) }
+                                    th {}
+                                }
+                            }
+                            tbody { (users) }
+                        }
+                    }
+                    (unit_codes)
+                    h3 { (lang.t("新增工作人员", "New staff user")) }
+                    form method="post" action="/staff/admin/users" id="new-user-form" novalidate {
+                        (csrf)
+                        label for="new-login" { (lang.t("账号", "Login")) }
+                        input type="text" id="new-login" name="login" maxlength="32"
+                            value=(f.value("login")) aria-invalid=[ui::invalid(errs, "login")];
+                        (ui::error_at(errs, "login"))
+                        label for="new-name" { (lang.t("姓名", "Name")) }
+                        input type="text" id="new-name" name="name" maxlength="20"
+                            value=(f.value("name")) aria-invalid=[ui::invalid(errs, "name")];
+                        (ui::error_at(errs, "name"))
+                        label for="new-role" { (lang.t("角色", "Role")) }
+                        (role_select(lang, "new-role", "new_role", new_role))
+                        (ui::error_at(errs, "role"))
+                        label for="new-unit" { (lang.t("单位编码", "Unit code")) }
+                        input type="text" id="new-unit" name="unit" list="unit-codes"
+                            value=(f.value("unit")) aria-invalid=[ui::invalid(errs, "unit")];
+                        (ui::error_at(errs, "unit"))
+                        label for="new-password" { (lang.t("初始密码", "Initial password")) }
+                        input type="password" id="new-password" name="password" autocomplete="new-password"
+                            aria-invalid=[ui::invalid(errs, "password")];
+                        (ui::error_at(errs, "password"))
+                        p class="hint" {
+                            (lang.t("密码至少 10 位，须包含大写字母、小写字母、数字、符号中的三类。", "At least 10 characters, with three of upper case, lower case, digits, symbols."))
+                        }
+                        button type="submit" id="create-user" { (lang.t("新增用户", "Create user")) }
+                    }
+                    p class="hint" {
+                        (lang.t("调整角色或单位、重置密码后，该用户需重新登录。", "After a role, unit or password change the user logs in again."))
+                    }
+                }
+                section class="card" id="calendar" {
+                    h2 { (lang.t("节假日日历", "Holiday calendar")) }
+                    p { (lang.t("已有节假日数据的年份：", "Years with holiday data: ")) (years.join("、")) }
+                    form method="post" action="/staff/admin/calendar" id="calendar-form" novalidate {
+                        (csrf)
+                        label for="calendar-text" {
+                            (lang.t("新增一年（国务院节假日安排通知）", "Add a year (State Council holiday notice)"))
+                        }
+                        textarea id="calendar-text" name="text" rows="8" aria-invalid=[ui::invalid(errs, "text")] {
+                            (f.value("text"))
+                        }
+                        (ui::error_at(errs, "text"))
+                        p class="hint" {
+                            (lang.t("格式：year 2027 / off 2027-01-01 元旦 / work 2027-02-07 春节（调休上班），或粘贴 holiday-cn 的 JSON。", "Format: year 2027 / off 2027-01-01 New Year / work 2027-02-07 (make-up day), or paste holiday-cn JSON."))
+                        }
+                        button type="submit" { (lang.t("保存", "Save")) }
+                    }
+                }
+                section class="card" id="rules" {
+                    h2 { (lang.t("办理时限规则", "Deadline rules")) }
+                    p class="muted" { (lang.t("规则版本：", "Rules version: ")) (version) }
+                    div class="table-wrap" {
+                        table {
+                            thead {
+                                tr {
+                                    th { (lang.t("时限", "Deadline")) }
+                                    th { (lang.t("起算事件", "Starts at")) }
+                                    th { (lang.t("适用", "When")) }
+                                    th class="num" { (lang.t("长度", "Length")) }
+                                    th { (lang.t("单位", "Unit")) }
+                                    th { (lang.t("结束事件", "Ends at")) }
+                                }
+                            }
+                            tbody { (rules) }
+                        }
+                    }
+                    form method="post" action="/staff/admin/rules" id="rules-form" novalidate {
+                        (csrf)
+                        label for="rules-text" {
+                            (lang.t("修改规则（与 config/deadline-rules.toml 格式相同）", "Edit the rules (the format of config/deadline-rules.toml)"))
+                        }
+                        textarea id="rules-text" name="rules" rows="16" class="code" aria-invalid=[ui::invalid(errs, "rules")] {
+                            (rules_text)
+                        }
+                        (ui::error_at(errs, "rules"))
+                        p class="hint" {
+                            (lang.t("保存后本服务器立即生效，其他服务器在 5 秒内生效；只适用于此后开始计算的时限，正在计算的时限保持原定日期。", "Saved rules apply here at once and on the other servers within 5 seconds, to deadlines started afterwards; running deadlines keep their dates."))
+                        }
+                        button type="submit" id="save-rules" { (lang.t("保存", "Save")) }
+                    }
+                }
+                section class="card" id="categories" {
+                    h2 { (lang.t("诉求类别", "Categories")) }
+                    ul id="category-list" {
+                        @for c in &rules_in_force.categories { li { (c) } }
+                    }
+                    form method="post" action="/staff/admin/categories" id="categories-form" novalidate {
+                        (csrf)
+                        label for="categories-text" { (lang.t("每行一个类别", "One category per line")) }
+                        textarea id="categories-text" name="categories" rows="6" aria-invalid=[ui::invalid(errs, "categories")] {
+                            (cats_text)
+                        }
+                        (ui::error_at(errs, "categories"))
+                        button type="submit" id="save-categories" { (lang.t("保存", "Save")) }
+                    }
+                }
+            }
+            section class="card" id="units" {
+                h2 { (lang.t("组织架构", "Unit tree")) }
+                h3 { (lang.t("新增单位", "Add a unit")) }
+                form method="post" action="/staff/admin/units" id="unit-add-form" novalidate {
+                    (csrf)
+                    (unit_input(("unit-parent", "unit_parent"), lang.t("上级单位编码", "Parent unit code"), 32, true))
+                    label for="unit-level" { (lang.t("层级", "Level")) }
+                    (level_select(lang, f.get("unit_level").and_then(suqiu_domain::Level::parse)))
+                    (ui::error_at(errs, "unit_level"))
+                    (unit_input(("unit-code", "unit_code"), lang.t("单位编码", "Unit code"), 32, false))
+                    (unit_input(("unit-name", "unit_name"), lang.t("单位名称", "Unit name"), 40, false))
+                    p class="hint" {
+                        (lang.t("编码 1–32 位，由字母、数字、“-”、“_”组成，建立后不能修改；网格编码习惯写作“社区编码-序号”。", "1–32 letters, digits, '-' or '_'; fixed once created. Grids are usually '<community code>-NN'."))
+                    }
+                    button type="submit" id="add-unit" { (lang.t("新增单位", "Add unit")) }
+                }
+                h3 { (lang.t("单位改名", "Rename a unit")) }
+                form method="post" action="/staff/admin/units/rename" id="unit-rename-form" novalidate {
+                    (csrf)
+                    (unit_input(("rename-code", "rename_code"), lang.t("单位编码", "Unit code"), 32, true))
+                    (unit_input(("rename-name", "rename_name"), lang.t("新名称", "New name"), 40, false))
+                    button type="submit" id="rename-unit" class="secondary" { (lang.t("改名", "Rename")) }
+                }
+                h3 { (lang.t("删除单位", "Remove a unit")) }
+                form method="post" action="/staff/admin/units/remove" id="unit-remove-form" novalidate {
+                    (csrf)
+                    (unit_input(("remove-code", "remove_code"), lang.t("单位编码", "Unit code"), 32, true))
+                    p class="hint" {
+                        (lang.t("只能删除误建的单位：没有下级单位、工作人员，也没有经手过诉求件。", "Only a unit added by mistake can be removed: no sub-units, no staff, no case has passed through it."))
+                    }
+                    button type="submit" id="remove-unit" class="secondary" { (lang.t("删除单位", "Remove unit")) }
+                }
+                p class="hint" {
+                    (lang.t("修改后本服务器立即生效，其他服务器在 5 秒内生效。组织配置文件只补充数据库中还没有的单位和用户。单位不能移动到别的上级：已受理诉求件记录着原来的位置。", "Changes apply here at once and on the other servers within 5 seconds. The organisation config only adds units and users the database does not have yet. A unit cannot move to another parent: filed cases record where it was."))
+                }
+                (unit_tree(lang, &org))
+            }
+        }
+    };
     let status = if errs.is_empty() {
         StatusCode::OK
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    ctx.page_status(status, lang.t("系统管理", "Administration"), &body)
+    ctx.page_status(status, lang.t("系统管理", "Administration"), body)
 }
 
 #[allow(clippy::result_large_err)] // an HTTP response is the error here
@@ -756,18 +799,19 @@ pub async fn audit_page(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
     };
     rows.reverse();
     let lang = ctx.lang;
-    let mut table = String::new();
-    for r in &rows {
-        let e = &r.entry;
-        table.push_str(&crate::forms::table_row(&[
-            &r.seq.to_string(),
-            &crate::html::when(e.at),
-            &e.actor,
-            &e.action,
-            &e.target,
-            &e.reason,
-        ]));
-    }
+    let table = html! {
+        @for r in &rows {
+            @let e = &r.entry;
+            (ui::table_row(&[
+                &r.seq.to_string(),
+                &crate::html::when(e.at),
+                &e.actor,
+                &e.action,
+                &e.target,
+                &e.reason,
+            ]))
+        }
+    };
     let heads = [
         lang.t("序号", "Seq"),
         lang.t("时间", "Time"),
@@ -777,7 +821,7 @@ pub async fn audit_page(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
         lang.t("理由", "Reason"),
     ];
     let older = (from > 1).then(|| {
-        crate::forms::link(
+        ui::link(
             &format!("/staff/admin/audit?before={from}"),
             "audit-older",
             lang.t("更早的记录", "Older records"),
@@ -787,11 +831,11 @@ pub async fn audit_page(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
         || lang.t("（尚无记录）", "(no records yet)").to_string(),
         |h| h.to_string(),
     );
-    let body = crate::forms::section(
+    let body = ui::section(
         "audit",
         lang.t("审计日志", "Audit log"),
-        &[
-            crate::forms::paragraph(
+        html! {
+            (ui::paragraph(
                 "audit-head",
                 &format!(
                     "{}{head_text}",
@@ -800,11 +844,10 @@ pub async fn audit_page(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
                         "Head of the chain (keep it off-site; check with suqiu audit verify --expect-head): "
                     )
                 ),
-            ),
-            crate::forms::table("audit-log", &heads, &table),
-            older.unwrap_or_default(),
-        ]
-        .concat(),
+            ))
+            (ui::table("audit-log", &heads, table))
+            @if let Some(o) = older { (o) }
+        },
     );
-    ctx.page(lang.t("审计日志", "Audit log"), &body)
+    ctx.page(lang.t("审计日志", "Audit log"), body)
 }

@@ -6,10 +6,10 @@
 //! merge into itself, into a closed, merged or unseen case).
 
 use crate::forms::{app_errors, Errors, Fields};
-use crate::html::esc;
 use crate::staff::{after_step, refused, Failed};
-use crate::{words, Ctx};
+use crate::{ui, words, Ctx};
 use axum::response::Response;
+use maud::{html, Markup};
 use suqiu_app::related::RelatedCase;
 use suqiu_app::{CaseRow, CaseView, StaffUser};
 use suqiu_domain::Status;
@@ -49,7 +49,8 @@ fn choices<'a>(
 }
 
 /// The merge form among the case page's actions (`failed`: the refused post, shown
-/// again with its input and the errors next to the fields).
+/// again with its input and the errors next to the fields), as a string for
+/// the case page (see [`form_markup`]).
 pub fn form(
     ctx: &Ctx,
     view: &CaseView,
@@ -57,6 +58,17 @@ pub fn form(
     similar: &[CaseRow],
     failed: Option<&Failed>,
 ) -> String {
+    form_markup(ctx, view, linked, similar, failed).into_string()
+}
+
+/// The merge form among the case page's actions, as a template.
+pub fn form_markup(
+    ctx: &Ctx,
+    view: &CaseView,
+    linked: &[RelatedCase],
+    similar: &[CaseRow],
+    failed: Option<&Failed>,
+) -> Markup {
     let lang = ctx.lang;
     let empty_f = Fields::default();
     let empty_e = Errors::default();
@@ -64,57 +76,58 @@ pub fn form(
         .map(|x| (&x.fields, &x.errors))
         .unwrap_or((&empty_f, &empty_e));
     let chosen = f.value("into");
-    let mut options = String::new();
-    for row in choices(view, linked, similar) {
-        options.push_str(&format!(
-            r#"<label class="check"><input type="radio" name="into" value="{id}"{c}> #{id} {title} <span class="muted">{status}</span></label>"#,
-            id = row.id,
-            c = if chosen == row.id.to_string() { " checked" } else { "" },
-            title = esc(&row.title),
-            status = esc(&words::status_str(lang, &row.status)),
-        ));
+    let offered = choices(view, linked, similar);
+    let label = crate::staff::command_label(lang, COMMAND);
+    html! {
+        details class="action" id="action-merge" open[failed.is_some()] {
+            summary { (label) }
+            form method="post" action=(format!("/staff/cases/{}/merge", view.row.id)) id="form-merge" novalidate {
+                (ui::csrf(&ctx.csrf_token()))
+                input type="hidden" name="expected_version" value=(view.state.version);
+                (ui::errors_rest(e, &["into", "reason"]))
+                p class="hint" {
+                    (lang.t(
+                        "这件诉求与另一件在办诉求反映的是同一件事时，把它作为重复件合并到那一件（主件）：本件随即办结，两件的办理经过都保留，统计只计一次。",
+                        "When this case repeats an open case, merge it into that one (the primary): this case is closed, both timelines are kept, statistics count the matter once."
+                    ))
+                }
+                fieldset id="merge-into" {
+                    legend { (lang.t("合并到哪一件（主件）", "Merge into (the primary case)")) }
+                    @for row in &offered {
+                        label class="check" {
+                            input type="radio" name="into" value=(row.id) checked[chosen == row.id.to_string()];
+                            " #" (row.id) " " (row.title) " "
+                            span class="muted" { (words::status_str(lang, &row.status)) }
+                        }
+                    }
+                    @if offered.is_empty() {
+                        p class="muted" {
+                            (lang.t(
+                                "没有找到可供选择的相关诉求，请在下面填写主件的编号。",
+                                "No related open case found: type the primary case's number below."
+                            ))
+                        }
+                    }
+                    label for="merge-into_number" {
+                        (lang.t(
+                            "或填写主件的编号（填写时以此为准）",
+                            "Or type the primary case's number (used when given)"
+                        ))
+                    }
+                    input type="text" id="merge-into_number" name="into_number" inputmode="numeric" maxlength="20"
+                        placeholder=(lang.t("例如 #12", "e.g. #12")) value=(f.value("into_number"))
+                        aria-invalid=[ui::invalid(e, "into")];
+                }
+                (ui::error_at(e, "into"))
+                label for="merge-reason" { (lang.t("合并理由", "Reason for merging")) }
+                textarea id="merge-reason" name="reason" maxlength="2000" aria-invalid=[ui::invalid(e, "reason")] {
+                    (f.value("reason"))
+                }
+                (ui::error_at(e, "reason"))
+                button type="submit" id="submit-merge" { (label) }
+            }
+        }
     }
-    if options.is_empty() {
-        options = format!(
-            r#"<p class="muted">{}</p>"#,
-            esc(lang.t(
-                "没有找到可供选择的相关诉求，请在下面填写主件的编号。",
-                "No related open case found: type the primary case's number below."
-            ))
-        );
-    }
-    let label = esc(crate::staff::command_label(lang, COMMAND));
-    format!(
-        r#"<details class="action" id="action-merge"{open}><summary>{label}</summary>
-<form method="post" action="/staff/cases/{id}/merge" id="form-merge" novalidate>{csrf}<input type="hidden" name="expected_version" value="{v}">{rest}
-<p class="hint">{hint}</p>
-<fieldset id="merge-into"><legend>{l_into}</legend>{options}
-<label for="merge-into_number">{l_number}</label><input type="text" id="merge-into_number" name="into_number" inputmode="numeric" maxlength="20" placeholder="{p_number}" value="{v_number}"{i_into}></fieldset>{e_into}
-<label for="merge-reason">{l_reason}</label><textarea id="merge-reason" name="reason" maxlength="2000"{i_reason}>{v_reason}</textarea>{e_reason}
-<button type="submit" id="submit-merge">{label}</button></form></details>"#,
-        open = if failed.is_some() { " open" } else { "" },
-        id = view.row.id,
-        csrf = ctx.csrf_field(),
-        v = view.state.version,
-        rest = e.rest(&["into", "reason"]),
-        hint = esc(lang.t(
-            "这件诉求与另一件在办诉求反映的是同一件事时，把它作为重复件合并到那一件（主件）：本件随即办结，两件的办理经过都保留，统计只计一次。",
-            "When this case repeats an open case, merge it into that one (the primary): this case is closed, both timelines are kept, statistics count the matter once."
-        )),
-        l_into = esc(lang.t("合并到哪一件（主件）", "Merge into (the primary case)")),
-        l_number = esc(lang.t(
-            "或填写主件的编号（填写时以此为准）",
-            "Or type the primary case's number (used when given)"
-        )),
-        p_number = esc(lang.t("例如 #12", "e.g. #12")),
-        v_number = esc(&f.value("into_number")),
-        i_into = e.invalid("into"),
-        e_into = e.at("into"),
-        l_reason = esc(lang.t("合并理由", "Reason for merging")),
-        i_reason = e.invalid("reason"),
-        v_reason = esc(&f.value("reason")),
-        e_reason = e.at("reason"),
-    )
 }
 
 /// A typed case number: `12` or `#12` (full-width `＃` too).

@@ -5,11 +5,12 @@
 //! its next message on), "restore default" removes it.
 
 use crate::forms::{Errors, Fields};
-use crate::html::{esc, Lang};
-use crate::{Ctx, PostForm};
+use crate::html::Lang;
+use crate::{ui, Ctx, PostForm};
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
+use maud::{html, Markup};
 use suqiu_app::templates::{Rendered, TemplateInfo, TemplateKey, TemplateText};
 use suqiu_app::{AppError, StaffUser};
 
@@ -86,55 +87,67 @@ async fn list_page(ctx: &Ctx, user: &StaffUser, done: Option<&str>) -> Response 
         Ok(t) => t,
         Err(e) => return app_error_page(ctx, &e),
     };
-    let mut rows = String::new();
-    for t in &all {
-        let (text, state) = match &t.overridden {
-            Some(o) => (
-                o.text.as_str(),
-                format!(
-                    r#"<span class="badge">{}</span>"#,
-                    esc(lang.t("已修改", "edited"))
-                ),
-            ),
-            None => (
-                t.default.text.as_str(),
-                esc(lang.t("默认", "default")).to_string(),
-            ),
-        };
-        rows.push_str(&format!(
-            r#"<tr data-template="{id}"><td>{k}</td><td>{a}</td><td>{l}</td><td>{text}</td><td>{state}</td><td><a href="{href}">{edit}</a></td></tr>"#,
-            id = esc(&format!("{}/{}/{}", t.kind, t.audience.as_str(), t.lang.as_str())),
-            k = esc(&kind_words(lang, &t.kind)),
-            a = esc(audience_words(lang, t.audience.as_str())),
-            l = esc(lang_words(lang, t.lang.as_str())),
-            text = esc(text),
-            href = esc(&href(t)),
-            edit = esc(lang.t("编辑", "Edit")),
-        ));
-    }
-    let body = format!(
-        r#"<h1>{h}</h1>{done}
-<p class="hint">{hint}</p>
-<section class="card" id="templates"><div class="table-wrap"><table><thead><tr><th>{l_kind}</th><th>{l_aud}</th><th>{l_lang}</th><th>{l_text}</th><th>{l_state}</th><th></th></tr></thead><tbody>{rows}</tbody></table></div></section>"#,
-        h = esc(lang.t("通知模板", "Message templates")),
-        done = done
-            .map(|d| format!(r#"<p class="notice" role="status" id="done">{}</p>"#, esc(d)))
-            .unwrap_or_default(),
-        hint = esc(lang.t(
-            "每个模板按通知类型、接收对象和语言区分。修改后，所有服务器从下一条通知起使用新模板；恢复默认即撤销修改。",
-            "One template per notification kind, audience and language. An edit is used by every server from the next message on; restoring the default undoes it.",
-        )),
-        l_kind = esc(lang.t("通知类型", "Kind")),
-        l_aud = esc(lang.t("接收对象", "Audience")),
-        l_lang = esc(lang.t("语言", "Language")),
-        l_text = esc(lang.t("正文", "Text")),
-        l_state = esc(lang.t("状态", "State")),
-    );
+    let rows = html! {
+        @for t in &all {
+            tr data-template=(format!("{}/{}/{}", t.kind, t.audience.as_str(), t.lang.as_str())) {
+                td { (kind_words(lang, &t.kind)) }
+                td { (audience_words(lang, t.audience.as_str())) }
+                td { (lang_words(lang, t.lang.as_str())) }
+                @match &t.overridden {
+                    Some(o) => {
+                        td { (o.text) }
+                        td { span class="badge" { (lang.t("已修改", "edited")) } }
+                    }
+                    None => {
+                        td { (t.default.text) }
+                        td { (lang.t("默认", "default")) }
+                    }
+                }
+                td { a href=(href(t)) { (lang.t("编辑", "Edit")) } }
+            }
+        }
+    };
+    let body = html! {
+        h1 { (lang.t("通知模板", "Message templates")) }
+        (done_notice(done))
+        p class="hint" {
+            (lang.t(
+                "每个模板按通知类型、接收对象和语言区分。修改后，所有服务器从下一条通知起使用新模板；恢复默认即撤销修改。",
+                "One template per notification kind, audience and language. An edit is used by every server from the next message on; restoring the default undoes it.",
+            ))
+        }
+        section class="card" id="templates" {
+            div class="table-wrap" {
+                table {
+                    thead {
+                        tr {
+                            th { (lang.t("通知类型", "Kind")) }
+                            th { (lang.t("接收对象", "Audience")) }
+                            th { (lang.t("语言", "Language")) }
+                            th { (lang.t("正文", "Text")) }
+                            th { (lang.t("状态", "State")) }
+                            th {}
+                        }
+                    }
+                    tbody { (rows) }
+                }
+            }
+        }
+    };
     ctx.page_status(
         StatusCode::OK,
         lang.t("通知模板", "Message templates"),
-        &body,
+        body,
     )
+}
+
+/// The notice of a change just made.
+fn done_notice(done: Option<&str>) -> Markup {
+    html! {
+        @if let Some(d) = done {
+            p class="notice" role="status" id="done" { (d) }
+        }
+    }
 }
 
 fn app_error_page(ctx: &Ctx, e: &AppError) -> Response {
@@ -199,100 +212,104 @@ async fn edit_page(
         }
         None => None,
     };
-    let preview_html = preview
-        .map(|p| {
-            format!(
-                r#"<section class="card" id="preview"><h2>{h}</h2><p class="hint">{hint}</p><dl><dt>{ls}</dt><dd id="preview-subject">{s}</dd><dt>{lt}</dt><dd id="preview-text">{t}</dd>{md}</dl></section>"#,
-                h = esc(lang.t("预览", "Preview")),
-                hint = esc(lang.t("示例诉求：查询码 7KQ2M9XW4C，“小区门口路灯不亮”。", "Sample case: tracking code 7KQ2M9XW4C, “Street light out at the gate”.")),
-                ls = esc(lang.t("标题", "Subject")),
-                s = esc(&p.subject),
-                lt = esc(lang.t("正文", "Text")),
-                t = esc(&p.text),
-                md = p
-                    .markdown
-                    .as_ref()
-                    .map(|m| format!(r#"<dt>Markdown</dt><dd id="preview-markdown"><pre>{}</pre></dd>"#, esc(m)))
-                    .unwrap_or_default(),
-            )
-        })
-        .unwrap_or_default();
+    let preview_html = html! {
+        @if let Some(p) = preview {
+            section class="card" id="preview" {
+                h2 { (lang.t("预览", "Preview")) }
+                p class="hint" {
+                    (lang.t("示例诉求：查询码 7KQ2M9XW4C，“小区门口路灯不亮”。", "Sample case: tracking code 7KQ2M9XW4C, “Street light out at the gate”."))
+                }
+                dl {
+                    dt { (lang.t("标题", "Subject")) }
+                    dd id="preview-subject" { (p.subject) }
+                    dt { (lang.t("正文", "Text")) }
+                    dd id="preview-text" { (p.text) }
+                    @if let Some(m) = &p.markdown {
+                        dt { "Markdown" }
+                        dd id="preview-markdown" { pre { (m) } }
+                    }
+                }
+            }
+        }
+    };
     let action = format!(
         "/staff/admin/templates/{}/{}/{}",
         key.kind, key.audience, key.lang
     );
-    let reset = if t.overridden.is_some() {
-        format!(
-            r#"<form method="post" action="{a}/reset" class="inline" id="reset-form">{csrf}<button type="submit" class="secondary">{b}</button></form>"#,
-            a = esc(&action),
-            csrf = ctx.csrf_field(),
-            b = esc(lang.t("恢复默认", "Restore the default")),
-        )
-    } else {
-        String::new()
+    let csrf = ui::csrf(&ctx.csrf_token());
+    let reset = html! {
+        @if t.overridden.is_some() {
+            form method="post" action=(format!("{action}/reset")) class="inline" id="reset-form" {
+                (csrf)
+                button type="submit" class="secondary" { (lang.t("恢复默认", "Restore the default")) }
+            }
+        }
     };
-    let body = format!(
-        r#"<p><a href="/staff/admin/templates">{back}</a></p><h1>{h}</h1>{done}
-<p>{k} · {a} · {l} · <span class="muted">{state}</span></p>
-<div class="grid two"><div>
-<section class="card"><form method="post" action="{action}" id="template-form" novalidate>{csrf}{rest}
-<label for="subject">{l_subject}</label><input id="subject" name="subject" value="{subject}"{inv_s}>{e_s}
-<label for="text">{l_text}</label><textarea id="text" name="text" rows="5"{inv_t}>{text}</textarea>{e_t}
-<label for="markdown">{l_md}</label><textarea id="markdown" name="markdown" rows="5">{md}</textarea>{e_md}
-<p class="hint">{hint}</p>
-<button type="submit" name="do" value="preview" class="secondary">{b_preview}</button> <button type="submit" name="do" value="save">{b_save}</button></form>{reset}</section>
-<section class="card" id="default"><h2>{h_default}</h2><dl><dt>{l_subject}</dt><dd>{d_s}</dd><dt>{l_text}</dt><dd>{d_t}</dd>{d_md}</dl></section>
-</div><div>{preview_html}</div></div>"#,
-        back = esc(lang.t("← 全部模板", "← All templates")),
-        h = esc(lang.t("编辑通知模板", "Edit a message template")),
-        done = done
-            .map(|d| format!(
-                r#"<p class="notice" role="status" id="done">{}</p>"#,
-                esc(d)
-            ))
-            .unwrap_or_default(),
-        k = esc(&kind_words(lang, key.kind)),
-        a = esc(audience_words(lang, key.audience)),
-        l = esc(lang_words(lang, key.lang)),
-        state = esc(if t.overridden.is_some() {
-            lang.t("已修改", "edited")
-        } else {
-            lang.t("默认", "default")
-        }),
-        action = esc(&action),
-        csrf = ctx.csrf_field(),
-        rest = errs.rest(&["subject", "text", "markdown"]),
-        l_subject = esc(lang.t("标题（邮件主题）", "Subject (e-mail)")),
-        subject = esc(&shown.subject),
-        inv_s = errs.invalid("subject"),
-        e_s = errs.at("subject"),
-        l_text = esc(lang.t("正文（短信、群消息）", "Text (SMS, group messages)")),
-        text = esc(&shown.text),
-        inv_t = errs.invalid("text"),
-        e_t = errs.at("text"),
-        l_md = esc(lang.t(
-            "Markdown（可选，群机器人）",
-            "Markdown (optional, group robots)"
-        )),
-        md = esc(shown.markdown.as_deref().unwrap_or("")),
-        e_md = errs.at("markdown"),
-        hint = esc(&format!(
-            "{}{}",
-            lang.t("可用占位符：", "Placeholders: "),
-            "{tracking_code} {title} {status} {text} {unit} {deadline} {link}; {{ }}"
-        )),
-        b_preview = esc(lang.t("预览", "Preview")),
-        b_save = esc(lang.t("保存", "Save")),
-        h_default = esc(lang.t("默认内容", "Default")),
-        d_s = esc(&t.default.subject),
-        d_t = esc(&t.default.text),
-        d_md = t
-            .default
-            .markdown
-            .as_ref()
-            .map(|m| format!("<dt>Markdown</dt><dd><pre>{}</pre></dd>", esc(m)))
-            .unwrap_or_default(),
-    );
+    let l_subject = lang.t("标题（邮件主题）", "Subject (e-mail)");
+    let l_text = lang.t("正文（短信、群消息）", "Text (SMS, group messages)");
+    let body = html! {
+        p { a href="/staff/admin/templates" { (lang.t("← 全部模板", "← All templates")) } }
+        h1 { (lang.t("编辑通知模板", "Edit a message template")) }
+        (done_notice(done))
+        p {
+            (kind_words(lang, key.kind)) " · "
+            (audience_words(lang, key.audience)) " · "
+            (lang_words(lang, key.lang)) " · "
+            span class="muted" {
+                (if t.overridden.is_some() {
+                    lang.t("已修改", "edited")
+                } else {
+                    lang.t("默认", "default")
+                })
+            }
+        }
+        div class="grid two" {
+            div {
+                section class="card" {
+                    form method="post" action=(action) id="template-form" novalidate {
+                        (csrf)
+                        (ui::errors_rest(errs, &["subject", "text", "markdown"]))
+                        label for="subject" { (l_subject) }
+                        input id="subject" name="subject" value=(shown.subject) aria-invalid=[ui::invalid(errs, "subject")];
+                        (ui::error_at(errs, "subject"))
+                        label for="text" { (l_text) }
+                        textarea id="text" name="text" rows="5" aria-invalid=[ui::invalid(errs, "text")] { (shown.text) }
+                        (ui::error_at(errs, "text"))
+                        label for="markdown" {
+                            (lang.t(
+                                "Markdown（可选，群机器人）",
+                                "Markdown (optional, group robots)"
+                            ))
+                        }
+                        textarea id="markdown" name="markdown" rows="5" { (shown.markdown.as_deref().unwrap_or("")) }
+                        (ui::error_at(errs, "markdown"))
+                        p class="hint" {
+                            (lang.t("可用占位符：", "Placeholders: "))
+                            "{tracking_code} {title} {status} {text} {unit} {deadline} {link}; {{ }}"
+                        }
+                        button type="submit" name="do" value="preview" class="secondary" { (lang.t("预览", "Preview")) }
+                        " "
+                        button type="submit" name="do" value="save" { (lang.t("保存", "Save")) }
+                    }
+                    (reset)
+                }
+                section class="card" id="default" {
+                    h2 { (lang.t("默认内容", "Default")) }
+                    dl {
+                        dt { (l_subject) }
+                        dd { (t.default.subject) }
+                        dt { (l_text) }
+                        dd { (t.default.text) }
+                        @if let Some(m) = &t.default.markdown {
+                            dt { "Markdown" }
+                            dd { pre { (m) } }
+                        }
+                    }
+                }
+            }
+            div { (preview_html) }
+        }
+    };
     let status = if errs.is_empty() {
         StatusCode::OK
     } else {
@@ -301,7 +318,7 @@ async fn edit_page(
     ctx.page_status(
         status,
         lang.t("编辑通知模板", "Edit a message template"),
-        &body,
+        body,
     )
 }
 
