@@ -2,36 +2,45 @@
 //! No login; every post is CSRF-checked like the staff's.
 
 use crate::forms::{app_errors, Errors, Fields};
-use crate::html::{esc, url, when, Lang};
-use crate::{query_pairs, Ctx, PostForm};
+use crate::html::{url, when, Lang};
+use crate::{query_pairs, ui, Ctx, PostForm};
 use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use axum::response::Response;
+use maud::{html, Markup};
 use suqiu_app::{AppError, TrackView};
 use suqiu_domain::case::IntakeInput;
 use suqiu_domain::{Level, OrgTree, Status};
 
 pub async fn home(ctx: Ctx) -> Response {
-    let body = format!(
-        r#"<section class="card"><h1>{h}</h1><p>{intro}</p>
-<div class="big-actions"><a href="/report" id="go-report">{file}</a><a class="secondary" href="/track" id="go-track">{track}</a></div></section>
-<section class="card"><h2>{how}</h2><ol><li>{s1}</li><li>{s2}</li><li>{s3}</li></ol>
-<p class="muted">{staff} <a href="/login">{login}</a></p></section>"#,
-        h = esc(ctx.t("有事您说，我们来办", "Tell us, and we will handle it")),
-        intro = esc(ctx.t(
-            "反映身边的问题、矛盾纠纷或意见建议：村（社区）当天研判，办不了的当天上报，办理结果请您评价。",
-            "Report a problem, a dispute or a suggestion: your village/community reviews it the same day, reports what it cannot solve, and you rate the result."
-        )),
-        file = esc(ctx.t("我要反映", "File a request")),
-        track = esc(ctx.t("查询办理进度", "Track my request")),
-        how = esc(ctx.t("办理流程", "How it works")),
-        s1 = esc(ctx.t("填写诉求，提交后得到查询码", "File your request and get a tracking code")),
-        s2 = esc(ctx.t("用查询码随时查看办理进度", "Follow it any time with the code")),
-        s3 = esc(ctx.t("收到答复后，评价满意、一般或不满意", "When it is answered, rate it: satisfied, average or unsatisfied")),
-        staff = esc(ctx.t("工作人员请", "Staff:")),
-        login = esc(ctx.t("登录工作台", "log in to the workbench")),
-    );
-    ctx.page(ctx.t("首页", "Home"), &body)
+    let body = html! {
+        section.card {
+            h1 { (ctx.t("有事您说，我们来办", "Tell us, and we will handle it")) }
+            p {
+                (ctx.t(
+                    "反映身边的问题、矛盾纠纷或意见建议：村（社区）当天研判，办不了的当天上报，办理结果请您评价。",
+                    "Report a problem, a dispute or a suggestion: your village/community reviews it the same day, reports what it cannot solve, and you rate the result."
+                ))
+            }
+            div.big-actions {
+                a href="/report" id="go-report" { (ctx.t("我要反映", "File a request")) }
+                a.secondary href="/track" id="go-track" { (ctx.t("查询办理进度", "Track my request")) }
+            }
+        }
+        section.card {
+            h2 { (ctx.t("办理流程", "How it works")) }
+            ol {
+                li { (ctx.t("填写诉求，提交后得到查询码", "File your request and get a tracking code")) }
+                li { (ctx.t("用查询码随时查看办理进度", "Follow it any time with the code")) }
+                li { (ctx.t("收到答复后，评价满意、一般或不满意", "When it is answered, rate it: satisfied, average or unsatisfied")) }
+            }
+            p.muted {
+                (ctx.t("工作人员请", "Staff:")) " "
+                a href="/login" { (ctx.t("登录工作台", "log in to the workbench")) }
+            }
+        }
+    };
+    ctx.page(ctx.t("首页", "Home"), body)
 }
 
 /// The places a matter can be filed at: per township/street, its villages and
@@ -62,29 +71,24 @@ pub fn places(org: &OrgTree) -> Vec<(String, Vec<(String, String)>)> {
 }
 
 /// The `<select>` of places, with `selected` chosen.
-pub fn place_select(ctx: &Ctx, name: &str, selected: &str, errs: &Errors) -> String {
-    let mut s = format!(
-        r#"<select name="{name}" id="{name}"{inv}><option value="">{choose}</option>"#,
-        inv = errs.invalid(name),
-        choose = esc(ctx.t(
-            "— 请选择村（社区）和网格 —",
-            "— choose village/community and grid —"
-        ))
-    );
-    for (group, opts) in places(&ctx.app.org()) {
-        s.push_str(&format!(r#"<optgroup label="{}">"#, esc(&group)));
-        for (code, label) in opts {
-            s.push_str(&format!(
-                r#"<option value="{c}"{sel}>{l}</option>"#,
-                c = esc(&code),
-                sel = if code == selected { " selected" } else { "" },
-                l = esc(&label)
-            ));
+pub fn place_select(ctx: &Ctx, name: &str, selected: &str, errs: &Errors) -> Markup {
+    html! {
+        select name=(name) id=(name) aria-invalid=[ui::invalid(errs, name)] {
+            option value="" {
+                (ctx.t(
+                    "— 请选择村（社区）和网格 —",
+                    "— choose village/community and grid —"
+                ))
+            }
+            @for (group, opts) in places(&ctx.app.org()) {
+                optgroup label=(group) {
+                    @for (code, label) in &opts {
+                        option value=(code) selected[code == selected] { (label) }
+                    }
+                }
+            }
         }
-        s.push_str("</optgroup>");
     }
-    s.push_str("</select>");
-    s
 }
 
 /// A village/community named in a typed address (the longest name wins).
@@ -96,154 +100,160 @@ pub fn place_from_address(org: &OrgTree, address: &str) -> Option<String> {
         .map(|u| u.code.clone())
 }
 
-/// The intake fields shared by the resident's form and the staff's.
+/// The intake fields shared by the resident's form and the staff's (as a
+/// string for the staff's pages, which build theirs by hand).
 pub fn intake_fields(ctx: &Ctx, f: &Fields, errs: &Errors) -> String {
+    intake_markup(ctx, f, errs).into_string()
+}
+
+/// The intake fields, as markup.
+fn intake_markup(ctx: &Ctx, f: &Fields, errs: &Errors) -> Markup {
     let staff = ctx.user.is_some();
     let cats = ctx.app.rules().categories.clone();
     let hint = f.value("category_hint");
-    let mut cat_opts = format!(
-        r#"<option value="">{}</option>"#,
-        esc(ctx.t("不确定", "not sure"))
-    );
-    for c in &cats {
-        cat_opts.push_str(&format!(
-            r#"<option value="{c}"{s}>{c}</option>"#,
-            c = esc(c),
-            s = if *c == hint { " selected" } else { "" }
-        ));
+    // a clerk or grid worker files for someone else: the form speaks of the resident
+    let l_name = if staff {
+        ctx.t("群众姓名", "The resident's name")
+    } else {
+        ctx.t("您的姓名", "Your name")
+    };
+    let l_phone = if staff {
+        ctx.t("群众的联系电话", "The resident's phone")
+    } else {
+        ctx.t("联系电话", "Phone")
+    };
+    let l_conf = if staff {
+        ctx.t(
+            "群众要求对其姓名保密",
+            "The resident asks to keep their name confidential",
+        )
+    } else {
+        ctx.t("请对我的姓名保密", "Keep my name confidential")
+    };
+    html! {
+        label for="title" { (ctx.t("一句话说明问题", "The matter in one line")) }
+        input type="text" id="title" name="title" maxlength="100" value=(f.value("title"))
+            aria-invalid=[ui::invalid(errs, "title")]
+            placeholder=(ctx.t(
+                "例如：小区门口路灯不亮",
+                "e.g. the street lamp at the gate is out"
+            ));
+        (ui::error_at(errs, "title"))
+        label for="content" { (ctx.t("具体情况", "Details")) }
+        textarea id="content" name="content" maxlength="5000" aria-invalid=[ui::invalid(errs, "content")] {
+            (f.value("content"))
+        }
+        (ui::error_at(errs, "content"))
+        label for="category_hint" { (ctx.t("问题类别（可不选）", "Category (optional)")) }
+        select id="category_hint" name="category_hint" {
+            option value="" { (ctx.t("不确定", "not sure")) }
+            @for c in &cats {
+                option value=(c) selected[*c == hint] { (c) }
+            }
+        }
+        p.hint {
+            (ctx.t(
+                "不确定可以不选，村（社区）研判时会确定类别。",
+                "If unsure, leave it: the community decides at triage."
+            ))
+        }
+        label for="unit" {
+            (ctx.t(
+                "发生地点：村（社区）和网格",
+                "Where: village/community and grid"
+            ))
+        }
+        (place_select(ctx, "unit", &f.value("unit"), errs))
+        (ui::error_at(errs, "unit"))
+        label for="address" { (ctx.t("详细地址", "Address")) }
+        input type="text" id="address" name="address" maxlength="200" value=(f.value("address"))
+            aria-invalid=[ui::invalid(errs, "address")]
+            placeholder=(ctx.t(
+                "例如：丹阳社区幸福路12号",
+                "e.g. 12 Xingfu Road, Danyang community"
+            ));
+        (ui::error_at(errs, "address"))
+        p.hint {
+            (ctx.t(
+                "不知道属于哪个网格，可以只填地址并写明村（社区）名称。",
+                "If you do not know the grid, type the address with the village/community's name."
+            ))
+        }
+        label for="reporter_name" { (l_name) }
+        input type="text" id="reporter_name" name="reporter_name" maxlength="50"
+            value=(f.value("reporter_name")) aria-invalid=[ui::invalid(errs, "reporter_name")]
+            autocomplete="name";
+        (ui::error_at(errs, "reporter_name"))
+        label for="reporter_phone" { (l_phone) }
+        input type="tel" id="reporter_phone" name="reporter_phone" maxlength="20"
+            value=(f.value("reporter_phone")) aria-invalid=[ui::invalid(errs, "reporter_phone")]
+            autocomplete="tel";
+        (ui::error_at(errs, "reporter_phone"))
+        p.hint {
+            (ctx.t(
+                "只用于工作人员联系您，列表中不会完整显示。",
+                "Only for staff to contact you; lists show it masked."
+            ))
+        }
+        label.check {
+            input type="checkbox" name="confidential" value="1" checked[f.get("confidential").is_some()];
+            " " (l_conf)
+        }
+        (notify_fields(ctx, f, errs))
     }
-    format!(
-        r#"<label for="title">{l_title}</label><input type="text" id="title" name="title" maxlength="100" value="{v_title}"{i_title} placeholder="{p_title}">{e_title}
-<label for="content">{l_content}</label><textarea id="content" name="content" maxlength="5000"{i_content}>{v_content}</textarea>{e_content}
-<label for="category_hint">{l_cat}</label><select id="category_hint" name="category_hint">{cat_opts}</select>
-<p class="hint">{h_cat}</p>
-<label for="unit">{l_unit}</label>{unit}{e_unit}
-<label for="address">{l_addr}</label><input type="text" id="address" name="address" maxlength="200" value="{v_addr}"{i_addr} placeholder="{p_addr}">{e_addr}
-<p class="hint">{h_addr}</p>
-<label for="reporter_name">{l_name}</label><input type="text" id="reporter_name" name="reporter_name" maxlength="50" value="{v_name}"{i_name} autocomplete="name">{e_name}
-<label for="reporter_phone">{l_phone}</label><input type="tel" id="reporter_phone" name="reporter_phone" maxlength="20" value="{v_phone}"{i_phone} autocomplete="tel">{e_phone}
-<p class="hint">{h_phone}</p>
-<label class="check"><input type="checkbox" name="confidential" value="1"{conf}> {l_conf}</label>
-{notify}"#,
-        l_title = esc(ctx.t("一句话说明问题", "The matter in one line")),
-        p_title = esc(ctx.t(
-            "例如：小区门口路灯不亮",
-            "e.g. the street lamp at the gate is out"
-        )),
-        v_title = esc(&f.value("title")),
-        i_title = errs.invalid("title"),
-        e_title = errs.at("title"),
-        l_content = esc(ctx.t("具体情况", "Details")),
-        v_content = esc(&f.value("content")),
-        i_content = errs.invalid("content"),
-        e_content = errs.at("content"),
-        l_cat = esc(ctx.t("问题类别（可不选）", "Category (optional)")),
-        h_cat = esc(ctx.t(
-            "不确定可以不选，村（社区）研判时会确定类别。",
-            "If unsure, leave it: the community decides at triage."
-        )),
-        l_unit = esc(ctx.t(
-            "发生地点：村（社区）和网格",
-            "Where: village/community and grid"
-        )),
-        unit = place_select(ctx, "unit", &f.value("unit"), errs),
-        e_unit = errs.at("unit"),
-        l_addr = esc(ctx.t("详细地址", "Address")),
-        p_addr = esc(ctx.t(
-            "例如：丹阳社区幸福路12号",
-            "e.g. 12 Xingfu Road, Danyang community"
-        )),
-        v_addr = esc(&f.value("address")),
-        i_addr = errs.invalid("address"),
-        e_addr = errs.at("address"),
-        h_addr = esc(ctx.t(
-            "不知道属于哪个网格，可以只填地址并写明村（社区）名称。",
-            "If you do not know the grid, type the address with the village/community's name."
-        )),
-        // a clerk or grid worker files for someone else: the form speaks of the resident
-        l_name = esc(if staff {
-            ctx.t("群众姓名", "The resident's name")
-        } else {
-            ctx.t("您的姓名", "Your name")
-        }),
-        v_name = esc(&f.value("reporter_name")),
-        i_name = errs.invalid("reporter_name"),
-        e_name = errs.at("reporter_name"),
-        l_phone = esc(if staff {
-            ctx.t("群众的联系电话", "The resident's phone")
-        } else {
-            ctx.t("联系电话", "Phone")
-        }),
-        v_phone = esc(&f.value("reporter_phone")),
-        i_phone = errs.invalid("reporter_phone"),
-        e_phone = errs.at("reporter_phone"),
-        h_phone = esc(ctx.t(
-            "只用于工作人员联系您，列表中不会完整显示。",
-            "Only for staff to contact you; lists show it masked."
-        )),
-        conf = if f.get("confidential").is_some() {
-            " checked"
-        } else {
-            ""
-        },
-        l_conf = esc(if staff {
-            ctx.t(
-                "群众要求对其姓名保密",
-                "The resident asks to keep their name confidential",
-            )
-        } else {
-            ctx.t("请对我的姓名保密", "Keep my name confidential")
-        }),
-        notify = notify_fields(ctx, f, errs),
-    )
 }
 
 /// The preferred channel for progress notices and its address.
-fn notify_fields(ctx: &Ctx, f: &Fields, errs: &Errors) -> String {
+fn notify_fields(ctx: &Ctx, f: &Fields, errs: &Errors) -> Markup {
     let chosen = f.value("notify_channel");
-    let mut opts = String::new();
-    for (v, zh, en) in [
+    let opts = [
         (
             "sms",
-            "短信（发到联系电话，或下面填写的号码）",
-            "SMS (to your phone, or the number below)",
+            ctx.t(
+                "短信（发到联系电话，或下面填写的号码）",
+                "SMS (to your phone, or the number below)",
+            ),
         ),
         (
             "email",
-            "电子邮件（请在下面填写邮箱）",
-            "E-mail (enter the address below)",
+            ctx.t(
+                "电子邮件（请在下面填写邮箱）",
+                "E-mail (enter the address below)",
+            ),
         ),
         (
             "none",
-            "不接收通知（凭查询码查询）",
-            "No notices (follow it with the tracking code)",
+            ctx.t(
+                "不接收通知（凭查询码查询）",
+                "No notices (follow it with the tracking code)",
+            ),
         ),
-    ] {
-        opts.push_str(&format!(
-            r#"<option value="{v}"{s}>{l}</option>"#,
-            s = if chosen == v { " selected" } else { "" },
-            l = esc(ctx.t(zh, en))
-        ));
+    ];
+    html! {
+        label for="notify_channel" { (ctx.t("办理进展怎样告知您", "How to tell you of progress")) }
+        select id="notify_channel" name="notify_channel" aria-invalid=[ui::invalid(errs, "notify_channel")] {
+            @for (v, l) in opts {
+                option value=(v) selected[chosen == v] { (l) }
+            }
+        }
+        (ui::error_at(errs, "notify_channel"))
+        label for="notify_address" {
+            (ctx.t(
+                "邮箱或另一个手机号（可不填）",
+                "E-mail or another mobile number (optional)"
+            ))
+        }
+        input type="text" id="notify_address" name="notify_address" maxlength="254"
+            value=(f.value("notify_address")) aria-invalid=[ui::invalid(errs, "notify_address")]
+            autocomplete="email";
+        (ui::error_at(errs, "notify_address"))
+        p.hint {
+            (ctx.t(
+                "默认发短信到联系电话；以后可以凭查询码更改。",
+                "By default an SMS to your phone; you can change it later with the tracking code."
+            ))
+        }
     }
-    format!(
-        r#"<label for="notify_channel">{l_ch}</label><select id="notify_channel" name="notify_channel"{i_ch}>{opts}</select>{e_ch}
-<label for="notify_address">{l_addr}</label><input type="text" id="notify_address" name="notify_address" maxlength="254" value="{v_addr}"{i_addr} autocomplete="email">{e_addr}
-<p class="hint">{hint}</p>"#,
-        l_ch = esc(ctx.t("办理进展怎样告知您", "How to tell you of progress")),
-        i_ch = errs.invalid("notify_channel"),
-        e_ch = errs.at("notify_channel"),
-        l_addr = esc(ctx.t(
-            "邮箱或另一个手机号（可不填）",
-            "E-mail or another mobile number (optional)"
-        )),
-        v_addr = esc(&f.value("notify_address")),
-        i_addr = errs.invalid("notify_address"),
-        e_addr = errs.at("notify_address"),
-        hint = esc(ctx.t(
-            "默认发短信到联系电话；以后可以凭查询码更改。",
-            "By default an SMS to your phone; you can change it later with the tracking code."
-        )),
-    )
 }
 
 /// Builds the intake from form fields; a typed address may name the place.
@@ -315,53 +325,56 @@ pub fn intake_field(f: &str) -> String {
 }
 
 fn report_page(ctx: &Ctx, f: &Fields, errs: &Errors) -> Response {
-    let body = format!(
-        r#"<section class="card"><h1>{h}</h1><p class="hint">{intro}</p>
-<form method="post" action="/report" id="report-form" enctype="multipart/form-data" novalidate>{csrf}{rest}{fields}
-<label for="photos">{l_photos}</label><input type="file" id="photos" name="photos" accept="image/jpeg,image/png,image/webp" multiple{i_photos}>{e_photos}
-<p class="hint">{h_photos}</p>
-<button type="submit" id="submit">{submit}</button></form></section>"#,
-        l_photos = esc(ctx.t("照片（可不传）", "Photos (optional)")),
-        i_photos = errs.invalid("photos"),
-        e_photos = errs.at("photos"),
-        h_photos = esc(&match ctx.lang {
-            Lang::Zh => format!(
-                "JPEG、PNG 或 WebP 格式，最多 {} 张，每张不超过 {} MB。",
-                suqiu_app::photos::MAX_PHOTOS,
-                suqiu_app::photos::MAX_PHOTO_BYTES / (1024 * 1024)
-            ),
-            _ => format!(
-                "JPEG, PNG or WebP; at most {} photos of {} MB each.",
-                suqiu_app::photos::MAX_PHOTOS,
-                suqiu_app::photos::MAX_PHOTO_BYTES / (1024 * 1024)
-            ),
-        }),
-        h = esc(ctx.t("我要反映", "File a request")),
-        intro = esc(ctx.t(
-            "除注明“可不选”“可不填”的以外都要填写。提交后您会得到一个查询码。",
-            "Everything is needed except where marked optional. You get a tracking code."
-        )),
-        csrf = ctx.csrf_field(),
-        rest = errs.rest(&[
-            "title",
-            "content",
-            "unit",
-            "address",
-            "reporter_name",
-            "reporter_phone",
-            "photos",
-            "notify_channel",
-            "notify_address"
-        ]),
-        fields = intake_fields(ctx, f, errs),
-        submit = esc(ctx.t("提交", "Submit")),
-    );
+    let h_photos = match ctx.lang {
+        Lang::Zh => format!(
+            "JPEG、PNG 或 WebP 格式，最多 {} 张，每张不超过 {} MB。",
+            suqiu_app::photos::MAX_PHOTOS,
+            suqiu_app::photos::MAX_PHOTO_BYTES / (1024 * 1024)
+        ),
+        _ => format!(
+            "JPEG, PNG or WebP; at most {} photos of {} MB each.",
+            suqiu_app::photos::MAX_PHOTOS,
+            suqiu_app::photos::MAX_PHOTO_BYTES / (1024 * 1024)
+        ),
+    };
+    let body = html! {
+        section.card {
+            h1 { (ctx.t("我要反映", "File a request")) }
+            p.hint {
+                (ctx.t(
+                    "除注明“可不选”“可不填”的以外都要填写。提交后您会得到一个查询码。",
+                    "Everything is needed except where marked optional. You get a tracking code."
+                ))
+            }
+            form method="post" action="/report" id="report-form" enctype="multipart/form-data" novalidate {
+                (ui::csrf(&ctx.csrf_token()))
+                (ui::errors_rest(errs, &[
+                    "title",
+                    "content",
+                    "unit",
+                    "address",
+                    "reporter_name",
+                    "reporter_phone",
+                    "photos",
+                    "notify_channel",
+                    "notify_address",
+                ]))
+                (intake_markup(ctx, f, errs))
+                label for="photos" { (ctx.t("照片（可不传）", "Photos (optional)")) }
+                input type="file" id="photos" name="photos" accept="image/jpeg,image/png,image/webp" multiple
+                    aria-invalid=[ui::invalid(errs, "photos")];
+                (ui::error_at(errs, "photos"))
+                p.hint { (h_photos) }
+                button type="submit" id="submit" { (ctx.t("提交", "Submit")) }
+            }
+        }
+    };
     let status = if errs.is_empty() {
         StatusCode::OK
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    ctx.page_status(status, ctx.t("我要反映", "File a request"), &body)
+    ctx.page_status(status, ctx.t("我要反映", "File a request"), body)
 }
 
 pub async fn report_form(ctx: Ctx) -> Response {
@@ -422,137 +435,130 @@ fn track_view(
     rated: bool,
     f: &Fields,
     errs: &Errors,
-) -> String {
+) -> Markup {
     let lang = ctx.lang;
-    let mut timeline = String::from(r#"<ol class="timeline" id="timeline">"#);
-    for (at, zh, en) in &v.timeline {
-        timeline.push_str(&format!(
-            "<li><time>{}</time>{}</li>",
-            when(*at),
-            esc(if lang == Lang::Zh { zh } else { en })
-        ));
-    }
-    timeline.push_str("</ol>");
-    let mut out = String::new();
-    if fresh {
-        out.push_str(&format!(
-            r#"<section class="card notice" id="filed"><h1>{}</h1><p>{}</p><p><span class="code" id="tracking-code">{}</span></p><p class="hint">{}</p></section>"#,
-            esc(ctx.t("提交成功", "Submitted")),
-            esc(ctx.t("请记下您的查询码，用它查看办理进度和评价：", "Keep your tracking code to follow and rate your request:")),
-            esc(&v.tracking_code),
-            esc(ctx.t("工作人员会在当天研判您的诉求。", "Staff will review your request today.")),
-        ));
-    }
-    if rated {
-        out.push_str(&format!(
-            r#"<p class="notice" id="rated">{}</p>"#,
-            esc(ctx.t("感谢您的评价！", "Thank you for your rating!"))
-        ));
-    }
-    if f.get("notify_changed").is_some() {
-        out.push_str(&format!(
-            r#"<p class="notice" id="notify-changed">{}</p>"#,
-            esc(ctx.t("已更改告知方式。", "How you hear of progress was changed."))
-        ));
-    }
-    out.push_str(&format!(
-        r#"<section class="card" id="case"><h1>{title}</h1>
-<p><span class="{cls}" id="status">{status}</span></p>
-<dl class="facts"><dt>{l_code}</dt><dd>{code}</dd><dt>{l_at}</dt><dd>{at}</dd><dt>{l_unit}</dt><dd>{unit}</dd><dt>{l_latest}</dt><dd id="latest">{latest}</dd></dl></section>"#,
-        l_latest = esc(ctx.t("最新进展", "Latest")),
-        latest = esc(v
-            .timeline
-            .last()
-            .map(|(_, zh, en)| if lang == Lang::Zh { zh.as_str() } else { en.as_str() })
-            .unwrap_or("")),
-        title = esc(&v.title),
-        cls = status_class(v.status),
-        status = esc(crate::words::status(lang, v.status)),
-        l_code = esc(ctx.t("查询码", "Tracking code")),
-        code = esc(&v.tracking_code),
-        l_at = esc(ctx.t("提交时间", "Filed")),
-        at = when(v.received_at),
-        l_unit = esc(ctx.t("目前由", "Now with")),
-        unit = esc(&v.unit_name),
-    ));
-    if v.can_rate {
-        let rating = f.value("rating");
-        let mut radios = String::new();
-        for (k, r) in suqiu_app::commands::RATINGS {
-            radios.push_str(&format!(
-                r#"<label class="radio"><input type="radio" name="rating" value="{k}"{c}> {l}</label>"#,
-                c = if rating == *k { " checked" } else { "" },
-                l = esc(lang.t(r.zh(), r.en()))
-            ));
+    // the timeline's texts come in both languages
+    let text = |zh: &String, en: &String| {
+        if lang == Lang::Zh {
+            zh.clone()
+        } else {
+            en.clone()
         }
-        out.push_str(&format!(
-            r#"<section class="card" id="rate"><h2>{h}</h2><form method="post" action="/track/{code}/rate" id="rate-form" novalidate>{csrf}{rest}
-<fieldset{inv}><legend>{l_r}</legend>{radios}</fieldset>{e_r}
-<label for="comment">{l_c}</label><textarea id="comment" name="comment" maxlength="2000">{v_c}</textarea>{e_c}{phone}
-<button type="submit" id="rate-submit">{submit}</button></form></section>"#,
-            phone = phone_last4_field(ctx, v, "rate-phone-last4", f, errs),
-            h = esc(ctx.t("请评价办理结果", "Please rate the result")),
-            code = esc(&url(&v.tracking_code)),
-            csrf = ctx.csrf_field(),
-            rest = errs.rest(&["rating", "comment", "phone_last4"]),
-            inv = errs.invalid("rating"),
-            l_r = esc(ctx.t("您对办理结果", "Your verdict")),
-            e_r = errs.at("rating"),
-            l_c = esc(ctx.t("意见（可不填）", "Comment (optional)")),
-            v_c = esc(&f.value("comment")),
-            e_c = errs.at("comment"),
-            submit = esc(ctx.t("提交评价", "Submit rating")),
-        ));
+    };
+    let latest = v
+        .timeline
+        .last()
+        .map(|(_, zh, en)| text(zh, en))
+        .unwrap_or_default();
+    let rating = f.value("rating");
+    html! {
+        @if fresh {
+            section.card.notice id="filed" {
+                h1 { (ctx.t("提交成功", "Submitted")) }
+                p { (ctx.t("请记下您的查询码，用它查看办理进度和评价：", "Keep your tracking code to follow and rate your request:")) }
+                p { span.code id="tracking-code" { (v.tracking_code) } }
+                p.hint { (ctx.t("工作人员会在当天研判您的诉求。", "Staff will review your request today.")) }
+            }
+        }
+        @if rated {
+            p.notice id="rated" { (ctx.t("感谢您的评价！", "Thank you for your rating!")) }
+        }
+        @if f.get("notify_changed").is_some() {
+            p.notice id="notify-changed" { (ctx.t("已更改告知方式。", "How you hear of progress was changed.")) }
+        }
+        section.card id="case" {
+            h1 { (v.title) }
+            p { span class=(status_class(v.status)) id="status" { (crate::words::status(lang, v.status)) } }
+            dl.facts {
+                dt { (ctx.t("查询码", "Tracking code")) }
+                dd { (v.tracking_code) }
+                dt { (ctx.t("提交时间", "Filed")) }
+                dd { (when(v.received_at)) }
+                dt { (ctx.t("目前由", "Now with")) }
+                dd { (v.unit_name) }
+                dt { (ctx.t("最新进展", "Latest")) }
+                dd id="latest" { (latest) }
+            }
+        }
+        @if v.can_rate {
+            section.card id="rate" {
+                h2 { (ctx.t("请评价办理结果", "Please rate the result")) }
+                form method="post" action={ "/track/" (url(&v.tracking_code)) "/rate" } id="rate-form" novalidate {
+                    (ui::csrf(&ctx.csrf_token()))
+                    (ui::errors_rest(errs, &["rating", "comment", "phone_last4"]))
+                    fieldset aria-invalid=[ui::invalid(errs, "rating")] {
+                        legend { (ctx.t("您对办理结果", "Your verdict")) }
+                        @for (k, r) in suqiu_app::commands::RATINGS {
+                            label.radio {
+                                input type="radio" name="rating" value=(k) checked[rating == *k];
+                                " " (lang.t(r.zh(), r.en()))
+                            }
+                        }
+                    }
+                    (ui::error_at(errs, "rating"))
+                    label for="comment" { (ctx.t("意见（可不填）", "Comment (optional)")) }
+                    textarea id="comment" name="comment" maxlength="2000" { (f.value("comment")) }
+                    (ui::error_at(errs, "comment"))
+                    (phone_last4_field(ctx, v, "rate-phone-last4", f, errs))
+                    button type="submit" id="rate-submit" { (ctx.t("提交评价", "Submit rating")) }
+                }
+            }
+        }
+        @if !v.photos.is_empty() {
+            (photo_markup(lang, &format!("/track/{}/photos", url(&v.tracking_code)), &v.photos))
+        }
+        section.card {
+            h2 { (ctx.t("办理经过", "What happened")) }
+            ol.timeline id="timeline" {
+                @for (at, zh, en) in &v.timeline {
+                    li { time { (when(*at)) } (text(zh, en)) }
+                }
+            }
+        }
+        (notify_section(ctx, v, f, errs))
     }
-    if !v.photos.is_empty() {
-        out.push_str(&photo_gallery(
-            lang,
-            &format!("/track/{}/photos", url(&v.tracking_code)),
-            &v.photos,
-        ));
-    }
-    out.push_str(&format!(
-        r#"<section class="card"><h2>{}</h2>{timeline}</section>"#,
-        esc(ctx.t("办理经过", "What happened"))
-    ));
-    out.push_str(&notify_section(ctx, v, f, errs));
-    out
 }
 
 /// The last four digits of the resident's phone, asked by the forms that
 /// act as the resident when the case has a phone number.
-fn phone_last4_field(ctx: &Ctx, v: &TrackView, id: &str, f: &Fields, errs: &Errors) -> String {
-    if !v.phone_check {
-        return String::new();
+fn phone_last4_field(ctx: &Ctx, v: &TrackView, id: &str, f: &Fields, errs: &Errors) -> Markup {
+    html! {
+        @if v.phone_check {
+            (ui::text_input(
+                (id, "phone_last4"),
+                ctx.t(
+                    "手机号后四位（核对身份）",
+                    "Last four digits of your phone (to check it is you)",
+                ),
+                4,
+                None,
+                (f, errs),
+            ))
+        }
     }
-    crate::forms::text_input(
-        (id, "phone_last4"),
-        ctx.t(
-            "手机号后四位（核对身份）",
-            "Last four digits of your phone (to check it is you)",
-        ),
-        4,
-        None,
-        (f, errs),
-    )
 }
 
-/// The photos of a case as images served from `base/{n}`.
+/// The photos of a case as images served from `base/{n}` (as a string for
+/// the staff's case page, which builds its own by hand).
 pub fn photo_gallery(lang: Lang, base: &str, photos: &[u32]) -> String {
-    let imgs: String = photos
-        .iter()
-        .map(|n| {
-            format!(
-                r#"<a href="{base}/{n}"><img class="photo" src="{base}/{n}" alt="{alt} {n}" loading="lazy" data-photo="{n}"></a>"#,
-                base = esc(base),
-                alt = esc(lang.t("照片", "Photo")),
-            )
-        })
-        .collect();
-    format!(
-        r#"<section class="card" id="photos"><h2>{}</h2><div class="photos">{imgs}</div></section>"#,
-        esc(lang.t("照片", "Photos"))
-    )
+    photo_markup(lang, base, photos).into_string()
+}
+
+/// The photos of a case, as markup.
+fn photo_markup(lang: Lang, base: &str, photos: &[u32]) -> Markup {
+    html! {
+        section.card id="photos" {
+            h2 { (lang.t("照片", "Photos")) }
+            div.photos {
+                @for n in photos {
+                    a href={ (base) "/" (n) } {
+                        img.photo src={ (base) "/" (n) } alt={ (lang.t("照片", "Photo")) " " (n) }
+                            loading="lazy" data-photo=(n);
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// A photo of the resident's case, by tracking code.
@@ -577,7 +583,7 @@ pub async fn photo(ctx: Ctx, Path((code, n)): Path<(String, String)>) -> Respons
 }
 
 /// How the resident hears of progress, and the form to change it.
-fn notify_section(ctx: &Ctx, v: &TrackView, f: &Fields, errs: &Errors) -> String {
+fn notify_section(ctx: &Ctx, v: &TrackView, f: &Fields, errs: &Errors) -> Markup {
     let now = match v.notify_channel {
         "chat_group" => ctx.t(
             "发回您反映事项的群聊",
@@ -591,33 +597,29 @@ fn notify_section(ctx: &Ctx, v: &TrackView, f: &Fields, errs: &Errors) -> String
         Some(a) => format!("{now}（{a}）"),
         None => now.to_string(),
     };
-    if v.notify_channel == "chat_group" {
-        return format!(
-            r#"<section class="card" id="notify"><h2>{h}</h2><p id="notify-now">{now}</p></section>"#,
-            h = esc(ctx.t("办理进展告知方式", "How you hear of progress")),
-            now = esc(&now),
-        );
+    html! {
+        section.card id="notify" {
+            h2 { (ctx.t("办理进展告知方式", "How you hear of progress")) }
+            @if v.notify_channel == "chat_group" {
+                p id="notify-now" { (now) }
+            } @else {
+                p id="notify-now" { (ctx.t("目前：", "Now: ")) (now) }
+                form method="post" action={ "/track/" (url(&v.tracking_code)) "/notify" } id="notify-form" novalidate {
+                    (ui::csrf(&ctx.csrf_token()))
+                    (ui::errors_rest(errs, &[
+                        "notify_channel",
+                        "notify_address",
+                        "rating",
+                        "comment",
+                        "phone_last4",
+                    ]))
+                    (notify_fields(ctx, f, errs))
+                    (phone_last4_field(ctx, v, "notify-phone-last4", f, errs))
+                    button type="submit" class="secondary" id="notify-submit" { (ctx.t("更改", "Change")) }
+                }
+            }
+        }
     }
-    format!(
-        r#"<section class="card" id="notify"><h2>{h}</h2><p id="notify-now">{l_now}{now}</p>
-<form method="post" action="/track/{code}/notify" id="notify-form" novalidate>{csrf}{rest}{fields}{phone}
-<button type="submit" class="secondary" id="notify-submit">{b}</button></form></section>"#,
-        h = esc(ctx.t("办理进展告知方式", "How you hear of progress")),
-        l_now = esc(ctx.t("目前：", "Now: ")),
-        now = esc(&now),
-        code = esc(&url(&v.tracking_code)),
-        csrf = ctx.csrf_field(),
-        rest = errs.rest(&[
-            "notify_channel",
-            "notify_address",
-            "rating",
-            "comment",
-            "phone_last4"
-        ]),
-        fields = notify_fields(ctx, f, errs),
-        phone = phone_last4_field(ctx, v, "notify-phone-last4", f, errs),
-        b = esc(ctx.t("更改", "Change")),
-    )
 }
 
 /// The resident changes how they hear of progress.
@@ -662,11 +664,10 @@ fn track_form_refused(ctx: &Ctx, status: StatusCode, code: &str, e: &AppError) -
     ctx.page_status(
         status,
         ctx.t("查询进度", "Track"),
-        &format!(
-            "{}{}",
-            errs.rest(&[]),
-            track_form(ctx, code, &Errors::default())
-        ),
+        html! {
+            (ui::errors_rest(&errs, &[]))
+            (track_form(ctx, code, &Errors::default()))
+        },
     )
 }
 
@@ -689,7 +690,7 @@ async fn refused_on_track_page(
     match ctx.app.by_tracking_code(ctx.ip, ctx.app.track(code)).await {
         Ok(v) => {
             let body = track_view(ctx, &v, false, false, fields, errs);
-            ctx.page_status(status, ctx.t("办理进度", "Progress"), &body)
+            ctx.page_status(status, ctx.t("办理进度", "Progress"), body)
         }
         Err(_) => ctx.error_page(
             StatusCode::NOT_FOUND,
@@ -699,18 +700,19 @@ async fn refused_on_track_page(
     }
 }
 
-fn track_form(ctx: &Ctx, code: &str, errs: &Errors) -> String {
-    format!(
-        r#"<section class="card"><h1>{h}</h1><form method="get" action="/track" id="track-form">
-<label for="code">{l}</label><input type="text" id="code" name="code" value="{v}" maxlength="20" autocapitalize="characters"{inv}>{e}
-<button type="submit">{b}</button></form></section>"#,
-        h = esc(ctx.t("查询办理进度", "Track a request")),
-        l = esc(ctx.t("查询码（10 位）", "Tracking code (10 characters)")),
-        v = esc(code),
-        inv = errs.invalid("code"),
-        e = errs.at("code"),
-        b = esc(ctx.t("查询", "Look up")),
-    )
+fn track_form(ctx: &Ctx, code: &str, errs: &Errors) -> Markup {
+    html! {
+        section.card {
+            h1 { (ctx.t("查询办理进度", "Track a request")) }
+            form method="get" action="/track" id="track-form" {
+                label for="code" { (ctx.t("查询码（10 位）", "Tracking code (10 characters)")) }
+                input type="text" id="code" name="code" value=(code) maxlength="20"
+                    autocapitalize="characters" aria-invalid=[ui::invalid(errs, "code")];
+                (ui::error_at(errs, "code"))
+                button type="submit" { (ctx.t("查询", "Look up")) }
+            }
+        }
+    }
 }
 
 pub async fn track(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
@@ -719,7 +721,7 @@ pub async fn track(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
     let Some(code) = get("code") else {
         return ctx.page(
             ctx.t("查询进度", "Track"),
-            &track_form(&ctx, "", &Errors::default()),
+            track_form(&ctx, "", &Errors::default()),
         );
     };
     match ctx.app.by_tracking_code(ctx.ip, ctx.app.track(&code)).await {
@@ -737,7 +739,7 @@ pub async fn track(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
                 &shown,
                 &Errors::default(),
             );
-            ctx.page(ctx.t("办理进度", "Progress"), &body)
+            ctx.page(ctx.t("办理进度", "Progress"), body)
         }
         Err(e @ AppError::RateLimited) => {
             track_form_refused(&ctx, StatusCode::TOO_MANY_REQUESTS, &code, &e)
@@ -754,7 +756,7 @@ pub async fn track(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
             ctx.page_status(
                 StatusCode::NOT_FOUND,
                 ctx.t("查询进度", "Track"),
-                &track_form(&ctx, &code, &errs),
+                track_form(&ctx, &code, &errs),
             )
         }
     }
