@@ -173,63 +173,6 @@ impl Errors {
     }
 }
 
-/// One table row of plain texts, each escaped.
-pub fn table_row(cells: &[&str]) -> String {
-    let mut s = String::from("<tr>");
-    for c in cells {
-        s.push_str("<td>");
-        s.push_str(&crate::html::esc(c));
-        s.push_str("</td>");
-    }
-    s.push_str("</tr>");
-    s
-}
-
-/// A table with a header of plain texts and rows already built (by [`table_row`]).
-pub fn table(id: &str, heads: &[&str], rows: &str) -> String {
-    let mut s = format!(
-        r#"<div class="table-scroll"><table id="{}"><thead><tr>"#,
-        crate::html::esc(id)
-    );
-    for h in heads {
-        s.push_str("<th>");
-        s.push_str(&crate::html::esc(h));
-        s.push_str("</th>");
-    }
-    s.push_str("</tr></thead><tbody>");
-    s.push_str(rows);
-    s.push_str("</tbody></table></div>");
-    s
-}
-
-/// A link with a plain text.
-pub fn link(href: &str, id: &str, text: &str) -> String {
-    format!(
-        r#"<p><a href="{}" id="{}">{}</a></p>"#,
-        crate::html::esc(href),
-        crate::html::esc(id),
-        crate::html::esc(text)
-    )
-}
-
-/// A paragraph of plain text.
-pub fn paragraph(id: &str, text: &str) -> String {
-    format!(
-        r#"<p id="{}">{}</p>"#,
-        crate::html::esc(id),
-        crate::html::esc(text)
-    )
-}
-
-/// A card with a heading of plain text around HTML already built.
-pub fn section(id: &str, heading: &str, inner: &str) -> String {
-    format!(
-        r#"<section class="card" id="{}"><h1>{}</h1>{inner}</section>"#,
-        crate::html::esc(id),
-        crate::html::esc(heading)
-    )
-}
-
 /// A short text with an explanation on hover or long press (`title`).
 pub fn hint_span(class: &str, text: &str, explanation: &str) -> String {
     format!(
@@ -237,25 +180,6 @@ pub fn hint_span(class: &str, text: &str, explanation: &str) -> String {
         class = crate::html::esc(class),
         t = crate::html::esc(explanation),
         text = crate::html::esc(text),
-    )
-}
-
-/// A labelled one-line text input: its typed value kept, marked invalid and
-/// followed by its error when it has one. `list` names a `<datalist>`.
-pub fn text_input(
-    (id, name): (&str, &str),
-    label: &str,
-    max: usize,
-    list: Option<&str>,
-    (f, errs): (&Fields, &Errors),
-) -> String {
-    format!(
-        r#"<label for="{id}">{label}</label><input type="text" id="{id}" name="{name}" maxlength="{max}"{list} value="{value}"{inv}>{err}"#,
-        label = crate::html::esc(label),
-        list = list.map(|l| format!(r#" list="{l}""#)).unwrap_or_default(),
-        value = crate::html::esc(&f.value(name)),
-        inv = errs.invalid(name),
-        err = errs.at(name),
     )
 }
 

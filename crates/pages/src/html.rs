@@ -104,7 +104,7 @@ impl Lang {
     }
 
     /// The text of a catalogue message in this language.
-    pub fn tr<'a>(self, key: &'a str) -> &'a str {
+    pub fn tr(self, key: &str) -> &str {
         suqiu_i18n::catalog().get(self.0, key)
     }
 

@@ -422,7 +422,7 @@ pub async fn queue_page(ctx: Ctx, Path(name): Path<String>, RawQuery(q): RawQuer
     if ctx.htmx || q.iter().any(|(k, _)| k == "fragment") {
         return ctx.fragment(card);
     }
-    ctx.page(words::queue(ctx.lang, queue), &format!("{form}{card}"))
+    ctx.page(words::queue(ctx.lang, queue), format!("{form}{card}"))
 }
 
 async fn list(ctx: &Ctx, user: &StaffUser, statuses: &[Status], limit: u32) -> Vec<CaseRow> {
