@@ -27,6 +27,8 @@ pub struct Locale {
     bundle: FluentBundle<FluentResource>,
     /// Messages without variables, formatted once.
     plain: HashMap<String, String>,
+    /// Every message id of the language's files, in file order.
+    keys: Vec<String>,
 }
 
 impl Locale {
@@ -63,6 +65,7 @@ impl Catalog {
             };
             let mut bundle = FluentBundle::new_concurrent(vec![lang]);
             bundle.set_use_isolating(false);
+            let mut keys = Vec::new();
             for (file, text) in files.iter() {
                 let res = match FluentResource::try_new((*text).to_string()) {
                     Ok(r) => r,
@@ -73,6 +76,11 @@ impl Catalog {
                         r
                     }
                 };
+                for entry in res.entries() {
+                    if let fluent_syntax::ast::Entry::Message(m) = entry {
+                        keys.push(m.id.name.to_string());
+                    }
+                }
                 if let Err(errs) = bundle.add_resource(res) {
                     for e in errs {
                         problems.push(format!("{code}/{file}: {e:?}"));
@@ -80,13 +88,12 @@ impl Catalog {
                 }
             }
             let mut plain = HashMap::new();
-            let keys: Vec<String> = bundle_keys(files);
-            for key in keys {
-                if let Some(pattern) = bundle.get_message(&key).and_then(|m| m.value()) {
+            for key in &keys {
+                if let Some(pattern) = bundle.get_message(key).and_then(|m| m.value()) {
                     let mut errs = Vec::new();
                     let text = bundle.format_pattern(pattern, None, &mut errs);
                     if errs.is_empty() {
-                        plain.insert(key, text.into_owned());
+                        plain.insert(key.clone(), text.into_owned());
                     }
                 }
             }
@@ -94,6 +101,7 @@ impl Catalog {
                 code,
                 bundle,
                 plain,
+                keys,
             });
         }
         // The source first, English second, the others by code.
@@ -169,21 +177,12 @@ impl Catalog {
 
     /// The keys of a language and whether each takes variables.
     pub fn keys(&self, id: LocaleId) -> BTreeMap<String, bool> {
-        let Some(l) = self.locales.get(id) else {
-            return BTreeMap::new();
-        };
-        let files = EMBEDDED
-            .iter()
-            .find(|(c, _)| *c == l.code)
-            .map(|(_, f)| *f)
-            .unwrap_or(&[]);
-        bundle_keys(files)
-            .into_iter()
-            .map(|k| {
-                let plain = l.plain.contains_key(&k);
-                (k, !plain)
-            })
-            .collect()
+        self.locales.get(id).map_or_else(BTreeMap::new, |l| {
+            l.keys
+                .iter()
+                .map(|k| (k.clone(), !l.plain.contains_key(k)))
+                .collect()
+        })
     }
 }
 
@@ -222,22 +221,6 @@ impl From<i64> for Arg {
     fn from(n: i64) -> Self {
         Arg::Number(n as f64)
     }
-}
-
-/// The message ids defined in the files of one language, in file order.
-fn bundle_keys(files: &[(&str, &str)]) -> Vec<String> {
-    let mut keys = Vec::new();
-    for (_, text) in files {
-        let res = match FluentResource::try_new((*text).to_string()) {
-            Ok(r) | Err((r, _)) => r,
-        };
-        for entry in res.entries() {
-            if let fluent_syntax::ast::Entry::Message(m) = entry {
-                keys.push(m.id.name.to_string());
-            }
-        }
-    }
-    keys
 }
 
 /// The catalogue, loaded on first use.

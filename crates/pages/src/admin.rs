@@ -232,34 +232,24 @@ async fn admin_page(
             div {
                 section class="card" id="users" {
                     h2 { (lang.t("用户和角色", "Users and roles")) }
-                    div class="table-wrap" {
-                        table {
-                            thead {
-                                tr {
-                                    th { (lang.t("账号", "Login")) }
-                                    th { (lang.t("姓名", "Name")) }
-                                    th { (lang.t("角色", "Role")) }
-                                    th { (lang.t("单位", "Unit")) }
-                                    th { (lang.t("挂点", "Linked")) }
-                                    th { (lang.t("状态", "State")) }
-                                    th {}
-                                }
-                            }
-                            tbody { (users) }
-                        }
-                    }
+                    (ui::wrapped_table(
+                        &[
+                            lang.t("账号", "Login"),
+                            lang.t("姓名", "Name"),
+                            lang.t("角色", "Role"),
+                            lang.t("单位", "Unit"),
+                            lang.t("挂点", "Linked"),
+                            lang.t("状态", "State"),
+                            "",
+                        ],
+                        users,
+                    ))
                     (unit_codes)
                     h3 { (lang.t("新增工作人员", "New staff user")) }
                     form method="post" action="/staff/admin/users" id="new-user-form" novalidate {
                         (csrf)
-                        label for="new-login" { (lang.t("账号", "Login")) }
-                        input type="text" id="new-login" name="login" maxlength="32"
-                            value=(f.value("login")) aria-invalid=[ui::invalid(errs, "login")];
-                        (ui::error_at(errs, "login"))
-                        label for="new-name" { (lang.t("姓名", "Name")) }
-                        input type="text" id="new-name" name="name" maxlength="20"
-                            value=(f.value("name")) aria-invalid=[ui::invalid(errs, "name")];
-                        (ui::error_at(errs, "name"))
+                        (ui::text_input(("new-login", "login"), lang.t("账号", "Login"), 32, None, (f, errs)))
+                        (ui::text_input(("new-name", "name"), lang.t("姓名", "Name"), 20, None, (f, errs)))
                         label for="new-role" { (lang.t("角色", "Role")) }
                         (role_select(lang, "new-role", "new_role", new_role))
                         (ui::error_at(errs, "role"))

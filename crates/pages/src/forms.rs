@@ -272,10 +272,10 @@ pub fn app_errors(lang: Lang, e: &AppError, rename: &dyn Fn(&str) -> String) -> 
             tf!(
                 lang,
                 "a-cannot-belong-to-a-unit",
-                zh = role.zh(),
-                zh2 = level.zh(),
-                as_str = role.as_str(),
-                as_str2 = level.as_str()
+                role = role.zh(),
+                level = level.zh(),
+                role_code = role.as_str(),
+                level_code = level.as_str()
             ),
         ),
         AppError::UnitExists(c) => {
@@ -293,10 +293,10 @@ pub fn app_errors(lang: Lang, e: &AppError, rename: &dyn Fn(&str) -> String) -> 
             tf!(
                 lang,
                 "a-cannot-sit-under-a-district",
-                zh = level.zh(),
-                zh2 = parent_level.zh(),
-                as_str = level.as_str(),
-                as_str2 = parent_level.as_str()
+                level = level.zh(),
+                parent = parent_level.zh(),
+                level_code = level.as_str(),
+                parent_code = parent_level.as_str()
             ),
         ),
         AppError::UnitInUse(what) => errs.add(

@@ -114,8 +114,9 @@ impl Lang {
     }
 
     /// Picks one of two texts written in the code: Chinese, or English for
-    /// every other language. Only for texts that are data (names a setting
-    /// gives in both languages), never for the pages' own words.
+    /// every other language. For texts that are data (names a setting gives
+    /// in both languages), and, until they move to the catalogue, the pairs
+    /// still written in the page files.
     pub fn t<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
         if self == Lang::Zh {
             zh

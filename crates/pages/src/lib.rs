@@ -411,24 +411,22 @@ impl Ctx {
         self.with_cookies(res)
     }
 
-    /// An error page in plain words.
+    /// An error page in plain words (transitional: a text pair written in
+    /// the code; see [`Ctx::error_page_key`]).
     pub fn error_page(&self, status: StatusCode, zh: &str, en: &str) -> Response {
-        let body = html! {
-            section.card {
-                h1 { (self.tr("something-went-wrong")) }
-                p.error role="alert" { (self.t(zh, en)) }
-                p { a href="/" { (self.tr("back-to-the-home-page")) } }
-            }
-        };
-        self.page_status(status, self.tr("error"), body)
+        self.error_with(status, self.t(zh, en))
     }
 
     /// An error page in plain words: a message of the catalogue.
     pub fn error_page_key(&self, status: StatusCode, key: &str) -> Response {
+        self.error_with(status, self.tr(key))
+    }
+
+    fn error_with(&self, status: StatusCode, message: &str) -> Response {
         let body = html! {
             section.card {
                 h1 { (self.tr("something-went-wrong")) }
-                p.error role="alert" { (self.tr(key)) }
+                p.error role="alert" { (message) }
                 p { a href="/" { (self.tr("back-to-the-home-page")) } }
             }
         };

@@ -117,21 +117,17 @@ async fn list_page(ctx: &Ctx, user: &StaffUser, done: Option<&str>) -> Response 
             ))
         }
         section class="card" id="templates" {
-            div class="table-wrap" {
-                table {
-                    thead {
-                        tr {
-                            th { (lang.t("通知类型", "Kind")) }
-                            th { (lang.t("接收对象", "Audience")) }
-                            th { (lang.t("语言", "Language")) }
-                            th { (lang.t("正文", "Text")) }
-                            th { (lang.t("状态", "State")) }
-                            th {}
-                        }
-                    }
-                    tbody { (rows) }
-                }
-            }
+            (ui::wrapped_table(
+                &[
+                    lang.t("通知类型", "Kind"),
+                    lang.t("接收对象", "Audience"),
+                    lang.t("语言", "Language"),
+                    lang.t("正文", "Text"),
+                    lang.t("状态", "State"),
+                    "",
+                ],
+                rows,
+            ))
         }
     };
     ctx.page_status(

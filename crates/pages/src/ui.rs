@@ -51,6 +51,19 @@ pub fn table(id: &str, heads: &[&str], rows: Markup) -> Markup {
     }
 }
 
+/// A table in the `table-wrap` frame, its header of plain texts (an empty
+/// text gives an empty cell) around rows already built.
+pub fn wrapped_table(heads: &[&str], rows: Markup) -> Markup {
+    html! {
+        div.table-wrap {
+            table {
+                thead { tr { @for h in heads { th { (h) } } } }
+                tbody { (rows) }
+            }
+        }
+    }
+}
+
 /// A paragraph holding one link.
 pub fn link(href: &str, id: &str, text: &str) -> Markup {
     html! { p { a href=(href) id=(id) { (text) } } }

@@ -124,10 +124,10 @@ each-photo-may-be-at-most = Each photo may be at most { $max } MB
 at-most-photos = At most { $max } photos
 the-photos-may-take-at-most = The photos may take at most { $max } MB together
 the-login-is-taken = The login '{ $l }' is taken
-a-cannot-belong-to-a-unit = A { $as_str } cannot belong to a unit of level { $as_str2 }
+a-cannot-belong-to-a-unit = A { $role_code } cannot belong to a unit of level { $level_code }
 the-unit-code-is-taken = The unit code '{ $c }' is taken
 there-is-no-parent-unit-choose = There is no parent unit '{ $c }'; choose one from the list
-a-cannot-sit-under-a-district = A { $as_str } cannot sit under a { $as_str2 } (district > street or department; street > community > grid > hamlet)
+a-cannot-sit-under-a-district = A { $level_code } cannot sit under a { $parent_code } (district > street or department; street > community > grid > hamlet)
 there-is-no-user = There is no user '{ $l }'
 
 ## words.rs (with variables)

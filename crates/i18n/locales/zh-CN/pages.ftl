@@ -124,10 +124,10 @@ each-photo-may-be-at-most = 每张照片不能超过 { $max } MB
 at-most-photos = 最多附 { $max } 张照片
 the-photos-may-take-at-most = 照片合计不能超过 { $max } MB
 the-login-is-taken = 账号「{ $l }」已存在
-a-cannot-belong-to-a-unit = 「{ $zh }」不能属于{ $zh2 }级单位
+a-cannot-belong-to-a-unit = 「{ $role }」不能属于{ $level }级单位
 the-unit-code-is-taken = 单位编码「{ $c }」已被使用
 there-is-no-parent-unit-choose = 没有编码为「{ $c }」的上级单位，请从列表中选择
-a-cannot-sit-under-a-district = { $zh }不能设在{ $zh2 }之下（区县下设乡镇街道和职能部门，乡镇街道下设村社区，村社区下设网格，网格下设屋场）
+a-cannot-sit-under-a-district = { $level }不能设在{ $parent }之下（区县下设乡镇街道和职能部门，乡镇街道下设村社区，村社区下设网格，网格下设屋场）
 there-is-no-user = 没有账号「{ $l }」
 
 ## words.rs (with variables)
