@@ -1,6 +1,6 @@
 //! Form fields and the errors shown next to them, in plain words.
 
-use crate::html::{esc, Lang};
+use crate::html::Lang;
 use std::collections::BTreeMap;
 use suqiu_app::AppError;
 use suqiu_domain::workflow::Refusal;
@@ -135,52 +135,6 @@ impl Errors {
             .entry(field.to_string())
             .or_insert_with(|| msg.into());
     }
-
-    /// The message under a field, if any.
-    pub fn at(&self, field: &str) -> String {
-        match self.0.get(field) {
-            Some(m) => format!(
-                r#"<p class="field-error" role="alert" data-field="{}">{}</p>"#,
-                esc(field),
-                esc(m)
-            ),
-            None => String::new(),
-        }
-    }
-
-    /// The errors of fields the form does not show, at its top.
-    pub fn rest(&self, shown: &[&str]) -> String {
-        self.0
-            .iter()
-            .filter(|(k, _)| !shown.contains(&k.as_str()))
-            .map(|(k, m)| {
-                format!(
-                    r#"<p class="field-error" role="alert" data-field="{}">{}</p>"#,
-                    esc(k),
-                    esc(m)
-                )
-            })
-            .collect()
-    }
-
-    /// `aria-invalid` attribute for a field with an error.
-    pub fn invalid(&self, field: &str) -> &'static str {
-        if self.0.contains_key(field) {
-            r#" aria-invalid="true""#
-        } else {
-            ""
-        }
-    }
-}
-
-/// A short text with an explanation on hover or long press (`title`).
-pub fn hint_span(class: &str, text: &str, explanation: &str) -> String {
-    format!(
-        r#"<span class="{class}" title="{t}">{text}</span>"#,
-        class = crate::html::esc(class),
-        t = crate::html::esc(explanation),
-        text = crate::html::esc(text),
-    )
 }
 
 /// A field error in plain words (without the technical field name).
@@ -374,9 +328,9 @@ mod tests {
         ));
         let errs = app_errors(Lang::Zh, &e, &|f| f.replace('.', "_"));
         assert!(errs.0["reporter_phone"].starts_with("电话号码不正确"));
-        assert!(errs
-            .at("reporter_phone")
+        assert!(crate::ui::error_at(&errs, "reporter_phone")
+            .into_string()
             .contains(r#"data-field="reporter_phone""#));
-        assert_eq!(errs.at("title"), "");
+        assert_eq!(crate::ui::error_at(&errs, "title").into_string(), "");
     }
 }

@@ -1,71 +1,9 @@
-//! HTML building blocks: escaping (everything that is not a literal of this
-//! crate goes through [`esc`]), the two languages, times in China.
+//! HTML building blocks: the languages, times in China, numbers. Markup is
+//! built only by `maud::html!` templates, which escape whatever they
+//! interpolate; there is no way to put unescaped text into a page.
 
-use std::fmt::{self, Write as _};
+use std::fmt::Write as _;
 use suqiu_domain::case::Millis;
-
-/// Escapes text for HTML element content and quoted attribute values.
-pub struct Esc<'a>(pub &'a str);
-
-impl fmt::Display for Esc<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for c in self.0.chars() {
-            match c {
-                '&' => f.write_str("&amp;")?,
-                '<' => f.write_str("&lt;")?,
-                '>' => f.write_str("&gt;")?,
-                '"' => f.write_str("&quot;")?,
-                '\'' => f.write_str("&#39;")?,
-                c => f.write_char(c)?,
-            }
-        }
-        Ok(())
-    }
-}
-
-/// What a page or a fragment can be made of: markup built by the templates
-/// (`maud::html!`, escaped by construction) or, while pages move to them, a
-/// string the page built by hand.
-pub trait Body {
-    fn into_html(self) -> String;
-}
-
-impl Body for maud::Markup {
-    fn into_html(self) -> String {
-        self.into_string()
-    }
-}
-
-impl Body for String {
-    fn into_html(self) -> String {
-        self
-    }
-}
-
-impl Body for &String {
-    fn into_html(self) -> String {
-        self.clone()
-    }
-}
-
-impl Body for &str {
-    fn into_html(self) -> String {
-        self.to_string()
-    }
-}
-
-/// The one way to put markup that did not come from a template into one:
-/// text this crate itself produced as markup (an SVG chart drawn from
-/// numbers, a fragment built by [`maud::html!`] elsewhere and stored as a
-/// string). Never call it with text from a user, a form or the database.
-pub fn raw(trusted_markup: String) -> maud::Markup {
-    maud::PreEscaped(trusted_markup)
-}
-
-/// Escaped text as a `String`.
-pub fn esc(s: &str) -> String {
-    Esc(s).to_string()
-}
 
 /// Percent-encodes a query parameter value.
 pub fn url(s: &str) -> String {
@@ -225,11 +163,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn escapes_markup_and_quotes() {
-        assert_eq!(
-            esc(r#"<script>alert("x")</script>&'"#),
-            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;"
-        );
+    fn urls_are_percent_encoded() {
         assert_eq!(url("a b&c/中"), "a%20b%26c%2F%E4%B8%AD");
     }
 

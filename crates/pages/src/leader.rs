@@ -5,12 +5,13 @@
 //! the hot topics (热点问题) of the last 30 days, linked to `/staff/topics`.
 
 use crate::forms::Errors;
-use crate::html::{day, esc, parse_day, pct, start_of_day, Lang};
+use crate::html::{day, parse_day, pct, start_of_day, Lang};
 use crate::staff::case_table;
-use crate::{query_pairs, words, Ctx};
+use crate::{query_pairs, ui, words, Ctx};
 use axum::extract::RawQuery;
 use axum::http::StatusCode;
 use axum::response::Response;
+use maud::{html, Markup};
 use suqiu_app::stats::{Figures, Stats, UnitFigures};
 use suqiu_domain::case::Queue;
 use suqiu_domain::Role;
@@ -33,25 +34,25 @@ pub fn score(f: &Figures) -> f64 {
         + 0.35 * rate(f.satisfied, f.rated)
 }
 
-fn figures_cells(f: &Figures) -> String {
-    format!(
-        r#"<td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td>"#,
-        f.received,
-        f.replied,
+fn figures_cells(f: &Figures) -> Markup {
+    let cells = [
+        f.received.to_string(),
+        f.replied.to_string(),
         pct(f.replied, f.received),
-        f.resolved,
+        f.resolved.to_string(),
         pct(f.resolved, f.received),
-        f.on_time,
-        f.overdue,
-        f.returned,
+        f.on_time.to_string(),
+        f.overdue.to_string(),
+        f.returned.to_string(),
         pct(f.returned, f.received),
-        f.rated,
+        f.rated.to_string(),
         pct(f.satisfied, f.rated),
-    )
+    ];
+    html! { @for c in &cells { td.num { (c) } } }
 }
 
-fn figures_head(lang: Lang) -> String {
-    [
+fn figures_head(lang: Lang) -> Markup {
+    let heads = [
         lang.t("受理", "Received"),
         lang.t("答复", "Replied"),
         lang.t("响应率", "Response rate"),
@@ -63,14 +64,12 @@ fn figures_head(lang: Lang) -> String {
         lang.t("退单率", "Return rate"),
         lang.t("已评价", "Rated"),
         lang.t("满意率", "Satisfaction"),
-    ]
-    .iter()
-    .map(|h| format!(r#"<th class="num">{}</th>"#, esc(h)))
-    .collect()
+    ];
+    html! { @for h in heads { th.num { (h) } } }
 }
 
 /// Grouped horizontal bars (received, replied, resolved) per unit, in SVG.
-fn bar_chart(lang: Lang, units: &[UnitFigures]) -> String {
+fn bar_chart(lang: Lang, units: &[UnitFigures]) -> Markup {
     let max = units
         .iter()
         .map(|u| u.figures.received)
@@ -82,52 +81,38 @@ fn bar_chart(lang: Lang, units: &[UnitFigures]) -> String {
     let width = 720.0;
     let bar_w = width - label_w - 60.0;
     let height = 40 + row_h * units.len().max(1);
-    let mut s = format!(
-        r#"<svg class="chart" id="chart-units" viewBox="0 0 {width} {height}" role="img" aria-label="{}" xmlns="http://www.w3.org/2000/svg">"#,
-        esc(lang.t(
-            "各单位受理、答复、解决件数",
-            "Received, replied and resolved per unit"
-        ))
-    );
     let series = [
         (lang.t("受理", "received"), "#8c959f"),
         (lang.t("答复", "replied"), "#0969da"),
         (lang.t("解决", "resolved"), "#1a7f37"),
     ];
-    for (i, (name, color)) in series.iter().enumerate() {
-        let x = label_w + i as f64 * 110.0;
-        s.push_str(&format!(
-            r#"<rect x="{x}" y="8" width="14" height="14" fill="{color}"/><text x="{}" y="20" font-size="13">{}</text>"#,
-            x + 20.0,
-            esc(name)
-        ));
-    }
-    for (i, u) in units.iter().enumerate() {
-        let y = 36 + i * row_h;
-        s.push_str(&format!(
-            r#"<text x="4" y="{}" font-size="13">{}</text>"#,
-            y + 28,
-            esc(&u.name)
-        ));
-        let vals = [u.figures.received, u.figures.replied, u.figures.resolved];
-        for (k, v) in vals.iter().enumerate() {
-            let w = bar_w * (*v as f64) / (max as f64);
-            let by = y + 4 + k * 15;
-            s.push_str(&format!(
-                r#"<rect x="{label_w}" y="{by}" width="{w:.1}" height="12" fill="{}"><title>{} {v}</title></rect><text x="{:.1}" y="{}" font-size="11">{v}</text>"#,
-                series[k].1,
-                esc(series[k].0),
-                label_w + w + 4.0,
-                by + 10
-            ));
+    html! {
+        svg.chart id="chart-units" viewBox={ "0 0 " (width) " " (height) } role="img"
+            aria-label=(lang.t("各单位受理、答复、解决件数", "Received, replied and resolved per unit"))
+            xmlns="http://www.w3.org/2000/svg" {
+            @for (i, (name, color)) in series.iter().enumerate() {
+                @let x = label_w + i as f64 * 110.0;
+                rect x=(x) y="8" width="14" height="14" fill=(color) {}
+                text x=(x + 20.0) y="20" font-size="13" { (name) }
+            }
+            @for (i, u) in units.iter().enumerate() {
+                @let y = 36 + i * row_h;
+                text x="4" y=(y + 28) font-size="13" { (u.name) }
+                @for (k, v) in [u.figures.received, u.figures.replied, u.figures.resolved].iter().enumerate() {
+                    @let w = bar_w * (*v as f64) / (max as f64);
+                    @let by = y + 4 + k * 15;
+                    rect x=(label_w) y=(by) width=(format!("{w:.1}")) height="12" fill=(series[k].1) {
+                        title { (series[k].0) " " (v) }
+                    }
+                    text x=(format!("{:.1}", label_w + w + 4.0)) y=(by + 10) font-size="11" { (v) }
+                }
+            }
         }
     }
-    s.push_str("</svg>");
-    s
 }
 
 /// Share of replies by level (小事不出村, 大事不出镇), as one stacked bar.
-fn level_chart(lang: Lang, st: &Stats) -> String {
+fn level_chart(lang: Lang, st: &Stats) -> Markup {
     let total = st.settled_community + st.settled_street + st.settled_district;
     let parts = [
         (
@@ -146,31 +131,29 @@ fn level_chart(lang: Lang, st: &Stats) -> String {
             "#bf8700",
         ),
     ];
-    let mut s = format!(
-        r#"<svg class="chart" id="chart-levels" viewBox="0 0 720 70" role="img" aria-label="{}" xmlns="http://www.w3.org/2000/svg">"#,
-        esc(lang.t("答复所在层级", "Level at which matters were answered"))
-    );
     let mut x = 0.0;
-    for (i, (name, n, color)) in parts.iter().enumerate() {
+    let mut bars = Vec::new();
+    for (name, n, color) in parts {
         let w = if total == 0 {
             0.0
         } else {
-            720.0 * (*n as f64) / (total as f64)
+            720.0 * (n as f64) / (total as f64)
         };
-        s.push_str(&format!(
-            r#"<rect x="{x:.1}" y="4" width="{w:.1}" height="26" fill="{color}"/>"#
-        ));
-        s.push_str(&format!(
-            r#"<text x="{}" y="54" font-size="13">■ {} {} ({})</text>"#,
-            i * 240 + 4,
-            esc(name),
-            n,
-            pct(*n, total)
-        ));
+        bars.push((x, w, name, n, color));
         x += w;
     }
-    s.push_str("</svg>");
-    s
+    html! {
+        svg.chart id="chart-levels" viewBox="0 0 720 70" role="img"
+            aria-label=(lang.t("答复所在层级", "Level at which matters were answered"))
+            xmlns="http://www.w3.org/2000/svg" {
+            @for (x, w, _, _, color) in &bars {
+                rect x=(format!("{x:.1}")) y="4" width=(format!("{w:.1}")) height="26" fill=(color) {}
+            }
+            @for (i, (_, _, name, n, _)) in bars.iter().enumerate() {
+                text x=(i * 240 + 4) y="54" font-size="13" { "■ " (name) " " (n) " (" (pct(*n, total)) ")" }
+            }
+        }
+    }
 }
 
 pub async fn dashboard(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
@@ -215,40 +198,40 @@ pub async fn dashboard(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
             ),
         );
     }
-    let period = format!(
-        r#"<form method="get" action="/staff/dashboard" class="card filters" id="period">
-<div><label for="from">{l_f}</label><input type="date" id="from" name="from" value="{v_f}"{i_f}>{e_f}</div>
-<div><label for="to">{l_t}</label><input type="date" id="to" name="to" value="{v_t}"{i_t}>{e_t}</div>
-<div><button type="submit">{b}</button></div>
-<div><a href="/staff/dashboard?from={m}&amp;to={td}">{l_m}</a> · <a href="/staff/dashboard?from={d30}&amp;to={td}">{l_30}</a> · <a href="/staff/dashboard?from={y}&amp;to={td}">{l_y}</a></div></form>"#,
-        l_f = esc(lang.t("受理日期从", "Received from")),
-        v_f = esc(&get("from").unwrap_or_else(|| day(from))),
-        i_f = errs.invalid("from"),
-        e_f = errs.at("from"),
-        l_t = esc(lang.t("到", "to")),
-        v_t = esc(&get("to").unwrap_or_else(|| day(to - DAY))),
-        i_t = errs.invalid("to"),
-        e_t = errs.at("to"),
-        b = esc(lang.t("统计", "Show")),
-        m = day(month_start),
-        td = day(today),
-        d30 = day(today - 29 * DAY),
-        y = day(year_start),
-        l_m = esc(lang.t("本月", "This month")),
-        l_30 = esc(lang.t("近 30 天", "Last 30 days")),
-        l_y = esc(lang.t("今年", "This year")),
+    let v_f = get("from").unwrap_or_else(|| day(from));
+    let v_t = get("to").unwrap_or_else(|| day(to - DAY));
+    let (m, td, d30, y) = (
+        day(month_start),
+        day(today),
+        day(today - 29 * DAY),
+        day(year_start),
     );
-    let mut body = format!(
-        r#"<h1>{}</h1>{period}"#,
-        esc(lang.t("统计与排名", "Statistics and ranking"))
-    );
+    let period = html! {
+        form.card.filters method="get" action="/staff/dashboard" id="period" {
+            (ui::date_field("from", lang.t("受理日期从", "Received from"), &v_f, &errs))
+            (ui::date_field("to", lang.t("到", "to"), &v_t, &errs))
+            div { button type="submit" { (lang.t("统计", "Show")) } }
+            div {
+                a href={ "/staff/dashboard?from=" (m) "&to=" (td) } { (lang.t("本月", "This month")) }
+                " · "
+                a href={ "/staff/dashboard?from=" (d30) "&to=" (td) } { (lang.t("近 30 天", "Last 30 days")) }
+                " · "
+                a href={ "/staff/dashboard?from=" (y) "&to=" (td) } { (lang.t("今年", "This year")) }
+            }
+        }
+    };
+    let head_part = html! {
+        h1 { (lang.t("统计与排名", "Statistics and ranking")) }
+        (period)
+    };
     if !errs.is_empty() {
         return ctx.page_status(
             StatusCode::UNPROCESSABLE_ENTITY,
             lang.t("统计", "Statistics"),
-            &body,
+            head_part,
         );
     }
+    let mut leader_part = Vec::new();
     if user.role == Role::Leader {
         for queue in [Queue::Supervise, Queue::Owned] {
             let (rows, next) = ctx
@@ -257,17 +240,20 @@ pub async fn dashboard(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
                 .await
                 .unwrap_or_default();
             // the whole queue, page by page, on its own page
-            body.push_str(&format!(
-                r#"<section class="card" id="leader-{q}"><h2><a href="/staff/queue/{q}">{h}</a> <span class="count">{n}{plus}</span></h2>{t}</section>"#,
-                q = queue.as_str(),
-                h = esc(words::queue(lang, queue)),
-                n = rows.len(),
-                plus = if next.is_some() { "+" } else { "" },
-                t = case_table(&ctx, &rows, lang.t("暂无", "None")),
-            ));
+            let q = queue.as_str();
+            leader_part.push(html! {
+                section.card id={ "leader-" (q) } {
+                    h2 {
+                        a href={ "/staff/queue/" (q) } { (words::queue(lang, queue)) }
+                        " "
+                        span.count { (rows.len()) @if next.is_some() { "+" } }
+                    }
+                    (case_table(&ctx, &rows, lang.t("暂无", "None")))
+                }
+            });
         }
     }
-    body.push_str(&crate::topics::dashboard_section(&ctx, &user).await);
+    let topics = crate::topics::dashboard_section(&ctx, &user).await;
     let st = match ctx.app.stats(&user, from, to).await {
         Ok(s) => s,
         Err(e) => {
@@ -279,22 +265,6 @@ pub async fn dashboard(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
             );
         }
     };
-    let head = figures_head(lang);
-    let mut rows = String::new();
-    for u in &st.units {
-        rows.push_str(&format!(
-            r#"<tr data-unit="{c}"><td>{n}</td><td>{l}</td>{cells}</tr>"#,
-            c = esc(&u.unit),
-            n = esc(&u.name),
-            l = esc(words::level(lang, u.level)),
-            cells = figures_cells(&u.figures)
-        ));
-    }
-    rows.push_str(&format!(
-        r#"<tr class="total" id="total"><th>{}</th><td></td>{}</tr>"#,
-        esc(lang.t("合计（每件只计一次）", "Total (each case once)")),
-        figures_cells(&st.total)
-    ));
     let mut ranked: Vec<&UnitFigures> =
         st.units.iter().filter(|u| u.figures.received > 0).collect();
     ranked.sort_by(|a, b| {
@@ -302,47 +272,78 @@ pub async fn dashboard(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
             .total_cmp(&score(&a.figures))
             .then_with(|| a.unit.cmp(&b.unit))
     });
-    let mut ranking = String::new();
-    for (i, u) in ranked.iter().enumerate() {
-        ranking.push_str(&format!(
-            r#"<tr><td class="num">{}</td><td>{}</td><td class="num">{:.1}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>"#,
-            i + 1,
-            esc(&u.name),
-            score(&u.figures) * 100.0,
-            pct(u.figures.replied, u.figures.received),
-            pct(u.figures.resolved, u.figures.received),
-            pct(u.figures.satisfied, u.figures.rated),
-        ));
-    }
-    body.push_str(&format!(
-        r#"<section class="card" id="figures"><h2>{h}</h2><p class="hint">{hint}</p><div class="table-wrap"><table><thead><tr><th>{lu}</th><th>{ll}</th>{head}</tr></thead><tbody>{rows}</tbody></table></div>
-<p>{backlog}</p></section>
-<div class="grid two"><section class="card"><h2>{hc}</h2>{chart}</section>
-<section class="card" id="ranking"><h2>{hr}</h2><p class="hint">{hr_hint}</p><table><thead><tr><th class="num">{lr}</th><th>{lu}</th><th class="num">{ls}</th><th class="num">{l1}</th><th class="num">{l2}</th><th class="num">{l3}</th></tr></thead><tbody>{ranking}</tbody></table></section></div>
-<section class="card"><h2>{hl}</h2>{levels}</section>"#,
-        h = esc(lang.t("各单位办理情况", "Figures per unit")),
-        hint = esc(lang.t(
-            "乡镇（街道）按辖区内受理的诉求统计；职能部门按派给其牵头办理的诉求统计。",
-            "Townships/streets count what was filed in them; departments what was dispatched to them as lead."
-        )),
-        lu = esc(lang.t("单位", "Unit")),
-        ll = esc(lang.t("层级", "Level")),
-        backlog = esc(&format!(
-            "{}{}",
-            lang.t("尚未办结（积案）：", "Still open (backlog): "),
-            st.total.open
-        )),
-        hc = esc(lang.t("受理、答复、解决", "Received, replied, resolved")),
-        chart = bar_chart(lang, &st.units),
-        hr = esc(lang.t("单位排名", "Ranking of units")),
-        hr_hint = esc(lang.t("综合得分 = 响应率×30% + 解决率×35% + 满意率×35%", "Score = 30% response + 35% resolution + 35% satisfaction")),
-        lr = esc(lang.t("名次", "Rank")),
-        ls = esc(lang.t("得分", "Score")),
-        l1 = esc(lang.t("响应率", "Response")),
-        l2 = esc(lang.t("解决率", "Resolution")),
-        l3 = esc(lang.t("满意率", "Satisfaction")),
-        hl = esc(lang.t("在哪一级答复（小事不出村，大事不出镇）", "Where matters were answered")),
-        levels = level_chart(lang, &st),
-    ));
-    ctx.page(lang.t("统计", "Statistics"), &body)
+    let l_unit = lang.t("单位", "Unit");
+    let body = html! {
+        (head_part)
+        @for p in &leader_part { (p) }
+        (topics)
+        section.card id="figures" {
+            h2 { (lang.t("各单位办理情况", "Figures per unit")) }
+            p.hint {
+                (lang.t(
+                    "乡镇（街道）按辖区内受理的诉求统计；职能部门按派给其牵头办理的诉求统计。",
+                    "Townships/streets count what was filed in them; departments what was dispatched to them as lead."
+                ))
+            }
+            div.table-wrap {
+                table {
+                    thead { tr { th { (l_unit) } th { (lang.t("层级", "Level")) } (figures_head(lang)) } }
+                    tbody {
+                        @for u in &st.units {
+                            tr data-unit=(u.unit) {
+                                td { (u.name) }
+                                td { (words::level(lang, u.level)) }
+                                (figures_cells(&u.figures))
+                            }
+                        }
+                        tr.total id="total" {
+                            th { (lang.t("合计（每件只计一次）", "Total (each case once)")) }
+                            td {}
+                            (figures_cells(&st.total))
+                        }
+                    }
+                }
+            }
+            p { (lang.t("尚未办结（积案）：", "Still open (backlog): ")) (st.total.open) }
+        }
+        div.grid.two {
+            section.card {
+                h2 { (lang.t("受理、答复、解决", "Received, replied, resolved")) }
+                (bar_chart(lang, &st.units))
+            }
+            section.card id="ranking" {
+                h2 { (lang.t("单位排名", "Ranking of units")) }
+                p.hint { (lang.t("综合得分 = 响应率×30% + 解决率×35% + 满意率×35%", "Score = 30% response + 35% resolution + 35% satisfaction")) }
+                table {
+                    thead {
+                        tr {
+                            th.num { (lang.t("名次", "Rank")) }
+                            th { (l_unit) }
+                            th.num { (lang.t("得分", "Score")) }
+                            th.num { (lang.t("响应率", "Response")) }
+                            th.num { (lang.t("解决率", "Resolution")) }
+                            th.num { (lang.t("满意率", "Satisfaction")) }
+                        }
+                    }
+                    tbody {
+                        @for (i, u) in ranked.iter().enumerate() {
+                            tr {
+                                td.num { (i + 1) }
+                                td { (u.name) }
+                                td.num { (format!("{:.1}", score(&u.figures) * 100.0)) }
+                                td.num { (pct(u.figures.replied, u.figures.received)) }
+                                td.num { (pct(u.figures.resolved, u.figures.received)) }
+                                td.num { (pct(u.figures.satisfied, u.figures.rated)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section.card {
+            h2 { (lang.t("在哪一级答复（小事不出村，大事不出镇）", "Where matters were answered")) }
+            (level_chart(lang, &st))
+        }
+    };
+    ctx.page(lang.t("统计", "Statistics"), body)
 }

@@ -375,23 +375,23 @@ impl Ctx {
     }
 
     /// A fragment (for htmx swaps) with the cookies to set.
-    pub fn fragment(&self, body: impl html::Body) -> Response {
+    pub fn fragment(&self, body: Markup) -> Response {
         self.with_cookies(
             (
                 [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-                body.into_html(),
+                body.into_string(),
             )
                 .into_response(),
         )
     }
 
     /// A full page in the layout.
-    pub fn page(&self, title: &str, body: impl html::Body) -> Response {
+    pub fn page(&self, title: &str, body: Markup) -> Response {
         self.page_status(StatusCode::OK, title, body)
     }
 
-    pub fn page_status(&self, status: StatusCode, title: &str, body: impl html::Body) -> Response {
-        let html = self.layout(title, &body.into_html());
+    pub fn page_status(&self, status: StatusCode, title: &str, body: Markup) -> Response {
+        let html = self.layout(title, body);
         self.with_cookies(
             (
                 status,
@@ -508,7 +508,7 @@ impl Ctx {
         }
     }
 
-    fn layout(&self, title: &str, body: &str) -> String {
+    fn layout(&self, title: &str, body: Markup) -> String {
         let desk = self
             .user
             .as_ref()
@@ -540,7 +540,7 @@ impl Ctx {
                         a.brand href="/" { (site) " " small { (district) } }
                         (self.nav())
                     }
-                    main { (html::raw(body.to_string())) }
+                    main { (body) }
                     footer.foot {
                         (self.tr(
                             "small-matters-stay-in-the-village"

@@ -49,20 +49,8 @@ fn choices<'a>(
 }
 
 /// The merge form among the case page's actions (`failed`: the refused post, shown
-/// again with its input and the errors next to the fields), as a string for
-/// the case page (see [`form_markup`]).
+/// again with its input and the errors next to the fields).
 pub fn form(
-    ctx: &Ctx,
-    view: &CaseView,
-    linked: &[RelatedCase],
-    similar: &[CaseRow],
-    failed: Option<&Failed>,
-) -> String {
-    form_markup(ctx, view, linked, similar, failed).into_string()
-}
-
-/// The merge form among the case page's actions, as a template.
-pub fn form_markup(
     ctx: &Ctx,
     view: &CaseView,
     linked: &[RelatedCase],

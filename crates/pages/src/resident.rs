@@ -100,14 +100,8 @@ pub fn place_from_address(org: &OrgTree, address: &str) -> Option<String> {
         .map(|u| u.code.clone())
 }
 
-/// The intake fields shared by the resident's form and the staff's (as a
-/// string for the staff's pages, which build theirs by hand).
-pub fn intake_fields(ctx: &Ctx, f: &Fields, errs: &Errors) -> String {
-    intake_markup(ctx, f, errs).into_string()
-}
-
-/// The intake fields, as markup.
-fn intake_markup(ctx: &Ctx, f: &Fields, errs: &Errors) -> Markup {
+/// The intake fields shared by the resident's form and the staff's.
+pub fn intake_fields(ctx: &Ctx, f: &Fields, errs: &Errors) -> Markup {
     let staff = ctx.user.is_some();
     let cats = ctx.app.rules().categories.clone();
     let hint = f.value("category_hint");
@@ -359,7 +353,7 @@ fn report_page(ctx: &Ctx, f: &Fields, errs: &Errors) -> Response {
                     "notify_channel",
                     "notify_address",
                 ]))
-                (intake_markup(ctx, f, errs))
+                (intake_fields(ctx, f, errs))
                 label for="photos" { (ctx.t("照片（可不传）", "Photos (optional)")) }
                 input type="file" id="photos" name="photos" accept="image/jpeg,image/png,image/webp" multiple
                     aria-invalid=[ui::invalid(errs, "photos")];
@@ -505,7 +499,7 @@ fn track_view(
             }
         }
         @if !v.photos.is_empty() {
-            (photo_markup(lang, &format!("/track/{}/photos", url(&v.tracking_code)), &v.photos))
+            (photo_gallery(lang, &format!("/track/{}/photos", url(&v.tracking_code)), &v.photos))
         }
         section.card {
             h2 { (ctx.t("办理经过", "What happened")) }
@@ -538,14 +532,8 @@ fn phone_last4_field(ctx: &Ctx, v: &TrackView, id: &str, f: &Fields, errs: &Erro
     }
 }
 
-/// The photos of a case as images served from `base/{n}` (as a string for
-/// the staff's case page, which builds its own by hand).
-pub fn photo_gallery(lang: Lang, base: &str, photos: &[u32]) -> String {
-    photo_markup(lang, base, photos).into_string()
-}
-
-/// The photos of a case, as markup.
-fn photo_markup(lang: Lang, base: &str, photos: &[u32]) -> Markup {
+/// The photos of a case as images served from `base/{n}`.
+pub fn photo_gallery(lang: Lang, base: &str, photos: &[u32]) -> Markup {
     html! {
         section.card id="photos" {
             h2 { (lang.t("照片", "Photos")) }

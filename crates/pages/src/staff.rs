@@ -4,12 +4,13 @@
 //! for a resident.
 
 use crate::forms::{app_errors, Errors, Fields};
-use crate::html::{esc, parse_day, url, when, Lang};
+use crate::html::{parse_day, url, when, Lang};
 use crate::resident::{category_hint, intake_field, intake_fields, intake_input};
-use crate::{query_pairs, words, Ctx, PostForm};
+use crate::{query_pairs, ui, words, Ctx, PostForm};
 use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use axum::response::Response;
+use maud::{html, Markup};
 use serde_json::{json, Map, Value};
 use suqiu_app::photos::PhotoAccess;
 use suqiu_app::related::RelatedCase;
@@ -23,31 +24,31 @@ use suqiu_domain::{Channel, Level, Role, Status};
 // ---------------------------------------------------------------- login
 
 fn login_page(ctx: &Ctx, login: &str, next: &str, errs: &Errors) -> Response {
-    let body = format!(
-        r#"<section class="card"><h1>{h}</h1><form method="post" action="/login" id="login-form" novalidate>{csrf}
-<input type="hidden" name="next" value="{next}">{rest}
-<label for="login">{l_login}</label><input type="text" id="login" name="login" value="{v_login}" autocomplete="username"{i_login}>{e_login}
-<label for="password">{l_pw}</label><input type="password" id="password" name="password" autocomplete="current-password"{i_pw}>{e_pw}
-<button type="submit" id="login-submit">{b}</button></form></section>"#,
-        h = esc(ctx.t("工作人员登录", "Staff login")),
-        csrf = ctx.csrf_field(),
-        next = esc(next),
-        rest = errs.rest(&["login", "password"]),
-        l_login = esc(ctx.t("账号", "Login")),
-        v_login = esc(login),
-        i_login = errs.invalid("login"),
-        e_login = errs.at("login"),
-        l_pw = esc(ctx.t("密码", "Password")),
-        i_pw = errs.invalid("password"),
-        e_pw = errs.at("password"),
-        b = esc(ctx.t("登录", "Log in")),
-    );
+    let body = html! {
+        section.card {
+            h1 { (ctx.t("工作人员登录", "Staff login")) }
+            form method="post" action="/login" id="login-form" novalidate {
+                (ui::csrf(&ctx.csrf_token()))
+                input type="hidden" name="next" value=(next);
+                (ui::errors_rest(errs, &["login", "password"]))
+                label for="login" { (ctx.t("账号", "Login")) }
+                input type="text" id="login" name="login" value=(login) autocomplete="username"
+                    aria-invalid=[ui::invalid(errs, "login")];
+                (ui::error_at(errs, "login"))
+                label for="password" { (ctx.t("密码", "Password")) }
+                input type="password" id="password" name="password" autocomplete="current-password"
+                    aria-invalid=[ui::invalid(errs, "password")];
+                (ui::error_at(errs, "password"))
+                button type="submit" id="login-submit" { (ctx.t("登录", "Log in")) }
+            }
+        }
+    };
     let status = if errs.is_empty() {
         StatusCode::OK
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    ctx.page_status(status, ctx.t("登录", "Login"), &body)
+    ctx.page_status(status, ctx.t("登录", "Login"), body)
 }
 
 /// Only local paths are followed after login (no open redirect).
@@ -117,9 +118,9 @@ pub async fn logout(PostForm { mut ctx, .. }: PostForm) -> Response {
 // ---------------------------------------------------------------- lists
 
 /// A table of cases (personal data masked).
-pub fn case_table(ctx: &Ctx, rows: &[CaseRow], empty: &str) -> String {
+pub fn case_table(ctx: &Ctx, rows: &[CaseRow], empty: &str) -> Markup {
     if rows.is_empty() {
-        return format!(r#"<p class="muted empty">{}</p>"#, esc(empty));
+        return html! { p.muted.empty { (empty) } };
     }
     let org = ctx.app.org();
     let name = |c: &str| {
@@ -127,37 +128,39 @@ pub fn case_table(ctx: &Ctx, rows: &[CaseRow], empty: &str) -> String {
             .map(|u| u.name.clone())
             .unwrap_or_else(|| c.to_string())
     };
-    let mut s = format!(
-        r#"<div class="table-wrap"><table class="cases"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
-        esc(ctx.t("诉求", "Matter")),
-        esc(ctx.t("地点", "Place")),
-        esc(ctx.t("状态", "Status")),
-        esc(ctx.t("研判", "Triage")),
-        esc(ctx.t("反映人", "Reporter")),
-        esc(ctx.t("受理时间", "Received")),
-    );
-    for r in rows {
-        let triage = match (&r.urgency, &r.category) {
-            (Some(u), Some(c)) => format!(
-                r#"<span class="badge {u}">{}</span> {}"#,
-                esc(&words::urgency(ctx.lang, u)),
-                esc(c),
-                u = esc(u)
-            ),
-            _ => String::new(),
-        };
-        s.push_str(&format!(
-            r#"<tr data-case="{id}"><td><a href="/staff/cases/{id}">{title}</a></td><td>{place}</td><td>{status}</td><td>{triage}</td><td>{who}</td><td>{at}</td></tr>"#,
-            id = r.id,
-            title = esc(&r.title),
-            place = esc(&name(&r.place_unit)),
-            status = esc(&words::status_str(ctx.lang, &r.status)),
-            who = esc(&format!("{} {}", mask_name(&r.reporter_name), mask_phone(&r.reporter_phone))),
-            at = when(r.received_at),
-        ));
+    html! {
+        div.table-wrap {
+            table.cases {
+                thead {
+                    tr {
+                        th { (ctx.t("诉求", "Matter")) }
+                        th { (ctx.t("地点", "Place")) }
+                        th { (ctx.t("状态", "Status")) }
+                        th { (ctx.t("研判", "Triage")) }
+                        th { (ctx.t("反映人", "Reporter")) }
+                        th { (ctx.t("受理时间", "Received")) }
+                    }
+                }
+                tbody {
+                    @for r in rows {
+                        tr data-case=(r.id) {
+                            td { a href={ "/staff/cases/" (r.id) } { (r.title) } }
+                            td { (name(&r.place_unit)) }
+                            td { (words::status_str(ctx.lang, &r.status)) }
+                            td {
+                                @if let (Some(u), Some(c)) = (&r.urgency, &r.category) {
+                                    span class={ "badge " (u) } { (words::urgency(ctx.lang, u)) }
+                                    " " (c)
+                                }
+                            }
+                            td { (mask_name(&r.reporter_name)) " " (mask_phone(&r.reporter_phone)) }
+                            td { (when(r.received_at)) }
+                        }
+                    }
+                }
+            }
+        }
     }
-    s.push_str("</tbody></table></div>");
-    s
 }
 
 fn role_queues(role: Role) -> &'static [Queue] {
@@ -215,16 +218,16 @@ async fn queue_card(
     limit: u32,
     after: Option<QueuePosition>,
     narrow: &QueueQuery,
-) -> String {
+) -> Markup {
     let (rows, next) = match ctx.app.queue_page(user, q, after, narrow, limit).await {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(error = %e, "queue");
-            return format!(
-                r#"<section class="card" id="q-{}"><p class="error">{}</p></section>"#,
-                q.as_str(),
-                esc(ctx.t("暂时无法读取", "Cannot read it now"))
-            );
+            return html! {
+                section.card id={ "q-" (q.as_str()) } {
+                    p.error { (ctx.t("暂时无法读取", "Cannot read it now")) }
+                }
+            };
         }
     };
     let mut query: Vec<(&str, String)> = vec![("limit", limit.to_string())];
@@ -242,41 +245,33 @@ async fn queue_card(
         if let Some(a) = after {
             qs.push(("after", a.encode()));
         }
-        esc(&serde_urlencoded::to_string(&qs).unwrap_or_default())
+        serde_urlencoded::to_string(&qs).unwrap_or_default()
     };
-    let here = at(after);
-    let mut links = Vec::new();
-    if after.is_some() {
-        links.push(format!(
-            r#"<a href="/staff/queue/{q}?{first}" id="first-{q}">{}</a>"#,
-            esc(ctx.t("回到第一页", "First page")),
-            q = q.as_str(),
-            first = at(None),
-        ));
+    let name = words::queue(ctx.lang, q);
+    let q = q.as_str();
+    let refresh = format!("/staff/queue/{q}?fragment=1&{}", at(after));
+    html! {
+        section class="card queue" id={ "q-" (q) } hx-get=(refresh) hx-trigger="every 30s" hx-swap="outerHTML" {
+            h2 {
+                a href={ "/staff/queue/" (q) } { (name) }
+                span.count { (rows.len()) @if next.is_some() { "+" } }
+                button type="button" class="link refresh" id={ "refresh-" (q) } hx-get=(refresh)
+                    hx-target="closest section" hx-swap="outerHTML" { (ctx.t("刷新", "Refresh")) }
+            }
+            (case_table(ctx, &rows, ctx.t("暂无", "Nothing here")))
+            @if after.is_some() || next.is_some() {
+                p.pager {
+                    @if after.is_some() {
+                        a href={ "/staff/queue/" (q) "?" (at(None)) } id={ "first-" (q) } { (ctx.t("回到第一页", "First page")) }
+                    }
+                    @if after.is_some() && next.is_some() { " · " }
+                    @if let Some(n) = next {
+                        a href={ "/staff/queue/" (q) "?" (at(Some(n))) } id={ "next-" (q) } rel="next" { (ctx.t("下一页", "Next page")) }
+                    }
+                }
+            }
+        }
     }
-    if let Some(n) = next {
-        links.push(format!(
-            r#"<a href="/staff/queue/{q}?{next}" id="next-{q}" rel="next">{}</a>"#,
-            esc(ctx.t("下一页", "Next page")),
-            q = q.as_str(),
-            next = at(Some(n)),
-        ));
-    }
-    format!(
-        r#"<section class="card queue" id="q-{q}" hx-get="/staff/queue/{q}?fragment=1&amp;{here}" hx-trigger="every 30s" hx-swap="outerHTML">
-    <h2><a href="/staff/queue/{q}">{name}</a><span class="count">{n}{plus}</span><button type="button" class="link refresh" id="refresh-{q}" hx-get="/staff/queue/{q}?fragment=1&amp;{here}" hx-target="closest section" hx-swap="outerHTML">{refresh}</button></h2>{table}{more}</section>"#,
-        q = q.as_str(),
-        refresh = esc(ctx.t("刷新", "Refresh")),
-        name = esc(words::queue(ctx.lang, q)),
-        n = rows.len(),
-        plus = if next.is_some() { "+" } else { "" },
-        table = case_table(ctx, &rows, ctx.t("暂无", "Nothing here")),
-        more = if links.is_empty() {
-            String::new()
-        } else {
-            format!(r#"<p class="pager">{}</p>"#, links.join(" · "))
-        },
-    )
 }
 
 /// The urgency tiers and the categories in force, as (value, words) options.
@@ -304,52 +299,43 @@ fn queue_filter_form(
     q: Queue,
     narrow: &QueueQuery,
     errs: &Errors,
-) -> String {
+) -> Markup {
     let lang = ctx.lang;
     let select = |name: &str, label: &str, opts: Vec<(String, String)>, chosen: &Option<String>| {
-        let mut s = format!(
-            r#"<div><label for="f-{name}">{}</label><select id="f-{name}" name="{name}"{}><option value="">{}</option>"#,
-            esc(label),
-            errs.invalid(name),
-            esc(lang.t("全部", "All"))
-        );
-        for (v, t) in opts {
-            s.push_str(&format!(
-                r#"<option value="{v}"{sel}>{t}</option>"#,
-                sel = if chosen.as_deref() == Some(v.as_str()) {
-                    " selected"
-                } else {
-                    ""
-                },
-                v = esc(&v),
-                t = esc(&t)
-            ));
+        html! {
+            div {
+                label for={ "f-" (name) } { (label) }
+                select id={ "f-" (name) } name=(name) aria-invalid=[ui::invalid(errs, name)] {
+                    option value="" { (lang.t("全部", "All")) }
+                    @for (v, t) in &opts {
+                        option value=(v) selected[chosen.as_deref() == Some(v.as_str())] { (t) }
+                    }
+                }
+                (ui::error_at(errs, name))
+            }
         }
-        s.push_str("</select>");
-        s.push_str(&errs.at(name));
-        s.push_str("</div>");
-        s
     };
     let places = crate::topics::unit_options(ctx, user);
     let (urg, cats) = triage_options(ctx);
-    format!(
-        r#"<form method="get" action="/staff/queue/{q}" class="card filters" id="queue-filters">{p}{c}{u}<div><button type="submit" id="queue-filter">{b}</button></div></form>"#,
-        q = q.as_str(),
-        p = select("place", lang.t("地点", "Place"), places, &narrow.place),
-        c = select(
-            "category",
-            lang.t("类别", "Category"),
-            cats,
-            &narrow.category
-        ),
-        u = select(
-            "urgency",
-            lang.t("紧急程度", "Urgency"),
-            urg,
-            &narrow.urgency
-        ),
-        b = esc(lang.t("筛选", "Filter")),
-    )
+    let p = select("place", lang.t("地点", "Place"), places, &narrow.place);
+    let c = select(
+        "category",
+        lang.t("类别", "Category"),
+        cats,
+        &narrow.category,
+    );
+    let u = select(
+        "urgency",
+        lang.t("紧急程度", "Urgency"),
+        urg,
+        &narrow.urgency,
+    );
+    html! {
+        form method="get" action={ "/staff/queue/" (q.as_str()) } class="card filters" id="queue-filters" {
+            (p) (c) (u)
+            div { button type="submit" id="queue-filter" { (lang.t("筛选", "Filter")) } }
+        }
+    }
 }
 
 pub async fn queue_page(ctx: Ctx, Path(name): Path<String>, RawQuery(q): RawQuery) -> Response {
@@ -415,14 +401,14 @@ pub async fn queue_page(ctx: Ctx, Path(name): Path<String>, RawQuery(q): RawQuer
         return ctx.page_status(
             StatusCode::UNPROCESSABLE_ENTITY,
             words::queue(ctx.lang, queue),
-            &form,
+            form,
         );
     }
     let card = queue_card(&ctx, &user, queue, limit, after, &narrow).await;
     if ctx.htmx || q.iter().any(|(k, _)| k == "fragment") {
         return ctx.fragment(card);
     }
-    ctx.page(words::queue(ctx.lang, queue), format!("{form}{card}"))
+    ctx.page(words::queue(ctx.lang, queue), html! { (form) (card) })
 }
 
 async fn list(ctx: &Ctx, user: &StaffUser, statuses: &[Status], limit: u32) -> Vec<CaseRow> {
@@ -441,31 +427,30 @@ async fn list(ctx: &Ctx, user: &StaffUser, statuses: &[Status], limit: u32) -> V
 }
 
 /// The grid worker's follow-up list: each case with a quick visit note.
-fn followup_table(ctx: &Ctx, rows: &[CaseRow]) -> String {
+fn followup_table(ctx: &Ctx, rows: &[CaseRow]) -> Markup {
     if rows.is_empty() {
-        return format!(
-            r#"<p class="muted">{}</p>"#,
-            esc(ctx.t("暂无需要跟进的诉求", "Nothing to follow up"))
-        );
+        return html! { p.muted { (ctx.t("暂无需要跟进的诉求", "Nothing to follow up")) } };
     }
-    let mut s = String::from(r#"<ul class="followups">"#);
-    for r in rows {
-        s.push_str(&format!(
-            r#"<li class="card" data-case="{id}"><a href="/staff/cases/{id}">{title}</a> <span class="status">{status}</span>
-<form method="post" action="/staff/cases/{id}/notes" class="visit-note">{csrf}<input type="hidden" name="expected_version" value="{v}">
-<label for="note-{id}">{l}</label><input type="text" id="note-{id}" name="text" maxlength="2000" placeholder="{p}"><button type="submit" class="secondary">{b}</button></form></li>"#,
-            id = r.id,
-            title = esc(&r.title),
-            status = esc(&words::status_str(ctx.lang, &r.status)),
-            csrf = ctx.csrf_field(),
-            v = r.version,
-            l = esc(ctx.t("走访记录", "Visit note")),
-            p = esc(ctx.t("例如：已上门了解，群众情绪稳定", "e.g. visited; the resident is calm")),
-            b = esc(ctx.t("记录", "Record")),
-        ));
+    let csrf = ctx.csrf_token();
+    html! {
+        ul.followups {
+            @for r in rows {
+                li.card data-case=(r.id) {
+                    a href={ "/staff/cases/" (r.id) } { (r.title) }
+                    " "
+                    span.status { (words::status_str(ctx.lang, &r.status)) }
+                    form method="post" action={ "/staff/cases/" (r.id) "/notes" } class="visit-note" {
+                        (ui::csrf(&csrf))
+                        input type="hidden" name="expected_version" value=(r.version);
+                        label for={ "note-" (r.id) } { (ctx.t("走访记录", "Visit note")) }
+                        input type="text" id={ "note-" (r.id) } name="text" maxlength="2000"
+                            placeholder=(ctx.t("例如：已上门了解，群众情绪稳定", "e.g. visited; the resident is calm"));
+                        button type="submit" class="secondary" { (ctx.t("记录", "Record")) }
+                    }
+                }
+            }
+        }
     }
-    s.push_str("</ul>");
-    s
 }
 
 pub async fn workbench(ctx: Ctx) -> Response {
@@ -478,18 +463,15 @@ pub async fn workbench(ctx: Ctx) -> Response {
         .unit(&user.unit)
         .map(|u| u.name.clone())
         .unwrap_or_default();
-    let mut body = format!(
-        r#"<h1>{} <span class="muted">{} · {}</span></h1>"#,
-        esc(ctx.t("工作台", "Workbench")),
-        esc(&unit_name),
-        esc(words::role(ctx.lang, user.role))
-    );
-    match user.role {
+    let head = html! {
+        h1 {
+            (ctx.t("工作台", "Workbench"))
+            " "
+            span.muted { (unit_name) " · " (words::role(ctx.lang, user.role)) }
+        }
+    };
+    let body = match user.role {
         Role::GridWorker => {
-            body.push_str(&format!(
-                r#"<div class="big-actions"><a href="/staff/new" id="proxy-file">{}</a></div>"#,
-                esc(ctx.t("为群众代办（录入诉求）", "File for a resident"))
-            ));
             let follow = list(
                 &ctx,
                 &user,
@@ -502,58 +484,59 @@ pub async fn workbench(ctx: Ctx) -> Response {
                 20,
             )
             .await;
-            body.push_str(&format!(
-                r#"<section class="card" id="followup"><h2>{}</h2><p class="hint">{}</p>{}</section>"#,
-                esc(ctx.t("需要我跟进的", "To follow up")),
-                esc(ctx.t("待研判、村（社区）办理中和已答复待评价的诉求：上门了解后记一笔。", "Awaiting triage, in the community's hands, or replied and awaiting rating: note your visit.")),
-                followup_table(&ctx, &follow)
-            ));
             let mine = list(&ctx, &user, &[], 20).await;
-            body.push_str(&format!(
-                r#"<section class="card" id="my-grid"><h2>{}</h2>{}<p><a href="/staff/cases">{}</a></p></section>"#,
-                esc(ctx.t("我网格的诉求", "My grid's cases")),
-                case_table(&ctx, &mine, ctx.t("暂无", "None")),
-                esc(ctx.t("全部诉求", "All cases"))
-            ));
+            html! {
+                (head)
+                div.big-actions {
+                    a href="/staff/new" id="proxy-file" { (ctx.t("为群众代办（录入诉求）", "File for a resident")) }
+                }
+                section.card #followup {
+                    h2 { (ctx.t("需要我跟进的", "To follow up")) }
+                    p.hint { (ctx.t("待研判、村（社区）办理中和已答复待评价的诉求：上门了解后记一笔。", "Awaiting triage, in the community's hands, or replied and awaiting rating: note your visit.")) }
+                    (followup_table(&ctx, &follow))
+                }
+                section.card #my-grid {
+                    h2 { (ctx.t("我网格的诉求", "My grid's cases")) }
+                    (case_table(&ctx, &mine, ctx.t("暂无", "None")))
+                    p { a href="/staff/cases" { (ctx.t("全部诉求", "All cases")) } }
+                }
+            }
         }
         role => {
-            body.push_str(r#"<div class="grid queues">"#);
+            let mut cards = Vec::new();
             for q in role_queues(role) {
-                body.push_str(
-                    &queue_card(&ctx, &user, *q, QUEUE_LIMIT, None, &QueueQuery::default()).await,
+                cards.push(
+                    queue_card(&ctx, &user, *q, QUEUE_LIMIT, None, &QueueQuery::default()).await,
                 );
             }
-            body.push_str("</div>");
-            if role == Role::StreetStaff {
-                body.push_str(&review_board(&ctx, &user).await);
-            }
-            if role == Role::Leader {
-                body.push_str(&format!(
-                    r#"<p><a class="button" href="/staff/dashboard">{}</a></p>"#,
-                    esc(ctx.t("查看统计与排名", "Statistics and ranking"))
-                ));
+            let board = if role == Role::StreetStaff {
+                Some(review_board(&ctx, &user).await)
+            } else {
+                None
+            };
+            html! {
+                (head)
+                div.grid.queues { @for c in &cards { (c) } }
+                @if let Some(b) = &board { (b) }
+                @if role == Role::Leader {
+                    p { a.button href="/staff/dashboard" { (ctx.t("查看统计与排名", "Statistics and ranking")) } }
+                }
             }
         }
-    }
-    ctx.page(ctx.t("工作台", "Workbench"), &body)
+    };
+    ctx.page(ctx.t("工作台", "Workbench"), body)
 }
 
 /// The street's weekly review board: every open case, by status; and every
 /// dispatched case it follows.
-async fn review_board(ctx: &Ctx, user: &StaffUser) -> String {
+async fn review_board(ctx: &Ctx, user: &StaffUser) -> Markup {
     let open: Vec<Status> = Status::ALL.into_iter().filter(|s| s.is_open()).collect();
     let rows = list(ctx, user, &open, 500).await;
-    let mut counts = String::new();
-    for s in &open {
-        let n = rows.iter().filter(|r| r.status == s.as_str()).count();
-        if n > 0 {
-            counts.push_str(&format!(
-                r#"<tr><td><a href="/staff/cases?status={}">{}</a></td><td class="num">{n}</td></tr>"#,
-                s.as_str(),
-                esc(words::status(ctx.lang, *s))
-            ));
-        }
-    }
+    let counts: Vec<(Status, usize)> = open
+        .iter()
+        .map(|s| (*s, rows.iter().filter(|r| r.status == s.as_str()).count()))
+        .filter(|(_, n)| *n > 0)
+        .collect();
     let dispatched: Vec<CaseRow> = rows
         .iter()
         .filter(|r| {
@@ -564,30 +547,31 @@ async fn review_board(ctx: &Ctx, user: &StaffUser) -> String {
         })
         .cloned()
         .collect();
-    format!(
-        r#"<section class="card" id="review-board"><h2>{h}</h2><p class="hint">{hint}</p><table><thead><tr><th>{ls}</th><th class="num">{ln}</th></tr></thead><tbody>{counts}</tbody></table></section>
-<section class="card" id="dispatched"><h2>{h2}</h2>{table}</section>"#,
-        h = esc(ctx.t(
-            "每周研判会：在办诉求一览",
-            "Weekly review board: open cases"
-        )),
-        hint = esc(ctx.t(
-            "按状态统计本街道全部在办诉求，点击查看清单。",
-            "All open cases of the street by status; click for the list."
-        )),
-        ls = esc(ctx.t("状态", "Status")),
-        ln = esc(ctx.t("件数", "Cases")),
-        counts = if counts.is_empty() {
-            format!(
-                r#"<tr><td colspan="2" class="muted">{}</td></tr>"#,
-                esc(ctx.t("暂无在办诉求", "No open cases"))
-            )
-        } else {
-            counts
-        },
-        h2 = esc(ctx.t("已派单跟踪", "Dispatched cases I follow")),
-        table = case_table(ctx, &dispatched, ctx.t("暂无", "None")),
-    )
+    html! {
+        section.card #review-board {
+            h2 { (ctx.t("每周研判会：在办诉求一览", "Weekly review board: open cases")) }
+            p.hint { (ctx.t("按状态统计本街道全部在办诉求，点击查看清单。", "All open cases of the street by status; click for the list.")) }
+            table {
+                thead { tr { th { (ctx.t("状态", "Status")) } th.num { (ctx.t("件数", "Cases")) } } }
+                tbody {
+                    @if counts.is_empty() {
+                        tr { td colspan="2" class="muted" { (ctx.t("暂无在办诉求", "No open cases")) } }
+                    } @else {
+                        @for (s, n) in &counts {
+                            tr {
+                                td { a href={ "/staff/cases?status=" (s.as_str()) } { (words::status(ctx.lang, *s)) } }
+                                td.num { (n) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section.card #dispatched {
+            h2 { (ctx.t("已派单跟踪", "Dispatched cases I follow")) }
+            (case_table(ctx, &dispatched, ctx.t("暂无", "None")))
+        }
+    }
 }
 
 const PAGE: u32 = 20;
@@ -700,98 +684,61 @@ pub async fn cases(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
             Err(e) => errs = app_errors(ctx.lang, &e, &|f| f.to_string()),
         }
     }
-    let mut s_opts = format!(r#"<option value="">{}</option>"#, esc(ctx.t("全部", "all")));
-    for s in Status::ALL {
-        s_opts.push_str(&format!(
-            r#"<option value="{v}"{sel}>{l}</option>"#,
-            v = s.as_str(),
-            sel = if status.as_deref() == Some(s.as_str()) {
-                " selected"
-            } else {
-                ""
-            },
-            l = esc(words::status(ctx.lang, s))
-        ));
-    }
-    let mut c_opts = format!(r#"<option value="">{}</option>"#, esc(ctx.t("全部", "all")));
-    for c in Channel::ALL {
-        c_opts.push_str(&format!(
-            r#"<option value="{v}"{sel}>{l}</option>"#,
-            v = c.as_str(),
-            sel = if channel.as_deref() == Some(c.as_str()) {
-                " selected"
-            } else {
-                ""
-            },
-            l = esc(&words::channel(ctx.lang, c.as_str()))
-        ));
-    }
     let keep: Vec<(String, String)> = q
         .iter()
         .filter(|(k, _)| k != "cursor" && k != "offset" && k != "lang")
         .cloned()
         .collect();
     let keep_q = serde_urlencoded::to_string(&keep).unwrap_or_default();
-    let pager = match next {
-        Some(n) => format!(
-            r#"<nav class="pager"><a href="/staff/cases?{}{}{n}" id="next-page">{}</a></nav>"#,
-            esc(&keep_q),
-            if keep_q.is_empty() { "" } else { "&amp;" },
-            esc(ctx.t("下一页", "Next page"))
-        ),
-        None => String::new(),
-    };
-    let first = if cursor.is_some() || get("offset").is_some() {
+    let next_href = next.map(|n| {
         format!(
-            r#"<a href="/staff/cases?{}">{}</a>"#,
-            esc(&keep_q),
-            esc(ctx.t("回到第一页", "First page"))
+            "/staff/cases?{keep_q}{}{n}",
+            if keep_q.is_empty() { "" } else { "&" }
         )
-    } else {
-        String::new()
+    });
+    let first = cursor.is_some() || get("offset").is_some();
+    let statuses: Vec<(&str, String)> = Status::ALL
+        .iter()
+        .map(|s| (s.as_str(), words::status(ctx.lang, *s).to_string()))
+        .collect();
+    let channels: Vec<(&str, String)> = Channel::ALL
+        .iter()
+        .map(|c| (c.as_str(), words::channel(ctx.lang, c.as_str())))
+        .collect();
+    let from_v = get("from").unwrap_or_default();
+    let to_v = get("to").unwrap_or_default();
+    let body = html! {
+        h1 { (ctx.t("诉求列表", "Cases")) }
+        form method="get" action="/staff/cases" class="card filters" id="filters" {
+            (ui::errors_rest(&errs, &["q", "status", "channel", "from", "to"]))
+            div {
+                label for="q" { (ctx.t("关键词", "Words")) }
+                input type="text" id="q" name="q" value=(text.as_deref().unwrap_or_default())
+                    aria-invalid=[ui::invalid(&errs, "q")];
+                (ui::error_at(&errs, "q"))
+            }
+            (ui::select_field(("status", ctx.t("状态", "Status")), ctx.t("全部", "all"), &statuses, status.as_deref(), &errs))
+            (ui::select_field(("channel", ctx.t("渠道", "Channel")), ctx.t("全部", "all"), &channels, channel.as_deref(), &errs))
+            (ui::date_field("from", ctx.t("受理日期从", "Received from"), &from_v, &errs))
+            (ui::date_field("to", ctx.t("到", "to"), &to_v, &errs))
+            div { button type="submit" { (ctx.t("筛选", "Filter")) } }
+        }
+        section.card #case-list {
+            (case_table(&ctx, &rows, ctx.t("没有符合条件的诉求", "No matching cases")))
+            @if let Some(href) = &next_href {
+                nav.pager { a href=(href) id="next-page" { (ctx.t("下一页", "Next page")) } }
+            }
+            @if first {
+                a href={ "/staff/cases?" (keep_q) } { (ctx.t("回到第一页", "First page")) }
+            }
+        }
     };
-    let body = format!(
-        r#"<h1>{h}</h1><form method="get" action="/staff/cases" class="card filters" id="filters">{rest}
-<div><label for="q">{l_q}</label><input type="text" id="q" name="q" value="{v_q}"{i_q}>{e_q}</div>
-<div><label for="status">{l_s}</label><select id="status" name="status"{i_s}>{s_opts}</select>{e_s}</div>
-<div><label for="channel">{l_c}</label><select id="channel" name="channel"{i_c}>{c_opts}</select>{e_c}</div>
-<div><label for="from">{l_f}</label><input type="date" id="from" name="from" value="{v_f}"{i_f}>{e_f}</div>
-<div><label for="to">{l_t}</label><input type="date" id="to" name="to" value="{v_t}"{i_t}>{e_t}</div>
-<div><button type="submit">{b}</button></div></form>
-<section class="card" id="case-list">{table}{pager}{first}</section>"#,
-        h = esc(ctx.t("诉求列表", "Cases")),
-        rest = errs.rest(&["q", "status", "channel", "from", "to"]),
-        l_q = esc(ctx.t("关键词", "Words")),
-        v_q = esc(&text.clone().unwrap_or_default()),
-        i_q = errs.invalid("q"),
-        e_q = errs.at("q"),
-        l_s = esc(ctx.t("状态", "Status")),
-        i_s = errs.invalid("status"),
-        e_s = errs.at("status"),
-        l_c = esc(ctx.t("渠道", "Channel")),
-        i_c = errs.invalid("channel"),
-        e_c = errs.at("channel"),
-        l_f = esc(ctx.t("受理日期从", "Received from")),
-        v_f = esc(&get("from").unwrap_or_default()),
-        i_f = errs.invalid("from"),
-        e_f = errs.at("from"),
-        l_t = esc(ctx.t("到", "to")),
-        v_t = esc(&get("to").unwrap_or_default()),
-        i_t = errs.invalid("to"),
-        e_t = errs.at("to"),
-        b = esc(ctx.t("筛选", "Filter")),
-        table = case_table(
-            &ctx,
-            &rows,
-            ctx.t("没有符合条件的诉求", "No matching cases")
-        ),
-    );
     let status_code = if errs.is_empty() {
         StatusCode::OK
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    ctx.page_status(status_code, ctx.t("诉求列表", "Cases"), &body)
+    ctx.page_status(status_code, ctx.t("诉求列表", "Cases"), body)
 }
 
 // ---------------------------------------------------------------- the case page
@@ -971,7 +918,7 @@ async fn unmask(ctx: Ctx, user: StaffUser, id: i64, fields: Fields) -> Response 
         Ok(reporter) => match ctx.app.case_for(&user, id).await {
             Ok(view) => {
                 let body = case_body_showing(&ctx, &user, &view, None, None, Some(&reporter)).await;
-                ctx.page(&view.state.intake.title, &body)
+                ctx.page(&view.state.intake.title, body)
             }
             Err(_) => ctx.redirect("/staff"),
         },
@@ -1032,65 +979,44 @@ fn select(
     selected: &str,
     errs: &Errors,
     lang: Lang,
-) -> String {
-    let mut s = format!(
-        r#"<select name="{name}" id="{id}"{inv}><option value="">{c}</option>"#,
-        inv = errs.invalid(name),
-        c = esc(lang.t("— 请选择 —", "— choose —"))
-    );
-    for (v, l) in options {
-        s.push_str(&format!(
-            r#"<option value="{v}"{sel}>{l}</option>"#,
-            v = esc(v),
-            sel = if v == selected { " selected" } else { "" },
-            l = esc(l)
-        ));
+) -> Markup {
+    html! {
+        select name=(name) id=(id) aria-invalid=[ui::invalid(errs, name)] {
+            option value="" { (lang.t("— 请选择 —", "— choose —")) }
+            @for (v, l) in options {
+                option value=(v) selected[v == selected] { (l) }
+            }
+        }
     }
-    s.push_str("</select>");
-    s
 }
 
 /// The top suggestions of a routing model with their confidence; the one
 /// pre-selected (confident enough) is marked.
-fn suggestion_list(lang: Lang, id: &str, s: Option<&Suggestions>) -> String {
+fn suggestion_list(lang: Lang, id: &str, s: Option<&Suggestions>) -> Markup {
     let Some(s) = s else {
-        return String::new();
+        return html! {};
     };
     if s.top.is_empty() {
-        return format!(
-            r#"<p class="hint" id="{id}">{}</p>"#,
-            esc(lang.t(
-                "智能推荐：已办结的诉求还不够多，暂无推荐",
-                "Suggestions: not enough decided cases yet"
-            ))
-        );
+        return html! {
+            p.hint id=(id) { (lang.t("智能推荐：已办结的诉求还不够多，暂无推荐", "Suggestions: not enough decided cases yet")) }
+        };
     }
-    let items: String = s
-        .top
-        .iter()
-        .map(|t| {
-            let chosen = s.prefill.as_deref() == Some(t.value.as_str());
-            format!(
-                r#"<li data-value="{v}"{c}>{n} <span class="muted">{p}%</span>{m}</li>"#,
-                v = esc(&t.value),
-                c = if chosen { r#" class="prefilled""# } else { "" },
-                n = esc(t.name.as_deref().unwrap_or(&t.value)),
-                p = (t.confidence * 100.0).round() as u32,
-                m = if chosen {
-                    format!(" · {}", esc(lang.t("已预选", "pre-selected")))
-                } else {
-                    String::new()
-                },
-            )
-        })
-        .collect();
-    format!(
-        r#"<div class="suggest" id="{id}"><p class="hint">{h}</p><ol>{items}</ol></div>"#,
-        h = esc(lang.t(
-            "智能推荐（前三位及可信度，仅供参考）：",
-            "Suggestions (top 3 with confidence; for reference):"
-        )),
-    )
+    html! {
+        div.suggest id=(id) {
+            p.hint { (lang.t("智能推荐（前三位及可信度，仅供参考）：", "Suggestions (top 3 with confidence; for reference):")) }
+            ol {
+                @for t in &s.top {
+                    @let chosen = s.prefill.as_deref() == Some(t.value.as_str());
+                    li data-value=(t.value) class=[chosen.then_some("prefilled")] {
+                        (t.name.as_deref().unwrap_or(&t.value))
+                        " "
+                        span.muted { ((t.confidence * 100.0).round() as u32) "%" }
+                        @if chosen { " · " (lang.t("已预选", "pre-selected")) }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The inputs of one command's form.
@@ -1101,56 +1027,46 @@ fn command_inputs(
     f: &Fields,
     errs: &Errors,
     sugg: Option<&(Suggestions, Suggestions)>,
-) -> (String, Vec<&'static str>) {
+) -> (Markup, Vec<&'static str>) {
     let lang = ctx.lang;
     let id = |field: &str| format!("{name}-{field}");
     let label = |field: &str, zh: &str, en: &str| {
-        format!(
-            r#"<label for="{}">{}</label>"#,
-            id(field),
-            esc(lang.t(zh, en))
-        )
+        html! { label for=(id(field)) { (lang.t(zh, en)) } }
     };
     let text = |field: &str, zh: &str, en: &str| {
-        format!(
-            r#"{}<input type="text" id="{}" name="{field}" maxlength="2000" value="{}"{}>{}"#,
-            label(field, zh, en),
-            id(field),
-            esc(&f.value(field)),
-            errs.invalid(field),
-            errs.at(field)
-        )
+        html! {
+            (label(field, zh, en))
+            input type="text" id=(id(field)) name=(field) maxlength="2000" value=(f.value(field))
+                aria-invalid=[ui::invalid(errs, field)];
+            (ui::error_at(errs, field))
+        }
     };
     let area = |field: &str, zh: &str, en: &str| {
-        format!(
-            r#"{}<textarea id="{}" name="{field}" maxlength="2000"{}>{}</textarea>{}"#,
-            label(field, zh, en),
-            id(field),
-            errs.invalid(field),
-            esc(&f.value(field)),
-            errs.at(field)
-        )
+        html! {
+            (label(field, zh, en))
+            textarea id=(id(field)) name=(field) maxlength="2000" aria-invalid=[ui::invalid(errs, field)] {
+                (f.value(field))
+            }
+            (ui::error_at(errs, field))
+        }
     };
     let days = |zh: &str, en: &str| {
-        format!(
-            r#"{}<input type="number" id="{}" name="days" min="1" max="365" value="{}"{}>{}"#,
-            label("days", zh, en),
-            id("days"),
-            esc(&f.value("days")),
-            errs.invalid("days"),
-            errs.at("days")
-        )
+        html! {
+            (label("days", zh, en))
+            input type="number" id=(id("days")) name="days" min="1" max="365" value=(f.value("days"))
+                aria-invalid=[ui::invalid(errs, "days")];
+            (ui::error_at(errs, "days"))
+        }
     };
     let sel = |field: &str, zh: &str, en: &str, opts: &[(String, String)], selected: &str| {
-        format!(
-            "{}{}{}",
-            label(field, zh, en),
-            select(field, &id(field), opts, selected, errs, lang),
-            errs.at(field)
-        )
+        html! {
+            (label(field, zh, en))
+            (select(field, &id(field), opts, selected, errs, lang))
+            (ui::error_at(errs, field))
+        }
     };
     let depts = departments(ctx);
-    let (html, fields): (String, Vec<&'static str>) = match name {
+    let (inputs, fields): (Markup, Vec<&'static str>) = match name {
         "triage" => {
             let (urg, cats) = triage_options(ctx);
             let hint = category_hint(&view.state.intake.content)
@@ -1165,18 +1081,11 @@ fn command_inputs(
                 .or(prefill)
                 .unwrap_or(hint);
             (
-                format!(
-                    "{}{}{}",
-                    sel(
-                        "urgency",
-                        "紧急程度",
-                        "Urgency tier",
-                        &urg,
-                        &f.value("urgency")
-                    ),
-                    sel("category", "类别", "Category", &cats, &cat_sel),
-                    suggestion_list(lang, "category-suggestions", sugg.map(|(c, _)| c))
-                ),
+                html! {
+                    (sel("urgency", "紧急程度", "Urgency tier", &urg, &f.value("urgency")))
+                    (sel("category", "类别", "Category", &cats, &cat_sel))
+                    (suggestion_list(lang, "category-suggestions", sugg.map(|(c, _)| c)))
+                },
                 vec!["urgency", "category"],
             )
         }
@@ -1184,7 +1093,7 @@ fn command_inputs(
             area("note", "上报说明（可不填）", "Note (optional)"),
             vec!["note"],
         ),
-        "sign" | "own" | "rating-read" => (String::new(), vec![]),
+        "sign" | "own" | "rating-read" => (html! {}, vec![]),
         "unmask" => (
             text(
                 "reason",
@@ -1194,15 +1103,10 @@ fn command_inputs(
             vec!["reason"],
         ),
         "assign" => (
-            format!(
-                "{}{}",
-                text(
-                    "responsible",
-                    "责任人及科室",
-                    "Responsible person and office"
-                ),
-                days("办理时限（工作日）", "Deadline (working days)")
-            ),
+            html! {
+                (text("responsible", "责任人及科室", "Responsible person and office"))
+                (days("办理时限（工作日）", "Deadline (working days)"))
+            },
             vec!["responsible", "days"],
         ),
         "dispatch" => {
@@ -1211,40 +1115,30 @@ fn command_inputs(
                 .map(|(k, d)| (k.to_string(), words::difficulty(lang, *d).to_string()))
                 .collect();
             let chosen = f.all("cooperating");
-            let mut coop = format!(
-                r#"<fieldset id="{}"><legend>{}</legend>"#,
-                id("cooperating"),
-                esc(lang.t("协办单位（可多选）", "Cooperating units (any)"))
-            );
-            for (c, n) in &depts {
-                coop.push_str(&format!(
-                    r#"<label class="check"><input type="checkbox" name="cooperating" value="{c}"{k}> {n}</label>"#,
-                    c = esc(c),
-                    k = if chosen.contains(c) { " checked" } else { "" },
-                    n = esc(n)
-                ));
-            }
-            coop.push_str("</fieldset>");
+            let coop = html! {
+                fieldset id=(id("cooperating")) {
+                    legend { (lang.t("协办单位（可多选）", "Cooperating units (any)")) }
+                    @for (c, n) in &depts {
+                        label.check {
+                            input type="checkbox" name="cooperating" value=(c) checked[chosen.contains(c)];
+                            " " (n)
+                        }
+                    }
+                }
+            };
             let lead = f
                 .get("lead")
                 .map(str::to_string)
                 .or_else(|| sugg.and_then(|(_, u)| u.prefill.clone()))
                 .unwrap_or_default();
             (
-                format!(
-                    "{}{}{}{}{}",
-                    sel("lead", "牵头单位", "Lead unit", &depts, &lead),
-                    suggestion_list(lang, "unit-suggestions", sugg.map(|(_, u)| u)),
-                    coop,
-                    errs.at("cooperating"),
-                    sel(
-                        "difficulty",
-                        "难度（决定办理时限）",
-                        "Difficulty (sets the deadline)",
-                        &diffs,
-                        &f.value("difficulty")
-                    )
-                ),
+                html! {
+                    (sel("lead", "牵头单位", "Lead unit", &depts, &lead))
+                    (suggestion_list(lang, "unit-suggestions", sugg.map(|(_, u)| u)))
+                    (coop)
+                    (ui::error_at(errs, "cooperating"))
+                    (sel("difficulty", "难度（决定办理时限）", "Difficulty (sets the deadline)", &diffs, &f.value("difficulty")))
+                },
                 vec!["lead", "cooperating", "difficulty"],
             )
         }
@@ -1267,24 +1161,18 @@ fn command_inputs(
             vec!["days"],
         ),
         "reply" => (
-            format!(
-                "{}{}",
-                area("result", "办理结果", "Result"),
-                area(
-                    "policy_basis",
-                    "政策依据（可不填）",
-                    "Policy basis (optional)"
-                )
-            ),
+            html! {
+                (area("result", "办理结果", "Result"))
+                (area("policy_basis", "政策依据（可不填）", "Policy basis (optional)"))
+            },
             vec!["result", "policy_basis"],
         ),
         "explain" => (
-            format!(
-                "{}{}{}",
-                text("visited_by", "上门人员", "Who visited"),
-                area("policy_basis", "解释的政策", "Policy explained"),
-                area("note", "情况记录（可不填）", "Note (optional)")
-            ),
+            html! {
+                (text("visited_by", "上门人员", "Who visited"))
+                (area("policy_basis", "解释的政策", "Policy explained"))
+                (area("note", "情况记录（可不填）", "Note (optional)"))
+            },
             vec!["visited_by", "policy_basis", "note"],
         ),
         "rate" => {
@@ -1306,27 +1194,19 @@ fn command_inputs(
             .map(|(k, v)| (k.to_string(), words::via(lang, v).to_string()))
             .collect();
             (
-                format!(
-                    "{}{}{}",
-                    sel(
-                        "rating",
-                        "群众评价",
-                        "The resident's rating",
-                        &ratings,
-                        &f.value("rating")
-                    ),
-                    sel("via", "回访方式", "How", &vias, &f.value("via")),
-                    area("comment", "群众意见（可不填）", "Comment (optional)")
-                ),
+                html! {
+                    (sel("rating", "群众评价", "The resident's rating", &ratings, &f.value("rating")))
+                    (sel("via", "回访方式", "How", &vias, &f.value("via")))
+                    (area("comment", "群众意见（可不填）", "Comment (optional)"))
+                },
                 vec!["rating", "via", "comment"],
             )
         }
         "reopen" => (
-            format!(
-                "{}{}",
-                area("reason", "重新办理的原因", "Why again"),
-                days("办理时限（工作日）", "Deadline (working days)")
-            ),
+            html! {
+                (area("reason", "重新办理的原因", "Why again"))
+                (days("办理时限（工作日）", "Deadline (working days)"))
+            },
             vec!["reason", "days"],
         ),
         "close" => (
@@ -1334,35 +1214,27 @@ fn command_inputs(
             vec!["explanation"],
         ),
         "supervise" => (
-            format!(
-                "{}{}",
-                area("note", "督办意见", "Supervision note"),
-                days("新的办理时限（工作日）", "New deadline (working days)")
-            ),
+            html! {
+                (area("note", "督办意见", "Supervision note"))
+                (days("新的办理时限（工作日）", "New deadline (working days)"))
+            },
             vec!["note", "days"],
         ),
         "interview" => (
-            format!(
-                "{}{}{}",
-                sel(
-                    "unit",
-                    "约谈单位",
-                    "Unit",
-                    &interview_units(ctx),
-                    &f.value("unit")
-                ),
-                text("head", "被约谈的负责人", "Head interviewed"),
-                area("note", "约谈情况", "Note")
-            ),
+            html! {
+                (sel("unit", "约谈单位", "Unit", &interview_units(ctx), &f.value("unit")))
+                (text("head", "被约谈的负责人", "Head interviewed"))
+                (area("note", "约谈情况", "Note"))
+            },
             vec!["unit", "head", "note"],
         ),
         "notes" => (
             area("text", "备注或走访情况", "Note or visit record"),
             vec!["text"],
         ),
-        _ => (String::new(), vec![]),
+        _ => (html! {}, vec![]),
     };
-    (html, fields)
+    (inputs, fields)
 }
 
 /// Which command's form failed, with its input and errors.
@@ -1378,8 +1250,31 @@ pub(crate) async fn case_body(
     view: &CaseView,
     failed: Option<&Failed>,
     done: Option<&str>,
-) -> String {
+) -> Markup {
     case_body_showing(ctx, user, view, failed, done, None).await
+}
+
+/// The marks of a deadline: why it is provisional (a tooltip), and that it
+/// counts from the next working day.
+fn deadline_marks(lang: Lang, d: &suqiu_domain::case::DeadlineInfo) -> Markup {
+    html! {
+        @if d.provisional {
+            (ui::hint_span(
+                "provisional",
+                lang.t("（暂定）", " (provisional)"),
+                lang.t(
+                    "该年度节假日安排尚未公布：暂按周末和元旦、劳动节、国庆等固定假日计算，公布后自动重新计算",
+                    "That year's holiday notice is not out yet: counted with weekends and the fixed-date holidays for now, and counted again when it is published",
+                ),
+            ))
+        }
+        @if d.after_hours {
+            (lang.t(
+                "（非工作时间受理，按下一工作日计）",
+                " (received outside office hours: counted from the next working day)",
+            ))
+        }
+    }
 }
 
 /// The case page's body; `shown`: the reporter unmasked for this answer
@@ -1391,7 +1286,7 @@ async fn case_body_showing(
     failed: Option<&Failed>,
     done: Option<&str>,
     shown: Option<&suqiu_domain::case::Reporter>,
-) -> String {
+) -> Markup {
     let lang = ctx.lang;
     let org = ctx.app.org();
     let unit_name = |c: &str| {
@@ -1401,23 +1296,6 @@ async fn case_body_showing(
     };
     let s = &view.state;
     let i = &s.intake;
-    let mut out = String::new();
-    if let Some(d) = done {
-        out.push_str(&format!(
-            r#"<p class="notice" id="done" role="status">{}{}</p>"#,
-            esc(lang.t("已完成：", "Done: ")),
-            esc(command_label(lang, d))
-        ));
-    }
-    if shown.is_some() {
-        out.push_str(&format!(
-            r#"<p class="notice" id="unmasked" role="status">{}</p>"#,
-            esc(lang.t(
-                "以下为完整联系方式，本次查看已记入审计日志。",
-                "The full contact details are shown below; this view is in the audit log."
-            ))
-        ));
-    }
     let reporter = if let Some(r) = shown {
         format!(
             "{} {}{}",
@@ -1437,63 +1315,61 @@ async fn case_body_showing(
             mask_phone(&i.reporter.phone)
         )
     };
-    let mut facts = vec![
-        (lang.t("编号", "Case no."), format!("#{}", view.row.id)),
+    let text = |t: &str| html! { (t) };
+    let mut facts: Vec<(&str, Markup)> = vec![
+        (lang.t("编号", "Case no."), html! { "#" (view.row.id) }),
         (
             lang.t("状态", "Status"),
-            format!(
-                r#"<span class="status" id="case-status">{}</span>"#,
-                esc(words::status(lang, s.status))
-            ),
+            html! { span.status #case-status { (words::status(lang, s.status)) } },
         ),
         (
             lang.t("受理渠道", "Channel"),
-            esc(&words::channel(lang, i.channel.as_str())),
+            text(&words::channel(lang, i.channel.as_str())),
         ),
-        (lang.t("受理时间", "Received"), when(s.received_at)),
-        (lang.t("地点", "Place"), esc(&unit_name(&i.place_unit))),
+        (lang.t("受理时间", "Received"), text(&when(s.received_at))),
+        (lang.t("地点", "Place"), text(&unit_name(&i.place_unit))),
         (
             lang.t("当前承办", "Now with"),
-            esc(&unit_name(&s.current_unit)),
+            text(&unit_name(&s.current_unit)),
         ),
-        (lang.t("反映人", "Reporter"), esc(&reporter)),
+        (lang.t("反映人", "Reporter"), text(&reporter)),
     ];
     if let Some(a) = &i.address {
-        facts.push((lang.t("地址", "Address"), esc(a)));
+        facts.push((lang.t("地址", "Address"), text(a)));
     }
     if let Some(p) = &i.proxy {
         facts.push((
             lang.t("代办网格员", "Filed by grid worker"),
-            esc(&format!("{}（{}）", p.name, unit_name(&p.unit))),
+            text(&format!("{}（{}）", p.name, unit_name(&p.unit))),
         ));
     }
     if let (Some(u), Some(c)) = (s.urgency, &s.category) {
         facts.push((
             lang.t("研判", "Triage"),
-            esc(&format!("{}，{c}", lang.t(u.zh(), u.en()))),
+            text(&format!("{}，{c}", lang.t(u.zh(), u.en()))),
         ));
     }
     if let Some(d) = s.difficulty {
         facts.push((
             lang.t("难度", "Difficulty"),
-            esc(words::difficulty(lang, d)),
+            text(words::difficulty(lang, d)),
         ));
     }
     if let Some(l) = &s.lead {
-        facts.push((lang.t("牵头单位", "Lead unit"), esc(&unit_name(l))));
+        facts.push((lang.t("牵头单位", "Lead unit"), text(&unit_name(l))));
     }
     if !s.cooperating.is_empty() {
         let c: Vec<String> = s.cooperating.iter().map(|c| unit_name(c)).collect();
-        facts.push((lang.t("协办单位", "Cooperating"), esc(&c.join("、"))));
+        facts.push((lang.t("协办单位", "Cooperating"), text(&c.join("、"))));
     }
     if let Some(r) = &s.responsible {
-        facts.push((lang.t("责任人", "Responsible"), esc(r)));
+        facts.push((lang.t("责任人", "Responsible"), text(r)));
     }
     if let Some(o) = &s.owner {
-        facts.push((lang.t("包案领导", "Owned by"), esc(o)));
+        facts.push((lang.t("包案领导", "Owned by"), text(o)));
     }
     if let Some(r) = s.rating {
-        facts.push((lang.t("评价", "Rating"), esc(lang.t(r.zh(), r.en()))));
+        facts.push((lang.t("评价", "Rating"), text(lang.t(r.zh(), r.en()))));
     }
     let returns: Vec<String> = s
         .returns
@@ -1502,90 +1378,57 @@ async fn case_body_showing(
         .map(|(u, n)| format!("{} ×{n}", unit_name(u)))
         .collect();
     if !returns.is_empty() {
-        facts.push((lang.t("退单", "Returns"), esc(&returns.join("、"))));
+        facts.push((lang.t("退单", "Returns"), text(&returns.join("、"))));
     }
-    let facts_html: String = facts
-        .iter()
-        .map(|(k, v)| format!("<dt>{}</dt><dd>{v}</dd>", esc(k)))
-        .collect();
 
     // deadlines
-    let mut dl = String::new();
-    /// The marks of a deadline, as HTML: why it is provisional (a tooltip),
-    /// and that it counts from the next working day.
-    fn deadline_marks(lang: Lang, d: &suqiu_domain::case::DeadlineInfo) -> String {
-        let mut m = String::new();
-        if d.provisional {
-            m.push_str(&crate::forms::hint_span(
-                "provisional",
-                lang.t("（暂定）", " (provisional)"),
-                lang.t(
-                    "该年度节假日安排尚未公布：暂按周末和元旦、劳动节、国庆等固定假日计算，公布后自动重新计算",
-                    "That year's holiday notice is not out yet: counted with weekends and the fixed-date holidays for now, and counted again when it is published",
-                ),
-            ));
-        }
-        if d.after_hours {
-            m.push_str(&esc(lang.t(
-                "（非工作时间受理，按下一工作日计）",
-                " (received outside office hours: counted from the next working day)",
-            )));
-        }
-        m
-    }
-    for d in &s.deadlines {
-        let (cls, st) = if d.overdue {
-            ("overdue", lang.t("已超期", "overdue"))
-        } else if d.warned {
-            ("warned", lang.t("即将到期", "due soon"))
-        } else {
-            ("ok", lang.t("进行中", "running"))
-        };
-        dl.push_str(&format!(
-            r#"<tr class="deadline {cls}"><td>{r}</td><td>{u}</td><td>{due}{p}</td><td><span class="badge {cls}">{st}</span></td></tr>"#,
-            r = esc(&words::rule(lang, &d.info.rule)),
-            u = esc(&unit_name(&d.info.unit)),
-            due = crate::html::due(lang, d.info.due_at),
-            p = deadline_marks(lang, &d.info),
-            st = esc(st)
-        ));
-    }
-    let deadlines = if dl.is_empty() {
-        format!(
-            r#"<p class="muted">{}</p>"#,
-            esc(lang.t("当前没有进行中的时限", "No running deadline"))
-        )
+    let deadlines = if s.deadlines.is_empty() {
+        html! { p.muted { (lang.t("当前没有进行中的时限", "No running deadline")) } }
     } else {
-        format!(
-            r#"<table id="deadlines"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{dl}</tbody></table>"#,
-            esc(lang.t("时限", "Deadline")),
-            esc(lang.t("责任单位", "Unit")),
-            esc(lang.t("截止", "Due")),
-            esc(lang.t("状态", "State"))
-        )
+        html! {
+            table #deadlines {
+                thead {
+                    tr {
+                        th { (lang.t("时限", "Deadline")) }
+                        th { (lang.t("责任单位", "Unit")) }
+                        th { (lang.t("截止", "Due")) }
+                        th { (lang.t("状态", "State")) }
+                    }
+                }
+                tbody {
+                    @for d in &s.deadlines {
+                        @let (cls, st) = if d.overdue {
+                            ("overdue", lang.t("已超期", "overdue"))
+                        } else if d.warned {
+                            ("warned", lang.t("即将到期", "due soon"))
+                        } else {
+                            ("ok", lang.t("进行中", "running"))
+                        };
+                        tr class={ "deadline " (cls) } {
+                            td { (words::rule(lang, &d.info.rule)) }
+                            td { (unit_name(&d.info.unit)) }
+                            td { (crate::html::due(lang, d.info.due_at)) (deadline_marks(lang, &d.info)) }
+                            td { span class={ "badge " (cls) } { (st) } }
+                        }
+                    }
+                }
+            }
+        }
     };
 
     // timeline
-    let mut tl = String::from(r#"<ol class="timeline" id="timeline">"#);
-    for e in &view.events {
-        let system = matches!(e.actor, Actor::System);
-        tl.push_str(&format!(
-            r#"<li class="{c}" data-kind="{k}"><time>{t} · {who}</time>{what}</li>"#,
-            c = if system { "system" } else { "" },
-            k = e.event.kind(),
-            t = when(e.at),
-            who = esc(&words::actor(lang, &e.actor, &unit_name)),
-            what = esc(&words::event(
-                lang,
-                &e.event.with_person_names(&|l| org.display_person(l)),
-                &unit_name
-            )),
-        ));
-    }
-    tl.push_str("</ol>");
+    let timeline = html! {
+        ol.timeline #timeline {
+            @for e in &view.events {
+                li class=(if matches!(e.actor, Actor::System) { "system" } else { "" }) data-kind=(e.event.kind()) {
+                    time { (when(e.at)) " · " (words::actor(lang, &e.actor, &unit_name)) }
+                    (words::event(lang, &e.event.with_person_names(&|l| org.display_person(l)), &unit_name))
+                }
+            }
+        }
+    };
 
     // actions (with routing suggestions when triaging or dispatching)
-    let mut actions = String::new();
     let allowed = allowed_commands(ctx, user, view);
     let may_merge = allowed.contains(&crate::merge::COMMAND);
     // similar cases: shown at triage, and offered as the primary of a merge
@@ -1616,6 +1459,8 @@ async fn case_body_showing(
     } else {
         None
     };
+    let csrf = ctx.csrf_token();
+    let mut forms: Vec<Markup> = Vec::new();
     for &name in &allowed {
         let failed_here = failed.filter(|f| f.command == name);
         if name == crate::merge::COMMAND {
@@ -1623,13 +1468,7 @@ async fn case_body_showing(
                 Some(Ok(rows)) => rows.as_slice(),
                 _ => &[],
             };
-            actions.push_str(&crate::merge::form(
-                ctx,
-                view,
-                &linked,
-                similar,
-                failed_here,
-            ));
+            forms.push(crate::merge::form(ctx, view, &linked, similar, failed_here));
             continue;
         }
         let empty_f = Fields::default();
@@ -1638,34 +1477,36 @@ async fn case_body_showing(
             .map(|x| (&x.fields, &x.errors))
             .unwrap_or((&empty_f, &empty_e));
         let (inputs, shown) = command_inputs(ctx, name, view, f, e, sugg.as_ref());
-        actions.push_str(&format!(
-            r#"<details class="action" id="action-{name}"{open}><summary>{label}</summary>
-<form method="post" action="/staff/cases/{id}/{name}" id="form-{name}" novalidate>{csrf}<input type="hidden" name="expected_version" value="{v}">{rest}{inputs}
-<button type="submit" id="submit-{name}">{label}</button></form></details>"#,
-            open = if failed_here.is_some() || name == "triage" { " open" } else { "" },
-            label = esc(command_label(lang, name)),
-            id = view.row.id,
-            csrf = ctx.csrf_field(),
-            v = s.version,
-            rest = e.rest(&shown),
-        ));
+        let label = command_label(lang, name);
+        forms.push(html! {
+            details.action id={ "action-" (name) } open[failed_here.is_some() || name == "triage"] {
+                summary { (label) }
+                form method="post" action={ "/staff/cases/" (view.row.id) "/" (name) } id={ "form-" (name) } novalidate {
+                    (ui::csrf(&csrf))
+                    input type="hidden" name="expected_version" value=(s.version);
+                    (ui::errors_rest(e, &shown))
+                    (inputs)
+                    button type="submit" id={ "submit-" (name) } { (label) }
+                }
+            }
+        });
     }
     // a refusal of an action this user is not offered (now, or ever: a forged post)
-    if let Some(f) = failed.filter(|f| !allowed.contains(&f.command.as_str())) {
-        actions.insert_str(0, &f.errors.rest(&[]));
-    }
-    if actions.is_empty() {
-        actions = format!(
-            r#"<p class="muted">{}</p>"#,
-            esc(lang.t(
-                "您目前不需要对这件诉求操作",
-                "Nothing for you to do on this case now"
-            ))
-        );
-    }
-    let mut related = match (&similar, s.status) {
+    let stray = failed
+        .filter(|f| !allowed.contains(&f.command.as_str()))
+        .map(|f| ui::errors_rest(&f.errors, &[]));
+    let actions = html! {
+        @if let Some(r) = &stray { (r) }
+        @for f in &forms { (f) }
+    };
+    let actions = if actions.0.is_empty() {
+        html! { p.muted { (lang.t("您目前不需要对这件诉求操作", "Nothing for you to do on this case now")) } }
+    } else {
+        actions
+    };
+    let related = match (&similar, s.status) {
         (Some(similar), Status::Received) => related_cases(ctx, view, similar),
-        _ => String::new(),
+        _ => html! {},
     };
     let photos = match ctx
         .app
@@ -1680,29 +1521,47 @@ async fn case_body_showing(
                 &ns,
             )
         }
-        Ok(_) => String::new(),
+        Ok(_) => html! {},
         Err(e) => {
             tracing::warn!(error = %e, "photos of a case");
-            String::new()
+            html! {}
         }
     };
-    related.push_str(&linked_cases(ctx, view, &linked));
+    let linked = linked_cases(ctx, view, &linked);
 
-    out.push_str(&format!(
-        r#"<h1 id="case-title">{title}</h1>
-<div class="grid two"><div>
-<section class="card"><dl class="facts">{facts_html}</dl><h2>{l_content}</h2><p class="content">{content}</p></section>{photos}
-<section class="card"><h2>{l_dl}</h2>{deadlines}</section>
-<section class="card"><h2>{l_tl}</h2>{tl}</section></div>
-<div><section class="card" id="actions"><h2>{l_act}</h2>{actions}</section>{related}</div></div>"#,
-        title = esc(&i.title),
-        l_content = esc(lang.t("反映内容", "What was reported")),
-        content = esc(&i.content).replace('\n', "<br>"),
-        l_dl = esc(lang.t("办理时限", "Deadlines")),
-        l_tl = esc(lang.t("办理经过（全部记录）", "Timeline (every step)")),
-        l_act = esc(lang.t("我可以做的", "What I can do")),
-    ));
-    out
+    html! {
+        @if let Some(d) = done {
+            p.notice #done role="status" { (lang.t("已完成：", "Done: ")) (command_label(lang, d)) }
+        }
+        @if shown.is_some() {
+            p.notice #unmasked role="status" {
+                (lang.t("以下为完整联系方式，本次查看已记入审计日志。", "The full contact details are shown below; this view is in the audit log."))
+            }
+        }
+        h1 #case-title { (i.title) }
+        div.grid.two {
+            div {
+                section.card {
+                    dl.facts { @for (k, v) in &facts { dt { (k) } dd { (v) } } }
+                    h2 { (lang.t("反映内容", "What was reported")) }
+                    p.content {
+                        @for (n, line) in i.content.split('\n').enumerate() {
+                            @if n > 0 { br; }
+                            (line)
+                        }
+                    }
+                }
+                (photos)
+                section.card { h2 { (lang.t("办理时限", "Deadlines")) } (deadlines) }
+                section.card { h2 { (lang.t("办理经过（全部记录）", "Timeline (every step)")) } (timeline) }
+            }
+            div {
+                section.card #actions { h2 { (lang.t("我可以做的", "What I can do")) } (actions) }
+                (related)
+                (linked)
+            }
+        }
+    }
 }
 
 /// Cases similar to this one (full-text search on its title) that the user may
@@ -1734,20 +1593,9 @@ async fn similar_cases(
 
 /// Related cases and routing suggestions at triage: similar matters found by
 /// full-text search, the categories they were given, and the resident's hint.
-fn related_cases(ctx: &Ctx, view: &CaseView, similar: &Result<Vec<CaseRow>, AppError>) -> String {
+fn related_cases(ctx: &Ctx, view: &CaseView, similar: &Result<Vec<CaseRow>, AppError>) -> Markup {
     let lang = ctx.lang;
-    let mut out = format!(
-        r#"<section class="card" id="related"><h2>{}</h2>"#,
-        esc(lang.t("研判参考", "Triage help"))
-    );
-    if let Some(h) = category_hint(&view.state.intake.content) {
-        out.push_str(&format!(
-            r#"<p>{}{}</p>"#,
-            esc(lang.t("群众选择的类别：", "The resident's category hint: ")),
-            esc(h)
-        ));
-    }
-    match similar {
+    let found = match similar {
         Ok(rows) => {
             let mut cats: Vec<(String, usize)> = Vec::new();
             for r in rows {
@@ -1759,97 +1607,87 @@ fn related_cases(ctx: &Ctx, view: &CaseView, similar: &Result<Vec<CaseRow>, AppE
                 }
             }
             cats.sort_by_key(|c| std::cmp::Reverse(c.1));
-            if !cats.is_empty() {
-                let s: Vec<String> = cats.iter().map(|(c, n)| format!("{c}（{n}）")).collect();
-                out.push_str(&format!(
-                    r#"<p id="suggestions">{}{}</p>"#,
-                    esc(lang.t("相似诉求的类别：", "Categories of similar cases: ")),
-                    esc(&s.join("、"))
-                ));
+            let cats: Vec<String> = cats.iter().map(|(c, n)| format!("{c}（{n}）")).collect();
+            html! {
+                @if !cats.is_empty() {
+                    p #suggestions { (lang.t("相似诉求的类别：", "Categories of similar cases: ")) (cats.join("、")) }
+                }
+                h3 { (lang.t("相关诉求", "Related cases")) }
+                (case_table(ctx, rows, lang.t("没有找到相似的诉求", "No similar case found")))
             }
-            out.push_str(&format!(
-                "<h3>{}</h3>",
-                esc(lang.t("相关诉求", "Related cases"))
-            ));
-            out.push_str(&case_table(
-                ctx,
-                rows,
-                lang.t("没有找到相似的诉求", "No similar case found"),
-            ));
         }
-        Err(AppError::SearchUnavailable) => out.push_str(&format!(
-            r#"<p class="muted">{}</p>"#,
-            esc(lang.t(
-                "本服务器未启用全文搜索，无法查找相关诉求",
-                "Search is not enabled: no related cases"
-            ))
-        )),
-        Err(e) => tracing::warn!(error = %e, "related cases"),
+        Err(AppError::SearchUnavailable) => html! {
+            p.muted { (lang.t("本服务器未启用全文搜索，无法查找相关诉求", "Search is not enabled: no related cases")) }
+        },
+        Err(e) => {
+            tracing::warn!(error = %e, "related cases");
+            html! {}
+        }
+    };
+    html! {
+        section.card #related {
+            h2 { (lang.t("研判参考", "Triage help")) }
+            @if let Some(h) = category_hint(&view.state.intake.content) {
+                p { (lang.t("群众选择的类别：", "The resident's category hint: ")) (h) }
+            }
+            (found)
+        }
     }
-    out.push_str("</section>");
-    out
 }
 
 /// The cases linked at intake as related (same resident, same problem at the same place),
 /// with the reason and the similarity; merged duplicates are marked. A merged case
 /// names its primary; a primary lists the duplicates merged into it.
-fn linked_cases(ctx: &Ctx, view: &CaseView, items: &[RelatedCase]) -> String {
+fn linked_cases(ctx: &Ctx, view: &CaseView, items: &[RelatedCase]) -> Markup {
     let lang = ctx.lang;
-    let mut out = String::new();
-    if let Some(into) = view.state.merged_into {
-        out.push_str(&format!(
-            r#"<p id="merged-into">{} <a href="/staff/cases/{into}">#{into}</a></p>"#,
-            esc(lang.t("已作为重复件合并至", "Merged as a duplicate into")),
-        ));
+    let into = view.state.merged_into;
+    let duplicates = &view.state.duplicates;
+    if into.is_none() && duplicates.is_empty() && items.is_empty() {
+        return html! {};
     }
-    if !view.state.duplicates.is_empty() {
-        let links: Vec<String> = view
-            .state
-            .duplicates
-            .iter()
-            .map(|d| format!(r#"<a href="/staff/cases/{d}">#{d}</a>"#))
-            .collect();
-        out.push_str(&format!(
-            r#"<p id="duplicates">{} {}</p>"#,
-            esc(lang.t("已并入本件的重复件：", "Duplicates merged into this case:")),
-            links.join("、")
-        ));
-    }
-    if !items.is_empty() {
-        let rows: String = items
-            .iter()
-            .map(|r| {
-                let reason = match r.link.reason.as_str() {
-                    "same_reporter" => lang.t("同一群众重复反映", "same resident"),
-                    "same_place_same_problem" => {
-                        lang.t("同一地点同一问题", "same place, same problem")
+    let reason = |r: &RelatedCase| match r.link.reason.as_str() {
+        "same_reporter" => lang.t("同一群众重复反映", "same resident"),
+        "same_place_same_problem" => lang.t("同一地点同一问题", "same place, same problem"),
+        _ => lang.t("内容相似", "similar text"),
+    };
+    let merged = |r: &RelatedCase| {
+        if r.merged_into.is_some() {
+            lang.t("（已合并）", " (merged)")
+        } else {
+            ""
+        }
+    };
+    html! {
+        section.card #linked {
+            @if let Some(into) = into {
+                p #merged-into {
+                    (lang.t("已作为重复件合并至", "Merged as a duplicate into"))
+                    " "
+                    a href={ "/staff/cases/" (into) } { "#" (into) }
+                }
+            }
+            @if !duplicates.is_empty() {
+                p #duplicates {
+                    (lang.t("已并入本件的重复件：", "Duplicates merged into this case:"))
+                    " "
+                    @for (n, d) in duplicates.iter().enumerate() {
+                        @if n > 0 { "、" }
+                        a href={ "/staff/cases/" (d) } { "#" (d) }
                     }
-                    _ => lang.t("内容相似", "similar text"),
-                };
-                let merged = if r.merged_into.is_some() {
-                    lang.t("（已合并）", " (merged)")
-                } else {
-                    ""
-                };
-                format!(
-                    r#"<li><a href="/staff/cases/{id}">#{id} {title}</a> — {reason}，{score:.2}{merged}</li>"#,
-                    id = r.row.id,
-                    title = esc(&r.row.title),
-                    reason = esc(reason),
-                    score = f32::from(r.link.score) / 1000.0,
-                    merged = esc(merged),
-                )
-            })
-            .collect();
-        out.push_str(&format!(
-            "<h2>{}</h2><ul>{rows}</ul>",
-            esc(lang.t("关联诉求", "Linked cases"))
-        ));
-    }
-    if out.is_empty() {
-        out
-    } else {
-        format!(r#"<section class="card" id="linked">{out}</section>"#)
+                }
+            }
+            @if !items.is_empty() {
+                h2 { (lang.t("关联诉求", "Linked cases")) }
+                ul {
+                    @for r in items {
+                        li {
+                            a href={ "/staff/cases/" (r.row.id) } { "#" (r.row.id) " " (r.row.title) }
+                            " — " (reason(r)) "，" (format!("{:.2}", f32::from(r.link.score) / 1000.0)) (merged(r))
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -1891,7 +1729,7 @@ pub async fn case_page(ctx: Ctx, Path(id): Path<String>, RawQuery(q): RawQuery) 
     match view {
         Ok(view) => {
             let body = case_body(&ctx, &user, &view, None, done).await;
-            ctx.page(&view.state.intake.title, &body)
+            ctx.page(&view.state.intake.title, body)
         }
         Err(_) => ctx.error_page(
             StatusCode::NOT_FOUND,
@@ -2017,7 +1855,7 @@ pub(crate) async fn refused(
             ctx.page_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &view.state.intake.title,
-                &body,
+                body,
             )
         }
         Err(_) => ctx.error_page(
@@ -2045,49 +1883,40 @@ fn new_page(ctx: &Ctx, user: &StaffUser, f: &Fields, errs: &Errors) -> Response 
             "visit".into()
         }
     });
-    let mut opts = String::new();
-    for c in staff_channels(user.role) {
-        opts.push_str(&format!(
-            r#"<option value="{v}"{s}>{l}</option>"#,
-            v = c.as_str(),
-            s = if chosen == c.as_str() {
-                " selected"
-            } else {
-                ""
-            },
-            l = esc(&words::channel(ctx.lang, c.as_str()))
-        ));
-    }
     let mut f2 = f.clone();
     if f.get("unit").is_none() && f.0.is_empty() && user.role == Role::GridWorker {
         f2.0.push(("unit".into(), user.unit.clone()));
     }
-    let body = format!(
-        r#"<section class="card"><h1>{h}</h1><p class="hint">{hint}</p><form method="post" action="/staff/new" id="new-form" novalidate>{csrf}{rest}
-<label for="channel">{l_ch}</label><select id="channel" name="channel"{i_ch}>{opts}</select>{e_ch}
-{fields}
-<label for="reporter_id_number">{l_id}</label><input type="text" id="reporter_id_number" name="reporter_id_number" maxlength="18" value="{v_id}"{i_id}>{e_id}
-<button type="submit" id="submit">{b}</button></form></section>"#,
-        h = esc(ctx.t("录入诉求（代群众反映）", "File a request for a resident")),
-        hint = esc(ctx.t("群众当面、电话或来信反映的事项，在这里录入；提交后把查询码告诉群众。", "Matters told in person, by phone or by letter: file them here and give the resident the tracking code.")),
-        csrf = ctx.csrf_field(),
-        rest = errs.rest(&["channel", "title", "content", "unit", "address", "reporter_name", "reporter_phone", "reporter_id_number"]),
-        l_ch = esc(ctx.t("受理渠道", "Channel")),
-        i_ch = errs.invalid("channel"),
-        e_ch = errs.at("channel"),
-        fields = intake_fields(ctx, &f2, errs),
-        l_id = esc(ctx.t("身份证号码（可不填）", "ID number (optional)")),
-        v_id = esc(&f.value("reporter_id_number")),
-        i_id = errs.invalid("reporter_id_number"),
-        e_id = errs.at("reporter_id_number"),
-        b = esc(ctx.t("提交", "Submit")),
-    );
+    let intake = intake_fields(ctx, &f2, errs);
+    let body = html! {
+        section.card {
+            h1 { (ctx.t("录入诉求（代群众反映）", "File a request for a resident")) }
+            p.hint { (ctx.t("群众当面、电话或来信反映的事项，在这里录入；提交后把查询码告诉群众。", "Matters told in person, by phone or by letter: file them here and give the resident the tracking code.")) }
+            form method="post" action="/staff/new" id="new-form" novalidate {
+                (ui::csrf(&ctx.csrf_token()))
+                (ui::errors_rest(errs, &["channel", "title", "content", "unit", "address", "reporter_name", "reporter_phone", "reporter_id_number"]))
+                label for="channel" { (ctx.t("受理渠道", "Channel")) }
+                select id="channel" name="channel" aria-invalid=[ui::invalid(errs, "channel")] {
+                    @for c in staff_channels(user.role) {
+                        option value=(c.as_str()) selected[chosen == c.as_str()] { (words::channel(ctx.lang, c.as_str())) }
+                    }
+                }
+                (ui::error_at(errs, "channel"))
+                (intake)
+                label for="reporter_id_number" { (ctx.t("身份证号码（可不填）", "ID number (optional)")) }
+                input type="text" id="reporter_id_number" name="reporter_id_number" maxlength="18"
+                    value=(f.value("reporter_id_number")) aria-invalid=[ui::invalid(errs, "reporter_id_number")];
+                (ui::error_at(errs, "reporter_id_number"))
+                button type="submit" id="submit" { (ctx.t("提交", "Submit")) }
+            }
+        }
+    };
     let status = if errs.is_empty() {
         StatusCode::OK
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    ctx.page_status(status, ctx.t("录入诉求", "File a request"), &body)
+    ctx.page_status(status, ctx.t("录入诉求", "File a request"), body)
 }
 
 pub async fn new_form(ctx: Ctx) -> Response {
@@ -2115,20 +1944,19 @@ pub async fn new_case(PostForm { ctx, fields, .. }: PostForm) -> Response {
     }
     match ctx.app.file_case(&input, Some(&user)).await {
         Ok(r) => {
-            let body = format!(
-                r#"<section class="card notice" id="filed"><h1>{h}</h1><p>{p}</p><p><span class="code" id="tracking-code">{code}</span></p>
-<p><a href="/staff/cases/{id}">{open}</a> · <a href="/staff/new">{again}</a></p></section>"#,
-                h = esc(ctx.t("已录入", "Filed")),
-                p = esc(ctx.t(
-                    "请把查询码告诉群众，用于查询进度和评价：",
-                    "Give the resident this tracking code to follow and rate the request:"
-                )),
-                code = esc(&r.tracking_code),
-                id = r.id,
-                open = esc(ctx.t("查看这件诉求", "Open the case")),
-                again = esc(ctx.t("再录一件", "File another")),
-            );
-            ctx.page(ctx.t("已录入", "Filed"), &body)
+            let body = html! {
+                section.card.notice #filed {
+                    h1 { (ctx.t("已录入", "Filed")) }
+                    p { (ctx.t("请把查询码告诉群众，用于查询进度和评价：", "Give the resident this tracking code to follow and rate the request:")) }
+                    p { span.code #tracking-code { (r.tracking_code) } }
+                    p {
+                        a href={ "/staff/cases/" (r.id) } { (ctx.t("查看这件诉求", "Open the case")) }
+                        " · "
+                        a href="/staff/new" { (ctx.t("再录一件", "File another")) }
+                    }
+                }
+            };
+            ctx.page(ctx.t("已录入", "Filed"), body)
         }
         Err(e) => new_page(
             &ctx,

@@ -5,11 +5,12 @@
 //! dashboard shows the first few of the last 30 days.
 
 use crate::forms::Errors;
-use crate::html::{esc, Lang};
-use crate::{query_pairs, Ctx};
+use crate::html::Lang;
+use crate::{query_pairs, ui, Ctx};
 use axum::extract::RawQuery;
 use axum::http::StatusCode;
 use axum::response::Response;
+use maud::{html, Markup};
 use suqiu_app::{AppError, StaffUser};
 use suqiu_domain::Level;
 
@@ -83,56 +84,63 @@ fn span(t: &TopicRow) -> String {
 }
 
 /// The topics as a table, or the empty state in plain words.
-pub fn table(lang: Lang, rows: &[TopicRow], days: u32) -> String {
+pub fn table(lang: Lang, rows: &[TopicRow], days: u32) -> Markup {
     if rows.is_empty() {
-        return format!(
-            r#"<p class="muted empty" id="no-topics">{}</p>"#,
-            esc(&match lang {
-                Lang::Zh => format!(
-                    "近 {days} 天没有集中反映的问题（同一地点同一问题有 2 件以上才算热点）。"
-                ),
-                _ => format!(
-                    "No hot topic in the last {days} days (one problem at one place reported at least twice)."
-                ),
-            })
-        );
+        let empty = tf!(lang, "topics-none", days = days);
+        return html! { p.muted.empty id="no-topics" { (empty) } };
     }
-    let mut s = format!(
-        r#"<div class="table-wrap"><table class="topics"><thead><tr><th class="num">{}</th><th class="num">{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
-        esc(lang.t("排名", "Rank")),
-        esc(lang.t("热度", "Heat")),
-        esc(lang.t("问题概要", "Summary")),
-        esc(lang.t("地点", "Place")),
-        esc(lang.t("时间", "Time span")),
-        esc(lang.t("相关诉求", "Cases")),
-    );
-    for t in rows {
-        let links: Vec<String> = t
-            .cases
-            .iter()
-            .map(|id| format!(r#"<a href="/staff/cases/{id}">#{id}</a>"#))
-            .collect();
-        let count = match lang {
-            Lang::Zh => format!("{} 件：", t.cases.len()),
-            _ => format!("{} cases: ", t.cases.len()),
-        };
-        s.push_str(&format!(
-            r#"<tr class="topic" id="topic-{rank}" data-rank="{rank}"><td class="num">{rank}</td><td class="num">{heat:.2}</td><td>{summary}</td><td>{place}</td><td>{span}</td><td class="topic-cases">{count}{links}</td></tr>"#,
-            rank = t.rank,
-            heat = t.heat,
-            summary = esc(&t.summary),
-            place = if t.place.is_empty() {
-                esc(lang.t("（未写明地点）", "(no place named)"))
-            } else {
-                esc(&t.place)
-            },
-            span = esc(&span(t)),
-            count = esc(&count),
-            links = links.join(" "),
-        ));
+    html! {
+        div.table-wrap {
+            table.topics {
+                thead {
+                    tr {
+                        th.num { (lang.t("排名", "Rank")) }
+                        th.num { (lang.t("热度", "Heat")) }
+                        th { (lang.t("问题概要", "Summary")) }
+                        th { (lang.t("地点", "Place")) }
+                        th { (lang.t("时间", "Time span")) }
+                        th { (lang.t("相关诉求", "Cases")) }
+                    }
+                }
+                tbody {
+                    @for t in rows {
+                        tr.topic id={ "topic-" (t.rank) } data-rank=(t.rank) {
+                            td.num { (t.rank) }
+                            td.num { (format!("{:.2}", t.heat)) }
+                            td { (t.summary) }
+                            td {
+                                @if t.place.is_empty() {
+                                    (lang.t("（未写明地点）", "(no place named)"))
+                                } @else {
+                                    (t.place)
+                                }
+                            }
+                            td { (span(t)) }
+                            td.topic-cases {
+                                (tf!(lang, "topics-case-count", n = t.cases.len()))
+                                @for (i, id) in t.cases.iter().enumerate() {
+                                    @if i > 0 { " " }
+                                    a href={ "/staff/cases/" (id) } { "#" (id) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
-    s.push_str("</tbody></table></div>");
-    s
+}
+
+/// The message when the topics cannot be read.
+fn unavailable(lang: Lang) -> Markup {
+    html! {
+        p.error role="alert" {
+            (lang.t(
+                "暂时无法读取热点问题，请稍后重试。",
+                "Hot topics cannot be read now; retry later."
+            ))
+        }
+    }
 }
 
 /// The units a user may filter by: the townships/streets and villages/communities
@@ -189,86 +197,66 @@ pub async fn page(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
             );
         }
     }
-    let mut d_opts = String::new();
-    for d in PERIODS {
-        d_opts.push_str(&format!(
-            r#"<option value="{d}"{sel}>{l}</option>"#,
-            sel = if d == days { " selected" } else { "" },
-            l = esc(&match lang {
-                Lang::Zh => format!("近 {d} 天"),
-                _ => format!("Last {d} days"),
-            }),
-        ));
-    }
-    let unit_filter = if units.is_empty() {
-        String::new()
-    } else {
-        let mut u_opts = format!(
-            r#"<option value="">{}</option>"#,
-            esc(lang.t("我管辖的全部", "All I may see"))
-        );
-        for (c, n) in &units {
-            u_opts.push_str(&format!(
-                r#"<option value="{c}"{sel}>{n}</option>"#,
-                c = esc(c),
-                sel = if unit.as_deref() == Some(c.as_str()) {
-                    " selected"
-                } else {
-                    ""
-                },
-                n = esc(n),
-            ));
+    let body = html! {
+        h1 { (lang.t("热点问题", "Hot topics")) }
+        form method="get" action="/staff/topics" class="card filters" id="topics-filter" {
+            (ui::errors_rest(&errs, &["days", "unit"]))
+            div {
+                label for="days" { (lang.t("统计期间", "Period")) }
+                select id="days" name="days" aria-invalid=[ui::invalid(&errs, "days")] {
+                    @for d in PERIODS {
+                        option value=(d) selected[d == days] {
+                            (tf!(lang, "topics-last-days", days = d))
+                        }
+                    }
+                }
+                (ui::error_at(&errs, "days"))
+            }
+            @if !units.is_empty() {
+                div {
+                    label for="unit" { (lang.t("单位", "Unit")) }
+                    select id="unit" name="unit" aria-invalid=[ui::invalid(&errs, "unit")] {
+                        option value="" { (lang.t("我管辖的全部", "All I may see")) }
+                        @for (c, n) in &units {
+                            option value=(c) selected[unit.as_deref() == Some(c.as_str())] { (n) }
+                        }
+                    }
+                    (ui::error_at(&errs, "unit"))
+                }
+            }
+            div { button type="submit" id="topics-submit" { (lang.t("查看", "Show")) } }
         }
-        format!(
-            r#"<div><label for="unit">{l}</label><select id="unit" name="unit"{i}>{u_opts}</select>{e}</div>"#,
-            l = esc(lang.t("单位", "Unit")),
-            i = errs.invalid("unit"),
-            e = errs.at("unit"),
-        )
     };
-    let mut body = format!(
-        r#"<h1>{h}</h1><form method="get" action="/staff/topics" class="card filters" id="topics-filter">{rest}
-<div><label for="days">{l_d}</label><select id="days" name="days"{i_d}>{d_opts}</select>{e_d}</div>{unit_filter}
-<div><button type="submit" id="topics-submit">{b}</button></div></form>"#,
-        h = esc(lang.t("热点问题", "Hot topics")),
-        rest = errs.rest(&["days", "unit"]),
-        l_d = esc(lang.t("统计期间", "Period")),
-        i_d = errs.invalid("days"),
-        e_d = errs.at("days"),
-        b = esc(lang.t("查看", "Show")),
-    );
     if !errs.is_empty() {
         return ctx.page_status(
             StatusCode::UNPROCESSABLE_ENTITY,
             lang.t("热点问题", "Hot topics"),
-            &body,
+            body,
         );
     }
-    let hint = esc(lang.t(
-        "把受理时间在统计期间内、您能查看的诉求按“同一地点、同一问题”归并，按热度排序（反映人越多、越集中，热度越高）。",
-        "Cases received in the period that you may see, grouped as one problem at one place, hottest first (more residents, closer in time: hotter).",
-    ));
     let list = match load(&ctx, &user, unit.as_deref(), days, TOP).await {
         Ok(rows) => table(lang, &rows, days),
         Err(e) => {
             tracing::error!(error = %e, "hot topics");
-            format!(
-                r#"<p class="error" role="alert">{}</p>"#,
-                esc(lang.t(
-                    "暂时无法读取热点问题，请稍后重试。",
-                    "Hot topics cannot be read now; retry later."
-                ))
-            )
+            unavailable(lang)
         }
     };
-    body.push_str(&format!(
-        r#"<section class="card" id="topics"><h2>{h}</h2><p class="hint">{hint}</p>{list}</section>"#,
-        h = esc(&match lang {
-            Lang::Zh => format!("近 {days} 天的热点问题"),
-            _ => format!("Hot topics of the last {days} days"),
-        }),
-    ));
-    ctx.page(lang.t("热点问题", "Hot topics"), &body)
+    let body = html! {
+        (body)
+        section.card id="topics" {
+            h2 {
+                (tf!(lang, "topics-heading", days = days))
+            }
+            p.hint {
+                (lang.t(
+                    "把受理时间在统计期间内、您能查看的诉求按“同一地点、同一问题”归并，按热度排序（反映人越多、越集中，热度越高）。",
+                    "Cases received in the period that you may see, grouped as one problem at one place, hottest first (more residents, closer in time: hotter).",
+                ))
+            }
+            (list)
+        }
+    };
+    ctx.page(lang.t("热点问题", "Hot topics"), body)
 }
 
 /// Topics shown on the dashboard.
@@ -276,7 +264,7 @@ const DASHBOARD_TOP: usize = 5;
 
 /// The dashboard's 热点问题 section: the hottest topics of the last 30 days, with
 /// the way to the page that filters by period and unit.
-pub async fn dashboard_section(ctx: &Ctx, user: &StaffUser) -> String {
+pub async fn dashboard_section(ctx: &Ctx, user: &StaffUser) -> Markup {
     let lang = ctx.lang;
     let recent = ctx
         .app
@@ -287,32 +275,27 @@ pub async fn dashboard_section(ctx: &Ctx, user: &StaffUser) -> String {
         Ok(rows) => table(lang, &rows, DEFAULT_DAYS),
         Err(e) => {
             tracing::error!(error = %e, "hot topics");
-            format!(
-                r#"<p class="error" role="alert">{}</p>"#,
-                esc(lang.t(
-                    "暂时无法读取热点问题，请稍后重试。",
-                    "Hot topics cannot be read now; retry later."
-                ))
-            )
+            unavailable(lang)
         }
     };
-    let mut periods = Vec::new();
-    for d in PERIODS {
-        periods.push(format!(
-            r#"<a href="/staff/topics?days={d}">{}</a>"#,
-            esc(&match lang {
-                Lang::Zh => format!("近 {d} 天"),
-                _ => format!("last {d} days"),
-            })
-        ));
+    html! {
+        section.card id="hot-topics" {
+            h2 { (lang.t("热点问题（近 30 天）", "Hot topics (last 30 days)")) }
+            (list)
+            p {
+                a href="/staff/topics" id="all-topics" {
+                    (lang.t(
+                        "全部热点问题（可按期间和单位查看）",
+                        "All hot topics (by period and unit)"
+                    ))
+                }
+                @for d in PERIODS {
+                    " · "
+                    a href={ "/staff/topics?days=" (d) } {
+                        (tf!(lang, "topics-link-days", days = d))
+                    }
+                }
+            }
+        }
     }
-    format!(
-        r#"<section class="card" id="hot-topics"><h2>{h}</h2>{list}<p><a href="/staff/topics" id="all-topics">{more}</a> · {periods}</p></section>"#,
-        h = esc(lang.t("热点问题（近 30 天）", "Hot topics (last 30 days)")),
-        more = esc(lang.t(
-            "全部热点问题（可按期间和单位查看）",
-            "All hot topics (by period and unit)"
-        )),
-        periods = periods.join(" · "),
-    )
 }

@@ -101,6 +101,41 @@ pub fn text_input(
     }
 }
 
+/// A labelled date input in its own `div` (id and name alike), its value
+/// kept, marked invalid and followed by its error when it has one.
+pub fn date_field(name: &str, label: &str, value: &str, errs: &Errors) -> Markup {
+    html! {
+        div {
+            label for=(name) { (label) }
+            input type="date" id=(name) name=(name) value=(value) aria-invalid=[invalid(errs, name)];
+            (error_at(errs, name))
+        }
+    }
+}
+
+/// A labelled choice in its own `div` (id and name alike): an empty first
+/// option (`any`), then `(value, text)` pairs, the chosen one selected.
+pub fn select_field(
+    (name, label): (&str, &str),
+    any: &str,
+    options: &[(&str, String)],
+    chosen: Option<&str>,
+    errs: &Errors,
+) -> Markup {
+    html! {
+        div {
+            label for=(name) { (label) }
+            select id=(name) name=(name) aria-invalid=[invalid(errs, name)] {
+                option value="" { (any) }
+                @for (v, t) in options {
+                    option value=(v) selected[chosen == Some(*v)] { (t) }
+                }
+            }
+            (error_at(errs, name))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
