@@ -74,9 +74,9 @@ fn user_buttons(ctx: &Ctx, p: &suqiu_domain::Person, disabled: bool) -> Markup {
     let csrf = ui::csrf(&ctx.csrf_token());
     let l = &p.login;
     let (action, label) = if disabled {
-        ("enable", lang.t("启用", "Enable"))
+        ("enable", lang.tr("enable"))
     } else {
-        ("disable", lang.t("停用", "Disable"))
+        ("disable", lang.tr("disable"))
     };
     html! {
         form method="post" action=(format!("/staff/admin/users/{l}/{action}")) class="inline" {
@@ -86,31 +86,30 @@ fn user_buttons(ctx: &Ctx, p: &suqiu_domain::Person, disabled: bool) -> Markup {
         " "
         form method="post" action=(format!("/staff/admin/users/{l}/logout-all")) class="inline" {
             (csrf)
-            button type="submit" class="secondary" { (lang.t("强制下线", "End sessions")) }
+            button type="submit" class="secondary" { (lang.tr("end-sessions")) }
         }
         details class="user-edit" {
-            summary { (lang.t("调整角色 / 重置密码", "Change role / reset password")) }
+            summary { (lang.tr("change-role-reset-password")) }
             form method="post" action=(format!("/staff/admin/users/{l}/role")) id=(format!("role-{l}")) {
                 (csrf)
-                label for=(format!("role-{l}-role")) { (lang.t("角色", "Role")) }
+                label for=(format!("role-{l}-role")) { (lang.tr("role")) }
                 (role_select(lang, &format!("role-{l}-role"), "role", Some(p.role)))
-                label for=(format!("role-{l}-unit")) { (lang.t("单位编码", "Unit code")) }
+                label for=(format!("role-{l}-unit")) { (lang.tr("unit-code")) }
                 input type="text" id=(format!("role-{l}-unit")) name="unit" list="unit-codes" value=(p.unit);
                 label for=(format!("role-{l}-linked")) {
-                    (lang.t(
-                        "挂点单位编码（领导，多个用逗号分隔）",
-                        "Linked unit codes (leaders; comma-separated)"
+                    (lang.tr(
+                        "linked-unit-codes-leaders-comma-separated"
                     ))
                 }
                 input type="text" id=(format!("role-{l}-linked")) name="linked_units" list="unit-codes"
                     value=(p.linked_units.join(","));
-                button type="submit" class="secondary" { (lang.t("保存角色", "Save role")) }
+                button type="submit" class="secondary" { (lang.tr("save-role")) }
             }
             form method="post" action=(format!("/staff/admin/users/{l}/password")) id=(format!("password-{l}")) {
                 (csrf)
-                label for=(format!("password-{l}-new")) { (lang.t("新密码", "New password")) }
+                label for=(format!("password-{l}-new")) { (lang.tr("new-password")) }
                 input type="password" id=(format!("password-{l}-new")) name="password" autocomplete="new-password";
-                button type="submit" class="secondary" { (lang.t("重置密码", "Reset password")) }
+                button type="submit" class="secondary" { (lang.tr("reset-password")) }
             }
         }
     }
@@ -153,7 +152,7 @@ async fn admin_page(
                 td data-role=(p.role.as_str()) { (words::role(lang, p.role)) }
                 td data-unit=(p.unit) { (name(&p.unit)) }
                 td { (linked.join("、")) }
-                td { (if disabled { lang.t("已停用", "disabled") } else { lang.t("正常", "active") }) }
+                td { (if disabled { lang.tr("disabled") } else { lang.tr("active") }) }
                 td {
                     @if p.login != user.login {
                         (user_buttons(ctx, p, disabled))
@@ -185,7 +184,7 @@ async fn admin_page(
                 td { (words::rule(lang, &r.id)) }
                 td { (words::event_kind(lang, &r.start)) }
                 td {
-                    @if tags.is_empty() { (lang.t("全部", "all")) } @else { (tags.join("、")) }
+                    @if tags.is_empty() { (lang.tr("all-2")) } @else { (tags.join("、")) }
                 }
                 td.num { (r.length) }
                 td { (words::day_unit(lang, r.unit)) }
@@ -209,13 +208,11 @@ async fn admin_page(
     };
     let csrf = ui::csrf(&ctx.csrf_token());
     let version = match ctx.app.rules_version() {
-        0 => lang
-            .t("配置文件（未在线修改）", "config file (not edited online)")
-            .to_string(),
+        0 => lang.tr("config-file-not-edited-online").to_string(),
         v => v.to_string(),
     };
     let body = html! {
-        h1 { (lang.t("系统管理", "Administration")) }
+        h1 { (lang.tr("administration")) }
         @if let Some(d) = done {
             p class="notice" role="status" id="done" { (d) }
         }
@@ -224,83 +221,83 @@ async fn admin_page(
             "unit_parent", "unit_level", "unit_code", "unit_name", "rename_code", "rename_name", "remove_code",
         ]))
         p {
-            a href="/staff/admin/templates" id="templates-link" { (lang.t("通知模板", "Message templates")) }
+            a href="/staff/admin/templates" id="templates-link" { (lang.tr("message-templates")) }
             " · "
-            a href="/staff/admin/audit" id="audit-link" { (lang.t("审计日志", "Audit log")) }
+            a href="/staff/admin/audit" id="audit-link" { (lang.tr("audit-log")) }
         }
         div class="grid two" {
             div {
                 section class="card" id="users" {
-                    h2 { (lang.t("用户和角色", "Users and roles")) }
+                    h2 { (lang.tr("users-and-roles")) }
                     (ui::wrapped_table(
                         &[
-                            lang.t("账号", "Login"),
-                            lang.t("姓名", "Name"),
-                            lang.t("角色", "Role"),
-                            lang.t("单位", "Unit"),
-                            lang.t("挂点", "Linked"),
-                            lang.t("状态", "State"),
+                            lang.tr("login"),
+                            lang.tr("name"),
+                            lang.tr("role"),
+                            lang.tr("unit"),
+                            lang.tr("linked"),
+                            lang.tr("state"),
                             "",
                         ],
                         users,
                     ))
                     (unit_codes)
-                    h3 { (lang.t("新增工作人员", "New staff user")) }
+                    h3 { (lang.tr("new-staff-user")) }
                     form method="post" action="/staff/admin/users" id="new-user-form" novalidate {
                         (csrf)
-                        (ui::text_input(("new-login", "login"), lang.t("账号", "Login"), 32, None, (f, errs)))
-                        (ui::text_input(("new-name", "name"), lang.t("姓名", "Name"), 20, None, (f, errs)))
-                        label for="new-role" { (lang.t("角色", "Role")) }
+                        (ui::text_input(("new-login", "login"), lang.tr("login"), 32, None, (f, errs)))
+                        (ui::text_input(("new-name", "name"), lang.tr("name"), 20, None, (f, errs)))
+                        label for="new-role" { (lang.tr("role")) }
                         (role_select(lang, "new-role", "new_role", new_role))
                         (ui::error_at(errs, "role"))
-                        label for="new-unit" { (lang.t("单位编码", "Unit code")) }
+                        label for="new-unit" { (lang.tr("unit-code")) }
                         input type="text" id="new-unit" name="unit" list="unit-codes"
                             value=(f.value("unit")) aria-invalid=[ui::invalid(errs, "unit")];
                         (ui::error_at(errs, "unit"))
-                        label for="new-password" { (lang.t("初始密码", "Initial password")) }
+                        label for="new-password" { (lang.tr("initial-password")) }
                         input type="password" id="new-password" name="password" autocomplete="new-password"
                             aria-invalid=[ui::invalid(errs, "password")];
                         (ui::error_at(errs, "password"))
                         p class="hint" {
-                            (lang.t("密码至少 10 位，须包含大写字母、小写字母、数字、符号中的三类。", "At least 10 characters, with three of upper case, lower case, digits, symbols."))
+                            (lang.tr("at-least-10-characters-with-three"))
                         }
-                        button type="submit" id="create-user" { (lang.t("新增用户", "Create user")) }
+                        button type="submit" id="create-user" { (lang.tr("create-user")) }
                     }
                     p class="hint" {
-                        (lang.t("调整角色或单位、重置密码后，该用户需重新登录。", "After a role, unit or password change the user logs in again."))
+                        (lang.tr("after-a-role-unit-or-password"))
                     }
                 }
                 section class="card" id="calendar" {
-                    h2 { (lang.t("节假日日历", "Holiday calendar")) }
-                    p { (lang.t("已有节假日数据的年份：", "Years with holiday data: ")) (years.join("、")) }
+                    h2 { (lang.tr("holiday-calendar")) }
+                    p { (lang.tr("years-with-holiday-data")) (years.join("、")) }
                     form method="post" action="/staff/admin/calendar" id="calendar-form" novalidate {
                         (csrf)
                         label for="calendar-text" {
-                            (lang.t("新增一年（国务院节假日安排通知）", "Add a year (State Council holiday notice)"))
+                            (lang.tr("add-a-year-state-council-holiday"))
                         }
                         textarea id="calendar-text" name="text" rows="8" aria-invalid=[ui::invalid(errs, "text")] {
                             (f.value("text"))
                         }
                         (ui::error_at(errs, "text"))
                         p class="hint" {
-                            (lang.t("格式：year 2027 / off 2027-01-01 元旦 / work 2027-02-07 春节（调休上班），或粘贴 holiday-cn 的 JSON。", "Format: year 2027 / off 2027-01-01 New Year / work 2027-02-07 (make-up day), or paste holiday-cn JSON."))
+                            (lang.tr("format-year-2027-off-2027-01"))
                         }
-                        button type="submit" { (lang.t("保存", "Save")) }
+                        button type="submit" { (lang.tr("save")) }
                     }
                 }
                 section class="card" id="rules" {
-                    h2 { (lang.t("办理时限规则", "Deadline rules")) }
-                    p class="muted" { (lang.t("规则版本：", "Rules version: ")) (version) }
+                    h2 { (lang.tr("deadline-rules")) }
+                    p class="muted" { (lang.tr("rules-version")) (version) }
                     div class="table-wrap" {
                         table {
                             thead {
                                 tr {
-                                    th { (lang.t("时限", "Deadline")) }
-                                    th { (lang.t("起算事件", "Starts at")) }
-                                    th { (lang.t("适用", "When")) }
-                                    th class="num" { (lang.t("长度", "Length")) }
-                                    th { (lang.t("单位", "Unit")) }
-                                    th { (lang.t("结束事件", "Ends at")) }
+                                    th { (lang.tr("deadline")) }
+                                    th { (lang.tr("starts-at")) }
+                                    th { (lang.tr("when")) }
+                                    th class="num" { (lang.tr("length")) }
+                                    th { (lang.tr("unit")) }
+                                    th { (lang.tr("ends-at")) }
                                 }
                             }
                             tbody { (rules) }
@@ -309,68 +306,68 @@ async fn admin_page(
                     form method="post" action="/staff/admin/rules" id="rules-form" novalidate {
                         (csrf)
                         label for="rules-text" {
-                            (lang.t("修改规则（与 config/deadline-rules.toml 格式相同）", "Edit the rules (the format of config/deadline-rules.toml)"))
+                            (lang.tr("edit-the-rules-the-format-of"))
                         }
                         textarea id="rules-text" name="rules" rows="16" class="code" aria-invalid=[ui::invalid(errs, "rules")] {
                             (rules_text)
                         }
                         (ui::error_at(errs, "rules"))
                         p class="hint" {
-                            (lang.t("保存后本服务器立即生效，其他服务器在 5 秒内生效；只适用于此后开始计算的时限，正在计算的时限保持原定日期。", "Saved rules apply here at once and on the other servers within 5 seconds, to deadlines started afterwards; running deadlines keep their dates."))
+                            (lang.tr("saved-rules-apply-here-at-once"))
                         }
-                        button type="submit" id="save-rules" { (lang.t("保存", "Save")) }
+                        button type="submit" id="save-rules" { (lang.tr("save")) }
                     }
                 }
                 section class="card" id="categories" {
-                    h2 { (lang.t("诉求类别", "Categories")) }
+                    h2 { (lang.tr("categories")) }
                     ul id="category-list" {
                         @for c in &rules_in_force.categories { li { (c) } }
                     }
                     form method="post" action="/staff/admin/categories" id="categories-form" novalidate {
                         (csrf)
-                        label for="categories-text" { (lang.t("每行一个类别", "One category per line")) }
+                        label for="categories-text" { (lang.tr("one-category-per-line")) }
                         textarea id="categories-text" name="categories" rows="6" aria-invalid=[ui::invalid(errs, "categories")] {
                             (cats_text)
                         }
                         (ui::error_at(errs, "categories"))
-                        button type="submit" id="save-categories" { (lang.t("保存", "Save")) }
+                        button type="submit" id="save-categories" { (lang.tr("save")) }
                     }
                 }
             }
             section class="card" id="units" {
-                h2 { (lang.t("组织架构", "Unit tree")) }
-                h3 { (lang.t("新增单位", "Add a unit")) }
+                h2 { (lang.tr("unit-tree")) }
+                h3 { (lang.tr("add-a-unit")) }
                 form method="post" action="/staff/admin/units" id="unit-add-form" novalidate {
                     (csrf)
-                    (unit_input(("unit-parent", "unit_parent"), lang.t("上级单位编码", "Parent unit code"), 32, true))
-                    label for="unit-level" { (lang.t("层级", "Level")) }
+                    (unit_input(("unit-parent", "unit_parent"), lang.tr("parent-unit-code"), 32, true))
+                    label for="unit-level" { (lang.tr("level")) }
                     (level_select(lang, f.get("unit_level").and_then(suqiu_domain::Level::parse)))
                     (ui::error_at(errs, "unit_level"))
-                    (unit_input(("unit-code", "unit_code"), lang.t("单位编码", "Unit code"), 32, false))
-                    (unit_input(("unit-name", "unit_name"), lang.t("单位名称", "Unit name"), 40, false))
+                    (unit_input(("unit-code", "unit_code"), lang.tr("unit-code"), 32, false))
+                    (unit_input(("unit-name", "unit_name"), lang.tr("unit-name"), 40, false))
                     p class="hint" {
-                        (lang.t("编码 1–32 位，由字母、数字、“-”、“_”组成，建立后不能修改；网格编码习惯写作“社区编码-序号”。", "1–32 letters, digits, '-' or '_'; fixed once created. Grids are usually '<community code>-NN'."))
+                        (lang.tr("msg-1-32-letters-digits-or-fixed"))
                     }
-                    button type="submit" id="add-unit" { (lang.t("新增单位", "Add unit")) }
+                    button type="submit" id="add-unit" { (lang.tr("add-unit")) }
                 }
-                h3 { (lang.t("单位改名", "Rename a unit")) }
+                h3 { (lang.tr("rename-a-unit")) }
                 form method="post" action="/staff/admin/units/rename" id="unit-rename-form" novalidate {
                     (csrf)
-                    (unit_input(("rename-code", "rename_code"), lang.t("单位编码", "Unit code"), 32, true))
-                    (unit_input(("rename-name", "rename_name"), lang.t("新名称", "New name"), 40, false))
-                    button type="submit" id="rename-unit" class="secondary" { (lang.t("改名", "Rename")) }
+                    (unit_input(("rename-code", "rename_code"), lang.tr("unit-code"), 32, true))
+                    (unit_input(("rename-name", "rename_name"), lang.tr("new-name"), 40, false))
+                    button type="submit" id="rename-unit" class="secondary" { (lang.tr("rename")) }
                 }
-                h3 { (lang.t("删除单位", "Remove a unit")) }
+                h3 { (lang.tr("remove-a-unit")) }
                 form method="post" action="/staff/admin/units/remove" id="unit-remove-form" novalidate {
                     (csrf)
-                    (unit_input(("remove-code", "remove_code"), lang.t("单位编码", "Unit code"), 32, true))
+                    (unit_input(("remove-code", "remove_code"), lang.tr("unit-code"), 32, true))
                     p class="hint" {
-                        (lang.t("只能删除误建的单位：没有下级单位、工作人员，也没有经手过诉求件。", "Only a unit added by mistake can be removed: no sub-units, no staff, no case has passed through it."))
+                        (lang.tr("only-a-unit-added-by-mistake"))
                     }
-                    button type="submit" id="remove-unit" class="secondary" { (lang.t("删除单位", "Remove unit")) }
+                    button type="submit" id="remove-unit" class="secondary" { (lang.tr("remove-unit")) }
                 }
                 p class="hint" {
-                    (lang.t("修改后本服务器立即生效，其他服务器在 5 秒内生效。组织配置文件只补充数据库中还没有的单位和用户。单位不能移动到别的上级：已受理诉求件记录着原来的位置。", "Changes apply here at once and on the other servers within 5 seconds. The organisation config only adds units and users the database does not have yet. A unit cannot move to another parent: filed cases record where it was."))
+                    (lang.tr("changes-apply-here-at-once-and"))
                 }
                 (unit_tree(lang, &org))
             }
@@ -381,7 +378,7 @@ async fn admin_page(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    ctx.page_status(status, lang.t("系统管理", "Administration"), body)
+    ctx.page_status(status, lang.tr("administration"), body)
 }
 
 #[allow(clippy::result_large_err)] // an HTTP response is the error here
@@ -390,8 +387,7 @@ pub(crate) fn admin_only(ctx: &Ctx) -> Result<StaffUser, Response> {
     if user.role != Role::Admin {
         return Err(ctx.error_page(
             StatusCode::FORBIDDEN,
-            "只有系统管理员可以使用此页面。",
-            "Only administrators may use this page.",
+            "only-administrators-may-use-this-page",
         ));
     }
     Ok(user)
@@ -417,18 +413,18 @@ pub async fn user_action(
             .app
             .set_disabled(&user, &login, true)
             .await
-            .map(|_| ctx.t("已停用", "Disabled")),
+            .map(|_| ctx.tr("disabled-2")),
         "enable" => ctx
             .app
             .set_disabled(&user, &login, false)
             .await
-            .map(|_| ctx.t("已启用", "Enabled")),
+            .map(|_| ctx.tr("enabled")),
         "logout-all" if allowed(user.role, Permission::ManageUsers) => ctx
             .app
             .logout_everywhere(&user, &login)
             .await
-            .map(|_| ctx.t("已强制下线", "Sessions ended")),
-        _ => return ctx.error_page(StatusCode::NOT_FOUND, "没有这个操作。", "No such action."),
+            .map(|_| ctx.tr("sessions-ended")),
+        _ => return ctx.error_page(StatusCode::NOT_FOUND, "no-such-action"),
     };
     match result {
         Ok(msg) => {
@@ -461,13 +457,7 @@ pub async fn add_year(PostForm { ctx, fields, .. }: PostForm) -> Response {
         .unwrap_or_default();
     let mut errs = Errors::default();
     if text.trim().is_empty() {
-        errs.add(
-            "text",
-            ctx.t(
-                "请粘贴一年的节假日安排",
-                "Paste one year's holiday arrangement",
-            ),
-        );
+        errs.add("text", ctx.tr("paste-one-years-holiday-arrangement"));
         return admin_page(&ctx, &user, &fields, &errs, None).await;
     }
     match ctx.app.add_calendar_year(&text, &user.login).await {
@@ -476,15 +466,12 @@ pub async fn add_year(PostForm { ctx, fields, .. }: PostForm) -> Response {
             let r = &added.recomputed;
             let msg = format!(
                 "{}{}{}",
-                ctx.t("已保存节假日数据：", "Holiday data saved: "),
+                ctx.tr("holiday-data-saved"),
                 y.join("、"),
                 if r.recomputed > 0 {
                     format!(
                         "{}{}",
-                        ctx.t(
-                            "；已按新数据重新计算暂定时限：",
-                            "; provisional deadlines counted again: "
-                        ),
+                        ctx.tr("provisional-deadlines-counted-again"),
                         r.recomputed
                     )
                 } else {
@@ -496,10 +483,7 @@ pub async fn add_year(PostForm { ctx, fields, .. }: PostForm) -> Response {
         Err(suqiu_app::AppError::Calendar(e)) => {
             errs.add(
                 "text",
-                format!(
-                    "{}{e}",
-                    ctx.t("节假日数据有误：", "The holiday data is wrong: ")
-                ),
+                format!("{}{e}", ctx.tr("the-holiday-data-is-wrong")),
             );
             admin_page(&ctx, &user, &fields, &errs, None).await
         }
@@ -540,15 +524,11 @@ pub async fn set_rules(PostForm { ctx, fields, .. }: PostForm) -> Response {
         Err(r) => return r,
     };
     let text = fields.value("rules");
-    let result = ctx.app.set_rules_toml(&user, &text).await.map(|v| {
-        format!(
-            "{}{v}",
-            ctx.t(
-                "已保存办理时限规则，版本 ",
-                "Deadline rules saved, version "
-            )
-        )
-    });
+    let result = ctx
+        .app
+        .set_rules_toml(&user, &text)
+        .await
+        .map(|v| format!("{}{v}", ctx.tr("deadline-rules-saved-version")));
     after_change(&ctx, &user, &fields, result, &|_| "rules".to_string()).await
 }
 
@@ -564,15 +544,11 @@ pub async fn set_categories(PostForm { ctx, fields, .. }: PostForm) -> Response 
         .filter(|l| !l.is_empty())
         .map(str::to_string)
         .collect();
-    let result = ctx.app.set_categories(&user, categories).await.map(|v| {
-        format!(
-            "{}{v}",
-            ctx.t(
-                "已保存诉求类别，规则版本 ",
-                "Categories saved, rules version "
-            )
-        )
-    });
+    let result = ctx
+        .app
+        .set_categories(&user, categories)
+        .await
+        .map(|v| format!("{}{v}", ctx.tr("categories-saved-rules-version")));
     after_change(&ctx, &user, &fields, result, &|_| "categories".to_string()).await
 }
 
@@ -599,7 +575,7 @@ pub async fn create_user(PostForm { ctx, fields, .. }: PostForm) -> Response {
         .app
         .create_user(&user, new)
         .await
-        .map(|_| format!("{login}：{}", ctx.t("已新增", "created")));
+        .map(|_| format!("{login}：{}", ctx.tr("created")));
     after_change(&ctx, &user, &fields, result, &|f| f.to_string()).await
 }
 
@@ -628,12 +604,7 @@ pub async fn change_role(
             linked,
         )
         .await
-        .map(|_| {
-            format!(
-                "{login}：{}",
-                ctx.t("角色和单位已保存", "role and unit saved")
-            )
-        });
+        .map(|_| format!("{login}：{}", ctx.tr("role-and-unit-saved")));
     // errors of this row's form are shown at the top (the new-user form has the same names)
     after_change(&ctx, &user, &Fields::default(), result, &|_| String::new()).await
 }
@@ -656,7 +627,7 @@ pub async fn reset_password(
         .app
         .reset_password(&user, &login, &password)
         .await
-        .map(|_| format!("{login}：{}", ctx.t("密码已重置", "password reset")));
+        .map(|_| format!("{login}：{}", ctx.tr("password-reset")));
     after_change(&ctx, &user, &Fields::default(), result, &|_| String::new()).await
 }
 
@@ -671,14 +642,11 @@ pub async fn add_unit(PostForm { ctx, fields, .. }: PostForm) -> Response {
         level: fields.value("unit_level"),
         parent: fields.value("unit_parent"),
     };
-    let result = ctx.app.add_unit(&user, new).await.map(|u| {
-        format!(
-            "{}（{}）：{}",
-            u.name,
-            u.code,
-            ctx.t("单位已新增", "unit added")
-        )
-    });
+    let result = ctx
+        .app
+        .add_unit(&user, new)
+        .await
+        .map(|u| format!("{}（{}）：{}", u.name, u.code, ctx.tr("unit-added")));
     after_change(&ctx, &user, &fields, result, &|f| format!("unit_{f}")).await
 }
 
@@ -706,7 +674,7 @@ pub async fn rename_unit(PostForm { ctx, fields, .. }: PostForm) -> Response {
         .app
         .rename_unit(&user, &code, &fields.value("rename_name"))
         .await
-        .map(|_| format!("{code}：{}", ctx.t("单位已改名", "unit renamed")));
+        .map(|_| format!("{code}：{}", ctx.tr("unit-renamed")));
     let result = unknown_unit_at(result, "code");
     after_change(&ctx, &user, &fields, result, &|f| format!("rename_{f}")).await
 }
@@ -726,7 +694,7 @@ pub async fn remove_unit(PostForm { ctx, fields, .. }: PostForm) -> Response {
         ctx.app
             .remove_unit(&user, &code)
             .await
-            .map(|_| format!("{code}：{}", ctx.t("单位已删除", "unit removed")))
+            .map(|_| format!("{code}：{}", ctx.tr("unit-removed")))
     };
     let result = unknown_unit_at(result, "code");
     after_change(&ctx, &user, &fields, result, &|f| format!("remove_{f}")).await
@@ -744,11 +712,7 @@ pub async fn audit_page(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
         Err(r) => return r,
     };
     if !allowed(user.role, Permission::ReadAudit) {
-        return ctx.error_page(
-            StatusCode::FORBIDDEN,
-            "无权查看审计日志。",
-            "You may not read the audit log.",
-        );
+        return ctx.error_page(StatusCode::FORBIDDEN, "you-may-not-read-the-audit");
     }
     let before: Option<i64> = match crate::query_pairs(q.as_deref())
         .iter()
@@ -757,13 +721,7 @@ pub async fn audit_page(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
     {
         None => None,
         Some(Ok(n)) if n > 0 => Some(n),
-        Some(_) => {
-            return ctx.error_page(
-                StatusCode::BAD_REQUEST,
-                "页码参数有误。",
-                "The page parameter is wrong.",
-            )
-        }
+        Some(_) => return ctx.error_page(StatusCode::BAD_REQUEST, "the-page-parameter-is-wrong"),
     };
     let head = match ctx.app.audit_head().await {
         Ok(h) => h,
@@ -771,8 +729,7 @@ pub async fn audit_page(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
             tracing::warn!(error = %e, "audit head");
             return ctx.error_page(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "暂时无法读取审计日志。",
-                "The audit log cannot be read now.",
+                "the-audit-log-cannot-be-read",
             );
         }
     };
@@ -803,35 +760,31 @@ pub async fn audit_page(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
         }
     };
     let heads = [
-        lang.t("序号", "Seq"),
-        lang.t("时间", "Time"),
-        lang.t("操作人", "Actor"),
-        lang.t("操作", "Action"),
-        lang.t("对象", "Target"),
-        lang.t("理由", "Reason"),
+        lang.tr("seq"),
+        lang.tr("time"),
+        lang.tr("actor"),
+        lang.tr("action"),
+        lang.tr("target"),
+        lang.tr("reason-2"),
     ];
     let older = (from > 1).then(|| {
         ui::link(
             &format!("/staff/admin/audit?before={from}"),
             "audit-older",
-            lang.t("更早的记录", "Older records"),
+            lang.tr("older-records"),
         )
     });
-    let head_text = head.map_or_else(
-        || lang.t("（尚无记录）", "(no records yet)").to_string(),
-        |h| h.to_string(),
-    );
+    let head_text = head.map_or_else(|| lang.tr("no-records-yet").to_string(), |h| h.to_string());
     let body = ui::section(
         "audit",
-        lang.t("审计日志", "Audit log"),
+        lang.tr("audit-log"),
         html! {
             (ui::paragraph(
                 "audit-head",
                 &format!(
                     "{}{head_text}",
-                    lang.t(
-                        "当前链头（请异地保存，用 suqiu audit verify --expect-head 核对）：",
-                        "Head of the chain (keep it off-site; check with suqiu audit verify --expect-head): "
+                    lang.tr(
+                        "head-of-the-chain-keep-it"
                     )
                 ),
             ))
@@ -839,5 +792,5 @@ pub async fn audit_page(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
             @if let Some(o) = older { (o) }
         },
     );
-    ctx.page(lang.t("审计日志", "Audit log"), body)
+    ctx.page(lang.tr("audit-log"), body)
 }

@@ -53,17 +53,17 @@ fn figures_cells(f: &Figures) -> Markup {
 
 fn figures_head(lang: Lang) -> Markup {
     let heads = [
-        lang.t("受理", "Received"),
-        lang.t("答复", "Replied"),
-        lang.t("响应率", "Response rate"),
-        lang.t("解决", "Resolved"),
-        lang.t("解决率", "Resolution rate"),
-        lang.t("按时", "On time"),
-        lang.t("超期", "Overdue"),
-        lang.t("退单", "Returned"),
-        lang.t("退单率", "Return rate"),
-        lang.t("已评价", "Rated"),
-        lang.t("满意率", "Satisfaction"),
+        lang.tr("received-2"),
+        lang.tr("replied-2"),
+        lang.tr("response-rate"),
+        lang.tr("resolved"),
+        lang.tr("resolution-rate"),
+        lang.tr("on-time"),
+        lang.tr("overdue-2"),
+        lang.tr("returned-2"),
+        lang.tr("return-rate"),
+        lang.tr("rated-3"),
+        lang.tr("satisfaction"),
     ];
     html! { @for h in heads { th.num { (h) } } }
 }
@@ -82,13 +82,13 @@ fn bar_chart(lang: Lang, units: &[UnitFigures]) -> Markup {
     let bar_w = width - label_w - 60.0;
     let height = 40 + row_h * units.len().max(1);
     let series = [
-        (lang.t("受理", "received"), "#8c959f"),
-        (lang.t("答复", "replied"), "#0969da"),
-        (lang.t("解决", "resolved"), "#1a7f37"),
+        (lang.tr("received"), "#8c959f"),
+        (lang.tr("replied"), "#0969da"),
+        (lang.tr("resolved-2"), "#1a7f37"),
     ];
     html! {
         svg.chart id="chart-units" viewBox={ "0 0 " (width) " " (height) } role="img"
-            aria-label=(lang.t("各单位受理、答复、解决件数", "Received, replied and resolved per unit"))
+            aria-label=(lang.tr("received-replied-and-resolved-per-unit"))
             xmlns="http://www.w3.org/2000/svg" {
             @for (i, (name, color)) in series.iter().enumerate() {
                 @let x = label_w + i as f64 * 110.0;
@@ -116,17 +116,13 @@ fn level_chart(lang: Lang, st: &Stats) -> Markup {
     let total = st.settled_community + st.settled_street + st.settled_district;
     let parts = [
         (
-            lang.t("村（社区）", "village/community"),
+            lang.tr("village-community"),
             st.settled_community,
             "#1a7f37",
         ),
+        (lang.tr("township-street"), st.settled_street, "#0969da"),
         (
-            lang.t("乡镇（街道）", "township/street"),
-            st.settled_street,
-            "#0969da",
-        ),
-        (
-            lang.t("区直部门", "district departments"),
+            lang.tr("district-departments"),
             st.settled_district,
             "#bf8700",
         ),
@@ -144,7 +140,7 @@ fn level_chart(lang: Lang, st: &Stats) -> Markup {
     }
     html! {
         svg.chart id="chart-levels" viewBox="0 0 720 70" role="img"
-            aria-label=(lang.t("答复所在层级", "Level at which matters were answered"))
+            aria-label=(lang.tr("level-at-which-matters-were-answered"))
             xmlns="http://www.w3.org/2000/svg" {
             @for (x, w, _, _, color) in &bars {
                 rect x=(format!("{x:.1}")) y="4" width=(format!("{w:.1}")) height="26" fill=(color) {}
@@ -174,29 +170,17 @@ pub async fn dashboard(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
     if let Some(f) = get("from") {
         match parse_day(&f) {
             Some(d) => from = d,
-            None => errs.add(
-                "from",
-                lang.t("日期格式应为 2026-11-01", "Dates look like 2026-11-01"),
-            ),
+            None => errs.add("from", lang.tr("dates-look-like-2026-11-01")),
         }
     }
     if let Some(t) = get("to") {
         match parse_day(&t) {
             Some(d) => to = d + DAY,
-            None => errs.add(
-                "to",
-                lang.t("日期格式应为 2026-11-30", "Dates look like 2026-11-30"),
-            ),
+            None => errs.add("to", lang.tr("dates-look-like-2026-11-30")),
         }
     }
     if errs.is_empty() && to <= from {
-        errs.add(
-            "to",
-            lang.t(
-                "结束日期不能早于开始日期",
-                "The end must not be before the start",
-            ),
-        );
+        errs.add("to", lang.tr("the-end-must-not-be-before"));
     }
     let v_f = get("from").unwrap_or_else(|| day(from));
     let v_t = get("to").unwrap_or_else(|| day(to - DAY));
@@ -208,26 +192,26 @@ pub async fn dashboard(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
     );
     let period = html! {
         form.card.filters method="get" action="/staff/dashboard" id="period" {
-            (ui::date_field("from", lang.t("受理日期从", "Received from"), &v_f, &errs))
-            (ui::date_field("to", lang.t("到", "to"), &v_t, &errs))
-            div { button type="submit" { (lang.t("统计", "Show")) } }
+            (ui::date_field("from", lang.tr("received-from"), &v_f, &errs))
+            (ui::date_field("to", lang.tr("to"), &v_t, &errs))
+            div { button type="submit" { (lang.tr("show")) } }
             div {
-                a href={ "/staff/dashboard?from=" (m) "&to=" (td) } { (lang.t("本月", "This month")) }
+                a href={ "/staff/dashboard?from=" (m) "&to=" (td) } { (lang.tr("this-month")) }
                 " · "
-                a href={ "/staff/dashboard?from=" (d30) "&to=" (td) } { (lang.t("近 30 天", "Last 30 days")) }
+                a href={ "/staff/dashboard?from=" (d30) "&to=" (td) } { (lang.tr("last-30-days")) }
                 " · "
-                a href={ "/staff/dashboard?from=" (y) "&to=" (td) } { (lang.t("今年", "This year")) }
+                a href={ "/staff/dashboard?from=" (y) "&to=" (td) } { (lang.tr("this-year")) }
             }
         }
     };
     let head_part = html! {
-        h1 { (lang.t("统计与排名", "Statistics and ranking")) }
+        h1 { (lang.tr("statistics-and-ranking")) }
         (period)
     };
     if !errs.is_empty() {
         return ctx.page_status(
             StatusCode::UNPROCESSABLE_ENTITY,
-            lang.t("统计", "Statistics"),
+            lang.tr("statistics"),
             head_part,
         );
     }
@@ -248,7 +232,7 @@ pub async fn dashboard(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
                         " "
                         span.count { (rows.len()) @if next.is_some() { "+" } }
                     }
-                    (case_table(&ctx, &rows, lang.t("暂无", "None")))
+                    (case_table(&ctx, &rows, lang.tr("none")))
                 }
             });
         }
@@ -260,8 +244,7 @@ pub async fn dashboard(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
             tracing::error!(error = %e, "stats");
             return ctx.error_page(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "暂时无法统计，请稍后重试。",
-                "Statistics are unavailable now; retry later.",
+                "statistics-are-unavailable-now-retry-later",
             );
         }
     };
@@ -272,22 +255,21 @@ pub async fn dashboard(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
             .total_cmp(&score(&a.figures))
             .then_with(|| a.unit.cmp(&b.unit))
     });
-    let l_unit = lang.t("单位", "Unit");
+    let l_unit = lang.tr("unit");
     let body = html! {
         (head_part)
         @for p in &leader_part { (p) }
         (topics)
         section.card id="figures" {
-            h2 { (lang.t("各单位办理情况", "Figures per unit")) }
+            h2 { (lang.tr("figures-per-unit")) }
             p.hint {
-                (lang.t(
-                    "乡镇（街道）按辖区内受理的诉求统计；职能部门按派给其牵头办理的诉求统计。",
-                    "Townships/streets count what was filed in them; departments what was dispatched to them as lead."
+                (lang.tr(
+                    "townships-streets-count-what-was-filed"
                 ))
             }
             div.table-wrap {
                 table {
-                    thead { tr { th { (l_unit) } th { (lang.t("层级", "Level")) } (figures_head(lang)) } }
+                    thead { tr { th { (l_unit) } th { (lang.tr("level")) } (figures_head(lang)) } }
                     tbody {
                         @for u in &st.units {
                             tr data-unit=(u.unit) {
@@ -297,32 +279,32 @@ pub async fn dashboard(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
                             }
                         }
                         tr.total id="total" {
-                            th { (lang.t("合计（每件只计一次）", "Total (each case once)")) }
+                            th { (lang.tr("total-each-case-once")) }
                             td {}
                             (figures_cells(&st.total))
                         }
                     }
                 }
             }
-            p { (lang.t("尚未办结（积案）：", "Still open (backlog): ")) (st.total.open) }
+            p { (lang.tr("still-open-backlog")) (st.total.open) }
         }
         div.grid.two {
             section.card {
-                h2 { (lang.t("受理、答复、解决", "Received, replied, resolved")) }
+                h2 { (lang.tr("received-replied-resolved")) }
                 (bar_chart(lang, &st.units))
             }
             section.card id="ranking" {
-                h2 { (lang.t("单位排名", "Ranking of units")) }
-                p.hint { (lang.t("综合得分 = 响应率×30% + 解决率×35% + 满意率×35%", "Score = 30% response + 35% resolution + 35% satisfaction")) }
+                h2 { (lang.tr("ranking-of-units")) }
+                p.hint { (lang.tr("score-30-response-35-resolution-35")) }
                 table {
                     thead {
                         tr {
-                            th.num { (lang.t("名次", "Rank")) }
+                            th.num { (lang.tr("rank")) }
                             th { (l_unit) }
-                            th.num { (lang.t("得分", "Score")) }
-                            th.num { (lang.t("响应率", "Response")) }
-                            th.num { (lang.t("解决率", "Resolution")) }
-                            th.num { (lang.t("满意率", "Satisfaction")) }
+                            th.num { (lang.tr("score")) }
+                            th.num { (lang.tr("response")) }
+                            th.num { (lang.tr("resolution")) }
+                            th.num { (lang.tr("satisfaction")) }
                         }
                     }
                     tbody {
@@ -341,9 +323,9 @@ pub async fn dashboard(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
             }
         }
         section.card {
-            h2 { (lang.t("在哪一级答复（小事不出村，大事不出镇）", "Where matters were answered")) }
+            h2 { (lang.tr("where-matters-were-answered")) }
             (level_chart(lang, &st))
         }
     };
-    ctx.page(lang.t("统计", "Statistics"), body)
+    ctx.page(lang.tr("statistics"), body)
 }

@@ -411,18 +411,9 @@ impl Ctx {
         self.with_cookies(res)
     }
 
-    /// An error page in plain words (transitional: a text pair written in
-    /// the code; see [`Ctx::error_page_key`]).
-    pub fn error_page(&self, status: StatusCode, zh: &str, en: &str) -> Response {
-        self.error_with(status, self.t(zh, en))
-    }
-
     /// An error page in plain words: a message of the catalogue.
-    pub fn error_page_key(&self, status: StatusCode, key: &str) -> Response {
-        self.error_with(status, self.tr(key))
-    }
-
-    fn error_with(&self, status: StatusCode, message: &str) -> Response {
+    pub fn error_page(&self, status: StatusCode, key: &str) -> Response {
+        let message = self.tr(key);
         let body = html! {
             section.card {
                 h1 { (self.tr("something-went-wrong")) }
@@ -574,7 +565,7 @@ impl FromRequest<App> for PostForm {
         let (mut parts, body) = req.into_parts();
         let ctx = Ctx::from_request_parts(&mut parts, app).await?;
         let refuse = |ctx: &Ctx| {
-            ctx.error_page_key(
+            ctx.error_page(
                 StatusCode::FORBIDDEN,
                 "security-check-failed-submit-forms-from",
             )
@@ -593,7 +584,7 @@ impl FromRequest<App> for PostForm {
             FORM_LIMIT
         };
         let too_large = |ctx: &Ctx| {
-            ctx.error_page_key(
+            ctx.error_page(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "the-form-is-too-large-photos",
             )
@@ -603,7 +594,7 @@ impl FromRequest<App> for PostForm {
             .map_err(|_| too_large(&ctx))?;
         let (fields, files) = match &boundary {
             Some(b) => forms::parse_multipart(&bytes, b).ok_or_else(|| {
-                ctx.error_page_key(StatusCode::BAD_REQUEST, "the-form-could-not-be-read")
+                ctx.error_page(StatusCode::BAD_REQUEST, "the-form-could-not-be-read")
             })?,
             None => (forms::Fields::parse(&bytes), Vec::new()),
         };

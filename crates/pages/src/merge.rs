@@ -74,13 +74,12 @@ pub fn form(
                 input type="hidden" name="expected_version" value=(view.state.version);
                 (ui::errors_rest(e, &["into", "reason"]))
                 p class="hint" {
-                    (lang.t(
-                        "这件诉求与另一件在办诉求反映的是同一件事时，把它作为重复件合并到那一件（主件）：本件随即办结，两件的办理经过都保留，统计只计一次。",
-                        "When this case repeats an open case, merge it into that one (the primary): this case is closed, both timelines are kept, statistics count the matter once."
+                    (lang.tr(
+                        "when-this-case-repeats-an-open"
                     ))
                 }
                 fieldset id="merge-into" {
-                    legend { (lang.t("合并到哪一件（主件）", "Merge into (the primary case)")) }
+                    legend { (lang.tr("merge-into-the-primary-case")) }
                     @for row in &offered {
                         label class="check" {
                             input type="radio" name="into" value=(row.id) checked[chosen == row.id.to_string()];
@@ -90,24 +89,22 @@ pub fn form(
                     }
                     @if offered.is_empty() {
                         p class="muted" {
-                            (lang.t(
-                                "没有找到可供选择的相关诉求，请在下面填写主件的编号。",
-                                "No related open case found: type the primary case's number below."
+                            (lang.tr(
+                                "no-related-open-case-found-type"
                             ))
                         }
                     }
                     label for="merge-into_number" {
-                        (lang.t(
-                            "或填写主件的编号（填写时以此为准）",
-                            "Or type the primary case's number (used when given)"
+                        (lang.tr(
+                            "or-type-the-primary-cases-number"
                         ))
                     }
                     input type="text" id="merge-into_number" name="into_number" inputmode="numeric" maxlength="20"
-                        placeholder=(lang.t("例如 #12", "e.g. #12")) value=(f.value("into_number"))
+                        placeholder=(lang.tr("e-g-12")) value=(f.value("into_number"))
                         aria-invalid=[ui::invalid(e, "into")];
                 }
                 (ui::error_at(e, "into"))
-                label for="merge-reason" { (lang.t("合并理由", "Reason for merging")) }
+                label for="merge-reason" { (lang.tr("reason-for-merging")) }
                 textarea id="merge-reason" name="reason" maxlength="2000" aria-invalid=[ui::invalid(e, "reason")] {
                     (f.value("reason"))
                 }
@@ -136,47 +133,26 @@ pub async fn post(ctx: Ctx, user: StaffUser, id: i64, fields: Fields) -> Respons
     let mut errs = Errors::default();
     let into = match fields.get("into_number").or(fields.get("into")) {
         None => {
-            errs.add(
-                "into",
-                lang.t(
-                    "请选择主件，或填写主件的编号",
-                    "Choose the primary case or type its number",
-                ),
-            );
+            errs.add("into", lang.tr("choose-the-primary-case-or-type"));
             None
         }
         Some(v) => {
             let n = case_number(v);
             if n.is_none() {
-                errs.add(
-                    "into",
-                    lang.t(
-                        "诉求编号应为数字，例如 12（见诉求页上的“编号”）",
-                        "A case number is a number, e.g. 12 (see “Case no.” on the case page)",
-                    ),
-                );
+                errs.add("into", lang.tr("a-case-number-is-a-number"));
             }
             n
         }
     };
     let reason = fields.get("reason").map(str::to_string);
     if reason.is_none() {
-        errs.add(
-            "reason",
-            lang.t("请填写合并理由", "Give the reason for merging"),
-        );
+        errs.add("reason", lang.tr("give-the-reason-for-merging"));
     }
     let expected = match fields.get("expected_version").map(str::parse::<u64>) {
         None => None,
         Some(Ok(v)) => Some(v),
         Some(Err(_)) => {
-            errs.add(
-                "",
-                lang.t(
-                    "页面已过期，请刷新后重试",
-                    "The page is out of date; reload it and retry",
-                ),
-            );
+            errs.add("", lang.tr("the-page-is-out-of-date"));
             None
         }
     };

@@ -15,32 +15,31 @@ use suqiu_domain::{Level, OrgTree, Status};
 pub async fn home(ctx: Ctx) -> Response {
     let body = html! {
         section.card {
-            h1 { (ctx.t("有事您说，我们来办", "Tell us, and we will handle it")) }
+            h1 { (ctx.tr("tell-us-and-we-will-handle")) }
             p {
-                (ctx.t(
-                    "反映身边的问题、矛盾纠纷或意见建议：村（社区）当天研判，办不了的当天上报，办理结果请您评价。",
-                    "Report a problem, a dispute or a suggestion: your village/community reviews it the same day, reports what it cannot solve, and you rate the result."
+                (ctx.tr(
+                    "report-a-problem-a-dispute-or"
                 ))
             }
             div.big-actions {
-                a href="/report" id="go-report" { (ctx.t("我要反映", "File a request")) }
-                a.secondary href="/track" id="go-track" { (ctx.t("查询办理进度", "Track my request")) }
+                a href="/report" id="go-report" { (ctx.tr("file-a-request")) }
+                a.secondary href="/track" id="go-track" { (ctx.tr("track-my-request")) }
             }
         }
         section.card {
-            h2 { (ctx.t("办理流程", "How it works")) }
+            h2 { (ctx.tr("how-it-works")) }
             ol {
-                li { (ctx.t("填写诉求，提交后得到查询码", "File your request and get a tracking code")) }
-                li { (ctx.t("用查询码随时查看办理进度", "Follow it any time with the code")) }
-                li { (ctx.t("收到答复后，评价满意、一般或不满意", "When it is answered, rate it: satisfied, average or unsatisfied")) }
+                li { (ctx.tr("file-your-request-and-get-a")) }
+                li { (ctx.tr("follow-it-any-time-with-the")) }
+                li { (ctx.tr("when-it-is-answered-rate-it")) }
             }
             p.muted {
-                (ctx.t("工作人员请", "Staff:")) " "
-                a href="/login" { (ctx.t("登录工作台", "log in to the workbench")) }
+                (ctx.tr("staff")) " "
+                a href="/login" { (ctx.tr("log-in-to-the-workbench")) }
             }
         }
     };
-    ctx.page(ctx.t("首页", "Home"), body)
+    ctx.page(ctx.tr("home"), body)
 }
 
 /// The places a matter can be filed at: per township/street, its villages and
@@ -75,9 +74,8 @@ pub fn place_select(ctx: &Ctx, name: &str, selected: &str, errs: &Errors) -> Mar
     html! {
         select name=(name) id=(name) aria-invalid=[ui::invalid(errs, name)] {
             option value="" {
-                (ctx.t(
-                    "— 请选择村（社区）和网格 —",
-                    "— choose village/community and grid —"
+                (ctx.tr(
+                    "choose-village-community-and-grid"
                 ))
             }
             @for (group, opts) in places(&ctx.app.org()) {
@@ -107,70 +105,62 @@ pub fn intake_fields(ctx: &Ctx, f: &Fields, errs: &Errors) -> Markup {
     let hint = f.value("category_hint");
     // a clerk or grid worker files for someone else: the form speaks of the resident
     let l_name = if staff {
-        ctx.t("群众姓名", "The resident's name")
+        ctx.tr("the-residents-name")
     } else {
-        ctx.t("您的姓名", "Your name")
+        ctx.tr("your-name")
     };
     let l_phone = if staff {
-        ctx.t("群众的联系电话", "The resident's phone")
+        ctx.tr("the-residents-phone")
     } else {
-        ctx.t("联系电话", "Phone")
+        ctx.tr("phone")
     };
     let l_conf = if staff {
-        ctx.t(
-            "群众要求对其姓名保密",
-            "The resident asks to keep their name confidential",
-        )
+        ctx.tr("the-resident-asks-to-keep-their")
     } else {
-        ctx.t("请对我的姓名保密", "Keep my name confidential")
+        ctx.tr("keep-my-name-confidential")
     };
     html! {
-        label for="title" { (ctx.t("一句话说明问题", "The matter in one line")) }
+        label for="title" { (ctx.tr("the-matter-in-one-line")) }
         input type="text" id="title" name="title" maxlength="100" value=(f.value("title"))
             aria-invalid=[ui::invalid(errs, "title")]
-            placeholder=(ctx.t(
-                "例如：小区门口路灯不亮",
-                "e.g. the street lamp at the gate is out"
+            placeholder=(ctx.tr(
+                "e-g-the-street-lamp-at"
             ));
         (ui::error_at(errs, "title"))
-        label for="content" { (ctx.t("具体情况", "Details")) }
+        label for="content" { (ctx.tr("details")) }
         textarea id="content" name="content" maxlength="5000" aria-invalid=[ui::invalid(errs, "content")] {
             (f.value("content"))
         }
         (ui::error_at(errs, "content"))
-        label for="category_hint" { (ctx.t("问题类别（可不选）", "Category (optional)")) }
+        label for="category_hint" { (ctx.tr("category-optional")) }
         select id="category_hint" name="category_hint" {
-            option value="" { (ctx.t("不确定", "not sure")) }
+            option value="" { (ctx.tr("not-sure")) }
             @for c in &cats {
                 option value=(c) selected[*c == hint] { (c) }
             }
         }
         p.hint {
-            (ctx.t(
-                "不确定可以不选，村（社区）研判时会确定类别。",
-                "If unsure, leave it: the community decides at triage."
+            (ctx.tr(
+                "if-unsure-leave-it-the-community"
             ))
         }
         label for="unit" {
-            (ctx.t(
-                "发生地点：村（社区）和网格",
-                "Where: village/community and grid"
+            (ctx.tr(
+                "where-village-community-and-grid"
             ))
         }
         (place_select(ctx, "unit", &f.value("unit"), errs))
         (ui::error_at(errs, "unit"))
-        label for="address" { (ctx.t("详细地址", "Address")) }
+        label for="address" { (ctx.tr("address")) }
         input type="text" id="address" name="address" maxlength="200" value=(f.value("address"))
             aria-invalid=[ui::invalid(errs, "address")]
-            placeholder=(ctx.t(
-                "例如：丹阳社区幸福路12号",
-                "e.g. 12 Xingfu Road, Danyang community"
+            placeholder=(ctx.tr(
+                "e-g-12-xingfu-road-danyang"
             ));
         (ui::error_at(errs, "address"))
         p.hint {
-            (ctx.t(
-                "不知道属于哪个网格，可以只填地址并写明村（社区）名称。",
-                "If you do not know the grid, type the address with the village/community's name."
+            (ctx.tr(
+                "if-you-do-not-know-the"
             ))
         }
         label for="reporter_name" { (l_name) }
@@ -184,9 +174,8 @@ pub fn intake_fields(ctx: &Ctx, f: &Fields, errs: &Errors) -> Markup {
             autocomplete="tel";
         (ui::error_at(errs, "reporter_phone"))
         p.hint {
-            (ctx.t(
-                "只用于工作人员联系您，列表中不会完整显示。",
-                "Only for staff to contact you; lists show it masked."
+            (ctx.tr(
+                "only-for-staff-to-contact-you"
             ))
         }
         label.check {
@@ -201,30 +190,12 @@ pub fn intake_fields(ctx: &Ctx, f: &Fields, errs: &Errors) -> Markup {
 fn notify_fields(ctx: &Ctx, f: &Fields, errs: &Errors) -> Markup {
     let chosen = f.value("notify_channel");
     let opts = [
-        (
-            "sms",
-            ctx.t(
-                "短信（发到联系电话，或下面填写的号码）",
-                "SMS (to your phone, or the number below)",
-            ),
-        ),
-        (
-            "email",
-            ctx.t(
-                "电子邮件（请在下面填写邮箱）",
-                "E-mail (enter the address below)",
-            ),
-        ),
-        (
-            "none",
-            ctx.t(
-                "不接收通知（凭查询码查询）",
-                "No notices (follow it with the tracking code)",
-            ),
-        ),
+        ("sms", ctx.tr("sms-to-your-phone-or-the")),
+        ("email", ctx.tr("e-mail-enter-the-address-below")),
+        ("none", ctx.tr("no-notices-follow-it-with-the")),
     ];
     html! {
-        label for="notify_channel" { (ctx.t("办理进展怎样告知您", "How to tell you of progress")) }
+        label for="notify_channel" { (ctx.tr("how-to-tell-you-of-progress")) }
         select id="notify_channel" name="notify_channel" aria-invalid=[ui::invalid(errs, "notify_channel")] {
             @for (v, l) in opts {
                 option value=(v) selected[chosen == v] { (l) }
@@ -232,9 +203,8 @@ fn notify_fields(ctx: &Ctx, f: &Fields, errs: &Errors) -> Markup {
         }
         (ui::error_at(errs, "notify_channel"))
         label for="notify_address" {
-            (ctx.t(
-                "邮箱或另一个手机号（可不填）",
-                "E-mail or another mobile number (optional)"
+            (ctx.tr(
+                "e-mail-or-another-mobile-number"
             ))
         }
         input type="text" id="notify_address" name="notify_address" maxlength="254"
@@ -242,9 +212,8 @@ fn notify_fields(ctx: &Ctx, f: &Fields, errs: &Errors) -> Markup {
             autocomplete="email";
         (ui::error_at(errs, "notify_address"))
         p.hint {
-            (ctx.t(
-                "默认发短信到联系电话；以后可以凭查询码更改。",
-                "By default an SMS to your phone; you can change it later with the tracking code."
+            (ctx.tr(
+                "by-default-an-sms-to-your"
             ))
         }
     }
@@ -260,13 +229,7 @@ pub fn intake_input(ctx: &Ctx, f: &Fields, channel: &str, errs: &mut Errors) -> 
         {
             Some(u) => Some(u),
             None => {
-                errs.add(
-                    "unit",
-                    ctx.t(
-                        "请选择所在的村（社区）和网格，或在详细地址中写明村（社区）名称",
-                        "Choose the village/community and grid, or name the village/community in the address",
-                    ),
-                );
+                errs.add("unit", ctx.tr("choose-the-village-community-and-grid"));
                 None
             }
         },
@@ -319,25 +282,18 @@ pub fn intake_field(f: &str) -> String {
 }
 
 fn report_page(ctx: &Ctx, f: &Fields, errs: &Errors) -> Response {
-    let h_photos = match ctx.lang {
-        Lang::Zh => format!(
-            "JPEG、PNG 或 WebP 格式，最多 {} 张，每张不超过 {} MB。",
-            suqiu_app::photos::MAX_PHOTOS,
-            suqiu_app::photos::MAX_PHOTO_BYTES / (1024 * 1024)
-        ),
-        _ => format!(
-            "JPEG, PNG or WebP; at most {} photos of {} MB each.",
-            suqiu_app::photos::MAX_PHOTOS,
-            suqiu_app::photos::MAX_PHOTO_BYTES / (1024 * 1024)
-        ),
-    };
+    let h_photos = tf!(
+        ctx.lang,
+        "photo-limits",
+        max = suqiu_app::photos::MAX_PHOTOS,
+        mb = suqiu_app::photos::MAX_PHOTO_BYTES / (1024 * 1024)
+    );
     let body = html! {
         section.card {
-            h1 { (ctx.t("我要反映", "File a request")) }
+            h1 { (ctx.tr("file-a-request")) }
             p.hint {
-                (ctx.t(
-                    "除注明“可不选”“可不填”的以外都要填写。提交后您会得到一个查询码。",
-                    "Everything is needed except where marked optional. You get a tracking code."
+                (ctx.tr(
+                    "everything-is-needed-except-where-marked"
                 ))
             }
             form method="post" action="/report" id="report-form" enctype="multipart/form-data" novalidate {
@@ -354,12 +310,12 @@ fn report_page(ctx: &Ctx, f: &Fields, errs: &Errors) -> Response {
                     "notify_address",
                 ]))
                 (intake_fields(ctx, f, errs))
-                label for="photos" { (ctx.t("照片（可不传）", "Photos (optional)")) }
+                label for="photos" { (ctx.tr("photos-optional")) }
                 input type="file" id="photos" name="photos" accept="image/jpeg,image/png,image/webp" multiple
                     aria-invalid=[ui::invalid(errs, "photos")];
                 (ui::error_at(errs, "photos"))
                 p.hint { (h_photos) }
-                button type="submit" id="submit" { (ctx.t("提交", "Submit")) }
+                button type="submit" id="submit" { (ctx.tr("submit")) }
             }
         }
     };
@@ -368,7 +324,7 @@ fn report_page(ctx: &Ctx, f: &Fields, errs: &Errors) -> Response {
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    ctx.page_status(status, ctx.t("我要反映", "File a request"), body)
+    ctx.page_status(status, ctx.tr("file-a-request"), body)
 }
 
 pub async fn report_form(ctx: Ctx) -> Response {
@@ -391,7 +347,7 @@ pub async fn report(PostForm { ctx, fields, files }: PostForm) -> Response {
         ("reporter_phone", fields.get("reporter_phone").is_none()),
     ] {
         if missing {
-            errs.add(name, ctx.t("请填写此项", "Please fill this in"));
+            errs.add(name, ctx.tr("field-missing"));
         }
     }
     if !errs.is_empty() {
@@ -448,40 +404,40 @@ fn track_view(
     html! {
         @if fresh {
             section.card.notice id="filed" {
-                h1 { (ctx.t("提交成功", "Submitted")) }
-                p { (ctx.t("请记下您的查询码，用它查看办理进度和评价：", "Keep your tracking code to follow and rate your request:")) }
+                h1 { (ctx.tr("submitted")) }
+                p { (ctx.tr("keep-your-tracking-code-to-follow")) }
                 p { span.code id="tracking-code" { (v.tracking_code) } }
-                p.hint { (ctx.t("工作人员会在当天研判您的诉求。", "Staff will review your request today.")) }
+                p.hint { (ctx.tr("staff-will-review-your-request-today")) }
             }
         }
         @if rated {
-            p.notice id="rated" { (ctx.t("感谢您的评价！", "Thank you for your rating!")) }
+            p.notice id="rated" { (ctx.tr("thank-you-for-your-rating")) }
         }
         @if f.get("notify_changed").is_some() {
-            p.notice id="notify-changed" { (ctx.t("已更改告知方式。", "How you hear of progress was changed.")) }
+            p.notice id="notify-changed" { (ctx.tr("how-you-hear-of-progress-was")) }
         }
         section.card id="case" {
             h1 { (v.title) }
             p { span class=(status_class(v.status)) id="status" { (crate::words::status(lang, v.status)) } }
             dl.facts {
-                dt { (ctx.t("查询码", "Tracking code")) }
+                dt { (ctx.tr("tracking-code")) }
                 dd { (v.tracking_code) }
-                dt { (ctx.t("提交时间", "Filed")) }
+                dt { (ctx.tr("filed")) }
                 dd { (when(v.received_at)) }
-                dt { (ctx.t("目前由", "Now with")) }
+                dt { (ctx.tr("now-with")) }
                 dd { (v.unit_name) }
-                dt { (ctx.t("最新进展", "Latest")) }
+                dt { (ctx.tr("latest")) }
                 dd id="latest" { (latest) }
             }
         }
         @if v.can_rate {
             section.card id="rate" {
-                h2 { (ctx.t("请评价办理结果", "Please rate the result")) }
+                h2 { (ctx.tr("please-rate-the-result")) }
                 form method="post" action={ "/track/" (url(&v.tracking_code)) "/rate" } id="rate-form" novalidate {
                     (ui::csrf(&ctx.csrf_token()))
                     (ui::errors_rest(errs, &["rating", "comment", "phone_last4"]))
                     fieldset aria-invalid=[ui::invalid(errs, "rating")] {
-                        legend { (ctx.t("您对办理结果", "Your verdict")) }
+                        legend { (ctx.tr("your-verdict")) }
                         @for (k, r) in suqiu_app::commands::RATINGS {
                             label.radio {
                                 input type="radio" name="rating" value=(k) checked[rating == *k];
@@ -490,11 +446,11 @@ fn track_view(
                         }
                     }
                     (ui::error_at(errs, "rating"))
-                    label for="comment" { (ctx.t("意见（可不填）", "Comment (optional)")) }
+                    label for="comment" { (ctx.tr("comment-optional")) }
                     textarea id="comment" name="comment" maxlength="2000" { (f.value("comment")) }
                     (ui::error_at(errs, "comment"))
                     (phone_last4_field(ctx, v, "rate-phone-last4", f, errs))
-                    button type="submit" id="rate-submit" { (ctx.t("提交评价", "Submit rating")) }
+                    button type="submit" id="rate-submit" { (ctx.tr("submit-rating")) }
                 }
             }
         }
@@ -502,7 +458,7 @@ fn track_view(
             (photo_gallery(lang, &format!("/track/{}/photos", url(&v.tracking_code)), &v.photos))
         }
         section.card {
-            h2 { (ctx.t("办理经过", "What happened")) }
+            h2 { (ctx.tr("what-happened")) }
             ol.timeline id="timeline" {
                 @for (at, zh, en) in &v.timeline {
                     li { time { (when(*at)) } (text(zh, en)) }
@@ -520,9 +476,8 @@ fn phone_last4_field(ctx: &Ctx, v: &TrackView, id: &str, f: &Fields, errs: &Erro
         @if v.phone_check {
             (ui::text_input(
                 (id, "phone_last4"),
-                ctx.t(
-                    "手机号后四位（核对身份）",
-                    "Last four digits of your phone (to check it is you)",
+                ctx.tr(
+                    "last-four-digits-of-your-phone",
                 ),
                 4,
                 None,
@@ -536,11 +491,11 @@ fn phone_last4_field(ctx: &Ctx, v: &TrackView, id: &str, f: &Fields, errs: &Erro
 pub fn photo_gallery(lang: Lang, base: &str, photos: &[u32]) -> Markup {
     html! {
         section.card id="photos" {
-            h2 { (lang.t("照片", "Photos")) }
+            h2 { (lang.tr("photos")) }
             div.photos {
                 @for n in photos {
                     a href={ (base) "/" (n) } {
-                        img.photo src={ (base) "/" (n) } alt={ (lang.t("照片", "Photo")) " " (n) }
+                        img.photo src={ (base) "/" (n) } alt={ (lang.tr("photo")) " " (n) }
                             loading="lazy" data-photo=(n);
                     }
                 }
@@ -551,8 +506,7 @@ pub fn photo_gallery(lang: Lang, base: &str, photos: &[u32]) -> Markup {
 
 /// A photo of the resident's case, by tracking code.
 pub async fn photo(ctx: Ctx, Path((code, n)): Path<(String, String)>) -> Response {
-    let not_found =
-        |ctx: &Ctx| ctx.error_page(StatusCode::NOT_FOUND, "没有这张照片。", "No such photo.");
+    let not_found = |ctx: &Ctx| ctx.error_page(StatusCode::NOT_FOUND, "no-such-photo");
     let Some(n) = n.parse::<u32>().ok().filter(|n| *n > 0) else {
         return not_found(&ctx);
     };
@@ -563,8 +517,7 @@ pub async fn photo(ctx: Ctx, Path((code, n)): Path<(String, String)>) -> Respons
         Ok(p) => crate::photo_response(p),
         Err(AppError::RateLimited) => ctx.error_page(
             StatusCode::TOO_MANY_REQUESTS,
-            "查询太频繁，请稍后再试。",
-            "Too many lookups; please try later.",
+            "too-many-lookups-please-try-later",
         ),
         Err(_) => not_found(&ctx),
     }
@@ -573,13 +526,10 @@ pub async fn photo(ctx: Ctx, Path((code, n)): Path<(String, String)>) -> Respons
 /// How the resident hears of progress, and the form to change it.
 fn notify_section(ctx: &Ctx, v: &TrackView, f: &Fields, errs: &Errors) -> Markup {
     let now = match v.notify_channel {
-        "chat_group" => ctx.t(
-            "发回您反映事项的群聊",
-            "back to the chat group you wrote in",
-        ),
-        "email" => ctx.t("电子邮件", "e-mail"),
-        "none" => ctx.t("不接收通知", "no notices"),
-        _ => ctx.t("短信", "SMS"),
+        "chat_group" => ctx.tr("back-to-the-chat-group-you"),
+        "email" => ctx.tr("contact-email"),
+        "none" => ctx.tr("no-notices"),
+        _ => ctx.tr("contact-sms"),
     };
     let now = match &v.notify_address {
         Some(a) => format!("{now}（{a}）"),
@@ -587,11 +537,11 @@ fn notify_section(ctx: &Ctx, v: &TrackView, f: &Fields, errs: &Errors) -> Markup
     };
     html! {
         section.card id="notify" {
-            h2 { (ctx.t("办理进展告知方式", "How you hear of progress")) }
+            h2 { (ctx.tr("how-you-hear-of-progress")) }
             @if v.notify_channel == "chat_group" {
                 p id="notify-now" { (now) }
             } @else {
-                p id="notify-now" { (ctx.t("目前：", "Now: ")) (now) }
+                p id="notify-now" { (ctx.tr("now")) (now) }
                 form method="post" action={ "/track/" (url(&v.tracking_code)) "/notify" } id="notify-form" novalidate {
                     (ui::csrf(&ctx.csrf_token()))
                     (ui::errors_rest(errs, &[
@@ -603,7 +553,7 @@ fn notify_section(ctx: &Ctx, v: &TrackView, f: &Fields, errs: &Errors) -> Markup
                     ]))
                     (notify_fields(ctx, f, errs))
                     (phone_last4_field(ctx, v, "notify-phone-last4", f, errs))
-                    button type="submit" class="secondary" id="notify-submit" { (ctx.t("更改", "Change")) }
+                    button type="submit" class="secondary" id="notify-submit" { (ctx.tr("change")) }
                 }
             }
         }
@@ -651,7 +601,7 @@ fn track_form_refused(ctx: &Ctx, status: StatusCode, code: &str, e: &AppError) -
     let errs = app_errors(ctx.lang, e, &|f| f.to_string());
     ctx.page_status(
         status,
-        ctx.t("查询进度", "Track"),
+        ctx.tr("track"),
         html! {
             (ui::errors_rest(&errs, &[]))
             (track_form(ctx, code, &Errors::default()))
@@ -678,26 +628,22 @@ async fn refused_on_track_page(
     match ctx.app.by_tracking_code(ctx.ip, ctx.app.track(code)).await {
         Ok(v) => {
             let body = track_view(ctx, &v, false, false, fields, errs);
-            ctx.page_status(status, ctx.t("办理进度", "Progress"), body)
+            ctx.page_status(status, ctx.tr("progress"), body)
         }
-        Err(_) => ctx.error_page(
-            StatusCode::NOT_FOUND,
-            "没有找到这个查询码。",
-            "No request has this code.",
-        ),
+        Err(_) => ctx.error_page(StatusCode::NOT_FOUND, "no-request-has-this-code"),
     }
 }
 
 fn track_form(ctx: &Ctx, code: &str, errs: &Errors) -> Markup {
     html! {
         section.card {
-            h1 { (ctx.t("查询办理进度", "Track a request")) }
+            h1 { (ctx.tr("track-a-request")) }
             form method="get" action="/track" id="track-form" {
-                label for="code" { (ctx.t("查询码（10 位）", "Tracking code (10 characters)")) }
+                label for="code" { (ctx.tr("tracking-code-10-characters")) }
                 input type="text" id="code" name="code" value=(code) maxlength="20"
                     autocapitalize="characters" aria-invalid=[ui::invalid(errs, "code")];
                 (ui::error_at(errs, "code"))
-                button type="submit" { (ctx.t("查询", "Look up")) }
+                button type="submit" { (ctx.tr("look-up")) }
             }
         }
     }
@@ -707,10 +653,7 @@ pub async fn track(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
     let q = query_pairs(q.as_deref());
     let get = |k: &str| crate::param(&q, k);
     let Some(code) = get("code") else {
-        return ctx.page(
-            ctx.t("查询进度", "Track"),
-            track_form(&ctx, "", &Errors::default()),
-        );
+        return ctx.page(ctx.tr("track"), track_form(&ctx, "", &Errors::default()));
     };
     match ctx.app.by_tracking_code(ctx.ip, ctx.app.track(&code)).await {
         Ok(v) => {
@@ -727,23 +670,17 @@ pub async fn track(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
                 &shown,
                 &Errors::default(),
             );
-            ctx.page(ctx.t("办理进度", "Progress"), body)
+            ctx.page(ctx.tr("progress"), body)
         }
         Err(e @ AppError::RateLimited) => {
             track_form_refused(&ctx, StatusCode::TOO_MANY_REQUESTS, &code, &e)
         }
         Err(_) => {
             let mut errs = Errors::default();
-            errs.add(
-                "code",
-                ctx.t(
-                    "没有找到这个查询码，请核对（共 10 位，不含数字 0 和 1）",
-                    "No request has this code; check it (10 characters, no 0 or 1)",
-                ),
-            );
+            errs.add("code", ctx.tr("no-request-has-this-code-check"));
             ctx.page_status(
                 StatusCode::NOT_FOUND,
-                ctx.t("查询进度", "Track"),
+                ctx.tr("track"),
                 track_form(&ctx, &code, &errs),
             )
         }
@@ -763,13 +700,7 @@ pub async fn rate(Path(code): Path<String>, PostForm { ctx, fields, .. }: PostFo
     let result = match rating {
         None => {
             let mut errs = Errors::default();
-            errs.add(
-                "rating",
-                ctx.t(
-                    "请选择满意、一般或不满意",
-                    "Choose satisfied, average or unsatisfied",
-                ),
-            );
+            errs.add("rating", ctx.tr("choose-satisfied-average-or-unsatisfied"));
             Err((errs, None))
         }
         Some(r) => {

@@ -26,20 +26,20 @@ use suqiu_domain::{Channel, Level, Role, Status};
 fn login_page(ctx: &Ctx, login: &str, next: &str, errs: &Errors) -> Response {
     let body = html! {
         section.card {
-            h1 { (ctx.t("工作人员登录", "Staff login")) }
+            h1 { (ctx.tr("staff-login")) }
             form method="post" action="/login" id="login-form" novalidate {
                 (ui::csrf(&ctx.csrf_token()))
                 input type="hidden" name="next" value=(next);
                 (ui::errors_rest(errs, &["login", "password"]))
-                label for="login" { (ctx.t("账号", "Login")) }
+                label for="login" { (ctx.tr("login")) }
                 input type="text" id="login" name="login" value=(login) autocomplete="username"
                     aria-invalid=[ui::invalid(errs, "login")];
                 (ui::error_at(errs, "login"))
-                label for="password" { (ctx.t("密码", "Password")) }
+                label for="password" { (ctx.tr("password")) }
                 input type="password" id="password" name="password" autocomplete="current-password"
                     aria-invalid=[ui::invalid(errs, "password")];
                 (ui::error_at(errs, "password"))
-                button type="submit" id="login-submit" { (ctx.t("登录", "Log in")) }
+                button type="submit" id="login-submit" { (ctx.tr("log-in")) }
             }
         }
     };
@@ -48,7 +48,7 @@ fn login_page(ctx: &Ctx, login: &str, next: &str, errs: &Errors) -> Response {
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    ctx.page_status(status, ctx.t("登录", "Login"), body)
+    ctx.page_status(status, ctx.tr("login-2"), body)
 }
 
 /// Only local paths are followed after login (no open redirect).
@@ -79,10 +79,10 @@ pub async fn login(
     let login = fields.value("login");
     let mut errs = Errors::default();
     if fields.get("login").is_none() {
-        errs.add("login", ctx.t("请填写账号", "Enter your login"));
+        errs.add("login", ctx.tr("enter-your-login"));
     }
     if fields.get("password").is_none() {
-        errs.add("password", ctx.t("请填写密码", "Enter your password"));
+        errs.add("password", ctx.tr("enter-your-password"));
     }
     if !errs.is_empty() {
         return login_page(&ctx, &login, &next, &errs);
@@ -133,12 +133,12 @@ pub fn case_table(ctx: &Ctx, rows: &[CaseRow], empty: &str) -> Markup {
             table.cases {
                 thead {
                     tr {
-                        th { (ctx.t("诉求", "Matter")) }
-                        th { (ctx.t("地点", "Place")) }
-                        th { (ctx.t("状态", "Status")) }
-                        th { (ctx.t("研判", "Triage")) }
-                        th { (ctx.t("反映人", "Reporter")) }
-                        th { (ctx.t("受理时间", "Received")) }
+                        th { (ctx.tr("matter")) }
+                        th { (ctx.tr("place")) }
+                        th { (ctx.tr("status")) }
+                        th { (ctx.tr("triage")) }
+                        th { (ctx.tr("reporter")) }
+                        th { (ctx.tr("received-3")) }
                     }
                 }
                 tbody {
@@ -225,7 +225,7 @@ async fn queue_card(
             tracing::error!(error = %e, "queue");
             return html! {
                 section.card id={ "q-" (q.as_str()) } {
-                    p.error { (ctx.t("暂时无法读取", "Cannot read it now")) }
+                    p.error { (ctx.tr("cannot-read-it-now")) }
                 }
             };
         }
@@ -256,17 +256,17 @@ async fn queue_card(
                 a href={ "/staff/queue/" (q) } { (name) }
                 span.count { (rows.len()) @if next.is_some() { "+" } }
                 button type="button" class="link refresh" id={ "refresh-" (q) } hx-get=(refresh)
-                    hx-target="closest section" hx-swap="outerHTML" { (ctx.t("刷新", "Refresh")) }
+                    hx-target="closest section" hx-swap="outerHTML" { (ctx.tr("refresh")) }
             }
-            (case_table(ctx, &rows, ctx.t("暂无", "Nothing here")))
+            (case_table(ctx, &rows, ctx.tr("nothing-here")))
             @if after.is_some() || next.is_some() {
                 p.pager {
                     @if after.is_some() {
-                        a href={ "/staff/queue/" (q) "?" (at(None)) } id={ "first-" (q) } { (ctx.t("回到第一页", "First page")) }
+                        a href={ "/staff/queue/" (q) "?" (at(None)) } id={ "first-" (q) } { (ctx.tr("first-page")) }
                     }
                     @if after.is_some() && next.is_some() { " · " }
                     @if let Some(n) = next {
-                        a href={ "/staff/queue/" (q) "?" (at(Some(n))) } id={ "next-" (q) } rel="next" { (ctx.t("下一页", "Next page")) }
+                        a href={ "/staff/queue/" (q) "?" (at(Some(n))) } id={ "next-" (q) } rel="next" { (ctx.tr("next-page")) }
                     }
                 }
             }
@@ -306,7 +306,7 @@ fn queue_filter_form(
             div {
                 label for={ "f-" (name) } { (label) }
                 select id={ "f-" (name) } name=(name) aria-invalid=[ui::invalid(errs, name)] {
-                    option value="" { (lang.t("全部", "All")) }
+                    option value="" { (lang.tr("all")) }
                     @for (v, t) in &opts {
                         option value=(v) selected[chosen.as_deref() == Some(v.as_str())] { (t) }
                     }
@@ -317,23 +317,13 @@ fn queue_filter_form(
     };
     let places = crate::topics::unit_options(ctx, user);
     let (urg, cats) = triage_options(ctx);
-    let p = select("place", lang.t("地点", "Place"), places, &narrow.place);
-    let c = select(
-        "category",
-        lang.t("类别", "Category"),
-        cats,
-        &narrow.category,
-    );
-    let u = select(
-        "urgency",
-        lang.t("紧急程度", "Urgency"),
-        urg,
-        &narrow.urgency,
-    );
+    let p = select("place", lang.tr("place"), places, &narrow.place);
+    let c = select("category", lang.tr("category"), cats, &narrow.category);
+    let u = select("urgency", lang.tr("urgency"), urg, &narrow.urgency);
     html! {
         form method="get" action={ "/staff/queue/" (q.as_str()) } class="card filters" id="queue-filters" {
             (p) (c) (u)
-            div { button type="submit" id="queue-filter" { (lang.t("筛选", "Filter")) } }
+            div { button type="submit" id="queue-filter" { (lang.tr("filter")) } }
         }
     }
 }
@@ -344,11 +334,7 @@ pub async fn queue_page(ctx: Ctx, Path(name): Path<String>, RawQuery(q): RawQuer
         Err(r) => return r,
     };
     let Some(queue) = Queue::parse(&name) else {
-        return ctx.error_page(
-            StatusCode::NOT_FOUND,
-            "没有这个工作队列。",
-            "No such work queue.",
-        );
+        return ctx.error_page(StatusCode::NOT_FOUND, "no-such-work-queue");
     };
     let q = query_pairs(q.as_deref());
     let limit = q
@@ -361,13 +347,7 @@ pub async fn queue_page(ctx: Ctx, Path(name): Path<String>, RawQuery(q): RawQuer
         None => None,
         Some((_, v)) => match QueuePosition::parse(v) {
             Some(p) => Some(p),
-            None => {
-                return ctx.error_page(
-                    StatusCode::BAD_REQUEST,
-                    "翻页参数不正确，请从第一页开始。",
-                    "The page cursor is not valid; start from the first page.",
-                )
-            }
+            None => return ctx.error_page(StatusCode::BAD_REQUEST, "the-page-cursor-is-not-valid"),
         },
     };
     let narrow = QueueQuery {
@@ -381,20 +361,14 @@ pub async fn queue_page(ctx: Ctx, Path(name): Path<String>, RawQuery(q): RawQuer
         .as_deref()
         .is_some_and(|p| ctx.app.org().unit(p).is_none())
     {
-        errs.add(
-            "place",
-            ctx.t("请从列表中选择地点", "Choose the place from the list"),
-        );
+        errs.add("place", ctx.tr("choose-the-place-from-the-list"));
     }
     if narrow
         .urgency
         .as_deref()
         .is_some_and(|u| !suqiu_app::commands::URGENCIES.iter().any(|(k, _)| *k == u))
     {
-        errs.add(
-            "urgency",
-            ctx.t("请从列表中选择紧急程度", "Choose the urgency from the list"),
-        );
+        errs.add("urgency", ctx.tr("choose-the-urgency-from-the-list"));
     }
     let form = queue_filter_form(&ctx, &user, queue, &narrow, &errs);
     if !errs.is_empty() {
@@ -429,7 +403,7 @@ async fn list(ctx: &Ctx, user: &StaffUser, statuses: &[Status], limit: u32) -> V
 /// The grid worker's follow-up list: each case with a quick visit note.
 fn followup_table(ctx: &Ctx, rows: &[CaseRow]) -> Markup {
     if rows.is_empty() {
-        return html! { p.muted { (ctx.t("暂无需要跟进的诉求", "Nothing to follow up")) } };
+        return html! { p.muted { (ctx.tr("nothing-to-follow-up")) } };
     }
     let csrf = ctx.csrf_token();
     html! {
@@ -442,10 +416,10 @@ fn followup_table(ctx: &Ctx, rows: &[CaseRow]) -> Markup {
                     form method="post" action={ "/staff/cases/" (r.id) "/notes" } class="visit-note" {
                         (ui::csrf(&csrf))
                         input type="hidden" name="expected_version" value=(r.version);
-                        label for={ "note-" (r.id) } { (ctx.t("走访记录", "Visit note")) }
+                        label for={ "note-" (r.id) } { (ctx.tr("visit-note")) }
                         input type="text" id={ "note-" (r.id) } name="text" maxlength="2000"
-                            placeholder=(ctx.t("例如：已上门了解，群众情绪稳定", "e.g. visited; the resident is calm"));
-                        button type="submit" class="secondary" { (ctx.t("记录", "Record")) }
+                            placeholder=(ctx.tr("e-g-visited-the-resident-is"));
+                        button type="submit" class="secondary" { (ctx.tr("record")) }
                     }
                 }
             }
@@ -465,7 +439,7 @@ pub async fn workbench(ctx: Ctx) -> Response {
         .unwrap_or_default();
     let head = html! {
         h1 {
-            (ctx.t("工作台", "Workbench"))
+            (ctx.tr("workbench"))
             " "
             span.muted { (unit_name) " · " (words::role(ctx.lang, user.role)) }
         }
@@ -488,17 +462,17 @@ pub async fn workbench(ctx: Ctx) -> Response {
             html! {
                 (head)
                 div.big-actions {
-                    a href="/staff/new" id="proxy-file" { (ctx.t("为群众代办（录入诉求）", "File for a resident")) }
+                    a href="/staff/new" id="proxy-file" { (ctx.tr("file-for-a-resident-2")) }
                 }
                 section.card #followup {
-                    h2 { (ctx.t("需要我跟进的", "To follow up")) }
-                    p.hint { (ctx.t("待研判、村（社区）办理中和已答复待评价的诉求：上门了解后记一笔。", "Awaiting triage, in the community's hands, or replied and awaiting rating: note your visit.")) }
+                    h2 { (ctx.tr("to-follow-up")) }
+                    p.hint { (ctx.tr("awaiting-triage-in-the-communitys-hands")) }
                     (followup_table(&ctx, &follow))
                 }
                 section.card #my-grid {
-                    h2 { (ctx.t("我网格的诉求", "My grid's cases")) }
-                    (case_table(&ctx, &mine, ctx.t("暂无", "None")))
-                    p { a href="/staff/cases" { (ctx.t("全部诉求", "All cases")) } }
+                    h2 { (ctx.tr("my-grids-cases")) }
+                    (case_table(&ctx, &mine, ctx.tr("none")))
+                    p { a href="/staff/cases" { (ctx.tr("all-cases")) } }
                 }
             }
         }
@@ -519,12 +493,12 @@ pub async fn workbench(ctx: Ctx) -> Response {
                 div.grid.queues { @for c in &cards { (c) } }
                 @if let Some(b) = &board { (b) }
                 @if role == Role::Leader {
-                    p { a.button href="/staff/dashboard" { (ctx.t("查看统计与排名", "Statistics and ranking")) } }
+                    p { a.button href="/staff/dashboard" { (ctx.tr("statistics-and-ranking-2")) } }
                 }
             }
         }
     };
-    ctx.page(ctx.t("工作台", "Workbench"), body)
+    ctx.page(ctx.tr("workbench"), body)
 }
 
 /// The street's weekly review board: every open case, by status; and every
@@ -549,13 +523,13 @@ async fn review_board(ctx: &Ctx, user: &StaffUser) -> Markup {
         .collect();
     html! {
         section.card #review-board {
-            h2 { (ctx.t("每周研判会：在办诉求一览", "Weekly review board: open cases")) }
-            p.hint { (ctx.t("按状态统计本街道全部在办诉求，点击查看清单。", "All open cases of the street by status; click for the list.")) }
+            h2 { (ctx.tr("weekly-review-board-open-cases")) }
+            p.hint { (ctx.tr("all-open-cases-of-the-street")) }
             table {
-                thead { tr { th { (ctx.t("状态", "Status")) } th.num { (ctx.t("件数", "Cases")) } } }
+                thead { tr { th { (ctx.tr("status")) } th.num { (ctx.tr("cases-3")) } } }
                 tbody {
                     @if counts.is_empty() {
-                        tr { td colspan="2" class="muted" { (ctx.t("暂无在办诉求", "No open cases")) } }
+                        tr { td colspan="2" class="muted" { (ctx.tr("no-open-cases")) } }
                     } @else {
                         @for (s, n) in &counts {
                             tr {
@@ -568,8 +542,8 @@ async fn review_board(ctx: &Ctx, user: &StaffUser) -> Markup {
             }
         }
         section.card #dispatched {
-            h2 { (ctx.t("已派单跟踪", "Dispatched cases I follow")) }
-            (case_table(ctx, &dispatched, ctx.t("暂无", "None")))
+            h2 { (ctx.tr("dispatched-cases-i-follow")) }
+            (case_table(ctx, &dispatched, ctx.tr("none")))
         }
     }
 }
@@ -587,29 +561,20 @@ pub async fn cases(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
     let status = get("status");
     if let Some(s) = &status {
         if Status::parse(s).is_none() {
-            errs.add(
-                "status",
-                ctx.t("请从列表中选择状态", "Choose a status from the list"),
-            );
+            errs.add("status", ctx.tr("choose-a-status-from-the-list"));
         }
     }
     let channel = get("channel");
     if let Some(c) = &channel {
         if Channel::parse(c).is_none() {
-            errs.add(
-                "channel",
-                ctx.t("请从列表中选择渠道", "Choose a channel from the list"),
-            );
+            errs.add("channel", ctx.tr("choose-a-channel-from-the-list"));
         }
     }
     let mut date = |k: &str| -> Option<i64> {
         let v = get(k)?;
         let d = parse_day(&v);
         if d.is_none() {
-            errs.add(
-                k,
-                ctx.t("日期格式应为 2026-11-23", "Dates look like 2026-11-23"),
-            );
+            errs.add(k, ctx.tr("dates-look-like-2026-11-23"));
         }
         d
     };
@@ -674,13 +639,9 @@ pub async fn cases(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
         };
         match result {
             Ok(r) => rows = r,
-            Err(AppError::SearchUnavailable) => errs.add(
-                "q",
-                ctx.t(
-                    "本服务器未启用全文搜索",
-                    "Full-text search is not enabled on this server",
-                ),
-            ),
+            Err(AppError::SearchUnavailable) => {
+                errs.add("q", ctx.tr("full-text-search-is-not-enabled"))
+            }
             Err(e) => errs = app_errors(ctx.lang, &e, &|f| f.to_string()),
         }
     }
@@ -708,28 +669,28 @@ pub async fn cases(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
     let from_v = get("from").unwrap_or_default();
     let to_v = get("to").unwrap_or_default();
     let body = html! {
-        h1 { (ctx.t("诉求列表", "Cases")) }
+        h1 { (ctx.tr("cases")) }
         form method="get" action="/staff/cases" class="card filters" id="filters" {
             (ui::errors_rest(&errs, &["q", "status", "channel", "from", "to"]))
             div {
-                label for="q" { (ctx.t("关键词", "Words")) }
+                label for="q" { (ctx.tr("words")) }
                 input type="text" id="q" name="q" value=(text.as_deref().unwrap_or_default())
                     aria-invalid=[ui::invalid(&errs, "q")];
                 (ui::error_at(&errs, "q"))
             }
-            (ui::select_field(("status", ctx.t("状态", "Status")), ctx.t("全部", "all"), &statuses, status.as_deref(), &errs))
-            (ui::select_field(("channel", ctx.t("渠道", "Channel")), ctx.t("全部", "all"), &channels, channel.as_deref(), &errs))
-            (ui::date_field("from", ctx.t("受理日期从", "Received from"), &from_v, &errs))
-            (ui::date_field("to", ctx.t("到", "to"), &to_v, &errs))
-            div { button type="submit" { (ctx.t("筛选", "Filter")) } }
+            (ui::select_field(("status", ctx.tr("status")), ctx.tr("all-2"), &statuses, status.as_deref(), &errs))
+            (ui::select_field(("channel", ctx.tr("channel")), ctx.tr("all-2"), &channels, channel.as_deref(), &errs))
+            (ui::date_field("from", ctx.tr("received-from"), &from_v, &errs))
+            (ui::date_field("to", ctx.tr("to"), &to_v, &errs))
+            div { button type="submit" { (ctx.tr("filter")) } }
         }
         section.card #case-list {
-            (case_table(&ctx, &rows, ctx.t("没有符合条件的诉求", "No matching cases")))
+            (case_table(&ctx, &rows, ctx.tr("no-matching-cases")))
             @if let Some(href) = &next_href {
-                nav.pager { a href=(href) id="next-page" { (ctx.t("下一页", "Next page")) } }
+                nav.pager { a href=(href) id="next-page" { (ctx.tr("next-page")) } }
             }
             @if first {
-                a href={ "/staff/cases?" (keep_q) } { (ctx.t("回到第一页", "First page")) }
+                a href={ "/staff/cases?" (keep_q) } { (ctx.tr("first-page")) }
             }
         }
     };
@@ -738,48 +699,39 @@ pub async fn cases(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    ctx.page_status(status_code, ctx.t("诉求列表", "Cases"), body)
+    ctx.page_status(status_code, ctx.tr("cases"), body)
 }
 
 // ---------------------------------------------------------------- the case page
 
 /// The label of a command.
 pub fn command_label(lang: Lang, name: &str) -> &'static str {
-    let (zh, en) = match name {
-        "triage" => ("研判分流", "Triage"),
-        "report" => ("上报乡镇（街道）", "Report to the township/street"),
-        "sign" => ("签收", "Sign for it"),
-        "assign" => (
-            "街道自办（明确责任人和时限）",
-            "Handle at the street (responsible and deadline)",
-        ),
-        "dispatch" => ("派单到职能部门", "Dispatch to a department"),
-        "accept" => (
-            "接单（当天联系群众）",
-            "Accept (contact the resident today)",
-        ),
-        "return" => ("退单", "Return the order"),
-        "cooperation-report" => ("协办反馈", "Cooperation report"),
-        "request-deadline" => ("申请领导确定时限", "Ask the leader for a deadline"),
-        "set-deadline" => ("确定办理时限", "Set the deadline"),
-        "reply" => ("答复办理结果", "Reply with the result"),
-        "explain" => ("上门解释政策", "Explain the policy in person"),
-        "rate" => ("录入回访评价", "Enter the callback rating"),
-        "reopen" => ("重新办理", "Handle again"),
-        "close" => ("办结", "Close"),
-        "own" => ("包案", "Take ownership (包案)"),
-        "supervise" => ("督办", "Supervise"),
-        "interview" => ("记录约谈", "Record an interview"),
-        "notes" => ("添加备注 / 走访记录", "Add a note / visit record"),
-        "merge" => ("合并为重复件", "Merge as a duplicate"),
-        "rating-read" => ("已阅群众评价", "Mark the rating read"),
-        "unmask" => (
-            "查看完整联系方式（记入审计）",
-            "Show the full contact details (audited)",
-        ),
-        _ => ("操作", "Action"),
+    let key = match name {
+        "triage" => "triage-2",
+        "report" => "report-to-the-township-street",
+        "sign" => "sign-for-it",
+        "assign" => "handle-at-the-street-responsible-and",
+        "dispatch" => "dispatch-to-a-department",
+        "accept" => "accept-contact-the-resident-today",
+        "return" => "return-the-order",
+        "cooperation-report" => "cooperation-report",
+        "request-deadline" => "ask-the-leader-for-a-deadline",
+        "set-deadline" => "set-the-deadline",
+        "reply" => "reply-with-the-result",
+        "explain" => "explain-the-policy-in-person-2",
+        "rate" => "enter-the-callback-rating",
+        "reopen" => "handle-again-2",
+        "close" => "close",
+        "own" => "take-ownership",
+        "supervise" => "supervise",
+        "interview" => "record-an-interview",
+        "notes" => "add-a-note-visit-record",
+        "merge" => "merge-as-a-duplicate",
+        "rating-read" => "mark-the-rating-read",
+        "unmask" => "show-the-full-contact-details-audited",
+        _ => "action",
     };
-    lang.t(zh, en)
+    lang.tr(key)
 }
 
 /// A representative command, to ask the workflow whether the user may give
@@ -922,11 +874,9 @@ async fn unmask(ctx: Ctx, user: StaffUser, id: i64, fields: Fields) -> Response 
             }
             Err(_) => ctx.redirect("/staff"),
         },
-        Err(AppError::CaseNotFound) => ctx.error_page(
-            StatusCode::NOT_FOUND,
-            "没有找到这件诉求，或它不在您的管辖范围内。",
-            "Case not found, or outside your part of the district.",
-        ),
+        Err(AppError::CaseNotFound) => {
+            ctx.error_page(StatusCode::NOT_FOUND, "case-not-found-or-outside-your-2")
+        }
         Err(e) => {
             let errors = app_errors(ctx.lang, &e, &|f| f.to_string());
             refused(&ctx, &user, id, UNMASK, fields, errors).await
@@ -982,7 +932,7 @@ fn select(
 ) -> Markup {
     html! {
         select name=(name) id=(id) aria-invalid=[ui::invalid(errs, name)] {
-            option value="" { (lang.t("— 请选择 —", "— choose —")) }
+            option value="" { (lang.tr("choose")) }
             @for (v, l) in options {
                 option value=(v) selected[v == selected] { (l) }
             }
@@ -998,12 +948,12 @@ fn suggestion_list(lang: Lang, id: &str, s: Option<&Suggestions>) -> Markup {
     };
     if s.top.is_empty() {
         return html! {
-            p.hint id=(id) { (lang.t("智能推荐：已办结的诉求还不够多，暂无推荐", "Suggestions: not enough decided cases yet")) }
+            p.hint id=(id) { (lang.tr("suggestions-not-enough-decided-cases-yet")) }
         };
     }
     html! {
         div.suggest id=(id) {
-            p.hint { (lang.t("智能推荐（前三位及可信度，仅供参考）：", "Suggestions (top 3 with confidence; for reference):")) }
+            p.hint { (lang.tr("suggestions-top-3-with-confidence-for")) }
             ol {
                 @for t in &s.top {
                     @let chosen = s.prefill.as_deref() == Some(t.value.as_str());
@@ -1011,7 +961,7 @@ fn suggestion_list(lang: Lang, id: &str, s: Option<&Suggestions>) -> Markup {
                         (t.name.as_deref().unwrap_or(&t.value))
                         " "
                         span.muted { ((t.confidence * 100.0).round() as u32) "%" }
-                        @if chosen { " · " (lang.t("已预选", "pre-selected")) }
+                        @if chosen { " · " (lang.tr("pre-selected")) }
                     }
                 }
             }
@@ -1030,37 +980,37 @@ fn command_inputs(
 ) -> (Markup, Vec<&'static str>) {
     let lang = ctx.lang;
     let id = |field: &str| format!("{name}-{field}");
-    let label = |field: &str, zh: &str, en: &str| {
-        html! { label for=(id(field)) { (lang.t(zh, en)) } }
+    let label = |field: &str, key: &str| {
+        html! { label for=(id(field)) { (lang.tr(key)) } }
     };
-    let text = |field: &str, zh: &str, en: &str| {
+    let text = |field: &str, key: &str| {
         html! {
-            (label(field, zh, en))
+            (label(field, key))
             input type="text" id=(id(field)) name=(field) maxlength="2000" value=(f.value(field))
                 aria-invalid=[ui::invalid(errs, field)];
             (ui::error_at(errs, field))
         }
     };
-    let area = |field: &str, zh: &str, en: &str| {
+    let area = |field: &str, key: &str| {
         html! {
-            (label(field, zh, en))
+            (label(field, key))
             textarea id=(id(field)) name=(field) maxlength="2000" aria-invalid=[ui::invalid(errs, field)] {
                 (f.value(field))
             }
             (ui::error_at(errs, field))
         }
     };
-    let days = |zh: &str, en: &str| {
+    let days = |key: &str| {
         html! {
-            (label("days", zh, en))
+            (label("days", key))
             input type="number" id=(id("days")) name="days" min="1" max="365" value=(f.value("days"))
                 aria-invalid=[ui::invalid(errs, "days")];
             (ui::error_at(errs, "days"))
         }
     };
-    let sel = |field: &str, zh: &str, en: &str, opts: &[(String, String)], selected: &str| {
+    let sel = |field: &str, key: &str, opts: &[(String, String)], selected: &str| {
         html! {
-            (label(field, zh, en))
+            (label(field, key))
             (select(field, &id(field), opts, selected, errs, lang))
             (ui::error_at(errs, field))
         }
@@ -1082,30 +1032,23 @@ fn command_inputs(
                 .unwrap_or(hint);
             (
                 html! {
-                    (sel("urgency", "紧急程度", "Urgency tier", &urg, &f.value("urgency")))
-                    (sel("category", "类别", "Category", &cats, &cat_sel))
+                    (sel("urgency", "urgency-tier", &urg, &f.value("urgency")))
+                    (sel("category", "category", &cats, &cat_sel))
                     (suggestion_list(lang, "category-suggestions", sugg.map(|(c, _)| c)))
                 },
                 vec!["urgency", "category"],
             )
         }
-        "report" => (
-            area("note", "上报说明（可不填）", "Note (optional)"),
-            vec!["note"],
-        ),
+        "report" => (area("note", "note-optional"), vec!["note"]),
         "sign" | "own" | "rating-read" => (html! {}, vec![]),
         "unmask" => (
-            text(
-                "reason",
-                "查看理由（如：当天电话联系群众）",
-                "Reason (e.g. phoning the resident today)",
-            ),
+            text("reason", "reason-e-g-phoning-the-resident"),
             vec!["reason"],
         ),
         "assign" => (
             html! {
-                (text("responsible", "责任人及科室", "Responsible person and office"))
-                (days("办理时限（工作日）", "Deadline (working days)"))
+                (text("responsible", "responsible-person-and-office"))
+                (days("deadline-working-days"))
             },
             vec!["responsible", "days"],
         ),
@@ -1117,7 +1060,7 @@ fn command_inputs(
             let chosen = f.all("cooperating");
             let coop = html! {
                 fieldset id=(id("cooperating")) {
-                    legend { (lang.t("协办单位（可多选）", "Cooperating units (any)")) }
+                    legend { (lang.tr("cooperating-units-any")) }
                     @for (c, n) in &depts {
                         label.check {
                             input type="checkbox" name="cooperating" value=(c) checked[chosen.contains(c)];
@@ -1133,45 +1076,35 @@ fn command_inputs(
                 .unwrap_or_default();
             (
                 html! {
-                    (sel("lead", "牵头单位", "Lead unit", &depts, &lead))
+                    (sel("lead", "lead-unit", &depts, &lead))
                     (suggestion_list(lang, "unit-suggestions", sugg.map(|(_, u)| u)))
                     (coop)
                     (ui::error_at(errs, "cooperating"))
-                    (sel("difficulty", "难度（决定办理时限）", "Difficulty (sets the deadline)", &diffs, &f.value("difficulty")))
+                    (sel("difficulty", "difficulty-sets-the-deadline", &diffs, &f.value("difficulty")))
                 },
                 vec!["lead", "cooperating", "difficulty"],
             )
         }
         "accept" => (
-            area(
-                "contact_note",
-                "联系群众情况",
-                "How the resident was contacted",
-            ),
+            area("contact_note", "how-the-resident-was-contacted"),
             vec!["contact_note"],
         ),
-        "return" => (
-            area("reason", "退单理由", "Reason for returning"),
-            vec!["reason"],
-        ),
-        "cooperation-report" => (area("text", "协办情况", "What we did"), vec!["text"]),
-        "request-deadline" => (area("reason", "申请理由", "Reason"), vec!["reason"]),
-        "set-deadline" => (
-            days("办理时限（工作日）", "Deadline (working days)"),
-            vec!["days"],
-        ),
+        "return" => (area("reason", "reason-for-returning"), vec!["reason"]),
+        "cooperation-report" => (area("text", "what-we-did"), vec!["text"]),
+        "request-deadline" => (area("reason", "reason"), vec!["reason"]),
+        "set-deadline" => (days("deadline-working-days"), vec!["days"]),
         "reply" => (
             html! {
-                (area("result", "办理结果", "Result"))
-                (area("policy_basis", "政策依据（可不填）", "Policy basis (optional)"))
+                (area("result", "result"))
+                (area("policy_basis", "policy-basis-optional"))
             },
             vec!["result", "policy_basis"],
         ),
         "explain" => (
             html! {
-                (text("visited_by", "上门人员", "Who visited"))
-                (area("policy_basis", "解释的政策", "Policy explained"))
-                (area("note", "情况记录（可不填）", "Note (optional)"))
+                (text("visited_by", "who-visited"))
+                (area("policy_basis", "policy-explained"))
+                (area("note", "note-optional-2"))
             },
             vec!["visited_by", "policy_basis", "note"],
         ),
@@ -1195,43 +1128,37 @@ fn command_inputs(
             .collect();
             (
                 html! {
-                    (sel("rating", "群众评价", "The resident's rating", &ratings, &f.value("rating")))
-                    (sel("via", "回访方式", "How", &vias, &f.value("via")))
-                    (area("comment", "群众意见（可不填）", "Comment (optional)"))
+                    (sel("rating", "the-residents-rating", &ratings, &f.value("rating")))
+                    (sel("via", "how", &vias, &f.value("via")))
+                    (area("comment", "comment-optional-2"))
                 },
                 vec!["rating", "via", "comment"],
             )
         }
         "reopen" => (
             html! {
-                (area("reason", "重新办理的原因", "Why again"))
-                (days("办理时限（工作日）", "Deadline (working days)"))
+                (area("reason", "why-again"))
+                (days("deadline-working-days"))
             },
             vec!["reason", "days"],
         ),
-        "close" => (
-            area("explanation", "办结说明", "Explanation"),
-            vec!["explanation"],
-        ),
+        "close" => (area("explanation", "explanation"), vec!["explanation"]),
         "supervise" => (
             html! {
-                (area("note", "督办意见", "Supervision note"))
-                (days("新的办理时限（工作日）", "New deadline (working days)"))
+                (area("note", "supervision-note"))
+                (days("new-deadline-working-days"))
             },
             vec!["note", "days"],
         ),
         "interview" => (
             html! {
-                (sel("unit", "约谈单位", "Unit", &interview_units(ctx), &f.value("unit")))
-                (text("head", "被约谈的负责人", "Head interviewed"))
-                (area("note", "约谈情况", "Note"))
+                (sel("unit", "unit-3", &interview_units(ctx), &f.value("unit")))
+                (text("head", "head-interviewed"))
+                (area("note", "note-2"))
             },
             vec!["unit", "head", "note"],
         ),
-        "notes" => (
-            area("text", "备注或走访情况", "Note or visit record"),
-            vec!["text"],
-        ),
+        "notes" => (area("text", "note-or-visit-record"), vec!["text"]),
         _ => (html! {}, vec![]),
     };
     (inputs, fields)
@@ -1261,17 +1188,15 @@ fn deadline_marks(lang: Lang, d: &suqiu_domain::case::DeadlineInfo) -> Markup {
         @if d.provisional {
             (ui::hint_span(
                 "provisional",
-                lang.t("（暂定）", " (provisional)"),
-                lang.t(
-                    "该年度节假日安排尚未公布：暂按周末和元旦、劳动节、国庆等固定假日计算，公布后自动重新计算",
-                    "That year's holiday notice is not out yet: counted with weekends and the fixed-date holidays for now, and counted again when it is published",
+                lang.tr("provisional"),
+                lang.tr(
+                    "that-years-holiday-notice-is-not",
                 ),
             ))
         }
         @if d.after_hours {
-            (lang.t(
-                "（非工作时间受理，按下一工作日计）",
-                " (received outside office hours: counted from the next working day)",
+            (lang.tr(
+                "received-outside-office-hours-counted-from",
             ))
         }
     }
@@ -1307,7 +1232,7 @@ async fn case_body_showing(
                 .unwrap_or_default()
         )
     } else if i.reporter.confidential {
-        lang.t("（保密）", "(confidential)").to_string()
+        lang.tr("confidential").to_string()
     } else {
         format!(
             "{} {}",
@@ -1317,59 +1242,53 @@ async fn case_body_showing(
     };
     let text = |t: &str| html! { (t) };
     let mut facts: Vec<(&str, Markup)> = vec![
-        (lang.t("编号", "Case no."), html! { "#" (view.row.id) }),
+        (lang.tr("case-no"), html! { "#" (view.row.id) }),
         (
-            lang.t("状态", "Status"),
+            lang.tr("status"),
             html! { span.status #case-status { (words::status(lang, s.status)) } },
         ),
         (
-            lang.t("受理渠道", "Channel"),
+            lang.tr("channel-2"),
             text(&words::channel(lang, i.channel.as_str())),
         ),
-        (lang.t("受理时间", "Received"), text(&when(s.received_at))),
-        (lang.t("地点", "Place"), text(&unit_name(&i.place_unit))),
-        (
-            lang.t("当前承办", "Now with"),
-            text(&unit_name(&s.current_unit)),
-        ),
-        (lang.t("反映人", "Reporter"), text(&reporter)),
+        (lang.tr("received-3"), text(&when(s.received_at))),
+        (lang.tr("place"), text(&unit_name(&i.place_unit))),
+        (lang.tr("now-with-2"), text(&unit_name(&s.current_unit))),
+        (lang.tr("reporter"), text(&reporter)),
     ];
     if let Some(a) = &i.address {
-        facts.push((lang.t("地址", "Address"), text(a)));
+        facts.push((lang.tr("address-2"), text(a)));
     }
     if let Some(p) = &i.proxy {
         facts.push((
-            lang.t("代办网格员", "Filed by grid worker"),
+            lang.tr("filed-by-grid-worker"),
             text(&format!("{}（{}）", p.name, unit_name(&p.unit))),
         ));
     }
     if let (Some(u), Some(c)) = (s.urgency, &s.category) {
         facts.push((
-            lang.t("研判", "Triage"),
+            lang.tr("triage"),
             text(&format!("{}，{c}", lang.t(u.zh(), u.en()))),
         ));
     }
     if let Some(d) = s.difficulty {
-        facts.push((
-            lang.t("难度", "Difficulty"),
-            text(words::difficulty(lang, d)),
-        ));
+        facts.push((lang.tr("difficulty"), text(words::difficulty(lang, d))));
     }
     if let Some(l) = &s.lead {
-        facts.push((lang.t("牵头单位", "Lead unit"), text(&unit_name(l))));
+        facts.push((lang.tr("lead-unit"), text(&unit_name(l))));
     }
     if !s.cooperating.is_empty() {
         let c: Vec<String> = s.cooperating.iter().map(|c| unit_name(c)).collect();
-        facts.push((lang.t("协办单位", "Cooperating"), text(&c.join("、"))));
+        facts.push((lang.tr("cooperating"), text(&c.join("、"))));
     }
     if let Some(r) = &s.responsible {
-        facts.push((lang.t("责任人", "Responsible"), text(r)));
+        facts.push((lang.tr("responsible"), text(r)));
     }
     if let Some(o) = &s.owner {
-        facts.push((lang.t("包案领导", "Owned by"), text(o)));
+        facts.push((lang.tr("owned-by"), text(o)));
     }
     if let Some(r) = s.rating {
-        facts.push((lang.t("评价", "Rating"), text(lang.t(r.zh(), r.en()))));
+        facts.push((lang.tr("rating"), text(lang.t(r.zh(), r.en()))));
     }
     let returns: Vec<String> = s
         .returns
@@ -1378,31 +1297,31 @@ async fn case_body_showing(
         .map(|(u, n)| format!("{} ×{n}", unit_name(u)))
         .collect();
     if !returns.is_empty() {
-        facts.push((lang.t("退单", "Returns"), text(&returns.join("、"))));
+        facts.push((lang.tr("returns"), text(&returns.join("、"))));
     }
 
     // deadlines
     let deadlines = if s.deadlines.is_empty() {
-        html! { p.muted { (lang.t("当前没有进行中的时限", "No running deadline")) } }
+        html! { p.muted { (lang.tr("no-running-deadline")) } }
     } else {
         html! {
             table #deadlines {
                 thead {
                     tr {
-                        th { (lang.t("时限", "Deadline")) }
-                        th { (lang.t("责任单位", "Unit")) }
-                        th { (lang.t("截止", "Due")) }
-                        th { (lang.t("状态", "State")) }
+                        th { (lang.tr("deadline")) }
+                        th { (lang.tr("unit-2")) }
+                        th { (lang.tr("due")) }
+                        th { (lang.tr("state")) }
                     }
                 }
                 tbody {
                     @for d in &s.deadlines {
                         @let (cls, st) = if d.overdue {
-                            ("overdue", lang.t("已超期", "overdue"))
+                            ("overdue", lang.tr("overdue-3"))
                         } else if d.warned {
-                            ("warned", lang.t("即将到期", "due soon"))
+                            ("warned", lang.tr("due-soon-2"))
                         } else {
-                            ("ok", lang.t("进行中", "running"))
+                            ("ok", lang.tr("running"))
                         };
                         tr class={ "deadline " (cls) } {
                             td { (words::rule(lang, &d.info.rule)) }
@@ -1500,7 +1419,7 @@ async fn case_body_showing(
         @for f in &forms { (f) }
     };
     let actions = if actions.0.is_empty() {
-        html! { p.muted { (lang.t("您目前不需要对这件诉求操作", "Nothing for you to do on this case now")) } }
+        html! { p.muted { (lang.tr("nothing-for-you-to-do-on")) } }
     } else {
         actions
     };
@@ -1531,11 +1450,11 @@ async fn case_body_showing(
 
     html! {
         @if let Some(d) = done {
-            p.notice #done role="status" { (lang.t("已完成：", "Done: ")) (command_label(lang, d)) }
+            p.notice #done role="status" { (lang.tr("done")) (command_label(lang, d)) }
         }
         @if shown.is_some() {
             p.notice #unmasked role="status" {
-                (lang.t("以下为完整联系方式，本次查看已记入审计日志。", "The full contact details are shown below; this view is in the audit log."))
+                (lang.tr("the-full-contact-details-are-shown"))
             }
         }
         h1 #case-title { (i.title) }
@@ -1543,7 +1462,7 @@ async fn case_body_showing(
             div {
                 section.card {
                     dl.facts { @for (k, v) in &facts { dt { (k) } dd { (v) } } }
-                    h2 { (lang.t("反映内容", "What was reported")) }
+                    h2 { (lang.tr("what-was-reported")) }
                     p.content {
                         @for (n, line) in i.content.split('\n').enumerate() {
                             @if n > 0 { br; }
@@ -1552,11 +1471,11 @@ async fn case_body_showing(
                     }
                 }
                 (photos)
-                section.card { h2 { (lang.t("办理时限", "Deadlines")) } (deadlines) }
-                section.card { h2 { (lang.t("办理经过（全部记录）", "Timeline (every step)")) } (timeline) }
+                section.card { h2 { (lang.tr("deadlines")) } (deadlines) }
+                section.card { h2 { (lang.tr("timeline-every-step")) } (timeline) }
             }
             div {
-                section.card #actions { h2 { (lang.t("我可以做的", "What I can do")) } (actions) }
+                section.card #actions { h2 { (lang.tr("what-i-can-do")) } (actions) }
                 (related)
                 (linked)
             }
@@ -1610,14 +1529,14 @@ fn related_cases(ctx: &Ctx, view: &CaseView, similar: &Result<Vec<CaseRow>, AppE
             let cats: Vec<String> = cats.iter().map(|(c, n)| format!("{c}（{n}）")).collect();
             html! {
                 @if !cats.is_empty() {
-                    p #suggestions { (lang.t("相似诉求的类别：", "Categories of similar cases: ")) (cats.join("、")) }
+                    p #suggestions { (lang.tr("categories-of-similar-cases")) (cats.join("、")) }
                 }
-                h3 { (lang.t("相关诉求", "Related cases")) }
-                (case_table(ctx, rows, lang.t("没有找到相似的诉求", "No similar case found")))
+                h3 { (lang.tr("related-cases")) }
+                (case_table(ctx, rows, lang.tr("no-similar-case-found")))
             }
         }
         Err(AppError::SearchUnavailable) => html! {
-            p.muted { (lang.t("本服务器未启用全文搜索，无法查找相关诉求", "Search is not enabled: no related cases")) }
+            p.muted { (lang.tr("search-is-not-enabled-no-related")) }
         },
         Err(e) => {
             tracing::warn!(error = %e, "related cases");
@@ -1626,9 +1545,9 @@ fn related_cases(ctx: &Ctx, view: &CaseView, similar: &Result<Vec<CaseRow>, AppE
     };
     html! {
         section.card #related {
-            h2 { (lang.t("研判参考", "Triage help")) }
+            h2 { (lang.tr("triage-help")) }
             @if let Some(h) = category_hint(&view.state.intake.content) {
-                p { (lang.t("群众选择的类别：", "The resident's category hint: ")) (h) }
+                p { (lang.tr("the-residents-category-hint")) (h) }
             }
             (found)
         }
@@ -1646,13 +1565,13 @@ fn linked_cases(ctx: &Ctx, view: &CaseView, items: &[RelatedCase]) -> Markup {
         return html! {};
     }
     let reason = |r: &RelatedCase| match r.link.reason.as_str() {
-        "same_reporter" => lang.t("同一群众重复反映", "same resident"),
-        "same_place_same_problem" => lang.t("同一地点同一问题", "same place, same problem"),
-        _ => lang.t("内容相似", "similar text"),
+        "same_reporter" => lang.tr("same-resident"),
+        "same_place_same_problem" => lang.tr("same-place-same-problem"),
+        _ => lang.tr("similar-text"),
     };
     let merged = |r: &RelatedCase| {
         if r.merged_into.is_some() {
-            lang.t("（已合并）", " (merged)")
+            lang.tr("merged-2")
         } else {
             ""
         }
@@ -1661,14 +1580,14 @@ fn linked_cases(ctx: &Ctx, view: &CaseView, items: &[RelatedCase]) -> Markup {
         section.card #linked {
             @if let Some(into) = into {
                 p #merged-into {
-                    (lang.t("已作为重复件合并至", "Merged as a duplicate into"))
+                    (lang.tr("merged-as-a-duplicate-into"))
                     " "
                     a href={ "/staff/cases/" (into) } { "#" (into) }
                 }
             }
             @if !duplicates.is_empty() {
                 p #duplicates {
-                    (lang.t("已并入本件的重复件：", "Duplicates merged into this case:"))
+                    (lang.tr("duplicates-merged-into-this-case"))
                     " "
                     @for (n, d) in duplicates.iter().enumerate() {
                         @if n > 0 { "、" }
@@ -1677,7 +1596,7 @@ fn linked_cases(ctx: &Ctx, view: &CaseView, items: &[RelatedCase]) -> Markup {
                 }
             }
             @if !items.is_empty() {
-                h2 { (lang.t("关联诉求", "Linked cases")) }
+                h2 { (lang.tr("linked-cases")) }
                 ul {
                     @for r in items {
                         li {
@@ -1707,11 +1626,7 @@ pub async fn photo(ctx: Ctx, Path((id, n)): Path<(String, String)>) -> Response 
     };
     match found {
         Ok(p) => crate::photo_response(p),
-        Err(_) => ctx.error_page(
-            StatusCode::NOT_FOUND,
-            "没有这张照片，或您无权查看。",
-            "No such photo, or not visible to you.",
-        ),
+        Err(_) => ctx.error_page(StatusCode::NOT_FOUND, "no-such-photo-or-not-visible"),
     }
 }
 
@@ -1731,11 +1646,7 @@ pub async fn case_page(ctx: Ctx, Path(id): Path<String>, RawQuery(q): RawQuery) 
             let body = case_body(&ctx, &user, &view, None, done).await;
             ctx.page(&view.state.intake.title, body)
         }
-        Err(_) => ctx.error_page(
-            StatusCode::NOT_FOUND,
-            "没有找到这件诉求，或它不在您的管辖范围内。",
-            "Case not found, or outside your part of the district.",
-        ),
+        Err(_) => ctx.error_page(StatusCode::NOT_FOUND, "case-not-found-or-outside-your-2"),
     }
 }
 
@@ -1758,7 +1669,7 @@ fn command_json(ctx: &Ctx, f: &Fields) -> Result<Value, Errors> {
                         Ok(n) => {
                             m.insert(k.clone(), json!(n));
                         }
-                        Err(_) => errs.add(k, ctx.t("请填写一个正整数", "Enter a whole number")),
+                        Err(_) => errs.add(k, ctx.tr("enter-a-whole-number")),
                     }
                 }
             }
@@ -1785,11 +1696,7 @@ pub async fn command(
         Err(r) => return r,
     };
     let Some(id) = parse_case_id(&id) else {
-        return ctx.error_page(
-            StatusCode::NOT_FOUND,
-            "没有找到这件诉求。",
-            "Case not found.",
-        );
+        return ctx.error_page(StatusCode::NOT_FOUND, "case-not-found");
     };
     if name == crate::merge::COMMAND {
         return crate::merge::post(ctx, user, id, fields).await;
@@ -1802,7 +1709,7 @@ pub async fn command(
         .copied()
         .find(|n| *n == name)
     else {
-        return ctx.error_page(StatusCode::NOT_FOUND, "没有这个操作。", "No such action.");
+        return ctx.error_page(StatusCode::NOT_FOUND, "no-such-action");
     };
     let result: Result<(), Errors> = async {
         let v = command_json(&ctx, &fields)?;
@@ -1858,11 +1765,7 @@ pub(crate) async fn refused(
                 body,
             )
         }
-        Err(_) => ctx.error_page(
-            StatusCode::NOT_FOUND,
-            "没有找到这件诉求，或它不在您的管辖范围内。",
-            "Case not found, or outside your part of the district.",
-        ),
+        Err(_) => ctx.error_page(StatusCode::NOT_FOUND, "case-not-found-or-outside-your-2"),
     }
 }
 
@@ -1890,12 +1793,12 @@ fn new_page(ctx: &Ctx, user: &StaffUser, f: &Fields, errs: &Errors) -> Response 
     let intake = intake_fields(ctx, &f2, errs);
     let body = html! {
         section.card {
-            h1 { (ctx.t("录入诉求（代群众反映）", "File a request for a resident")) }
-            p.hint { (ctx.t("群众当面、电话或来信反映的事项，在这里录入；提交后把查询码告诉群众。", "Matters told in person, by phone or by letter: file them here and give the resident the tracking code.")) }
+            h1 { (ctx.tr("file-a-request-for-a-resident")) }
+            p.hint { (ctx.tr("matters-told-in-person-by-phone")) }
             form method="post" action="/staff/new" id="new-form" novalidate {
                 (ui::csrf(&ctx.csrf_token()))
                 (ui::errors_rest(errs, &["channel", "title", "content", "unit", "address", "reporter_name", "reporter_phone", "reporter_id_number"]))
-                label for="channel" { (ctx.t("受理渠道", "Channel")) }
+                label for="channel" { (ctx.tr("channel-2")) }
                 select id="channel" name="channel" aria-invalid=[ui::invalid(errs, "channel")] {
                     @for c in staff_channels(user.role) {
                         option value=(c.as_str()) selected[chosen == c.as_str()] { (words::channel(ctx.lang, c.as_str())) }
@@ -1903,11 +1806,11 @@ fn new_page(ctx: &Ctx, user: &StaffUser, f: &Fields, errs: &Errors) -> Response 
                 }
                 (ui::error_at(errs, "channel"))
                 (intake)
-                label for="reporter_id_number" { (ctx.t("身份证号码（可不填）", "ID number (optional)")) }
+                label for="reporter_id_number" { (ctx.tr("id-number-optional")) }
                 input type="text" id="reporter_id_number" name="reporter_id_number" maxlength="18"
                     value=(f.value("reporter_id_number")) aria-invalid=[ui::invalid(errs, "reporter_id_number")];
                 (ui::error_at(errs, "reporter_id_number"))
-                button type="submit" id="submit" { (ctx.t("提交", "Submit")) }
+                button type="submit" id="submit" { (ctx.tr("submit")) }
             }
         }
     };
@@ -1916,7 +1819,7 @@ fn new_page(ctx: &Ctx, user: &StaffUser, f: &Fields, errs: &Errors) -> Response 
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    ctx.page_status(status, ctx.t("录入诉求", "File a request"), body)
+    ctx.page_status(status, ctx.tr("file-a-request-2"), body)
 }
 
 pub async fn new_form(ctx: Ctx) -> Response {
@@ -1936,7 +1839,7 @@ pub async fn new_case(PostForm { ctx, fields, .. }: PostForm) -> Response {
     let input = intake_input(&ctx, &fields, &channel, &mut errs);
     for name in ["title", "content", "reporter_name", "reporter_phone"] {
         if fields.get(name).is_none() {
-            errs.add(name, ctx.t("请填写此项", "Please fill this in"));
+            errs.add(name, ctx.tr("field-missing"));
         }
     }
     if !errs.is_empty() {
@@ -1946,17 +1849,17 @@ pub async fn new_case(PostForm { ctx, fields, .. }: PostForm) -> Response {
         Ok(r) => {
             let body = html! {
                 section.card.notice #filed {
-                    h1 { (ctx.t("已录入", "Filed")) }
-                    p { (ctx.t("请把查询码告诉群众，用于查询进度和评价：", "Give the resident this tracking code to follow and rate the request:")) }
+                    h1 { (ctx.tr("filed-2")) }
+                    p { (ctx.tr("give-the-resident-this-tracking-code")) }
                     p { span.code #tracking-code { (r.tracking_code) } }
                     p {
-                        a href={ "/staff/cases/" (r.id) } { (ctx.t("查看这件诉求", "Open the case")) }
+                        a href={ "/staff/cases/" (r.id) } { (ctx.tr("open-the-case")) }
                         " · "
-                        a href="/staff/new" { (ctx.t("再录一件", "File another")) }
+                        a href="/staff/new" { (ctx.tr("file-another")) }
                     }
                 }
             };
-            ctx.page(ctx.t("已录入", "Filed"), body)
+            ctx.page(ctx.tr("filed-2"), body)
         }
         Err(e) => new_page(
             &ctx,

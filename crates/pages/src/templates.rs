@@ -46,16 +46,16 @@ fn kind_words(lang: Lang, kind: &str) -> String {
 
 fn audience_words(lang: Lang, a: &str) -> &'static str {
     match a {
-        "resident" => lang.t("群众", "Resident"),
-        "unit" => lang.t("单位", "Unit"),
-        _ => lang.t("个人（领导）", "Person (leader)"),
+        "resident" => lang.tr("resident-2"),
+        "unit" => lang.tr("unit"),
+        _ => lang.tr("person-leader"),
     }
 }
 
 fn lang_words(lang: Lang, l: &str) -> &'static str {
     match l {
-        "zh" => lang.t("中文", "Chinese"),
-        _ => lang.t("英文", "English"),
+        "zh" => lang.tr("chinese"),
+        _ => lang.tr("english"),
     }
 }
 
@@ -96,45 +96,40 @@ async fn list_page(ctx: &Ctx, user: &StaffUser, done: Option<&str>) -> Response 
                 @match &t.overridden {
                     Some(o) => {
                         td { (o.text) }
-                        td { span class="badge" { (lang.t("已修改", "edited")) } }
+                        td { span class="badge" { (lang.tr("edited")) } }
                     }
                     None => {
                         td { (t.default.text) }
-                        td { (lang.t("默认", "default")) }
+                        td { (lang.tr("default")) }
                     }
                 }
-                td { a href=(href(t)) { (lang.t("编辑", "Edit")) } }
+                td { a href=(href(t)) { (lang.tr("edit")) } }
             }
         }
     };
     let body = html! {
-        h1 { (lang.t("通知模板", "Message templates")) }
+        h1 { (lang.tr("message-templates")) }
         (done_notice(done))
         p class="hint" {
-            (lang.t(
-                "每个模板按通知类型、接收对象和语言区分。修改后，所有服务器从下一条通知起使用新模板；恢复默认即撤销修改。",
-                "One template per notification kind, audience and language. An edit is used by every server from the next message on; restoring the default undoes it.",
+            (lang.tr(
+                "one-template-per-notification-kind-audience",
             ))
         }
         section class="card" id="templates" {
             (ui::wrapped_table(
                 &[
-                    lang.t("通知类型", "Kind"),
-                    lang.t("接收对象", "Audience"),
-                    lang.t("语言", "Language"),
-                    lang.t("正文", "Text"),
-                    lang.t("状态", "State"),
+                    lang.tr("kind"),
+                    lang.tr("audience"),
+                    lang.tr("language"),
+                    lang.tr("text"),
+                    lang.tr("state"),
                     "",
                 ],
                 rows,
             ))
         }
     };
-    ctx.page_status(
-        StatusCode::OK,
-        lang.t("通知模板", "Message templates"),
-        body,
-    )
+    ctx.page_status(StatusCode::OK, lang.tr("message-templates"), body)
 }
 
 /// The notice of a change just made.
@@ -148,20 +143,16 @@ fn done_notice(done: Option<&str>) -> Markup {
 
 fn app_error_page(ctx: &Ctx, e: &AppError) -> Response {
     match e {
-        AppError::TemplateNotFound(_) => {
-            ctx.error_page(StatusCode::NOT_FOUND, "没有这个模板。", "No such template.")
-        }
+        AppError::TemplateNotFound(_) => ctx.error_page(StatusCode::NOT_FOUND, "no-such-template"),
         AppError::Forbidden => ctx.error_page(
             StatusCode::FORBIDDEN,
-            "只有系统管理员可以使用此页面。",
-            "Only administrators may use this page.",
+            "only-administrators-may-use-this-page",
         ),
         other => {
             tracing::error!(error = %other, "templates page");
             ctx.error_page(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "系统暂时无法处理，请稍后重试。",
-                "The system could not process this; please retry later.",
+                "the-system-could-not-process-this-2",
             )
         }
     }
@@ -211,14 +202,14 @@ async fn edit_page(
     let preview_html = html! {
         @if let Some(p) = preview {
             section class="card" id="preview" {
-                h2 { (lang.t("预览", "Preview")) }
+                h2 { (lang.tr("preview")) }
                 p class="hint" {
-                    (lang.t("示例诉求：查询码 7KQ2M9XW4C，“小区门口路灯不亮”。", "Sample case: tracking code 7KQ2M9XW4C, “Street light out at the gate”."))
+                    (lang.tr("sample-case-tracking-code-7kq2m9xw4c-street"))
                 }
                 dl {
-                    dt { (lang.t("标题", "Subject")) }
+                    dt { (lang.tr("subject")) }
                     dd id="preview-subject" { (p.subject) }
-                    dt { (lang.t("正文", "Text")) }
+                    dt { (lang.tr("text")) }
                     dd id="preview-text" { (p.text) }
                     @if let Some(m) = &p.markdown {
                         dt { "Markdown" }
@@ -237,15 +228,15 @@ async fn edit_page(
         @if t.overridden.is_some() {
             form method="post" action=(format!("{action}/reset")) class="inline" id="reset-form" {
                 (csrf)
-                button type="submit" class="secondary" { (lang.t("恢复默认", "Restore the default")) }
+                button type="submit" class="secondary" { (lang.tr("restore-the-default")) }
             }
         }
     };
-    let l_subject = lang.t("标题（邮件主题）", "Subject (e-mail)");
-    let l_text = lang.t("正文（短信、群消息）", "Text (SMS, group messages)");
+    let l_subject = lang.tr("subject-e-mail");
+    let l_text = lang.tr("text-sms-group-messages");
     let body = html! {
-        p { a href="/staff/admin/templates" { (lang.t("← 全部模板", "← All templates")) } }
-        h1 { (lang.t("编辑通知模板", "Edit a message template")) }
+        p { a href="/staff/admin/templates" { (lang.tr("all-templates")) } }
+        h1 { (lang.tr("edit-a-message-template")) }
         (done_notice(done))
         p {
             (kind_words(lang, key.kind)) " · "
@@ -253,9 +244,9 @@ async fn edit_page(
             (lang_words(lang, key.lang)) " · "
             span class="muted" {
                 (if t.overridden.is_some() {
-                    lang.t("已修改", "edited")
+                    lang.tr("edited")
                 } else {
-                    lang.t("默认", "default")
+                    lang.tr("default")
                 })
             }
         }
@@ -272,25 +263,24 @@ async fn edit_page(
                         textarea id="text" name="text" rows="5" aria-invalid=[ui::invalid(errs, "text")] { (shown.text) }
                         (ui::error_at(errs, "text"))
                         label for="markdown" {
-                            (lang.t(
-                                "Markdown（可选，群机器人）",
-                                "Markdown (optional, group robots)"
+                            (lang.tr(
+                                "markdown-optional-group-robots"
                             ))
                         }
                         textarea id="markdown" name="markdown" rows="5" { (shown.markdown.as_deref().unwrap_or("")) }
                         (ui::error_at(errs, "markdown"))
                         p class="hint" {
-                            (lang.t("可用占位符：", "Placeholders: "))
+                            (lang.tr("placeholders"))
                             "{tracking_code} {title} {status} {text} {unit} {deadline} {link}; {{ }}"
                         }
-                        button type="submit" name="do" value="preview" class="secondary" { (lang.t("预览", "Preview")) }
+                        button type="submit" name="do" value="preview" class="secondary" { (lang.tr("preview")) }
                         " "
-                        button type="submit" name="do" value="save" { (lang.t("保存", "Save")) }
+                        button type="submit" name="do" value="save" { (lang.tr("save")) }
                     }
                     (reset)
                 }
                 section class="card" id="default" {
-                    h2 { (lang.t("默认内容", "Default")) }
+                    h2 { (lang.tr("default-2")) }
                     dl {
                         dt { (l_subject) }
                         dd { (t.default.subject) }
@@ -311,11 +301,7 @@ async fn edit_page(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    ctx.page_status(
-        status,
-        lang.t("编辑通知模板", "Edit a message template"),
-        body,
-    )
+    ctx.page_status(status, lang.tr("edit-a-message-template"), body)
 }
 
 pub async fn edit(Path(path): Path<(String, String, String)>, ctx: Ctx) -> Response {
@@ -356,12 +342,7 @@ pub async fn save(
     };
     match result {
         Ok((r, saved)) => {
-            let done = saved.then(|| {
-                ctx.t(
-                    "已保存，从下一条通知起使用。",
-                    "Saved; used from the next message on.",
-                )
-            });
+            let done = saved.then(|| ctx.tr("saved-used-from-the-next-message"));
             edit_page(
                 &ctx,
                 &user,
@@ -384,10 +365,7 @@ pub async fn save(
             };
             errs.add(
                 field,
-                format!(
-                    "{}{why}",
-                    ctx.t("模板不正确，未保存：", "Invalid template, not saved: ")
-                ),
+                format!("{}{why}", ctx.tr("invalid-template-not-saved")),
             );
             edit_page(&ctx, &user, key, Some(&t), None, &errs, None).await
         }
@@ -406,7 +384,7 @@ pub async fn reset(
     let key = TemplateKey::from(&path);
     match ctx.app.delete_template(&user, key).await {
         Ok(()) | Err(AppError::TemplateNotOverridden) => {
-            let done = ctx.t("已恢复默认内容。", "The default is restored.");
+            let done = ctx.tr("the-default-is-restored");
             edit_page(&ctx, &user, key, None, None, &Errors::default(), Some(done)).await
         }
         Err(e) => app_error_page(&ctx, &e),

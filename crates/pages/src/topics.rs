@@ -94,12 +94,12 @@ pub fn table(lang: Lang, rows: &[TopicRow], days: u32) -> Markup {
             table.topics {
                 thead {
                     tr {
-                        th.num { (lang.t("排名", "Rank")) }
-                        th.num { (lang.t("热度", "Heat")) }
-                        th { (lang.t("问题概要", "Summary")) }
-                        th { (lang.t("地点", "Place")) }
-                        th { (lang.t("时间", "Time span")) }
-                        th { (lang.t("相关诉求", "Cases")) }
+                        th.num { (lang.tr("rank-2")) }
+                        th.num { (lang.tr("heat")) }
+                        th { (lang.tr("summary")) }
+                        th { (lang.tr("place")) }
+                        th { (lang.tr("time-span")) }
+                        th { (lang.tr("cases-2")) }
                     }
                 }
                 tbody {
@@ -110,7 +110,7 @@ pub fn table(lang: Lang, rows: &[TopicRow], days: u32) -> Markup {
                             td { (t.summary) }
                             td {
                                 @if t.place.is_empty() {
-                                    (lang.t("（未写明地点）", "(no place named)"))
+                                    (lang.tr("no-place-named"))
                                 } @else {
                                     (t.place)
                                 }
@@ -135,9 +135,8 @@ pub fn table(lang: Lang, rows: &[TopicRow], days: u32) -> Markup {
 fn unavailable(lang: Lang) -> Markup {
     html! {
         p.error role="alert" {
-            (lang.t(
-                "暂时无法读取热点问题，请稍后重试。",
-                "Hot topics cannot be read now; retry later."
+            (lang.tr(
+                "hot-topics-cannot-be-read-now"
             ))
         }
     }
@@ -173,13 +172,7 @@ pub async fn page(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
         Some(d) => match d.parse::<u32>().ok().filter(|d| PERIODS.contains(d)) {
             Some(d) => d,
             None => {
-                errs.add(
-                    "days",
-                    lang.t(
-                        "请选择统计期间：近 7 天、近 30 天或近 90 天",
-                        "Choose the period: the last 7, 30 or 90 days",
-                    ),
-                );
+                errs.add("days", lang.tr("choose-the-period-the-last-7"));
                 DEFAULT_DAYS
             }
         },
@@ -188,21 +181,15 @@ pub async fn page(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
     let unit = get("unit");
     if let Some(u) = &unit {
         if !units.iter().any(|(c, _)| c == u) {
-            errs.add(
-                "unit",
-                lang.t(
-                    "请从列表中选择单位（只能选您管辖范围内的乡镇（街道）或村（社区））",
-                    "Choose a unit from the list (a township/street or village/community you may see)",
-                ),
-            );
+            errs.add("unit", lang.tr("choose-a-unit-from-the-list-2"));
         }
     }
     let body = html! {
-        h1 { (lang.t("热点问题", "Hot topics")) }
+        h1 { (lang.tr("hot-topics")) }
         form method="get" action="/staff/topics" class="card filters" id="topics-filter" {
             (ui::errors_rest(&errs, &["days", "unit"]))
             div {
-                label for="days" { (lang.t("统计期间", "Period")) }
+                label for="days" { (lang.tr("period")) }
                 select id="days" name="days" aria-invalid=[ui::invalid(&errs, "days")] {
                     @for d in PERIODS {
                         option value=(d) selected[d == days] {
@@ -214,9 +201,9 @@ pub async fn page(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
             }
             @if !units.is_empty() {
                 div {
-                    label for="unit" { (lang.t("单位", "Unit")) }
+                    label for="unit" { (lang.tr("unit")) }
                     select id="unit" name="unit" aria-invalid=[ui::invalid(&errs, "unit")] {
-                        option value="" { (lang.t("我管辖的全部", "All I may see")) }
+                        option value="" { (lang.tr("all-i-may-see")) }
                         @for (c, n) in &units {
                             option value=(c) selected[unit.as_deref() == Some(c.as_str())] { (n) }
                         }
@@ -224,13 +211,13 @@ pub async fn page(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
                     (ui::error_at(&errs, "unit"))
                 }
             }
-            div { button type="submit" id="topics-submit" { (lang.t("查看", "Show")) } }
+            div { button type="submit" id="topics-submit" { (lang.tr("show-2")) } }
         }
     };
     if !errs.is_empty() {
         return ctx.page_status(
             StatusCode::UNPROCESSABLE_ENTITY,
-            lang.t("热点问题", "Hot topics"),
+            lang.tr("hot-topics"),
             body,
         );
     }
@@ -248,15 +235,14 @@ pub async fn page(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
                 (tf!(lang, "topics-heading", days = days))
             }
             p.hint {
-                (lang.t(
-                    "把受理时间在统计期间内、您能查看的诉求按“同一地点、同一问题”归并，按热度排序（反映人越多、越集中，热度越高）。",
-                    "Cases received in the period that you may see, grouped as one problem at one place, hottest first (more residents, closer in time: hotter).",
+                (lang.tr(
+                    "cases-received-in-the-period-that",
                 ))
             }
             (list)
         }
     };
-    ctx.page(lang.t("热点问题", "Hot topics"), body)
+    ctx.page(lang.tr("hot-topics"), body)
 }
 
 /// Topics shown on the dashboard.
@@ -280,13 +266,12 @@ pub async fn dashboard_section(ctx: &Ctx, user: &StaffUser) -> Markup {
     };
     html! {
         section.card id="hot-topics" {
-            h2 { (lang.t("热点问题（近 30 天）", "Hot topics (last 30 days)")) }
+            h2 { (lang.tr("hot-topics-last-30-days")) }
             (list)
             p {
                 a href="/staff/topics" id="all-topics" {
-                    (lang.t(
-                        "全部热点问题（可按期间和单位查看）",
-                        "All hot topics (by period and unit)"
+                    (lang.tr(
+                        "all-hot-topics-by-period-and"
                     ))
                 }
                 @for d in PERIODS {
