@@ -226,10 +226,8 @@ pub fn app_errors(lang: Lang, e: &AppError, rename: &dyn Fn(&str) -> String) -> 
             tf!(
                 lang,
                 "a-cannot-belong-to-a-unit",
-                role = role.zh(),
-                level = level.zh(),
-                role_code = role.as_str(),
-                level_code = level.as_str()
+                role = crate::words::role(lang, *role),
+                level = crate::words::level(lang, *level)
             ),
         ),
         AppError::UnitExists(c) => {
@@ -247,10 +245,8 @@ pub fn app_errors(lang: Lang, e: &AppError, rename: &dyn Fn(&str) -> String) -> 
             tf!(
                 lang,
                 "a-cannot-sit-under-a-district",
-                level = level.zh(),
-                parent = parent_level.zh(),
-                level_code = level.as_str(),
-                parent_code = parent_level.as_str()
+                level = crate::words::level(lang, *level),
+                parent = crate::words::level(lang, *parent_level)
             ),
         ),
         AppError::UnitInUse(what) => errs.add(

@@ -51,10 +51,10 @@ impl Lang {
         suqiu_i18n::catalog().format(self.0, key, args)
     }
 
-    /// Picks one of two texts written in the code: Chinese, or English for
-    /// every other language. For texts that are data (names a setting gives
-    /// in both languages), and, until they move to the catalogue, the pairs
-    /// still written in the page files.
+    /// Picks one of two texts that come as data in both languages (the
+    /// deadline rules' parse errors, which the domain gives in Chinese and
+    /// English): Chinese, or English for every other language. Text the
+    /// pages write themselves is always a catalogue message.
     pub fn t<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
         if self == Lang::Zh {
             zh

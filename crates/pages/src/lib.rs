@@ -318,11 +318,6 @@ impl FromRequestParts<App> for Ctx {
 }
 
 impl Ctx {
-    /// Transitional: a text pair written in the code (see [`Lang::t`]).
-    pub fn t<'a>(&self, zh: &'a str, en: &'a str) -> &'a str {
-        self.lang.t(zh, en)
-    }
-
     /// A message of the catalogue in the page's language.
     pub fn tr<'a>(&self, key: &'a str) -> &'a str {
         self.lang.tr(key)

@@ -441,7 +441,7 @@ fn track_view(
                         @for (k, r) in suqiu_app::commands::RATINGS {
                             label.radio {
                                 input type="radio" name="rating" value=(k) checked[rating == *k];
-                                " " (lang.t(r.zh(), r.en()))
+                                " " (crate::words::rating(lang, *r))
                             }
                         }
                     }

@@ -1111,7 +1111,7 @@ fn command_inputs(
         "rate" => {
             let ratings: Vec<(String, String)> = suqiu_app::commands::RATINGS
                 .iter()
-                .map(|(k, r)| (k.to_string(), lang.t(r.zh(), r.en()).to_string()))
+                .map(|(k, r)| (k.to_string(), crate::words::rating(lang, *r).to_string()))
                 .collect();
             // a leader records the rating of their own revisit (回门巡访)
             let leader = ctx
@@ -1268,7 +1268,7 @@ async fn case_body_showing(
     if let (Some(u), Some(c)) = (s.urgency, &s.category) {
         facts.push((
             lang.tr("triage"),
-            text(&format!("{}，{c}", lang.t(u.zh(), u.en()))),
+            text(&format!("{}，{c}", crate::words::urgency_word(lang, u))),
         ));
     }
     if let Some(d) = s.difficulty {
@@ -1288,7 +1288,7 @@ async fn case_body_showing(
         facts.push((lang.tr("owned-by"), text(o)));
     }
     if let Some(r) = s.rating {
-        facts.push((lang.tr("rating"), text(lang.t(r.zh(), r.en()))));
+        facts.push((lang.tr("rating"), text(crate::words::rating(lang, r))));
     }
     let returns: Vec<String> = s
         .returns

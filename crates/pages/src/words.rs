@@ -3,42 +3,36 @@
 
 use crate::html::{when, Lang};
 use suqiu_domain::case::{Actor, ContactChannel, Event, Queue, Status};
-use suqiu_domain::workflow::{Difficulty, RatingVia};
+use suqiu_domain::workflow::{Difficulty, Rating, RatingVia, Urgency};
 use suqiu_domain::{Channel, Level, Role};
 
 pub fn role(lang: Lang, r: Role) -> &'static str {
-    match lang {
-        Lang::Zh => r.zh(),
-        _ => match r {
-            Role::GridWorker => "grid worker",
-            Role::CommunityStaff => "village/community staff",
-            Role::StreetStaff => "township/street staff",
-            Role::DepartmentHandler => "department handler",
-            Role::Leader => "linked leader",
-            Role::PetitionBureau => "petition bureau",
-            Role::Admin => "administrator",
-            Role::Inspector => "discipline inspection",
-        },
-    }
+    lang.tr(match r {
+        Role::GridWorker => "role-grid-worker",
+        Role::CommunityStaff => "role-community-staff",
+        Role::StreetStaff => "role-street-staff",
+        Role::DepartmentHandler => "role-department-handler",
+        Role::Leader => "role-leader",
+        Role::PetitionBureau => "role-petition-bureau",
+        Role::Admin => "role-admin",
+        Role::Inspector => "role-inspector",
+    })
 }
 
 pub fn status(lang: Lang, s: Status) -> &'static str {
-    match lang {
-        Lang::Zh => s.zh(),
-        _ => match s {
-            Status::Received => "received, awaiting triage",
-            Status::Triaged => "triaged, handled by the community",
-            Status::Reported => "reported to the township/street, awaiting signature",
-            Status::AtStreet => "followed by the township/street",
-            Status::StreetHandling => "handled by the township/street",
-            Status::Dispatched => "dispatched, awaiting the department",
-            Status::InProgress => "in progress at the department",
-            Status::AwaitingLeaderDeadline => "awaiting the leader's deadline",
-            Status::Replied => "replied, awaiting rating",
-            Status::Unsatisfied => "rated unsatisfied, under review",
-            Status::Closed => "closed",
-        },
-    }
+    lang.tr(match s {
+        Status::Received => "status-received",
+        Status::Triaged => "status-triaged",
+        Status::Reported => "status-reported",
+        Status::AtStreet => "status-at-street",
+        Status::StreetHandling => "status-street-handling",
+        Status::Dispatched => "status-dispatched",
+        Status::InProgress => "status-in-progress",
+        Status::AwaitingLeaderDeadline => "status-awaiting-leader-deadline",
+        Status::Replied => "status-replied",
+        Status::Unsatisfied => "status-unsatisfied",
+        Status::Closed => "status-closed",
+    })
 }
 
 pub fn status_str(lang: Lang, s: &str) -> String {
@@ -48,57 +42,69 @@ pub fn status_str(lang: Lang, s: &str) -> String {
 }
 
 pub fn queue(lang: Lang, q: Queue) -> &'static str {
-    match lang {
-        Lang::Zh => q.zh(),
-        _ => match q {
-            Queue::Triage => "Today's triage",
-            Queue::Resolve => "Resolve or report",
-            Queue::Sign => "To sign for",
-            Queue::Dispatch => "To dispatch",
-            Queue::Accept => "To accept",
-            Queue::Handling => "In hand",
-            Queue::Cooperate => "Cooperation reports due",
-            Queue::SetDeadline => "Deadlines to set",
-            Queue::Callback => "Awaiting callback",
-            Queue::Decide => "Unsatisfied: to decide",
-            Queue::DueSoon => "Due soon",
-            Queue::Overdue => "Overdue",
-            Queue::Supervise => "To supervise",
-            Queue::Owned => "Cases I own",
-            Queue::Rated => "Ratings back from residents",
-        },
-    }
+    lang.tr(match q {
+        Queue::Triage => "queue-triage",
+        Queue::Resolve => "queue-resolve",
+        Queue::Sign => "queue-sign",
+        Queue::Dispatch => "queue-dispatch",
+        Queue::Accept => "queue-accept",
+        Queue::Handling => "queue-handling",
+        Queue::Cooperate => "queue-cooperate",
+        Queue::SetDeadline => "queue-set-deadline",
+        Queue::Callback => "queue-callback",
+        Queue::Decide => "queue-decide",
+        Queue::DueSoon => "queue-due-soon",
+        Queue::Overdue => "queue-overdue",
+        Queue::Supervise => "queue-supervise",
+        Queue::Owned => "queue-owned",
+        Queue::Rated => "queue-rated",
+    })
 }
 
 pub fn channel(lang: Lang, c: &str) -> String {
     let Some(ch) = Channel::parse(c) else {
         return c.to_string();
     };
-    match lang {
-        Lang::Zh => ch.zh().to_string(),
-        _ => match ch {
-            Channel::ChatGroup => "chat group",
-            Channel::Web => "online (resident)",
-            Channel::Proxy => "grid worker for a resident",
-            Channel::DoorToDoor => "door-to-door visit",
-            Channel::Hotline12345 => "12345 hotline",
-            Channel::PublicOpinion => "public opinion monitoring",
-            Channel::Visit => "walk-in visit",
-            Channel::Letter => "letter",
-            Channel::LeaderReception => "leader reception day",
-            Channel::Video => "video appointment",
-            Channel::Screening => "dispute screening",
-        }
-        .to_string(),
-    }
+    lang.tr(match ch {
+        Channel::ChatGroup => "channel-chat-group",
+        Channel::Web => "channel-web",
+        Channel::Proxy => "channel-proxy",
+        Channel::DoorToDoor => "channel-door-to-door",
+        Channel::Hotline12345 => "channel-hotline12345",
+        Channel::PublicOpinion => "channel-public-opinion",
+        Channel::Visit => "channel-visit",
+        Channel::Letter => "channel-letter",
+        Channel::LeaderReception => "channel-leader-reception",
+        Channel::Video => "channel-video",
+        Channel::Screening => "channel-screening",
+    })
+    .to_string()
 }
 
 pub fn urgency(lang: Lang, u: &str) -> String {
     suqiu_app::commands::URGENCIES
         .iter()
         .find(|(k, _)| *k == u)
-        .map(|(_, v)| lang.t(v.zh(), v.en()).to_string())
+        .map(|(_, v)| urgency_word(lang, *v).to_string())
         .unwrap_or_else(|| u.to_string())
+}
+
+/// The name of an urgency tier.
+pub fn urgency_word(lang: Lang, u: Urgency) -> &'static str {
+    lang.tr(match u {
+        Urgency::Urgent => "urgency-urgent",
+        Urgency::Deferred => "urgency-deferred",
+        Urgency::Unreasonable => "urgency-unreasonable",
+    })
+}
+
+/// The name of a rating.
+pub fn rating(lang: Lang, r: Rating) -> &'static str {
+    lang.tr(match r {
+        Rating::Satisfied => "rating-satisfied",
+        Rating::Average => "rating-average",
+        Rating::Unsatisfied => "rating-unsatisfied",
+    })
 }
 
 pub fn difficulty(lang: Lang, d: Difficulty) -> &'static str {
@@ -179,9 +185,8 @@ pub fn event(lang: Lang, e: &Event, unit_name: &dyn Fn(&str) -> String) -> Strin
         Event::Triaged { urgency, category } => tf!(
             lang,
             "triaged-2",
-            zh = urgency.zh(),
-            category = category,
-            en = urgency.en()
+            urgency = urgency_word(lang, *urgency),
+            category = category
         ),
         Event::ReportedToStreet { street, note } => {
             let n = note.as_deref().unwrap_or("");
@@ -286,10 +291,9 @@ pub fn event(lang: Lang, e: &Event, unit_name: &dyn Fn(&str) -> String) -> Strin
             tf!(
                 lang,
                 "rated-2",
-                zh = rating.zh(),
+                rating = crate::words::rating(lang, *rating),
                 via = via(lang, *v),
                 c = c,
-                en = rating.en()
             )
         }
         Event::RatingAcknowledged { unit } => {
@@ -485,6 +489,35 @@ pub fn day_unit(lang: Lang, u: suqiu_domain::workflow::DayUnit) -> &'static str 
 #[cfg(test)]
 mod kind_tests {
     use super::*;
+
+    /// Every value of the domain has its own name in every language of the
+    /// catalogue (a missing message would show its key).
+    #[test]
+    fn every_domain_value_has_a_name_in_every_language() {
+        for lang in Lang::all() {
+            let mut names: Vec<(&str, String)> = Vec::new();
+            names.extend(Role::ALL.map(|r| ("role", role(lang, r).to_string())));
+            names.extend(Status::ALL.map(|x| ("status", status(lang, x).to_string())));
+            names.extend(Queue::ALL.map(|q| ("queue", queue(lang, q).to_string())));
+            names.extend(Channel::ALL.map(|c| ("channel", channel(lang, c.as_str()))));
+            names.extend(Level::ALL.map(|l| ("level", level(lang, l).to_string())));
+            for (_, u) in suqiu_app::commands::URGENCIES {
+                names.push(("urgency", urgency_word(lang, *u).to_string()));
+            }
+            for r in [Rating::Satisfied, Rating::Average, Rating::Unsatisfied] {
+                names.push(("rating", rating(lang, r).to_string()));
+            }
+            for (group, name) in &names {
+                assert!(
+                    !name.starts_with(&format!("{group}-")) && !name.is_empty(),
+                    "{} has no name for a {group}: {name}",
+                    lang.code()
+                );
+            }
+        }
+        assert_eq!(status(Lang::Zh, Status::Closed), Status::Closed.zh());
+        assert_eq!(role(Lang::En, Role::Leader), "linked leader");
+    }
 
     #[test]
     fn every_event_kind_a_rule_may_name_has_words_in_both_languages() {

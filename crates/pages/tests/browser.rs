@@ -814,7 +814,7 @@ async fn story() {
     b.fill("#unit-code", "430799001002-07").await;
     b.fill("#unit-name", "丹阳社区第七网格").await;
     b.click("#add-unit").await;
-    b.see("#unit-add-form", "屋场不能设在村社区之下").await;
+    b.see("#unit-add-form", "屋场不能设在村（社区）之下").await;
     b.choose("#unit-level", "grid").await;
     b.click("#add-unit").await;
     b.see("#done", "单位已新增").await;

@@ -1367,7 +1367,7 @@ async fn administrators_edit_the_unit_tree_in_the_pages() {
     let r = admin.post("/staff/admin/units", &add).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        r.body.contains(r#"data-field="unit_parent""#) && r.body.contains("屋场不能设在村社区之下"),
+        r.body.contains(r#"data-field="unit_parent""#) && r.body.contains("屋场不能设在村（社区）之下"),
         "{}",
         r.body
     );
