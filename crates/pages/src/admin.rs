@@ -147,7 +147,7 @@ async fn admin_page(
             @let disabled = disabled_logins.contains(&p.login);
             @let linked: Vec<String> = p.linked_units.iter().map(|c| name(c)).collect();
             tr data-login=(p.login) {
-                td { (p.login) }
+                td translate="no" { (p.login) }
                 td { (p.name) }
                 td data-role=(p.role.as_str()) { (words::role(lang, p.role)) }
                 td data-unit=(p.unit) { (name(&p.unit)) }
@@ -275,12 +275,14 @@ async fn admin_page(
                         label for="calendar-text" {
                             (lang.tr("add-a-year-state-council-holiday"))
                         }
-                        textarea id="calendar-text" name="text" rows="8" aria-invalid=[ui::invalid(errs, "text")] {
+                        textarea id="calendar-text" name="text" rows="8" translate="no" aria-invalid=[ui::invalid(errs, "text")] {
                             (f.value("text"))
                         }
                         (ui::error_at(errs, "text"))
-                        p class="hint" {
-                            (lang.tr("format-year-2027-off-2027-01"))
+        p class="hint" {
+                            (lang.tr("calendar-format"))
+                            code translate="no" { (lang.tr("calendar-format-example")) }
+                            (lang.tr("calendar-format-or-json"))
                         }
                         button type="submit" { (lang.tr("save")) }
                     }
@@ -308,7 +310,7 @@ async fn admin_page(
                         label for="rules-text" {
                             (lang.tr("edit-the-rules-the-format-of"))
                         }
-                        textarea id="rules-text" name="rules" rows="16" class="code" aria-invalid=[ui::invalid(errs, "rules")] {
+                        textarea id="rules-text" name="rules" rows="16" class="code" translate="no" aria-invalid=[ui::invalid(errs, "rules")] {
                             (rules_text)
                         }
                         (ui::error_at(errs, "rules"))
@@ -749,14 +751,17 @@ pub async fn audit_page(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
     let table = html! {
         @for r in &rows {
             @let e = &r.entry;
-            (ui::table_row(&[
-                &r.seq.to_string(),
-                &crate::html::when(e.at),
-                &e.actor,
-                &e.action,
-                &e.target,
-                &e.reason,
-            ]))
+            tr data-action=(e.action) {
+                td { (r.seq) }
+                td { (crate::html::when(e.at)) }
+                @match e.actor.as_str() {
+                    "system" | "resident" => td { (words::actor_code(lang, &e.actor)) },
+                    login => td translate="no" { (login) },
+                }
+                td { (words::audit_action(lang, &e.action)) }
+                td translate="no" { (e.target) }
+                td { (e.reason) }
+            }
         }
     };
     let heads = [
@@ -774,20 +779,19 @@ pub async fn audit_page(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
             lang.tr("older-records"),
         )
     });
-    let head_text = head.map_or_else(|| lang.tr("no-records-yet").to_string(), |h| h.to_string());
     let body = ui::section(
         "audit",
         lang.tr("audit-log"),
         html! {
-            (ui::paragraph(
-                "audit-head",
-                &format!(
-                    "{}{head_text}",
-                    lang.tr(
-                        "head-of-the-chain-keep-it"
-                    )
-                ),
-            ))
+            p id="audit-head" {
+                @match &head {
+                    Some(h) => {
+                        (lang.tr("head-of-the-chain-keep-it"))
+                        code translate="no" { "suqiu audit verify --expect-head " (h) }
+                    }
+                    None => (lang.tr("no-records-yet")),
+                }
+            }
             (ui::table("audit-log", &heads, table))
             @if let Some(o) = older { (o) }
         },

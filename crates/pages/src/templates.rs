@@ -6,7 +6,7 @@
 
 use crate::forms::{Errors, Fields};
 use crate::html::Lang;
-use crate::{ui, Ctx, PostForm};
+use crate::{ui, words, Ctx, PostForm};
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -15,33 +15,13 @@ use suqiu_app::templates::{Rendered, TemplateInfo, TemplateKey, TemplateText};
 use suqiu_app::{AppError, StaffUser};
 
 fn kind_words(lang: Lang, kind: &str) -> String {
-    let zh = match kind {
-        "received" => "受理",
-        "triaged" => "研判",
-        "reported_to_street" => "上报乡镇（街道）",
-        "signed" => "签收",
-        "street_assigned" => "乡镇（街道）跟单",
-        "dispatched" => "派单",
-        "accepted" => "接单",
-        "returned" => "退单",
-        "replied" => "答复",
-        "explained" => "解释说明",
-        "rated" => "评价",
-        "reopened" => "重新办理",
-        "closed" => "办结",
-        "ownership_taken" => "领导包案",
-        "supervised" => "督办",
-        "cooperation_reported" => "协办反馈",
-        "deadline_warned" => "时限预警",
-        "deadline_overdue" => "超期",
-        "urgent_signalled" => "紧急信号",
-        "leader_deadline_requested" => "申请领导定时限",
-        _ => "",
-    };
-    match (lang, zh.is_empty()) {
-        (Lang::Zh, false) => format!("{zh}（{kind}）"),
-        _ => kind.to_string(),
-    }
+    words::event_kind(lang, kind)
+}
+
+/// The `lang` attribute of a template's text (in the language it is for,
+/// whatever the page's language).
+fn html_lang(code: &str) -> &'static str {
+    Lang::parse(code).map_or("zh-CN", Lang::html_lang)
 }
 
 fn audience_words(lang: Lang, a: &str) -> &'static str {
@@ -95,11 +75,11 @@ async fn list_page(ctx: &Ctx, user: &StaffUser, done: Option<&str>) -> Response 
                 td { (lang_words(lang, t.lang.as_str())) }
                 @match &t.overridden {
                     Some(o) => {
-                        td { (o.text) }
+                        td lang=(html_lang(t.lang.as_str())) { (with_placeholders(&o.text)) }
                         td { span class="badge" { (lang.tr("edited")) } }
                     }
                     None => {
-                        td { (t.default.text) }
+                        td lang=(html_lang(t.lang.as_str())) { (with_placeholders(&t.default.text)) }
                         td { (lang.tr("default")) }
                     }
                 }
@@ -130,6 +110,38 @@ async fn list_page(ctx: &Ctx, user: &StaffUser, done: Option<&str>) -> Response 
         }
     };
     ctx.page_status(StatusCode::OK, lang.tr("message-templates"), body)
+}
+
+/// A template's text with its placeholders (`{tracking_code}`) set apart
+/// as code, which is not translated.
+fn with_placeholders(text: &str) -> Markup {
+    let mut parts = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        let name_len = rest[open + 1..].find('}').filter(|&n| {
+            n > 0
+                && rest[open + 1..open + 1 + n]
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '_')
+        });
+        match name_len {
+            Some(n) => {
+                parts.push((&rest[..open], Some(&rest[open..open + n + 2])));
+                rest = &rest[open + n + 2..];
+            }
+            None => {
+                parts.push((&rest[..=open], None));
+                rest = &rest[open + 1..];
+            }
+        }
+    }
+    html! {
+        @for (plain, placeholder) in &parts {
+            (plain)
+            @if let Some(p) = placeholder { code.placeholder translate="no" { (p) } }
+        }
+        (rest)
+    }
 }
 
 /// The notice of a change just made.
@@ -199,6 +211,7 @@ async fn edit_page(
         }
         None => None,
     };
+    let tl = html_lang(key.lang);
     let preview_html = html! {
         @if let Some(p) = preview {
             section class="card" id="preview" {
@@ -208,12 +221,12 @@ async fn edit_page(
                 }
                 dl {
                     dt { (lang.tr("subject")) }
-                    dd id="preview-subject" { (p.subject) }
+                    dd id="preview-subject" lang=(tl) { (p.subject) }
                     dt { (lang.tr("text")) }
-                    dd id="preview-text" { (p.text) }
+                    dd id="preview-text" lang=(tl) { (p.text) }
                     @if let Some(m) = &p.markdown {
                         dt { "Markdown" }
-                        dd id="preview-markdown" { pre { (m) } }
+                        dd id="preview-markdown" lang=(tl) { pre { (m) } }
                     }
                 }
             }
@@ -257,21 +270,21 @@ async fn edit_page(
                         (csrf)
                         (ui::errors_rest(errs, &["subject", "text", "markdown"]))
                         label for="subject" { (l_subject) }
-                        input id="subject" name="subject" value=(shown.subject) aria-invalid=[ui::invalid(errs, "subject")];
+                        input id="subject" name="subject" lang=(tl) value=(shown.subject) aria-invalid=[ui::invalid(errs, "subject")];
                         (ui::error_at(errs, "subject"))
                         label for="text" { (l_text) }
-                        textarea id="text" name="text" rows="5" aria-invalid=[ui::invalid(errs, "text")] { (shown.text) }
+                        textarea id="text" name="text" rows="5" lang=(tl) aria-invalid=[ui::invalid(errs, "text")] { (shown.text) }
                         (ui::error_at(errs, "text"))
                         label for="markdown" {
                             (lang.tr(
                                 "markdown-optional-group-robots"
                             ))
                         }
-                        textarea id="markdown" name="markdown" rows="5" { (shown.markdown.as_deref().unwrap_or("")) }
+                        textarea id="markdown" name="markdown" rows="5" lang=(tl) { (shown.markdown.as_deref().unwrap_or("")) }
                         (ui::error_at(errs, "markdown"))
                         p class="hint" {
                             (lang.tr("placeholders"))
-                            "{tracking_code} {title} {status} {text} {unit} {deadline} {link}; {{ }}"
+                            code translate="no" { "{tracking_code} {title} {status} {text} {unit} {deadline} {link}; {{ }}" }
                         }
                         button type="submit" name="do" value="preview" class="secondary" { (lang.tr("preview")) }
                         " "
@@ -283,12 +296,12 @@ async fn edit_page(
                     h2 { (lang.tr("default-2")) }
                     dl {
                         dt { (l_subject) }
-                        dd { (t.default.subject) }
+                        dd lang=(tl) { (t.default.subject) }
                         dt { (l_text) }
-                        dd { (t.default.text) }
+                        dd lang=(tl) { (with_placeholders(&t.default.text)) }
                         @if let Some(m) = &t.default.markdown {
                             dt { "Markdown" }
-                            dd { pre { (m) } }
+                            dd lang=(tl) { pre { (m) } }
                         }
                     }
                 }
@@ -388,5 +401,20 @@ pub async fn reset(
             edit_page(&ctx, &user, key, None, None, &Errors::default(), Some(done)).await
         }
         Err(e) => app_error_page(&ctx, &e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_placeholders;
+
+    #[test]
+    fn placeholders_are_set_apart_and_braces_kept() {
+        let out =
+            with_placeholders("您的诉求{tracking_code}已{status}。{ 非占位 }<b>").into_string();
+        assert_eq!(
+            out,
+            r#"您的诉求<code class="placeholder" translate="no">{tracking_code}</code>已<code class="placeholder" translate="no">{status}</code>。{ 非占位 }&lt;b&gt;"#
+        );
     }
 }

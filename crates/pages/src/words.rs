@@ -164,6 +164,53 @@ pub fn actor(lang: Lang, a: &Actor, unit_name: &dyn Fn(&str) -> String) -> Strin
     }
 }
 
+/// The audit log's pseudo-actors (`system`, `resident`) in words; a login
+/// stays as it is.
+pub fn actor_code(lang: Lang, actor: &str) -> String {
+    match actor {
+        "system" => lang.tr("system").to_string(),
+        "resident" => lang.tr("resident").to_string(),
+        login => login.to_string(),
+    }
+}
+
+/// What an audit record's action code means (the code itself when this
+/// version does not know it).
+pub fn audit_action(lang: Lang, code: &str) -> String {
+    let key = match code {
+        "calendar.add_year" => "audit-calendar-add-year",
+        "case.contact" => "audit-case-contact",
+        "case.merge" => "audit-case-merge",
+        "case.unmask" => "audit-case-unmask",
+        "ledger.export" => "audit-ledger-export",
+        "ledger.export.unmasked" => "audit-ledger-export-unmasked",
+        "ledger.import" => "audit-ledger-import",
+        "login" => "audit-login",
+        "login.failed" => "audit-login-failed",
+        "login.throttled" => "audit-login-throttled",
+        "logout" => "audit-logout",
+        "notification.retry" => "audit-notification-retry",
+        "rules.update" => "audit-rules-update",
+        "categories.update" => "audit-categories-update",
+        "template.delete" => "audit-template-delete",
+        "template.put" => "audit-template-put",
+        "token.create" => "audit-token-create",
+        "token.revoke" => "audit-token-revoke",
+        "unit.create" => "audit-unit-create",
+        "unit.remove" => "audit-unit-remove",
+        "unit.rename" => "audit-unit-rename",
+        "user.create" => "audit-user-create",
+        "user.disable" => "audit-user-disable",
+        "user.enable" => "audit-user-enable",
+        "user.logout_all" => "audit-user-logout-all",
+        "user.password" => "audit-user-password",
+        "user.password_reset" => "audit-user-password-reset",
+        "user.role" => "audit-user-role",
+        other => return other.to_string(),
+    };
+    lang.tr(key).to_string()
+}
+
 /// What an event means, for staff (who see more than the resident).
 pub fn event(lang: Lang, e: &Event, unit_name: &dyn Fn(&str) -> String) -> String {
     match e {

@@ -1182,7 +1182,7 @@ async fn administrators_edit_message_templates_with_a_preview() {
     let r = a.get("/staff/admin/templates").await;
     assert_eq!(r.status, StatusCode::OK);
     assert_csp_clean(&r.body);
-    assert!(r.body.contains("通知模板") && r.body.contains("受理（received）"));
+    assert!(r.body.contains("通知模板") && r.body.contains("<td>受理</td>"));
     assert!(r.body.contains(r#"data-template="received/resident/zh""#));
     const PAGE: &str = "/staff/admin/templates/received/resident/zh";
     let r = a.get(PAGE).await;
@@ -1367,7 +1367,8 @@ async fn administrators_edit_the_unit_tree_in_the_pages() {
     let r = admin.post("/staff/admin/units", &add).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        r.body.contains(r#"data-field="unit_parent""#) && r.body.contains("屋场不能设在村（社区）之下"),
+        r.body.contains(r#"data-field="unit_parent""#)
+            && r.body.contains("屋场不能设在村（社区）之下"),
         "{}",
         r.body
     );
@@ -2268,19 +2269,22 @@ async fn administrators_read_the_audit_log_newest_first_in_pages() {
         r.body.contains(&head.to_string()),
         "the head to keep off-site"
     );
-    let rows = r.body.matches("<tr><td>").count();
+    let rows = r.body.matches("<tr data-action=").count();
     assert_eq!(rows, 50, "a page of 50");
-    let first = &r.body[r.body.find("<tr><td>").unwrap()..];
+    let first = &r.body[r.body.find("<tr data-action=").unwrap()..];
+    let first = &first[first.find('>').unwrap() + 1..];
     assert!(
-        first.starts_with(&format!("<tr><td>{}</td>", head.seq)),
+        first.starts_with(&format!("<td>{}</td>", head.seq)),
         "newest first"
     );
-    assert!(r.body.contains("shequ.chen"));
+    // the login in its own untranslated cell, the action in words
+    assert!(r.body.contains(r#"<td translate="no">shequ.chen</td>"#));
+    assert!(r.body.contains(r#"<tr data-action="login">"#) && r.body.contains("<td>登录</td>"));
     let older = common::location_of_link(&r.body, "audit-older");
     let r2 = a.get(&older).await;
     assert_eq!(r2.status, StatusCode::OK);
-    assert!(r2.body.matches("<tr><td>").count() >= 1);
-    assert!(!r2.body.contains(&format!("<tr><td>{}</td>", head.seq)));
+    assert!(r2.body.matches("<tr data-action=").count() >= 1);
+    assert!(!r2.body.contains(&format!("\"><td>{}</td>", head.seq)));
     assert_eq!(
         a.get("/staff/admin/audit?before=x").await.status,
         StatusCode::BAD_REQUEST
