@@ -146,7 +146,9 @@ fn level_chart(lang: Lang, st: &Stats) -> Markup {
                 rect x=(format!("{x:.1}")) y="4" width=(format!("{w:.1}")) height="26" fill=(color) {}
             }
             @for (i, (_, _, name, n, _)) in bars.iter().enumerate() {
-                text x=(i * 240 + 4) y="54" font-size="13" { "■ " (name) " " (n) " (" (pct(*n, total)) ")" }
+                text x=(i * 240 + 4) y="54" font-size="13" {
+                    tspan fill=(bars[i].4) { "■" } " " (name) " " (n) " (" (pct(*n, total)) ")"
+                }
             }
         }
     }
@@ -291,12 +293,12 @@ pub async fn dashboard(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
         div.grid.two {
             section.card {
                 h2 { (lang.tr("received-replied-resolved")) }
-                (bar_chart(lang, &st.units))
+                div.chart-wrap { (bar_chart(lang, &st.units)) }
             }
             section.card id="ranking" {
                 h2 { (lang.tr("ranking-of-units")) }
                 p.hint { (lang.tr("score-30-response-35-resolution-35")) }
-                table {
+                div.table-wrap { table {
                     thead {
                         tr {
                             th.num { (lang.tr("rank")) }
@@ -319,12 +321,12 @@ pub async fn dashboard(ctx: Ctx, RawQuery(q): RawQuery) -> Response {
                             }
                         }
                     }
-                }
+                } }
             }
         }
         section.card {
             h2 { (lang.tr("where-matters-were-answered")) }
-            (level_chart(lang, &st))
+            div.chart-wrap { (level_chart(lang, &st)) }
         }
     };
     ctx.page(lang.tr("statistics"), body)

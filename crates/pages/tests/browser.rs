@@ -937,6 +937,60 @@ async fn story() {
     b.see("#case-title", "丽发新城小区电梯又坏了").await;
     b.logout().await;
 
+    // every staff page is usable on a 375 px phone: nothing wider than the
+    // screen (tables scroll inside their frame), touch-sized rating choices
+    b.size(375, 812).await;
+    let phone_pages: &[(&str, &[&str])] = &[
+        (
+            "shequ.chen",
+            &["/staff", "/staff/cases", "/staff/queue/triage"],
+        ),
+        ("jiedao.liu", &["/staff", "/staff/cases"]),
+        ("bumen.zhang", &["/staff"]),
+        (
+            "lingdao.yang",
+            &["/staff", "/staff/dashboard", "/staff/topics"],
+        ),
+        ("xinfang.he", &["/staff"]),
+        (
+            "admin",
+            &[
+                "/staff/admin",
+                "/staff/admin/audit",
+                "/staff/admin/templates",
+            ],
+        ),
+    ];
+    for (login, paths) in phone_pages {
+        b.login(login).await;
+        for path in *paths {
+            b.goto(path).await;
+            let widths = b
+                .script("return [document.documentElement.scrollWidth, window.innerWidth]")
+                .await;
+            let (page, screen) = (widths[0].as_u64().unwrap(), widths[1].as_u64().unwrap());
+            assert!(
+                page <= screen,
+                "{path} as {login} is {page} px wide on a {screen} px screen"
+            );
+            let name = format!(
+                "375-{login}-{}",
+                path.trim_start_matches('/').replace('/', "-")
+            );
+            b.shot(&name).await;
+        }
+        b.logout().await;
+    }
+    // the rating choices (radio buttons) are finger-sized, not 13 px
+    b.goto("/").await;
+    let radio = b
+        .script("const r = document.createElement('input'); r.type = 'radio'; document.querySelector('main').appendChild(r); return r.getBoundingClientRect().width")
+        .await;
+    assert!(
+        radio.as_f64().unwrap() >= 20.0,
+        "a radio button is {radio} px wide"
+    );
+
     b.quit().await;
     let _ = stop.send(());
     let _ = server.await;

@@ -1,5 +1,8 @@
-//! One table maps every refusal to (HTTP status, stable code, Chinese, English),
-//! returned as `application/problem+json` (RFC 9457).
+//! One table maps every refusal to (HTTP status, stable code, message),
+//! returned as `application/problem+json` (RFC 9457). The messages are
+//! the catalogue's (`crates/i18n/locales/*/problems.ftl`), given in Chinese
+//! and English; the few whose texts come with the refusal in both languages
+//! (deadline rules, ledger files, the domain's field errors) pass them on.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -32,6 +35,27 @@ impl Problem {
         }
     }
 
+    /// A problem whose texts are the catalogue's message `key` (in
+    /// `locales/*/problems.ftl`) with its variables, in Chinese and English.
+    pub fn text(
+        status: StatusCode,
+        code: &'static str,
+        key: &str,
+        args: &[(&str, String)],
+    ) -> Problem {
+        let catalog = suqiu_i18n::catalog();
+        let args: Vec<(&str, suqiu_i18n::Arg)> = args
+            .iter()
+            .map(|(k, v)| (*k, suqiu_i18n::Arg::Text(v.clone())))
+            .collect();
+        let text = |code: &str| {
+            catalog
+                .find(code)
+                .map_or_else(|| key.to_string(), |id| catalog.format(id, key, &args))
+        };
+        Problem::new(status, code, text("zh-CN"), text("en"))
+    }
+
     pub fn field(e: &FieldError) -> Problem {
         Problem {
             status: StatusCode::UNPROCESSABLE_ENTITY,
@@ -43,98 +67,90 @@ impl Problem {
     }
 
     pub fn malformed_json(detail: &str) -> Problem {
-        Problem::new(
+        Problem::text(
             StatusCode::BAD_REQUEST,
             "malformed_json",
-            format!("请求内容不是有效的 JSON：{detail}"),
-            format!("the request body is not valid JSON: {detail}"),
+            "problem-malformed-json",
+            &[("detail", detail.to_string())],
         )
     }
 
     pub fn invalid_json_shape(detail: &str) -> Problem {
-        Problem::new(
+        Problem::text(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_json_shape",
-            format!("请求内容的字段类型不正确：{detail}"),
-            format!("a field of the request has the wrong type: {detail}"),
+            "problem-invalid-json-shape",
+            &[("detail", detail.to_string())],
         )
     }
 
     pub fn invalid_utf8() -> Problem {
-        Problem::new(
+        Problem::text(
             StatusCode::BAD_REQUEST,
             "invalid_utf8",
-            "请求内容不是有效的 UTF-8 编码",
-            "the request body is not valid UTF-8",
+            "problem-invalid-utf8",
+            &[],
         )
     }
 
     pub fn unsupported_media_type() -> Problem {
-        Problem::new(
+        Problem::text(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
-            "请求的内容类型须为 application/json",
-            "the request content type must be application/json",
+            "problem-unsupported-media-type",
+            &[],
         )
     }
 
     pub fn payload_too_large(limit: usize) -> Problem {
-        Problem::new(
+        Problem::text(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
-            format!("请求内容过大，最多 {} KB", limit / 1024),
-            format!(
-                "the request body is too large (at most {} KiB)",
-                limit / 1024
-            ),
+            "problem-payload-too-large",
+            &[("limit_kb", (limit / 1024).to_string())],
         )
     }
 
     pub fn bad_query(param: &str) -> Problem {
         Problem {
             field: Some(param.to_string()),
-            ..Problem::new(
+            ..Problem::text(
                 StatusCode::BAD_REQUEST,
                 "bad_query",
-                format!("查询参数「{param}」不正确"),
-                format!("query parameter '{param}' is invalid"),
+                "problem-bad-query",
+                &[("param", param.to_string())],
             )
         }
     }
 
     pub fn not_found() -> Problem {
-        Problem::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "没有这个地址",
-            "no such resource",
-        )
+        Problem::text(StatusCode::NOT_FOUND, "not_found", "problem-not-found", &[])
     }
 
     pub fn method_not_allowed() -> Problem {
-        Problem::new(
+        Problem::text(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
-            "此地址不支持该请求方法",
-            "this resource does not support that method",
+            "problem-method-not-allowed",
+            &[],
         )
     }
 
     pub fn internal() -> Problem {
-        Problem::new(
+        Problem::text(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal_error",
-            "服务器内部错误，请稍后重试",
-            "internal server error; please retry later",
+            "problem-internal-error",
+            &[],
         )
     }
 
     pub fn unavailable() -> Problem {
-        Problem::new(
+        Problem::text(
             StatusCode::SERVICE_UNAVAILABLE,
             "storage_unavailable",
-            "数据库暂时不可用，请稍后重试；您的诉求尚未提交",
-            "the database is unavailable; nothing was saved, please retry",
+            "problem-storage-unavailable",
+            &[],
         )
     }
 }
@@ -146,131 +162,41 @@ impl From<AppError> for Problem {
             AppError::Invalid(f) => Problem::field(&f),
             AppError::UnknownUnit(c) => Problem {
                 field: Some("unit".into()),
-                ..Problem::new(
-                    S::UNPROCESSABLE_ENTITY,
-                    "unknown_unit",
-                    format!("没有编码为「{c}」的单位"),
-                    format!("there is no unit with code '{c}'"),
-                )
+                ..Problem::text(S::UNPROCESSABLE_ENTITY, "unknown_unit", "problem-unknown-unit", &[("c", c.to_string())])
             },
             AppError::UnitNotAPlace(c) => Problem {
                 field: Some("unit".into()),
-                ..Problem::new(
-                    S::UNPROCESSABLE_ENTITY,
-                    "unit_not_a_place",
-                    format!("单位「{c}」不是村（社区）、网格或屋场，诉求须提交到具体地点"),
-                    format!("unit '{c}' is not a village/community, grid or hamlet; matters are filed at a place"),
-                )
+                ..Problem::text(S::UNPROCESSABLE_ENTITY, "unit_not_a_place", "problem-unit-not-a-place", &[("c", c.to_string())])
             },
             AppError::ChannelNeedsStaff(c) => Problem {
                 field: Some("channel".into()),
-                ..Problem::new(
-                    S::FORBIDDEN,
-                    "channel_requires_staff",
-                    format!("渠道「{c}」须由工作人员登录后录入；群众网上提交请使用 web"),
-                    format!("channel '{c}' is entered by logged-in staff; residents filing online use 'web'"),
-                )
+                ..Problem::text(S::FORBIDDEN, "channel_requires_staff", "problem-channel-requires-staff", &[("c", c.to_string())])
             },
             AppError::ProxyNeedsGridWorker => Problem {
                 field: Some("channel".into()),
-                ..Problem::new(
-                    S::FORBIDDEN,
-                    "proxy_requires_grid_worker",
-                    "代办（proxy）渠道仅限网格员为群众代为提交",
-                    "the proxy channel is for grid workers filing on a resident's behalf",
-                )
+                ..Problem::text(S::FORBIDDEN, "proxy_requires_grid_worker", "problem-proxy-requires-grid-worker", &[])
             },
-            AppError::Unauthenticated => Problem::new(
-                S::UNAUTHORIZED,
-                "unauthenticated",
-                "请先登录（缺少或无效的会话令牌）",
-                "please log in (missing or invalid session token)",
-            ),
-            AppError::BadCredentials => Problem::new(
-                S::UNAUTHORIZED,
-                "bad_credentials",
-                "账号或密码错误",
-                "wrong login or password",
-            ),
-            AppError::Forbidden => Problem::new(S::FORBIDDEN, "forbidden", "您无权进行此操作", "you may not do this"),
-            AppError::TokenNotAllowed => Problem::new(
-                S::FORBIDDEN,
-                "token_not_allowed",
-                "此操作须登录后进行，不能使用 API 令牌",
-                "this needs a logged-in session, not an API token",
-            ),
-            AppError::MissingScope(scope) => Problem::new(
-                S::FORBIDDEN,
-                "token_scope",
-                format!("API 令牌没有“{scope}”权限范围"),
-                format!("the API token lacks the scope \"{scope}\""),
-            ),
-            AppError::ChatRefused(why) => Problem::new(
-                S::FORBIDDEN,
-                "chat_refused",
-                format!("群聊平台的请求未通过校验：{why}"),
-                format!("the chat platform's request was refused: {why}"),
-            ),
-            AppError::ChatGroupNotFound => Problem::new(
-                S::NOT_FOUND,
-                "chat_group_not_found",
-                "没有配置这个群聊",
-                "no such chat group is configured",
-            ),
-            AppError::NotificationNotFound => Problem::new(
-                S::NOT_FOUND,
-                "notification_not_found",
-                "没有这条待重发的通知（只有已放弃的通知可以重发）",
-                "no such dead notification (only dead notifications can be sent again)",
-            ),
-            AppError::TemplateNotFound(which) => Problem::new(
-                S::NOT_FOUND,
-                "template_not_found",
-                format!("没有模板「{which}」（类型/对象/语言）"),
-                format!("there is no template {which} (kind/audience/language)"),
-            ),
-            AppError::TemplateNotOverridden => Problem::new(
-                S::NOT_FOUND,
-                "template_not_overridden",
-                "这个模板没有修改过，已经是默认内容",
-                "this template has no override; it is the default already",
-            ),
+            AppError::Unauthenticated => Problem::text(S::UNAUTHORIZED, "unauthenticated", "problem-unauthenticated", &[]),
+            AppError::BadCredentials => Problem::text(S::UNAUTHORIZED, "bad_credentials", "problem-bad-credentials", &[]),
+            AppError::Forbidden => Problem::text(S::FORBIDDEN, "forbidden", "problem-forbidden", &[]),
+            AppError::TokenNotAllowed => Problem::text(S::FORBIDDEN, "token_not_allowed", "problem-token-not-allowed", &[]),
+            AppError::MissingScope(scope) => Problem::text(S::FORBIDDEN, "token_scope", "problem-token-scope", &[("scope", scope.to_string())]),
+            AppError::ChatRefused(why) => Problem::text(S::FORBIDDEN, "chat_refused", "problem-chat-refused", &[("why", why.to_string())]),
+            AppError::ChatGroupNotFound => Problem::text(S::NOT_FOUND, "chat_group_not_found", "problem-chat-group-not-found", &[]),
+            AppError::NotificationNotFound => Problem::text(S::NOT_FOUND, "notification_not_found", "problem-notification-not-found", &[]),
+            AppError::TemplateNotFound(which) => Problem::text(S::NOT_FOUND, "template_not_found", "problem-template-not-found", &[("which", which.to_string())]),
+            AppError::TemplateNotOverridden => Problem::text(S::NOT_FOUND, "template_not_overridden", "problem-template-not-overridden", &[]),
             AppError::InvalidTemplate(why) => Problem::new(
                 S::UNPROCESSABLE_ENTITY,
                 "invalid_template",
                 format!("模板不正确，未保存：{why}（可用占位符：{}）", suqiu_app::templates::PLACEHOLDERS.join("、")),
                 format!("invalid template, nothing stored: {why} (placeholders: {})", suqiu_app::templates::PLACEHOLDERS.join(", ")),
             ),
-            AppError::ContactOfChatCase => Problem::new(
-                S::CONFLICT,
-                "contact_of_chat_case",
-                "这件诉求来自群聊，办理进展会发回所在的群，不能更改通知方式",
-                "this case came from a chat group: its progress goes back to the group; the notification channel cannot be changed",
-            ),
-            AppError::TokenNotFound => Problem::new(
-                S::NOT_FOUND,
-                "token_not_found",
-                "没有这个有效的 API 令牌",
-                "no such live API token",
-            ),
-            AppError::TooManyTokens => Problem::new(
-                S::CONFLICT,
-                "too_many_tokens",
-                "有效的 API 令牌已达上限（20 个），请先吊销不用的令牌",
-                "too many live API tokens (20); revoke unused ones first",
-            ),
-            AppError::CaseNotFound => Problem::new(
-                S::NOT_FOUND,
-                "case_not_found",
-                "没有找到这件诉求（或您无权查看）",
-                "case not found (or not visible to you)",
-            ),
-            AppError::Conflict { expected } => Problem::new(
-                S::CONFLICT,
-                "version_conflict",
-                format!("这件诉求已被他人更新（您看到的是第 {expected} 版），请刷新后重试"),
-                format!("the case was changed by someone else (you saw version {expected}); reload and retry"),
-            ),
+            AppError::ContactOfChatCase => Problem::text(S::CONFLICT, "contact_of_chat_case", "problem-contact-of-chat-case", &[]),
+            AppError::TokenNotFound => Problem::text(S::NOT_FOUND, "token_not_found", "problem-token-not-found", &[]),
+            AppError::TooManyTokens => Problem::text(S::CONFLICT, "too_many_tokens", "problem-too-many-tokens", &[]),
+            AppError::CaseNotFound => Problem::text(S::NOT_FOUND, "case_not_found", "problem-case-not-found", &[]),
+            AppError::Conflict { expected } => Problem::text(S::CONFLICT, "version_conflict", "problem-version-conflict", &[("expected", expected.to_string())]),
             AppError::BadQuery(p) => Problem::bad_query(p),
             AppError::Refused(r) => {
                 use suqiu_domain::workflow::Refusal;
@@ -284,12 +210,7 @@ impl From<AppError> for Problem {
                             format!("'{command}' is not allowed while the case is {status}"),
                         )
                     }
-                    Refusal::NotYourCase { command } => Problem::new(
-                        S::FORBIDDEN,
-                        "not_permitted",
-                        format!("您的角色或单位不能对这件诉求进行「{command}」操作"),
-                        format!("your role or unit may not do '{command}' on this case"),
-                    ),
+                    Refusal::NotYourCase { command } => Problem::text(S::FORBIDDEN, "not_permitted", "problem-not-permitted", &[("command", command.to_string())]),
                     Refusal::MergeIntoItself => Problem::new(
                         S::CONFLICT,
                         r.code(),
@@ -316,12 +237,7 @@ impl From<AppError> for Problem {
                     ),
                     Refusal::Invalid { field, reason } => Problem {
                         field: Some(field.to_string()),
-                        ..Problem::new(
-                            S::UNPROCESSABLE_ENTITY,
-                            "invalid_command",
-                            format!("「{field}」不正确：{reason}"),
-                            format!("invalid {field}: {reason}"),
-                        )
+                        ..Problem::text(S::UNPROCESSABLE_ENTITY, "invalid_command", "problem-invalid-command", &[("field", field.to_string()), ("reason", reason.to_string())])
                     },
                 }
             }
@@ -336,61 +252,26 @@ impl From<AppError> for Problem {
             },
             AppError::UnknownAccusedUnit(c) => Problem {
                 field: Some("accused.unit".into()),
-                ..Problem::new(
-                    S::UNPROCESSABLE_ENTITY,
-                    "unknown_unit",
-                    format!("没有编码为「{c}」的单位"),
-                    format!("there is no unit with code '{c}'"),
-                )
+                ..Problem::text(S::UNPROCESSABLE_ENTITY, "unknown_unit", "problem-unknown-unit", &[("c", c.to_string())])
             },
-            AppError::UnknownUser(l) => Problem::new(
-                S::NOT_FOUND,
-                "unknown_user",
-                format!("没有账号「{l}」"),
-                format!("there is no user '{l}'"),
-            ),
-            AppError::TooManyAttempts => Problem::new(
-                S::TOO_MANY_REQUESTS,
-                "too_many_attempts",
-                "登录失败次数过多，请 15 分钟后再试",
-                "too many failed logins; try again in 15 minutes",
-            ),
+            AppError::UnknownUser(l) => Problem::text(S::NOT_FOUND, "unknown_user", "problem-unknown-user", &[("l", l.to_string())]),
+            AppError::TooManyAttempts => Problem::text(S::TOO_MANY_REQUESTS, "too_many_attempts", "problem-too-many-attempts", &[]),
             AppError::TrackCheckFailed => Problem {
                 field: Some("phone_last4".into()),
-                ..Problem::new(
-                    S::NOT_FOUND,
-                    "track_check_failed",
-                    "查询码或手机号后四位不对，请核对后再试",
-                    "the tracking code or the last four digits of the phone do not match; check them and try again",
-                )
+                ..Problem::text(S::NOT_FOUND, "track_check_failed", "problem-track-check-failed", &[])
             },
-            AppError::ResidentRouteForStaff => Problem::new(
-                S::FORBIDDEN,
-                "resident_route_for_staff",
-                "工作人员不能以群众身份评价或更改告知方式；回访评价请在诉求上用“评价”（rate）记录",
-                "staff may not rate or change the contact as the resident; record a revisit rating with the case's rate command",
-            ),
-            AppError::RateLimited => Problem::new(
-                S::TOO_MANY_REQUESTS,
-                "rate_limited",
-                "请求过于频繁，请稍后再试；同一手机号每天提交的诉求数量有限",
-                "too many requests; please retry later (submissions per phone number per day are limited)",
-            ),
+            AppError::ResidentRouteForStaff => Problem::text(S::FORBIDDEN, "resident_route_for_staff", "problem-resident-route-for-staff", &[]),
+            AppError::RateLimited => Problem::text(S::TOO_MANY_REQUESTS, "rate_limited", "problem-rate-limited", &[]),
             AppError::Search(e) => {
                 use suqiu_app::SearchError as E;
                 match e {
                     E::EmptyQuery => Problem {
                         field: Some("q".into()),
-                        ..Problem::new(S::BAD_REQUEST, "empty_query", "请输入要搜索的字词", "enter words to search for")
+                        ..Problem::text(S::BAD_REQUEST, "empty_query", "problem-empty-query", &[])
                     },
                     E::QueryTooLong => Problem {
                         field: Some("q".into()),
-                        ..Problem::new(
-                            S::BAD_REQUEST,
-                            "query_too_long",
-                            "搜索内容过长（最多 200 个字、16 个词）",
-                            "the query is too long (at most 200 characters, 16 terms)",
-                        )
+                        ..Problem::text(S::BAD_REQUEST, "query_too_long", "problem-query-too-long", &[])
                     },
                     E::InvalidPaging => Problem::bad_query("limit"),
                     other => {
@@ -399,36 +280,16 @@ impl From<AppError> for Problem {
                     }
                 }
             }
-            AppError::SearchUnavailable => Problem::new(
-                S::SERVICE_UNAVAILABLE,
-                "search_unavailable",
-                "本服务器未启用全文搜索",
-                "full-text search is not enabled on this server",
-            ),
-            AppError::Calendar(e) => Problem::new(
-                S::UNPROCESSABLE_ENTITY,
-                "invalid_calendar",
-                format!("节假日数据不正确：{e}"),
-                format!("invalid holiday data: {e}"),
-            ),
-            AppError::UnknownCommand(c) => Problem::new(
-                S::NOT_FOUND,
-                "unknown_command",
-                format!("没有「{c}」这个操作"),
-                format!("there is no command '{c}'"),
-            ),
+            AppError::SearchUnavailable => Problem::text(S::SERVICE_UNAVAILABLE, "search_unavailable", "problem-search-unavailable", &[]),
+            AppError::Calendar(e) => Problem::text(S::UNPROCESSABLE_ENTITY, "invalid_calendar", "problem-invalid-calendar", &[("e", e.to_string())]),
+            AppError::UnknownCommand(c) => Problem::text(S::NOT_FOUND, "unknown_command", "problem-unknown-command", &[("c", c.to_string())]),
             AppError::BadRules(p) => Problem {
                 field: Some(p.field.clone()),
                 ..Problem::new(S::UNPROCESSABLE_ENTITY, p.code, p.zh.clone(), p.en.clone())
             },
             AppError::PhotoType => Problem {
                 field: Some("photo".into()),
-                ..Problem::new(
-                    S::UNSUPPORTED_MEDIA_TYPE,
-                    "photo_type",
-                    "照片须为 JPEG、PNG 或 WebP 格式",
-                    "a photo must be a JPEG, PNG or WebP image",
-                )
+                ..Problem::text(S::UNSUPPORTED_MEDIA_TYPE, "photo_type", "problem-photo-type", &[])
             },
             AppError::PhotoMalformed(reason) => Problem {
                 field: Some("photo".into()),
@@ -441,60 +302,25 @@ impl From<AppError> for Problem {
             },
             AppError::PhotoTooLarge(max) => Problem {
                 field: Some("photo".into()),
-                ..Problem::new(
-                    S::PAYLOAD_TOO_LARGE,
-                    "photo_too_large",
-                    format!("每张照片不能超过 {} MB", max / (1024 * 1024)),
-                    format!("a photo may be at most {} MB", max / (1024 * 1024)),
-                )
+                ..Problem::text(S::PAYLOAD_TOO_LARGE, "photo_too_large", "problem-photo-too-large", &[("max", (max / (1024 * 1024)).to_string())])
             },
             AppError::PhotoDimensions(w, h) => Problem {
                 field: Some("photo".into()),
-                ..Problem::new(
-                    S::UNPROCESSABLE_ENTITY,
-                    "photo_too_large_dimensions",
-                    format!("照片尺寸 {w}×{h} 像素不可接受：每边须在 1 至 20000 像素之间，且不超过 1 亿像素"),
-                    format!("photo dimensions {w}×{h} px refused: each side 1 to 20000 px, at most 100 megapixels"),
-                )
+                ..Problem::text(S::UNPROCESSABLE_ENTITY, "photo_too_large_dimensions", "problem-photo-too-large-dimensions", &[("w", w.to_string()), ("h", h.to_string())])
             },
             AppError::TooManyPhotos(max) => Problem {
                 field: Some("photo".into()),
-                ..Problem::new(
-                    S::CONFLICT,
-                    "too_many_photos",
-                    format!("每件诉求最多附 {max} 张照片"),
-                    format!("at most {max} photos per case"),
-                )
+                ..Problem::text(S::CONFLICT, "too_many_photos", "problem-too-many-photos", &[("max", max.to_string())])
             },
             AppError::PhotosTooLarge(max) => Problem {
                 field: Some("photo".into()),
-                ..Problem::new(
-                    S::PAYLOAD_TOO_LARGE,
-                    "photos_too_large",
-                    format!("每件诉求的照片合计不能超过 {} MB", max / (1024 * 1024)),
-                    format!("the photos of a case may take at most {} MB together", max / (1024 * 1024)),
-                )
+                ..Problem::text(S::PAYLOAD_TOO_LARGE, "photos_too_large", "problem-photos-too-large", &[("max", (max / (1024 * 1024)).to_string())])
             },
-            AppError::PhotoNotFound => Problem::new(
-                S::NOT_FOUND,
-                "photo_not_found",
-                "没有这张照片（或已按保存期限删除）",
-                "no such photo (or it was deleted under the retention policy)",
-            ),
-            AppError::CaseClosed => Problem::new(
-                S::CONFLICT,
-                "case_closed",
-                "这件诉求已办结，不能再附照片",
-                "the case is closed; no more photos can be attached",
-            ),
+            AppError::PhotoNotFound => Problem::text(S::NOT_FOUND, "photo_not_found", "problem-photo-not-found", &[]),
+            AppError::CaseClosed => Problem::text(S::CONFLICT, "case_closed", "problem-case-closed", &[]),
             AppError::LoginTaken(l) => Problem {
                 field: Some("login".into()),
-                ..Problem::new(
-                    S::CONFLICT,
-                    "login_taken",
-                    format!("账号「{l}」已存在"),
-                    format!("the login '{l}' is taken"),
-                )
+                ..Problem::text(S::CONFLICT, "login_taken", "problem-login-taken", &[("l", l.to_string())])
             },
             AppError::RoleNotForUnit(role, level) => Problem {
                 field: Some("unit".into()),
@@ -507,21 +333,11 @@ impl From<AppError> for Problem {
             },
             AppError::UnitExists(c) => Problem {
                 field: Some("code".into()),
-                ..Problem::new(
-                    S::CONFLICT,
-                    "unit_exists",
-                    format!("单位编码「{c}」已被使用"),
-                    format!("the unit code '{c}' is taken"),
-                )
+                ..Problem::text(S::CONFLICT, "unit_exists", "problem-unit-exists", &[("c", c.to_string())])
             },
             AppError::UnknownParentUnit(c) => Problem {
                 field: Some("parent".into()),
-                ..Problem::new(
-                    S::UNPROCESSABLE_ENTITY,
-                    "unknown_parent_unit",
-                    format!("没有编码为「{c}」的上级单位"),
-                    format!("there is no parent unit with code '{c}'"),
-                )
+                ..Problem::text(S::UNPROCESSABLE_ENTITY, "unknown_parent_unit", "problem-unknown-parent-unit", &[("c", c.to_string())])
             },
             AppError::UnitNesting {
                 level,
@@ -608,5 +424,43 @@ impl IntoResponse for Problem {
 impl IntoResponse for crate::ApiError {
     fn into_response(self) -> Response {
         self.0.into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every catalogue key this file names exists in every language, with
+    /// the variables the code passes (a missing one would show its key).
+    #[test]
+    fn every_problem_message_is_in_the_catalogue() {
+        let catalog = suqiu_i18n::catalog();
+        let src = include_str!("problem.rs");
+        let mut seen = 0;
+        for (i, _) in src.match_indices("\"problem-") {
+            let key: String = src[i + 1..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect();
+            if key == "problem-" {
+                continue; // this test's own pattern
+            }
+            for id in 0..catalog.locales().len() {
+                assert!(
+                    catalog.keys(id).contains_key(&key),
+                    "{key} is missing in {}",
+                    catalog.code(id)
+                );
+            }
+            seen += 1;
+        }
+        assert!(seen > 40, "only {seen} keys found");
+        let p = Problem::payload_too_large(64 * 1024);
+        assert_eq!(p.zh, "请求内容过大，最多 64 KB");
+        assert_eq!(p.en, "the request body is too large (at most 64 KiB)");
+        let p = Problem::from(AppError::UnknownUnit("x9".into()));
+        assert_eq!(p.zh, "没有编码为「x9」的单位");
+        assert_eq!(p.code, "unknown_unit");
     }
 }
