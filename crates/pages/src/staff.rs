@@ -521,6 +521,26 @@ async fn review_board(ctx: &Ctx, user: &StaffUser) -> Markup {
         })
         .cloned()
         .collect();
+    // the department in charge and when it must have finished (the latest
+    // of its running deadlines: accepting the same day comes before), for
+    // each dispatched case
+    let org = ctx.app.org();
+    let mut followed = Vec::with_capacity(dispatched.len());
+    for r in &dispatched {
+        let due = ctx
+            .app
+            .store()
+            .deadlines(r.id)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|d| d.unit == r.current_unit)
+            .max_by_key(|d| d.due_at);
+        let dept = org
+            .unit(&r.current_unit)
+            .map_or_else(|| r.current_unit.clone(), |u| u.name.clone());
+        followed.push((r, dept, due));
+    }
     html! {
         section.card #review-board {
             h2 { (ctx.tr("weekly-review-board-open-cases")) }
@@ -543,7 +563,43 @@ async fn review_board(ctx: &Ctx, user: &StaffUser) -> Markup {
         }
         section.card #dispatched {
             h2 { (ctx.tr("dispatched-cases-i-follow")) }
-            (case_table(ctx, &dispatched, ctx.tr("none")))
+            @if followed.is_empty() {
+                p.muted.empty { (ctx.tr("none")) }
+            } @else {
+                div.table-wrap {
+                    table.cases {
+                        thead {
+                            tr {
+                                th { (ctx.tr("matter")) }
+                                th { (ctx.tr("department-in-charge")) }
+                                th { (ctx.tr("status")) }
+                                th { (ctx.tr("due-by")) }
+                                th { (ctx.tr("received-3")) }
+                            }
+                        }
+                        tbody {
+                            @for (r, dept, due) in &followed {
+                                tr data-case=(r.id) {
+                                    td { a href={ "/staff/cases/" (r.id) } { (r.title) } }
+                                    td.dept { (dept) }
+                                    td { (words::status_str(ctx.lang, &r.status)) }
+                                    td.due {
+                                        @match due {
+                                            Some(d) => {
+                                                span class=(if d.overdue { "badge overdue" } else if d.warned { "badge warned" } else { "badge" }) {
+                                                    (crate::html::due(ctx.lang, d.due_at))
+                                                }
+                                            }
+                                            None => { (ctx.tr("no-running-deadline")) }
+                                        }
+                                    }
+                                    td { (crate::html::when(r.received_at)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 }

@@ -377,6 +377,19 @@ async fn staff_work_a_case_through_the_pages_and_scope_holds() {
         dl.contains("办结") && dl.contains("2026-11-26"),
         "finish deadline shown: {dl}"
     );
+    // the street follows it on its board: the department in charge and the due date
+    let board = s.get("/staff").await.body;
+    let followed = part(&board, "dispatched", "</section>");
+    let row = &followed[followed.find(&format!("data-case=\"{id}\"")).unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(
+        row.contains("区住房和城乡建设局") && row.contains("2026-11-26"),
+        "{row}"
+    );
+    assert!(
+        followed.contains("承办部门") && followed.contains("办理时限"),
+        "{followed}"
+    );
 
     // now the department sees it
     let r = d.get(&case).await;

@@ -706,3 +706,6 @@ audit-user-role = Role or unit changed
 calendar-format = Format (one item per line):{" "}
 calendar-format-example = year 2027 / off 2027-01-01 New Year / work 2027-02-07 (make-up day)
 calendar-format-or-json = , or paste holiday-cn JSON.
+department-in-charge = Department in charge
+due-by = Due
+no-running-deadline = No running deadline

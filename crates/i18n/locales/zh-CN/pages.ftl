@@ -706,3 +706,6 @@ audit-user-role = 修改角色或单位
 calendar-format = 格式（每行一项）：
 calendar-format-example = year 2027 / off 2027-01-01 元旦 / work 2027-02-07 春节（调休上班）
 calendar-format-or-json = ，或粘贴 holiday-cn 的 JSON。
+department-in-charge = 承办部门
+due-by = 办理时限
+no-running-deadline = 无计时
