@@ -116,7 +116,8 @@ pub async fn rebuild_derived(store: Store, search_dir: &Path) -> anyhow::Result<
 /// `24h`, `30m`, `90s`, `7d` (a whole number and a unit).
 pub fn parse_every(raw: &str) -> Result<Duration, String> {
     let raw = raw.trim();
-    let bad = || format!("{raw:?}：请写成 24h、30m、90s 或 7d / {raw:?}: use e.g. 24h, 30m, 90s or 7d");
+    let bad =
+        || format!("{raw:?}：请写成 24h、30m、90s 或 7d / {raw:?}: use e.g. 24h, 30m, 90s or 7d");
     let split = raw.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
     let (n, unit) = raw.split_at(split);
     let n: u64 = n.parse().map_err(|_| bad())?;

@@ -429,7 +429,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             database_url,
         } => match out {
             Some(out) => backup::take(&database_url, &out).await,
-            None => anyhow::bail!("请用 --out 指定备份目录 / give the backup directory with --out DIR"),
+            None => {
+                anyhow::bail!("请用 --out 指定备份目录 / give the backup directory with --out DIR")
+            }
         },
         Command::Restore {
             dir,

@@ -50,7 +50,9 @@ pub enum BackupError {
     Exists(PathBuf),
     #[error("备份目录名无效：{0} / not a usable backup directory name: {0}")]
     BadOut(PathBuf),
-    #[error("内存数据库无法备份或恢复 / an in-memory database cannot be backed up or restored into")]
+    #[error(
+        "内存数据库无法备份或恢复 / an in-memory database cannot be backed up or restored into"
+    )]
     Memory,
     #[error("找不到数据库文件：{0} / no database file at {0}")]
     NoDatabase(PathBuf),
@@ -794,7 +796,11 @@ fn pg_file_chain(path: &Path, cols: &[String]) -> Result<Option<HeadRef>> {
         at("hash")?,
     ];
     let text = std::fs::read_to_string(path).map_err(io_at(path))?;
-    let bad = |line: usize| BackupError::Chain(format!("audit_log.copy 第 {line} 行无法解析 / line {line} of audit_log.copy cannot be read"));
+    let bad = |line: usize| {
+        BackupError::Chain(format!(
+            "audit_log.copy 第 {line} 行无法解析 / line {line} of audit_log.copy cannot be read"
+        ))
+    };
     let mut rows: Vec<(i64, AuditEntry, String, String)> = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let fields: Vec<&str> = line.split('\t').collect();
@@ -833,10 +839,7 @@ async fn pg_restore(dir: &Path, m: &Manifest, url: &str) -> Result<()> {
     tx.execute("SELECT pg_advisory_xact_lock(7012345)", &[])
         .await?;
     let has_schema: bool = tx
-        .query_one(
-            "SELECT to_regclass('schema_migrations') IS NOT NULL",
-            &[],
-        )
+        .query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])
         .await?
         .get(0);
     if has_schema {
@@ -924,7 +927,10 @@ async fn pg_restore(dir: &Path, m: &Manifest, url: &str) -> Result<()> {
     }
     // change positions are transaction ids of the old server: start again from 0 so
     // a fresh search index's mark (0) covers every case
-    if m.columns.get("cases").is_some_and(|c| c.iter().any(|c| c == "changed")) {
+    if m.columns
+        .get("cases")
+        .is_some_and(|c| c.iter().any(|c| c == "changed"))
+    {
         tx.execute("UPDATE cases SET changed = 0", &[]).await?;
     }
     let head = tx

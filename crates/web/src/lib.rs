@@ -161,7 +161,10 @@ impl tower_http::request_id::MakeRequestId for RequestIds {
 /// request ids and access logs, security headers.
 pub fn router_with(app: App, config: &WebConfig) -> Router {
     use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
-    let metrics = Arc::new(metrics::Metrics::new(config.metrics_token.clone(), config.backups.clone()));
+    let metrics = Arc::new(metrics::Metrics::new(
+        config.metrics_token.clone(),
+        config.backups.clone(),
+    ));
     let ids = RequestIds {
         prefix: format!("{:08x}", rand_prefix()).into(),
         next: Arc::default(),
