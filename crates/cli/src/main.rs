@@ -793,6 +793,14 @@ async fn serve(opts: ServeOptions, listen: &str, database_url: &str) -> anyhow::
     }
     let trainer = app.spawn_routing_trainer(std::time::Duration::from_secs(60));
     let config = app.spawn_config_refresh(std::time::Duration::from_secs(5));
+    let in_memory = database_url
+        .strip_prefix("sqlite:")
+        .is_some_and(|r| r.trim_start_matches("//") == ":memory:");
+    if backups.is_some() && in_memory {
+        anyhow::bail!(
+            "内存数据库无法备份 / --backup-dir: an in-memory database cannot be backed up"
+        );
+    }
     let backups = backups.map(|schedule| {
         let stats = Arc::new(suqiu_store::backup::BackupStats::default());
         web.backups = Some(stats.clone());

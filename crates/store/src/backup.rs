@@ -297,6 +297,12 @@ pub async fn backup_with(
     std::fs::create_dir_all(&parent).map_err(io_at(&parent))?;
     let tmp = parent.join(format!("{name}.partial-{:08x}", rand::random::<u32>()));
     std::fs::create_dir(&tmp).map_err(io_at(&tmp))?;
+    // personal data, password and token hashes: for the owner's eyes only
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o700))
+            .map_err(io_at(&tmp))?;
+    }
     let done = write_backup(target, &tmp, out, &parent, before_publish).await;
     if done.is_err() {
         let _ = std::fs::remove_dir_all(&tmp);
