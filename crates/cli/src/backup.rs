@@ -66,6 +66,7 @@ pub async fn verify(dir: PathBuf) -> anyhow::Result<()> {
 
 /// `suqiu restore DIR --database-url URL`: the data, then the derived data.
 pub async fn restore(dir: &Path, database_url: &str, search_dir: &Path) -> anyhow::Result<()> {
+    check_search_dir(search_dir)?;
     let m = backup::restore(dir, database_url).await.map_err(|e| {
         anyhow::anyhow!(
             "恢复失败，目标数据库未改动 / restore failed, nothing was written: {}: {e}",
@@ -87,12 +88,33 @@ pub async fn restore(dir: &Path, database_url: &str, search_dir: &Path) -> anyho
     Ok(())
 }
 
+/// A search directory restore may empty: absent, empty, or a search index.
+fn check_search_dir(search_dir: &Path) -> anyhow::Result<()> {
+    if !search_dir.exists() {
+        return Ok(());
+    }
+    let empty = std::fs::read_dir(search_dir)
+        .with_context(|| format!("reading {}", search_dir.display()))?
+        .next()
+        .is_none();
+    if !empty && !search_dir.join("meta.json").is_file() {
+        anyhow::bail!(
+            "{} 不是检索索引目录，未删除；请用 --search-dir 指定 / {} is not a search index (no meta.json): \
+             not removing it; choose another --search-dir",
+            search_dir.display(),
+            search_dir.display()
+        );
+    }
+    Ok(())
+}
+
 /// Rebuilds what a backup leaves out: a fresh search index at `search_dir` (what
 /// was there belonged to another database), the related-case signatures; the audit
 /// entries restored in PostgreSQL's inbox are chained. (Topics, statistics and work
 /// queues are read from the journal and projections, which are restored.)
 pub async fn rebuild_derived(store: Store, search_dir: &Path) -> anyhow::Result<(u64, usize)> {
     if search_dir.exists() {
+        check_search_dir(search_dir)?;
         std::fs::remove_dir_all(search_dir)
             .with_context(|| format!("removing the old search index {}", search_dir.display()))?;
     }

@@ -172,12 +172,29 @@ async fn round_trip(source: TestDb, target: TestDb) {
 
     // the target is a fresh database: for SQLite a file that does not exist yet
     let target_url = if target.url.starts_with("sqlite") {
+        // a database `suqiu migrate` prepared (and closed again): empty, so accepted
         let p = dir.path().join("restored").join("suqiu.db");
-        format!("sqlite://{}", p.display())
+        let url = format!("sqlite://{}", p.display());
+        ok(&suqiu(&["migrate", "--database-url", &url]));
+        url
     } else {
         target.url.clone()
     };
     let search = dir.path().join("search");
+    // a directory that is not a search index is never removed
+    let precious = dir.path().join("precious");
+    std::fs::create_dir_all(&precious).unwrap();
+    std::fs::write(precious.join("notes.txt"), "keep me").unwrap();
+    let err = failed(&suqiu(&[
+        "restore",
+        out.to_str().unwrap(),
+        "--database-url",
+        &target_url,
+        "--search-dir",
+        precious.to_str().unwrap(),
+    ]));
+    assert!(err.contains("is not a search index"), "{err}");
+    assert!(precious.join("notes.txt").is_file());
     let text = ok(&suqiu(&[
         "restore",
         out.to_str().unwrap(),
