@@ -278,7 +278,25 @@ async fn a_sqlite_backup_does_not_restore_into_postgres() {
 /// A backup taken while cases are filed and changed is one consistent view: in the
 /// restored copy every case's row is at the version its journal reaches, and its
 /// queues are those of that version.
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+    );
+    h.finish()
+}
+
 async fn consistent_under_writes(source: TestDb, target: TestDb) {
+    consistent_under_writes_into(source, Some(target.url.clone())).await;
+    drop(target);
+}
+
+/// `target`: a database URL, or `None` for a SQLite file that does not exist yet.
+async fn consistent_under_writes_into(source: TestDb, target: Option<String>) {
     populate(&source, 5).await;
     let app = app(source.store.clone()).await;
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -325,10 +343,9 @@ async fn consistent_under_writes(source: TestDb, target: TestDb) {
         "writes went on after the snapshot"
     );
     backup::verify(&out).unwrap();
-    let target_url = if target.url.starts_with("sqlite") {
-        format!("sqlite://{}", dir.path().join("r.db").display())
-    } else {
-        target.url.clone()
+    let target_url = match target {
+        Some(url) if url.starts_with("postgres") => url,
+        _ => format!("sqlite://{}", dir.path().join("r.db").display()),
     };
     backup::restore(&out, &target_url).await.unwrap();
     let restored = Store::open(&target_url).await.unwrap();
@@ -373,11 +390,16 @@ async fn backup_under_writes_postgres() {
     let Some(server) = testing::postgres_server_url() else {
         return;
     };
-    consistent_under_writes(
-        testing::postgres(&server).await.unwrap(),
-        testing::postgres(&server).await.unwrap(),
-    )
-    .await;
+    // the target: a database just created, with no schema at all (createdb)
+    let name = format!("suqiu_t_{:016x}", rand_u64());
+    testing::raw_sql(&server, &format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    let url = testing::with_dbname(&server, &name);
+    consistent_under_writes_into(testing::postgres(&server).await.unwrap(), Some(url)).await;
+    testing::raw_sql(&server, &format!("DROP DATABASE {name} WITH (FORCE)"))
+        .await
+        .unwrap();
 }
 
 fn flip_byte(path: &Path, at: u64) {
