@@ -808,3 +808,83 @@ async fn serve_backs_up_on_a_schedule() {
     let logs = logs.lock().unwrap().clone();
     assert!(logs.matches("backup written").count() >= 3, "{logs}");
 }
+
+/// A database at the previous schema: every migration but the newest, applied from
+/// the store's migration files, with a unit and a failed login (a table the newest
+/// migration changes).
+async fn old_schema_database(url: &str, backend: &str) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../store/migrations/{backend}"));
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files.pop();
+    let mut sql = String::from(
+        "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL);\n",
+    );
+    for (i, f) in files.iter().enumerate() {
+        sql.push_str(&std::fs::read_to_string(f).unwrap());
+        sql.push_str(&format!(
+            "\nINSERT INTO schema_migrations VALUES ({}, 0);\n",
+            i + 1
+        ));
+    }
+    sql.push_str(
+        "INSERT INTO units (code, name, level, parent, path) VALUES ('430799', '芙蓉湾区', 'district', NULL, '/430799/');
+         INSERT INTO login_failures (login, at) VALUES ('li', 1);",
+    );
+    testing::raw_sql(url, &sql).await.unwrap();
+}
+
+/// A backup made at the previous schema restores into this binary: loaded at its
+/// own schema, then migrated.
+async fn restore_upgrades(source_url: &str, target_url: &str, backend: &str) {
+    old_schema_database(source_url, backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("old");
+    let m = backup::backup(source_url, &out).await.unwrap();
+    let newest = std::fs::read_dir(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../store/migrations/{backend}")),
+    )
+    .unwrap()
+    .count() as i64;
+    assert_eq!(m.schema_version, newest - 1);
+    backup::restore(&out, target_url).await.unwrap();
+    let restored = Store::open(target_url).await.unwrap();
+    assert_eq!(restored.units().await.unwrap().len(), 1);
+    let f = restored.login_failures_since("li", "", 0).await.unwrap();
+    assert_eq!(
+        (f.account, f.pair),
+        (1, 1),
+        "the old row got the new column's default"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_of_the_previous_schema_restores_and_upgrades_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = format!("sqlite://{}", dir.path().join("old.db").display());
+    let dst = format!("sqlite://{}", dir.path().join("new.db").display());
+    restore_upgrades(&src, &dst, "sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_of_the_previous_schema_restores_and_upgrades_postgres() {
+    let Some(server) = testing::postgres_server_url() else {
+        return;
+    };
+    let names = [rand_u64(), rand_u64()].map(|n| format!("suqiu_t_{n:016x}"));
+    for n in &names {
+        testing::raw_sql(&server, &format!("CREATE DATABASE {n}"))
+            .await
+            .unwrap();
+    }
+    let urls = names.clone().map(|n| testing::with_dbname(&server, &n));
+    restore_upgrades(&urls[0], &urls[1], "postgres").await;
+    for n in &names {
+        testing::raw_sql(&server, &format!("DROP DATABASE {n} WITH (FORCE)"))
+            .await
+            .unwrap();
+    }
+}
