@@ -117,7 +117,7 @@ struct Inner {
 static MEMORY_DB: AtomicU64 = AtomicU64::new(0);
 
 /// Refuses a database migrated by a newer binary (`schema_migrations` must exist).
-pub(crate) fn check_schema_version(c: &Connection) -> Result<()> {
+fn check_schema_version(c: &Connection) -> Result<()> {
     let found: i64 = c.query_row(
         "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
         [],
