@@ -156,6 +156,20 @@ async fn round_trip(source: TestDb, target: TestDb) {
     assert!(text.contains("backup written"), "{text}");
     let text = ok(&suqiu(&["backup", "verify", out.to_str().unwrap()]));
     assert!(text.contains("backup verified"), "{text}");
+    // a backup never overwrites, and needs a directory
+    let err = failed(&suqiu(&[
+        "backup",
+        "--out",
+        out.to_str().unwrap(),
+        "--database-url",
+        &source.url,
+    ]));
+    assert!(
+        err.contains("already exists") && err.contains("已存在"),
+        "{err}"
+    );
+    let err = failed(&suqiu(&["backup", "--database-url", &source.url]));
+    assert!(err.contains("--out"), "{err}");
     let m = backup::read_manifest(&out).unwrap();
     assert_eq!(m.rows("cases"), 12);
     assert_eq!(
