@@ -1,5 +1,6 @@
 //! `suqiu`: the one binary. Subcommands: serve, migrate, bench, routing.
 
+mod backup;
 mod bench;
 mod bench_text;
 mod http1;
@@ -88,6 +89,38 @@ enum Command {
         /// 数据库地址 / sqlite://PATH (default, embedded) or postgres://USER@HOST:PORT/DB
         #[arg(long, default_value = DEFAULT_DB)]
         database_url: String,
+        /// 定时备份目录（每次一个 suqiu-<时间> 子目录） / Directory of scheduled backups (one suqiu-<UTC time> directory each).
+        #[arg(long)]
+        backup_dir: Option<std::path::PathBuf>,
+        /// 定时备份间隔，如 24h、30m / Time between scheduled backups, e.g. 24h, 30m, 90s, 7d.
+        #[arg(long, default_value = "24h", value_parser = backup::parse_every)]
+        backup_every: std::time::Duration,
+        /// 保留最近几份定时备份 / How many of the newest scheduled backups to keep.
+        #[arg(long, default_value_t = 14)]
+        backup_keep: usize,
+    },
+    /// 在线备份（服务器运行时也可） / Take a consistent online backup (while servers run) into a new directory.
+    #[command(args_conflicts_with_subcommands = true)]
+    Backup {
+        #[command(subcommand)]
+        which: Option<backup::BackupCommand>,
+        /// 备份目录（不能已存在） / The backup directory to create (must not exist).
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+        /// 数据库地址：sqlite://路径（默认，内嵌）或 postgres://用户@主机:端口/库 / Database: sqlite://PATH (default, embedded) or postgres://USER@HOST:PORT/DB
+        #[arg(long, default_value = DEFAULT_DB)]
+        database_url: String,
+    },
+    /// 把备份恢复到空数据库，并重建派生数据 / Restore a backup into an empty database (same backend), then rebuild derived data.
+    Restore {
+        /// 备份目录 / The backup directory
+        dir: std::path::PathBuf,
+        /// 目标数据库（必须为空） / The target database (must be empty): sqlite://PATH or postgres://USER@HOST:PORT/DB
+        #[arg(long)]
+        database_url: String,
+        /// 全文检索索引目录（重建） / Search index directory to rebuild (default: where serve looks for it).
+        #[arg(long)]
+        search_dir: Option<std::path::PathBuf>,
     },
     /// 执行数据库迁移后退出 / Apply the embedded migrations and exit.
     Migrate {
@@ -355,6 +388,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             metrics_token,
             listen,
             database_url,
+            backup_dir,
+            backup_every,
+            backup_keep,
         } => {
             let limits = suqiu_app::limits::Limits {
                 intake_per_address_per_day,
@@ -370,11 +406,42 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 search_dir,
                 audit: (audit_checkpoints, audit_key, audit_checkpoint_secs),
                 notify,
-                web: suqiu_web::WebConfig { metrics_token },
+                web: suqiu_web::WebConfig {
+                    metrics_token,
+                    backups: None,
+                },
+                backups: backup_dir.map(|dir| backup::Schedule {
+                    dir,
+                    every: backup_every,
+                    keep: backup_keep,
+                }),
             };
             serve(opts, &listen, &database_url).await
         }
         Command::Ledger { which } => ledger::run(which).await,
+        Command::Backup {
+            which: Some(backup::BackupCommand::Verify { dir }),
+            ..
+        } => backup::verify(dir).await,
+        Command::Backup {
+            which: None,
+            out,
+            database_url,
+        } => match out {
+            Some(out) => backup::take(&database_url, &out).await,
+            None => {
+                anyhow::bail!("请用 --out 指定备份目录 / give the backup directory with --out DIR")
+            }
+        },
+        Command::Restore {
+            dir,
+            database_url,
+            search_dir,
+        } => {
+            let search_dir =
+                search_dir.unwrap_or_else(|| data_dir(&database_url).join("search-index"));
+            backup::restore(&dir, &database_url, &search_dir).await
+        }
         Command::Migrate {
             database_url,
             rebuild_projections,
@@ -576,6 +643,7 @@ struct ServeOptions {
     audit: (Option<std::path::PathBuf>, Option<std::path::PathBuf>, u64),
     notify: Option<std::path::PathBuf>,
     web: suqiu_web::WebConfig,
+    backups: Option<backup::Schedule>,
 }
 
 /// Where a server keeps files next to its data: beside a SQLite database,
@@ -612,7 +680,8 @@ async fn serve(opts: ServeOptions, listen: &str, database_url: &str) -> anyhow::
         search_dir,
         audit,
         notify,
-        web,
+        mut web,
+        backups,
     } = opts;
     let store = Store::open(database_url)
         .await
@@ -724,6 +793,25 @@ async fn serve(opts: ServeOptions, listen: &str, database_url: &str) -> anyhow::
     }
     let trainer = app.spawn_routing_trainer(std::time::Duration::from_secs(60));
     let config = app.spawn_config_refresh(std::time::Duration::from_secs(5));
+    let in_memory = database_url
+        .strip_prefix("sqlite:")
+        .is_some_and(|r| r.trim_start_matches("//") == ":memory:");
+    if backups.is_some() && in_memory {
+        anyhow::bail!(
+            "内存数据库无法备份 / --backup-dir: an in-memory database cannot be backed up"
+        );
+    }
+    let backups = backups.map(|schedule| {
+        let stats = Arc::new(suqiu_store::backup::BackupStats::default());
+        web.backups = Some(stats.clone());
+        println!(
+            "  backups: {} every {} s, keeping {}",
+            schedule.dir.display(),
+            schedule.every.as_secs(),
+            schedule.keep
+        );
+        backup::spawn(database_url.to_string(), schedule, stats)
+    });
     suqiu_web::serve_with(app, listener, shutdown_signal(), &web).await?;
     config.abort();
     search_catch_up.abort();
@@ -733,6 +821,9 @@ async fn serve(opts: ServeOptions, listen: &str, database_url: &str) -> anyhow::
     trainer.abort();
     if let Some(s) = sender {
         s.abort();
+    }
+    if let Some(b) = backups {
+        b.abort();
     }
     Ok(())
 }

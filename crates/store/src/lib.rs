@@ -7,6 +7,7 @@
 //! events. A write names the version it expects; a concurrent write that got
 //! there first makes it fail with [`StoreError::Conflict`].
 
+pub mod backup;
 mod filter;
 mod pg;
 mod sqlite;
@@ -37,6 +38,13 @@ pub enum StoreError {
     Database(String),
     #[error("the storage writer has stopped")]
     WriterGone,
+    /// The database was migrated by a newer suqiu than this binary: nothing is written.
+    #[error(
+        "数据库结构版本 {found} 比本程序支持的版本 {supported} 新，请使用更新版本的 suqiu；未做任何修改 / \
+         the database schema is at version {found}, newer than this binary's {supported}: \
+         use a newer suqiu (nothing was changed)"
+    )]
+    SchemaTooNew { found: i64, supported: i64 },
 }
 
 impl From<rusqlite::Error> for StoreError {

@@ -23,7 +23,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
-const MIGRATIONS: &[(i64, &str)] = &[
+pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
     (2, include_str!("../migrations/postgres/0002_workflow.sql")),
     (
@@ -58,6 +58,52 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/postgres/0012_login_address.sql"),
     ),
 ];
+
+/// Applies the migrations not yet applied, up to `upto` (all when `None`), inside the
+/// caller's transaction (which holds the migration lock). Refuses a database migrated
+/// by a newer binary.
+pub(crate) async fn apply_migrations(
+    tx: &tokio_postgres::Transaction<'_>,
+    upto: Option<i64>,
+) -> Result<usize> {
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+    )
+    .await?;
+    let found: i64 = tx
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_migrations",
+            &[],
+        )
+        .await?
+        .get(0);
+    let supported = MIGRATIONS.last().map_or(0, |m| m.0);
+    if found > supported {
+        return Err(StoreError::SchemaTooNew { found, supported });
+    }
+    let mut ran = 0;
+    for (version, sql) in MIGRATIONS {
+        if upto.is_some_and(|u| *version > u) {
+            break;
+        }
+        let done = tx
+            .query_opt(
+                "SELECT version FROM schema_migrations WHERE version = $1",
+                &[version],
+            )
+            .await?;
+        if done.is_none() {
+            tx.batch_execute(sql).await?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, extract(epoch from now())::bigint)",
+                &[version],
+            )
+            .await?;
+            ran += 1;
+        }
+    }
+    Ok(ran)
+}
 
 #[derive(Clone)]
 pub struct PgStore {
@@ -94,28 +140,7 @@ impl PgStore {
         // One instance migrates at a time.
         tx.execute("SELECT pg_advisory_xact_lock(7012345)", &[])
             .await?;
-        tx.batch_execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
-        )
-        .await?;
-        let mut ran = 0;
-        for (version, sql) in MIGRATIONS {
-            let done = tx
-                .query_opt(
-                    "SELECT version FROM schema_migrations WHERE version = $1",
-                    &[version],
-                )
-                .await?;
-            if done.is_none() {
-                tx.batch_execute(sql).await?;
-                tx.execute(
-                    "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, extract(epoch from now())::bigint)",
-                    &[version],
-                )
-                .await?;
-                ran += 1;
-            }
-        }
+        let ran = apply_migrations(&tx, None).await?;
         tx.commit().await?;
         Ok(ran)
     }

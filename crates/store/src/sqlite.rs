@@ -24,7 +24,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use suqiu_domain::case::Millis;
 use tokio::sync::oneshot;
 
-const MIGRATIONS: &[(i64, &str)] = &[
+pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../migrations/sqlite/0002_workflow.sql")),
     (
@@ -115,6 +115,20 @@ struct Inner {
 }
 
 static MEMORY_DB: AtomicU64 = AtomicU64::new(0);
+
+/// Refuses a database migrated by a newer binary (`schema_migrations` must exist).
+fn check_schema_version(c: &Connection) -> Result<()> {
+    let found: i64 = c.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        [],
+        |r| r.get(0),
+    )?;
+    let supported = MIGRATIONS.last().map_or(0, |m| m.0);
+    if found > supported {
+        return Err(StoreError::SchemaTooNew { found, supported });
+    }
+    Ok(())
+}
 
 fn configure(conn: &Connection) -> Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
@@ -238,6 +252,7 @@ impl SqliteStore {
             c.execute_batch(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
             )?;
+            check_schema_version(c)?;
             let mut ran = 0;
             for (version, sql) in MIGRATIONS {
                 let done: Option<i64> = c

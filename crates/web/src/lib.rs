@@ -131,6 +131,8 @@ type ApiResult<T> = std::result::Result<T, ApiError>;
 pub struct WebConfig {
     /// The bearer token a Prometheus scraper presents to `GET /metrics`.
     pub metrics_token: Option<String>,
+    /// Scheduled backups' outcomes (`serve --backup-dir`), shown by `/metrics`.
+    pub backups: Option<Arc<suqiu_store::backup::BackupStats>>,
 }
 
 /// The router with the default configuration (tests, benchmarks).
@@ -159,7 +161,10 @@ impl tower_http::request_id::MakeRequestId for RequestIds {
 /// request ids and access logs, security headers.
 pub fn router_with(app: App, config: &WebConfig) -> Router {
     use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
-    let metrics = Arc::new(metrics::Metrics::new(config.metrics_token.clone()));
+    let metrics = Arc::new(metrics::Metrics::new(
+        config.metrics_token.clone(),
+        config.backups.clone(),
+    ));
     let ids = RequestIds {
         prefix: format!("{:08x}", rand_prefix()).into(),
         next: Arc::default(),

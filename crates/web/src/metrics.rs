@@ -58,8 +58,82 @@ pub struct Metrics {
     sweeper_lag: Gauge,
     search_lag: Gauge,
     pool: Family<StateLabels, Gauge>,
+    /// Scheduled backups (`serve --backup-dir`), when configured.
+    backups: Option<BackupSeries>,
     /// The scraper's bearer token (`serve --metrics-token`).
     token: Option<String>,
+}
+
+/// The series of scheduled backups, read from their stats at each scrape.
+struct BackupSeries {
+    stats: Arc<suqiu_store::backup::BackupStats>,
+    last_success: Gauge,
+    duration: Gauge<f64, std::sync::atomic::AtomicU64>,
+    bytes: Gauge,
+    successes: Counter<u64, AtomicU64>,
+    failures: Counter<u64, AtomicU64>,
+}
+
+impl BackupSeries {
+    fn register(
+        registry: &mut Registry,
+        stats: Arc<suqiu_store::backup::BackupStats>,
+    ) -> BackupSeries {
+        let s = BackupSeries {
+            stats,
+            last_success: Gauge::default(),
+            duration: Gauge::default(),
+            bytes: Gauge::default(),
+            successes: Counter::default(),
+            failures: Counter::default(),
+        };
+        registry.register(
+            "backup_last_success_timestamp_seconds",
+            "When the last scheduled backup completed (Unix time; 0: none since start)",
+            s.last_success.clone(),
+        );
+        registry.register(
+            "backup_last_duration_seconds",
+            "How long the last completed scheduled backup took",
+            s.duration.clone(),
+        );
+        registry.register(
+            "backup_last_size_bytes",
+            "Bytes of the last completed scheduled backup",
+            s.bytes.clone(),
+        );
+        registry.register(
+            "backup_successes",
+            "Scheduled backups completed since start",
+            s.successes.clone(),
+        );
+        registry.register(
+            "backup_failures",
+            "Scheduled backups that failed since start",
+            s.failures.clone(),
+        );
+        s
+    }
+
+    fn update(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let st = &self.stats;
+        self.last_success
+            .set(st.last_success_at_ms.load(Relaxed) / 1000);
+        self.duration
+            .set(st.last_duration_ms.load(Relaxed) as f64 / 1000.0);
+        self.bytes
+            .set(i64::try_from(st.last_bytes.load(Relaxed)).unwrap_or(i64::MAX));
+        for (counter, now) in [
+            (&self.successes, st.successes.load(Relaxed)),
+            (&self.failures, st.failures.load(Relaxed)),
+        ] {
+            let seen = counter.get();
+            if now > seen {
+                counter.inc_by(now - seen);
+            }
+        }
+    }
 }
 
 fn latency_histogram() -> Histogram {
@@ -68,7 +142,10 @@ fn latency_histogram() -> Histogram {
 }
 
 impl Metrics {
-    pub fn new(token: Option<String>) -> Metrics {
+    pub fn new(
+        token: Option<String>,
+        backups: Option<Arc<suqiu_store::backup::BackupStats>>,
+    ) -> Metrics {
         let mut registry = Registry::with_prefix("suqiu");
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
@@ -131,7 +208,9 @@ impl Metrics {
             "PostgreSQL connections: open, idle and the most allowed (absent on SQLite)",
             pool.clone(),
         );
+        let backups = backups.map(|b| BackupSeries::register(&mut registry, b));
         Metrics {
+            backups,
             registry,
             requests,
             latency,
@@ -178,6 +257,9 @@ impl Metrics {
         let seen = self.filed.get();
         if filed > seen {
             self.filed.inc_by(filed - seen);
+        }
+        if let Some(b) = &self.backups {
+            b.update();
         }
         let mut out = String::new();
         encode(&mut out, &self.registry).map_err(|_| ApiError(Problem::internal()))?;

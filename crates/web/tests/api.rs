@@ -4279,6 +4279,7 @@ async fn metrics_are_for_administrators_and_the_scraper_by_route_pattern() {
             api.app.clone(),
             &suqiu_web::WebConfig {
                 metrics_token: Some("scrape-secret-1234".into()),
+                ..Default::default()
             },
         );
         let (s, _, _) = raw_get(
