@@ -708,4 +708,3 @@ calendar-format-example = year 2027 / off 2027-01-01 New Year / work 2027-02-07 
 calendar-format-or-json = , or paste holiday-cn JSON.
 department-in-charge = Department in charge
 due-by = Due
-no-running-deadline = No running deadline

@@ -708,4 +708,3 @@ calendar-format-example = year 2027 / off 2027-01-01 元旦 / work 2027-02-07 �
 calendar-format-or-json = ，或粘贴 holiday-cn 的 JSON。
 department-in-charge = 承办部门
 due-by = 办理时限
-no-running-deadline = 无计时
