@@ -245,6 +245,25 @@ async fn round_trip(source: TestDb, target: TestDb) {
     assert_eq!(restored.count_cases().await.unwrap(), 13);
 }
 
+/// A test of one database, run on SQLite and on the PostgreSQL server of
+/// the test script (`testing::postgres_server_url` says whether one is required).
+macro_rules! on_both_backends {
+    ($body:ident => $sqlite:ident, $postgres:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $sqlite() {
+            $body(testing::sqlite().await.unwrap()).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $postgres() {
+            let Some(server) = testing::postgres_server_url() else {
+                return;
+            };
+            $body(testing::postgres(&server).await.unwrap()).await;
+        }
+    };
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn round_trip_sqlite() {
     round_trip(
@@ -481,18 +500,7 @@ async fn damaged_backups_fail(db: TestDb) {
     assert!(!target.exists());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn damaged_backups_fail_verify_sqlite() {
-    damaged_backups_fail(testing::sqlite().await.unwrap()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn damaged_backups_fail_verify_postgres() {
-    let Some(server) = testing::postgres_server_url() else {
-        return;
-    };
-    damaged_backups_fail(testing::postgres(&server).await.unwrap()).await;
-}
+on_both_backends!(damaged_backups_fail => damaged_backups_fail_verify_sqlite, damaged_backups_fail_verify_postgres);
 
 /// An edited audit record in the backup (and its checksum made to match) fails verify.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -559,18 +567,7 @@ async fn failure_before_rename(db: TestDb) {
     backup::verify(&out).unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failure_before_the_rename_leaves_nothing_sqlite() {
-    failure_before_rename(testing::sqlite().await.unwrap()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failure_before_the_rename_leaves_nothing_postgres() {
-    let Some(server) = testing::postgres_server_url() else {
-        return;
-    };
-    failure_before_rename(testing::postgres(&server).await.unwrap()).await;
-}
+on_both_backends!(failure_before_rename => a_failure_before_the_rename_leaves_nothing_sqlite, a_failure_before_the_rename_leaves_nothing_postgres);
 
 /// kill -9 of `suqiu backup` half-way: no DIR, and the partial directory fails verify.
 async fn killed_mid_backup(db: TestDb) {
@@ -653,18 +650,7 @@ fn dir_size(p: &Path) -> u64 {
         .sum()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_9_mid_backup_leaves_no_complete_backup_sqlite() {
-    killed_mid_backup(testing::sqlite().await.unwrap()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_9_mid_backup_leaves_no_complete_backup_postgres() {
-    let Some(server) = testing::postgres_server_url() else {
-        return;
-    };
-    killed_mid_backup(testing::postgres(&server).await.unwrap()).await;
-}
+on_both_backends!(killed_mid_backup => kill_9_mid_backup_leaves_no_complete_backup_sqlite, kill_9_mid_backup_leaves_no_complete_backup_postgres);
 
 /// `migrate` and `serve` refuse a database migrated by a newer binary.
 async fn newer_schema_refused(db: TestDb) {
@@ -696,18 +682,7 @@ async fn newer_schema_refused(db: TestDb) {
     assert_eq!(db.store.count_cases().await.unwrap(), cases);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn migrate_refuses_a_newer_schema_sqlite() {
-    newer_schema_refused(testing::sqlite().await.unwrap()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn migrate_refuses_a_newer_schema_postgres() {
-    let Some(server) = testing::postgres_server_url() else {
-        return;
-    };
-    newer_schema_refused(testing::postgres(&server).await.unwrap()).await;
-}
+on_both_backends!(newer_schema_refused => migrate_refuses_a_newer_schema_sqlite, migrate_refuses_a_newer_schema_postgres);
 
 fn http_get(addr: &str, path: &str, token: &str) -> String {
     let mut s = std::net::TcpStream::connect(addr).unwrap();
